@@ -1,0 +1,1 @@
+"""Intake: trading-project registration (进场登记) and its lifecycle."""

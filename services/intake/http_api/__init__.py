@@ -1,0 +1,1 @@
+"""Intake's HTTP edge (FastAPI). Run: uvicorn services.intake.http_api.app:app"""

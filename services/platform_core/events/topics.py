@@ -1,0 +1,146 @@
+"""The topic registry: every topic the platform writes, with its key, partitions, retention and
+the event types it may carry. Topics are created from here at start-up, never auto-created.
+
+Names follow ``<domain>.<fact>.v<major>``. The key is the aggregate id, so one aggregate's events
+stay in one partition, in order. The event log is the source of truth, so event topics keep
+their records forever; read models are rebuilt by replaying them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str  # what the record key is, in words: documents the partitioning
+    message_types: frozenset[str]
+    partitions: int | None = None  # None: the platform default (settings.topic_partitions)
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    retention_ms: int = FOREVER
+    description: str = ""
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            **self.extra_config,
+        }
+
+
+def _types(*names: str) -> frozenset[str]:
+    return frozenset(f"prt.v1.{name}" for name in names)
+
+
+PROJECT_EVENTS = TopicSpec(
+    name="intake.projects.v1",
+    key="project_id",
+    description="A trading project's registration (进场登记) and every step of its lifecycle.",
+    message_types=_types(
+        "ProjectRegistered",
+        "TenderDocumentPrePublished",
+        "AnnouncementPublished",
+        "BidSubmitted",
+        "BidsOpened",
+        "EvaluationCompleted",
+        "CandidatesPublicised",
+        "ContractAwarded",
+        "TransactionCompleted",
+        "DepositWaived",
+        "HistoricalDepositRefunded",
+        "DocumentsSupplemented",
+        "DeficiencyDeadlineBreached",
+        "ProjectTerminated",
+    ),
+)
+
+LARGE_AMOUNT_RECORDS = TopicSpec(
+    name="intake.large-amount-records.v1",
+    key="unified_deal_code",
+    description="Historical large-amount trade records pulled from provincial, city and county "
+    "platforms (大额交易项目信息), for fixed-asset-investment statistics.",
+    message_types=_types("LargeAmountRecordImported"),
+)
+
+ABNORMAL_REPORTS = TopicSpec(
+    name="abnormal.reports.v1",
+    key="report_id",
+    description="Abnormal-behaviour reports (异常行为信息), filed by departments or detected.",
+    message_types=_types("AbnormalReportFiled"),
+)
+
+ABNORMAL_PUSHES = TopicSpec(
+    name="abnormal.pushes.v1",
+    key="push_id",
+    description="One push per responsible department: routing, sign-for (签收), feedback, "
+    "transfer (移送), overdue and escalation.",
+    message_types=_types(
+        "PushRouted",
+        "PushSignedFor",
+        "PushFeedbackGiven",
+        "PushTransferred",
+        "PushOverdue",
+        "PushEscalated",
+    ),
+)
+
+VENUE_CAPACITY = TopicSpec(
+    name="remote-eval.venues.v1",
+    key="venue_id",
+    description="Evaluation venues' seats (工位) per half-day slot, published by their owners.",
+    message_types=_types("VenueCapacityPublished"),
+)
+
+EVALUATIONS = TopicSpec(
+    name="remote-eval.evaluations.v1",
+    key="evaluation_id",
+    description="Remote cross-region evaluations (远程异地评标): requests, schedules, expert "
+    "draws, partner decisions, confirmations and substitutes.",
+    message_types=_types(
+        "EvaluationRequested",
+        "EvaluationScheduled",
+        "SchedulingFailed",
+        "SeatRequestSent",
+        "PartnerVenueDecision",
+        "ExpertDrawn",
+        "ExpertConfirmed",
+        "ExpertDeclined",
+        "ExpertNoShow",
+        "SubstituteDrawn",
+        "CommitteeUnsealed",
+    ),
+)
+
+EVENT_TOPICS: tuple[TopicSpec, ...] = (
+    PROJECT_EVENTS,
+    LARGE_AMOUNT_RECORDS,
+    ABNORMAL_REPORTS,
+    ABNORMAL_PUSHES,
+    VENUE_CAPACITY,
+    EVALUATIONS,
+)
+
+
+def dead_letter_topic(consumer: str) -> TopicSpec:
+    """The dead-letter topic of one consumer (e.g. ``reporting.aggregator``).
+
+    It holds the records that consumer could not decode or apply, byte for byte, with headers
+    saying where each came from and why it was refused. Kept for 30 days.
+    """
+    return TopicSpec(
+        name=f"{consumer}.dead-letters.v1",
+        key="the original record's key",
+        description=f"Records {consumer} could not decode or apply.",
+        message_types=frozenset(),  # any bytes: that is the point
+        partitions=1,
+        retention_ms=30 * 24 * 3600 * 1000,
+    )
+
+
+def topic_by_name(name: str) -> TopicSpec | None:
+    return next((spec for spec in EVENT_TOPICS if spec.name == name), None)

@@ -1,0 +1,103 @@
+"""One error body for every service: ``{"code", "message", "details": [{"field", "problem"}]}``.
+
+``message`` says what was wrong and what is accepted, in words a department clerk can act on;
+``code`` is stable for programs; ``details`` lists each bad field.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class FieldProblem(BaseModel):
+    field: str
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[FieldProblem] = []
+
+
+class ApiError(Exception):
+    """Raised by route code for a refusal with a status, a stable code and a reason."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[FieldProblem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, details=details or [])
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in location if part not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            FieldProblem(field=_field_path(error.get("loc", ())), problem=error.get("msg", ""))
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{d.field}: {d.problem}" for d in details[:5])
+        return error_response(
+            422, "invalid_request", f"The request is not valid: {summary}", details
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(
+            exc.status_code,
+            f"http_{exc.status_code}",
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(KafkaError)
+    async def _kafka_unavailable(_: Request, exc: KafkaError) -> JSONResponse:
+        # The event could not be made durable: the caller may retry with the same
+        # Idempotency-Key, which never duplicates.
+        log.error("event log unavailable: %r", exc)
+        return error_response(
+            503,
+            "event_log_unavailable",
+            "The event log could not confirm the write; retry later with the same Idempotency-Key.",
+            headers={"Retry-After": "2"},
+        )

@@ -1,0 +1,128 @@
+"""Faust set-up shared by the services' stream workers.
+
+Records are decoded by :class:`CloudEventSchema` from their CloudEvents headers and protobuf
+value. A record that cannot be decoded is not dropped and does not crash the agent: it arrives as
+:class:`Undecodable`, and :func:`handle_event` puts it on the consumer's dead-letter topic.
+
+Agents run with concurrency 1 (faust-streaming #606: with more, an offset can be committed past
+a message still in flight), and everything they change is idempotent by event id, because Faust
+delivers at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from google.protobuf.message import Message
+
+from services.platform_core.errors import EventDecodeError, PlatformError
+from services.platform_core.events.envelope import Envelope, decode_record
+from services.platform_core.events.topics import TopicSpec
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
+from services.platform_core.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+class EventRejected(PlatformError):
+    """A decoded event that its consumer cannot apply (it contradicts the consumer's rules).
+
+    Raised by an apply function; the record goes to the dead-letter topic.
+    """
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """Stands in for the value of a record that is not a valid event, with the reason."""
+
+    reason: str
+
+
+class CloudEventSchema(faust.Schema[bytes, Any]):
+    """Decodes a record's value into an Envelope using its headers; never raises."""
+
+    def __init__(self, topic: TopicSpec) -> None:
+        super().__init__(key_serializer="raw", value_serializer="raw")
+        self._allowed = topic.message_types or None
+
+    def loads_value(
+        self, app: Any, message: Any, *, loads: Any = None, serializer: Any = None
+    ) -> Any:
+        try:
+            return decode_record(message.value, message.headers, self._allowed)
+        except EventDecodeError as exc:
+            return Undecodable(str(exc))
+
+
+def create_faust_app(app_id: str, settings: PlatformSettings) -> faust.App:
+    return faust.App(
+        app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        datadir=f"{settings.faust_data_dir}/{app_id}",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.broker_session_timeout_s,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
+        broker_commit_interval=1.0,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        producer_acks=-1,
+        # Our topics are created from the registry; only Faust's own internal topics are
+        # declared by Faust.
+        topic_allow_declare=True,
+    )
+
+
+def faust_topic(app: faust.App, spec: TopicSpec) -> Any:
+    return app.topic(spec.name, schema=CloudEventSchema(spec))
+
+
+ApplyFunction = Callable[[Envelope[Message]], Awaitable[None]]
+
+# Errors of the infrastructure a handler writes to (Redis, Kafka): retried, never skipped,
+# because skipping would lose the event and crashing would stall the partition anyway.
+RETRY_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def _source_record(event: Any) -> SourceRecord:
+    message = event.message
+    return SourceRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=list(message.headers or []),
+    )
+
+
+async def handle_event(
+    event: Any,
+    apply: ApplyFunction,
+    dead_letters: DeadLetterPublisher,
+    transient_errors: tuple[type[BaseException], ...] = (ConnectionError, OSError),
+) -> None:
+    """Apply one Faust event, dead-lettering what cannot be decoded or applied."""
+    value = event.value
+    if isinstance(value, Undecodable):
+        await dead_letters.send(_source_record(event), value.reason)
+        return
+    attempt = 0
+    while True:
+        try:
+            await apply(value)
+            return
+        except EventRejected as exc:
+            await dead_letters.send(_source_record(event), f"rejected: {exc}")
+            return
+        except transient_errors as exc:
+            delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+            attempt += 1
+            log.warning("applying %s failed (%s); retry %d in %.1fs", value.id, exc, attempt, delay)
+            await asyncio.sleep(delay)

@@ -1,0 +1,71 @@
+"""Creates the registry's topics explicitly, with their partition counts and configs.
+
+Auto-created topics would get the broker's default partition count and break Faust's
+co-partitioning of streams and tables, so the broker runs with auto-create off and every
+process that needs a topic ensures it here first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from services.platform_core.errors import PlatformError
+from services.platform_core.events.topics import TopicSpec
+from services.platform_core.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+class TopicMismatchError(PlatformError):
+    """An existing topic has another partition count than the registry says."""
+
+
+async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) -> None:
+    wanted = {spec.name: spec for spec in specs}
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="prt-topic-admin"
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for name, spec in wanted.items() if name not in existing]
+        if missing:
+            new_topics = [
+                NewTopic(
+                    name=spec.name,
+                    num_partitions=spec.partitions or settings.topic_partitions,
+                    replication_factor=settings.topic_replication_factor,
+                    topic_configs=spec.config(),
+                )
+                for spec in missing
+            ]
+            response = await admin.create_topics(new_topics)
+            for name, code, message in _topic_errors(response):
+                if code and code != TopicAlreadyExistsError.errno:
+                    raise PlatformError(f"cannot create topic {name}: {code} {message}")
+            log.info("created topics %s", ", ".join(spec.name for spec in missing))
+        described = await admin.describe_topics(list(wanted))
+        for topic in described:
+            spec = wanted[topic["topic"]]
+            expected = spec.partitions or settings.topic_partitions
+            actual = len(topic["partitions"])
+            if actual != expected:
+                raise TopicMismatchError(
+                    f"topic {spec.name} has {actual} partitions, the registry says {expected}"
+                )
+    finally:
+        await admin.close()
+
+
+def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:
+    errors = getattr(response, "topic_errors", [])
+    result: list[tuple[str, int, str | None]] = []
+    for entry in errors:
+        name, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        result.append((name, code, message))
+    return result

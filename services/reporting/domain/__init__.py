@@ -1,0 +1,1 @@
+"""Pure reporting logic: which counters an event moves. No Kafka, no Redis."""

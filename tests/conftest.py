@@ -1,0 +1,99 @@
+"""Fixtures: the real Kafka and Redis of the local stack, and the services as real processes.
+
+Integration and end-to-end tests never fake Kafka or Redis. The stack is started by the
+project's own scripts (idempotent: a running broker is reused), on test ports of its own so a
+developer's running demo stack is not disturbed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.platform_core.settings import PlatformSettings
+from tests.support.processes import REPO, ServiceProcess, api_process, worker_process
+
+TEST_RUNTIME = REPO / ".run" / "test"
+KAFKA_PORT = os.environ.get("PRT_TEST_KAFKA_PORT", "29092")
+REDIS_PORT = os.environ.get("PRT_TEST_REDIS_PORT", "26379")
+
+
+def _stack_env() -> dict[str, str]:
+    return {
+        "PRT_ENVIRONMENT": "test",
+        "PRT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_PORT}",
+        "PRT_REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "PRT_FAUST_DATA_DIR": str(TEST_RUNTIME / "faust"),
+        "PRT_BROKER_SESSION_TIMEOUT_S": "6",
+    }
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict[str, str]:
+    """Starts (or reuses) the test broker and Redis; returns the env services need."""
+    script_env = {
+        **os.environ,
+        "PRT_RUNTIME_DIR": str(TEST_RUNTIME),
+        "PRT_KAFKA_PORT": KAFKA_PORT,
+        "PRT_REDIS_PORT": REDIS_PORT,
+    }
+    for script in ("redis.sh", "kafka.sh"):
+        subprocess.run(
+            ["bash", str(REPO / "deploy" / "local" / script), "start"],
+            env=script_env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return _stack_env()
+
+
+@pytest.fixture(scope="session")
+def settings(stack_env: dict[str, str]) -> PlatformSettings:
+    return PlatformSettings(
+        environment="test",
+        kafka_bootstrap_servers=stack_env["PRT_KAFKA_BOOTSTRAP_SERVERS"],
+        redis_url=stack_env["PRT_REDIS_URL"],
+    )
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> Path:
+    path = TEST_RUNTIME / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _running(process: ServiceProcess, healthy: bool = True) -> Iterator[ServiceProcess]:
+    process.start()
+    try:
+        if healthy:
+            process.wait_healthy()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def intake_api(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    yield from _running(
+        api_process("intake-api", "services.intake.http_api.app:app", stack_env, log_dir)
+    )
+
+
+@pytest.fixture(scope="session")
+def reporting_api(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    yield from _running(
+        api_process("reporting-api", "services.reporting.http_api:app", stack_env, log_dir)
+    )
+
+
+@pytest.fixture(scope="session")
+def reporting_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    process = worker_process(
+        "reporting-worker", "services.reporting.stream_worker", stack_env, log_dir
+    )
+    yield from _running(process, healthy=False)

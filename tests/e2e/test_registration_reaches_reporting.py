@@ -1,0 +1,77 @@
+"""A department registers projects over HTTP; the operator reads the counts from reporting."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import httpx
+import pytest
+
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+REGISTRATIONS = [
+    ("370113", "HOUSING", 1_250_000_000),
+    ("370113", "WATER", 88_000_000),
+    ("370115", "HOUSING", 45_600_00),
+    ("370117", "RURAL_COLLECTIVE_PROPERTY", 1_200_000),
+]
+
+
+async def _by_region(client: httpx.AsyncClient, reporting: ServiceProcess) -> dict[str, int]:
+    response = await client.get(
+        f"{reporting.base_url}/v1/metrics", params={"metric": "registrations", "by": "region"}
+    )
+    response.raise_for_status()
+    return {c["dimensions"]["region"]: c["value"] for c in response.json()["counters"]}
+
+
+async def test_registrations_are_counted_by_region(
+    intake_api: ServiceProcess, reporting_api: ServiceProcess, reporting_worker: ServiceProcess
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        before = await _by_region(client, reporting_api)
+        for region, category, budget in REGISTRATIONS:
+            response = await client.post(
+                f"{intake_api.base_url}/v1/projects",
+                json={
+                    "name": f"{region} 测试项目",
+                    "category": category,
+                    "region_code": region,
+                    "tenderer": {"name": "济南某建设单位", "credit_code": "91110000600037341L"},
+                    "budget_fen": budget,
+                    "registering_department": "JYZX",
+                },
+            )
+            assert response.status_code == 201, response.text
+            assert response.json()["project_id"]
+
+        added = Counter(region for region, _, _ in REGISTRATIONS)
+        expected = {region: before.get(region, 0) + n for region, n in added.items()}
+        after = await eventually(
+            lambda: _by_region(client, reporting_api),
+            lambda seen: all(seen.get(r, 0) == n for r, n in expected.items()),
+        )
+        assert {r: after[r] for r in expected} == expected
+
+
+async def test_a_bad_registration_is_refused_with_reasons(intake_api: ServiceProcess) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{intake_api.base_url}/v1/projects",
+            json={
+                "name": "坏数据",
+                "category": "HOUSING",
+                "region_code": "999999",
+                "tenderer": {"name": "某单位", "credit_code": "91110000600037341X"},
+                "budget_fen": 10,
+                "registering_department": "JYZX",
+            },
+        )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "registration_refused"
+    fields = {d["field"] for d in body["details"]}
+    assert fields == {"region_code", "tenderer.credit_code"}

@@ -1,0 +1,104 @@
+"""An undecodable record goes to the consumer's dead-letter topic; the worker keeps going."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prt.v1 import common_pb2, intake_pb2
+
+from services.platform_core.events.envelope import Envelope, encode_envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.settings import PlatformSettings
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+async def _dead_letter_with_key(settings: PlatformSettings, key: bytes) -> list[dict[str, bytes]]:
+    topic = dead_letter_topic("reporting.aggregator").name
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[dict[str, bytes]] = []
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            if all(positions[tp] >= end[tp] for tp in partitions):
+                return found
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                found.extend(dict(r.headers) for r in records if r.key == key)
+    finally:
+        await consumer.stop()
+
+
+async def test_poison_record_is_dead_lettered_and_next_event_counted(
+    settings: PlatformSettings, reporting_worker: ServiceProcess, reporting_api: ServiceProcess
+) -> None:
+    marker = f"T{uuid.uuid4().hex[:10]}"
+    poison_key = f"poison-{marker}".encode()
+    good = Envelope(
+        message=intake_pb2.ProjectRegistered(
+            project_id=f"p-{marker}",
+            occurred_at=to_timestamp(datetime.now(UTC)),
+            actor_department=marker,
+            name="死信之后的正常登记",
+            category=common_pb2.PROJECT_CATEGORY_WATER,
+            region_code="370124",
+            budget_fen=1000,
+        ),
+        source="/tests",
+        subject=f"p-{marker}",
+    )
+    value, headers = encode_envelope(good)
+    producer = create_producer(settings, client_id="test-poison")
+    await producer.start()
+    try:
+        # Same partition as the good event (same key), so the worker must get past the poison.
+        await producer.send_and_wait(
+            PROJECT_EVENTS.name,
+            value=value[:-1],
+            key=good.subject.encode(),  # cuts the budget varint
+            headers=headers,
+        )
+        await producer.send_and_wait(
+            PROJECT_EVENTS.name,
+            value=b"\xff\x00 not protobuf",
+            key=poison_key,
+            headers=[("ce_type", b"prt.v1.ProjectRegistered")],
+        )
+        await producer.send_and_wait(
+            PROJECT_EVENTS.name, value=value, key=good.subject.encode(), headers=headers
+        )
+    finally:
+        await producer.stop()
+
+    async def department_count() -> int:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(
+                f"{reporting_api.base_url}/v1/metrics",
+                params={"metric": "registrations", "by": "department"},
+            )
+        counters = response.json()["counters"]
+        return sum(c["value"] for c in counters if c["dimensions"]["department"] == marker)
+
+    assert await eventually(department_count, lambda n: n == 1) == 1
+    letters = await eventually(
+        lambda: _dead_letter_with_key(settings, poison_key), lambda found: len(found) == 1
+    )
+    assert b"missing CloudEvents header" in letters[0]["dlq-reason"]
+    assert letters[0]["dlq-topic"] == PROJECT_EVENTS.name.encode()
+    truncated = await _dead_letter_with_key(settings, good.subject.encode())
+    assert len(truncated) == 1 and b"not a valid" in truncated[0]["dlq-reason"]
