@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The platform's own processes for the local stack: each service's HTTP API under uvicorn and
+# each stream worker under Faust, as separate background processes with pid and log files under
+# $PRT_RUNTIME_DIR/services. Kafka and Redis are started by kafka.sh and redis.sh.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+PRT_COMPONENT=services
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/_lib.sh"
+
+PYTHON="${PRT_PYTHON:-$PRT_REPO_ROOT/.venv/bin/python}"
+RUN_DIR="$PRT_RUNTIME_DIR/services"
+LOG_DIR="$PRT_RUNTIME_DIR/logs"
+
+# name | port (empty for workers) | python -m arguments
+SERVICES=(
+  "intake-api|${PRT_INTAKE_PORT:-8101}|uvicorn services.intake.http_api.app:app"
+  "abnormal-push-api|${PRT_ABNORMAL_PUSH_PORT:-8102}|uvicorn services.abnormal_push.http_api.app:app"
+  "remote-eval-api|${PRT_REMOTE_EVAL_PORT:-8103}|uvicorn services.remote_eval.http_api.app:app"
+  "reporting-api|${PRT_REPORTING_PORT:-8104}|uvicorn services.reporting.http_api:app"
+  "reporting-worker||services.reporting.stream_worker"
+)
+
+usage() {
+  echo "usage: $(basename "$0") start|stop|status"
+}
+
+start_one() {
+  local name="$1" port="$2" module="$3" pid_file="$RUN_DIR/$1.pid" log_file="$LOG_DIR/$1.log"
+  if live_pid "$pid_file" "$PYTHON" >/dev/null; then
+    log "$name already running"
+    return 0
+  fi
+  local args
+  read -r -a args <<<"$module"
+  if [[ -n "$port" ]]; then
+    port_open "$port" && die "port $port for $name is taken by another process"
+    args+=(--host 127.0.0.1 --port "$port")
+  fi
+  (cd "$PRT_REPO_ROOT" && exec nohup "$PYTHON" -m "${args[@]}" >>"$log_file" 2>&1) &
+  echo $! >"$pid_file"
+  log "started $name (pid $!, log $log_file)"
+}
+
+wait_healthy() {
+  local name="$1" port="$2" waited=0
+  [[ -n "$port" ]] || return 0
+  until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+    if ! live_pid "$RUN_DIR/$name.pid" "$PYTHON" >/dev/null; then
+      show_log_tail "$LOG_DIR/$name.log"
+      die "$name exited during start"
+    fi
+    ((waited >= 600)) && { show_log_tail "$LOG_DIR/$name.log"; die "$name not healthy after 60s"; }
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  log "$name answers on http://127.0.0.1:$port"
+}
+
+cmd_start() {
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  [[ -x "$PYTHON" ]] || die "no Python environment at $PYTHON; run deploy/bootstrap.sh first"
+  local entry name port module
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port module <<<"$entry"
+    start_one "$name" "$port" "$module"
+  done
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port module <<<"$entry"
+    wait_healthy "$name" "$port"
+  done
+}
+
+cmd_stop() {
+  local entry name port module pid
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port module <<<"$entry"
+    pid="$(live_pid "$RUN_DIR/$name.pid" "$PYTHON")" || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_for_exit "$pid" 20; then
+      warn "$name did not stop in 20s; killing"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$RUN_DIR/$name.pid"
+    log "stopped $name"
+  done
+}
+
+cmd_status() {
+  local entry name port module pid all=0
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port module <<<"$entry"
+    if pid="$(live_pid "$RUN_DIR/$name.pid" "$PYTHON")"; then
+      printf '%-20s running  pid %-7s %s\n' "$name" "$pid" "${port:+http://127.0.0.1:$port}"
+    else
+      printf '%-20s stopped\n' "$name"
+      all=1
+    fi
+  done
+  return "$all"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  *) usage; exit 2 ;;
+esac
