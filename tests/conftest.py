@@ -67,11 +67,17 @@ def log_dir() -> Path:
     return path
 
 
-def _running(process: ServiceProcess, healthy: bool = True) -> Iterator[ServiceProcess]:
+# Faust logs this once the worker has started all its services, agents included.
+WORKER_READY = "[^Worker]: Ready"
+
+
+def _running(process: ServiceProcess) -> Iterator[ServiceProcess]:
     process.start()
     try:
-        if healthy:
+        if process.port is not None:
             process.wait_healthy()
+        else:
+            process.wait_for_log(WORKER_READY)
         yield process
     finally:
         process.stop()
@@ -96,4 +102,4 @@ def reporting_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[Servi
     process = worker_process(
         "reporting-worker", "services.reporting.stream_worker", stack_env, log_dir
     )
-    yield from _running(process, healthy=False)
+    yield from _running(process)

@@ -57,7 +57,7 @@ async def _resources() -> AsyncIterator[tuple[Aggregator, DeadLetterPublisher]]:
         await redis.aclose()
 
 
-@app.agent(project_events)
+@app.agent(project_events, name="reporting.aggregate")
 async def aggregate(stream: Any) -> None:
     async with _resources() as (aggregator, dead_letters):
         async for event in stream.events():

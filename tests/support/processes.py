@@ -41,7 +41,8 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        # A fresh log per start, so readiness markers are this run's.
+        log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.argv, cwd=REPO, env={**os.environ, **self.env}, stdout=log, stderr=log
         )
@@ -59,6 +60,16 @@ class ServiceProcess:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not healthy after {timeout_s}s; see {self.log_path}")
+
+    def wait_for_log(self, marker: str, timeout_s: float = 60.0) -> None:
+        """For processes without an HTTP port: wait until the log shows ``marker``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._check_alive()
+            if self.log_path.exists() and marker in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} did not log {marker!r} in {timeout_s}s; {self.log_path}")
 
     def _check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -60,6 +61,7 @@ class CloudEventSchema(faust.Schema[bytes, Any]):
 
 
 def create_faust_app(app_id: str, settings: PlatformSettings) -> faust.App:
+    Path(settings.faust_data_dir).mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
