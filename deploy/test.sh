@@ -22,8 +22,9 @@ if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.y
   npx --no-install buf breaking proto --against ".git#branch=main,subdir=proto"
 fi
 
-export PRT_RUNTIME_DIR="$ROOT/.run/test"
 export PRT_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
+# The same runtime directory tests/conftest.py uses for this port.
+export PRT_RUNTIME_DIR="$ROOT/.run/test-$PRT_KAFKA_PORT"
 export PRT_TEST_KAFKA_PORT="$PRT_KAFKA_PORT" PRT_TEST_REDIS_PORT="$PRT_REDIS_PORT"
 cleanup() {
   bash deploy/local/kafka.sh stop || true

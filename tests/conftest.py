@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from services.platform_core.auth.api_keys import ApiKeyStore, IssuedKey
+from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
 from tests.support.processes import REPO, ServiceProcess, api_process, worker_process
 
-TEST_RUNTIME = REPO / ".run" / "test"
 KAFKA_PORT = os.environ.get("PRT_TEST_KAFKA_PORT", "29092")
 REDIS_PORT = os.environ.get("PRT_TEST_REDIS_PORT", "26379")
+# One runtime directory per test broker port, so several test stacks can run side by side.
+TEST_RUNTIME = REPO / ".run" / f"test-{KAFKA_PORT}"
 
 
 def _stack_env() -> dict[str, str]:
@@ -58,6 +62,24 @@ def settings(stack_env: dict[str, str]) -> PlatformSettings:
         kafka_bootstrap_servers=stack_env["PRT_KAFKA_BOOTSTRAP_SERVERS"],
         redis_url=stack_env["PRT_REDIS_URL"],
     )
+
+
+IssueKey = Callable[..., Awaitable[IssuedKey]]
+
+
+@pytest.fixture(scope="session")
+async def issue_key(settings: PlatformSettings) -> AsyncIterator[IssueKey]:
+    """Issues real API keys in the test Redis: ``await issue_key(kind, code, name, regions)``."""
+    redis = Redis.from_url(settings.redis_url)
+    store = ApiKeyStore(redis, settings.api_key_pepper)
+
+    async def issue(
+        kind: PrincipalKind, code: str, name: str, regions: frozenset[str] = frozenset()
+    ) -> IssuedKey:
+        return await store.issue(kind, code, name, regions)
+
+    yield issue
+    await redis.aclose()
 
 
 @pytest.fixture(scope="session")

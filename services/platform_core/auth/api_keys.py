@@ -1,0 +1,117 @@
+"""API keys: issued once, stored only as an HMAC with a secret pepper, looked up by key id.
+
+A key reads ``prt_<key id>_<secret>``. The key id is not secret (it names the key in logs and
+in the CLI); the secret is shown once at issue and never stored. Redis holds, per key id, the
+HMAC-SHA256 of the secret and the principal it stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.platform_core.auth.principals import Principal, PrincipalKind
+from services.platform_core.errors import PlatformError
+
+KEYS_HASH = "prt:auth:api-keys"
+PREFIX = "prt"
+# Verified keys are remembered this long, so a request costs no Redis round trip; a revocation
+# takes effect within this time.
+CACHE_SECONDS = 5.0
+
+
+class AuthenticationError(PlatformError):
+    """No usable credentials; the message says what was wrong."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str  # the whole key, shown once
+    principal: Principal
+
+
+class ApiKeyStore:
+    def __init__(self, redis: Redis, pepper: str) -> None:
+        self._redis = redis
+        self._pepper = pepper.encode()
+        # key id -> (expiry on the monotonic clock, digest that matched, principal)
+        self._cache: dict[str, tuple[float, str, Principal]] = {}
+
+    def _digest(self, secret: str) -> str:
+        return hmac.new(self._pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+    async def issue(
+        self,
+        kind: PrincipalKind,
+        code: str,
+        name: str,
+        regions: frozenset[str] = frozenset(),
+    ) -> IssuedKey:
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        principal = Principal(key_id, kind, code, name, regions)
+        record = {
+            "digest": self._digest(secret),
+            "kind": kind.value,
+            "code": code,
+            "name": name,
+            "regions": sorted(regions),
+            "created_at": datetime.now(UTC).isoformat(),
+            "revoked_at": None,
+        }
+        await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
+        return IssuedKey(f"{PREFIX}_{key_id}_{secret}", principal)
+
+    async def revoke(self, key_id: str) -> bool:
+        raw = await self._redis.hget(KEYS_HASH, key_id)
+        if raw is None:
+            return False
+        record = json.loads(raw)
+        record["revoked_at"] = datetime.now(UTC).isoformat()
+        await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
+        self._cache.pop(key_id, None)
+        return True
+
+    async def list_keys(self) -> list[dict[str, object]]:
+        raw: dict[Any, Any] = await self._redis.hgetall(KEYS_HASH)
+        listed = []
+        for key_id, value in sorted(raw.items()):
+            record = json.loads(value)
+            record.pop("digest")
+            listed.append({"key_id": key_id.decode(), **record})
+        return listed
+
+    async def authenticate(self, presented: str) -> Principal:
+        parts = presented.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+            raise AuthenticationError("malformed API key: expected prt_<key id>_<secret>")
+        _, key_id, secret = parts
+        digest = self._digest(secret)
+        cached = self._cache.get(key_id)
+        if cached and cached[0] > time.monotonic() and hmac.compare_digest(cached[1], digest):
+            return cached[2]
+        raw = await self._redis.hget(KEYS_HASH, key_id)
+        if raw is None:
+            raise AuthenticationError("unknown API key")
+        record = json.loads(raw)
+        if not hmac.compare_digest(record["digest"], digest):
+            raise AuthenticationError("unknown API key")
+        if record.get("revoked_at"):
+            raise AuthenticationError(f"API key {key_id} was revoked at {record['revoked_at']}")
+        principal = Principal(
+            key_id=key_id,
+            kind=PrincipalKind(record["kind"]),
+            code=record["code"],
+            name=record["name"],
+            regions=frozenset(record.get("regions", [])),
+        )
+        self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, principal)
+        return principal

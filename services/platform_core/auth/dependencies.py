@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the calling principal, and the checks routes apply to it.
+
+Use ``CurrentPrincipal`` in a route's signature; call ``require_kind`` / ``require_region`` in
+the route (or domain-facing code) to refuse with 403 and a reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from redis.asyncio import Redis
+
+from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
+from services.platform_core.auth.principals import Principal, PrincipalKind
+from services.platform_core.http.errors import ApiError
+from services.platform_core.settings import get_settings
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jinan-prt"'}
+
+
+def api_key_store(request: Request) -> ApiKeyStore:
+    """One store per app, created on first use from the settings."""
+    store: ApiKeyStore | None = getattr(request.app.state, "api_key_store", None)
+    if store is None:
+        settings = get_settings()
+        store = ApiKeyStore(Redis.from_url(settings.redis_url), settings.api_key_pepper)
+        request.app.state.api_key_store = store
+    return store
+
+
+async def _current_principal(
+    store: Annotated[ApiKeyStore, Depends(api_key_store)],
+    authorization: Annotated[
+        str | None, Header(description="Bearer <API key>", include_in_schema=False)
+    ] = None,
+    x_api_key: Annotated[str | None, Header(description="the API key", alias="X-API-Key")] = None,
+) -> Principal:
+    presented = x_api_key
+    if presented is None and authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ApiError(
+                401,
+                "unauthenticated",
+                "Authorization must be 'Bearer <API key>'",
+                headers=_CHALLENGE,
+            )
+        presented = value.strip()
+    if not presented:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            headers=_CHALLENGE,
+        )
+    try:
+        return await store.authenticate(presented)
+    except AuthenticationError as exc:
+        raise ApiError(401, "unauthenticated", str(exc), headers=_CHALLENGE) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+
+
+def require_kind(principal: Principal, *kinds: PrincipalKind) -> None:
+    if principal.kind not in kinds:
+        allowed = " or ".join(kind.value for kind in kinds)
+        raise ApiError(
+            403,
+            "forbidden",
+            f"This action is for a {allowed}; the key {principal.key_id} belongs to "
+            f"{principal.kind.value} {principal.code} ({principal.name})",
+        )
+
+
+def require_region(principal: Principal, region_code: str) -> None:
+    """A department acts only for the regions its key was issued for."""
+    require_kind(principal, PrincipalKind.DEPARTMENT)
+    if not principal.may_act_for_region(region_code):
+        raise ApiError(
+            403,
+            "forbidden_region",
+            f"Department {principal.code} ({principal.name}) may act only for regions "
+            f"{', '.join(sorted(principal.regions)) or 'none'}, not {region_code}",
+        )
