@@ -1,0 +1,136 @@
+"""Idempotency-Key for POSTs that emit events: a retry never emits twice.
+
+The first request with a key runs; its response (status and body) is stored with a hash of the
+request body, per principal and route. A repeat with the same key and the same body gets the
+stored response and emits nothing; the same key with a different body is refused (422). A
+repeat arriving while the first is still running waits for its result, so concurrent retries
+also produce one event.
+
+A process killed after the broker acknowledged but before the response was stored leaves only
+an in-flight marker, which expires after ``IN_FLIGHT_SECONDS``; a retry after that runs again.
+Consumers dedupe by event id, and the intake service additionally dedupes by business key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+
+from services.platform_core.http.errors import ApiError
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_PREFIX = "prt:idempotency:"
+IN_FLIGHT_SECONDS = 30
+REMEMBER_SECONDS = 7 * 24 * 3600
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: Any
+
+
+def body_fingerprint(body: Any) -> str:
+    """A hash of the request body, independent of key order and whitespace."""
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            f"Send an {IDEMPOTENCY_HEADER} header (e.g. a UUID) so a retry cannot register twice",
+        )
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiError(
+            400,
+            "idempotency_key_invalid",
+            f"{IDEMPOTENCY_HEADER} must be printable and at most {MAX_KEY_LENGTH} characters",
+        )
+    return key
+
+
+class IdempotencyStore:
+    def __init__(self, redis: Redis, poll_interval_s: float = 0.02) -> None:
+        self._redis = redis
+        self._poll = poll_interval_s
+
+    async def run(
+        self,
+        scope: str,
+        key: str | None,
+        body: Any,
+        action: Callable[[], Awaitable[StoredResponse]],
+        wait_timeout_s: float = IN_FLIGHT_SECONDS,
+    ) -> JSONResponse:
+        """Run ``action`` once per (scope, key); scope names the principal and the route."""
+        redis_key = KEY_PREFIX + scope + ":" + check_key(key)
+        fingerprint = body_fingerprint(body)
+        marker = json.dumps({"state": "in_flight", "fingerprint": fingerprint})
+        deadline = time.monotonic() + wait_timeout_s
+        while True:
+            if await self._redis.set(redis_key, marker, nx=True, ex=IN_FLIGHT_SECONDS):
+                return await self._first(redis_key, fingerprint, action)
+            raw = await self._redis.get(redis_key)
+            if raw is None:
+                continue  # expired between SET and GET: try to take it again
+            record = json.loads(raw)
+            if record["fingerprint"] != fingerprint:
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    f"{IDEMPOTENCY_HEADER} {key!r} was already used with a different request "
+                    "body; use a new key for a new request",
+                )
+            if record["state"] == "done":
+                return JSONResponse(
+                    record["body"], status_code=record["status"], headers=_replayed()
+                )
+            if time.monotonic() > deadline:
+                raise ApiError(
+                    409,
+                    "idempotency_key_in_flight",
+                    f"A request with {IDEMPOTENCY_HEADER} {key!r} is still being processed; "
+                    "retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            await asyncio.sleep(self._poll)
+
+    async def _first(
+        self,
+        redis_key: str,
+        fingerprint: str,
+        action: Callable[[], Awaitable[StoredResponse]],
+    ) -> JSONResponse:
+        try:
+            response = await action()
+        except BaseException:
+            # Nothing was emitted that the caller was told about: let a retry run again.
+            await self._redis.delete(redis_key)
+            raise
+        if response.status < 500:
+            record = {
+                "state": "done",
+                "fingerprint": fingerprint,
+                "status": response.status,
+                "body": response.body,
+            }
+            await self._redis.set(redis_key, json.dumps(record), ex=REMEMBER_SECONDS)
+        else:
+            await self._redis.delete(redis_key)
+        return JSONResponse(response.body, status_code=response.status)
+
+
+def _replayed() -> dict[str, str]:
+    return {"Idempotent-Replayed": "true"}
