@@ -1,0 +1,184 @@
+"""Remote evaluation's domain values: slots, venues, experts, requests and schedules.
+
+Plain frozen dataclasses; protobuf stays in ``event_codec``. Experts appear here only by their
+registry id (pseudonymous) and non-identifying attributes: names, phones and ID numbers live in
+the sealed registry and never reach the solver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from services.platform_core.errors import PlatformError
+
+
+class RemoteEvalError(PlatformError):
+    """Root of remote evaluation's domain errors."""
+
+
+class HalfDay(StrEnum):
+    AM = "AM"  # 上午
+    PM = "PM"  # 下午
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """A half-day slot: the unit in which seats are offered and committees sit."""
+
+    day: date
+    half: HalfDay
+
+    def key(self) -> str:
+        return f"{self.day.isoformat()}-{self.half.value}"
+
+    @classmethod
+    def parse(cls, text: str) -> Slot:
+        day, _, half = text.rpartition("-")
+        return cls(date.fromisoformat(day), HalfDay(half))
+
+    def shifted(self, half_days: int) -> Slot:
+        """The slot ``half_days`` half-days later (earlier when negative)."""
+        index = self.day.toordinal() * 2 + (0 if self.half is HalfDay.AM else 1) + half_days
+        return Slot(date.fromordinal(index // 2), HalfDay.AM if index % 2 == 0 else HalfDay.PM)
+
+    def describe(self) -> str:
+        return f"{self.day.isoformat()} {'上午' if self.half is HalfDay.AM else '下午'}"
+
+
+class ExpertKind(StrEnum):
+    TECHNICAL = "TECHNICAL"
+    ECONOMIC = "ECONOMIC"
+
+
+class VenueRole(StrEnum):
+    MAIN = "MAIN"  # 主场
+    SECONDARY = "SECONDARY"  # 副场
+
+
+@dataclass(frozen=True)
+class Venue:
+    venue_id: str
+    name: str
+    owner_code: str  # the centre or partner owning the venue; also its expert pool's code
+    region_code: str
+
+
+@dataclass(frozen=True)
+class SeatOffer:
+    """Seats a venue offers in one slot, and the fee per seat for the half day."""
+
+    venue_id: str
+    slot: Slot
+    seats: int
+    fee_fen: int
+
+
+@dataclass(frozen=True)
+class Expert:
+    """An expert of a regional pool, as the solver sees them: no identity, only attributes."""
+
+    expert_id: str  # registry id, pseudonymous
+    pool_code: str  # the region / partner whose pool holds the expert
+    kind: ExpertKind
+    specialties: frozenset[str]
+    employer_code: str  # unified social credit code of the employer
+    unavailable: frozenset[Slot] = frozenset()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SpecialtyNeed:
+    specialty_code: str
+    kind: ExpertKind
+    count: int
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    evaluation_id: str
+    host_code: str
+    project_id: str
+    bid_section_code: str
+    slot: Slot
+    committee_size: int
+    needs: tuple[SpecialtyNeed, ...]
+    main_venue_id: str
+    preferred_partner_codes: tuple[str, ...] = ()
+    required_partner_codes: tuple[str, ...] = ()
+    avoided_unit_codes: frozenset[str] = frozenset()
+    # Experts seated at the main venue; None: the policy's share of the experts.
+    main_venue_experts: int | None = None
+
+    @property
+    def expert_count(self) -> int:
+        return sum(need.count for need in self.needs)
+
+    @property
+    def representative_count(self) -> int:
+        """Committee members who are not drawn: the tenderer's representatives (main venue)."""
+        return self.committee_size - self.expert_count
+
+
+@dataclass(frozen=True)
+class SchedulingPolicy:
+    # An expert drawn within this many days of the slot is not drawn again.
+    recent_draw_days: int = 7
+    # Share of the experts seated at the main venue when the request does not say (percent).
+    main_venue_percent: int = 40
+    # How many half-days after the requested slot the nearest-alternative search looks.
+    alternative_horizon_half_days: int = 10
+
+
+@dataclass(frozen=True)
+class VenueAllocation:
+    venue_id: str
+    partner_code: str
+    role: VenueRole
+    seats: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    expert_id: str
+    pool_code: str
+    venue_id: str
+    specialty_code: str
+    kind: ExpertKind
+    employer_code: str
+
+
+@dataclass(frozen=True)
+class MarketView:
+    """What the solver knows about seats: the directory, offers and seats already booked."""
+
+    venues: dict[str, Venue]
+    offers: dict[tuple[str, Slot], SeatOffer]
+    booked: dict[tuple[str, Slot], int] = field(default_factory=dict)
+
+    def free_seats(self, venue_id: str, slot: Slot) -> int:
+        offer = self.offers.get((venue_id, slot))
+        if offer is None:
+            return 0
+        return max(0, offer.seats - self.booked.get((venue_id, slot), 0))
+
+    def fee(self, venue_id: str, slot: Slot) -> int:
+        offer = self.offers.get((venue_id, slot))
+        return offer.fee_fen if offer else 0
+
+
+@dataclass(frozen=True)
+class ExpertHistory:
+    """Where experts already sit and when they were last drawn."""
+
+    busy: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
+    draw_days: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
+
+    def is_busy(self, expert_id: str, slot: Slot) -> bool:
+        return expert_id in self.busy.get(slot, frozenset())
+
+    def drawn_recently(self, expert_id: str, day: date, window_days: int) -> bool:
+        window = timedelta(days=window_days)
+        return any(abs(day - drawn) < window for drawn in self.draw_days.get(expert_id, ()))

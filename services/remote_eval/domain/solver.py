@@ -1,0 +1,615 @@
+"""The scheduling solver: seats at the main venue (主场) and secondary venues (副场), and a random
+draw of experts from each venue's regional pool under the committee rules.
+
+Pure: the caller passes the directory, offers and bookings (:class:`MarketView`), the experts,
+their history and a seed; the answer is a :class:`Schedule` or an :class:`Infeasible` that names
+the failed constraint in words and, when one exists, the nearest feasible alternative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.remote_eval.domain.draw import (
+    ALGORITHM_VERSION,
+    Candidate,
+    DrawInputs,
+    DrawItem,
+    DrawResult,
+    DrawVenue,
+    candidate_pool_sha256,
+    inputs_sha256,
+    run_draw,
+)
+from services.remote_eval.domain.model import (
+    Assignment,
+    EvaluationRequest,
+    Expert,
+    ExpertHistory,
+    MarketView,
+    SchedulingPolicy,
+    Slot,
+    Venue,
+    VenueAllocation,
+    VenueRole,
+)
+
+
+class FailedConstraint(StrEnum):
+    COMMITTEE_COMPOSITION = "COMMITTEE_COMPOSITION"
+    SEATS = "SEATS"
+    EXPERT_AVAILABILITY = "EXPERT_AVAILABILITY"
+    AVOIDANCE = "AVOIDANCE"
+    REQUIRED_PARTNER = "REQUIRED_PARTNER"
+    SUBSTITUTES_EXHAUSTED = "SUBSTITUTES_EXHAUSTED"
+
+
+@dataclass(frozen=True)
+class DrawRecord:
+    """A draw as recorded for the draw proof: re-running ``inputs`` with ``seed_hex`` under
+    ``algorithm_version`` gives ``expert_ids`` again."""
+
+    seed_hex: str
+    algorithm_version: str
+    candidate_pool_sha256: str
+    inputs_sha256: str
+    inputs: DrawInputs
+    expert_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    slot: Slot
+    allocations: tuple[VenueAllocation, ...]
+    assignments: tuple[Assignment, ...]
+    draw: DrawRecord
+
+
+@dataclass(frozen=True)
+class Alternative:
+    slot: Slot
+    allocations: tuple[VenueAllocation, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Infeasible:
+    constraint: FailedConstraint
+    detail: str
+    alternative: Alternative | None = None
+
+
+@dataclass(frozen=True)
+class Substitution:
+    replaced_expert_id: str
+    substitute: Assignment
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A re-plan after a partner declined: the new schedule and who replaces whom."""
+
+    schedule: Schedule
+    substitutions: tuple[Substitution, ...]
+
+
+@dataclass(frozen=True)
+class SchedulingContext:
+    """What the solver decides against: seats, the pools, the experts' history, the policy."""
+
+    market: MarketView
+    experts: Sequence[Expert]
+    history: ExpertHistory
+    policy: SchedulingPolicy
+
+
+# ---------------------------------------------------------------------------------------------
+# Committee composition (招标投标法 art. 37)
+
+
+def composition_problems(request: EvaluationRequest) -> list[str]:
+    problems: list[str] = []
+    size = request.committee_size
+    if size < 5:
+        problems.append(f"the committee must have at least 5 members, not {size}")
+    if size % 2 == 0:
+        problems.append(f"the committee must have an odd number of members, not {size}")
+    if not request.needs:
+        problems.append("at least one specialty must be asked for")
+    for need in request.needs:
+        if need.count < 1:
+            problems.append(f"specialty {need.specialty_code} asks for {need.count} experts")
+    experts = request.expert_count
+    if experts > size:
+        problems.append(f"{experts} experts asked for do not fit a committee of {size}")
+    elif experts * 3 < size * 2:
+        problems.append(
+            f"technical and economic experts must be at least two thirds of the committee: "
+            f"{experts} of {size} is less (at least {-(-size * 2 // 3)} needed)"
+        )
+    if request.main_venue_experts is not None and not 0 <= request.main_venue_experts <= experts:
+        problems.append(
+            f"main-venue experts must be between 0 and {experts}, not {request.main_venue_experts}"
+        )
+    return problems
+
+
+def main_venue_expert_count(request: EvaluationRequest, policy: SchedulingPolicy) -> int:
+    if request.main_venue_experts is not None:
+        return request.main_venue_experts
+    return (request.expert_count * policy.main_venue_percent + 50) // 100
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening: who may be drawn for a slot
+
+
+@dataclass
+class _Screen:
+    """Experts of the relevant pools that fit a need, and why the others were left out."""
+
+    eligible: list[Expert]
+    fitting: Counter[tuple[str, str, str]]  # (pool, kind, specialty) -> experts fitting at all
+    avoided: Counter[tuple[str, str, str]]
+    unavailable: Counter[tuple[str, str, str]]  # inactive, unavailable, busy or drawn recently
+
+
+def _screen(
+    request: EvaluationRequest, slot: Slot, pools: set[str], context: SchedulingContext
+) -> _Screen:
+    history, policy = context.history, context.policy
+    needed = {(need.kind, need.specialty_code) for need in request.needs}
+    screen = _Screen([], Counter(), Counter(), Counter())
+    for expert in context.experts:
+        if expert.pool_code not in pools:
+            continue
+        keys = [
+            (expert.pool_code, expert.kind.value, code)
+            for code in expert.specialties
+            if (expert.kind, code) in needed
+        ]
+        if not keys:
+            continue
+        screen.fitting.update(keys)
+        if (
+            not expert.active
+            or slot in expert.unavailable
+            or history.is_busy(expert.expert_id, slot)
+            or history.drawn_recently(expert.expert_id, slot.day, policy.recent_draw_days)
+        ):
+            screen.unavailable.update(keys)
+            continue
+        if expert.employer_code in request.avoided_unit_codes:
+            screen.avoided.update(keys)
+            continue
+        screen.eligible.append(expert)
+    return screen
+
+
+def _seed_for(seed: bytes, purpose: str) -> bytes:
+    return hashlib.sha256(seed + purpose.encode()).digest()
+
+
+def _record(inputs: DrawInputs, seed: bytes, result: DrawResult) -> DrawRecord:
+    return DrawRecord(
+        seed_hex=seed.hex(),
+        algorithm_version=ALGORITHM_VERSION,
+        candidate_pool_sha256=candidate_pool_sha256(inputs.candidates),
+        inputs_sha256=inputs_sha256(inputs),
+        inputs=inputs,
+        expert_ids=tuple(a.expert_id for a in result.assignments),
+    )
+
+
+def _shortage_answer(
+    request: EvaluationRequest,
+    screen: _Screen,
+    pools: Sequence[str],
+    item: DrawItem,
+    policy: SchedulingPolicy,
+) -> tuple[FailedConstraint, str]:
+    keys = [(pool, item.kind.value, item.specialty_code) for pool in pools]
+    fitting = sum(screen.fitting[k] for k in keys)
+    avoided = sum(screen.avoided[k] for k in keys)
+    unavailable = sum(screen.unavailable[k] for k in keys)
+    needed = sum(
+        n.count
+        for n in request.needs
+        if n.specialty_code == item.specialty_code and n.kind is item.kind
+    )
+    constraint = (
+        FailedConstraint.AVOIDANCE
+        if avoided and fitting - unavailable >= needed
+        else FailedConstraint.EXPERT_AVAILABILITY
+    )
+    detail = (
+        f"not enough {item.kind.value.lower()} experts of specialty {item.specialty_code} "
+        f"(need {needed}) in the pools of {', '.join(pools) or 'no venue with seats left'}: "
+        f"{fitting} fit, {unavailable} unavailable, on another committee in the slot or drawn "
+        f"within {policy.recent_draw_days} days, {avoided} employed by an avoided unit (回避); "
+        "at most one expert per employer"
+    )
+    return constraint, detail
+
+
+def _secondary_order(
+    request: EvaluationRequest, venues: Iterable[Venue], market: MarketView, slot: Slot
+) -> list[Venue]:
+    def rank(venue: Venue) -> tuple[int, int, int, str]:
+        if venue.owner_code in request.required_partner_codes:
+            group = 0
+        elif venue.owner_code in request.preferred_partner_codes:
+            group = 1
+        else:
+            group = 2
+        return (
+            group,
+            market.fee(venue.venue_id, slot),
+            -market.free_seats(venue.venue_id, slot),
+            venue.venue_id,
+        )
+
+    return sorted(venues, key=rank)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling
+
+
+def _plan(  # noqa: PLR0911 - one answer per failed rule
+    request: EvaluationRequest,
+    slot: Slot,
+    context: SchedulingContext,
+    seed: bytes,
+    *,
+    declined_venue_ids: frozenset[str],
+    enforce_required: bool = True,
+) -> Schedule | Infeasible:
+    market, policy = context.market, context.policy
+    main = market.venues.get(request.main_venue_id)
+    if main is None:
+        return Infeasible(
+            FailedConstraint.SEATS, f"main venue {request.main_venue_id} is not in the directory"
+        )
+    main_experts = main_venue_expert_count(request, policy)
+    secondary_experts = request.expert_count - main_experts
+    main_seats = main_experts + request.representative_count
+    main_free = market.free_seats(main.venue_id, slot)
+    if main_free < main_seats:
+        return Infeasible(
+            FailedConstraint.SEATS,
+            f"main venue {main.venue_id} has {main_free} free seats in {slot.describe()}, "
+            f"{main_seats} needed ({main_experts} experts and "
+            f"{request.representative_count} tenderer representatives)",
+        )
+    required = request.required_partner_codes if enforce_required else ()
+    secondary = _secondary_order(
+        request,
+        (
+            v
+            for v in market.venues.values()
+            if v.venue_id != main.venue_id
+            and v.venue_id not in declined_venue_ids
+            and market.free_seats(v.venue_id, slot) > 0
+        ),
+        market,
+        slot,
+    )
+    required_venues: list[str] = []
+    for partner in required:
+        own = [v for v in secondary if v.owner_code == partner]
+        if not own:
+            return Infeasible(
+                FailedConstraint.REQUIRED_PARTNER,
+                f"required partner {partner} has no venue with free seats in {slot.describe()}"
+                + (" (its venue declined)" if declined_venue_ids else ""),
+            )
+        required_venues.append(own[0].venue_id)
+    if len(required_venues) > secondary_experts:
+        return Infeasible(
+            FailedConstraint.REQUIRED_PARTNER,
+            f"{len(required_venues)} required partners but only {secondary_experts} experts "
+            "sit at secondary venues under the main/secondary split",
+        )
+    secondary_free = sum(market.free_seats(v.venue_id, slot) for v in secondary)
+    if secondary_free < secondary_experts:
+        return Infeasible(
+            FailedConstraint.SEATS,
+            f"{secondary_experts} secondary-venue seats needed in {slot.describe()}, partner "
+            f"venues offer {secondary_free} free",
+        )
+    draw_venues = (
+        DrawVenue(main.venue_id, main.owner_code, VenueRole.MAIN, main_experts),
+        *(
+            DrawVenue(
+                v.venue_id, v.owner_code, VenueRole.SECONDARY, market.free_seats(v.venue_id, slot)
+            )
+            for v in secondary
+        ),
+    )
+    pools = {v.pool_code for v in draw_venues}
+    screen = _screen(request, slot, pools, context)
+    inputs = DrawInputs(
+        items=tuple(
+            DrawItem(need.specialty_code, need.kind)
+            for need in request.needs
+            for _ in range(need.count)
+        ),
+        venues=draw_venues,
+        main_quota=main_experts,
+        secondary_quota=secondary_experts,
+        candidates=tuple(
+            sorted((Candidate.of(e) for e in screen.eligible), key=lambda c: c.expert_id)
+        ),
+        required_venue_ids=tuple(required_venues),
+    )
+    result = run_draw(inputs, seed)
+    if not isinstance(result, DrawResult):
+        shortage_pools = sorted(
+            {v.pool_code for v in draw_venues if v.venue_id in result.venue_ids}
+        )
+        constraint, detail = _shortage_answer(request, screen, shortage_pools, result.item, policy)
+        return Infeasible(constraint, detail)
+    placed = {a.venue_id for a in result.assignments}
+    missing = [v for v in required_venues if v not in placed]
+    if missing:
+        return Infeasible(
+            FailedConstraint.REQUIRED_PARTNER,
+            f"no eligible expert of the needed specialties in the pools of required venue(s) "
+            f"{', '.join(missing)}",
+        )
+    allocations = tuple(
+        VenueAllocation(
+            venue_id,
+            market.venues[venue_id].owner_code,
+            VenueRole.MAIN if venue_id == main.venue_id else VenueRole.SECONDARY,
+            seats + (request.representative_count if venue_id == main.venue_id else 0),
+        )
+        for venue_id, seats in result.seats_by_venue
+    )
+    if main.venue_id not in placed:  # representatives still sit at the main venue
+        allocations = (
+            VenueAllocation(
+                main.venue_id, main.owner_code, VenueRole.MAIN, request.representative_count
+            ),
+            *allocations,
+        )
+    return Schedule(slot, allocations, result.assignments, _record(inputs, seed, result))
+
+
+def _nearest_alternative(
+    request: EvaluationRequest,
+    failure: Infeasible,
+    context: SchedulingContext,
+    seed: bytes,
+    declined_venue_ids: frozenset[str],
+) -> Alternative | None:
+    if failure.constraint is FailedConstraint.COMMITTEE_COMPOSITION:
+        return None
+    probe_seed = _seed_for(seed, "alternative")
+    if failure.constraint is FailedConstraint.REQUIRED_PARTNER:
+        relaxed = _plan(
+            request,
+            request.slot,
+            context,
+            probe_seed,
+            declined_venue_ids=declined_venue_ids,
+            enforce_required=False,
+        )
+        if isinstance(relaxed, Schedule):
+            venues = ", ".join(a.venue_id for a in relaxed.allocations)
+            return Alternative(
+                relaxed.slot,
+                relaxed.allocations,
+                f"same slot {relaxed.slot.describe()} with other partners' venues ({venues}) "
+                f"instead of required partner(s) {', '.join(request.required_partner_codes)}",
+            )
+    for step in range(1, context.policy.alternative_horizon_half_days + 1):
+        slot = request.slot.shifted(step)
+        attempt = _plan(request, slot, context, probe_seed, declined_venue_ids=declined_venue_ids)
+        if isinstance(attempt, Schedule):
+            venues = ", ".join(a.venue_id for a in attempt.allocations)
+            return Alternative(
+                slot,
+                attempt.allocations,
+                f"{step} half-day(s) later, {slot.describe()}, at venues {venues}",
+            )
+    return None
+
+
+def schedule(
+    request: EvaluationRequest,
+    context: SchedulingContext,
+    seed: bytes,
+    declined_venue_ids: frozenset[str] = frozenset(),
+) -> Schedule | Infeasible:
+    """Seats and a random draw for the request, or why not and the nearest alternative."""
+    problems = composition_problems(request)
+    if problems:
+        return Infeasible(FailedConstraint.COMMITTEE_COMPOSITION, "; ".join(problems))
+    outcome = _plan(request, request.slot, context, seed, declined_venue_ids=declined_venue_ids)
+    if isinstance(outcome, Schedule):
+        return outcome
+    alternative = _nearest_alternative(request, outcome, context, seed, declined_venue_ids)
+    return Infeasible(outcome.constraint, outcome.detail, alternative)
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-plan after a partner declines, and substitutes (补抽)
+
+
+def _pair(moved: Sequence[Assignment], drawn: Sequence[Assignment]) -> tuple[Substitution, ...]:
+    left = list(drawn)
+    pairs: list[Substitution] = []
+    for old in moved:
+        match = next(
+            a for a in left if a.specialty_code == old.specialty_code and a.kind is old.kind
+        )
+        left.remove(match)
+        pairs.append(Substitution(old.expert_id, match))
+    return tuple(pairs)
+
+
+def replan_after_decline(
+    request: EvaluationRequest,
+    current: Schedule,
+    context: SchedulingContext,
+    seed: bytes,
+    *,
+    declined_venue_ids: frozenset[str],
+    involved_expert_ids: frozenset[str],
+) -> Replan | Infeasible:
+    """Move the seats and experts of declined venues to other partners' venues.
+
+    ``market`` must not count this evaluation's own bookings; experts staying keep their seats.
+    """
+    slot, market, policy = current.slot, context.market, context.policy
+    declined_owners = {
+        market.venues[v].owner_code for v in declined_venue_ids if v in market.venues
+    }
+    for partner in request.required_partner_codes:
+        if partner in declined_owners:
+            return Infeasible(
+                FailedConstraint.REQUIRED_PARTNER,
+                f"required partner {partner} declined its venue for {slot.describe()}",
+            )
+    moved = [a for a in current.assignments if a.venue_id in declined_venue_ids]
+    staying = [a for a in current.assignments if a.venue_id not in declined_venue_ids]
+    if not moved:
+        return Replan(current, ())
+    staying_seats = Counter(a.venue_id for a in staying)
+    secondary = _secondary_order(
+        request,
+        (
+            v
+            for v in market.venues.values()
+            if v.venue_id != request.main_venue_id
+            and v.venue_id not in declined_venue_ids
+            and market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id] > 0
+        ),
+        market,
+        slot,
+    )
+    draw_venues = tuple(
+        DrawVenue(
+            v.venue_id,
+            v.owner_code,
+            VenueRole.SECONDARY,
+            market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id],
+        )
+        for v in secondary
+    )
+    if sum(v.max_seats for v in draw_venues) < len(moved):
+        return Infeasible(
+            FailedConstraint.SEATS,
+            f"{len(moved)} seats to move from declined venue(s) "
+            f"{', '.join(sorted(declined_venue_ids))}; other partners offer "
+            f"{sum(v.max_seats for v in draw_venues)} free in {slot.describe()}",
+        )
+    pools = {v.pool_code for v in draw_venues}
+    screen = _screen(request, slot, pools, context)
+    inputs = DrawInputs(
+        items=tuple(DrawItem(a.specialty_code, a.kind) for a in moved),
+        venues=draw_venues,
+        main_quota=0,
+        secondary_quota=len(moved),
+        candidates=tuple(
+            sorted(
+                (
+                    Candidate.of(e)
+                    for e in screen.eligible
+                    if e.expert_id not in involved_expert_ids
+                ),
+                key=lambda c: c.expert_id,
+            )
+        ),
+        excluded_expert_ids=tuple(sorted(involved_expert_ids)),
+        committee_employer_codes=tuple(sorted({a.employer_code for a in staying})),
+    )
+    result = run_draw(inputs, seed)
+    if not isinstance(result, DrawResult):
+        constraint, detail = _shortage_answer(request, screen, sorted(pools), result.item, policy)
+        return Infeasible(constraint, "re-plan after a declined venue: " + detail)
+    seats = Counter(
+        {a.venue_id: a.seats for a in current.allocations if a.venue_id not in declined_venue_ids}
+    )
+    for venue_id, count in result.seats_by_venue:
+        seats[venue_id] += count
+    allocations = tuple(
+        VenueAllocation(
+            venue_id,
+            market.venues[venue_id].owner_code,
+            VenueRole.MAIN if venue_id == request.main_venue_id else VenueRole.SECONDARY,
+            count,
+        )
+        for venue_id, count in seats.items()
+    )
+    new_schedule = Schedule(
+        slot, allocations, (*staying, *result.assignments), _record(inputs, seed, result)
+    )
+    return Replan(new_schedule, _pair(moved, result.assignments))
+
+
+def draw_substitute(
+    request: EvaluationRequest,
+    current: Schedule,
+    context: SchedulingContext,
+    seed: bytes,
+    *,
+    replaced_expert_id: str,
+    involved_expert_ids: frozenset[str],
+) -> tuple[Schedule, Substitution] | Infeasible:
+    """补抽: a substitute of the same specialty and kind for the same seat, under the same rules."""
+    replaced = next((a for a in current.assignments if a.expert_id == replaced_expert_id), None)
+    if replaced is None:
+        return Infeasible(
+            FailedConstraint.SUBSTITUTES_EXHAUSTED,
+            f"expert {replaced_expert_id} is not on the committee",
+        )
+    market, policy = context.market, context.policy
+    venue = market.venues[replaced.venue_id]
+    staying = [a for a in current.assignments if a.expert_id != replaced_expert_id]
+    role = VenueRole.MAIN if venue.venue_id == request.main_venue_id else VenueRole.SECONDARY
+    screen = _screen(request, current.slot, {venue.owner_code}, context)
+    inputs = DrawInputs(
+        items=(DrawItem(replaced.specialty_code, replaced.kind),),
+        venues=(DrawVenue(venue.venue_id, venue.owner_code, role, 1),),
+        main_quota=1 if role is VenueRole.MAIN else 0,
+        secondary_quota=0 if role is VenueRole.MAIN else 1,
+        candidates=tuple(
+            sorted(
+                (
+                    Candidate.of(e)
+                    for e in screen.eligible
+                    if e.expert_id not in involved_expert_ids
+                ),
+                key=lambda c: c.expert_id,
+            )
+        ),
+        excluded_expert_ids=tuple(sorted(involved_expert_ids)),
+        committee_employer_codes=tuple(sorted({a.employer_code for a in staying})),
+    )
+    result = run_draw(inputs, seed)
+    if not isinstance(result, DrawResult):
+        _, detail = _shortage_answer(request, screen, [venue.owner_code], result.item, policy)
+        return Infeasible(
+            FailedConstraint.SUBSTITUTES_EXHAUSTED,
+            f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: {detail}",
+        )
+    substitute = result.assignments[0]
+    new_schedule = Schedule(
+        current.slot, current.allocations, (*staying, substitute), _record(inputs, seed, result)
+    )
+    return new_schedule, Substitution(replaced_expert_id, substitute)
+
+
+def rerun_draw(record: DrawRecord) -> tuple[str, ...]:
+    """The draw proof: the experts the recorded inputs and seed give, in draw order."""
+    result = run_draw(record.inputs, bytes.fromhex(record.seed_hex))
+    if not isinstance(result, DrawResult):
+        return ()
+    return tuple(a.expert_id for a in result.assignments)
