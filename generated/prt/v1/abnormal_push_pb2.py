@@ -26,45 +26,49 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from prt.v1 import common_pb2 as prt_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprt/v1/abnormal_push.proto\x12\x06prt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13prt/v1/common.proto\"\x85\x01\n\x07Subject\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.prt.v1.SubjectKind\x12/\n\x0corganisation\x18\x02 \x01(\x0b\x32\x17.prt.v1.OrganisationRefH\x00\x12\x1a\n\x10\x65xpert_pseudonym\x18\x03 \x01(\tH\x00\x42\n\n\x08identity\"a\n\tDetection\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x14\n\x0crule_version\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x18\n\x10source_event_ids\x18\x04 \x03(\t\"\xae\x04\n\x13\x41\x62normalReportFiled\x12\x11\n\treport_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12$\n\x06source\x18\n \x01(\x0e\x32\x14.prt.v1.ReportSource\x12!\n\x08subjects\x18\x0b \x03(\x0b\x32\x0f.prt.v1.Subject\x12\x12\n\nproject_id\x18\x0c \x01(\t\x12\x18\n\x10\x62id_section_code\x18\r \x01(\t\x12-\n\x0e\x62\x65haviour_type\x18\x0e \x01(\x0e\x32\x15.prt.v1.BehaviourType\x12\"\n\x08severity\x18\x0f \x01(\x0e\x32\x10.prt.v1.Severity\x12\x13\n\x0b\x64\x65scription\x18\x10 \x01(\t\x12%\n\x08\x65vidence\x18\x11 \x03(\x0b\x32\x13.prt.v1.EvidenceRef\x12*\n\x06\x61\x63t_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\tdetection\x18\x13 \x01(\x0b\x32\x11.prt.v1.Detection\x12\x17\n\x0fsuspected_crime\x18\x14 \x01(\x08\x12%\n\x1dsuspected_official_misconduct\x18\x15 \x01(\x08\x12!\n\x19suspected_misuse_of_funds\x18\x16 \x01(\x08\"\xc2\x02\n\nPushRouted\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treport_id\x18\n \x01(\t\x12\x12\n\ndepartment\x18\x0b \x01(\t\x12%\n\x06reason\x18\x0c \x01(\x0e\x32\x15.prt.v1.RoutingReason\x12\x1e\n\x04role\x18\r \x01(\x0e\x32\x10.prt.v1.PushRole\x12\x30\n\x0csign_for_due\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x66\x65\x65\x64\x62\x61\x63k_due\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x18transferred_from_push_id\x18\x10 \x01(\t\"k\n\rPushSignedFor\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\"\xd3\x01\n\x11PushFeedbackGiven\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12&\n\x06result\x18\n \x01(\x0e\x32\x16.prt.v1.HandlingResult\x12\x13\n\x0bresult_text\x18\x0b \x01(\t\x12%\n\x08\x65vidence\x18\x0c \x03(\x0b\x32\x13.prt.v1.EvidenceRef\"\x94\x01\n\x0fPushTransferred\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12\x15\n\rto_department\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\"\xb7\x01\n\x0bPushOverdue\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0e\x32\x14.prt.v1.PushDeadline\x12*\n\x06\x64ue_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndepartment\x18\x0c \x01(\t\"\x9f\x01\n\rPushEscalated\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0e\x32\x14.prt.v1.PushDeadline\x12\x15\n\rto_department\x18\x0b \x01(\t\x12\r\n\x05level\x18\x0c \x01(\x05*c\n\x0cReportSource\x12\x1d\n\x19REPORT_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14REPORT_SOURCE_MANUAL\x10\x01\x12\x1a\n\x16REPORT_SOURCE_DETECTED\x10\x02*\x91\x01\n\x0bSubjectKind\x12\x1c\n\x18SUBJECT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13SUBJECT_KIND_BIDDER\x10\x01\x12\x19\n\x15SUBJECT_KIND_TENDERER\x10\x02\x12\x17\n\x13SUBJECT_KIND_AGENCY\x10\x03\x12\x17\n\x13SUBJECT_KIND_EXPERT\x10\x04*\xec\x04\n\rBehaviourType\x12\x1e\n\x1a\x42\x45HAVIOUR_TYPE_UNSPECIFIED\x10\x00\x12*\n&BEHAVIOUR_TYPE_COLLUSION_SAME_PREPARER\x10\x01\x12\'\n#BEHAVIOUR_TYPE_COLLUSION_SAME_AGENT\x10\x02\x12\x31\n-BEHAVIOUR_TYPE_COLLUSION_SAME_PROJECT_MANAGER\x10\x03\x12\x30\n,BEHAVIOUR_TYPE_COLLUSION_ABNORMAL_SIMILARITY\x10\x04\x12(\n$BEHAVIOUR_TYPE_COLLUSION_FILES_MIXED\x10\x05\x12\x31\n-BEHAVIOUR_TYPE_COLLUSION_SAME_DEPOSIT_ACCOUNT\x10\x06\x12\"\n\x1e\x42\x45HAVIOUR_TYPE_FALSE_MATERIALS\x10\x07\x12$\n BEHAVIOUR_TYPE_EXPERT_MISCONDUCT\x10\x08\x12$\n BEHAVIOUR_TYPE_AGENCY_MISCONDUCT\x10\t\x12\'\n#BEHAVIOUR_TYPE_DISCRIMINATORY_TERMS\x10\n\x12\"\n\x1e\x42\x45HAVIOUR_TYPE_AWARD_ABANDONED\x10\x0b\x12\'\n#BEHAVIOUR_TYPE_DEPOSIT_IRREGULARITY\x10\x0c\x12$\n BEHAVIOUR_TYPE_COMMITMENT_BREACH\x10\r\x12\x18\n\x14\x42\x45HAVIOUR_TYPE_OTHER\x10\x0e*^\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEVERITY_LOW\x10\x01\x12\x13\n\x0fSEVERITY_MEDIUM\x10\x02\x12\x11\n\rSEVERITY_HIGH\x10\x03*\x85\x02\n\rRoutingReason\x12\x1e\n\x1aROUTING_REASON_UNSPECIFIED\x10\x00\x12&\n\"ROUTING_REASON_CATEGORY_SUPERVISOR\x10\x01\x12\x1c\n\x18ROUTING_REASON_OVERSIGHT\x10\x02\x12\"\n\x1eROUTING_REASON_SUSPECTED_CRIME\x10\x03\x12&\n\"ROUTING_REASON_OFFICIAL_MISCONDUCT\x10\x04\x12\"\n\x1eROUTING_REASON_MISUSE_OF_FUNDS\x10\x05\x12\x1e\n\x1aROUTING_REASON_TRANSFERRED\x10\x06*P\n\x08PushRole\x12\x19\n\x15PUSH_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PUSH_ROLE_HANDLER\x10\x01\x12\x12\n\x0ePUSH_ROLE_COPY\x10\x02*\xce\x01\n\x0eHandlingResult\x12\x1f\n\x1bHANDLING_RESULT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aHANDLING_RESULT_CASE_FILED\x10\x01\x12\x1d\n\x19HANDLING_RESULT_PENALISED\x10\x02\x12\x1f\n\x1bHANDLING_RESULT_INTERVIEWED\x10\x03\x12\x1c\n\x18HANDLING_RESULT_REFERRED\x10\x04\x12\x1d\n\x19HANDLING_RESULT_NO_ACTION\x10\x05*e\n\x0cPushDeadline\x12\x1d\n\x19PUSH_DEADLINE_UNSPECIFIED\x10\x00\x12\x1a\n\x16PUSH_DEADLINE_SIGN_FOR\x10\x01\x12\x1a\n\x16PUSH_DEADLINE_FEEDBACK\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aprt/v1/abnormal_push.proto\x12\x06prt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13prt/v1/common.proto\"\x85\x01\n\x07Subject\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.prt.v1.SubjectKind\x12/\n\x0corganisation\x18\x02 \x01(\x0b\x32\x17.prt.v1.OrganisationRefH\x00\x12\x1a\n\x10\x65xpert_pseudonym\x18\x03 \x01(\tH\x00\x42\n\n\x08identity\"\xeb\x01\n\tDetection\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x14\n\x0crule_version\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x18\n\x10source_event_ids\x18\x04 \x03(\t\x12\x11\n\trule_name\x18\x05 \x01(\t\x12>\n\x0f\x65vidence_values\x18\x06 \x03(\x0b\x32%.prt.v1.Detection.EvidenceValuesEntry\x1a\x35\n\x13\x45videnceValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe1\x04\n\x13\x41\x62normalReportFiled\x12\x11\n\treport_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12$\n\x06source\x18\n \x01(\x0e\x32\x14.prt.v1.ReportSource\x12!\n\x08subjects\x18\x0b \x03(\x0b\x32\x0f.prt.v1.Subject\x12\x12\n\nproject_id\x18\x0c \x01(\t\x12\x18\n\x10\x62id_section_code\x18\r \x01(\t\x12-\n\x0e\x62\x65haviour_type\x18\x0e \x01(\x0e\x32\x15.prt.v1.BehaviourType\x12\"\n\x08severity\x18\x0f \x01(\x0e\x32\x10.prt.v1.Severity\x12\x13\n\x0b\x64\x65scription\x18\x10 \x01(\t\x12%\n\x08\x65vidence\x18\x11 \x03(\x0b\x32\x13.prt.v1.EvidenceRef\x12*\n\x06\x61\x63t_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\tdetection\x18\x13 \x01(\x0b\x32\x11.prt.v1.Detection\x12\x17\n\x0fsuspected_crime\x18\x14 \x01(\x08\x12%\n\x1dsuspected_official_misconduct\x18\x15 \x01(\x08\x12!\n\x19suspected_misuse_of_funds\x18\x16 \x01(\x08\x12\x31\n\x10project_category\x18\x17 \x01(\x0e\x32\x17.prt.v1.ProjectCategory\"\xe6\x02\n\nPushRouted\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treport_id\x18\n \x01(\t\x12\x12\n\ndepartment\x18\x0b \x01(\t\x12%\n\x06reason\x18\x0c \x01(\x0e\x32\x15.prt.v1.RoutingReason\x12\x1e\n\x04role\x18\r \x01(\x0e\x32\x10.prt.v1.PushRole\x12\x30\n\x0csign_for_due\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x66\x65\x65\x64\x62\x61\x63k_due\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x18transferred_from_push_id\x18\x10 \x01(\t\x12\"\n\x08severity\x18\x11 \x01(\x0e\x32\x10.prt.v1.Severity\"k\n\rPushSignedFor\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\"\xd3\x01\n\x11PushFeedbackGiven\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12&\n\x06result\x18\n \x01(\x0e\x32\x16.prt.v1.HandlingResult\x12\x13\n\x0bresult_text\x18\x0b \x01(\t\x12%\n\x08\x65vidence\x18\x0c \x03(\x0b\x32\x13.prt.v1.EvidenceRef\"\x94\x01\n\x0fPushTransferred\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x61\x63tor_department\x18\x03 \x01(\t\x12\x15\n\rto_department\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\"\xb7\x01\n\x0bPushOverdue\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0e\x32\x14.prt.v1.PushDeadline\x12*\n\x06\x64ue_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndepartment\x18\x0c \x01(\t\"\x9f\x01\n\rPushEscalated\x12\x0f\n\x07push_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0e\x32\x14.prt.v1.PushDeadline\x12\x15\n\rto_department\x18\x0b \x01(\t\x12\r\n\x05level\x18\x0c \x01(\x05*c\n\x0cReportSource\x12\x1d\n\x19REPORT_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14REPORT_SOURCE_MANUAL\x10\x01\x12\x1a\n\x16REPORT_SOURCE_DETECTED\x10\x02*\x91\x01\n\x0bSubjectKind\x12\x1c\n\x18SUBJECT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13SUBJECT_KIND_BIDDER\x10\x01\x12\x19\n\x15SUBJECT_KIND_TENDERER\x10\x02\x12\x17\n\x13SUBJECT_KIND_AGENCY\x10\x03\x12\x17\n\x13SUBJECT_KIND_EXPERT\x10\x04*\xec\x04\n\rBehaviourType\x12\x1e\n\x1a\x42\x45HAVIOUR_TYPE_UNSPECIFIED\x10\x00\x12*\n&BEHAVIOUR_TYPE_COLLUSION_SAME_PREPARER\x10\x01\x12\'\n#BEHAVIOUR_TYPE_COLLUSION_SAME_AGENT\x10\x02\x12\x31\n-BEHAVIOUR_TYPE_COLLUSION_SAME_PROJECT_MANAGER\x10\x03\x12\x30\n,BEHAVIOUR_TYPE_COLLUSION_ABNORMAL_SIMILARITY\x10\x04\x12(\n$BEHAVIOUR_TYPE_COLLUSION_FILES_MIXED\x10\x05\x12\x31\n-BEHAVIOUR_TYPE_COLLUSION_SAME_DEPOSIT_ACCOUNT\x10\x06\x12\"\n\x1e\x42\x45HAVIOUR_TYPE_FALSE_MATERIALS\x10\x07\x12$\n BEHAVIOUR_TYPE_EXPERT_MISCONDUCT\x10\x08\x12$\n BEHAVIOUR_TYPE_AGENCY_MISCONDUCT\x10\t\x12\'\n#BEHAVIOUR_TYPE_DISCRIMINATORY_TERMS\x10\n\x12\"\n\x1e\x42\x45HAVIOUR_TYPE_AWARD_ABANDONED\x10\x0b\x12\'\n#BEHAVIOUR_TYPE_DEPOSIT_IRREGULARITY\x10\x0c\x12$\n BEHAVIOUR_TYPE_COMMITMENT_BREACH\x10\r\x12\x18\n\x14\x42\x45HAVIOUR_TYPE_OTHER\x10\x0e*^\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEVERITY_LOW\x10\x01\x12\x13\n\x0fSEVERITY_MEDIUM\x10\x02\x12\x11\n\rSEVERITY_HIGH\x10\x03*\x85\x02\n\rRoutingReason\x12\x1e\n\x1aROUTING_REASON_UNSPECIFIED\x10\x00\x12&\n\"ROUTING_REASON_CATEGORY_SUPERVISOR\x10\x01\x12\x1c\n\x18ROUTING_REASON_OVERSIGHT\x10\x02\x12\"\n\x1eROUTING_REASON_SUSPECTED_CRIME\x10\x03\x12&\n\"ROUTING_REASON_OFFICIAL_MISCONDUCT\x10\x04\x12\"\n\x1eROUTING_REASON_MISUSE_OF_FUNDS\x10\x05\x12\x1e\n\x1aROUTING_REASON_TRANSFERRED\x10\x06*P\n\x08PushRole\x12\x19\n\x15PUSH_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PUSH_ROLE_HANDLER\x10\x01\x12\x12\n\x0ePUSH_ROLE_COPY\x10\x02*\xce\x01\n\x0eHandlingResult\x12\x1f\n\x1bHANDLING_RESULT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aHANDLING_RESULT_CASE_FILED\x10\x01\x12\x1d\n\x19HANDLING_RESULT_PENALISED\x10\x02\x12\x1f\n\x1bHANDLING_RESULT_INTERVIEWED\x10\x03\x12\x1c\n\x18HANDLING_RESULT_REFERRED\x10\x04\x12\x1d\n\x19HANDLING_RESULT_NO_ACTION\x10\x05*e\n\x0cPushDeadline\x12\x1d\n\x19PUSH_DEADLINE_UNSPECIFIED\x10\x00\x12\x1a\n\x16PUSH_DEADLINE_SIGN_FOR\x10\x01\x12\x1a\n\x16PUSH_DEADLINE_FEEDBACK\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prt.v1.abnormal_push_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REPORTSOURCE']._serialized_start=2035
-  _globals['_REPORTSOURCE']._serialized_end=2134
-  _globals['_SUBJECTKIND']._serialized_start=2137
-  _globals['_SUBJECTKIND']._serialized_end=2282
-  _globals['_BEHAVIOURTYPE']._serialized_start=2285
-  _globals['_BEHAVIOURTYPE']._serialized_end=2905
-  _globals['_SEVERITY']._serialized_start=2907
-  _globals['_SEVERITY']._serialized_end=3001
-  _globals['_ROUTINGREASON']._serialized_start=3004
-  _globals['_ROUTINGREASON']._serialized_end=3265
-  _globals['_PUSHROLE']._serialized_start=3267
-  _globals['_PUSHROLE']._serialized_end=3347
-  _globals['_HANDLINGRESULT']._serialized_start=3350
-  _globals['_HANDLINGRESULT']._serialized_end=3556
-  _globals['_PUSHDEADLINE']._serialized_start=3558
-  _globals['_PUSHDEADLINE']._serialized_end=3659
+  _globals['_DETECTION_EVIDENCEVALUESENTRY']._loaded_options = None
+  _globals['_DETECTION_EVIDENCEVALUESENTRY']._serialized_options = b'8\001'
+  _globals['_REPORTSOURCE']._serialized_start=2261
+  _globals['_REPORTSOURCE']._serialized_end=2360
+  _globals['_SUBJECTKIND']._serialized_start=2363
+  _globals['_SUBJECTKIND']._serialized_end=2508
+  _globals['_BEHAVIOURTYPE']._serialized_start=2511
+  _globals['_BEHAVIOURTYPE']._serialized_end=3131
+  _globals['_SEVERITY']._serialized_start=3133
+  _globals['_SEVERITY']._serialized_end=3227
+  _globals['_ROUTINGREASON']._serialized_start=3230
+  _globals['_ROUTINGREASON']._serialized_end=3491
+  _globals['_PUSHROLE']._serialized_start=3493
+  _globals['_PUSHROLE']._serialized_end=3573
+  _globals['_HANDLINGRESULT']._serialized_start=3576
+  _globals['_HANDLINGRESULT']._serialized_end=3782
+  _globals['_PUSHDEADLINE']._serialized_start=3784
+  _globals['_PUSHDEADLINE']._serialized_end=3885
   _globals['_SUBJECT']._serialized_start=93
   _globals['_SUBJECT']._serialized_end=226
-  _globals['_DETECTION']._serialized_start=228
-  _globals['_DETECTION']._serialized_end=325
-  _globals['_ABNORMALREPORTFILED']._serialized_start=328
-  _globals['_ABNORMALREPORTFILED']._serialized_end=886
-  _globals['_PUSHROUTED']._serialized_start=889
-  _globals['_PUSHROUTED']._serialized_end=1211
-  _globals['_PUSHSIGNEDFOR']._serialized_start=1213
-  _globals['_PUSHSIGNEDFOR']._serialized_end=1320
-  _globals['_PUSHFEEDBACKGIVEN']._serialized_start=1323
-  _globals['_PUSHFEEDBACKGIVEN']._serialized_end=1534
-  _globals['_PUSHTRANSFERRED']._serialized_start=1537
-  _globals['_PUSHTRANSFERRED']._serialized_end=1685
-  _globals['_PUSHOVERDUE']._serialized_start=1688
-  _globals['_PUSHOVERDUE']._serialized_end=1871
-  _globals['_PUSHESCALATED']._serialized_start=1874
-  _globals['_PUSHESCALATED']._serialized_end=2033
+  _globals['_DETECTION']._serialized_start=229
+  _globals['_DETECTION']._serialized_end=464
+  _globals['_DETECTION_EVIDENCEVALUESENTRY']._serialized_start=411
+  _globals['_DETECTION_EVIDENCEVALUESENTRY']._serialized_end=464
+  _globals['_ABNORMALREPORTFILED']._serialized_start=467
+  _globals['_ABNORMALREPORTFILED']._serialized_end=1076
+  _globals['_PUSHROUTED']._serialized_start=1079
+  _globals['_PUSHROUTED']._serialized_end=1437
+  _globals['_PUSHSIGNEDFOR']._serialized_start=1439
+  _globals['_PUSHSIGNEDFOR']._serialized_end=1546
+  _globals['_PUSHFEEDBACKGIVEN']._serialized_start=1549
+  _globals['_PUSHFEEDBACKGIVEN']._serialized_end=1760
+  _globals['_PUSHTRANSFERRED']._serialized_start=1763
+  _globals['_PUSHTRANSFERRED']._serialized_end=1911
+  _globals['_PUSHOVERDUE']._serialized_start=1914
+  _globals['_PUSHOVERDUE']._serialized_end=2097
+  _globals['_PUSHESCALATED']._serialized_start=2100
+  _globals['_PUSHESCALATED']._serialized_end=2259
 # @@protoc_insertion_point(module_scope)

@@ -138,19 +138,30 @@ class Subject(_message.Message):
     def __init__(self, kind: _Optional[_Union[SubjectKind, str]] = ..., organisation: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., expert_pseudonym: _Optional[str] = ...) -> None: ...
 
 class Detection(_message.Message):
-    __slots__ = ("rule_id", "rule_version", "legal_basis", "source_event_ids")
+    __slots__ = ("rule_id", "rule_version", "legal_basis", "source_event_ids", "rule_name", "evidence_values")
+    class EvidenceValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     RULE_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_VERSION_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    RULE_NAME_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_VALUES_FIELD_NUMBER: _ClassVar[int]
     rule_id: str
     rule_version: str
     legal_basis: str
     source_event_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, rule_id: _Optional[str] = ..., rule_version: _Optional[str] = ..., legal_basis: _Optional[str] = ..., source_event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    rule_name: str
+    evidence_values: _containers.ScalarMap[str, str]
+    def __init__(self, rule_id: _Optional[str] = ..., rule_version: _Optional[str] = ..., legal_basis: _Optional[str] = ..., source_event_ids: _Optional[_Iterable[str]] = ..., rule_name: _Optional[str] = ..., evidence_values: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class AbnormalReportFiled(_message.Message):
-    __slots__ = ("report_id", "occurred_at", "actor_department", "source", "subjects", "project_id", "bid_section_code", "behaviour_type", "severity", "description", "evidence", "act_at", "detection", "suspected_crime", "suspected_official_misconduct", "suspected_misuse_of_funds")
+    __slots__ = ("report_id", "occurred_at", "actor_department", "source", "subjects", "project_id", "bid_section_code", "behaviour_type", "severity", "description", "evidence", "act_at", "detection", "suspected_crime", "suspected_official_misconduct", "suspected_misuse_of_funds", "project_category")
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +178,7 @@ class AbnormalReportFiled(_message.Message):
     SUSPECTED_CRIME_FIELD_NUMBER: _ClassVar[int]
     SUSPECTED_OFFICIAL_MISCONDUCT_FIELD_NUMBER: _ClassVar[int]
     SUSPECTED_MISUSE_OF_FUNDS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     report_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor_department: str
@@ -183,10 +195,11 @@ class AbnormalReportFiled(_message.Message):
     suspected_crime: bool
     suspected_official_misconduct: bool
     suspected_misuse_of_funds: bool
-    def __init__(self, report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., source: _Optional[_Union[ReportSource, str]] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., behaviour_type: _Optional[_Union[BehaviourType, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., description: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ..., act_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detection: _Optional[_Union[Detection, _Mapping]] = ..., suspected_crime: _Optional[bool] = ..., suspected_official_misconduct: _Optional[bool] = ..., suspected_misuse_of_funds: _Optional[bool] = ...) -> None: ...
+    project_category: _common_pb2.ProjectCategory
+    def __init__(self, report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., source: _Optional[_Union[ReportSource, str]] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., behaviour_type: _Optional[_Union[BehaviourType, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., description: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ..., act_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detection: _Optional[_Union[Detection, _Mapping]] = ..., suspected_crime: _Optional[bool] = ..., suspected_official_misconduct: _Optional[bool] = ..., suspected_misuse_of_funds: _Optional[bool] = ..., project_category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ...) -> None: ...
 
 class PushRouted(_message.Message):
-    __slots__ = ("push_id", "occurred_at", "report_id", "department", "reason", "role", "sign_for_due", "feedback_due", "transferred_from_push_id")
+    __slots__ = ("push_id", "occurred_at", "report_id", "department", "reason", "role", "sign_for_due", "feedback_due", "transferred_from_push_id", "severity")
     PUSH_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +209,7 @@ class PushRouted(_message.Message):
     SIGN_FOR_DUE_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_DUE_FIELD_NUMBER: _ClassVar[int]
     TRANSFERRED_FROM_PUSH_ID_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
     push_id: str
     occurred_at: _timestamp_pb2.Timestamp
     report_id: str
@@ -205,7 +219,8 @@ class PushRouted(_message.Message):
     sign_for_due: _timestamp_pb2.Timestamp
     feedback_due: _timestamp_pb2.Timestamp
     transferred_from_push_id: str
-    def __init__(self, push_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_id: _Optional[str] = ..., department: _Optional[str] = ..., reason: _Optional[_Union[RoutingReason, str]] = ..., role: _Optional[_Union[PushRole, str]] = ..., sign_for_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feedback_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transferred_from_push_id: _Optional[str] = ...) -> None: ...
+    severity: Severity
+    def __init__(self, push_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_id: _Optional[str] = ..., department: _Optional[str] = ..., reason: _Optional[_Union[RoutingReason, str]] = ..., role: _Optional[_Union[PushRole, str]] = ..., sign_for_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feedback_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transferred_from_push_id: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ...) -> None: ...
 
 class PushSignedFor(_message.Message):
     __slots__ = ("push_id", "occurred_at", "actor_department")

@@ -1,0 +1,29 @@
+"""Helpers the rules share: grouping bids of different bidders by a shared value."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from services.abnormal_push.domain.detection.model import Bid, Organisation
+from services.abnormal_push.domain.reports import Subject, SubjectKind
+
+
+def bidder_subject(organisation: Organisation) -> Subject:
+    return Subject(SubjectKind.BIDDER, credit_code=organisation.credit_code, name=organisation.name)
+
+
+def shared_by_different_bidders(
+    bids: Iterable[Bid], value_of: Callable[[Bid], str]
+) -> dict[str, tuple[Bid, ...]]:
+    """Values (non-empty, normalised) found in the bids of two or more different bidders."""
+    groups: dict[str, dict[str, Bid]] = defaultdict(dict)
+    for bid in bids:
+        value = value_of(bid).strip()
+        if value:
+            groups[value][bid.bidder.credit_code] = bid
+    return {
+        value: tuple(sorted(by_bidder.values(), key=lambda b: b.bidder.credit_code))
+        for value, by_bidder in groups.items()
+        if len(by_bidder) >= 2
+    }

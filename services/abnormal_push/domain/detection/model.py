@@ -1,0 +1,193 @@
+"""What detection rules see (the facts of a live project) and what they return.
+
+A rule is one module in ``rules/`` with a JSON data file of the same name beside it; the module
+exposes ``RULE``, an object with ``definition`` (id, version, name, legal basis, ...) and
+``evaluate(trigger)``. The registry finds the modules: adding a rule touches nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from services.abnormal_push.domain.errors import RuleDataError
+from services.abnormal_push.domain.reports import BehaviourType, Severity, Subject
+
+DETECTION_NAMESPACE = uuid.UUID("0b7e4c1a-8f1d-4b6e-a3c2-5e9f7d2a1c40")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    credit_code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    cpu_id: str = ""
+    disk_serial: str = ""
+    mac_address: str = ""
+    ip_address: str = ""
+    document_md5: str = ""
+
+
+@dataclass(frozen=True)
+class Bid:
+    event_id: str
+    bidder: Organisation
+    bid_section_code: str
+    bid_price_fen: int
+    fingerprint: Fingerprint
+    deposit_account: str
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What detection remembers of a project from its ProjectRegistered event."""
+
+    project_id: str
+    name: str = ""
+    category: str = ""  # ProjectCategory member name; "" when the registration was not seen
+    trading_method: str = ""  # TradingMethod member name
+    tenderer: Organisation | None = None
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    rank: int
+    bidder: Organisation
+    bid_price_fen: int
+
+
+# --- triggers: the trading event a rule is evaluated on, with the state detection keeps ------
+
+
+@dataclass(frozen=True)
+class BidSubmittedTrigger:
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    section_code: str
+    bids: tuple[Bid, ...]  # the section's current bids, one per bidder, the new one included
+
+
+@dataclass(frozen=True)
+class BidsOpenedTrigger:
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    section_code: str
+    opened_bidder_codes: tuple[str, ...]
+    bids: tuple[Bid, ...]
+
+
+@dataclass(frozen=True)
+class CandidatesPublicisedTrigger:
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    section_code: str
+    candidates: tuple[RankedCandidate, ...]
+    # Relative winner/runner-up price gaps of earlier sections (this one not included).
+    gap_history: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class DeficiencyBreachTrigger:
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    tenderer: Organisation | None
+    supplement_deadline: str  # ISO date
+    outstanding_documents: tuple[str, ...]
+
+
+Trigger = (
+    BidSubmittedTrigger | BidsOpenedTrigger | CandidatesPublicisedTrigger | DeficiencyBreachTrigger
+)
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleDefinition:
+    rule_id: str
+    version: str
+    name: str
+    legal_basis: str
+    applies_to: str
+    behaviour_type: BehaviourType
+    severity: Severity
+    parameters: dict[str, Any]
+
+    @classmethod
+    def load(cls, module_file: str) -> RuleDefinition:
+        """Read the JSON data file beside a rule module (same name, .json)."""
+        path = Path(module_file).with_suffix(".json")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                rule_id=data["rule_id"],
+                version=data["version"],
+                name=data["name"],
+                legal_basis=data["legal_basis"],
+                applies_to=data["applies_to"],
+                behaviour_type=BehaviourType(data["behaviour_type"]),
+                severity=Severity(data["severity"]),
+                parameters=dict(data.get("parameters", {})),
+            )
+        except (OSError, KeyError, ValueError) as exc:
+            raise RuleDataError(f"rule data {path.name}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule fired: the audit trail that becomes a detected report."""
+
+    definition: RuleDefinition
+    project: ProjectFacts
+    bid_section_code: str
+    subjects: tuple[Subject, ...]
+    description: str
+    source_event_ids: tuple[str, ...]
+    evidence_values: tuple[tuple[str, str], ...]
+    act_at: datetime
+
+    @property
+    def report_id(self) -> str:
+        """Fixed by what was found, so re-evaluating the same events files the same report."""
+        identity = "|".join(
+            [
+                self.definition.rule_id,
+                self.project.project_id,
+                self.bid_section_code,
+                ",".join(sorted(s.identity for s in self.subjects)),
+                ",".join(f"{k}={v}" for k, v in sorted(self.evidence_values)),
+            ]
+        )
+        return str(uuid.uuid5(DETECTION_NAMESPACE, identity))
+
+
+@dataclass(frozen=True)
+class NotApplied:
+    """A rule that could not judge this trigger, and why (e.g. not enough history)."""
+
+    rule_id: str
+    reason: str
+
+
+Outcome = Finding | NotApplied
+
+
+class DetectionRule(Protocol):
+    @property
+    def definition(self) -> RuleDefinition: ...
+
+    def evaluate(self, trigger: Trigger) -> Sequence[Outcome]: ...

@@ -1,0 +1,1 @@
+"""One module per detection rule, each with its data in ``<module>.json`` beside it."""

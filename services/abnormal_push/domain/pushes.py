@@ -1,0 +1,353 @@
+"""A push's life: 待签收 (ROUTED) → 已签收 (SIGNED_FOR) → 已反馈 (FEEDBACK_GIVEN), or TRANSFERRED.
+
+Overdue is not a status of its own but a mark on the push (which deadline passed, when), since
+an overdue push still has to be signed for and answered. Every step keeps who did it and when.
+The state is rebuilt by folding the push's events with :func:`apply_push_event`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from services.abnormal_push.domain.errors import PushActionRefused
+from services.abnormal_push.domain.reports import Evidence, Severity
+from services.abnormal_push.domain.routing import PushRole, RoutingReason
+
+
+class PushStatus(StrEnum):
+    ROUTED = "ROUTED"  # 待签收
+    SIGNED_FOR = "SIGNED_FOR"  # 已签收 (待处理)
+    FEEDBACK_GIVEN = "FEEDBACK_GIVEN"  # 已反馈 (已处理)
+    TRANSFERRED = "TRANSFERRED"  # 已移送: closed here, routed on
+
+
+class HandlingResult(StrEnum):
+    CASE_FILED = "CASE_FILED"  # 立案: in hand until the measure is fed back
+    PENALISED = "PENALISED"  # 处罚
+    INTERVIEWED = "INTERVIEWED"  # 约谈
+    REFERRED = "REFERRED"  # 移送 (to police, discipline inspection, court)
+    NO_ACTION = "NO_ACTION"  # 不予处理
+
+
+class Deadline(StrEnum):
+    SIGN_FOR = "SIGN_FOR"
+    FEEDBACK = "FEEDBACK"
+
+
+# --- events (domain view of the protobuf messages on abnormal.pushes.v1) ---------------------
+
+
+@dataclass(frozen=True)
+class PushRouted:
+    event_id: str
+    push_id: str
+    at: datetime
+    report_id: str
+    department: str
+    reason: RoutingReason
+    role: PushRole
+    severity: Severity
+    sign_for_due: datetime | None
+    feedback_due: datetime | None
+    transferred_from_push_id: str = ""
+
+
+@dataclass(frozen=True)
+class PushSignedFor:
+    event_id: str
+    push_id: str
+    at: datetime
+    actor_department: str
+
+
+@dataclass(frozen=True)
+class PushFeedbackGiven:
+    event_id: str
+    push_id: str
+    at: datetime
+    actor_department: str
+    result: HandlingResult
+    result_text: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class PushTransferred:
+    event_id: str
+    push_id: str
+    at: datetime
+    actor_department: str
+    to_department: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PushOverdue:
+    event_id: str
+    push_id: str
+    at: datetime
+    deadline: Deadline
+    due_at: datetime
+    department: str
+
+
+@dataclass(frozen=True)
+class PushEscalated:
+    event_id: str
+    push_id: str
+    at: datetime
+    deadline: Deadline
+    to_department: str
+    level: int
+
+
+PushEvent = (
+    PushRouted | PushSignedFor | PushFeedbackGiven | PushTransferred | PushOverdue | PushEscalated
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the push's audit trail."""
+
+    event_id: str
+    kind: str
+    at: datetime
+    actor: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    result: HandlingResult
+    result_text: str
+    at: datetime
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Push:
+    push_id: str
+    report_id: str
+    department: str
+    reason: RoutingReason
+    role: PushRole
+    severity: Severity
+    status: PushStatus
+    routed_at: datetime
+    sign_for_due: datetime | None
+    feedback_due: datetime | None
+    transferred_from_push_id: str = ""
+    signed_for_at: datetime | None = None
+    feedback: tuple[Feedback, ...] = ()
+    transferred_to: str = ""
+    overdue: tuple[Deadline, ...] = ()
+    escalation_levels: tuple[int, ...] = ()
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in (PushStatus.FEEDBACK_GIVEN, PushStatus.TRANSFERRED)
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for the receiving department (copies never wait for anyone)."""
+        return self.role is PushRole.HANDLER and not self.resolved
+
+    def pending_deadlines(self) -> list[tuple[Deadline, datetime]]:
+        """Deadlines still running: not met and not yet marked overdue."""
+        if self.role is not PushRole.HANDLER or self.resolved:
+            return []
+        pending: list[tuple[Deadline, datetime]] = []
+        if (
+            self.status is PushStatus.ROUTED
+            and self.sign_for_due is not None
+            and Deadline.SIGN_FOR not in self.overdue
+        ):
+            pending.append((Deadline.SIGN_FOR, self.sign_for_due))
+        if (
+            not self.feedback
+            and self.feedback_due is not None
+            and Deadline.FEEDBACK not in self.overdue
+        ):
+            pending.append((Deadline.FEEDBACK, self.feedback_due))
+        return pending
+
+
+def overdue_now(push: Push, now: datetime) -> list[tuple[Deadline, datetime]]:
+    """The deadlines of ``push`` that have passed at ``now`` and are not yet marked."""
+    return [(deadline, due) for deadline, due in push.pending_deadlines() if now >= due]
+
+
+def next_escalation_level(push: Push) -> int:
+    return max(push.escalation_levels, default=0) + 1
+
+
+# --- checks the HTTP edge applies before emitting an event ------------------------------------
+
+
+def _check_addressed(push: Push, department: str) -> None:
+    if push.department != department:
+        raise PushActionRefused(
+            "not_addressed_to_you",
+            f"push {push.push_id} is addressed to {push.department}, not to {department}",
+        )
+
+
+def _check_handler(push: Push) -> None:
+    if push.role is not PushRole.HANDLER:
+        raise PushActionRefused(
+            "copy_only",
+            f"push {push.push_id} is a copy for information; no sign-for, feedback or transfer "
+            "is due",
+        )
+
+
+def check_sign_for(push: Push, department: str) -> None:
+    _check_addressed(push, department)
+    _check_handler(push)
+    if push.status is not PushStatus.ROUTED:
+        raise PushActionRefused(
+            "wrong_status", f"push {push.push_id} is {push.status.value}; only ROUTED is signed for"
+        )
+
+
+def check_feedback(push: Push, department: str) -> None:
+    _check_addressed(push, department)
+    _check_handler(push)
+    if push.status is not PushStatus.SIGNED_FOR:
+        raise PushActionRefused(
+            "wrong_status",
+            f"push {push.push_id} is {push.status.value}; feedback follows sign-for and ends "
+            "with the measure taken",
+        )
+
+
+def check_transfer(push: Push, department: str, to_department: str, known: frozenset[str]) -> None:
+    _check_addressed(push, department)
+    _check_handler(push)
+    if push.status not in (PushStatus.ROUTED, PushStatus.SIGNED_FOR):
+        raise PushActionRefused(
+            "wrong_status", f"push {push.push_id} is {push.status.value} and cannot be transferred"
+        )
+    if to_department not in known:
+        raise PushActionRefused(
+            "unknown_department", f"{to_department!r} is not a department of the registry"
+        )
+    if to_department == department:
+        raise PushActionRefused("same_department", "a push cannot be transferred to yourself")
+
+
+# --- folding events into state ----------------------------------------------------------------
+
+
+def _step(
+    push: Push, event_id: str, kind: str, at: datetime, *, actor: str, detail: str = ""
+) -> Push:
+    return replace(push, steps=(*push.steps, Step(event_id, kind, at, actor, detail)))
+
+
+def _routed(event: PushRouted) -> Push:
+    push = Push(
+        push_id=event.push_id,
+        report_id=event.report_id,
+        department=event.department,
+        reason=event.reason,
+        role=event.role,
+        severity=event.severity,
+        status=PushStatus.ROUTED,
+        routed_at=event.at,
+        sign_for_due=event.sign_for_due,
+        feedback_due=event.feedback_due,
+        transferred_from_push_id=event.transferred_from_push_id,
+    )
+    return _step(push, event.event_id, "ROUTED", event.at, actor="router", detail=event.reason)
+
+
+def _signed_for(push: Push, event: PushSignedFor) -> Push:
+    check_sign_for(push, event.actor_department)
+    signed = replace(push, status=PushStatus.SIGNED_FOR, signed_for_at=event.at)
+    return _step(signed, event.event_id, "SIGNED_FOR", event.at, actor=event.actor_department)
+
+
+def _feedback(push: Push, event: PushFeedbackGiven) -> Push:
+    check_feedback(push, event.actor_department)
+    status = (
+        PushStatus.SIGNED_FOR
+        if event.result is HandlingResult.CASE_FILED
+        else PushStatus.FEEDBACK_GIVEN
+    )
+    feedback = Feedback(event.result, event.result_text, event.at, event.evidence)
+    answered = replace(push, status=status, feedback=(*push.feedback, feedback))
+    return _step(
+        answered,
+        event.event_id,
+        "FEEDBACK",
+        event.at,
+        actor=event.actor_department,
+        detail=event.result,
+    )
+
+
+def _transferred(push: Push, event: PushTransferred) -> Push:
+    check_transfer(
+        push, event.actor_department, event.to_department, frozenset({event.to_department})
+    )
+    moved = replace(push, status=PushStatus.TRANSFERRED, transferred_to=event.to_department)
+    return _step(
+        moved,
+        event.event_id,
+        "TRANSFERRED",
+        event.at,
+        actor=event.actor_department,
+        detail=f"to {event.to_department}: {event.reason}",
+    )
+
+
+def _overdue(push: Push, event: PushOverdue) -> Push:
+    if event.deadline in push.overdue:
+        return push
+    late = replace(push, overdue=(*push.overdue, event.deadline))
+    return _step(
+        late, event.event_id, "OVERDUE", event.at, actor="deadline timer", detail=event.deadline
+    )
+
+
+def _escalated(push: Push, event: PushEscalated) -> Push:
+    if event.level in push.escalation_levels:
+        return push
+    escalated = replace(push, escalation_levels=(*push.escalation_levels, event.level))
+    return _step(
+        escalated,
+        event.event_id,
+        "ESCALATED",
+        event.at,
+        actor="deadline timer",
+        detail=f"{event.deadline.value} to {event.to_department}, level {event.level}",
+    )
+
+
+def apply_push_event(push: Push | None, event: PushEvent) -> Push:
+    """The push after ``event``; raises PushActionRefused for an event its state contradicts."""
+    if isinstance(event, PushRouted):
+        # The same routing re-emitted (a replayed report) changes nothing.
+        return push if push is not None else _routed(event)
+    if push is None:
+        raise PushActionRefused("unknown_push", f"{type(event).__name__} for unknown push")
+    if any(step.event_id == event.event_id for step in push.steps):
+        return push
+    changed: Push
+    match event:
+        case PushSignedFor():
+            changed = _signed_for(push, event)
+        case PushFeedbackGiven():
+            changed = _feedback(push, event)
+        case PushTransferred():
+            changed = _transferred(push, event)
+        case PushOverdue():
+            changed = _overdue(push, event)
+        case _:
+            changed = _escalated(push, event)
+    return changed

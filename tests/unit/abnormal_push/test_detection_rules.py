@@ -1,0 +1,227 @@
+"""Each detection rule fires on its pattern and stays silent otherwise."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from services.abnormal_push.domain.detection import evaluate_all, registry
+from services.abnormal_push.domain.detection.model import (
+    BidsOpenedTrigger,
+    BidSubmittedTrigger,
+    CandidatesPublicisedTrigger,
+    DeficiencyBreachTrigger,
+    Finding,
+    NotApplied,
+    RankedCandidate,
+)
+from services.abnormal_push.domain.detection.rules import (
+    deficiency_breach,
+    identical_bid_prices,
+    price_close_to_runner_up,
+    same_deposit_account,
+    same_fingerprint,
+    single_bidder,
+)
+from services.abnormal_push.domain.reports import BehaviourType, SubjectKind
+from tests.unit.abnormal_push.factories import PROJECT, T0, bid, org
+
+
+def submitted(*bids: object) -> BidSubmittedTrigger:
+    return BidSubmittedTrigger("e-trigger", T0, PROJECT, "S1", tuple(bids))  # type: ignore[arg-type]
+
+
+def findings(outcomes: object) -> list[Finding]:
+    return [o for o in outcomes if isinstance(o, Finding)]  # type: ignore[attr-defined]
+
+
+def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
+    ids = {rule.definition.rule_id for rule in registry()}
+    assert ids == {"PRT-FP-001", "PRT-DEP-001", "R028", "R018", "R024", "PRT-RQ-001"}
+    for rule in registry():
+        assert rule.definition.legal_basis and rule.definition.name
+
+
+@pytest.mark.parametrize(
+    ("component", "kwargs"),
+    [
+        ("mac_address", {"mac": "AA:BB:CC:DD:EE:01"}),
+        ("ip_address", {"ip": "223.5.5.5"}),
+        ("document_md5", {"md5": "9e107d9d372bb6826bd81d3542a419d6"}),
+        ("cpu_id", {"cpu": "BFEBFBFF000906EA"}),
+        ("disk_serial", {"disk": "WD-WCC4N0XXXXXX"}),
+    ],
+)
+def test_same_fingerprint_component_across_bidders_fires(
+    component: str, kwargs: dict[str, Any]
+) -> None:
+    outcomes = same_fingerprint.RULE.evaluate(submitted(bid(1, **kwargs), bid(2, **kwargs), bid(3)))
+    (finding,) = findings(outcomes)
+    assert finding.definition.rule_id == "PRT-FP-001"
+    assert finding.definition.behaviour_type is BehaviourType.COLLUSION_SAME_PREPARER
+    assert "第四十条 第(一)项" in finding.definition.legal_basis
+    assert dict(finding.evidence_values) == {component: next(iter(kwargs.values()))}
+    assert {s.credit_code for s in finding.subjects} == {org(1).credit_code, org(2).credit_code}
+    assert all(s.kind is SubjectKind.BIDDER for s in finding.subjects)
+    assert set(finding.source_event_ids) == {"e-bid-1", "e-bid-2"}
+
+
+def test_mac_addresses_written_differently_are_the_same_mac() -> None:
+    outcomes = same_fingerprint.RULE.evaluate(
+        submitted(bid(1, mac="aa-bb-cc-dd-ee-01"), bid(2, mac="AA:BB:CC:DD:EE:01"))
+    )
+    assert len(findings(outcomes)) == 1
+
+
+def test_distinct_fingerprints_or_one_bidder_twice_do_not_fire() -> None:
+    assert findings(same_fingerprint.RULE.evaluate(submitted(bid(1), bid(2), bid(3)))) == []
+    # The same bidder's replaced bid is one bidder, not two.
+    again = replace(bid(1, mac="AA:BB:CC:DD:EE:01"), event_id="e-bid-1b")
+    assert (
+        findings(same_fingerprint.RULE.evaluate(submitted(bid(1, mac="AA:BB:CC:DD:EE:01"), again)))
+        == []
+    )
+
+
+def test_placeholder_fingerprint_values_are_ignored() -> None:
+    outcomes = same_fingerprint.RULE.evaluate(
+        submitted(bid(1, ip="127.0.0.1"), bid(2, ip="127.0.0.1"))
+    )
+    assert findings(outcomes) == []
+
+
+def test_fingerprint_rule_ignores_other_triggers() -> None:
+    opened = BidsOpenedTrigger("e", T0, PROJECT, "S1", (), (bid(1, mac="A"), bid(2, mac="A")))
+    assert same_fingerprint.RULE.evaluate(opened) == []
+
+
+def test_one_deposit_account_for_two_bidders_fires() -> None:
+    outcomes = same_deposit_account.RULE.evaluate(
+        submitted(bid(1, account="6222-0000-1111"), bid(2, account="6222 0000 1111"), bid(3))
+    )
+    (finding,) = findings(outcomes)
+    assert finding.definition.behaviour_type is BehaviourType.COLLUSION_SAME_DEPOSIT_ACCOUNT
+    assert dict(finding.evidence_values) == {"deposit_account": "622200001111"}
+
+
+def test_separate_deposit_accounts_do_not_fire() -> None:
+    assert findings(same_deposit_account.RULE.evaluate(submitted(bid(1), bid(2)))) == []
+
+
+def opened(*bids: object, codes: tuple[str, ...] | None = None) -> BidsOpenedTrigger:
+    bid_tuple = tuple(bids)
+    opened_codes = codes if codes is not None else tuple(b.bidder.credit_code for b in bid_tuple)  # type: ignore[attr-defined]
+    return BidsOpenedTrigger("e-open", T0, PROJECT, "S1", opened_codes, bid_tuple)  # type: ignore[arg-type]
+
+
+def test_r028_identical_prices_fire_at_opening_only() -> None:
+    same = (bid(1, price=123_456_00), bid(2, price=123_456_00), bid(3, price=123_000_00))
+    assert identical_bid_prices.RULE.evaluate(submitted(*same)) == []
+    (finding,) = findings(identical_bid_prices.RULE.evaluate(opened(*same)))
+    assert finding.definition.rule_id == "R028"
+    assert dict(finding.evidence_values) == {"bid_price_fen": "12345600"}
+    assert "e-open" in finding.source_event_ids
+
+
+def test_r028_different_prices_do_not_fire() -> None:
+    assert findings(identical_bid_prices.RULE.evaluate(opened(bid(1), bid(2), bid(3)))) == []
+
+
+def test_r018_single_bidder_in_open_tender_fires_against_the_tenderer() -> None:
+    (finding,) = findings(single_bidder.RULE.evaluate(opened(bid(1))))
+    assert finding.definition.rule_id == "R018"
+    assert PROJECT.tenderer is not None
+    assert [s.credit_code for s in finding.subjects] == [PROJECT.tenderer.credit_code]
+    assert finding.subjects[0].kind is SubjectKind.TENDERER
+
+
+def test_r018_does_not_fire_with_two_bidders_or_outside_open_procedures() -> None:
+    assert findings(single_bidder.RULE.evaluate(opened(bid(1), bid(2)))) == []
+    negotiated = replace(PROJECT, trading_method="SINGLE_SOURCE")
+    trigger = replace(opened(bid(1)), project=negotiated)
+    assert findings(single_bidder.RULE.evaluate(trigger)) == []
+
+
+def test_r018_says_so_when_the_procedure_is_unknown() -> None:
+    trigger = replace(opened(bid(1)), project=replace(PROJECT, trading_method=""))
+    (outcome,) = single_bidder.RULE.evaluate(trigger)
+    assert isinstance(outcome, NotApplied) and "procedure is unknown" in outcome.reason
+
+
+def _history(n: int) -> tuple[float, ...]:
+    rng = random.Random(7)
+    return tuple(rng.gauss(0.05, 0.005) for _ in range(n))
+
+
+def candidates(
+    winner: int, runner_up: int, history: tuple[float, ...]
+) -> CandidatesPublicisedTrigger:
+    return CandidatesPublicisedTrigger(
+        "e-cand",
+        T0,
+        PROJECT,
+        "S1",
+        (RankedCandidate(1, org(1), winner), RankedCandidate(2, org(2), runner_up)),
+        history,
+    )
+
+
+def test_r024_winner_hugging_the_runner_up_fires_with_enough_history() -> None:
+    # Gap 0.01 % against a history of gaps around 5 %: a low outlier.
+    (finding,) = findings(
+        price_close_to_runner_up.RULE.evaluate(candidates(100_000_00, 100_010_00, _history(30)))
+    )
+    assert finding.definition.rule_id == "R024"
+    values = dict(finding.evidence_values)
+    assert values["history_sections"] == "30"
+    assert float(values["relative_gap"]) < float(values["lower_fence"])
+
+
+def test_r024_an_ordinary_gap_does_not_fire() -> None:
+    outcomes = price_close_to_runner_up.RULE.evaluate(
+        candidates(100_000_00, 105_000_00, _history(30))
+    )
+    assert outcomes == []
+
+
+def test_r024_is_not_applied_without_enough_history_and_says_so() -> None:
+    (outcome,) = price_close_to_runner_up.RULE.evaluate(
+        candidates(100_000_00, 100_010_00, _history(5))
+    )
+    assert isinstance(outcome, NotApplied)
+    assert outcome.rule_id == "R024" and "only 5 sections" in outcome.reason
+
+
+def breach(with_tenderer: bool = True) -> DeficiencyBreachTrigger:
+    return DeficiencyBreachTrigger(
+        "e-breach",
+        T0,
+        PROJECT if with_tenderer else replace(PROJECT, tenderer=None),
+        PROJECT.tenderer if with_tenderer else None,
+        "2024-10-08",
+        ("施工图审查合格书",),
+    )
+
+
+def test_deficiency_breach_fires_against_the_tenderer() -> None:
+    (finding,) = findings(deficiency_breach.RULE.evaluate(breach()))
+    assert finding.definition.behaviour_type is BehaviourType.COMMITMENT_BREACH
+    assert "施工图审查合格书" in finding.description
+
+
+def test_deficiency_breach_without_tenderer_is_not_applied_and_bids_do_not_trigger_it() -> None:
+    assert findings(deficiency_breach.RULE.evaluate(breach(with_tenderer=False))) == []
+    assert deficiency_breach.RULE.evaluate(submitted(bid(1), bid(2))) == []
+
+
+def test_report_ids_are_fixed_by_the_finding() -> None:
+    trigger = submitted(bid(1, mac="AA:BB:CC:DD:EE:01"), bid(2, mac="AA:BB:CC:DD:EE:01"))
+    first = findings(evaluate_all(trigger))
+    again = findings(evaluate_all(trigger))
+    assert [f.report_id for f in first] == [f.report_id for f in again]
+    # A third bidder joining the group is a new finding with a new report.
+    wider = submitted(*trigger.bids, bid(3, mac="AA:BB:CC:DD:EE:01"))
+    assert findings(evaluate_all(wider))[0].report_id != first[0].report_id

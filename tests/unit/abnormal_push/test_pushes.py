@@ -1,0 +1,158 @@
+"""The push state machine: 待签收 → 已签收 → 已反馈, transfer, overdue and escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.abnormal_push.domain.errors import PushActionRefused
+from services.abnormal_push.domain.pushes import (
+    Deadline,
+    HandlingResult,
+    Push,
+    PushEscalated,
+    PushFeedbackGiven,
+    PushOverdue,
+    PushRouted,
+    PushSignedFor,
+    PushStatus,
+    PushTransferred,
+    apply_push_event,
+    check_transfer,
+    next_escalation_level,
+    overdue_now,
+)
+from services.abnormal_push.domain.reports import Severity
+from services.abnormal_push.domain.routing import PushRole, RoutingReason
+from services.abnormal_push.service_config import load_deadline_policy
+
+ROUTED_AT = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)  # Monday before National Day, 10:00 Jinan
+
+
+def routed(role: PushRole = PushRole.HANDLER, department: str = "ZJJ") -> Push:
+    sign_for_due, feedback_due = load_deadline_policy().due_times(Severity.MEDIUM, ROUTED_AT)
+    handler = role is PushRole.HANDLER
+    return apply_push_event(
+        None,
+        PushRouted(
+            event_id="e-routed",
+            push_id="push-1",
+            at=ROUTED_AT,
+            report_id="r-1",
+            department=department,
+            reason=RoutingReason.CATEGORY_SUPERVISOR,
+            role=role,
+            severity=Severity.MEDIUM,
+            sign_for_due=sign_for_due if handler else None,
+            feedback_due=feedback_due if handler else None,
+        ),
+    )
+
+
+def sign(push: Push, by: str = "ZJJ", event_id: str = "e-sign") -> Push:
+    return apply_push_event(push, PushSignedFor(event_id, push.push_id, ROUTED_AT, by))
+
+
+def feedback(push: Push, result: HandlingResult, event_id: str = "e-fb") -> Push:
+    return apply_push_event(
+        push,
+        PushFeedbackGiven(event_id, push.push_id, ROUTED_AT, "ZJJ", result, "已处理"),
+    )
+
+
+def test_routed_signed_for_answered() -> None:
+    push = routed()
+    assert push.status is PushStatus.ROUTED and push.is_open
+    push = sign(push)
+    assert push.status is PushStatus.SIGNED_FOR
+    push = feedback(push, HandlingResult.PENALISED)
+    assert push.status is PushStatus.FEEDBACK_GIVEN and not push.is_open
+    assert [s.kind for s in push.steps] == ["ROUTED", "SIGNED_FOR", "FEEDBACK"]
+    assert push.steps[1].actor == "ZJJ"
+
+
+def test_case_filed_keeps_the_push_in_hand_until_the_measure() -> None:
+    push = feedback(sign(routed()), HandlingResult.CASE_FILED)
+    assert push.status is PushStatus.SIGNED_FOR
+    push = feedback(push, HandlingResult.INTERVIEWED, event_id="e-fb2")
+    assert push.status is PushStatus.FEEDBACK_GIVEN
+    assert [f.result for f in push.feedback] == [
+        HandlingResult.CASE_FILED,
+        HandlingResult.INTERVIEWED,
+    ]
+
+
+def test_the_same_event_applied_twice_changes_nothing() -> None:
+    push = sign(routed())
+    assert sign(push) == push
+
+
+def test_another_department_cannot_sign_or_answer() -> None:
+    with pytest.raises(PushActionRefused) as refused:
+        sign(routed(), by="JTJ")
+    assert refused.value.code == "not_addressed_to_you"
+    with pytest.raises(PushActionRefused):
+        apply_push_event(
+            sign(routed()),
+            PushFeedbackGiven("e-x", "push-1", ROUTED_AT, "JTJ", HandlingResult.NO_ACTION, ""),
+        )
+
+
+def test_feedback_before_sign_for_and_sign_for_twice_are_refused() -> None:
+    with pytest.raises(PushActionRefused, match="feedback follows sign-for"):
+        feedback(routed(), HandlingResult.NO_ACTION)
+    with pytest.raises(PushActionRefused, match="only ROUTED"):
+        sign(sign(routed()), event_id="e-sign-2")
+
+
+def test_copies_need_no_sign_for() -> None:
+    copy = routed(PushRole.COPY, department="JYZX")
+    assert not copy.is_open and copy.pending_deadlines() == []
+    with pytest.raises(PushActionRefused) as refused:
+        sign(copy, by="JYZX")
+    assert refused.value.code == "copy_only"
+
+
+def test_transfer_closes_the_push() -> None:
+    push = apply_push_event(
+        routed(), PushTransferred("e-t", "push-1", ROUTED_AT, "ZJJ", "JTJ", "公路项目")
+    )
+    assert push.status is PushStatus.TRANSFERRED and push.transferred_to == "JTJ"
+    assert overdue_now(push, ROUTED_AT + timedelta(days=60)) == []
+    with pytest.raises(PushActionRefused) as refused:
+        check_transfer(routed(), "ZJJ", "NOPE", frozenset({"ZJJ", "JTJ"}))
+    assert refused.value.code == "unknown_department"
+
+
+def test_sign_for_becomes_overdue_on_the_right_working_day_across_national_day() -> None:
+    push = routed()
+    assert push.sign_for_due == datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
+    # During the holiday nothing is late, although days have passed.
+    assert overdue_now(push, datetime(2024, 10, 7, 15, 59, tzinfo=UTC)) == []
+    assert overdue_now(push, datetime(2024, 10, 8, 15, 59, 59, tzinfo=UTC)) == []
+    late = overdue_now(push, datetime(2024, 10, 8, 16, 0, tzinfo=UTC))
+    assert late == [(Deadline.SIGN_FOR, datetime(2024, 10, 8, 16, 0, tzinfo=UTC))]
+
+
+def test_overdue_and_escalation_are_marked_once_and_levels_count_up() -> None:
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    overdue = PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ")
+    push = apply_push_event(push, overdue)
+    assert overdue_now(push, due + timedelta(days=1)) == []
+    assert next_escalation_level(push) == 1
+    push = apply_push_event(push, PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1))
+    assert next_escalation_level(push) == 2
+    assert apply_push_event(push, overdue) == push
+    # Signing late stops nothing else: feedback is still due, and then late as well.
+    push = sign(push)
+    assert push.feedback_due is not None
+    assert overdue_now(push, push.feedback_due) == [(Deadline.FEEDBACK, push.feedback_due)]
+
+
+def test_feedback_in_time_clears_the_feedback_deadline() -> None:
+    push = feedback(sign(routed()), HandlingResult.CASE_FILED)
+    assert push.feedback_due is not None
+    assert overdue_now(push, push.feedback_due + timedelta(days=1)) == []
