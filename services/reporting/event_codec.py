@@ -2,25 +2,175 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from google.protobuf.message import Message
-from prt.v1 import common_pb2, intake_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
 
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import enum_member, from_timestamp
-from services.reporting.domain.facts import Fact, ProjectRegisteredFact
+from services.platform_core.kafka.faust_worker import EventRejected
+from services.reporting.domain import facts
+from services.reporting.domain.facts import Fact
+
+_CATEGORY = common_pb2.ProjectCategory.DESCRIPTOR
 
 
-def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:
-    """The fact an event states, or None for events reporting does not count (yet)."""
-    message = envelope.message
-    if isinstance(message, intake_pb2.ProjectRegistered):
-        return ProjectRegisteredFact(
-            event_id=envelope.id,
-            project_id=message.project_id,
-            region_code=message.region_code,
-            category=enum_member(common_pb2.ProjectCategory.DESCRIPTOR, message.category),
-            budget_fen=message.budget_fen,
-            registering_department=message.actor_department,
-            registered_at=from_timestamp(message.occurred_at),
-        )
+def _enum(descriptor: object, number: int) -> str:
+    try:
+        return enum_member(descriptor, number)  # type: ignore[arg-type]
+    except ValueError as exc:  # an open proto3 enum may carry a number our contract lacks
+        raise EventRejected(str(exc)) from exc
+
+
+def _time(stamp: Timestamp, what: str) -> datetime:
+    if stamp.seconds == 0 and stamp.nanos == 0:
+        raise EventRejected(f"{what} has no occurred_at")
+    return from_timestamp(stamp)
+
+
+def _optional_time(message: Message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    stamp: Timestamp = getattr(message, field)
+    return from_timestamp(stamp)
+
+
+def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR0911, PLR0912
+    """The fact an event states, or None for events reporting does not count.
+
+    Raises EventRejected for an event that cannot be counted (no time, unknown enum value).
+    """
+    m = envelope.message
+    eid = envelope.id
+    what = envelope.type
+    match m:
+        case intake_pb2.ProjectRegistered():
+            return facts.ProjectRegisteredFact(
+                event_id=eid,
+                project_id=m.project_id,
+                region_code=m.region_code,
+                category=_enum(_CATEGORY, m.category),
+                budget_fen=m.budget_fen,
+                registering_department=m.actor_department,
+                registered_at=_time(m.occurred_at, what),
+                key_project=m.key_project,
+                green_channel=m.green_channel,
+                deficiency_accepted=m.HasField("deficiency_acceptance"),
+                commitment_pledged=m.commitment_pledged,
+            )
+        case intake_pb2.TenderDocumentPrePublished():
+            return facts.TenderDocumentPrePublishedFact(
+                eid, m.project_id, m.actor_department, _time(m.occurred_at, what)
+            )
+        case intake_pb2.AnnouncementPublished():
+            return facts.AnnouncementPublishedFact(
+                eid, m.project_id, m.actor_department, _time(m.occurred_at, what)
+            )
+        case intake_pb2.TransactionCompleted():
+            return facts.TransactionCompletedFact(
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                m.amount_fen,
+                m.on_platform,
+            )
+        case intake_pb2.DepositWaived():
+            return facts.DepositWaivedFact(
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                _enum(intake_pb2.DepositReliefKind.DESCRIPTOR, m.kind),
+                m.amount_saved_fen,
+            )
+        case intake_pb2.HistoricalDepositRefunded():
+            return facts.HistoricalDepositRefundedFact(
+                eid, m.project_id, m.actor_department, _time(m.occurred_at, what), m.amount_fen
+            )
+        case intake_pb2.DeficiencyDeadlineBreached():
+            return facts.DeficiencyDeadlineBreachedFact(
+                eid, m.project_id, _time(m.occurred_at, what)
+            )
+        case intake_pb2.LargeAmountRecordImported():
+            return facts.LargeAmountRecordImportedFact(
+                eid,
+                m.unified_deal_code,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                _enum(intake_pb2.SourceLevel.DESCRIPTOR, m.source_level),
+                m.region_code,
+                _enum(_CATEGORY, m.category),
+                m.amount_fen,
+            )
+        case abnormal_push_pb2.AbnormalReportFiled():
+            return facts.AbnormalReportFiledFact(
+                eid,
+                m.report_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                _enum(abnormal_push_pb2.ReportSource.DESCRIPTOR, m.source),
+                _enum(abnormal_push_pb2.BehaviourType.DESCRIPTOR, m.behaviour_type),
+            )
+        case abnormal_push_pb2.PushRouted():
+            return facts.PushRoutedFact(
+                eid,
+                m.push_id,
+                m.report_id,
+                m.department,
+                _time(m.occurred_at, what),
+                _enum(abnormal_push_pb2.RoutingReason.DESCRIPTOR, m.reason),
+                _enum(abnormal_push_pb2.PushRole.DESCRIPTOR, m.role),
+                _optional_time(m, "sign_for_due"),
+                _optional_time(m, "feedback_due"),
+            )
+        case abnormal_push_pb2.PushSignedFor():
+            return facts.PushSignedForFact(eid, m.push_id, _time(m.occurred_at, what))
+        case abnormal_push_pb2.PushFeedbackGiven():
+            return facts.PushFeedbackGivenFact(
+                eid,
+                m.push_id,
+                _time(m.occurred_at, what),
+                _enum(abnormal_push_pb2.HandlingResult.DESCRIPTOR, m.result),
+            )
+        case abnormal_push_pb2.PushOverdue():
+            return facts.PushOverdueFact(
+                eid,
+                m.push_id,
+                _time(m.occurred_at, what),
+                _enum(abnormal_push_pb2.PushDeadline.DESCRIPTOR, m.deadline),
+                m.department,
+            )
+        case remote_eval_pb2.VenueCapacityPublished():
+            return facts.VenueCapacityPublishedFact(
+                eid,
+                m.venue_id,
+                _time(m.occurred_at, what),
+                m.partner_code,
+                m.venue_name,
+                m.region_code,
+            )
+        case remote_eval_pb2.EvaluationRequested():
+            return facts.EvaluationRequestedFact(
+                eid,
+                m.evaluation_id,
+                _time(m.occurred_at, what),
+                m.host_centre_code,
+                m.main_venue_id,
+            )
+        case remote_eval_pb2.PartnerVenueDecision():
+            return facts.PartnerVenueDecisionFact(
+                eid,
+                m.evaluation_id,
+                _time(m.occurred_at, what),
+                m.partner_code,
+                m.venue_id,
+                m.decision == remote_eval_pb2.VENUE_DECISION_ACCEPTED,
+            )
+        case remote_eval_pb2.ExpertConfirmed():
+            return facts.ExpertConfirmedFact(
+                eid, m.evaluation_id, _time(m.occurred_at, what), m.partner_code, m.expert_pseudonym
+            )
     return None

@@ -1,4 +1,8 @@
-"""Reporting's Faust worker: every event in, counters out.
+"""Reporting's Faust worker: every event topic in, figures out.
+
+One agent per event topic (intake, large-amount records, abnormal reports and pushes, venues,
+evaluations), each with concurrency 1, hands each event to the read model. Undecodable records
+and events that cannot be counted go to ``reporting.aggregator.dead-letters.v1``.
 
 Run: python -m services.reporting.stream_worker
 """
@@ -7,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,22 +21,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.events.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.faust_worker import create_faust_app, faust_topic, handle_event
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
-from services.reporting.domain.metrics import increments_for
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
+from services.reporting.settings import get_reporting_settings
 
 CONSUMER = "reporting.aggregator"
-CONSUMED_TOPICS = (PROJECT_EVENTS,)
+CONSUMED_TOPICS: tuple[TopicSpec, ...] = EVENT_TOPICS
 
 settings = get_settings()
-app = create_faust_app("prt-reporting", settings)
-project_events = faust_topic(app, PROJECT_EVENTS)
+reporting_settings = get_reporting_settings()
+app = create_faust_app(reporting_settings.consumer_group, settings)
 
 
 class Aggregator:
@@ -40,9 +44,9 @@ class Aggregator:
         self._read_model = read_model
 
     async def apply(self, envelope: Envelope[Message]) -> None:
-        fact = fact_from_envelope(envelope)
+        fact = fact_from_envelope(envelope)  # EventRejected → dead letter
         if fact is not None:
-            await self._read_model.apply(envelope.id, increments_for(fact))
+            await self._read_model.apply_fact(fact)
 
 
 @asynccontextmanager
@@ -51,22 +55,34 @@ async def _resources() -> AsyncIterator[tuple[Aggregator, DeadLetterPublisher]]:
     producer = create_producer(settings, client_id=CONSUMER)
     await producer.start()
     try:
-        yield Aggregator(MetricsReadModel(redis)), DeadLetterPublisher(producer, CONSUMER)
+        read_model = MetricsReadModel(redis, reporting_settings.key_prefix)
+        yield Aggregator(read_model), DeadLetterPublisher(producer, CONSUMER)
     finally:
         await producer.stop()
         await redis.aclose()
 
 
-@app.agent(project_events, name="reporting.aggregate")
-async def aggregate(stream: Any) -> None:
-    async with _resources() as (aggregator, dead_letters):
-        async for event in stream.events():
-            await handle_event(
-                event,
-                aggregator.apply,
-                dead_letters,
-                transient_errors=(RedisConnectionError, RedisTimeoutError, OSError),
-            )
+def _aggregate_agent(spec: TopicSpec) -> Callable[[Any], Awaitable[None]]:
+    async def aggregate(stream: Any) -> None:
+        async with _resources() as (aggregator, dead_letters):
+            async for event in stream.events():
+                await handle_event(
+                    event,
+                    aggregator.apply,
+                    dead_letters,
+                    transient_errors=(RedisConnectionError, RedisTimeoutError, OSError),
+                )
+
+    aggregate.__name__ = f"aggregate_{spec.name.replace('.', '_').replace('-', '_')}"
+    return aggregate
+
+
+AGENTS = [
+    app.agent(faust_topic(app, spec), name=f"reporting.aggregate.{spec.name}")(
+        _aggregate_agent(spec)
+    )
+    for spec in CONSUMED_TOPICS
+]
 
 
 def main() -> None:

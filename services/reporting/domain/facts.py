@@ -1,4 +1,9 @@
-"""The facts reporting reads from other services' events, as plain frozen dataclasses."""
+"""The facts reporting reads from other services' events, as plain frozen dataclasses.
+
+Each fact keeps only what a metric needs. ``event_id`` is the CloudEvents id (the evidence a
+figure links to); ``occurred_at`` is the business time from the message (a UTC instant), which
+decides the period a fact counts in.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,181 @@ class ProjectRegisteredFact:
     budget_fen: int
     registering_department: str
     registered_at: datetime
+    key_project: bool = False
+    green_channel: bool = False
+    deficiency_accepted: bool = False  # 容缺受理
+    commitment_pledged: bool = False  # 告知承诺
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.registered_at
 
 
-Fact = ProjectRegisteredFact
+@dataclass(frozen=True)
+class TenderDocumentPrePublishedFact:
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class AnnouncementPublishedFact:
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class TransactionCompletedFact:
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+    amount_fen: int
+    on_platform: bool
+
+
+@dataclass(frozen=True)
+class DepositWaivedFact:
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+    relief_kind: str  # WAIVED | REDUCED
+    amount_saved_fen: int
+
+
+@dataclass(frozen=True)
+class HistoricalDepositRefundedFact:
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class DeficiencyDeadlineBreachedFact:
+    event_id: str
+    project_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class LargeAmountRecordImportedFact:
+    event_id: str
+    unified_deal_code: str
+    department: str
+    occurred_at: datetime
+    source_level: str  # PROVINCIAL | CITY | COUNTY
+    region_code: str
+    category: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class AbnormalReportFiledFact:
+    event_id: str
+    report_id: str
+    department: str
+    occurred_at: datetime
+    source: str  # MANUAL | DETECTED
+    behaviour_type: str
+
+
+@dataclass(frozen=True)
+class PushRoutedFact:
+    event_id: str
+    push_id: str
+    report_id: str
+    department: str
+    occurred_at: datetime
+    reason: str
+    role: str  # HANDLER | COPY
+    sign_for_due: datetime | None
+    feedback_due: datetime | None
+
+
+@dataclass(frozen=True)
+class PushSignedForFact:
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PushFeedbackGivenFact:
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+    result: str
+
+
+@dataclass(frozen=True)
+class PushOverdueFact:
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+    deadline: str  # SIGN_FOR | FEEDBACK
+    department: str
+
+
+@dataclass(frozen=True)
+class VenueCapacityPublishedFact:
+    event_id: str
+    venue_id: str
+    occurred_at: datetime
+    partner_code: str
+    venue_name: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class EvaluationRequestedFact:
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
+    host_centre_code: str
+    main_venue_id: str
+
+
+@dataclass(frozen=True)
+class PartnerVenueDecisionFact:
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
+    partner_code: str
+    venue_id: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class ExpertConfirmedFact:
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
+    pool_partner_code: str
+    expert_pseudonym: str
+
+
+Fact = (
+    ProjectRegisteredFact
+    | TenderDocumentPrePublishedFact
+    | AnnouncementPublishedFact
+    | TransactionCompletedFact
+    | DepositWaivedFact
+    | HistoricalDepositRefundedFact
+    | DeficiencyDeadlineBreachedFact
+    | LargeAmountRecordImportedFact
+    | AbnormalReportFiledFact
+    | PushRoutedFact
+    | PushSignedForFact
+    | PushFeedbackGivenFact
+    | PushOverdueFact
+    | VenueCapacityPublishedFact
+    | EvaluationRequestedFact
+    | PartnerVenueDecisionFact
+    | ExpertConfirmedFact
+)

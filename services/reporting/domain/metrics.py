@@ -1,17 +1,57 @@
-"""Which counters each fact moves.
+"""Which counters each fact moves, and the per-aggregate state some metrics need.
 
-A counter is a metric name plus its dimensions; the read model adds the increments of an event
-once, keyed by the event id, so replays and redeliveries never double-count.
+A counter is a metric name plus its dimensions (see the catalogue). Some metrics need what an
+earlier event of the same aggregate said — a transaction's category is on the project's
+registration, a push's deadline on its routing, days to announcement need the registration
+time — so :func:`contribute` takes the aggregate's state and returns the new one with the
+increments. The aggregate's events share a Kafka key, hence a partition, hence an order, so the
+stream worker and the recompute see them in the same order and compute the same figures.
+
+The read model applies a contribution once per event id, state and counters in one atomic step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote
 
-from services.reporting.domain.facts import Fact, ProjectRegisteredFact
+from services.reporting.domain import catalogue
+from services.reporting.domain.facts import (
+    AbnormalReportFiledFact,
+    AnnouncementPublishedFact,
+    DeficiencyDeadlineBreachedFact,
+    DepositWaivedFact,
+    EvaluationRequestedFact,
+    ExpertConfirmedFact,
+    Fact,
+    HistoricalDepositRefundedFact,
+    LargeAmountRecordImportedFact,
+    PartnerVenueDecisionFact,
+    ProjectRegisteredFact,
+    PushFeedbackGivenFact,
+    PushOverdueFact,
+    PushRoutedFact,
+    PushSignedForFact,
+    TenderDocumentPrePublishedFact,
+    TransactionCompletedFact,
+    VenueCapacityPublishedFact,
+)
+from services.reporting.domain.periods import china_date, month_of, periods_of
 
 REGISTRATIONS = "registrations"
 REGISTERED_AMOUNT_FEN = "registered_amount_fen"
+UNKNOWN = "UNKNOWN"
+PERIOD = "period"
+OPEN_PUSHES = "open-pushes"
+
+State = Mapping[str, Any]
+
+
+def _escape(value: str) -> str:
+    return quote(value, safe="")  # '|', '=' and '%' cannot break the key's structure
 
 
 @dataclass(frozen=True)
@@ -19,16 +59,33 @@ class CounterKey:
     metric: str
     dimensions: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # Dimensions in name order, so equal keys are equal however they were written.
+        object.__setattr__(self, "dimensions", tuple(sorted(self.dimensions)))
+
     def encode(self) -> str:
         """A stable string form: ``metric|dim=value|dim=value`` with dimensions sorted."""
-        parts = [self.metric, *(f"{name}={value}" for name, value in sorted(self.dimensions))]
+        parts = [
+            self.metric,
+            *(f"{name}={_escape(value)}" for name, value in self.dimensions),
+        ]
         return "|".join(parts)
 
     @classmethod
     def decode(cls, text: str) -> CounterKey:
         metric, *rest = text.split("|")
-        dimensions = tuple(tuple(part.split("=", 1)) for part in rest)
-        return cls(metric, dimensions)  # type: ignore[arg-type]
+        dimensions = []
+        for part in rest:
+            name, value = part.split("=", 1)
+            dimensions.append((name, unquote(value)))
+        return cls(metric, tuple(dimensions))
+
+    @property
+    def period(self) -> str | None:
+        return dict(self.dimensions).get(PERIOD)
+
+    def without_period(self) -> dict[str, str]:
+        return {name: value for name, value in self.dimensions if name != PERIOD}
 
 
 @dataclass(frozen=True)
@@ -37,22 +94,378 @@ class Increment:
     by: int
 
 
-def increments_for(fact: Fact) -> list[Increment]:
-    if isinstance(fact, ProjectRegisteredFact):
-        return _registration(fact)
-    return []
+@dataclass(frozen=True)
+class IndexChange:
+    """Add a member to (or remove it from) a named set, e.g. the open pushes."""
+
+    index: str
+    member: str
+    add: bool
 
 
-def _registration(fact: ProjectRegisteredFact) -> list[Increment]:
-    cuts: list[tuple[tuple[str, str], ...]] = [
-        (),
-        (("region", fact.region_code),),
-        (("category", fact.category),),
-        (("region", fact.region_code), ("category", fact.category)),
-        (("department", fact.registering_department),),
-    ]
-    increments: list[Increment] = []
-    for dimensions in cuts:
-        increments.append(Increment(CounterKey(REGISTRATIONS, dimensions), 1))
-        increments.append(Increment(CounterKey(REGISTERED_AMOUNT_FEN, dimensions), fact.budget_fen))
-    return increments
+@dataclass(frozen=True)
+class Contribution:
+    increments: tuple[Increment, ...] = ()
+    # Evidence cells (metric + every dimension + month) the event belongs to.
+    evidence: tuple[CounterKey, ...] = ()
+    # The aggregate state after the event; None leaves it as it was.
+    new_state: State | None = None
+    index_changes: tuple[IndexChange, ...] = ()
+
+
+@dataclass
+class _Builder:
+    increments: list[Increment] = field(default_factory=list)
+    evidence: list[CounterKey] = field(default_factory=list)
+
+    def count(self, metric_key: str, values: Mapping[str, str], at: datetime, by: int = 1) -> None:
+        definition = catalogue.metric(metric_key)
+        extra: tuple[tuple[str, str], ...] = ()
+        if definition.kind == "distribution":
+            extra = (("days", values["days"]),)
+        periods = periods_of(at)
+        for cut in ((), *definition.cuts):
+            dimensions = tuple((name, values[name] or UNKNOWN) for name in cut) + extra
+            self.increments.append(Increment(CounterKey(metric_key, dimensions), by))
+            for period in periods:
+                self.increments.append(
+                    Increment(CounterKey(metric_key, (*dimensions, (PERIOD, period))), by)
+                )
+        cell = tuple((name, values[name] or UNKNOWN) for name in definition.dimensions)
+        self.evidence.append(CounterKey(metric_key, (*cell, (PERIOD, month_of(at)))))
+
+    def done(
+        self, new_state: State | None = None, index_changes: Iterable[IndexChange] = ()
+    ) -> Contribution:
+        return Contribution(
+            tuple(self.increments), tuple(self.evidence), new_state, tuple(index_changes)
+        )
+
+
+def state_key(fact: Fact) -> str | None:
+    """The aggregate whose state the fact reads or writes, if any."""
+    match fact:
+        case (
+            ProjectRegisteredFact()
+            | TenderDocumentPrePublishedFact()
+            | AnnouncementPublishedFact()
+            | TransactionCompletedFact()
+            | DepositWaivedFact()
+            | DeficiencyDeadlineBreachedFact()
+        ):
+            return f"project:{fact.project_id}"
+        case LargeAmountRecordImportedFact():
+            return f"deal:{fact.unified_deal_code}"
+        case PushRoutedFact() | PushSignedForFact() | PushFeedbackGivenFact() | PushOverdueFact():
+            return f"push:{fact.push_id}"
+        case VenueCapacityPublishedFact():
+            return f"venue:{fact.venue_id}"
+        case EvaluationRequestedFact() | PartnerVenueDecisionFact() | ExpertConfirmedFact():
+            return f"evaluation:{fact.evaluation_id}"
+        case _:
+            return None
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if not text else datetime.fromisoformat(text)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR0911, PLR0912
+    """The counters a fact moves and its aggregate's new state. Pure."""
+    # One case per kind of fact: a flat dispatch reads better than a table of lambdas.
+    match fact:
+        case ProjectRegisteredFact():
+            return _registration(fact, state)
+        case AnnouncementPublishedFact():
+            return _announcement(fact, state)
+        case TenderDocumentPrePublishedFact():
+            return _project_count("tender_documents_pre_published", fact, state, fact.department)
+        case DeficiencyDeadlineBreachedFact():
+            return _project_count("deficiency_breaches", fact, state, UNKNOWN)
+        case TransactionCompletedFact():
+            return _transaction(fact, state)
+        case DepositWaivedFact():
+            return _deposit_waived(fact, state)
+        case HistoricalDepositRefundedFact():
+            builder = _Builder()
+            values = {"department": fact.department}
+            builder.count("historical_deposits_refunded", values, fact.occurred_at)
+            builder.count(
+                "historical_deposit_refunded_fen", values, fact.occurred_at, fact.amount_fen
+            )
+            return builder.done()
+        case LargeAmountRecordImportedFact():
+            return _large_amount_record(fact, state)
+        case AbnormalReportFiledFact():
+            builder = _Builder()
+            values = {
+                "behaviour_type": fact.behaviour_type,
+                "source": fact.source,
+                "department": fact.department,
+            }
+            builder.count("abnormal_reports", values, fact.occurred_at)
+            return builder.done()
+        case PushRoutedFact():
+            return _push_routed(fact)
+        case PushSignedForFact():
+            return _push_signed_for(fact, state)
+        case PushFeedbackGivenFact():
+            return _push_feedback(fact, state)
+        case PushOverdueFact():
+            return _push_overdue(fact, state)
+        case VenueCapacityPublishedFact():
+            venue = {
+                "name": fact.venue_name,
+                "partner": fact.partner_code,
+                "region": fact.region_code,
+            }
+            return Contribution(new_state=venue)
+        case EvaluationRequestedFact():
+            return _evaluation_requested(fact)
+        case PartnerVenueDecisionFact():
+            return _venue_decision(fact, state)
+        case ExpertConfirmedFact():
+            return _expert_confirmed(fact, state)
+
+
+# ── intake ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _registration(fact: ProjectRegisteredFact, state: State | None) -> Contribution:
+    builder = _Builder()
+    values = {
+        "region": fact.region_code,
+        "category": fact.category,
+        "department": fact.registering_department,
+    }
+    at = fact.registered_at
+    builder.count(REGISTRATIONS, values, at)
+    builder.count(REGISTERED_AMOUNT_FEN, values, at, fact.budget_fen)
+    if fact.key_project:
+        builder.count("key_project_registrations", values, at)
+    if fact.green_channel:
+        builder.count("green_channel_registrations", values, at)
+    if fact.deficiency_accepted:
+        builder.count("deficiency_registrations", values, at)
+    project = {
+        **(state or {}),
+        "region": fact.region_code,
+        "category": fact.category,
+        "department": fact.registering_department,
+        "registered_at": at.isoformat(),
+    }
+    project.setdefault("announced", False)
+    return builder.done(project)
+
+
+def _project_values(state: State | None, department: str) -> dict[str, str]:
+    project = state or {}
+    return {
+        "region": project.get("region", UNKNOWN),
+        "category": project.get("category", UNKNOWN),
+        "department": project.get("department", department),
+    }
+
+
+def _announcement(fact: AnnouncementPublishedFact, state: State | None) -> Contribution:
+    registered_at = _instant((state or {}).get("registered_at"))
+    if state is None or registered_at is None or state.get("announced"):
+        return Contribution()  # only a project's first announcement after its registration
+    days = (china_date(fact.occurred_at) - china_date(registered_at)).days
+    builder = _Builder()
+    values = {**_project_values(state, fact.department), "days": str(days)}
+    builder.count("registration_to_announcement_days", values, fact.occurred_at)
+    return builder.done({**state, "announced": True})
+
+
+def _project_count(
+    metric_key: str,
+    fact: TenderDocumentPrePublishedFact | DeficiencyDeadlineBreachedFact,
+    state: State | None,
+    department: str,
+) -> Contribution:
+    builder = _Builder()
+    builder.count(metric_key, _project_values(state, department), fact.occurred_at)
+    return builder.done()
+
+
+def _transaction(fact: TransactionCompletedFact, state: State | None) -> Contribution:
+    builder = _Builder()
+    values = {**_project_values(state, fact.department), "on_platform": _flag(fact.on_platform)}
+    at = fact.occurred_at
+    builder.count("transactions_completed", values, at)
+    builder.count("transaction_amount_fen", values, at, fact.amount_fen)
+    category = values["category"]
+    if category == "SOE_PROPERTY_RIGHTS":
+        builder.count("soe_property_transactions", values, at)
+    elif category == "RURAL_COLLECTIVE_PROPERTY":
+        builder.count("rural_collective_trades", values, at)
+    elif category == "EMISSION_RIGHTS":
+        builder.count("emission_rights_trades", values, at)
+    return builder.done()
+
+
+def _deposit_waived(fact: DepositWaivedFact, state: State | None) -> Contribution:
+    builder = _Builder()
+    values = {**_project_values(state, fact.department), "relief_kind": fact.relief_kind}
+    builder.count("deposits_waived", values, fact.occurred_at)
+    builder.count("deposit_amount_saved_fen", values, fact.occurred_at, fact.amount_saved_fen)
+    return builder.done()
+
+
+def _large_amount_record(fact: LargeAmountRecordImportedFact, state: State | None) -> Contribution:
+    if state is not None:
+        return Contribution()  # a re-import of a record already counted
+    builder = _Builder()
+    values = {
+        "source_level": fact.source_level,
+        "region": fact.region_code,
+        "category": fact.category,
+    }
+    builder.count("large_amount_records", values, fact.occurred_at)
+    builder.count("large_amount_record_amount_fen", values, fact.occurred_at, fact.amount_fen)
+    return builder.done({"first_event_id": fact.event_id})
+
+
+# ── abnormal-behaviour push ────────────────────────────────────────────────────────────────
+
+HANDLER = "HANDLER"
+
+
+def _push_routed(fact: PushRoutedFact) -> Contribution:
+    builder = _Builder()
+    values = {"department": fact.department, "role": fact.role}
+    builder.count("pushes_routed", values, fact.occurred_at)
+    changes: list[IndexChange] = []
+    if fact.role == HANDLER:
+        builder.count("pushes_to_handle", values, fact.occurred_at)
+        changes.append(IndexChange(OPEN_PUSHES, fact.push_id, add=True))
+    push: dict[str, Any] = {
+        "report_id": fact.report_id,
+        "department": fact.department,
+        "role": fact.role,
+        "routed_at": fact.occurred_at.isoformat(),
+        "sign_for_due": fact.sign_for_due.isoformat() if fact.sign_for_due else None,
+        "feedback_due": fact.feedback_due.isoformat() if fact.feedback_due else None,
+        "signed_at": None,
+        "fed_back_at": None,
+        "resolved": False,
+        "overdue": [],
+    }
+    return builder.done(push, changes)
+
+
+def _push_signed_for(fact: PushSignedForFact, state: State | None) -> Contribution:
+    if state is None or state.get("role") != HANDLER or state.get("signed_at"):
+        return Contribution()
+    builder = _Builder()
+    routed_at = _instant(state["routed_at"]) or fact.occurred_at
+    builder.count("pushes_signed_for", {"department": state["department"]}, routed_at)
+    return builder.done({**state, "signed_at": fact.occurred_at.isoformat()})
+
+
+RESOLVING_RESULTS = frozenset({"PENALISED", "INTERVIEWED", "REFERRED", "NO_ACTION"})
+
+
+def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribution:
+    if state is None or state.get("role") != HANDLER:
+        return Contribution()
+    builder = _Builder()
+    new_state = dict(state)
+    if not state.get("fed_back_at"):
+        routed_at = _instant(state["routed_at"]) or fact.occurred_at
+        values = {"department": state["department"]}
+        builder.count("pushes_fed_back", values, routed_at)
+        due = _instant(state.get("feedback_due"))
+        if due is None or fact.occurred_at <= due:
+            builder.count("pushes_fed_back_on_time", values, routed_at)
+        new_state["fed_back_at"] = fact.occurred_at.isoformat()
+    changes: list[IndexChange] = []
+    if fact.result in RESOLVING_RESULTS and not state.get("resolved"):
+        new_state["resolved"] = True
+        changes.append(IndexChange(OPEN_PUSHES, fact.push_id, add=False))
+    return builder.done(new_state, changes)
+
+
+def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
+    builder = _Builder()
+    routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
+    values = {"deadline": fact.deadline, "department": fact.department}
+    builder.count("pushes_overdue", values, routed_at)
+    if state is None:
+        return builder.done()
+    overdue = sorted({*state.get("overdue", []), fact.deadline})
+    return builder.done({**state, "overdue": overdue})
+
+
+# ── remote evaluation ──────────────────────────────────────────────────────────────────────
+
+
+def _evaluation_requested(fact: EvaluationRequestedFact) -> Contribution:
+    builder = _Builder()
+    builder.count("remote_evaluations_hosted", {"host": fact.host_centre_code}, fact.occurred_at)
+    builder.count(
+        "remote_evaluations_by_venue",
+        {"venue": fact.main_venue_id, "role": "MAIN"},
+        fact.occurred_at,
+    )
+    evaluation = {
+        "host": fact.host_centre_code,
+        "requested_at": fact.occurred_at.isoformat(),
+        "venues": [fact.main_venue_id],
+        "partners_served": [],
+        "experts_counted": [],
+    }
+    return builder.done(evaluation)
+
+
+def _evaluation_values(
+    fact: PartnerVenueDecisionFact | ExpertConfirmedFact, state: State | None
+) -> tuple[State, str, datetime]:
+    evaluation: State = state or {
+        "host": UNKNOWN,
+        "venues": [],
+        "partners_served": [],
+        "experts_counted": [],
+    }
+    at = _instant(evaluation.get("requested_at")) or fact.occurred_at
+    return evaluation, evaluation["host"], at
+
+
+def _venue_decision(fact: PartnerVenueDecisionFact, state: State | None) -> Contribution:
+    if not fact.accepted:
+        return Contribution()
+    evaluation, host, at = _evaluation_values(fact, state)
+    builder = _Builder()
+    served = list(evaluation["partners_served"])
+    venues = list(evaluation["venues"])
+    if fact.partner_code not in served:
+        served.append(fact.partner_code)
+        builder.count("remote_evaluations_served", {"partner": fact.partner_code, "host": host}, at)
+    if fact.venue_id not in venues:
+        venues.append(fact.venue_id)
+        builder.count(
+            "remote_evaluations_by_venue", {"venue": fact.venue_id, "role": "SECONDARY"}, at
+        )
+    return builder.done({**evaluation, "partners_served": served, "venues": venues})
+
+
+def _expert_confirmed(fact: ExpertConfirmedFact, state: State | None) -> Contribution:
+    evaluation, host, at = _evaluation_values(fact, state)
+    counted = list(evaluation["experts_counted"])
+    if fact.expert_pseudonym in counted:
+        return Contribution()
+    counted.append(fact.expert_pseudonym)
+    builder = _Builder()
+    if fact.pool_partner_code != host:
+        builder.count("experts_shared", {"partner": fact.pool_partner_code, "host": host}, at)
+    return builder.done({**evaluation, "experts_counted": counted})
+
+
+def increments_for(fact: Fact, state: State | None = None) -> list[Increment]:
+    """The counters a fact moves given its aggregate's state (kept for callers of v0)."""
+    return list(contribute(fact, state).increments)

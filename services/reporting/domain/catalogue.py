@@ -1,0 +1,382 @@
+"""The metric catalogue: every figure reporting computes, named in Chinese and English, with its
+definition, the events it is computed from, and the dimensions it can be cut by.
+
+Counters are stored; ratios and distribution statistics (median, p90) are derived from stored
+counters when read, so the recompute only has to agree on counters. Every counter also exists
+per period (dimension ``period``: year, half-year, quarter, month on China's calendar) and for
+all time (no ``period`` dimension).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from services.reporting.domain.errors import UnknownMetric
+
+MetricKind = Literal["counter", "distribution", "ratio"]
+Unit = Literal["count", "fen", "days", "ratio"]
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    key: str
+    name_zh: str
+    name_en: str
+    definition: str
+    source_events: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    # The dimension combinations stored as counters (besides the total). Each is also stored
+    # per period. The first cut with all dimensions is the evidence cell of the metric.
+    cuts: tuple[tuple[str, ...], ...]
+    unit: Unit = "count"
+    kind: MetricKind = "counter"
+    # For ratios: the counters divided.
+    numerator: str = ""
+    denominator: str = ""
+
+    @property
+    def evidence_dimensions(self) -> tuple[str, ...]:
+        """The dimensions of an evidence cell: every dimension the metric has."""
+        return self.dimensions
+
+
+def _singles(*dimensions: str) -> tuple[tuple[str, ...], ...]:
+    return tuple((dimension,) for dimension in dimensions)
+
+
+REGISTRATION_DIMENSIONS = ("region", "category", "department")
+REGISTRATION_CUTS = (*_singles(*REGISTRATION_DIMENSIONS), ("category", "region"))
+
+CATALOGUE: tuple[MetricDefinition, ...] = (
+    # ── 1. project intake ──────────────────────────────────────────────────────────────────
+    MetricDefinition(
+        "registrations",
+        "进场登记项目数",
+        "Projects registered",
+        "Projects registered on the unified platform (one per ProjectRegistered), counted in "
+        "the period of the registration time.",
+        ("prt.v1.ProjectRegistered",),
+        REGISTRATION_DIMENSIONS,
+        REGISTRATION_CUTS,
+    ),
+    MetricDefinition(
+        "registered_amount_fen",
+        "进场登记项目金额",
+        "Budget of projects registered",
+        "Sum of the registered projects' total budgets, in fen.",
+        ("prt.v1.ProjectRegistered",),
+        REGISTRATION_DIMENSIONS,
+        REGISTRATION_CUTS,
+        unit="fen",
+    ),
+    MetricDefinition(
+        "key_project_registrations",
+        "重点项目进场登记数",
+        "Key projects registered",
+        "Registrations flagged as key projects (重点项目).",
+        ("prt.v1.ProjectRegistered",),
+        ("region", "department"),
+        _singles("region", "department"),
+    ),
+    MetricDefinition(
+        "green_channel_registrations",
+        "绿色通道登记数",
+        "Green-channel registrations",
+        "Registrations of key projects that took the green channel (绿色通道).",
+        ("prt.v1.ProjectRegistered",),
+        ("region", "department"),
+        _singles("region", "department"),
+    ),
+    MetricDefinition(
+        "deficiency_registrations",
+        "容缺受理登记数",
+        "Registrations accepted with documents missing",
+        "Registrations accepted under 容缺受理 (documents missing, supplement deadline set).",
+        ("prt.v1.ProjectRegistered",),
+        ("region", "department"),
+        _singles("region", "department"),
+    ),
+    MetricDefinition(
+        "deficiency_breaches",
+        "容缺承诺违约数",
+        "容缺 commitments breached",
+        "容缺 supplement deadlines passed without 补正 (告知承诺 broken), counted when the "
+        "breach is recorded; region and department are the project's.",
+        ("prt.v1.DeficiencyDeadlineBreached", "prt.v1.ProjectRegistered"),
+        ("region", "department"),
+        _singles("region", "department"),
+    ),
+    MetricDefinition(
+        "tender_documents_pre_published",
+        "招标文件预公示数",
+        "Tender documents pre-published",
+        "Tender-document pre-publications (招标文件预公示) before the formal announcement.",
+        ("prt.v1.TenderDocumentPrePublished", "prt.v1.ProjectRegistered"),
+        ("region", "department"),
+        _singles("region", "department"),
+    ),
+    MetricDefinition(
+        "deposits_waived",
+        "保证金减免笔数",
+        "Deposits waived or reduced",
+        "Bid deposits waived (免收) or reduced (减收).",
+        ("prt.v1.DepositWaived", "prt.v1.ProjectRegistered"),
+        ("relief_kind", "region", "department"),
+        _singles("relief_kind", "region", "department"),
+    ),
+    MetricDefinition(
+        "deposit_amount_saved_fen",
+        "减免保证金金额(降成本)",
+        "Deposit amount saved",
+        "Deposits not collected thanks to waivers and reductions, in fen: the 降成本 figure.",
+        ("prt.v1.DepositWaived", "prt.v1.ProjectRegistered"),
+        ("relief_kind", "region", "department"),
+        _singles("relief_kind", "region", "department"),
+        unit="fen",
+    ),
+    MetricDefinition(
+        "historical_deposits_refunded",
+        "清退历史沉淀保证金笔数",
+        "Historical deposits refunded",
+        "Historical deposits held too long (历史沉淀保证金) cleared and refunded.",
+        ("prt.v1.HistoricalDepositRefunded",),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "historical_deposit_refunded_fen",
+        "清退历史沉淀保证金金额",
+        "Historical deposits refunded, amount",
+        "Amount of historical deposits refunded, in fen.",
+        ("prt.v1.HistoricalDepositRefunded",),
+        ("department",),
+        _singles("department"),
+        unit="fen",
+    ),
+    MetricDefinition(
+        "large_amount_records",
+        "调取大额交易项目信息条数",
+        "Large-amount records imported",
+        "Large-amount trade records pulled from the provincial, city and county platforms, "
+        "each unified deal code counted once however often it is re-imported.",
+        ("prt.v1.LargeAmountRecordImported",),
+        ("source_level", "region", "category"),
+        _singles("source_level", "region", "category"),
+    ),
+    MetricDefinition(
+        "large_amount_record_amount_fen",
+        "大额交易项目金额",
+        "Large-amount records, amount",
+        "Deal amount of the large-amount records imported (first import of each), in fen.",
+        ("prt.v1.LargeAmountRecordImported",),
+        ("source_level", "region", "category"),
+        _singles("source_level", "region", "category"),
+        unit="fen",
+    ),
+    MetricDefinition(
+        "transactions_completed",
+        "成交项目数",
+        "Trades concluded",
+        "Trades concluded (TransactionCompleted), by the project's category and region and "
+        "whether traded on the platform.",
+        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        ("category", "region", "on_platform"),
+        (*_singles("category", "region", "on_platform"), ("category", "on_platform")),
+    ),
+    MetricDefinition(
+        "transaction_amount_fen",
+        "成交金额",
+        "Amount of trades concluded",
+        "Sum of concluded trades' amounts, in fen.",
+        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        ("category", "region", "on_platform"),
+        (*_singles("category", "region", "on_platform"), ("category", "on_platform")),
+        unit="fen",
+    ),
+    MetricDefinition(
+        "soe_property_transactions",
+        "企业国有产权交易项数",
+        "SOE property transactions",
+        "Concluded transfers of state-owned enterprise property rights (category "
+        "SOE_PROPERTY_RIGHTS), on the platform (进场交易) or not.",
+        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        ("on_platform", "region"),
+        _singles("on_platform", "region"),
+    ),
+    MetricDefinition(
+        "rural_collective_trades",
+        "农村集体产权交易项数",
+        "Rural collective property trades",
+        "Concluded rural collective property trades (农村集体产权, pilot in 莱芜区/钢城区).",
+        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        ("region",),
+        _singles("region"),
+    ),
+    MetricDefinition(
+        "emission_rights_trades",
+        "排污权交易项数",
+        "Emission-rights trades",
+        "Concluded emission-rights trades (排污权, pilot).",
+        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        ("region",),
+        _singles("region"),
+    ),
+    MetricDefinition(
+        "registration_to_announcement_days",
+        "登记至公告天数",
+        "Days from registration to announcement",
+        "Calendar days (China) from a project's registration to its first announcement, one "
+        "value per project, counted in the period of the announcement; stored as a histogram "
+        "(dimension days), read as median and p90 (nearest rank).",
+        ("prt.v1.ProjectRegistered", "prt.v1.AnnouncementPublished"),
+        ("region", "category"),
+        _singles("region", "category"),
+        unit="days",
+        kind="distribution",
+    ),
+    # ── 2. abnormal-behaviour push ─────────────────────────────────────────────────────────
+    MetricDefinition(
+        "abnormal_reports",
+        "异常行为信息报告数",
+        "Abnormal-behaviour reports",
+        "Abnormal-behaviour reports filed, by behaviour type and by source (manual or detected).",
+        ("prt.v1.AbnormalReportFiled",),
+        ("behaviour_type", "source", "department"),
+        _singles("behaviour_type", "source", "department"),
+    ),
+    MetricDefinition(
+        "pushes_routed",
+        "异常行为信息推送数",
+        "Pushes made",
+        "Pushes of reports to departments (one per report and department), handlers and copies.",
+        ("prt.v1.PushRouted",),
+        ("department", "role"),
+        (*_singles("department", "role"), ("department", "role")),
+    ),
+    MetricDefinition(
+        "pushes_to_handle",
+        "须签收处理的推送数",
+        "Pushes to handle",
+        "Pushes whose department must sign for them and feed back (role HANDLER); the "
+        "denominator of the sign-for and on-time feedback rates. Push outcomes count in the "
+        "period the push was routed.",
+        ("prt.v1.PushRouted",),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "pushes_signed_for",
+        "已签收推送数",
+        "Pushes signed for",
+        "Pushes to handle that were signed for (签收), counted once, in the routing period.",
+        ("prt.v1.PushSignedFor", "prt.v1.PushRouted"),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "pushes_fed_back",
+        "已反馈处理结果推送数",
+        "Pushes with feedback",
+        "Pushes to handle whose handling result was fed back (处理结果反馈), counted once.",
+        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted"),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "pushes_fed_back_on_time",
+        "按时反馈推送数",
+        "Pushes with feedback on time",
+        "Pushes to handle whose first feedback came no later than the feedback deadline.",
+        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted"),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "pushes_overdue",
+        "超期推送数",
+        "Pushes overdue",
+        "Push deadlines passed without the step done (PushOverdue), by deadline (sign-for or "
+        "feedback) and late department.",
+        ("prt.v1.PushOverdue", "prt.v1.PushRouted"),
+        ("deadline", "department"),
+        _singles("deadline", "department"),
+    ),
+    MetricDefinition(
+        "push_sign_for_rate",
+        "签收率",
+        "Sign-for rate",
+        "pushes_signed_for / pushes_to_handle, for pushes routed in the period.",
+        ("prt.v1.PushRouted", "prt.v1.PushSignedFor"),
+        ("department",),
+        (),
+        unit="ratio",
+        kind="ratio",
+        numerator="pushes_signed_for",
+        denominator="pushes_to_handle",
+    ),
+    MetricDefinition(
+        "push_on_time_feedback_rate",
+        "按时反馈率",
+        "On-time feedback rate",
+        "pushes_fed_back_on_time / pushes_to_handle, for pushes routed in the period.",
+        ("prt.v1.PushRouted", "prt.v1.PushFeedbackGiven"),
+        ("department",),
+        (),
+        unit="ratio",
+        kind="ratio",
+        numerator="pushes_fed_back_on_time",
+        denominator="pushes_to_handle",
+    ),
+    # ── 3. remote cross-region evaluation ──────────────────────────────────────────────────
+    MetricDefinition(
+        "remote_evaluations_hosted",
+        "主场远程异地评标数",
+        "Remote evaluations hosted",
+        "Remote evaluations requested by a host centre (主场), by host.",
+        ("prt.v1.EvaluationRequested",),
+        ("host",),
+        _singles("host"),
+    ),
+    MetricDefinition(
+        "remote_evaluations_served",
+        "副场远程异地评标数",
+        "Remote evaluations served",
+        "Remote evaluations a partner served with a secondary venue (副场): its first accepted "
+        "seat request of each evaluation, by partner and host.",
+        ("prt.v1.PartnerVenueDecision", "prt.v1.EvaluationRequested"),
+        ("partner", "host"),
+        (*_singles("partner", "host"), ("host", "partner")),
+    ),
+    MetricDefinition(
+        "remote_evaluations_by_venue",
+        "各评标场地远程评标数",
+        "Remote evaluations by venue",
+        "Evaluations each venue took part in: the host's main venue (主场) and each accepted "
+        "secondary venue (副场), once per evaluation.",
+        ("prt.v1.EvaluationRequested", "prt.v1.PartnerVenueDecision"),
+        ("venue", "role"),
+        (*_singles("venue", "role"), ("role", "venue")),
+    ),
+    MetricDefinition(
+        "experts_shared",
+        "共享评标专家人次",
+        "Experts shared",
+        "Confirmed experts drawn from another region's pool than the host's (优质专家资源共享), "
+        "by pool partner and host.",
+        ("prt.v1.ExpertConfirmed", "prt.v1.EvaluationRequested"),
+        ("partner", "host"),
+        (*_singles("partner", "host"), ("host", "partner")),
+    ),
+)
+
+BY_KEY: dict[str, MetricDefinition] = {metric.key: metric for metric in CATALOGUE}
+
+
+def metric(key: str) -> MetricDefinition:
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise UnknownMetric(
+            f"unknown metric {key!r}; known metrics: {', '.join(sorted(BY_KEY))}"
+        ) from None

@@ -1,0 +1,91 @@
+"""Reporting periods: month, quarter, half-year and year, on the Asia/Shanghai calendar.
+
+A period is named by a string: ``2023`` (year), ``2023-H1`` (half-year), ``2023-Q2`` (quarter),
+``2023-05`` (month). Instants are UTC; the calendar a bulletin speaks of is China's, so an event
+at 2023-06-30T17:00Z (01:00 on 1 July in Jinan) counts in July and in H2.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from services.reporting.domain.errors import ReportingError
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+_PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?$")
+
+
+class InvalidPeriod(ReportingError):
+    """A period name that is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A run of whole months: [first_month, last_month] of one year."""
+
+    name: str
+    year: int
+    first_month: int
+    last_month: int
+
+    def contains_month(self, month_name: str) -> bool:
+        year, month = int(month_name[:4]), int(month_name[5:7])
+        return year == self.year and self.first_month <= month <= self.last_month
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.first_month, 1)
+
+    @property
+    def label_zh(self) -> str:
+        if self.first_month == 1 and self.last_month == 12:
+            return f"{self.year}年"
+        if self.last_month - self.first_month == 5:
+            return f"{self.year}年{'上' if self.first_month == 1 else '下'}半年"
+        if self.last_month - self.first_month == 2:
+            return f"{self.year}年第{'一二三四'[(self.first_month - 1) // 3]}季度"
+        return f"{self.year}年{self.first_month}月"
+
+
+def parse_period(name: str) -> Period:
+    match = _PATTERN.match(name)
+    if match is None:
+        raise InvalidPeriod(
+            f"period {name!r} is not one of YYYY, YYYY-H1/H2, YYYY-Q1..Q4, YYYY-MM (e.g. 2023-H1)"
+        )
+    year = int(match.group(1))
+    month, quarter, half = match.group(2), match.group(3), match.group(4)
+    if month:
+        return Period(name, year, int(month), int(month))
+    if quarter:
+        first = (int(quarter) - 1) * 3 + 1
+        return Period(name, year, first, first + 2)
+    if half:
+        first = 1 if half == "1" else 7
+        return Period(name, year, first, first + 5)
+    return Period(name, year, 1, 12)
+
+
+def month_of(moment: datetime) -> str:
+    local = moment.astimezone(CHINA)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def periods_of(moment: datetime) -> tuple[str, str, str, str]:
+    """The year, half-year, quarter and month an instant falls in, on China's calendar."""
+    local = moment.astimezone(CHINA)
+    year, month = local.year, local.month
+    return (
+        f"{year:04d}",
+        f"{year:04d}-H{1 if month <= 6 else 2}",
+        f"{year:04d}-Q{(month - 1) // 3 + 1}",
+        f"{year:04d}-{month:02d}",
+    )
+
+
+def china_date(moment: datetime) -> date:
+    return moment.astimezone(CHINA).date()

@@ -1,0 +1,31 @@
+"""Reporting's own settings (prefix ``PRT_REPORTING_``), beside the platform's."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReportingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRT_REPORTING_", frozen=True, extra="ignore")
+
+    # Every Redis key of the read model starts with this. A fresh prefix and a fresh consumer
+    # group rebuild the read model from the log beside the live one.
+    key_prefix: str = "prt:reporting:"
+    # The Faust app id, which is the Kafka consumer group of the aggregation worker.
+    consumer_group: str = "prt-reporting"
+    # The bulletin's letterhead.
+    bulletin_issuer: str = "济南市公共资源交易管理工作联席会议办公室"
+    bulletin_seal_note: str = "(济南市发展和改革委员会代章)"
+    # {year} and {number} are filled in; the number is given per bulletin (default below).
+    bulletin_document_number: str = "济公管办〔{year}〕{number}号"
+    bulletin_default_number: int = Field(default=1, ge=1)
+    # How often the dashboard's event stream looks for new figures.
+    dashboard_poll_s: float = Field(default=0.5, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_reporting_settings() -> ReportingSettings:
+    return ReportingSettings()

@@ -1,0 +1,67 @@
+"""Hand-made facts for reporting's unit tests; times are given in Jinan local time."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.reporting.domain import facts
+
+CHINA = ZoneInfo("Asia/Shanghai")
+_ids = itertools.count(1)
+
+
+def at(text: str) -> datetime:
+    """'2023-03-01 09:00' in Jinan, as an aware instant."""
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA)
+
+
+def event_id() -> str:
+    return f"e{next(_ids):06d}"
+
+
+def registered(  # noqa: PLR0917 - reads like the registration it makes
+    project: str,
+    when: str,
+    region: str = "370113",
+    category: str = "HOUSING",
+    budget: int = 100,
+    department: str = "ZJJ",
+    **flags: bool,
+) -> facts.ProjectRegisteredFact:
+    return facts.ProjectRegisteredFact(
+        event_id(), project, region, category, budget, department, at(when), **flags
+    )
+
+
+def announced(project: str, when: str) -> facts.AnnouncementPublishedFact:
+    return facts.AnnouncementPublishedFact(event_id(), project, "JYZX", at(when))
+
+
+def completed(
+    project: str, when: str, amount: int = 1000, on_platform: bool = True
+) -> facts.TransactionCompletedFact:
+    return facts.TransactionCompletedFact(
+        event_id(), project, "JYZX", at(when), amount, on_platform
+    )
+
+
+def routed(
+    push: str,
+    when: str,
+    department: str = "ZJJ",
+    role: str = "HANDLER",
+    feedback_due: str | None = "2023-03-10 18:00",
+) -> facts.PushRoutedFact:
+    return facts.PushRoutedFact(
+        event_id(),
+        push,
+        "r1",
+        department,
+        at(when),
+        "CATEGORY_SUPERVISOR",
+        role,
+        at("2023-03-03 18:00") if role == "HANDLER" else None,
+        at(feedback_due) if feedback_due and role == "HANDLER" else None,
+    )
