@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from services.platform_core.errors import EventDecodeError
@@ -48,16 +49,10 @@ async def recompute_from_log(
     """Fold every event on ``topics`` (up to the end offsets at start) into a fresh ledger."""
     started = time.perf_counter()
     result = RecomputeResult(Ledger())
+    partitions = await _partitions(settings, topics)
     consumer = create_consumer(settings, group_id=None, client_id="prt-reporting-recompute")
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        partitions = [
-            TopicPartition(spec.name, partition)
-            for spec in topics
-            if spec.name in existing
-            for partition in sorted(consumer.partitions_for_topic(spec.name) or ())
-        ]
         if not partitions:
             return result
         consumer.assign(partitions)
@@ -81,6 +76,27 @@ async def recompute_from_log(
         await consumer.stop()
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def _partitions(
+    settings: PlatformSettings, topics: Sequence[TopicSpec]
+) -> list[TopicPartition]:
+    """Every partition of those of ``topics`` that exist, as the broker describes them."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="prt-reporting-recompute"
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [spec.name for spec in topics if spec.name in existing]
+        described = await admin.describe_topics(names) if names else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
+    ]
 
 
 def _fold(

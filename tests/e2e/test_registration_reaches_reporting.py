@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import httpx
 import pytest
 
+from services.platform_core.auth.principals import PrincipalKind
+from tests.conftest import IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -20,19 +23,34 @@ REGISTRATIONS = [
 ]
 
 
-async def _by_region(client: httpx.AsyncClient, reporting: ServiceProcess) -> dict[str, int]:
+async def _by_region(
+    client: httpx.AsyncClient, reporting: ServiceProcess, operator_key: str
+) -> dict[str, int]:
     response = await client.get(
-        f"{reporting.base_url}/v1/metrics", params={"metric": "registrations", "by": "region"}
+        f"{reporting.base_url}/v1/metrics",
+        params={"metric": "registrations", "by": "region"},
+        headers={"Authorization": f"Bearer {operator_key}"},
     )
     response.raise_for_status()
     return {c["dimensions"]["region"]: c["value"] for c in response.json()["counters"]}
 
 
+async def _trading_centre_key(issue_key: IssueKey) -> str:
+    regions = frozenset(region for region, _, _ in REGISTRATIONS)
+    issued = await issue_key(PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", regions)
+    return issued.key
+
+
 async def test_registrations_are_counted_by_region(
-    intake_api: ServiceProcess, reporting_api: ServiceProcess, reporting_worker: ServiceProcess
+    intake_api: ServiceProcess,
+    reporting_api: ServiceProcess,
+    reporting_worker: ServiceProcess,
+    issue_key: IssueKey,
 ) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-e2e", "联席办值班员")
+    key = await _trading_centre_key(issue_key)
     async with httpx.AsyncClient(timeout=10) as client:
-        before = await _by_region(client, reporting_api)
+        before = await _by_region(client, reporting_api, operator.key)
         for region, category, budget in REGISTRATIONS:
             response = await client.post(
                 f"{intake_api.base_url}/v1/projects",
@@ -42,8 +60,8 @@ async def test_registrations_are_counted_by_region(
                     "region_code": region,
                     "tenderer": {"name": "济南某建设单位", "credit_code": "91110000600037341L"},
                     "budget_fen": budget,
-                    "registering_department": "JYZX",
                 },
+                headers={"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())},
             )
             assert response.status_code == 201, response.text
             assert response.json()["project_id"]
@@ -51,13 +69,16 @@ async def test_registrations_are_counted_by_region(
         added = Counter(region for region, _, _ in REGISTRATIONS)
         expected = {region: before.get(region, 0) + n for region, n in added.items()}
         after = await eventually(
-            lambda: _by_region(client, reporting_api),
+            lambda: _by_region(client, reporting_api, operator.key),
             lambda seen: all(seen.get(r, 0) == n for r, n in expected.items()),
         )
         assert {r: after[r] for r in expected} == expected
 
 
-async def test_a_bad_registration_is_refused_with_reasons(intake_api: ServiceProcess) -> None:
+async def test_a_bad_registration_is_refused_with_reasons(
+    intake_api: ServiceProcess, issue_key: IssueKey
+) -> None:
+    key = await _trading_centre_key(issue_key)
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(
             f"{intake_api.base_url}/v1/projects",
@@ -67,8 +88,8 @@ async def test_a_bad_registration_is_refused_with_reasons(intake_api: ServicePro
                 "region_code": "999999",
                 "tenderer": {"name": "某单位", "credit_code": "91110000600037341X"},
                 "budget_fen": 10,
-                "registering_department": "JYZX",
             },
+            headers={"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())},
         )
     assert response.status_code == 422
     body = response.json()

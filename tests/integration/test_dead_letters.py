@@ -10,11 +10,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prt.v1 import common_pb2, intake_pb2
 
+from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.settings import PlatformSettings
+from tests.conftest import IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -48,8 +50,12 @@ async def _dead_letter_with_key(settings: PlatformSettings, key: bytes) -> list[
 
 
 async def test_poison_record_is_dead_lettered_and_next_event_counted(
-    settings: PlatformSettings, reporting_worker: ServiceProcess, reporting_api: ServiceProcess
+    settings: PlatformSettings,
+    reporting_worker: ServiceProcess,
+    reporting_api: ServiceProcess,
+    issue_key: IssueKey,
 ) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-dlq", "联席办值班员")
     marker = f"T{uuid.uuid4().hex[:10]}"
     poison_key = f"poison-{marker}".encode()
     good = Envelope(
@@ -89,7 +95,8 @@ async def test_poison_record_is_dead_lettered_and_next_event_counted(
         await producer.stop()
 
     async def department_count() -> int:
-        async with httpx.AsyncClient(timeout=5) as client:
+        headers = {"Authorization": f"Bearer {operator.key}"}
+        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
             response = await client.get(
                 f"{reporting_api.base_url}/v1/metrics",
                 params={"metric": "registrations", "by": "department"},

@@ -117,3 +117,61 @@ def diff(
         if live.get(key, 0) != recomputed.get(key, 0)
     ]
     return sorted(differences)
+
+
+@dataclass(frozen=True)
+class DerivedFigure:
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    period: str | None
+    value: float | None
+    numerator: int | None = None
+    denominator: int | None = None
+    count: int | None = None
+    median: float | None = None
+    p90: float | None = None
+
+
+def derive(
+    counters: Mapping[CounterKey, int],
+    definition: MetricDefinition,
+    by: frozenset[str],
+    period: str | None,
+) -> list[DerivedFigure]:
+    """A ratio per cut (from its numerator and denominator counters), or a distribution's
+    median and p90 per cut (from its days histogram)."""
+    derived: list[DerivedFigure] = []
+    if definition.kind == "ratio":
+        for base in select(counters, definition.denominator, by, period):
+            numerator = value_of(counters, definition.numerator, period, **dict(base.dimensions))
+            derived.append(
+                DerivedFigure(
+                    definition.key,
+                    base.dimensions,
+                    period,
+                    ratio(numerator, base.value),
+                    numerator=numerator,
+                    denominator=base.value,
+                )
+            )
+    elif definition.kind == "distribution":
+        groups: dict[tuple[tuple[str, str], ...], dict[int, int]] = {}
+        for figure in select(counters, definition.key, by | {"days"}, period):
+            dimensions = dict(figure.dimensions)
+            days = int(dimensions.pop("days"))
+            histogram = groups.setdefault(tuple(sorted(dimensions.items())), {})
+            histogram[days] = histogram.get(days, 0) + figure.value
+        for dimensions_key, histogram in sorted(groups.items()):
+            stats = distribution(histogram)
+            derived.append(
+                DerivedFigure(
+                    definition.key,
+                    dimensions_key,
+                    period,
+                    stats.median,
+                    count=stats.count,
+                    median=stats.median,
+                    p90=stats.p90,
+                )
+            )
+    return derived

@@ -1,0 +1,42 @@
+"""Reporting's FastAPI application: wires Redis and the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.settings import get_settings
+from services.reporting.http_api import metrics
+from services.reporting.read_model import MetricsReadModel
+from services.reporting.settings import get_reporting_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    redis = Redis.from_url(get_settings().redis_url)
+    app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
+    try:
+        yield
+    finally:
+        await redis.aclose()
+
+
+app = FastAPI(
+    title="济南公共资源交易 · reporting (通报)",
+    version="1",
+    lifespan=lifespan,
+    description="Figures computed from every event, each with the events behind it; the "
+    "half-year bulletin; the operator dashboard. Operators and departments read with their "
+    "API key; partners are refused.",
+)
+install_error_handlers(app)
+app.include_router(metrics.router)
+
+
+@app.get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,60 @@
+"""Reporting's response bodies. Money stays integer fen; ratios are floats in [0, 1]."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class CounterPublic(BaseModel):
+    metric: str
+    dimensions: dict[str, str]
+    period: str | None = Field(description="YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM; null: all time")
+    value: int
+    evidence: str = Field(description="the query listing the events behind this figure")
+
+
+class DerivedPublic(BaseModel):
+    """A figure derived from counters: a ratio, or a distribution's median and p90."""
+
+    metric: str
+    dimensions: dict[str, str]
+    period: str | None
+    value: float | None = Field(description="the ratio, or the median; null when undefined")
+    numerator: int | None = None
+    denominator: int | None = None
+    count: int | None = None
+    median: float | None = None
+    p90: float | None = None
+
+
+class MetricsPublic(BaseModel):
+    counters: list[CounterPublic]
+    derived: list[DerivedPublic] = []
+
+
+class MetricDefinitionPublic(BaseModel):
+    key: str
+    name_zh: str
+    name_en: str
+    definition: str
+    source_events: list[str]
+    dimensions: list[str]
+    cuts: list[list[str]]
+    unit: str
+    kind: str
+    numerator: str | None = None
+    denominator: str | None = None
+
+
+class CataloguePublic(BaseModel):
+    metrics: list[MetricDefinitionPublic]
+    periods: str = "YYYY (year), YYYY-H1/H2, YYYY-Q1..Q4, YYYY-MM; Asia/Shanghai calendar"
+
+
+class EvidencePublic(BaseModel):
+    metric: str
+    period: str | None
+    dimensions: dict[str, str]
+    total: int
+    event_ids: list[str]
+    next: str | None = Field(description="the URL of the next page; null on the last")

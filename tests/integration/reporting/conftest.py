@@ -1,0 +1,111 @@
+"""Reporting's fixtures: a worker and an API on a read model of their own.
+
+Each test module gets a fresh Redis key prefix and a fresh consumer group, so its worker
+rebuilds every figure by replaying the whole log from the beginning, beside (not on top of) any
+other read model on the same stack; the recompute must then agree with it exactly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.settings import PlatformSettings
+from services.reporting.read_model import MetricsReadModel
+from tests.conftest import WORKER_READY, IssueKey
+from tests.support.processes import ServiceProcess, api_process, worker_process
+
+
+@dataclass(frozen=True)
+class Namespace:
+    prefix: str
+    consumer_group: str
+
+    def env(self, stack_env: dict[str, str]) -> dict[str, str]:
+        return {
+            **stack_env,
+            "PRT_REPORTING_KEY_PREFIX": self.prefix,
+            "PRT_REPORTING_CONSUMER_GROUP": self.consumer_group,
+        }
+
+
+@pytest.fixture(scope="module")
+def namespace() -> Namespace:
+    run = uuid.uuid4().hex[:8]
+    return Namespace(f"prt:reporting-test-{run}:", f"prt-reporting-test-{run}")
+
+
+def start_worker(namespace: Namespace, stack_env: dict[str, str], log_dir: Path) -> ServiceProcess:
+    process = worker_process(
+        f"reporting-worker-{namespace.consumer_group}",
+        "services.reporting.stream_worker",
+        namespace.env(stack_env),
+        log_dir,
+    )
+    process.start()
+    process.wait_for_log(WORKER_READY, timeout_s=90)
+    return process
+
+
+@pytest.fixture(scope="module")
+def own_worker(
+    namespace: Namespace, stack_env: dict[str, str], log_dir: Path
+) -> Iterator[ServiceProcess]:
+    process = start_worker(namespace, stack_env, log_dir)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def own_api(
+    namespace: Namespace, stack_env: dict[str, str], log_dir: Path
+) -> Iterator[ServiceProcess]:
+    process = api_process(
+        f"reporting-api-{namespace.consumer_group}",
+        "services.reporting.http_api:app",
+        namespace.env(stack_env),
+        log_dir,
+    )
+    process.start()
+    try:
+        process.wait_healthy()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def read_model(
+    settings: PlatformSettings, namespace: Namespace
+) -> AsyncIterator[MetricsReadModel]:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        yield MetricsReadModel(redis, namespace.prefix)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
+    producer = create_producer(settings, client_id="reporting-tests")
+    await producer.start()
+    try:
+        yield EventPublisher(producer)
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def operator_headers(issue_key: IssueKey) -> dict[str, str]:
+    issued = await issue_key(PrincipalKind.OPERATOR, "op-reporting", "联席办值班员")
+    return {"Authorization": f"Bearer {issued.key}"}
