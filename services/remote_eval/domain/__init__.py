@@ -1,1 +1,1 @@
-"""Remote evaluation\x27s pure domain: venues, experts, the solver and the verifiable draw."""
+"""Remote evaluation's pure domain: venues, experts, the solver and the verifiable draw."""

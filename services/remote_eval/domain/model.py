@@ -7,7 +7,7 @@ the sealed registry and never reach the solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -130,6 +130,9 @@ class SchedulingPolicy:
     main_venue_percent: int = 40
     # How many half-days after the requested slot the nearest-alternative search looks.
     alternative_horizon_half_days: int = 10
+    # Seats of each venue kept for its own host's main sessions while other venues can take
+    # the secondary experts (0: no reservation).
+    host_reserve_seats: int = 4
 
 
 @dataclass(frozen=True)
@@ -182,3 +185,28 @@ class ExpertHistory:
     def drawn_recently(self, expert_id: str, day: date, window_days: int) -> bool:
         window = timedelta(days=window_days)
         return any(abs(day - drawn) < window for drawn in self.draw_days.get(expert_id, ()))
+
+
+class ExpertDirectory:
+    """The experts of every pool, indexed by (pool, kind, specialty) for fast screening."""
+
+    def __init__(self, experts: Iterable[Expert]) -> None:
+        self.by_id: dict[str, Expert] = {e.expert_id: e for e in experts}
+        self._index: dict[tuple[str, ExpertKind, str], list[Expert]] = {}
+        for expert in sorted(self.by_id.values(), key=lambda e: e.expert_id):
+            for code in expert.specialties:
+                self._index.setdefault((expert.pool_code, expert.kind, code), []).append(expert)
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def fitting(
+        self, pools: Iterable[str], needs: Sequence[tuple[ExpertKind, str]]
+    ) -> list[Expert]:
+        """Experts of these pools with one of these (kind, specialty) pairs, each once."""
+        found: dict[str, Expert] = {}
+        for pool in sorted(set(pools)):
+            for kind, code in needs:
+                for expert in self._index.get((pool, kind, code), ()):
+                    found.setdefault(expert.expert_id, expert)
+        return list(found.values())

@@ -29,6 +29,7 @@ from services.remote_eval.domain.model import (
     Assignment,
     EvaluationRequest,
     Expert,
+    ExpertDirectory,
     ExpertHistory,
     MarketView,
     SchedulingPolicy,
@@ -102,7 +103,7 @@ class SchedulingContext:
     """What the solver decides against: seats, the pools, the experts' history, the policy."""
 
     market: MarketView
-    experts: Sequence[Expert]
+    experts: ExpertDirectory
     history: ExpertHistory
     policy: SchedulingPolicy
 
@@ -164,16 +165,12 @@ def _screen(
     history, policy = context.history, context.policy
     needed = {(need.kind, need.specialty_code) for need in request.needs}
     screen = _Screen([], Counter(), Counter(), Counter())
-    for expert in context.experts:
-        if expert.pool_code not in pools:
-            continue
+    for expert in context.experts.fitting(pools, sorted(needed)):
         keys = [
             (expert.pool_code, expert.kind.value, code)
             for code in expert.specialties
             if (expert.kind, code) in needed
         ]
-        if not keys:
-            continue
         screen.fitting.update(keys)
         if (
             not expert.active
@@ -246,10 +243,12 @@ def _secondary_order(
             group = 1
         else:
             group = 2
+        # Most free seats first spreads the load, which keeps every venue able to host its
+        # own main sessions; the fee breaks ties.
         return (
             group,
-            market.fee(venue.venue_id, slot),
             -market.free_seats(venue.venue_id, slot),
+            market.fee(venue.venue_id, slot),
             venue.venue_id,
         )
 
@@ -322,32 +321,63 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
             f"{secondary_experts} secondary-venue seats needed in {slot.describe()}, partner "
             f"venues offer {secondary_free} free",
         )
-    draw_venues = (
-        DrawVenue(main.venue_id, main.owner_code, VenueRole.MAIN, main_experts),
-        *(
-            DrawVenue(
-                v.venue_id, v.owner_code, VenueRole.SECONDARY, market.free_seats(v.venue_id, slot)
-            )
-            for v in secondary
-        ),
-    )
-    pools = {v.pool_code for v in draw_venues}
-    screen = _screen(request, slot, pools, context)
-    inputs = DrawInputs(
-        items=tuple(
-            DrawItem(need.specialty_code, need.kind)
-            for need in request.needs
-            for _ in range(need.count)
-        ),
-        venues=draw_venues,
-        main_quota=main_experts,
-        secondary_quota=secondary_experts,
-        candidates=tuple(
-            sorted((Candidate.of(e) for e in screen.eligible), key=lambda c: c.expert_id)
-        ),
-        required_venue_ids=tuple(required_venues),
-    )
-    result = run_draw(inputs, seed)
+
+    # Draw first from a short list (required venues and the best-ranked ones, with room to
+    # spare): fewer pools to screen. Only if that falls short, from every venue with seats.
+    # Seats a venue's own host may still need for its main sessions are kept back (trunk
+    # reservation) as long as the other venues can take the secondary experts.
+    def short_list(kept_back: int) -> list[Venue]:
+        chosen: list[Venue] = []
+        room = 0
+        for venue in secondary:
+            free = market.free_seats(venue.venue_id, slot) - kept_back
+            if free <= 0 and venue.venue_id not in required_venues:
+                continue
+            if venue.venue_id in required_venues or room < 2 * secondary_experts or len(chosen) < 3:
+                chosen.append(venue)
+                room += max(0, free)
+        return chosen
+
+    reserve = policy.host_reserve_seats
+    reserved_room = sum(max(0, market.free_seats(v.venue_id, slot) - reserve) for v in secondary)
+    attempts: list[tuple[list[Venue], int]] = []
+    if reserve and reserved_room >= secondary_experts:
+        attempts.append((short_list(reserve), reserve))
+    attempts += [(short_list(0), 0), (secondary, 0)]
+    for venues, kept_back in attempts:
+        draw_venues = (
+            DrawVenue(main.venue_id, main.owner_code, VenueRole.MAIN, main_experts),
+            *(
+                DrawVenue(
+                    v.venue_id,
+                    v.owner_code,
+                    VenueRole.SECONDARY,
+                    market.free_seats(v.venue_id, slot) - kept_back,
+                )
+                for v in venues
+                if market.free_seats(v.venue_id, slot) > kept_back
+                or (kept_back == 0 and v.venue_id in required_venues)
+            ),
+        )
+        pools = {v.pool_code for v in draw_venues}
+        screen = _screen(request, slot, pools, context)
+        inputs = DrawInputs(
+            items=tuple(
+                DrawItem(need.specialty_code, need.kind)
+                for need in request.needs
+                for _ in range(need.count)
+            ),
+            venues=draw_venues,
+            main_quota=main_experts,
+            secondary_quota=secondary_experts,
+            candidates=tuple(
+                sorted((Candidate.of(e) for e in screen.eligible), key=lambda c: c.expert_id)
+            ),
+            required_venue_ids=tuple(required_venues),
+        )
+        result = run_draw(inputs, seed)
+        if isinstance(result, DrawResult):
+            break
     if not isinstance(result, DrawResult):
         shortage_pools = sorted(
             {v.pool_code for v in draw_venues if v.venue_id in result.venue_ids}

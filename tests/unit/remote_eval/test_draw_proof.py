@@ -12,7 +12,7 @@ from services.remote_eval.domain.draw import (
     candidate_pool_sha256,
     inputs_sha256,
 )
-from services.remote_eval.domain.model import ExpertHistory, SchedulingPolicy
+from services.remote_eval.domain.model import ExpertDirectory, ExpertHistory, SchedulingPolicy
 from services.remote_eval.domain.solver import (
     DrawRecord,
     Replan,
@@ -31,7 +31,9 @@ SEED = bytes.fromhex("5a" * 32)
 
 def _recorded() -> DrawRecord:
     result = schedule(
-        request(), SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), SEED
+        request(),
+        SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+        SEED,
     )
     assert isinstance(result, Schedule)
     return result.draw
@@ -103,14 +105,16 @@ def test_changing_any_input_changes_the_proof(change: str) -> None:
 def test_a_declined_venue_is_replanned_to_another_partner() -> None:
     experts = rich_pools()
     req = request(main_venue_experts=2)
-    first = schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEED)
+    first = schedule(
+        req, SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY), SEED
+    )
     assert isinstance(first, Schedule)
     declined = next(a.venue_id for a in first.allocations if a.venue_id != MAIN)
     involved = frozenset(a.expert_id for a in first.assignments)
     replan = replan_after_decline(
         req,
         first,
-        SchedulingContext(market(), experts, ExpertHistory(), POLICY),
+        SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
         bytes(32),
         declined_venue_ids=frozenset({declined}),
         involved_expert_ids=involved,
@@ -128,12 +132,14 @@ def test_a_declined_venue_is_replanned_to_another_partner() -> None:
 def test_a_required_partner_declining_is_refused() -> None:
     experts = rich_pools()
     req = request(main_venue_experts=2, required_partner_codes=("370300",))
-    first = schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEED)
+    first = schedule(
+        req, SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY), SEED
+    )
     assert isinstance(first, Schedule)
     outcome = replan_after_decline(
         req,
         first,
-        SchedulingContext(market(), experts, ExpertHistory(), POLICY),
+        SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
         bytes(32),
         declined_venue_ids=frozenset({"ZB-1"}),
         involved_expert_ids=frozenset(),
@@ -144,14 +150,16 @@ def test_a_required_partner_declining_is_refused() -> None:
 def test_a_no_show_gets_a_substitute_of_the_same_specialty_at_the_same_seat() -> None:
     experts = rich_pools()
     req = request()
-    first = schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEED)
+    first = schedule(
+        req, SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY), SEED
+    )
     assert isinstance(first, Schedule)
     gone = first.assignments[0]
     involved = frozenset(a.expert_id for a in first.assignments)
     outcome = draw_substitute(
         req,
         first,
-        SchedulingContext(market(), experts, ExpertHistory(), POLICY),
+        SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
         bytes(32),
         replaced_expert_id=gone.expert_id,
         involved_expert_ids=involved,
@@ -173,14 +181,16 @@ def test_a_no_show_gets_a_substitute_of_the_same_specialty_at_the_same_seat() ->
 def test_substitutes_run_out_with_a_reason() -> None:
     experts = rich_pools(per_pool=3)
     req = request()
-    first = schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEED)
+    first = schedule(
+        req, SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY), SEED
+    )
     assert isinstance(first, Schedule)
     gone = first.assignments[0]
     everyone = frozenset(e.expert_id for e in experts)
     outcome = draw_substitute(
         req,
         first,
-        SchedulingContext(market(), experts, ExpertHistory(), POLICY),
+        SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
         bytes(32),
         replaced_expert_id=gone.expert_id,
         involved_expert_ids=everyone,

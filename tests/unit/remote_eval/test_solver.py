@@ -10,6 +10,7 @@ import pytest
 
 from services.remote_eval.domain.checker import check_schedule
 from services.remote_eval.domain.model import (
+    ExpertDirectory,
     ExpertHistory,
     ExpertKind,
     SchedulingPolicy,
@@ -58,7 +59,13 @@ def test_a_schedule_passes_the_independent_checker(seed: bytes) -> None:
         ),
         avoided_unit_codes=frozenset({employer(3), employer(1004)}),
     )
-    result = _ok(schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), seed))
+    result = _ok(
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            seed,
+        )
+    )
     violations = check_schedule(
         req,
         SLOT,
@@ -76,7 +83,11 @@ def test_the_checker_catches_a_tampered_schedule() -> None:
     experts = rich_pools()
     req = request()
     result = _ok(
-        schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     first = result.assignments[0]
     twin = dataclasses.replace(result.assignments[1], employer_code=first.employer_code)
@@ -112,7 +123,11 @@ def test_odd_committees_of_at_least_five_with_two_thirds_experts_are_scheduled(s
         ),
     )
     result = _ok(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), SEEDS[1])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[1],
+        )
     )
     assert len(result.assignments) == experts_needed
     assert sum(a.seats for a in result.allocations) == size
@@ -130,7 +145,11 @@ def test_odd_committees_of_at_least_five_with_two_thirds_experts_are_scheduled(s
 def test_bad_compositions_are_refused_with_the_rule(size: int, needs: int, words: str) -> None:
     req = request(committee_size=size, needs=(SpecialtyNeed("A01", ExpertKind.TECHNICAL, needs),))
     failure = _failed(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.COMMITTEE_COMPOSITION
     assert words in failure.detail
@@ -144,7 +163,11 @@ def test_bad_compositions_are_refused_with_the_rule(size: int, needs: int, words
 def test_specialty_counts_are_met_exactly(seed: bytes) -> None:
     req = request()
     result = _ok(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), seed)
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            seed,
+        )
     )
     got = Counter((a.specialty_code, a.kind) for a in result.assignments)
     assert got == {("A01", ExpertKind.TECHNICAL): 3, ("B02", ExpertKind.ECONOMIC): 2}
@@ -158,7 +181,11 @@ def test_a_specialty_nobody_has_is_refused_naming_it() -> None:
         )
     )
     failure = _failed(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.EXPERT_AVAILABILITY
     assert "not enough economic experts of specialty Z99 (need 2)" in failure.detail
@@ -172,7 +199,13 @@ def test_experts_of_avoided_units_are_never_drawn(seed: bytes) -> None:
     experts = rich_pools(per_pool=4)
     avoided = frozenset(e.employer_code for e in experts[::2])
     req = request(avoided_unit_codes=avoided)
-    result = _ok(schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), seed))
+    result = _ok(
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            seed,
+        )
+    )
     assert not {a.employer_code for a in result.assignments} & avoided
 
 
@@ -183,7 +216,11 @@ def test_avoidance_that_empties_a_specialty_is_named_as_the_cause() -> None:
     )
     req = request(avoided_unit_codes=economic_employers)
     failure = _failed(
-        schedule(req, SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.AVOIDANCE
     assert "48 employed by an avoided unit (回避)" in failure.detail
@@ -197,7 +234,11 @@ def test_at_most_one_expert_per_employer(seed: bytes) -> None:
         for n, e in enumerate(rich_pools(per_pool=6))
     ]
     result = _ok(
-        schedule(request(), SchedulingContext(market(), experts, ExpertHistory(), POLICY), seed)
+        schedule(
+            request(),
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            seed,
+        )
     )
     employers = [a.employer_code for a in result.assignments]
     assert len(set(employers)) == len(employers)
@@ -206,7 +247,11 @@ def test_at_most_one_expert_per_employer(seed: bytes) -> None:
 def test_one_employer_cannot_fill_a_specialty() -> None:
     experts = [dataclasses.replace(e, employer_code="ONE-EMPLOYER") for e in rich_pools()]
     failure = _failed(
-        schedule(request(), SchedulingContext(market(), experts, ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            request(),
+            SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.EXPERT_AVAILABILITY
     assert "at most one expert per employer" in failure.detail
@@ -221,7 +266,11 @@ def test_experts_drawn_recently_are_not_drawn_again() -> None:
     history = ExpertHistory(draw_days=recent)
     for seed in SEEDS:
         result = _ok(
-            schedule(request(), SchedulingContext(market(), experts, history, POLICY), seed)
+            schedule(
+                request(),
+                SchedulingContext(market(), ExpertDirectory(experts), history, POLICY),
+                seed,
+            )
         )
         assert not {a.expert_id for a in result.assignments} & set(recent)
 
@@ -232,7 +281,11 @@ def test_recent_draws_exhausting_a_pool_are_reported() -> None:
         draw_days={e.expert_id: (SLOT.day,) for e in experts if e.kind is ExpertKind.ECONOMIC}
     )
     failure = _failed(
-        schedule(request(), SchedulingContext(market(), experts, history, POLICY), SEEDS[0])
+        schedule(
+            request(),
+            SchedulingContext(market(), ExpertDirectory(experts), history, POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.EXPERT_AVAILABILITY
     assert "drawn within 7 days" in failure.detail
@@ -244,7 +297,11 @@ def test_an_expert_sits_on_one_committee_per_slot() -> None:
     experts = rich_pools(per_pool=3)
     busy = ExpertHistory(busy={SLOT: frozenset(e.expert_id for e in experts[:3])})
     for seed in SEEDS:
-        result = _ok(schedule(request(), SchedulingContext(market(), experts, busy, POLICY), seed))
+        result = _ok(
+            schedule(
+                request(), SchedulingContext(market(), ExpertDirectory(experts), busy, POLICY), seed
+            )
+        )
         assert not {a.expert_id for a in result.assignments} & set(busy.busy[SLOT])
 
 
@@ -253,7 +310,11 @@ def test_busy_experts_leaving_too_few_is_refused_with_a_later_slot_offered() -> 
     busy = ExpertHistory(busy={SLOT: frozenset(e.expert_id for e in experts)})
     slots = (SLOT, SLOT.shifted(1))
     failure = _failed(
-        schedule(request(), SchedulingContext(market(slots=slots), experts, busy, POLICY), SEEDS[0])
+        schedule(
+            request(),
+            SchedulingContext(market(slots=slots), ExpertDirectory(experts), busy, POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.EXPERT_AVAILABILITY
     assert "on another committee in the slot" in failure.detail
@@ -270,7 +331,11 @@ def test_seats_never_exceed_what_is_free(seed: bytes) -> None:
     booked = {("ZB-1", SLOT): 5, ("DY-1", SLOT): 6}
     view = market(booked=booked)
     result = _ok(
-        schedule(request(), SchedulingContext(view, rich_pools(), ExpertHistory(), POLICY), seed)
+        schedule(
+            request(),
+            SchedulingContext(view, ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            seed,
+        )
     )
     for allocation in result.allocations:
         assert allocation.seats <= view.free_seats(allocation.venue_id, SLOT)
@@ -281,7 +346,9 @@ def test_too_few_seats_is_refused_and_the_nearest_slot_with_seats_offered() -> N
     view = market(slots=(SLOT, later), booked={(MAIN, SLOT): 9})
     failure = _failed(
         schedule(
-            request(), SchedulingContext(view, rich_pools(), ExpertHistory(), POLICY), SEEDS[0]
+            request(),
+            SchedulingContext(view, ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[0],
         )
     )
     assert failure.constraint is FailedConstraint.SEATS
@@ -294,7 +361,7 @@ def test_secondary_seat_shortage_is_refused_in_words() -> None:
     failure = _failed(
         schedule(
             request(main_venue_experts=1),
-            SchedulingContext(view, rich_pools(), ExpertHistory(), POLICY),
+            SchedulingContext(view, ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
             SEEDS[0],
         )
     )
@@ -308,7 +375,11 @@ def test_the_main_secondary_split_is_kept(main_experts: int | None, percent: int
     policy = SchedulingPolicy(main_venue_percent=percent)
     req = request(main_venue_experts=main_experts)
     result = _ok(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), policy), SEEDS[2])
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), policy),
+            SEEDS[2],
+        )
     )
     at_main = sum(1 for a in result.assignments if a.venue_id == MAIN)
     expected = main_experts if main_experts is not None else (5 * percent + 50) // 100
@@ -324,7 +395,7 @@ def test_an_impossible_split_is_refused() -> None:
     failure = _failed(
         schedule(
             request(main_venue_experts=9),
-            SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY),
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
             SEEDS[0],
         )
     )
@@ -339,7 +410,11 @@ def test_an_impossible_split_is_refused() -> None:
 def test_required_partners_get_seats(seed: bytes) -> None:
     req = request(required_partner_codes=("370900",), main_venue_experts=2)
     result = _ok(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), seed)
+        schedule(
+            req,
+            SchedulingContext(market(), ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            seed,
+        )
     )
     assert "370900" in {a.partner_code for a in result.allocations}
 
@@ -347,7 +422,16 @@ def test_required_partners_get_seats(seed: bytes) -> None:
 def test_preferred_partners_are_used_first() -> None:
     req = request(preferred_partner_codes=("370500",), main_venue_experts=2)
     result = _ok(
-        schedule(req, SchedulingContext(market(), rich_pools(), ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(
+                market(),
+                ExpertDirectory(rich_pools()),
+                ExpertHistory(),
+                SchedulingPolicy(host_reserve_seats=0),
+            ),
+            SEEDS[0],
+        )
     )
     secondary = {a.partner_code for a in result.allocations if a.role is VenueRole.SECONDARY}
     assert secondary == {"370500"}
@@ -357,7 +441,11 @@ def test_a_required_partner_without_seats_is_refused_with_another_venue_offered(
     view = market(seats={MAIN: 10, "ZB-1": 6, "DY-1": 6, "TA-1": 0})
     req = request(required_partner_codes=("370900",))
     failure = _failed(
-        schedule(req, SchedulingContext(view, rich_pools(), ExpertHistory(), POLICY), SEEDS[0])
+        schedule(
+            req,
+            SchedulingContext(view, ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[0],
+        )
     )
     assert failure.constraint is FailedConstraint.REQUIRED_PARTNER
     assert "required partner 370900 has no venue with free seats" in failure.detail
@@ -370,7 +458,9 @@ def test_no_alternative_when_nothing_close_exists() -> None:
     view = market(seats={MAIN: 1, "ZB-1": 0, "DY-1": 0, "TA-1": 0})
     failure = _failed(
         schedule(
-            request(), SchedulingContext(view, rich_pools(), ExpertHistory(), POLICY), SEEDS[0]
+            request(),
+            SchedulingContext(view, ExpertDirectory(rich_pools()), ExpertHistory(), POLICY),
+            SEEDS[0],
         )
     )
     assert failure.constraint is FailedConstraint.SEATS
