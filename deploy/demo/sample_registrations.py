@@ -4,8 +4,11 @@ the counts move in reporting's metrics. Used by ``make up`` so a newcomer sees t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import httpx
 
@@ -28,12 +31,49 @@ def _by_region(client: httpx.Client, reporting: str) -> dict[str, int]:
     return {c["dimensions"]["region"]: c["value"] for c in response.json()["counters"]}
 
 
+def _issue_demo_key() -> str:
+    """Issues the trading centre a key for the sample regions with the auth CLI."""
+    import subprocess
+
+    regions = ",".join(sorted({region for _, _, region, _ in SAMPLES}))
+    issued = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.platform_core.auth.cli",
+            "issue",
+            "--kind",
+            "department",
+            "--code",
+            "JYZX",
+            "--name",
+            "济南公共资源交易中心",
+            "--regions",
+            regions,
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return issued.stdout.strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--intake", default="http://127.0.0.1:8101")
     parser.add_argument("--reporting", default="http://127.0.0.1:8104")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("PRT_DEMO_API_KEY"),
+        help="a department key for the sample regions, issued with "
+        "`python -m services.platform_core.auth.cli issue --kind department --code JYZX "
+        "--name 济南公共资源交易中心 --regions 370100,370102,...` (or PRT_DEMO_API_KEY)",
+    )
     args = parser.parse_args()
+    if not args.api_key:
+        args.api_key = _issue_demo_key()
     with httpx.Client(timeout=10) as client:
         before = _by_region(client, args.reporting)
         for name, category, region, budget in SAMPLES:
@@ -45,8 +85,8 @@ def main() -> int:
                     "region_code": region,
                     "tenderer": TENDERER,
                     "budget_fen": budget,
-                    "registering_department": "JYZX",
                 },
+                headers={"X-API-Key": args.api_key, "Idempotency-Key": str(uuid.uuid4())},
             )
             if response.status_code != 201:
                 print(f"registration refused: {response.status_code} {response.text}")

@@ -1,25 +1,364 @@
-"""Intake's domain objects to protobuf events and back. Protobuf stops here."""
+"""Intake's domain objects and API bodies to protobuf events, and events back to facts.
+
+Protobuf stops here: the rest of intake sees dataclasses (domain) or pydantic bodies (HTTP).
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from google.protobuf.message import Message
 from prt.v1 import common_pb2, intake_pb2
 
-from services.intake.domain.registration import ProjectRegistration
-from services.platform_core.events.proto_values import to_timestamp
+from services.intake.domain.large_amount import LargeAmountRecord, SourceLevel
+from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
+from services.intake.domain.registration import Organisation, ProjectRegistration
+from services.intake.http_api import schemas
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import enum_member, from_timestamp, to_timestamp
+
+STEP_BY_TYPE: dict[type[Message], Step] = {
+    intake_pb2.ProjectRegistered: Step.REGISTER,
+    intake_pb2.TenderDocumentPrePublished: Step.PRE_PUBLISH,
+    intake_pb2.AnnouncementPublished: Step.ANNOUNCE,
+    intake_pb2.BidSubmitted: Step.SUBMIT_BID,
+    intake_pb2.BidsOpened: Step.OPEN_BIDS,
+    intake_pb2.EvaluationCompleted: Step.COMPLETE_EVALUATION,
+    intake_pb2.CandidatesPublicised: Step.PUBLICISE_CANDIDATES,
+    intake_pb2.ContractAwarded: Step.AWARD,
+    intake_pb2.TransactionCompleted: Step.COMPLETE_TRANSACTION,
+    intake_pb2.DepositWaived: Step.RELIEVE_DEPOSIT,
+    intake_pb2.HistoricalDepositRefunded: Step.REFUND_HISTORICAL_DEPOSIT,
+    intake_pb2.DocumentsSupplemented: Step.SUPPLEMENT_DOCUMENTS,
+    intake_pb2.DeficiencyDeadlineBreached: Step.BREACH_DEADLINE,
+    intake_pb2.ProjectTerminated: Step.TERMINATE,
+}
+
+
+def _org(organisation: Organisation | schemas.PartyIn) -> common_pb2.OrganisationRef:
+    if isinstance(organisation, Organisation):
+        return common_pb2.OrganisationRef(
+            name=organisation.name, unified_social_credit_code=organisation.credit_code
+        )
+    return common_pb2.OrganisationRef(
+        name=organisation.name, unified_social_credit_code=organisation.credit_code
+    )
+
+
+def _local_date(day: date) -> common_pb2.LocalDate:
+    return common_pb2.LocalDate(year=day.year, month=day.month, day=day.day)
+
+
+def _date(local: common_pb2.LocalDate) -> date:
+    return date(local.year, local.month, local.day)
+
+
+def _evidence(evidence: schemas.EvidenceIn) -> common_pb2.EvidenceRef:
+    return common_pb2.EvidenceRef(
+        sha256=evidence.sha256, location=evidence.location, media_type=evidence.media_type
+    )
 
 
 def registration_to_event(registration: ProjectRegistration) -> intake_pb2.ProjectRegistered:
-    return intake_pb2.ProjectRegistered(
+    event = intake_pb2.ProjectRegistered(
         project_id=registration.project_id,
         occurred_at=to_timestamp(registration.registered_at),
         actor_department=registration.registering_department,
+        tender_project_code=registration.tender_project_code,
         unified_deal_code=registration.unified_deal_code,
         name=registration.name,
         category=f"PROJECT_CATEGORY_{registration.category.value}",
         region_code=registration.region_code,
-        tenderer=common_pb2.OrganisationRef(
-            name=registration.tenderer.name,
-            unified_social_credit_code=registration.tenderer.credit_code,
-        ),
+        tenderer=_org(registration.tenderer),
+        supervise_dept_code=registration.supervise_dept_code,
         budget_fen=registration.budget_fen,
+        trading_method=f"TRADING_METHOD_{registration.trading_method.value}",
+        bid_sections=[
+            intake_pb2.BidSection(
+                bid_section_code=section.code, name=section.name, budget_fen=section.budget_fen
+            )
+            for section in registration.bid_sections
+        ],
+        key_project=registration.key_project,
+        green_channel=registration.green_channel,
+        commitment_pledged=registration.commitment_pledged,
     )
+    if registration.agency is not None:
+        event.agency.CopyFrom(_org(registration.agency))
+    if registration.deficiency is not None:
+        event.deficiency_acceptance.missing_documents.extend(
+            registration.deficiency.missing_documents
+        )
+        event.deficiency_acceptance.supplement_deadline.CopyFrom(
+            _local_date(registration.deficiency.supplement_deadline)
+        )
+    return event
+
+
+def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
+    registered_at = from_timestamp(message.occurred_at)
+    deficiency = (
+        message.deficiency_acceptance if message.HasField("deficiency_acceptance") else None
+    )
+    return ProjectView(
+        project_id=message.project_id,
+        unified_deal_code=message.unified_deal_code,
+        name=message.name,
+        category=enum_member(common_pb2.ProjectCategory.DESCRIPTOR, message.category),
+        region_code=message.region_code,
+        registering_department=message.actor_department,
+        supervise_dept_code=message.supervise_dept_code,
+        tenderer_name=message.tenderer.name,
+        tenderer_credit_code=message.tenderer.unified_social_credit_code,
+        budget_fen=message.budget_fen,
+        key_project=message.key_project,
+        green_channel=message.green_channel,
+        commitment_pledged=message.commitment_pledged,
+        registered_at=registered_at,
+        outstanding_documents=tuple(deficiency.missing_documents) if deficiency else (),
+        supplement_deadline=_date(deficiency.supplement_deadline) if deficiency else None,
+        updated_at=registered_at,
+    )
+
+
+def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
+    """The lifecycle fact of an event on intake.projects.v1 (None for registrations)."""
+    message = envelope.message
+    step = STEP_BY_TYPE.get(type(message))
+    if step is None or step is Step.REGISTER:
+        return None
+    occurred_at = from_timestamp(message.occurred_at)  # type: ignore[attr-defined]
+    supplemented: tuple[str, ...] = ()
+    if isinstance(message, intake_pb2.DocumentsSupplemented):
+        supplemented = tuple(message.supplemented_documents)
+    return LifecycleFact(
+        project_id=message.project_id,  # type: ignore[attr-defined]
+        step=step,
+        occurred_at=occurred_at,
+        actor_department=getattr(message, "actor_department", ""),
+        supplemented_documents=supplemented,
+    )
+
+
+def breach_event(view: ProjectView, occurred_at: datetime) -> intake_pb2.DeficiencyDeadlineBreached:
+    assert view.supplement_deadline is not None
+    return intake_pb2.DeficiencyDeadlineBreached(
+        project_id=view.project_id,
+        occurred_at=to_timestamp(occurred_at),
+        supplement_deadline=_local_date(view.supplement_deadline),
+        outstanding_documents=list(view.outstanding_documents),
+        tenderer=common_pb2.OrganisationRef(
+            name=view.tenderer_name, unified_social_credit_code=view.tenderer_credit_code
+        ),
+    )
+
+
+# Lifecycle events built from the API's bodies: (project id, acting department, time, body).
+
+
+def pre_published(
+    project_id: str, actor: str, at: datetime, body: schemas.PrePublicationCreate
+) -> intake_pb2.TenderDocumentPrePublished:
+    return intake_pb2.TenderDocumentPrePublished(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_codes=body.bid_section_codes,
+        document=_evidence(body.document),
+        comments_close_at=to_timestamp(body.comments_close_at),
+    )
+
+
+def announced(
+    project_id: str, actor: str, at: datetime, body: schemas.AnnouncementCreate
+) -> intake_pb2.AnnouncementPublished:
+    return intake_pb2.AnnouncementPublished(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_codes=body.bid_section_codes,
+        title=body.title,
+        announcement=_evidence(body.announcement),
+        submission_deadline=to_timestamp(body.submission_deadline),
+        opening_at=to_timestamp(body.opening_at),
+    )
+
+
+def bid_submitted(
+    project_id: str, actor: str, at: datetime, body: schemas.BidCreate
+) -> intake_pb2.BidSubmitted:
+    return intake_pb2.BidSubmitted(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bidder=_org(body.bidder),
+        bid_section_code=body.bid_section_code,
+        bid_price_fen=body.bid_price_fen,
+        fingerprint=common_pb2.BidFileFingerprint(
+            cpu_id=body.fingerprint.cpu_id,
+            disk_serial=body.fingerprint.disk_serial,
+            mac_address=body.fingerprint.mac_address,
+            ip_address=body.fingerprint.ip_address,
+            document_md5=body.fingerprint.document_md5,
+        ),
+        deposit_account=body.deposit_account,
+        deposit_fen=body.deposit_fen,
+        project_manager_certificate_no=body.project_manager_certificate_no,
+    )
+
+
+def bids_opened(
+    project_id: str, actor: str, at: datetime, body: schemas.BidOpeningCreate
+) -> intake_pb2.BidsOpened:
+    return intake_pb2.BidsOpened(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        opened_bidder_codes=body.opened_bidder_codes,
+    )
+
+
+def evaluation_completed(
+    project_id: str, actor: str, at: datetime, body: schemas.EvaluationCreate
+) -> intake_pb2.EvaluationCompleted:
+    return intake_pb2.EvaluationCompleted(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        evaluation_id=body.evaluation_id,
+        disqualifications=[
+            intake_pb2.Disqualification(bidder_code=d.bidder_code, reason=d.reason)
+            for d in body.disqualifications
+        ],
+        report=_evidence(body.report),
+    )
+
+
+def candidates_publicised(
+    project_id: str, actor: str, at: datetime, body: schemas.CandidatesCreate
+) -> intake_pb2.CandidatesPublicised:
+    return intake_pb2.CandidatesPublicised(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        candidates=[
+            intake_pb2.Candidate(rank=c.rank, bidder=_org(c.bidder), bid_price_fen=c.bid_price_fen)
+            for c in body.candidates
+        ],
+        publicity_ends_at=to_timestamp(body.publicity_ends_at),
+    )
+
+
+def contract_awarded(
+    project_id: str, actor: str, at: datetime, body: schemas.AwardCreate
+) -> intake_pb2.ContractAwarded:
+    return intake_pb2.ContractAwarded(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        winner=_org(body.winner),
+        amount_fen=body.amount_fen,
+    )
+
+
+def transaction_completed(
+    project_id: str, actor: str, at: datetime, body: schemas.TransactionCreate
+) -> intake_pb2.TransactionCompleted:
+    return intake_pb2.TransactionCompleted(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        counterparty=_org(body.counterparty),
+        amount_fen=body.amount_fen,
+        on_platform=body.on_platform,
+    )
+
+
+def deposit_waived(
+    project_id: str, actor: str, at: datetime, body: schemas.DepositReliefCreate
+) -> intake_pb2.DepositWaived:
+    event = intake_pb2.DepositWaived(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        kind=f"DEPOSIT_RELIEF_KIND_{body.kind.value}",
+        amount_saved_fen=body.amount_saved_fen,
+    )
+    if body.bidder is not None:
+        event.bidder.CopyFrom(_org(body.bidder))
+    return event
+
+
+def historical_deposit_refunded(
+    project_id: str, actor: str, at: datetime, body: schemas.HistoricalRefundCreate
+) -> intake_pb2.HistoricalDepositRefunded:
+    return intake_pb2.HistoricalDepositRefunded(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        payee=_org(body.payee),
+        amount_fen=body.amount_fen,
+        paid_at=to_timestamp(body.paid_at),
+    )
+
+
+def documents_supplemented(
+    project_id: str, actor: str, at: datetime, body: schemas.SupplementCreate
+) -> intake_pb2.DocumentsSupplemented:
+    return intake_pb2.DocumentsSupplemented(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        supplemented_documents=body.supplemented_documents,
+        documents=[_evidence(d) for d in body.documents],
+    )
+
+
+def project_terminated(
+    project_id: str, actor: str, at: datetime, body: schemas.TerminationCreate
+) -> intake_pb2.ProjectTerminated:
+    return intake_pb2.ProjectTerminated(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        bid_section_code=body.bid_section_code,
+        reason=f"TERMINATION_REASON_{body.reason.value}",
+        explanation=body.explanation,
+    )
+
+
+def large_amount_record_event(
+    record: LargeAmountRecord,
+    *,
+    occurred_at: datetime,
+    actor_department: str,
+    source_level: SourceLevel,
+    import_batch_id: str,
+) -> intake_pb2.LargeAmountRecordImported:
+    event = intake_pb2.LargeAmountRecordImported(
+        unified_deal_code=record.unified_deal_code,
+        occurred_at=to_timestamp(occurred_at),
+        actor_department=actor_department,
+        source_level=f"SOURCE_LEVEL_{source_level.name}",
+        source_platform_code=record.source_platform_code,
+        import_batch_id=import_batch_id,
+        tender_project_code=record.tender_project_code,
+        name=record.name,
+        category=f"PROJECT_CATEGORY_{record.category.value}",
+        region_code=record.region_code,
+        trading_method=f"TRADING_METHOD_{record.trading_method.value}",
+        amount_fen=record.amount_fen,
+        deal_at=to_timestamp(record.deal_at),
+        source_fields=dict(record.source_fields),
+    )
+    if record.tenderer is not None:
+        event.tenderer.CopyFrom(_org(record.tenderer))
+    if record.winner is not None:
+        event.winner.CopyFrom(_org(record.winner))
+    return event

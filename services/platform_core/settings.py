@@ -28,6 +28,8 @@ class PlatformSettings(BaseSettings):
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
     # Where Faust keeps its local state (table stores, worker lock files).
     faust_data_dir: str = ".run/faust"
+    # How often intake's worker looks for passed 容缺 deadlines.
+    intake_deadline_check_interval_s: float = Field(default=30.0, gt=0)
     # Pepper mixed into API-key hashes: a secret.
     api_key_pepper: str = "local-development-only-pepper"
 

@@ -1,1 +1,2 @@
-"""Pure intake rules: what a valid registration is. No Kafka, no Redis, no HTTP."""
+"""Intake's pure domain: registration rules, the trading catalogue, the lifecycle state machine,
+Chinese working days. No Kafka, Redis or HTTP here."""

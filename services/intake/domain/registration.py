@@ -1,31 +1,42 @@
-"""A project registration and the rules it must satisfy before it enters the platform."""
+"""A project registration (进场登记) and the rules it must satisfy before it enters the platform."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
+from services.intake.domain.catalogue import Category, catalogues
+from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
-from services.platform_core.reference_data import regions
+from services.platform_core.reference_data import load_json, regions
+
+__all__ = [
+    "BidSection",
+    "Category",
+    "Deficiency",
+    "Organisation",
+    "ProjectRegistration",
+    "RegistrationRefused",
+    "TradingMethod",
+    "check_registration",
+    "default_supervisor",
+]
 
 
-class Category(StrEnum):
-    """Trading catalogue categories (交易目录); construction split into its sub-types."""
-
-    HOUSING = "HOUSING"  # 房建
-    MUNICIPAL = "MUNICIPAL"  # 市政
-    TRANSPORT = "TRANSPORT"  # 交通
-    WATER = "WATER"  # 水利
-    LANDSCAPING = "LANDSCAPING"  # 园林绿化
-    GOVERNMENT_PROCUREMENT = "GOVERNMENT_PROCUREMENT"  # 政府采购
-    LAND_USE_RIGHTS = "LAND_USE_RIGHTS"  # 土地使用权
-    MINING_RIGHTS = "MINING_RIGHTS"  # 矿业权
-    SOE_PROPERTY_RIGHTS = "SOE_PROPERTY_RIGHTS"  # 国有产权
-    RURAL_COLLECTIVE_PROPERTY = "RURAL_COLLECTIVE_PROPERTY"  # 农村集体产权
-    EMISSION_RIGHTS = "EMISSION_RIGHTS"  # 排污权
-    ASSET_DISPOSAL = "ASSET_DISPOSAL"  # 国有闲置/罚没资产处置
+class TradingMethod(StrEnum):
+    OPEN_TENDER = "OPEN_TENDER"  # 公开招标
+    INVITED_TENDER = "INVITED_TENDER"  # 邀请招标
+    COMPETITIVE_NEGOTIATION = "COMPETITIVE_NEGOTIATION"  # 竞争性谈判
+    COMPETITIVE_CONSULTATION = "COMPETITIVE_CONSULTATION"  # 竞争性磋商
+    REQUEST_FOR_QUOTATION = "REQUEST_FOR_QUOTATION"  # 询价
+    SINGLE_SOURCE = "SINGLE_SOURCE"  # 单一来源
+    AUCTION = "AUCTION"  # 拍卖
+    LISTING = "LISTING"  # 挂牌
+    ONLINE_BIDDING = "ONLINE_BIDDING"  # 网络竞价
+    NEGOTIATED_TRANSFER = "NEGOTIATED_TRANSFER"  # 协议转让
     OTHER = "OTHER"
 
 
@@ -33,6 +44,21 @@ class Category(StrEnum):
 class Organisation:
     name: str
     credit_code: str  # 统一社会信用代码
+
+
+@dataclass(frozen=True)
+class BidSection:
+    code: str  # BID_SECTION_CODE
+    name: str
+    budget_fen: int
+
+
+@dataclass(frozen=True)
+class Deficiency:
+    """容缺受理: documents still missing, and the last China date to supply them (补正)."""
+
+    missing_documents: tuple[str, ...]
+    supplement_deadline: date
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,15 @@ class ProjectRegistration:
     budget_fen: int
     registering_department: str
     registered_at: datetime
+    tender_project_code: str = ""
+    agency: Organisation | None = None
+    supervise_dept_code: str = ""
+    trading_method: TradingMethod = TradingMethod.OPEN_TENDER
+    bid_sections: tuple[BidSection, ...] = field(default_factory=tuple)
+    key_project: bool = False
+    green_channel: bool = False
+    deficiency: Deficiency | None = None
+    commitment_pledged: bool = False
 
 
 class RegistrationRefused(PlatformError):
@@ -56,20 +91,86 @@ class RegistrationRefused(PlatformError):
         self.problems = problems
 
 
+@lru_cache(maxsize=1)
+def _departments() -> dict[str, str]:
+    return {entry["code"]: entry["name"] for entry in load_json("departments.json")["departments"]}
+
+
+@lru_cache(maxsize=1)
+def _supervision() -> dict[str, str]:
+    routing: dict[str, str] = load_json("departments.json")["supervision_by_category"]
+    return routing
+
+
+def default_supervisor(category: Category) -> str:
+    """The supervising department for a category, from the routing data (房建市政→住建局 ...)."""
+    return _supervision()[category.value]
+
+
+def _organisation_problems(
+    prefix: str, organisation: Organisation, problems: dict[str, str]
+) -> None:
+    if not organisation.name.strip():
+        problems[f"{prefix}.name"] = "must not be blank"
+    credit_problem = credit_code_problem(organisation.credit_code)
+    if credit_problem:
+        problems[f"{prefix}.credit_code"] = f"not a unified social credit code: {credit_problem}"
+
+
 def check_registration(registration: ProjectRegistration) -> None:
     """Raise RegistrationRefused naming every broken rule at once."""
     problems: dict[str, str] = {}
-    if registration.region_code not in regions():
+    known_regions = regions()
+    if registration.region_code not in known_regions:
         problems["region_code"] = (
             f"unknown region {registration.region_code!r}; accepted: "
-            + ", ".join(f"{r.code} {r.name}" for r in regions().values())
+            + ", ".join(f"{r.code} {r.name}" for r in known_regions.values())
         )
-    credit_problem = credit_code_problem(registration.tenderer.credit_code)
-    if credit_problem:
-        problems["tenderer.credit_code"] = f"not a unified social credit code: {credit_problem}"
+    else:
+        catalogue = catalogues().for_region(registration.region_code)
+        if not catalogue.admits(registration.category):
+            problems["category"] = (
+                f"{registration.category.value} is not on {catalogue.name} ({catalogue.code}) "
+                f"that applies to {known_regions[registration.region_code].name}; accepted: "
+                + ", ".join(sorted(c.value for c in catalogue.categories))
+            )
+    _organisation_problems("tenderer", registration.tenderer, problems)
+    if registration.agency is not None:
+        _organisation_problems("agency", registration.agency, problems)
     if registration.budget_fen < 0:
         problems["budget_fen"] = "must be zero or more (integer fen)"
     if not registration.name.strip():
         problems["name"] = "must not be blank"
+    _service_rule_problems(registration, problems)
     if problems:
         raise RegistrationRefused(problems)
+
+
+def _service_rule_problems(registration: ProjectRegistration, problems: dict[str, str]) -> None:
+    departments = _departments()
+    if registration.supervise_dept_code and registration.supervise_dept_code not in departments:
+        problems["supervise_dept_code"] = (
+            f"unknown department {registration.supervise_dept_code!r}; accepted: "
+            + ", ".join(f"{code} {name}" for code, name in departments.items())
+        )
+    if registration.green_channel and not registration.key_project:
+        problems["green_channel"] = (
+            "the green channel (绿色通道) is only for key projects (重点项目): "
+            "set key_project to true or green_channel to false"
+        )
+    codes = [section.code for section in registration.bid_sections]
+    if not codes:
+        problems["bid_sections"] = "at least one bid section"
+    elif len(set(codes)) != len(codes):
+        problems["bid_sections"] = "bid_section_code must be unique within the project"
+    for index, section in enumerate(registration.bid_sections):
+        if section.budget_fen < 0:
+            problems[f"bid_sections.{index}.budget_fen"] = "must be zero or more (integer fen)"
+    if registration.deficiency is not None:
+        missing = registration.deficiency.missing_documents
+        if not missing or any(not name.strip() for name in missing):
+            problems["deficiency.missing_documents"] = (
+                "name each missing document (容缺受理 needs at least one)"
+            )
+        if registration.deficiency.supplement_deadline <= china_date(registration.registered_at):
+            problems["deficiency.supplement_deadline"] = "must be after the registration date"

@@ -1,4 +1,4 @@
-"""Intake's FastAPI application: wires the producer and the routers."""
+"""Intake's FastAPI application: wires the producer, Redis, and the routers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
-from services.intake.http_api import projects
+from services.intake.http_api import catalogue, large_amount_records, lifecycle, projects
+from services.intake.read_model import ProjectReadModel
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -22,16 +25,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_topics(settings, [PROJECT_EVENTS, LARGE_AMOUNT_RECORDS])
     producer = create_producer(settings, client_id="intake-api")
     await producer.start()
+    redis = Redis.from_url(settings.redis_url)
+    app.state.producer = producer
     app.state.publisher = EventPublisher(producer)
+    app.state.redis = redis
+    app.state.read_model = ProjectReadModel(redis)
+    app.state.idempotency = IdempotencyStore(redis)
     try:
         yield
     finally:
         await producer.stop()
+        await redis.aclose()
 
 
-app = FastAPI(title="济南公共资源交易 · intake (进场登记)", version="1", lifespan=lifespan)
+app = FastAPI(
+    title="济南公共资源交易 · intake (进场登记)",
+    version="1",
+    lifespan=lifespan,
+    description="Departments register trading projects and report their lifecycle; "
+    "large-amount records are imported in bulk. Every call needs an API key "
+    "(`python -m services.platform_core.auth.cli issue ...`); every POST an Idempotency-Key.",
+)
 install_error_handlers(app)
 app.include_router(projects.router)
+app.include_router(lifecycle.router)
+app.include_router(catalogue.router)
+app.include_router(large_amount_records.router)
 
 
 @app.get("/healthz")

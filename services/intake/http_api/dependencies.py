@@ -1,11 +1,17 @@
-"""What intake's routes are given: the event publisher, wired in the app's lifespan."""
+"""What intake's routes are given, wired in the app's lifespan: the event publisher, the
+project read model, the Idempotency-Key store, and the request's Idempotency-Key."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, Header, Request
+from redis.asyncio import Redis
 
+from services.intake.read_model import ProjectReadModel
+from services.platform_core.http.idempotency import IDEMPOTENCY_HEADER, IdempotencyStore
 from services.platform_core.kafka.publisher import EventPublisher
 
 
@@ -14,4 +20,51 @@ def _publisher(request: Request) -> EventPublisher:
     return publisher
 
 
+def _producer(request: Request) -> AIOKafkaProducer:
+    return request.app.state.producer
+
+
+def _read_model(request: Request) -> ProjectReadModel:
+    read_model: ProjectReadModel = request.app.state.read_model
+    return read_model
+
+
+def _idempotency(request: Request) -> IdempotencyStore:
+    store: IdempotencyStore = request.app.state.idempotency
+    return store
+
+
+def _redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    """The pieces an event-emitting route uses, as one dependency."""
+
+    publisher: EventPublisher
+    read_model: ProjectReadModel
+    idempotency: IdempotencyStore
+
+
+def _context(request: Request) -> IntakeContext:
+    return IntakeContext(
+        request.app.state.publisher, request.app.state.read_model, request.app.state.idempotency
+    )
+
+
+Context = Annotated[IntakeContext, Depends(_context)]
 Publisher = Annotated[EventPublisher, Depends(_publisher)]
+Producer = Annotated[AIOKafkaProducer, Depends(_producer)]
+ReadModel = Annotated[ProjectReadModel, Depends(_read_model)]
+Idempotency = Annotated[IdempotencyStore, Depends(_idempotency)]
+RedisClient = Annotated[Redis, Depends(_redis)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        description="a fresh key (e.g. a UUID) per request; a retry with the same key and body "
+        "gets the first answer and emits nothing new",
+    ),
+]

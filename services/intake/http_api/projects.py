@@ -1,76 +1,254 @@
-"""Routes for trading projects: registration (进场登记)."""
+"""Routes for trading projects: registration (进场登记), one project, a filtered list."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake.domain.catalogue import Category
+from services.intake.domain.lifecycle import ProjectState, ProjectView, allowed_steps
 from services.intake.domain.registration import (
+    BidSection,
+    Deficiency,
     Organisation,
     ProjectRegistration,
     RegistrationRefused,
     check_registration,
+    default_supervisor,
 )
-from services.intake.event_codec import registration_to_event
-from services.intake.http_api.dependencies import Publisher
-from services.intake.http_api.schemas import ProjectCreate, ProjectPublic
+from services.intake.domain.working_days import CalendarUnavailable, add_working_days, china_date
+from services.intake.event_codec import registration_to_event, view_from_registered
+from services.intake.http_api.dependencies import Context, IdempotencyKey, ReadModel
+from services.intake.http_api.schemas import (
+    ProjectCreate,
+    ProjectDetail,
+    ProjectList,
+    ProjectPublic,
+    RegistrationAccepted,
+    json_body,
+)
+from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind, require_region
+from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
+from services.platform_core.http.idempotency import StoredResponse
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 SOURCE = "/jinan-prt/intake"
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status_code: {"model": ErrorBody} for status_code in (400, 401, 403, 409, 422, 503)
+}
 
 
-def _assign_deal_code(region_code: str, registered_at: datetime, project_id: str) -> str:
-    return f"JN-{region_code}-{registered_at:%Y%m%d}-{project_id[-12:].upper()}"
+def assign_deal_code(region_code: str, registered_at: datetime, project_id: str) -> str:
+    return f"JN-{region_code}-{china_date(registered_at):%Y%m%d}-{project_id[-12:].upper()}"
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProjectPublic,
-    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
-    summary="Register a trading project (进场登记)",
-)
-async def register_project(body: ProjectCreate, publisher: Publisher) -> ProjectPublic:
-    project_id = new_event_id()
-    registered_at = datetime.now(UTC)
-    registration = ProjectRegistration(
+def public_view(view: ProjectView) -> dict[str, Any]:
+    return ProjectPublic(
+        project_id=view.project_id,
+        unified_deal_code=view.unified_deal_code,
+        name=view.name,
+        category=Category(view.category),
+        region_code=view.region_code,
+        registering_department=view.registering_department,
+        supervise_dept_code=view.supervise_dept_code,
+        tenderer_name=view.tenderer_name,
+        tenderer_credit_code=view.tenderer_credit_code,
+        budget_fen=view.budget_fen,
+        key_project=view.key_project,
+        green_channel=view.green_channel,
+        commitment_pledged=view.commitment_pledged,
+        registered_at=view.registered_at,
+        state=view.state,
+        version=view.version,
+        outstanding_documents=list(view.outstanding_documents),
+        supplement_deadline=view.supplement_deadline,
+        deadline_breached=view.deadline_breached,
+        allowed_next_steps=list(allowed_steps(view.state)),
+    ).model_dump(mode="json")
+
+
+def _refused(problems: dict[str, str]) -> ApiError:
+    return ApiError(
+        422,
+        "registration_refused",
+        "The registration was refused: " + "; ".join(f"{f}: {p}" for f, p in problems.items()),
+        [FieldProblem(field=f, problem=p) for f, p in problems.items()],
+    )
+
+
+def _registration(
+    body: ProjectCreate, principal: Principal, project_id: str, registered_at: datetime
+) -> ProjectRegistration:
+    deficiency = None
+    if body.deficiency is not None:
+        try:
+            deadline = add_working_days(
+                china_date(registered_at), body.deficiency.supplement_working_days
+            )
+        except CalendarUnavailable as exc:
+            raise _refused({"deficiency.supplement_working_days": str(exc)}) from exc
+        deficiency = Deficiency(tuple(body.deficiency.missing_documents), deadline)
+    sections = body.bid_sections or []
+    return ProjectRegistration(
         project_id=project_id,
         unified_deal_code=body.unified_deal_code
-        or _assign_deal_code(body.region_code, registered_at, project_id),
+        or assign_deal_code(body.region_code, registered_at, project_id),
         name=body.name,
         category=body.category,
         region_code=body.region_code,
         tenderer=Organisation(body.tenderer.name, body.tenderer.credit_code),
         budget_fen=body.budget_fen,
-        registering_department=body.registering_department,
+        registering_department=principal.code,
         registered_at=registered_at,
+        tender_project_code=body.tender_project_code or "",
+        agency=Organisation(body.agency.name, body.agency.credit_code) if body.agency else None,
+        supervise_dept_code=body.supervise_dept_code or default_supervisor(body.category),
+        trading_method=body.trading_method,
+        bid_sections=tuple(BidSection(s.bid_section_code, s.name, s.budget_fen) for s in sections)
+        or (BidSection("001", body.name, body.budget_fen),),
+        key_project=body.key_project,
+        green_channel=body.green_channel,
+        deficiency=deficiency,
+        commitment_pledged=body.commitment_pledged,
     )
-    try:
-        check_registration(registration)
-    except RegistrationRefused as refused:
-        raise ApiError(
-            422,
-            "registration_refused",
-            f"The registration was refused: {refused}",
-            [FieldProblem(field=f, problem=p) for f, p in refused.problems.items()],
-        ) from refused
-    envelope = Envelope(
-        message=registration_to_event(registration), source=SOURCE, subject=project_id
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegistrationAccepted,
+    responses=REFUSALS,
+    summary="Register a trading project (进场登记)",
+    description="The registering department is the API key's department; it may register only "
+    "in its regions. The unified deal code is assigned when absent and must be unique.",
+)
+async def register_project(
+    body: ProjectCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_kind(principal, PrincipalKind.DEPARTMENT)
+    read_model = context.read_model
+
+    async def register() -> StoredResponse:
+        project_id = new_event_id()
+        registration = _registration(body, principal, project_id, datetime.now(UTC))
+        try:
+            check_registration(registration)
+        except RegistrationRefused as refused:
+            raise _refused(refused.problems) from refused
+        require_region(principal, registration.region_code)
+        holder = await read_model.claim_deal_code(registration.unified_deal_code, project_id)
+        if holder is not None:
+            raise ApiError(
+                409,
+                "deal_code_taken",
+                f"Unified deal code {registration.unified_deal_code} already belongs to project "
+                f"{holder}; leave it out to have one assigned, or give the trade's own code",
+                [FieldProblem(field="unified_deal_code", problem=f"held by project {holder}")],
+            )
+        event = registration_to_event(registration)
+        envelope = Envelope(message=event, source=SOURCE, subject=project_id)
+        try:
+            await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
+        except BaseException:
+            await read_model.release_deal_code(registration.unified_deal_code, project_id)
+            raise
+        view = view_from_registered(event)
+        await read_model.record_registration(envelope.id, envelope.type, view)
+        return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
+
+    return await context.idempotency.run(
+        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body(body), register
     )
-    await publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
-    return ProjectPublic(
-        project_id=project_id,
-        unified_deal_code=registration.unified_deal_code,
-        name=registration.name,
-        category=registration.category,
-        region_code=registration.region_code,
-        budget_fen=registration.budget_fen,
-        registered_at=registered_at,
-        event_id=envelope.id,
+
+
+def may_read(principal: Principal, view: ProjectView) -> None:
+    """Operators read everything; a department reads its regions' projects."""
+    if principal.kind is PrincipalKind.OPERATOR:
+        return
+    require_region(principal, view.region_code)
+
+
+async def found(read_model: ReadModel, project_id: str) -> ProjectView:
+    view = await read_model.get(project_id)
+    if view is None:
+        raise ApiError(404, "project_not_found", f"No project {project_id} is registered")
+    return view
+
+
+@router.get(
+    "/{project_id}",
+    response_model=ProjectDetail,
+    responses=REFUSALS,
+    summary="One project: its state, allowed next steps and event history",
+)
+async def read_project(
+    project_id: str, principal: CurrentPrincipal, read_model: ReadModel
+) -> dict[str, Any]:
+    view = await found(read_model, project_id)
+    may_read(principal, view)
+    history = await read_model.history(project_id)
+    return {
+        **public_view(view),
+        "history": [
+            {
+                "event_id": entry.event_id,
+                "type": entry.type,
+                "step": entry.step,
+                "occurred_at": entry.occurred_at,
+                "actor_department": entry.actor_department,
+                "state_after": entry.state_after,
+            }
+            for entry in history
+        ],
+    }
+
+
+class ProjectQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region_code: str | None = None
+    category: Category | None = None
+    state: ProjectState | None = None
+    department: str | None = Field(default=None, description="registering department code")
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+@router.get(
+    "",
+    response_model=ProjectList,
+    responses=REFUSALS,
+    summary="Projects, newest first, filtered (a department sees its regions')",
+)
+async def list_projects(
+    principal: CurrentPrincipal,
+    read_model: ReadModel,
+    query: Annotated[ProjectQuery, Query()],
+) -> ProjectList:
+    regions = None if principal.kind is PrincipalKind.OPERATOR else principal.regions
+    if principal.kind is PrincipalKind.PARTNER:
+        require_kind(principal, PrincipalKind.DEPARTMENT, PrincipalKind.OPERATOR)
+    views, next_offset = await read_model.list_views(
+        regions=regions,
+        region_code=query.region_code,
+        category=query.category.value if query.category else None,
+        state=query.state,
+        department=query.department,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    return ProjectList(
+        projects=[ProjectPublic(**public_view(view)) for view in views], next_offset=next_offset
     )

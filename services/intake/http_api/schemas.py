@@ -1,15 +1,53 @@
-"""Request and response bodies of intake's API (separate Create and Public shapes)."""
+"""Request and response bodies of intake's API (separate Create and Public shapes).
+
+Amounts are integer fen (分): ``strict`` refuses 12.5 and "1250". Times are instants with an
+offset (e.g. ``2023-05-04T09:30:00+08:00``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import ipaddress
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from services.intake.domain.registration import Category
+from services.intake.domain.lifecycle import ProjectState, Step
+from services.intake.domain.registration import Category, TradingMethod
+from services.platform_core.credit_code import credit_code_problem
+
+Fen = Annotated[StrictInt, Field(ge=0, description="amount in integer fen (分), zero or more")]
+BudgetFen = Annotated[StrictInt, Field(description="amount in integer fen (分)")]
+AwareDatetime = Annotated[datetime, Field(description="an instant with its UTC offset")]
+
+
+def _credit_code(code: str) -> str:
+    problem = credit_code_problem(code)
+    if problem:
+        raise ValueError(f"not a unified social credit code: {problem}")
+    return code
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("give the UTC offset, e.g. 2023-05-04T09:30:00+08:00")
+    return moment
+
+
+CreditCode = Annotated[
+    str,
+    AfterValidator(_credit_code),
+    Field(
+        description="统一社会信用代码 with a valid check character", examples=["91110000600037341L"]
+    ),
+]
+Instant = Annotated[AwareDatetime, AfterValidator(_aware)]
 
 
 class OrganisationIn(BaseModel):
+    """An organisation in a registration: its code is checked with the registration's rules."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, examples=["济南城市建设集团有限公司"])
@@ -19,12 +57,41 @@ class OrganisationIn(BaseModel):
     )
 
 
+class PartyIn(BaseModel):
+    """A trading party (bidder, winner, payee); the credit code is checked on arrival."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["山东黄河建工集团有限公司"])
+    credit_code: CreditCode
+
+
+class BidSectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = Field(min_length=1, max_length=64, examples=["001"])
+    name: str = Field(min_length=1, max_length=300, examples=["一标段 施工"])
+    budget_fen: BudgetFen
+
+
+class DeficiencyIn(BaseModel):
+    """容缺受理: accepted with documents missing, to be supplied within working days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    missing_documents: list[str] = Field(min_length=1, examples=[["建设工程规划许可证"]])
+    supplement_working_days: int = Field(
+        ge=1, le=60, description="Chinese working days (法定节假日 off, 调休 on)", examples=[5]
+    )
+
+
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
                 {
+                    "tender_project_code": "Z3701130000000001",
                     "name": "长清区文昌街道老旧小区改造工程",
                     "category": "HOUSING",
                     "region_code": "370113",
@@ -32,22 +99,52 @@ class ProjectCreate(BaseModel):
                         "name": "济南市长清区住房和城乡建设局",
                         "credit_code": "91110000600037341L",
                     },
+                    "agency": {
+                        "name": "山东泉城招标代理有限公司",
+                        "credit_code": "91110000600037341L",
+                    },
                     "budget_fen": 1_250_000_000,
-                    "registering_department": "JYZX",
+                    "trading_method": "OPEN_TENDER",
+                    "bid_sections": [
+                        {"bid_section_code": "001", "name": "施工", "budget_fen": 1_250_000_000}
+                    ],
+                    "key_project": True,
+                    "green_channel": True,
+                    "deficiency": {
+                        "missing_documents": ["建设工程规划许可证"],
+                        "supplement_working_days": 5,
+                    },
+                    "commitment_pledged": True,
                 }
             ]
         },
     )
 
+    tender_project_code: str | None = Field(
+        default=None, max_length=64, description="TENDER_PROJECT_CODE of the national standard"
+    )
+    unified_deal_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z-]{6,64}$",
+        description="统一交易标识码; assigned by intake when absent; unique",
+    )
     name: str = Field(min_length=1, max_length=300)
     category: Category
     region_code: str = Field(description="GB/T 2260 region code, e.g. 370113 长清区")
     tenderer: OrganisationIn
-    budget_fen: int = Field(description="budget in integer fen (分)", strict=True)
-    registering_department: str = Field(min_length=1, max_length=32)
-    unified_deal_code: str | None = Field(
-        default=None, description="统一交易标识码; assigned by intake when absent"
+    agency: OrganisationIn | None = None
+    supervise_dept_code: str | None = Field(
+        default=None, description="SUPERVISE_DEPT_CODE; derived from the category when absent"
     )
+    budget_fen: BudgetFen
+    trading_method: TradingMethod = TradingMethod.OPEN_TENDER
+    bid_sections: list[BidSectionIn] | None = Field(
+        default=None, description="one section with the whole budget when absent"
+    )
+    key_project: bool = Field(default=False, description="重点项目")
+    green_channel: bool = Field(default=False, description="绿色通道; key projects only")
+    deficiency: DeficiencyIn | None = Field(default=None, description="容缺受理")
+    commitment_pledged: bool = Field(default=False, description="告知承诺")
 
 
 class ProjectPublic(BaseModel):
@@ -56,6 +153,257 @@ class ProjectPublic(BaseModel):
     name: str
     category: Category
     region_code: str
+    registering_department: str
+    supervise_dept_code: str
+    tenderer_name: str
+    tenderer_credit_code: str
     budget_fen: int
+    key_project: bool
+    green_channel: bool
+    commitment_pledged: bool
     registered_at: datetime
+    state: ProjectState
+    version: int
+    outstanding_documents: list[str]
+    supplement_deadline: date | None
+    deadline_breached: bool
+    allowed_next_steps: list[Step]
+
+
+class RegistrationAccepted(ProjectPublic):
     event_id: str
+
+
+class HistoryEntry(BaseModel):
+    event_id: str
+    type: str
+    step: Step
+    occurred_at: datetime
+    actor_department: str
+    state_after: ProjectState
+
+
+class ProjectDetail(ProjectPublic):
+    history: list[HistoryEntry]
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectPublic]
+    next_offset: int | None
+
+
+class StepAccepted(BaseModel):
+    project_id: str
+    event_id: str
+    step: Step
+    state: ProjectState
+    allowed_next_steps: list[Step]
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
+    location: str = Field(
+        min_length=1, max_length=500, examples=["docstore://jyzx/2023/05/zbwj-001.pdf"]
+    )
+    media_type: str = Field(default="", examples=["application/pdf"])
+
+
+def _mac(value: str) -> str:
+    parts = value.replace("-", ":").upper().split(":")
+    if len(parts) != 6 or any(
+        len(p) != 2 or not all(c in "0123456789ABCDEF" for c in p) for p in parts
+    ):
+        raise ValueError("a MAC address reads AA:BB:CC:DD:EE:FF")
+    return ":".join(parts)
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as exc:
+        raise ValueError("an IPv4 or IPv6 address, e.g. 10.12.0.7") from exc
+
+
+class FingerprintIn(BaseModel):
+    """The bid file's fingerprint from the e-bidding system (read by collusion detection)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_id: str = Field(min_length=1, max_length=128, examples=["BFEBFBFF000906EA"])
+    disk_serial: str = Field(min_length=1, max_length=128, examples=["WD-WCC6Y3LX0123"])
+    mac_address: Annotated[str, AfterValidator(_mac)] = Field(examples=["3C:7C:3F:1A:2B:4D"])
+    ip_address: Annotated[str, AfterValidator(_ip)] = Field(examples=["10.12.0.7"])
+    document_md5: str = Field(
+        pattern=r"^[0-9a-f]{32}$", examples=["0cc175b9c0f1b6a831c399e269772661"]
+    )
+
+
+class SectionsScope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_codes: list[str] = Field(
+        default_factory=list, description="sections concerned; empty means all"
+    )
+
+
+class PrePublicationCreate(SectionsScope):
+    """招标文件预公示."""
+
+    document: EvidenceIn
+    comments_close_at: Instant
+
+
+class AnnouncementCreate(SectionsScope):
+    """招标公告 / 出让公告 / 挂牌公告."""
+
+    title: str = Field(
+        min_length=1, max_length=300, examples=["长清区文昌街道老旧小区改造工程招标公告"]
+    )
+    announcement: EvidenceIn
+    submission_deadline: Instant
+    opening_at: Instant
+
+
+class BidCreate(BaseModel):
+    """A bid submitted through the e-bidding system, with its file fingerprint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bidder: PartyIn
+    bid_section_code: str = Field(min_length=1, examples=["001"])
+    bid_price_fen: Fen
+    fingerprint: FingerprintIn
+    deposit_account: str = Field(
+        min_length=1,
+        max_length=64,
+        description="account the deposit was paid from",
+        examples=["37001618801050123456"],
+    )
+    deposit_fen: Fen = 0
+    project_manager_certificate_no: str = Field(
+        default="", max_length=64, examples=["鲁137060812345"]
+    )
+
+
+class BidOpeningCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = Field(min_length=1, examples=["001"])
+    opened_bidder_codes: list[CreditCode] = Field(default_factory=list)
+
+
+class DisqualificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bidder_code: CreditCode
+    reason: str = Field(min_length=1, examples=["投标保证金未按要求缴纳"])
+
+
+class EvaluationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = Field(min_length=1, examples=["001"])
+    evaluation_id: str = Field(default="", description="the remote evaluation, if any")
+    disqualifications: list[DisqualificationIn] = Field(default_factory=list)
+    report: EvidenceIn
+
+
+class CandidateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(ge=1)
+    bidder: PartyIn
+    bid_price_fen: Fen
+
+
+class CandidatesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = Field(min_length=1, examples=["001"])
+    candidates: list[CandidateIn] = Field(min_length=1)
+    publicity_ends_at: Instant
+
+
+class AwardCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = Field(min_length=1, examples=["001"])
+    winner: PartyIn
+    amount_fen: Fen
+
+
+class TransactionCreate(BaseModel):
+    """成交; property rights record whether the trade was on the platform."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = ""
+    counterparty: PartyIn
+    amount_fen: Fen
+    on_platform: bool = True
+
+
+class DepositReliefKind(StrEnum):
+    WAIVED = "WAIVED"  # 免收
+    REDUCED = "REDUCED"  # 减收
+
+
+class DepositReliefCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = ""
+    bidder: PartyIn | None = None
+    kind: DepositReliefKind
+    amount_saved_fen: Fen
+
+
+class HistoricalRefundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payee: PartyIn
+    amount_fen: Fen
+    paid_at: Instant
+
+
+class SupplementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supplemented_documents: list[str] = Field(min_length=1, examples=[["建设工程规划许可证"]])
+    documents: list[EvidenceIn] = Field(default_factory=list)
+
+
+class TerminationReason(StrEnum):
+    FAILED_TENDER = "FAILED_TENDER"  # 流标
+    TERMINATED = "TERMINATED"  # 终止
+
+
+class TerminationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bid_section_code: str = ""
+    reason: TerminationReason
+    explanation: str = Field(
+        min_length=1, max_length=2000, examples=["有效投标人不足三家,依法流标"]
+    )
+
+
+class CatalogueEntry(BaseModel):
+    code: str
+    name: str
+    regions: list[str]
+    categories: list[Category]
+
+
+class CataloguePublic(BaseModel):
+    default: CatalogueEntry
+    regional: list[CatalogueEntry]
+
+
+def json_body(model: BaseModel) -> dict[str, Any]:
+    """The body as JSON values, for the idempotency fingerprint."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,79 @@
+"""Bulk import of large-amount records (大额交易项目信息), streamed from the request body."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.intake.bulk_import import (
+    BulkImporter,
+    ImportAborted,
+    ImportFormat,
+    ImportReport,
+    split_lines,
+)
+from services.intake.domain.large_amount import SourceLevel
+from services.intake.http_api.dependencies import Idempotency, IdempotencyKey, Producer, RedisClient
+from services.intake.http_api.projects import REFUSALS
+from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.http.errors import ApiError
+from services.platform_core.http.idempotency import StoredResponse
+
+router = APIRouter(prefix="/v1/large-amount-records", tags=["large-amount records"])
+
+
+@router.post(
+    "/imports",
+    response_model=ImportReport,
+    responses=REFUSALS,
+    summary="Import large-amount records (NDJSON or CSV), line by line",
+    description="Send the file as the body (`Content-Type: application/x-ndjson` or "
+    "`text/csv`, first CSV line the header). Fields: unified_deal_code, name, category, "
+    "region_code, amount_fen (integer fen), deal_at (ISO 8601 with offset), tenderer_name, "
+    "tenderer_credit_code, and optionally tender_project_code, winner_name, "
+    "winner_credit_code, trading_method, source_platform_code. Records already imported "
+    "(by unified deal code) are counted as duplicates and not published again.",
+)
+async def import_records(
+    request: Request,
+    principal: CurrentPrincipal,
+    *,
+    source_level: Annotated[SourceLevel, Query(description="省级 / 市级 / 县(区)级 platform")],
+    producer: Producer,
+    redis: RedisClient,
+    idempotency: Idempotency,
+    idempotency_key: IdempotencyKey = None,
+    content_type: Annotated[str, Header()] = "application/x-ndjson",
+) -> JSONResponse:
+    require_kind(principal, PrincipalKind.DEPARTMENT)
+    import_format = ImportFormat.CSV if "csv" in content_type else ImportFormat.NDJSON
+    importer = BulkImporter(
+        producer,
+        redis,
+        source_level=source_level,
+        actor_department=principal.code,
+        allowed_regions=principal.regions,
+    )
+
+    async def run_import() -> StoredResponse:
+        try:
+            report = await importer.run(split_lines(request.stream()), import_format)
+        except ImportAborted as aborted:
+            raise ApiError(422, "import_unreadable", str(aborted)) from aborted
+        return StoredResponse(200, report.as_json())
+
+    # The body is streamed, so the fingerprint is what is known before reading it.
+    fingerprint = {
+        "source_level": source_level.value,
+        "format": import_format.value,
+        "content_length": request.headers.get("content-length"),
+    }
+    return await idempotency.run(
+        f"{principal.key_id}:POST /v1/large-amount-records/imports",
+        idempotency_key,
+        fingerprint,
+        run_import,
+    )

@@ -1,0 +1,375 @@
+"""Routes for a project's lifecycle: one POST per step, each emitting one event.
+
+A step is checked against the project's state in the read model and published while the API
+holds the project's lock (``ProjectReadModel.project_lock``), then folded into the read model
+before the lock is released. Two requests for one project therefore run one after the other:
+the second sees the first one's state and is refused if the step no longer fits, instead of both
+passing a check against the same old state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from google.protobuf.message import Message
+from pydantic import BaseModel
+
+from services.intake import event_codec
+from services.intake.domain.lifecycle import (
+    LifecycleFact,
+    NothingToSupplement,
+    Step,
+    TransitionRefused,
+    allowed_steps,
+    check_supplement,
+    next_state,
+)
+from services.intake.http_api import schemas
+from services.intake.http_api.dependencies import Context, IdempotencyKey, IntakeContext
+from services.intake.http_api.projects import REFUSALS, SOURCE, found
+from services.intake.read_model import ProjectBusy
+from services.platform_core.auth.dependencies import CurrentPrincipal, require_region
+from services.platform_core.auth.principals import Principal
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.http.errors import ApiError, FieldProblem
+from services.platform_core.http.idempotency import StoredResponse
+
+router = APIRouter(prefix="/v1/projects/{project_id}", tags=["lifecycle"])
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+Build = Callable[[str, str, datetime, BodyT], Message]
+
+
+def _transition_refused(refused: TransitionRefused) -> ApiError:
+    allowed = ", ".join(step.value for step in refused.allowed) or "nothing (final state)"
+    return ApiError(
+        409,
+        "transition_not_allowed",
+        f"Project {refused.project_id} is {refused.current.value}: {refused.step.value} is not "
+        f"allowed now. Allowed next: {allowed}",
+        [
+            FieldProblem(field="state", problem=f"current state {refused.current.value}"),
+            FieldProblem(field="allowed_next_steps", problem=allowed),
+        ],
+    )
+
+
+async def _emit(
+    *,
+    path: str,
+    step: Step,
+    project_id: str,
+    body: BodyT,
+    build: Build[BodyT],
+    principal: Principal,
+    context: IntakeContext,
+    idempotency_key: str | None,
+    supplemented: tuple[str, ...] = (),
+) -> JSONResponse:
+    read_model = context.read_model
+
+    async def act() -> StoredResponse:
+        try:
+            async with read_model.project_lock(project_id):
+                view = await found(read_model, project_id)
+                require_region(principal, view.region_code)
+                try:
+                    after = next_state(project_id, view.state, step)
+                    if step is Step.SUPPLEMENT_DOCUMENTS:
+                        check_supplement(view, supplemented)
+                except TransitionRefused as refused:
+                    raise _transition_refused(refused) from refused
+                except NothingToSupplement as nothing:
+                    raise ApiError(
+                        409,
+                        "nothing_to_supplement",
+                        str(nothing),
+                        [FieldProblem(field="supplemented_documents", problem=str(nothing))],
+                    ) from nothing
+                occurred_at = datetime.now(UTC)
+                message = build(project_id, principal.code, occurred_at, body)
+                envelope = Envelope(message=message, source=SOURCE, subject=project_id)
+                await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
+                fact = LifecycleFact(project_id, step, occurred_at, principal.code, supplemented)
+                await read_model.record_step(envelope.id, envelope.type, fact)
+        except ProjectBusy as busy:
+            raise ApiError(409, "project_busy", f"{busy}; retry shortly") from busy
+        body_out: dict[str, Any] = schemas.StepAccepted(
+            project_id=project_id,
+            event_id=envelope.id,
+            step=step,
+            state=after,
+            allowed_next_steps=list(allowed_steps(after)),
+        ).model_dump(mode="json")
+        return StoredResponse(201, body_out)
+
+    scope = f"{principal.key_id}:POST /v1/projects/{project_id}/{path}"
+    return await context.idempotency.run(scope, idempotency_key, schemas.json_body(body), act)
+
+
+def _doc(step: Step, what: str) -> dict[str, Any]:
+    return {
+        "status_code": status.HTTP_201_CREATED,
+        "response_model": schemas.StepAccepted,
+        "responses": REFUSALS,
+        "summary": what,
+        "description": f"Emits the {step.value} step's event; 409 when the project's state "
+        "does not allow it (the body names the state and the allowed next steps).",
+    }
+
+
+@router.post(
+    "/pre-publication", **_doc(Step.PRE_PUBLISH, "Tender documents pre-published (招标文件预公示)")
+)
+async def pre_publish(
+    project_id: str,
+    body: schemas.PrePublicationCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="pre-publication",
+        step=Step.PRE_PUBLISH,
+        project_id=project_id,
+        body=body,
+        build=event_codec.pre_published,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/announcement", **_doc(Step.ANNOUNCE, "Announcement published (招标公告)"))
+async def announce(
+    project_id: str,
+    body: schemas.AnnouncementCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="announcement",
+        step=Step.ANNOUNCE,
+        project_id=project_id,
+        body=body,
+        build=event_codec.announced,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/bids", **_doc(Step.SUBMIT_BID, "Bid submitted, with its file fingerprint (投标)"))
+async def submit_bid(
+    project_id: str,
+    body: schemas.BidCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="bids",
+        step=Step.SUBMIT_BID,
+        project_id=project_id,
+        body=body,
+        build=event_codec.bid_submitted,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/bid-opening", **_doc(Step.OPEN_BIDS, "Bids opened (开标)"))
+async def open_bids(
+    project_id: str,
+    body: schemas.BidOpeningCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="bid-opening",
+        step=Step.OPEN_BIDS,
+        project_id=project_id,
+        body=body,
+        build=event_codec.bids_opened,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/evaluation", **_doc(Step.COMPLETE_EVALUATION, "Evaluation completed (评标完成)"))
+async def complete_evaluation(
+    project_id: str,
+    body: schemas.EvaluationCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="evaluation",
+        step=Step.COMPLETE_EVALUATION,
+        project_id=project_id,
+        body=body,
+        build=event_codec.evaluation_completed,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/candidates", **_doc(Step.PUBLICISE_CANDIDATES, "Candidates publicised (中标候选人公示)")
+)
+async def publicise_candidates(
+    project_id: str,
+    body: schemas.CandidatesCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="candidates",
+        step=Step.PUBLICISE_CANDIDATES,
+        project_id=project_id,
+        body=body,
+        build=event_codec.candidates_publicised,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/award", **_doc(Step.AWARD, "Contract awarded (中标)"))
+async def award(
+    project_id: str,
+    body: schemas.AwardCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="award",
+        step=Step.AWARD,
+        project_id=project_id,
+        body=body,
+        build=event_codec.contract_awarded,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/transaction", **_doc(Step.COMPLETE_TRANSACTION, "Transaction completed (成交)"))
+async def complete_transaction(
+    project_id: str,
+    body: schemas.TransactionCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="transaction",
+        step=Step.COMPLETE_TRANSACTION,
+        project_id=project_id,
+        body=body,
+        build=event_codec.transaction_completed,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/deposit-relief", **_doc(Step.RELIEVE_DEPOSIT, "Bid deposit waived or reduced (保证金减免)")
+)
+async def relieve_deposit(
+    project_id: str,
+    body: schemas.DepositReliefCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="deposit-relief",
+        step=Step.RELIEVE_DEPOSIT,
+        project_id=project_id,
+        body=body,
+        build=event_codec.deposit_waived,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/historical-deposit-refunds",
+    **_doc(Step.REFUND_HISTORICAL_DEPOSIT, "Historical deposit refunded (历史沉淀保证金清退)"),
+)
+async def refund_historical_deposit(
+    project_id: str,
+    body: schemas.HistoricalRefundCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="historical-deposit-refunds",
+        step=Step.REFUND_HISTORICAL_DEPOSIT,
+        project_id=project_id,
+        body=body,
+        build=event_codec.historical_deposit_refunded,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/supplements", **_doc(Step.SUPPLEMENT_DOCUMENTS, "Missing documents supplied (容缺补正)")
+)
+async def supplement_documents(
+    project_id: str,
+    body: schemas.SupplementCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="supplements",
+        step=Step.SUPPLEMENT_DOCUMENTS,
+        project_id=project_id,
+        body=body,
+        build=event_codec.documents_supplemented,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+        supplemented=tuple(body.supplemented_documents),
+    )
+
+
+@router.post("/termination", **_doc(Step.TERMINATE, "Project terminated (流标/终止)"))
+async def terminate(
+    project_id: str,
+    body: schemas.TerminationCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="termination",
+        step=Step.TERMINATE,
+        project_id=project_id,
+        body=body,
+        build=event_codec.project_terminated,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )

@@ -1,0 +1,340 @@
+"""Intake's read model in Redis: each project's view and history, folded from intake.projects.v1.
+
+Written by the stream worker (the source of truth: wipe the ``prt:intake:`` keys and replay the
+topic to rebuild) and, right after the broker acknowledged an event, by the API that emitted it,
+so the department's next request sees its own write. Both go through :meth:`apply`, which is
+idempotent by event id: one Lua script records the event id, the new view and the history entry
+together, and only if the view is still at the version the new one was computed from.
+
+Also here: the unified deal codes claimed by registrations, the per-project lock the API holds
+while it checks a transition and publishes, and the due 容缺 deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.intake.domain.lifecycle import (
+    LifecycleFact,
+    ProjectState,
+    ProjectView,
+    Step,
+    evolve,
+)
+from services.platform_core.errors import PlatformError
+
+PREFIX = "prt:intake:"
+PROJECTS_INDEX = PREFIX + "projects"  # zset: project id -> registration time (epoch s)
+DEADLINES = PREFIX + "deficiency-deadlines"  # zset: project id -> deadline as yyyymmdd
+LOCK_SECONDS = 10
+LOCK_WAIT_SECONDS = 5.0
+
+
+def _view_key(project_id: str) -> str:
+    return f"{PREFIX}project:{project_id}"
+
+
+def _history_key(project_id: str) -> str:
+    return f"{PREFIX}project:{project_id}:history"
+
+
+def _applied_key(project_id: str) -> str:
+    return f"{PREFIX}project:{project_id}:applied"
+
+
+def deal_code_key(code: str) -> str:
+    return f"{PREFIX}deal-code:{code}"
+
+
+class ProjectBusy(PlatformError):
+    """Another request holds the project's lock for longer than a request should take."""
+
+
+class UnknownProject(PlatformError):
+    """An event for a project the read model has never seen registered."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event_id: str
+    type: str
+    step: Step
+    occurred_at: datetime
+    actor_department: str
+    state_after: ProjectState
+
+
+def view_to_json(view: ProjectView) -> str:
+    data = asdict(view)
+    data["registered_at"] = view.registered_at.isoformat()
+    data["updated_at"] = view.updated_at.isoformat() if view.updated_at else None
+    data["supplement_deadline"] = (
+        view.supplement_deadline.isoformat() if view.supplement_deadline else None
+    )
+    data["outstanding_documents"] = list(view.outstanding_documents)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def view_from_json(raw: str | bytes) -> ProjectView:
+    data = json.loads(raw)
+    data["registered_at"] = datetime.fromisoformat(data["registered_at"])
+    data["updated_at"] = datetime.fromisoformat(data["updated_at"]) if data["updated_at"] else None
+    deadline = data["supplement_deadline"]
+    data["supplement_deadline"] = date.fromisoformat(deadline) if deadline else None
+    data["outstanding_documents"] = tuple(data["outstanding_documents"])
+    data["state"] = ProjectState(data["state"])
+    return ProjectView(**data)
+
+
+def _entry_to_json(entry: HistoryEntry) -> str:
+    data = asdict(entry)
+    data["occurred_at"] = entry.occurred_at.isoformat()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _entry_from_json(raw: str | bytes) -> HistoryEntry:
+    data = json.loads(raw)
+    return HistoryEntry(
+        event_id=data["event_id"],
+        type=data["type"],
+        step=Step(data["step"]),
+        occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        actor_department=data["actor_department"],
+        state_after=ProjectState(data["state_after"]),
+    )
+
+
+# KEYS: view, history, applied, projects index, deadlines, deal code
+# ARGV: event id, expected version, new view, history entry, index score ('' = leave),
+#       deadline score ('' = leave, '-' = remove), project id
+_APPLY = """
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
+local current = redis.call('GET', KEYS[1])
+local version = 0
+if current then version = cjson.decode(current)['version'] end
+if version ~= tonumber(ARGV[2]) then return -1 end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[7])
+  redis.call('SET', KEYS[6], ARGV[7], 'NX')
+end
+if ARGV[6] == '-' then
+  redis.call('ZREM', KEYS[5], ARGV[7])
+elseif ARGV[6] ~= '' then
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
+end
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _yyyymmdd(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+class ProjectReadModel:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._apply = redis.register_script(_APPLY)
+        self._release = redis.register_script(_RELEASE)
+
+    async def get(self, project_id: str) -> ProjectView | None:
+        raw = await self._redis.get(_view_key(project_id))
+        return view_from_json(raw) if raw is not None else None
+
+    async def history(self, project_id: str) -> list[HistoryEntry]:
+        raw: list[Any] = await self._redis.lrange(_history_key(project_id), 0, -1)
+        return [_entry_from_json(item) for item in raw]
+
+    async def record_registration(self, event_id: str, event_type: str, view: ProjectView) -> bool:
+        """Store a new project's first view; False when this event was applied before."""
+        return await self._store(
+            event_id,
+            event_type=event_type,
+            step=Step.REGISTER,
+            before=None,
+            after=view,
+            actor_department=view.registering_department,
+        )
+
+    async def record_step(self, event_id: str, event_type: str, fact: LifecycleFact) -> bool:
+        """Fold one lifecycle event into its project's view (raises TransitionRefused when it
+        is out of order, UnknownProject when the project was never registered)."""
+        for _ in range(50):
+            current = await self.get(fact.project_id)
+            if current is None:
+                raise UnknownProject(f"no registration of project {fact.project_id}")
+            if await self._redis.sismember(_applied_key(fact.project_id), event_id):
+                return False
+            after = evolve(current, fact)
+            try:
+                return await self._store(
+                    event_id,
+                    event_type=event_type,
+                    step=fact.step,
+                    before=current,
+                    after=after,
+                    actor_department=fact.actor_department,
+                )
+            except _VersionMoved:
+                continue
+        raise ProjectBusy(f"project {fact.project_id} kept changing while applying {event_id}")
+
+    async def _store(
+        self,
+        event_id: str,
+        *,
+        event_type: str,
+        step: Step,
+        before: ProjectView | None,
+        after: ProjectView,
+        actor_department: str,
+    ) -> bool:
+        entry = HistoryEntry(
+            event_id=event_id,
+            type=event_type,
+            step=step,
+            occurred_at=after.updated_at or after.registered_at,
+            actor_department=actor_department,
+            state_after=after.state,
+        )
+        deadline_score = ""
+        if after.supplement_deadline is not None and not after.deadline_breached:
+            deadline_score = str(_yyyymmdd(after.supplement_deadline))
+        elif before is not None and before.supplement_deadline is not None:
+            deadline_score = "-"
+        pid = after.project_id
+        result = await self._apply(
+            keys=[
+                _view_key(pid),
+                _history_key(pid),
+                _applied_key(pid),
+                PROJECTS_INDEX,
+                DEADLINES,
+                deal_code_key(after.unified_deal_code),
+            ],
+            args=[
+                event_id,
+                before.version if before is not None else 0,
+                view_to_json(after),
+                _entry_to_json(entry),
+                str(after.registered_at.timestamp()) if before is None else "",
+                deadline_score,
+                pid,
+            ],
+        )
+        if result == -1:
+            raise _VersionMoved
+        return bool(result)
+
+    async def list_views(
+        self,
+        *,
+        regions: frozenset[str] | None,
+        region_code: str | None,
+        category: str | None,
+        state: ProjectState | None,
+        department: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[ProjectView], int | None]:
+        """Newest first, filtered; returns the page and the offset of the next one."""
+        matched: list[ProjectView] = []
+        position = 0
+        cursor = 0
+        page = 500
+        while True:
+            ids: list[Any] = await self._redis.zrevrange(PROJECTS_INDEX, cursor, cursor + page - 1)
+            if not ids:
+                return matched, None
+            raws = await self._redis.mget([_view_key(i.decode()) for i in ids])
+            for raw in raws:
+                if raw is None:
+                    continue
+                view = view_from_json(raw)
+                if not _matches(
+                    view,
+                    regions=regions,
+                    region_code=region_code,
+                    category=category,
+                    state=state,
+                    department=department,
+                ):
+                    continue
+                if position >= offset:
+                    if len(matched) == limit:
+                        return matched, position
+                    matched.append(view)
+                position += 1
+            cursor += page
+
+    async def due_deadlines(self, today: date) -> list[str]:
+        """Projects whose supplement deadline is before ``today`` and still unbreached."""
+        ids: list[Any] = await self._redis.zrangebyscore(DEADLINES, "-inf", f"({_yyyymmdd(today)}")
+        return [i.decode() for i in ids]
+
+    async def claim_deal_code(self, code: str, project_id: str) -> str | None:
+        """Claim a unified deal code for a project; the holder's project id when taken."""
+        key = deal_code_key(code)
+        if await self._redis.set(key, project_id, nx=True):
+            return None
+        holder: Any = await self._redis.get(key)
+        if holder is None:
+            return await self.claim_deal_code(code, project_id)
+        return None if holder.decode() == project_id else holder.decode()
+
+    async def release_deal_code(self, code: str, project_id: str) -> None:
+        await self._release(keys=[deal_code_key(code)], args=[project_id])
+
+    @asynccontextmanager
+    async def project_lock(self, project_id: str) -> AsyncIterator[None]:
+        """Serialises check-then-publish for one project across API processes."""
+        key = f"{PREFIX}lock:{project_id}"
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not await self._redis.set(key, token, nx=True, ex=LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                raise ProjectBusy(f"project {project_id} is being changed by another request")
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            await self._release(keys=[key], args=[token])
+
+
+class _VersionMoved(Exception):
+    """The view changed between reading it and storing its successor: fold again."""
+
+
+def _matches(
+    view: ProjectView,
+    *,
+    regions: Iterable[str] | None,
+    region_code: str | None,
+    category: str | None,
+    state: ProjectState | None,
+    department: str | None,
+) -> bool:
+    return (
+        (regions is None or view.region_code in regions)
+        and (region_code is None or view.region_code == region_code)
+        and (category is None or view.category == category)
+        and (state is None or view.state is state)
+        and (department is None or view.registering_department == department)
+    )

@@ -1,0 +1,124 @@
+"""Intake's Faust worker: folds intake.projects.v1 into the project read model, and watches 容缺
+deadlines.
+
+Run: python -m services.intake.stream_worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from prt.v1 import intake_pb2
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.intake.deadlines import DeadlineWatch
+from services.intake.domain.lifecycle import Step, TransitionRefused
+from services.intake.event_codec import fact_from_envelope, view_from_registered
+from services.intake.read_model import ProjectReadModel, UnknownProject
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher
+from services.platform_core.kafka.faust_worker import (
+    EventRejected,
+    create_faust_app,
+    faust_topic,
+    handle_event,
+)
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "intake.projector"
+
+settings = get_settings()
+app = create_faust_app("prt-intake", settings)
+project_events = faust_topic(app, PROJECT_EVENTS)
+
+
+class Projector:
+    """Applies one event of intake.projects.v1 to the read model, idempotently by event id."""
+
+    def __init__(self, read_model: ProjectReadModel) -> None:
+        self._read_model = read_model
+
+    async def apply(self, envelope: Envelope[Message]) -> None:
+        message = envelope.message
+        if isinstance(message, intake_pb2.ProjectRegistered):
+            await self._read_model.record_registration(
+                envelope.id, envelope.type, view_from_registered(message)
+            )
+            return
+        fact = fact_from_envelope(envelope)
+        if fact is None:
+            raise EventRejected(f"{envelope.type} is not a project lifecycle event")
+        try:
+            await self._read_model.record_step(envelope.id, envelope.type, fact)
+        except UnknownProject as unknown:
+            if fact.step is Step.REFUND_HISTORICAL_DEPOSIT:
+                return  # a project from before the platform: nothing to fold into
+            raise EventRejected(str(unknown)) from unknown
+        except TransitionRefused as refused:
+            raise EventRejected(str(refused)) from refused
+
+
+@asynccontextmanager
+async def _resources() -> AsyncIterator[tuple[Redis, EventPublisher, DeadLetterPublisher]]:
+    redis = Redis.from_url(settings.redis_url)
+    producer = create_producer(settings, client_id=CONSUMER)
+    await producer.start()
+    try:
+        yield redis, EventPublisher(producer), DeadLetterPublisher(producer, CONSUMER)
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
+
+@app.agent(project_events, name="intake.project-state")
+async def project_state(stream: Any) -> None:
+    async with _resources() as (redis, _, dead_letters):
+        projector = Projector(ProjectReadModel(redis))
+        async for event in stream.events():
+            await handle_event(
+                event,
+                projector.apply,
+                dead_letters,
+                transient_errors=(RedisConnectionError, RedisTimeoutError, OSError),
+            )
+
+
+async def watch_deadlines() -> None:
+    async with _resources() as (redis, publisher, _):
+        watch = DeadlineWatch(redis, ProjectReadModel(redis), publisher)
+        while True:
+            await asyncio.sleep(settings.intake_deadline_check_interval_s)
+            try:
+                breached = await watch.check(datetime.now(UTC))
+                if breached:
+                    log.info("breached 容缺 deadlines: %s", ", ".join(breached))
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("deadline check failed (%s); trying again at the next interval", exc)
+
+
+app.task(watch_deadlines)
+
+
+def main() -> None:
+    asyncio.run(ensure_topics(settings, [PROJECT_EVENTS, dead_letter_topic(CONSUMER)]))
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "info"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()
