@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 MAX_EVIDENCE_PAGE = 1000
 
 
-def _refuse(field: str, problem: str) -> ApiError:
+def refuse(field: str, problem: str) -> ApiError:
     return ApiError(
         422, "invalid_request", f"{field}: {problem}", [FieldProblem(field=field, problem=problem)]
     )
@@ -35,7 +35,7 @@ def _refuse(field: str, problem: str) -> ApiError:
 def checked_metric(key: str) -> MetricDefinition:
     definition = BY_KEY.get(key)
     if definition is None:
-        raise _refuse("metric", f"unknown metric {key!r}; GET /v1/metrics/catalogue lists them")
+        raise refuse("metric", f"unknown metric {key!r}; GET /v1/metrics/catalogue lists them")
     return definition
 
 
@@ -45,7 +45,7 @@ def checked_period(period: str | None) -> str | None:
     try:
         return parse_period(period).name
     except InvalidPeriod as exc:
-        raise _refuse("period", str(exc)) from exc
+        raise refuse("period", str(exc)) from exc
 
 
 def evidence_link(metric: str, period: str | None, dimensions: dict[str, str]) -> str:
@@ -108,7 +108,7 @@ async def get_metrics(
     if definition is not None and wanted is not None:
         unknown = sorted(wanted - set(definition.dimensions))
         if unknown:
-            raise _refuse(
+            raise refuse(
                 "by",
                 f"{', '.join(unknown)} is not a dimension of {definition.key}; "
                 f"its dimensions are {', '.join(definition.dimensions) or 'none'}",
@@ -160,7 +160,7 @@ async def get_evidence(
     where = {name: value for name, value in request.query_params.items() if name not in reserved}
     unknown = sorted(set(where) - set(definition.dimensions))
     if unknown:
-        raise _refuse(
+        raise refuse(
             unknown[0],
             f"not a dimension of {definition.key}; its dimensions are "
             f"{', '.join(definition.dimensions) or 'none'}",

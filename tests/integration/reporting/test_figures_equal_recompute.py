@@ -4,6 +4,7 @@ every figure's evidence lists the events behind it; readers only."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 import uuid
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from docx import Document
 from prt.v1 import common_pb2, intake_pb2
 from redis.asyncio import Redis
 
@@ -22,7 +24,10 @@ from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
+from services.reporting.domain.bulletin import SECTION_HEADINGS
 from services.reporting.domain.figures import diff
+from services.reporting.domain.metrics import CounterKey
+from services.reporting.http_api.bulletins import DOCX
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.recompute import recompute_from_log
 from tests.conftest import IssueKey
@@ -158,3 +163,56 @@ async def test_partners_are_refused_and_keys_are_required(
         assert refused.status_code == 403
         assert "operator or department" in refused.json()["message"]
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def _api_value(client: httpx.AsyncClient, source: str, metric: str) -> str:
+    """The figure a bulletin footnote names, as the metrics API gives it."""
+    if " / " in source or source.startswith(("median of", "p90 of")):
+        period = source.rsplit("period=", 1)[1].split(" ", maxsplit=1)[0]
+        body = (await client.get("/v1/metrics", params={"metric": metric, "period": period})).json()
+        derived = body["derived"]
+        if not derived:
+            return ""
+        value = derived[0]["p90"] if source.startswith("p90") else derived[0]["value"]
+        return "" if value is None else repr(float(value))
+    key = CounterKey.decode(source)
+    dimensions = key.without_period()
+    response = await client.get(
+        "/v1/metrics",
+        params={"metric": key.metric, "by": ",".join(sorted(dimensions)), "period": key.period},
+    )
+    assert response.status_code == 200, response.text
+    found = [c["value"] for c in response.json()["counters"] if c["dimensions"] == dimensions]
+    return str(found[0]) if found else "0"
+
+
+async def test_the_word_bulletin_states_the_metrics_apis_figures(
+    own_worker: ServiceProcess, own_api: ServiceProcess, operator_headers: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=own_api.base_url, headers=operator_headers) as client:
+        response = await client.get(
+            "/v1/bulletins/2023-H1", params={"number": 16, "issued_on": "2023-08-22"}
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith(DOCX)
+        document = Document(io.BytesIO(response.content))
+        texts = [paragraph.text for paragraph in document.paragraphs]
+        assert "济公管办〔2023〕16号" in texts and "2023年8月22日" in texts
+        assert "2023年全市上半年公共资源交易工作情况通报" in texts
+        for heading in SECTION_HEADINGS:
+            assert heading in texts
+        rows = [[cell.text for cell in row.cells] for row in document.tables[0].rows][1:]
+        assert len(rows) > 30
+        nonzero = 0
+        for number, metric, raw, source, evidence in rows:
+            assert await _api_value(client, source, metric) == raw, (number, source)
+            assert evidence.startswith("/v1/metrics/evidence?metric=")
+            assert f"[{number}]" in "".join(texts)
+            nonzero += raw not in {"", "0"}
+        assert nonzero > 20, "the synthetic half-year moves most of the bulletin's figures"
+
+        markdown = await client.get("/v1/bulletins/2023-H1", params={"format": "markdown"})
+        assert markdown.status_code == 200
+        assert markdown.text.count("[^") >= 2 * len(rows)
+        bad = await client.get("/v1/bulletins/2023-H7")
+        assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "period"
