@@ -1,16 +1,29 @@
-"""Abnormal push's FastAPI application.
+"""Abnormal push's FastAPI application: wires the producer, Redis and the routers.
 
-So far it serves the department registry that push routing will use; reports, inboxes,
-sign-for and feedback come with their own routers.
+Run: uvicorn services.abnormal_push.http_api.app:app
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
+from services.abnormal_push.detection import DetectionState
+from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
+from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.webhooks import WebhookStore
+from services.platform_core.events.topics import ABNORMAL_PUSHES, ABNORMAL_REPORTS
 from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.http.idempotency import IdempotencyStore
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.reference_data import load_json
+from services.platform_core.settings import get_settings
 
 
 class DepartmentPublic(BaseModel):
@@ -19,8 +32,31 @@ class DepartmentPublic(BaseModel):
     joint_issuer: bool
 
 
-app = FastAPI(title="济南公共资源交易 · abnormal push (异常行为信息推送)", version="1")
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    await ensure_topics(settings, [ABNORMAL_REPORTS, ABNORMAL_PUSHES])
+    producer = create_producer(settings, client_id="abnormal-push-api")
+    await producer.start()
+    redis = Redis.from_url(settings.redis_url)
+    app.state.publisher = EventPublisher(producer)
+    app.state.read_model = PushReadModel(redis)
+    app.state.idempotency = IdempotencyStore(redis)
+    app.state.webhooks = WebhookStore(redis)
+    app.state.detection_state = DetectionState(redis)
+    try:
+        yield
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
+
+app = FastAPI(
+    title="济南公共资源交易 · abnormal push (异常行为信息推送)", version="1", lifespan=lifespan
+)
 install_error_handlers(app)
+for module in (reports, pushes, entities, webhooks, detection):
+    app.include_router(module.router)
 
 
 @app.get("/v1/departments", response_model=list[DepartmentPublic])

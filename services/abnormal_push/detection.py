@@ -1,0 +1,234 @@
+"""The detection agent's work: keep each live section's bids (Redis, rebuilt from the intake
+topic), evaluate the rule registry on every relevant intake event, file findings as reports.
+
+Idempotent by event id: an intake event already applied is skipped; one applied again after a
+crash (state not yet marked) re-files reports whose ids and event ids are fixed by the finding,
+so the report projection and the router keep one copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from redis.asyncio import Redis
+
+from services.abnormal_push.domain.detection import evaluate_all, registry
+from services.abnormal_push.domain.detection.findings import report_from_finding
+from services.abnormal_push.domain.detection.intake_facts import (
+    BidSeen,
+    BreachSeen,
+    CandidatesSeen,
+    IntakeFact,
+    OpeningSeen,
+    ProjectSeen,
+)
+from services.abnormal_push.domain.detection.model import (
+    Bid,
+    BidsOpenedTrigger,
+    BidSubmittedTrigger,
+    CandidatesPublicisedTrigger,
+    DeficiencyBreachTrigger,
+    Finding,
+    Fingerprint,
+    NotApplied,
+    Organisation,
+    ProjectFacts,
+    Trigger,
+)
+from services.abnormal_push.domain.detection.rules.price_close_to_runner_up import relative_gap
+from services.abnormal_push.domain.routing import derived_event_id
+from services.abnormal_push.event_codec import intake_fact_from_envelope
+from services.abnormal_push.publishing import publish_report
+from services.abnormal_push.read_model import PREFIX
+from services.abnormal_push.service_config import load_routing_table
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.kafka.publisher import EventPublisher
+
+log = logging.getLogger(__name__)
+
+DETECTION = PREFIX + "detection:"
+APPLIED = DETECTION + "applied:"
+PROJECT = DETECTION + "project:"
+BIDS = DETECTION + "bids:"
+GAPS = DETECTION + "price-gaps"
+FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
+NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
+NOT_APPLIED_LENGTH = 200
+
+
+def _bid_to_json(bid: Bid) -> str:
+    data = asdict(bid)
+    data["submitted_at"] = bid.submitted_at.isoformat()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _bid_from_json(raw: bytes | str) -> Bid:
+    data = json.loads(raw)
+    return Bid(
+        event_id=data["event_id"],
+        bidder=Organisation(**data["bidder"]),
+        bid_section_code=data["bid_section_code"],
+        bid_price_fen=data["bid_price_fen"],
+        fingerprint=Fingerprint(**data["fingerprint"]),
+        deposit_account=data["deposit_account"],
+        submitted_at=datetime.fromisoformat(data["submitted_at"]),
+    )
+
+
+class DetectionState:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def applied(self, event_id: str) -> bool:
+        return bool(await self._redis.exists(APPLIED + event_id))
+
+    async def project(self, project_id: str) -> ProjectFacts:
+        raw = await self._redis.get(PROJECT + project_id)
+        if raw is None:
+            return ProjectFacts(project_id)
+        data = json.loads(raw)
+        tenderer = data.pop("tenderer")
+        return ProjectFacts(**data, tenderer=Organisation(**tenderer) if tenderer else None)
+
+    async def bids(self, project_id: str, section: str) -> dict[str, Bid]:
+        raw: dict[Any, Any] = await self._redis.hgetall(f"{BIDS}{project_id}:{section}")
+        return {
+            (k.decode() if isinstance(k, bytes) else k): _bid_from_json(v) for k, v in raw.items()
+        }
+
+    async def gap_history(self, excluding: str) -> tuple[float, ...]:
+        raw: dict[Any, Any] = await self._redis.hgetall(GAPS)
+        return tuple(
+            float(v)
+            for k, v in sorted(raw.items())
+            if (k.decode() if isinstance(k, bytes) else k) != excluding
+        )
+
+    async def commit(
+        self,
+        event_id: str,
+        *,
+        project: ProjectFacts | None = None,
+        bid: tuple[str, Bid] | None = None,
+        gap: tuple[str, float] | None = None,
+        findings: Sequence[Finding] = (),
+        not_applied: Sequence[NotApplied] = (),
+    ) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if project is not None:
+                data = asdict(project)
+                pipe.set(PROJECT + project.project_id, json.dumps(data, ensure_ascii=False))
+            if bid is not None:
+                project_id, value = bid
+                key = f"{BIDS}{project_id}:{value.bid_section_code}"
+                pipe.hset(key, value.bidder.credit_code, _bid_to_json(value))
+            if gap is not None:
+                pipe.hset(GAPS, gap[0], repr(gap[1]))
+            for finding in findings:
+                pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
+            for outcome in not_applied:
+                entry = {
+                    "rule_id": outcome.rule_id,
+                    "reason": outcome.reason,
+                    "event_id": event_id,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+                pipe.lpush(NOT_APPLIED, json.dumps(entry, ensure_ascii=False))
+                pipe.ltrim(NOT_APPLIED, 0, NOT_APPLIED_LENGTH - 1)
+            pipe.set(APPLIED + event_id, "1")
+            await pipe.execute()
+
+    async def findings_by_rule(self) -> dict[str, int]:
+        raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
+        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+
+    async def recent_not_applied(self, limit: int = 50) -> list[dict[str, str]]:
+        return [json.loads(e) for e in await self._redis.lrange(NOT_APPLIED, 0, limit - 1)]
+
+    async def history_size(self) -> int:
+        return int(await self._redis.hlen(GAPS))
+
+
+class Detector:
+    def __init__(self, state: DetectionState, publisher: EventPublisher) -> None:
+        self._state = state
+        self._publisher = publisher
+
+    async def apply(self, envelope: Envelope[Message]) -> None:
+        fact = intake_fact_from_envelope(envelope)
+        if fact is None or await self._state.applied(envelope.id):
+            return
+        await self._apply_fact(envelope.id, fact)
+
+    async def _apply_fact(self, event_id: str, fact: IntakeFact) -> None:
+        if isinstance(fact, ProjectSeen):
+            await self._state.commit(event_id, project=fact.project)
+            return
+        trigger: Trigger
+        bid: tuple[str, Bid] | None = None
+        gap: tuple[str, float] | None = None
+        if isinstance(fact, BidSeen):
+            section = fact.bid.bid_section_code
+            bids = await self._state.bids(fact.project_id, section)
+            bids[fact.bid.bidder.credit_code] = fact.bid
+            trigger = BidSubmittedTrigger(
+                event_id,
+                fact.bid.submitted_at,
+                await self._state.project(fact.project_id),
+                section,
+                tuple(bids.values()),
+            )
+            bid = (fact.project_id, fact.bid)
+        elif isinstance(fact, OpeningSeen):
+            bids = await self._state.bids(fact.project_id, fact.section_code)
+            trigger = BidsOpenedTrigger(
+                event_id,
+                fact.at,
+                await self._state.project(fact.project_id),
+                fact.section_code,
+                fact.opened_bidder_codes,
+                tuple(bids.values()),
+            )
+        elif isinstance(fact, CandidatesSeen):
+            section_key = f"{fact.project_id}:{fact.section_code}"
+            trigger = CandidatesPublicisedTrigger(
+                event_id,
+                fact.at,
+                await self._state.project(fact.project_id),
+                fact.section_code,
+                fact.candidates,
+                await self._state.gap_history(excluding=section_key),
+            )
+            section_gap = relative_gap(fact.candidates)
+            gap = None if section_gap is None else (section_key, section_gap)
+        else:
+            assert isinstance(fact, BreachSeen)
+            trigger = DeficiencyBreachTrigger(
+                event_id,
+                fact.at,
+                await self._state.project(fact.project_id),
+                fact.tenderer,
+                fact.supplement_deadline,
+                fact.outstanding_documents,
+            )
+        outcomes = evaluate_all(trigger, registry())
+        findings = [o for o in outcomes if isinstance(o, Finding)]
+        not_applied = [o for o in outcomes if isinstance(o, NotApplied)]
+        trading_centre = load_routing_table().trading_centre
+        for finding in findings:
+            report = report_from_finding(finding, trading_centre, filed_at=trigger.at)
+            await publish_report(
+                self._publisher, report, derived_event_id("report-filed", report.report_id)
+            )
+            log.info("rule %s fired: report %s", finding.definition.rule_id, report.report_id)
+        for outcome in not_applied:
+            log.info("rule %s not applied to %s: %s", outcome.rule_id, event_id, outcome.reason)
+        await self._state.commit(
+            event_id, bid=bid, gap=gap, findings=findings, not_applied=not_applied
+        )

@@ -1,0 +1,56 @@
+"""Intake's trading events as detection sees them (decoded from protobuf by the codec)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.abnormal_push.domain.detection.model import (
+    Bid,
+    Organisation,
+    ProjectFacts,
+    RankedCandidate,
+)
+
+
+@dataclass(frozen=True)
+class ProjectSeen:
+    event_id: str
+    project: ProjectFacts
+
+
+@dataclass(frozen=True)
+class BidSeen:
+    project_id: str
+    bid: Bid
+
+
+@dataclass(frozen=True)
+class OpeningSeen:
+    event_id: str
+    at: datetime
+    project_id: str
+    section_code: str
+    opened_bidder_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CandidatesSeen:
+    event_id: str
+    at: datetime
+    project_id: str
+    section_code: str
+    candidates: tuple[RankedCandidate, ...]
+
+
+@dataclass(frozen=True)
+class BreachSeen:
+    event_id: str
+    at: datetime
+    project_id: str
+    tenderer: Organisation | None
+    supplement_deadline: str
+    outstanding_documents: tuple[str, ...]
+
+
+IntakeFact = ProjectSeen | BidSeen | OpeningSeen | CandidatesSeen | BreachSeen

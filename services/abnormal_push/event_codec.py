@@ -1,0 +1,383 @@
+"""Protobuf events to abnormal push's domain objects and back. Protobuf stops here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from prt.v1 import abnormal_push_pb2 as pb
+from prt.v1 import common_pb2, intake_pb2
+
+from services.abnormal_push.domain.detection.intake_facts import (
+    BidSeen,
+    BreachSeen,
+    CandidatesSeen,
+    IntakeFact,
+    OpeningSeen,
+    ProjectSeen,
+)
+from services.abnormal_push.domain.detection.model import (
+    Bid,
+    Fingerprint,
+    Organisation,
+    ProjectFacts,
+    RankedCandidate,
+)
+from services.abnormal_push.domain.pushes import (
+    Deadline,
+    HandlingResult,
+    PushEscalated,
+    PushEvent,
+    PushFeedbackGiven,
+    PushOverdue,
+    PushRouted,
+    PushSignedFor,
+    PushTransferred,
+)
+from services.abnormal_push.domain.reports import (
+    AbnormalReport,
+    BehaviourType,
+    DetectionTrail,
+    Evidence,
+    ReportSource,
+    Severity,
+    Subject,
+    SubjectKind,
+)
+from services.abnormal_push.domain.routing import PushRole, RoutingReason
+from services.platform_core.errors import EventDecodeError
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import (
+    enum_member,
+    enum_number,
+    from_timestamp,
+    to_timestamp,
+)
+
+
+def _member(enum: object, number: int) -> str:
+    descriptor = enum.DESCRIPTOR  # type: ignore[attr-defined]
+    return enum_member(descriptor, number) if number else ""
+
+
+def _number(enum: object, member: str) -> str:
+    """The protobuf value name (e.g. SEVERITY_HIGH) of a member named without the prefix."""
+    descriptor = enum.DESCRIPTOR  # type: ignore[attr-defined]
+    number = enum_number(descriptor, member) if member else 0
+    name: str = descriptor.values_by_number[number].name
+    return name
+
+
+def _optional_time(stamp: Timestamp, present: bool) -> datetime | None:
+    return from_timestamp(stamp) if present else None
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+def report_to_event(report: AbnormalReport) -> pb.AbnormalReportFiled:
+    message = pb.AbnormalReportFiled(
+        report_id=report.report_id,
+        occurred_at=to_timestamp(report.filed_at),
+        actor_department=report.reporting_department,
+        source=_number(pb.ReportSource, report.source.value),
+        subjects=[_subject_to_proto(s) for s in report.subjects],
+        project_id=report.project_id,
+        bid_section_code=report.bid_section_code,
+        behaviour_type=_number(pb.BehaviourType, report.behaviour_type.value),
+        severity=_number(pb.Severity, report.severity.value),
+        description=report.description,
+        evidence=[_evidence_to_proto(e) for e in report.evidence],
+        act_at=to_timestamp(report.act_at),
+        suspected_crime=report.suspected_crime,
+        suspected_official_misconduct=report.suspected_official_misconduct,
+        suspected_misuse_of_funds=report.suspected_misuse_of_funds,
+        project_category=_number(common_pb2.ProjectCategory, report.project_category),
+    )
+    if report.detection is not None:
+        trail = report.detection
+        message.detection.CopyFrom(
+            pb.Detection(
+                rule_id=trail.rule_id,
+                rule_version=trail.rule_version,
+                legal_basis=trail.legal_basis,
+                source_event_ids=list(trail.source_event_ids),
+                rule_name=trail.rule_name,
+                evidence_values=dict(trail.evidence_values),
+            )
+        )
+    return message
+
+
+def report_from_event(message: pb.AbnormalReportFiled) -> AbnormalReport:
+    try:
+        detection = None
+        if message.HasField("detection"):
+            d = message.detection
+            detection = DetectionTrail(
+                rule_id=d.rule_id,
+                rule_version=d.rule_version,
+                rule_name=d.rule_name,
+                legal_basis=d.legal_basis,
+                source_event_ids=tuple(d.source_event_ids),
+                evidence_values=tuple(sorted(d.evidence_values.items())),
+            )
+        return AbnormalReport(
+            report_id=message.report_id,
+            filed_at=from_timestamp(message.occurred_at),
+            reporting_department=message.actor_department,
+            source=ReportSource(_member(pb.ReportSource, message.source) or "MANUAL"),
+            subjects=tuple(_subject_from_proto(s) for s in message.subjects),
+            project_id=message.project_id,
+            bid_section_code=message.bid_section_code,
+            project_category=_member(common_pb2.ProjectCategory, message.project_category),
+            behaviour_type=BehaviourType(
+                _member(pb.BehaviourType, message.behaviour_type) or "OTHER"
+            ),
+            severity=Severity(_member(pb.Severity, message.severity) or "MEDIUM"),
+            description=message.description,
+            evidence=tuple(_evidence_from_proto(e) for e in message.evidence),
+            act_at=from_timestamp(message.act_at),
+            detection=detection,
+            suspected_crime=message.suspected_crime,
+            suspected_official_misconduct=message.suspected_official_misconduct,
+            suspected_misuse_of_funds=message.suspected_misuse_of_funds,
+        )
+    except ValueError as exc:
+        raise EventDecodeError(f"AbnormalReportFiled {message.report_id}: {exc}") from exc
+
+
+def _subject_to_proto(subject: Subject) -> pb.Subject:
+    kind = _number(pb.SubjectKind, subject.kind.value)
+    if subject.kind is SubjectKind.EXPERT:
+        return pb.Subject(kind=kind, expert_pseudonym=subject.expert_pseudonym)
+    return pb.Subject(
+        kind=kind,
+        organisation=common_pb2.OrganisationRef(
+            name=subject.name, unified_social_credit_code=subject.credit_code
+        ),
+    )
+
+
+def _subject_from_proto(subject: pb.Subject) -> Subject:
+    kind = SubjectKind(_member(pb.SubjectKind, subject.kind) or "BIDDER")
+    if subject.WhichOneof("identity") == "expert_pseudonym":
+        return Subject(kind, expert_pseudonym=subject.expert_pseudonym)
+    return Subject(
+        kind,
+        credit_code=subject.organisation.unified_social_credit_code,
+        name=subject.organisation.name,
+    )
+
+
+def _evidence_to_proto(evidence: Evidence) -> common_pb2.EvidenceRef:
+    return common_pb2.EvidenceRef(
+        sha256=evidence.sha256, location=evidence.location, media_type=evidence.media_type
+    )
+
+
+def _evidence_from_proto(evidence: common_pb2.EvidenceRef) -> Evidence:
+    return Evidence(evidence.sha256, evidence.location, evidence.media_type)
+
+
+# --- pushes -------------------------------------------------------------------------------
+
+
+def push_event_to_message(event: PushEvent) -> Message:
+    match event:
+        case PushRouted():
+            routed = pb.PushRouted(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                report_id=event.report_id,
+                department=event.department,
+                reason=_number(pb.RoutingReason, event.reason.value),
+                role=_number(pb.PushRole, event.role.value),
+                transferred_from_push_id=event.transferred_from_push_id,
+                severity=_number(pb.Severity, event.severity.value),
+            )
+            if event.sign_for_due is not None:
+                routed.sign_for_due.CopyFrom(to_timestamp(event.sign_for_due))
+            if event.feedback_due is not None:
+                routed.feedback_due.CopyFrom(to_timestamp(event.feedback_due))
+            return routed
+        case PushSignedFor():
+            return pb.PushSignedFor(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                actor_department=event.actor_department,
+            )
+        case PushFeedbackGiven():
+            return pb.PushFeedbackGiven(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                actor_department=event.actor_department,
+                result=_number(pb.HandlingResult, event.result.value),
+                result_text=event.result_text,
+                evidence=[_evidence_to_proto(e) for e in event.evidence],
+            )
+        case PushTransferred():
+            return pb.PushTransferred(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                actor_department=event.actor_department,
+                to_department=event.to_department,
+                reason=event.reason,
+            )
+        case PushOverdue():
+            return pb.PushOverdue(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                deadline=_number(pb.PushDeadline, event.deadline.value),
+                due_at=to_timestamp(event.due_at),
+                department=event.department,
+            )
+        case _:
+            return pb.PushEscalated(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                deadline=_number(pb.PushDeadline, event.deadline.value),
+                to_department=event.to_department,
+                level=event.level,
+            )
+
+
+def push_event_from_envelope(envelope: Envelope[Message]) -> PushEvent:
+    """The domain event of a record on abnormal.pushes.v1; EventDecodeError when unusable."""
+    message = envelope.message
+    try:
+        return _push_event(envelope.id, message)
+    except ValueError as exc:
+        raise EventDecodeError(f"{envelope.type} {envelope.subject}: {exc}") from exc
+
+
+def _push_event(event_id: str, message: Message) -> PushEvent:
+    at = from_timestamp(message.occurred_at)  # type: ignore[attr-defined]
+    if isinstance(message, pb.PushRouted):
+        return PushRouted(
+            event_id=event_id,
+            push_id=message.push_id,
+            at=at,
+            report_id=message.report_id,
+            department=message.department,
+            reason=RoutingReason(_member(pb.RoutingReason, message.reason)),
+            role=PushRole(_member(pb.PushRole, message.role)),
+            severity=Severity(_member(pb.Severity, message.severity) or "MEDIUM"),
+            sign_for_due=_optional_time(message.sign_for_due, message.HasField("sign_for_due")),
+            feedback_due=_optional_time(message.feedback_due, message.HasField("feedback_due")),
+            transferred_from_push_id=message.transferred_from_push_id,
+        )
+    if isinstance(message, pb.PushSignedFor):
+        return PushSignedFor(event_id, message.push_id, at, message.actor_department)
+    if isinstance(message, pb.PushFeedbackGiven):
+        return PushFeedbackGiven(
+            event_id,
+            message.push_id,
+            at,
+            message.actor_department,
+            HandlingResult(_member(pb.HandlingResult, message.result)),
+            message.result_text,
+            tuple(_evidence_from_proto(e) for e in message.evidence),
+        )
+    if isinstance(message, pb.PushTransferred):
+        return PushTransferred(
+            event_id,
+            message.push_id,
+            at,
+            message.actor_department,
+            message.to_department,
+            message.reason,
+        )
+    if isinstance(message, pb.PushOverdue):
+        return PushOverdue(
+            event_id,
+            message.push_id,
+            at,
+            Deadline(_member(pb.PushDeadline, message.deadline)),
+            from_timestamp(message.due_at),
+            message.department,
+        )
+    if isinstance(message, pb.PushEscalated):
+        return PushEscalated(
+            event_id,
+            message.push_id,
+            at,
+            Deadline(_member(pb.PushDeadline, message.deadline)),
+            message.to_department,
+            message.level,
+        )
+    raise ValueError(f"{type(message).__name__} is not a push event")
+
+
+# --- intake's events, for detection -------------------------------------------------------
+
+
+def _organisation(ref: common_pb2.OrganisationRef) -> Organisation:
+    return Organisation(ref.unified_social_credit_code, ref.name)
+
+
+def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
+    """What detection needs from an intake event, or None for events no rule looks at."""
+    message = envelope.message
+    if isinstance(message, intake_pb2.ProjectRegistered):
+        return ProjectSeen(
+            envelope.id,
+            ProjectFacts(
+                project_id=message.project_id,
+                name=message.name,
+                category=_member(common_pb2.ProjectCategory, message.category),
+                trading_method=_member(intake_pb2.TradingMethod, message.trading_method),
+                tenderer=_organisation(message.tenderer) if message.HasField("tenderer") else None,
+            ),
+        )
+    if isinstance(message, intake_pb2.BidSubmitted):
+        fingerprint = message.fingerprint
+        return BidSeen(
+            message.project_id,
+            Bid(
+                event_id=envelope.id,
+                bidder=_organisation(message.bidder),
+                bid_section_code=message.bid_section_code,
+                bid_price_fen=message.bid_price_fen,
+                fingerprint=Fingerprint(
+                    fingerprint.cpu_id,
+                    fingerprint.disk_serial,
+                    fingerprint.mac_address,
+                    fingerprint.ip_address,
+                    fingerprint.document_md5,
+                ),
+                deposit_account=message.deposit_account,
+                submitted_at=from_timestamp(message.occurred_at),
+            ),
+        )
+    if isinstance(message, intake_pb2.BidsOpened):
+        return OpeningSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            message.bid_section_code,
+            tuple(message.opened_bidder_codes),
+        )
+    if isinstance(message, intake_pb2.CandidatesPublicised):
+        return CandidatesSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            message.bid_section_code,
+            tuple(
+                RankedCandidate(c.rank, _organisation(c.bidder), c.bid_price_fen)
+                for c in message.candidates
+            ),
+        )
+    if isinstance(message, intake_pb2.DeficiencyDeadlineBreached):
+        deadline = message.supplement_deadline
+        return BreachSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            _organisation(message.tenderer) if message.HasField("tenderer") else None,
+            f"{deadline.year:04d}-{deadline.month:02d}-{deadline.day:02d}",
+            tuple(message.outstanding_documents),
+        )
+    return None

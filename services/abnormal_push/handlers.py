@@ -1,0 +1,201 @@
+"""What the stream worker's agents and timers do, one class each, testable against a real
+Redis and broker without Faust.
+
+- :class:`ReportRouter` (abnormal.reports.v1): projects the report, then emits one PushRouted
+  per responsible department. Push ids and event ids are fixed by (report, department), so a
+  report delivered twice yields the same pushes, which the projection keeps once.
+- :class:`PushProjector` (abnormal.pushes.v1): folds push events into the read model; a
+  transfer emits the PushRouted for the receiving department; a routed push to a department
+  with a webhook is queued for delivery.
+- :class:`DeadlineWatch` (timer): emits PushOverdue and PushEscalated for pushes past a due
+  time. Its clock is a parameter, so deadlines across holidays can be tested at any instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from google.protobuf.message import Message
+from prt.v1 import abnormal_push_pb2
+
+from services.abnormal_push.domain.deadlines import DeadlinePolicy
+from services.abnormal_push.domain.errors import PushActionRefused
+from services.abnormal_push.domain.pushes import (
+    Push,
+    PushEscalated,
+    PushOverdue,
+    PushRouted,
+    PushTransferred,
+    next_escalation_level,
+    overdue_now,
+)
+from services.abnormal_push.domain.routing import (
+    PushRole,
+    RoutingReason,
+    RoutingTable,
+    derived_event_id,
+    route,
+    transferred_push_id,
+)
+from services.abnormal_push.event_codec import push_event_from_envelope, report_from_event
+from services.abnormal_push.publishing import publish_push_event
+from services.abnormal_push.read_model import PushReadModel, push_to_json, report_to_json
+from services.abnormal_push.service_config import load_routing_table
+from services.abnormal_push.webhooks import WebhookStore
+from services.platform_core.errors import EventDecodeError
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.kafka.faust_worker import EventRejected
+from services.platform_core.kafka.publisher import EventPublisher
+
+log = logging.getLogger(__name__)
+
+
+class ReportRouter:
+    def __init__(
+        self,
+        read_model: PushReadModel,
+        publisher: EventPublisher,
+        routing_table: RoutingTable | None,
+        deadlines: DeadlinePolicy,
+    ) -> None:
+        self._read_model = read_model
+        self._publisher = publisher
+        self._fixed_table = routing_table
+        self._deadlines = deadlines
+
+    def _table(self) -> RoutingTable:
+        # Read per report, so an edit of departments.json applies without a restart.
+        return self._fixed_table or load_routing_table()
+
+    async def apply(self, envelope: Envelope[Message]) -> None:
+        message = envelope.message
+        if not isinstance(message, abnormal_push_pb2.AbnormalReportFiled):
+            raise EventRejected(f"{envelope.type} does not belong on the reports topic")
+        try:
+            report = report_from_event(message)
+        except EventDecodeError as exc:
+            raise EventRejected(str(exc)) from exc
+        await self._read_model.apply_report(envelope.id, report)
+        if await self._read_model.is_routed(report.report_id):
+            return
+        for address in route(report, self._table()):
+            handler = address.role is PushRole.HANDLER
+            sign_for_due, feedback_due = self._deadlines.due_times(report.severity, report.filed_at)
+            event = PushRouted(
+                event_id=derived_event_id("push-routed", address.push_id),
+                push_id=address.push_id,
+                at=report.filed_at,
+                report_id=report.report_id,
+                department=address.department,
+                reason=address.reason,
+                role=address.role,
+                severity=report.severity,
+                sign_for_due=sign_for_due if handler else None,
+                feedback_due=feedback_due if handler else None,
+            )
+            await publish_push_event(self._publisher, event)
+        await self._read_model.mark_routed(report.report_id)
+
+
+class PushProjector:
+    def __init__(
+        self,
+        read_model: PushReadModel,
+        publisher: EventPublisher,
+        webhooks: WebhookStore,
+        deadlines: DeadlinePolicy,
+    ) -> None:
+        self._read_model = read_model
+        self._publisher = publisher
+        self._webhooks = webhooks
+        self._deadlines = deadlines
+
+    async def apply(self, envelope: Envelope[Message]) -> None:
+        try:
+            event = push_event_from_envelope(envelope)
+        except EventDecodeError as exc:
+            raise EventRejected(str(exc)) from exc
+        try:
+            push = await self._read_model.next_state(event)
+        except PushActionRefused as refused:
+            raise EventRejected(f"{refused.code}: {refused}") from refused
+        if push is None:
+            return
+        if isinstance(event, PushTransferred):
+            await self._route_transfer(push, event)
+        if isinstance(event, PushRouted) and await self._webhooks.get(push.department):
+            await self._webhooks.enqueue(event.event_id, push.department, await self._payload(push))
+        await self._read_model.save_push(event.event_id, push)
+
+    async def _route_transfer(self, push: Push, event: PushTransferred) -> None:
+        sign_for_due, feedback_due = self._deadlines.due_times(push.severity, event.at)
+        new_id = transferred_push_id(push.push_id, event.to_department)
+        routed = PushRouted(
+            event_id=derived_event_id("push-routed", new_id),
+            push_id=new_id,
+            at=event.at,
+            report_id=push.report_id,
+            department=event.to_department,
+            reason=RoutingReason.TRANSFERRED,
+            role=PushRole.HANDLER,
+            severity=push.severity,
+            sign_for_due=sign_for_due,
+            feedback_due=feedback_due,
+            transferred_from_push_id=push.push_id,
+        )
+        await publish_push_event(self._publisher, routed)
+
+    async def _payload(self, push: Push) -> dict[str, object]:
+        report = await self._read_model.report(push.report_id)
+        return {
+            **push_to_json(push),
+            "report": None if report is None else report_to_json(report),
+        }
+
+
+class DeadlineWatch:
+    def __init__(
+        self, read_model: PushReadModel, publisher: EventPublisher, escalate_to: str
+    ) -> None:
+        self._read_model = read_model
+        self._publisher = publisher
+        self._escalate_to = escalate_to
+
+    async def tick(self, now: datetime) -> list[tuple[str, str]]:
+        """Emit the overdue and escalation events due at ``now``; (push id, deadline) pairs."""
+        emitted: list[tuple[str, str]] = []
+        # Escalations emitted in this tick are not in the read model yet.
+        raised_now: dict[str, int] = {}
+        for push_id, deadline in await self._read_model.due_by(now):
+            push = await self._read_model.push(push_id)
+            if push is None:
+                await self._read_model.forget_due(push_id, deadline)
+                continue
+            level = next_escalation_level(push) + raised_now.get(push_id, 0)
+            for late, due_at in overdue_now(push, now):
+                if late is not deadline:
+                    continue
+                overdue = PushOverdue(
+                    event_id=derived_event_id("push-overdue", push_id, late.value),
+                    push_id=push_id,
+                    at=now,
+                    deadline=late,
+                    due_at=due_at,
+                    department=push.department,
+                )
+                await publish_push_event(self._publisher, overdue)
+                escalated = PushEscalated(
+                    event_id=derived_event_id("push-escalated", push_id, late.value),
+                    push_id=push_id,
+                    at=now,
+                    deadline=late,
+                    to_department=self._escalate_to,
+                    level=level,
+                )
+                await publish_push_event(self._publisher, escalated)
+                log.info("push %s overdue (%s), escalated to %s", push_id, late, self._escalate_to)
+                emitted.append((push_id, late.value))
+                raised_now[push_id] = raised_now.get(push_id, 0) + 1
+            await self._read_model.forget_due(push_id, deadline)
+        return emitted

@@ -1,0 +1,299 @@
+"""Routes for pushes: a department's inbox, sign-for (签收), feedback (反馈), transfer (移送),
+and open/overdue counts. A department reads and answers only the pushes addressed to it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+
+from services.abnormal_push.domain.errors import PushActionRefused
+from services.abnormal_push.domain.pushes import (
+    Push,
+    PushEvent,
+    PushFeedbackGiven,
+    PushSignedFor,
+    PushStatus,
+    PushTransferred,
+    check_feedback,
+    check_sign_for,
+    check_transfer,
+)
+from services.abnormal_push.domain.reports import Evidence, evidence_problems
+from services.abnormal_push.http_api.access import check_may_read_push, is_operator, not_found
+from services.abnormal_push.http_api.dependencies import (
+    ActingDepartment,
+    Idempotency,
+    Publisher,
+    Reader,
+    ReadModel,
+    Routing,
+)
+from services.abnormal_push.http_api.schemas import (
+    CountsPublic,
+    FeedbackCreate,
+    PushPublic,
+    PushStepAccepted,
+    TransferCreate,
+)
+from services.abnormal_push.publishing import publish_push_event
+from services.abnormal_push.read_model import PushReadModel, push_to_json, report_to_json
+from services.platform_core.auth.principals import Principal
+from services.platform_core.events.ids import new_event_id
+from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
+from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.kafka.publisher import EventPublisher
+
+router = APIRouter(prefix="/v1/pushes", tags=["pushes"])
+
+_REFUSAL_STATUS = {
+    "not_addressed_to_you": 403,
+    "copy_only": 409,
+    "wrong_status": 409,
+    "unknown_department": 422,
+    "same_department": 422,
+}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 403, 404, 409, 422, 503)
+}
+
+
+async def _public(read_model: PushReadModel, push: Push, with_report: bool) -> PushPublic:
+    data = push_to_json(push)
+    report = await read_model.report(push.report_id) if with_report else None
+    return PushPublic(**data, report=None if report is None else report_to_json(report))
+
+
+@router.get(
+    "",
+    response_model=list[PushPublic],
+    summary="The inbox: pushes addressed to the calling department (operators: all)",
+)
+async def list_pushes(
+    *,
+    reader: Reader,
+    read_model: ReadModel,
+    status_filter: Annotated[PushStatus | None, Query(alias="status")] = None,
+    since: Annotated[datetime | None, Query(description="routed at or after")] = None,
+    until: Annotated[datetime | None, Query(description="routed at or before")] = None,
+    department: Annotated[str | None, Query(description="operators only: one department")] = None,
+    overdue: Annotated[bool | None, Query(description="only pushes past a deadline")] = None,
+    escalated: Annotated[bool | None, Query(description="only escalated pushes")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PushPublic]:
+    if is_operator(reader):
+        scope = department
+    elif department not in (None, reader.code):
+        raise ApiError(
+            403,
+            "not_addressed_to_you",
+            f"{reader.code} reads only its own inbox, not {department}'s",
+        )
+    else:
+        scope = reader.code
+    pushes = await read_model.pushes(await read_model.push_ids(scope, since, until))
+    selected = [
+        p
+        for p in pushes
+        if (status_filter is None or p.status is status_filter)
+        and (overdue is None or bool(p.overdue) is overdue)
+        and (escalated is None or bool(p.escalation_levels) is escalated)
+    ][:limit]
+    return [await _public(read_model, p, with_report=True) for p in selected]
+
+
+@router.get(
+    "/counts",
+    response_model=list[CountsPublic],
+    summary="Open and overdue pushes per department (a department: its own)",
+)
+async def counts(reader: Reader, read_model: ReadModel) -> list[CountsPublic]:
+    departments = await read_model.departments() if is_operator(reader) else [reader.code]
+    return [CountsPublic(**(await read_model.counts(code)).__dict__) for code in departments]
+
+
+@router.get(
+    "/{push_id}",
+    response_model=PushPublic,
+    responses=_ERRORS,
+    summary="One push with its report and its audit trail",
+)
+async def get_push(push_id: str, reader: Reader, read_model: ReadModel) -> PushPublic:
+    push = await read_model.push(push_id)
+    if push is None:
+        raise not_found(push_id)
+    check_may_read_push(reader, push)
+    return await _public(read_model, push, with_report=True)
+
+
+async def _step(
+    push_id: str,
+    *,
+    department: Principal,
+    read_model: PushReadModel,
+    publisher: EventPublisher,
+    check: Callable[[Push], None],
+    make_event: Callable[[Push, str, datetime], PushEvent],
+) -> StoredResponse:
+    push = await read_model.push(push_id)
+    if push is None:
+        raise not_found(push_id)
+    try:
+        check(push)
+    except PushActionRefused as refused:
+        raise ApiError(
+            _REFUSAL_STATUS.get(refused.code, 409), refused.code, str(refused)
+        ) from refused
+    event = make_event(push, new_event_id(), datetime.now(UTC))
+    await publish_push_event(publisher, event)
+    accepted = PushStepAccepted(push_id=push_id, event_id=event.event_id, step=type(event).__name__)
+    return StoredResponse(202, accepted.model_dump())
+
+
+async def _run(
+    idempotency: Idempotency,
+    *,
+    department: Principal,
+    route_name: str,
+    push_id: str,
+    key: str | None,
+    body: object,
+    action: Callable[[], Awaitable[StoredResponse]],
+) -> object:
+    return await idempotency.run(
+        f"abnormal_push:{department.key_id}:{route_name}:{push_id}", key, body, action
+    )
+
+
+@router.post(
+    "/{push_id}/sign-for",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PushStepAccepted,
+    responses=_ERRORS,
+    summary="Sign for a push (签收)",
+)
+async def sign_for(
+    push_id: str,
+    *,
+    department: ActingDepartment,
+    read_model: ReadModel,
+    publisher: Publisher,
+    idempotency: Idempotency,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> object:
+    async def action() -> StoredResponse:
+        return await _step(
+            push_id,
+            department=department,
+            read_model=read_model,
+            publisher=publisher,
+            check=lambda push: check_sign_for(push, department.code),
+            make_event=lambda push, event_id, now: PushSignedFor(
+                event_id, push_id, now, department.code
+            ),
+        )
+
+    return await _run(
+        idempotency,
+        department=department,
+        route_name="sign_for",
+        push_id=push_id,
+        key=idempotency_key,
+        body={},
+        action=action,
+    )
+
+
+@router.post(
+    "/{push_id}/feedback",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PushStepAccepted,
+    responses=_ERRORS,
+    summary="Feed back the handling result (处理结果反馈: 立案/处罚/约谈/移送/不予处理)",
+)
+async def give_feedback(
+    push_id: str,
+    *,
+    body: FeedbackCreate,
+    department: ActingDepartment,
+    read_model: ReadModel,
+    publisher: Publisher,
+    idempotency: Idempotency,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> object:
+    evidence = tuple(Evidence(e.sha256, e.location, e.media_type) for e in body.evidence)
+
+    async def action() -> StoredResponse:
+        problems = evidence_problems(evidence)
+        if problems:
+            raise ApiError(
+                422,
+                "feedback_refused",
+                "The feedback's evidence is not valid",
+                [FieldProblem(field=f, problem=p) for f, p in problems.items()],
+            )
+        return await _step(
+            push_id,
+            department=department,
+            read_model=read_model,
+            publisher=publisher,
+            check=lambda push: check_feedback(push, department.code),
+            make_event=lambda push, event_id, now: PushFeedbackGiven(
+                event_id, push_id, now, department.code, body.result, body.result_text, evidence
+            ),
+        )
+
+    return await _run(
+        idempotency,
+        department=department,
+        route_name="feedback",
+        push_id=push_id,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        action=action,
+    )
+
+
+@router.post(
+    "/{push_id}/transfer",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PushStepAccepted,
+    responses=_ERRORS,
+    summary="Transfer a misrouted push to the department it belongs to (移送)",
+)
+async def transfer(
+    push_id: str,
+    *,
+    body: TransferCreate,
+    department: ActingDepartment,
+    read_model: ReadModel,
+    publisher: Publisher,
+    idempotency: Idempotency,
+    routing: Routing,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> object:
+    known = frozenset(routing.departments)
+
+    async def action() -> StoredResponse:
+        return await _step(
+            push_id,
+            department=department,
+            read_model=read_model,
+            publisher=publisher,
+            check=lambda push: check_transfer(push, department.code, body.to_department, known),
+            make_event=lambda push, event_id, now: PushTransferred(
+                event_id, push_id, now, department.code, body.to_department, body.reason
+            ),
+        )
+
+    return await _run(
+        idempotency,
+        department=department,
+        route_name="transfer",
+        push_id=push_id,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        action=action,
+    )

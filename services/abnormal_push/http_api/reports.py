@@ -1,0 +1,130 @@
+"""Routes for abnormal reports (异常行为信息): a department files one; readers look one up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+
+from services.abnormal_push.domain.errors import ReportRefused
+from services.abnormal_push.domain.reports import (
+    AbnormalReport,
+    Evidence,
+    ReportSource,
+    Subject,
+    check_report,
+)
+from services.abnormal_push.domain.routing import route
+from services.abnormal_push.http_api.access import is_operator
+from services.abnormal_push.http_api.dependencies import (
+    ActingDepartment,
+    Idempotency,
+    Publisher,
+    Reader,
+    ReadModel,
+    Routing,
+)
+from services.abnormal_push.http_api.schemas import (
+    ReportCreate,
+    ReportFiledPublic,
+    ReportPublic,
+    RouteTarget,
+)
+from services.abnormal_push.publishing import publish_report
+from services.abnormal_push.read_model import report_to_json
+from services.platform_core.events.ids import new_event_id
+from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
+from services.platform_core.http.idempotency import StoredResponse
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReportFiledPublic,
+    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    summary="File an abnormal-behaviour report (异常行为信息采集); routing follows in seconds",
+)
+async def file_report(
+    body: ReportCreate,
+    *,
+    department: ActingDepartment,
+    publisher: Publisher,
+    idempotency: Idempotency,
+    routing: Routing,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> object:
+    async def action() -> StoredResponse:
+        filed_at = datetime.now(UTC)
+        report = AbnormalReport(
+            report_id=new_event_id(),
+            filed_at=filed_at,
+            reporting_department=department.code,
+            source=ReportSource.MANUAL,
+            subjects=tuple(
+                Subject(s.kind, s.credit_code or "", s.name, s.expert_pseudonym or "")
+                for s in body.subjects
+            ),
+            project_id=body.project_id,
+            bid_section_code=body.bid_section_code,
+            project_category=body.project_category.value if body.project_category else "",
+            behaviour_type=body.behaviour_type,
+            severity=body.severity,
+            description=body.description,
+            evidence=tuple(Evidence(e.sha256, e.location, e.media_type) for e in body.evidence),
+            act_at=body.act_at.astimezone(UTC),
+            suspected_crime=body.suspected_crime,
+            suspected_official_misconduct=body.suspected_official_misconduct,
+            suspected_misuse_of_funds=body.suspected_misuse_of_funds,
+        )
+        try:
+            check_report(report, frozenset(routing.departments))
+        except ReportRefused as refused:
+            raise ApiError(
+                422,
+                "report_refused",
+                f"The report was refused: {refused}",
+                [FieldProblem(field=f, problem=p) for f, p in refused.problems.items()],
+            ) from refused
+        envelope = await publish_report(publisher, report, new_event_id())
+        filed = ReportFiledPublic(
+            report_id=report.report_id,
+            event_id=envelope.id,
+            filed_at=filed_at,
+            routed_to=[
+                RouteTarget(department=a.department, reason=a.reason, role=a.role)
+                for a in route(report, routing)
+            ],
+        )
+        return StoredResponse(202, filed.model_dump(mode="json"))
+
+    return await idempotency.run(
+        f"abnormal_push:{department.key_id}:file_report",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        action,
+    )
+
+
+@router.get(
+    "/{report_id}",
+    response_model=ReportPublic,
+    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    summary="A report, for the operators, its reporter and the departments it was pushed to",
+)
+async def get_report(report_id: str, reader: Reader, read_model: ReadModel) -> ReportPublic:
+    report = await read_model.report(report_id)
+    if report is None:
+        raise ApiError(404, "report_not_found", f"There is no report {report_id} (yet)")
+    push_ids = await read_model.report_push_ids(report_id)
+    if not is_operator(reader) and reader.code != report.reporting_department:
+        addressed = [p for p in await read_model.pushes(sorted(push_ids))]
+        if not any(p.department == reader.code for p in addressed):
+            raise ApiError(
+                403,
+                "not_addressed_to_you",
+                f"Report {report_id} was not pushed to {reader.code}",
+            )
+    return ReportPublic(report=report_to_json(report), push_ids=sorted(push_ids))

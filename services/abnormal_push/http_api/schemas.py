@@ -1,0 +1,192 @@
+"""Request and response bodies of abnormal push's API (separate Create and Public shapes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from prt.v1 import common_pb2
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+
+from services.abnormal_push.domain.pushes import HandlingResult, PushStatus
+from services.abnormal_push.domain.reports import BehaviourType, Severity, SubjectKind
+from services.abnormal_push.domain.routing import PushRole, RoutingReason
+from services.platform_core.events.proto_values import enum_member
+
+ProjectCategory = StrEnum(  # type: ignore[misc]
+    "ProjectCategory",
+    {
+        name: name
+        for name in (
+            enum_member(common_pb2.ProjectCategory.DESCRIPTOR, value.number)
+            for value in common_pb2.ProjectCategory.DESCRIPTOR.values
+            if value.number
+        )
+    },
+)
+
+
+class SubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SubjectKind
+    credit_code: str | None = Field(
+        default=None, description="统一社会信用代码 of a bidder, tenderer or agency"
+    )
+    name: str = Field(default="", max_length=200)
+    expert_pseudonym: str | None = Field(
+        default=None, description="an expert's pseudonym from the sealed registry; never an ID"
+    )
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(description="SHA-256 of the stored bytes, lowercase hex")
+    location: str = Field(min_length=1, max_length=1000)
+    media_type: str = ""
+
+
+class ReportCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subjects": [
+                        {"kind": "BIDDER", "credit_code": "91110000600037341L", "name": "某公司"}
+                    ],
+                    "project_id": "0193c1de-0000-7000-8000-000000000001",
+                    "bid_section_code": "BD01",
+                    "project_category": "HOUSING",
+                    "behaviour_type": "FALSE_MATERIALS",
+                    "severity": "HIGH",
+                    "description": "投标文件中的业绩证明经核查为伪造",
+                    "evidence": [
+                        {
+                            "sha256": "0" * 64,
+                            "location": "docstore://evidence/2024/0001.pdf",
+                            "media_type": "application/pdf",
+                        }
+                    ],
+                    "act_at": "2024-09-20T02:00:00Z",
+                }
+            ]
+        },
+    )
+
+    subjects: list[SubjectIn] = Field(min_length=1, max_length=50)
+    project_id: str = Field(min_length=1, max_length=100)
+    bid_section_code: str = Field(default="", max_length=100)
+    project_category: ProjectCategory | None = Field(
+        default=None, description="decides the supervising department; absent routes as OTHER"
+    )
+    behaviour_type: BehaviourType
+    severity: Severity
+    description: str = Field(min_length=1, max_length=4000)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+    act_at: AwareDatetime
+    suspected_crime: bool = False
+    suspected_official_misconduct: bool = False
+    suspected_misuse_of_funds: bool = False
+
+
+class RouteTarget(BaseModel):
+    department: str
+    reason: RoutingReason
+    role: PushRole
+
+
+class ReportFiledPublic(BaseModel):
+    report_id: str
+    event_id: str
+    filed_at: datetime
+    routed_to: list[RouteTarget]
+
+
+class ReportPublic(BaseModel):
+    """A report as stored, with the pushes it became."""
+
+    report: dict[str, Any]
+    push_ids: list[str]
+
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: HandlingResult
+    result_text: str = Field(min_length=1, max_length=4000)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_department: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class PushStepAccepted(BaseModel):
+    push_id: str
+    event_id: str
+    step: str
+
+
+class PushPublic(BaseModel):
+    push_id: str
+    report_id: str
+    department: str
+    reason: RoutingReason
+    role: PushRole
+    severity: Severity
+    status: PushStatus
+    routed_at: datetime
+    sign_for_due: datetime | None
+    feedback_due: datetime | None
+    overdue: list[str]
+    escalation_levels: list[int]
+    transferred_to: str
+    transferred_from_push_id: str
+    feedback: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    report: dict[str, Any] | None = None
+
+
+class CountsPublic(BaseModel):
+    department: str
+    open: int
+    overdue: int
+    escalated: int
+    total: int
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+
+
+class WebhookPublic(BaseModel):
+    department: str
+    url: str
+    secret: str = Field(description="HMAC-SHA256 key for X-PRT-Signature; shown once")
+    registered_at: str
+
+
+class RulePublic(BaseModel):
+    rule_id: str
+    version: str
+    name: str
+    legal_basis: str
+    applies_to: str
+    behaviour_type: BehaviourType
+    severity: Severity
+    parameters: dict[str, Any]
+    reports_filed: int
+
+
+class DetectionStatusPublic(BaseModel):
+    rules: list[RulePublic]
+    price_history_sections: int
+    recently_not_applied: list[dict[str, str]]

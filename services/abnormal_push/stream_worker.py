@@ -1,0 +1,160 @@
+"""Abnormal push's Faust worker: routing, projections, detection, deadlines, webhooks.
+
+Run: python -m services.abnormal_push.stream_worker
+
+Agents (concurrency 1, each hands off to :mod:`handlers` / :mod:`detection`):
+- ``abnormal-push.route``   abnormal.reports.v1 → report projection + one PushRouted per department
+- ``abnormal-push.project`` abnormal.pushes.v1  → push projection, transfers, webhook queue
+- ``abnormal-push.detect``  intake.projects.v1  → detection rules → AbnormalReportFiled
+Timers: the deadline watch (PushOverdue / PushEscalated) and webhook delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka.errors import KafkaError
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.abnormal_push.detection import DetectionState, Detector
+from services.abnormal_push.handlers import DeadlineWatch, PushProjector, ReportRouter
+from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.service_config import (
+    get_push_settings,
+    load_deadline_policy,
+    load_routing_table,
+)
+from services.abnormal_push.webhooks import WebhookDeliverer, WebhookStore
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    ABNORMAL_REPORTS,
+    PROJECT_EVENTS,
+    dead_letter_topic,
+)
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher
+from services.platform_core.kafka.faust_worker import create_faust_app, faust_topic, handle_event
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.settings import get_settings
+
+ROUTER = "abnormal-push.router"
+PROJECTOR = "abnormal-push.projector"
+DETECTOR = "abnormal-push.detector"
+CONSUMED_TOPICS = (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS)
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+log = logging.getLogger(__name__)
+
+settings = get_settings()
+push_settings = get_push_settings()
+app = create_faust_app("prt-abnormal-push", settings)
+reports_topic = faust_topic(app, ABNORMAL_REPORTS)
+pushes_topic = faust_topic(app, ABNORMAL_PUSHES)
+intake_topic = faust_topic(app, PROJECT_EVENTS)
+
+
+@dataclass
+class Resources:
+    router: ReportRouter
+    projector: PushProjector
+    detector: Detector
+    watch: DeadlineWatch
+    deliverer: WebhookDeliverer
+    dead_letters: dict[str, DeadLetterPublisher]
+
+
+_resources: Resources | None = None
+_lock = asyncio.Lock()
+
+
+async def resources() -> Resources:
+    """Clients shared by the agents and timers, created once inside the worker's loop."""
+    global _resources  # noqa: PLW0603 - one set of clients per worker process
+    async with _lock:
+        if _resources is None:
+            redis = Redis.from_url(settings.redis_url)
+            producer = create_producer(settings, client_id="abnormal-push-worker")
+            await producer.start()
+            publisher = EventPublisher(producer)
+            read_model = PushReadModel(redis)
+            webhooks = WebhookStore(redis)
+            deadlines = load_deadline_policy()
+            _resources = Resources(
+                router=ReportRouter(read_model, publisher, None, deadlines),
+                projector=PushProjector(read_model, publisher, webhooks, deadlines),
+                detector=Detector(DetectionState(redis), publisher),
+                watch=DeadlineWatch(
+                    read_model, publisher, load_routing_table().joint_conference_office
+                ),
+                deliverer=WebhookDeliverer(
+                    webhooks,
+                    httpx.AsyncClient(timeout=push_settings.webhook_timeout_s),
+                    push_settings.webhook_backoff_base_s,
+                    push_settings.webhook_backoff_cap_s,
+                ),
+                dead_letters={
+                    name: DeadLetterPublisher(producer, name)
+                    for name in (ROUTER, PROJECTOR, DETECTOR)
+                },
+            )
+        return _resources
+
+
+@app.agent(reports_topic, name="abnormal-push.route")
+async def route_reports(stream: Any) -> None:
+    held = await resources()
+    async for event in stream.events():
+        await handle_event(event, held.router.apply, held.dead_letters[ROUTER], TRANSIENT)
+
+
+@app.agent(pushes_topic, name="abnormal-push.project")
+async def project_pushes(stream: Any) -> None:
+    held = await resources()
+    async for event in stream.events():
+        await handle_event(event, held.projector.apply, held.dead_letters[PROJECTOR], TRANSIENT)
+
+
+@app.agent(intake_topic, name="abnormal-push.detect")
+async def detect(stream: Any) -> None:
+    held = await resources()
+    async for event in stream.events():
+        await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR], TRANSIENT)
+
+
+@app.timer(interval=push_settings.deadline_check_interval_s)  # type: ignore[untyped-decorator]
+async def watch_deadlines() -> None:
+    try:
+        await (await resources()).watch.tick(datetime.now(UTC))
+    except (*TRANSIENT, KafkaError) as exc:
+        # The due index stays as it is: the next tick tries again.
+        log.warning("deadline watch skipped a tick: %r", exc)
+
+
+@app.timer(interval=push_settings.webhook_poll_interval_s)  # type: ignore[untyped-decorator]
+async def deliver_webhooks() -> None:
+    try:
+        await (await resources()).deliverer.deliver_due()
+    except TRANSIENT as exc:
+        log.warning("webhook delivery skipped a round: %r", exc)
+
+
+def main() -> None:
+    dead_letter_topics = [dead_letter_topic(name) for name in (ROUTER, PROJECTOR, DETECTOR)]
+    asyncio.run(ensure_topics(settings, [*CONSUMED_TOPICS, *dead_letter_topics]))
+    # --without-web: the CLI would otherwise turn the web server back on and bind port 6066,
+    # which another worker on the machine may hold.
+    sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()
