@@ -11,8 +11,11 @@ def is_operator(principal: Principal) -> bool:
     return principal.kind is PrincipalKind.OPERATOR
 
 
-def check_may_read_push(principal: Principal, push: Push) -> None:
+def check_may_read_push(principal: Principal, push: Push, escalation_office: str) -> None:
+    """The addressee and operators read a push; the office it was escalated to reads it too."""
     if is_operator(principal) or push.department == principal.code:
+        return
+    if push.escalation_levels and principal.code == escalation_office:
         return
     raise ApiError(
         403,

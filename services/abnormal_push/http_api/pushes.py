@@ -80,10 +80,18 @@ async def list_pushes(
     until: Annotated[datetime | None, Query(description="routed at or before")] = None,
     department: Annotated[str | None, Query(description="operators only: one department")] = None,
     overdue: Annotated[bool | None, Query(description="only pushes past a deadline")] = None,
-    escalated: Annotated[bool | None, Query(description="only escalated pushes")] = None,
+    escalated: Annotated[
+        bool | None,
+        Query(
+            description="only escalated pushes; the joint-conference office gets every "
+            "department's escalated pushes with escalated=true"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    routing: Routing,
 ) -> list[PushPublic]:
-    if is_operator(reader):
+    chases_escalations = escalated is True and reader.code == routing.joint_conference_office
+    if is_operator(reader) or chases_escalations:
         scope = department
     elif department not in (None, reader.code):
         raise ApiError(
@@ -120,11 +128,13 @@ async def counts(reader: Reader, read_model: ReadModel) -> list[CountsPublic]:
     responses=_ERRORS,
     summary="One push with its report and its audit trail",
 )
-async def get_push(push_id: str, reader: Reader, read_model: ReadModel) -> PushPublic:
+async def get_push(
+    push_id: str, reader: Reader, read_model: ReadModel, routing: Routing
+) -> PushPublic:
     push = await read_model.push(push_id)
     if push is None:
         raise not_found(push_id)
-    check_may_read_push(reader, push)
+    check_may_read_push(reader, push, routing.joint_conference_office)
     return await _public(read_model, push, with_report=True)
 
 

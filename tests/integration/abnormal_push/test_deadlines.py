@@ -1,0 +1,114 @@
+"""An overdue push escalates to the joint-conference office on the right working day across a
+statutory holiday. The deadline watch runs against the real Redis read model and broker, with
+its clock injected; the worker (whose own timer is idle in tests) projects what it emits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from prt.v1 import abnormal_push_pb2, common_pb2
+
+from services.abnormal_push.handlers import DeadlineWatch
+from services.abnormal_push.read_model import PushReadModel
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import ABNORMAL_REPORTS
+from services.platform_core.kafka.publisher import EventPublisher
+from tests.integration.abnormal_push.fixtures import Keys, auth, credit_code, publish
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+# Monday 2024-09-30, 10:00 in Jinan: the eve of the National Day holiday (10-01..10-07).
+FILED_AT = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)
+# A MEDIUM push's 1-working-day sign-for limit ends with Tuesday 10-08 (24:00 Jinan).
+SIGN_FOR_DUE = datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
+
+
+def _report(report_id: str) -> abnormal_push_pb2.AbnormalReportFiled:
+    return abnormal_push_pb2.AbnormalReportFiled(
+        report_id=report_id,
+        occurred_at=to_timestamp(FILED_AT),
+        actor_department="JYZX",
+        source=abnormal_push_pb2.REPORT_SOURCE_MANUAL,
+        subjects=[
+            abnormal_push_pb2.Subject(
+                kind=abnormal_push_pb2.SUBJECT_KIND_BIDDER,
+                organisation=common_pb2.OrganisationRef(
+                    name="逾期测试公司", unified_social_credit_code=credit_code()
+                ),
+            )
+        ],
+        project_id="p-holiday",
+        behaviour_type=abnormal_push_pb2.BEHAVIOUR_TYPE_FALSE_MATERIALS,
+        severity=abnormal_push_pb2.SEVERITY_MEDIUM,
+        description="节前报送",
+        act_at=to_timestamp(FILED_AT),
+        project_category=common_pb2.PROJECT_CATEGORY_HOUSING,
+    )
+
+
+async def test_sign_for_overdue_escalates_on_the_first_working_day_after_national_day(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    read_model: PushReadModel,
+) -> None:
+    report_id = f"r-{uuid.uuid4()}"
+    await publish(publisher, ABNORMAL_REPORTS, _report(report_id), report_id)
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def zjj_push() -> list[dict[str, Any]]:
+            response = await client.get(
+                f"{push_api.base_url}/v1/pushes", headers=auth(keys["operator"])
+            )
+            return [
+                p
+                for p in response.json()
+                if p["report_id"] == report_id and p["department"] == "ZJJ"
+            ]
+
+        (push,) = await eventually(zjj_push, lambda found: len(found) == 1)
+        push_id = push["push_id"]
+        assert datetime.fromisoformat(push["sign_for_due"]) == SIGN_FOR_DUE
+
+        watch = DeadlineWatch(read_model, publisher, escalate_to="FGW")
+        for moment in (
+            datetime(2024, 10, 1, 2, 0, tzinfo=UTC),  # the first day of the holiday
+            datetime(2024, 10, 7, 15, 59, tzinfo=UTC),  # its last evening
+            datetime(2024, 10, 8, 15, 59, 59, tzinfo=UTC),  # the working day, before midnight
+        ):
+            assert (push_id, "SIGN_FOR") not in await watch.tick(moment), moment
+        assert (push_id, "SIGN_FOR") in await watch.tick(SIGN_FOR_DUE)
+        # Marked once: a later tick does not raise it again.
+        assert (push_id, "SIGN_FOR") not in await watch.tick(datetime(2024, 10, 9, tzinfo=UTC))
+
+        url = f"{push_api.base_url}/v1/pushes/{push_id}"
+        escalated = await eventually(
+            lambda: client.get(url, headers=auth(keys["ZJJ"])),
+            lambda r: r.json()["escalation_levels"] == [1],
+        )
+        fgw_view = await client.get(
+            f"{push_api.base_url}/v1/pushes",
+            params={"escalated": "true"},
+            headers=auth(keys["FGW"]),
+        )
+        fgw_reads = await client.get(url, headers=auth(keys["FGW"]))
+        counts = await client.get(
+            f"{push_api.base_url}/v1/pushes/counts", headers=auth(keys["ZJJ"])
+        )
+
+    body = escalated.json()
+    assert body["overdue"] == ["SIGN_FOR"]
+    assert body["status"] == "ROUTED"
+    kinds = [(s["kind"], s["detail"]) for s in body["steps"]]
+    assert ("OVERDUE", "SIGN_FOR") in kinds
+    assert ("ESCALATED", "SIGN_FOR to FGW, level 1") in kinds
+    assert push_id in {p["push_id"] for p in fgw_view.json()}
+    assert fgw_reads.status_code == 200
+    assert counts.json()[0]["overdue"] >= 1

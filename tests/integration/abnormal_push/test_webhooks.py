@@ -1,0 +1,115 @@
+"""A webhook receiver that fails twice and then succeeds gets the push, signed, and the log
+shows exactly one successful delivery. The receiver is a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from services.abnormal_push.domain.webhook_delivery import verify
+from tests.integration.abnormal_push.fixtures import Keys, auth, report_body, wait_for_pushes
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+FAILURES_BEFORE_SUCCESS = 2
+
+
+class Receiver:
+    """Fails the first two attempts of every delivery with a 503, then acknowledges."""
+
+    def __init__(self) -> None:
+        self.attempts: Counter[str] = Counter()
+        self.accepted: list[tuple[dict[str, str], bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        delivery = request.headers.get("X-PRT-Delivery", "")
+        self.attempts[delivery] += 1
+        if self.attempts[delivery] <= FAILURES_BEFORE_SUCCESS:
+            return web.Response(status=503, text="busy")
+        self.accepted.append((dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    handler = Receiver()
+    app = web.Application()
+    app.router.add_post("/push", handler.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield handler, f"http://127.0.0.1:{port}/push"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_receiver_failing_twice_gets_the_push_once_signed(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    receiver: tuple[Receiver, str],
+) -> None:
+    handler, url = receiver
+    async with httpx.AsyncClient(timeout=10) as client:
+        registered = await client.post(
+            f"{push_api.base_url}/v1/webhooks",
+            json={"url": url},
+            headers=auth(keys["YLJ"], str(uuid.uuid4())),
+        )
+        assert registered.status_code == 201, registered.text
+        secret = registered.json()["secret"]
+
+        filed = await client.post(
+            f"{push_api.base_url}/v1/reports",
+            json=report_body("LANDSCAPING"),
+            headers=auth(keys["JYZX"], str(uuid.uuid4())),
+        )
+        report_id = filed.json()["report_id"]
+        # The pull inbox has it regardless of the webhook.
+        (push,) = await wait_for_pushes(client, push_api, keys["YLJ"], report_id)
+
+        def mine() -> list[tuple[dict[str, str], bytes]]:
+            return [
+                (headers, body)
+                for headers, body in handler.accepted
+                if json.loads(body)["push_id"] == push["push_id"]
+            ]
+
+        async def accepted() -> list[tuple[dict[str, str], bytes]]:
+            return mine()
+
+        await eventually(accepted, lambda found: len(found) == 1, timeout_s=20)
+        await asyncio.sleep(1.5)  # longer than the next backoff: nothing more may arrive
+
+        async def log_entries() -> list[dict[str, Any]]:
+            response = await client.get(
+                f"{push_api.base_url}/v1/webhooks/deliveries", headers=auth(keys["YLJ"])
+            )
+            return [e for e in response.json() if e["push_id"] == push["push_id"]]
+
+        entries = await eventually(log_entries, lambda found: len(found) >= 3)
+
+    ((headers, body),) = mine()
+    assert verify(secret, headers["X-PRT-Timestamp"], body, headers["X-PRT-Signature"])
+    assert not verify(
+        "another secret", headers["X-PRT-Timestamp"], body, headers["X-PRT-Signature"]
+    )
+    payload = json.loads(body)
+    assert payload["department"] == "YLJ" and payload["report"]["report_id"] == report_id
+    assert handler.attempts[headers["X-PRT-Delivery"]] == 3
+    outcomes = [e["outcome"] for e in reversed(entries)]
+    assert outcomes == ["failed", "failed", "delivered"]
+    assert [e["attempt"] for e in reversed(entries)] == [1, 2, 3]
