@@ -116,7 +116,9 @@ app.task(watch_deadlines)
 
 def main() -> None:
     asyncio.run(ensure_topics(settings, [PROJECT_EVENTS, dead_letter_topic(CONSUMER)]))
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "info"]
+    # Faust's worker command turns its web server on whatever the app says (and every worker
+    # on the machine would then want port 6066): we have no use for it.
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "info", "--without-web"]
     app.main()
 
 

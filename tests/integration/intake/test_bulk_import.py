@@ -1,0 +1,167 @@
+"""Bulk import of large-amount records through the real API and the CLI: 100,000 lines with a
+few bad ones put every good record on the topic exactly once and report every bad line;
+importing the same file again adds nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS
+from services.platform_core.settings import PlatformSettings
+from tests.conftest import IssueKey
+from tests.integration.intake.conftest import raw_records
+from tests.support.processes import REPO, ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+LINES = 100_000
+REGIONS = ("370102", "370113", "370114", "370115")
+
+
+def record(prefix: str, n: int) -> dict[str, object]:
+    return {
+        "unified_deal_code": f"{prefix}-{n:06d}",
+        "tender_project_code": f"TP-{n:06d}",
+        "name": f"大额交易项目 {n}",
+        "category": "HOUSING",
+        "region_code": REGIONS[n % len(REGIONS)],
+        "tenderer_name": "济南城市建设集团有限公司",
+        "tenderer_credit_code": "91110000600037341L",
+        "winner_name": "山东黄河建工集团有限公司",
+        "winner_credit_code": "91110000600037341L",
+        "trading_method": "OPEN_TENDER",
+        "amount_fen": 5_000_000_000 + n,
+        "deal_at": "2022-09-01T10:00:00+08:00",
+        "source_platform_code": "SD-GGZY",
+    }
+
+
+def write_file(path: Path, prefix: str) -> dict[int, str]:
+    """Writes LINES lines; returns the bad lines' numbers and what their reason must say."""
+    bad: dict[int, tuple[bytes, str]] = {
+        101: (b'{"unified_deal_code": "broken', "not a JSON object"),
+        20_202: (
+            orjson.dumps({**record(prefix, 20_202), "tenderer_credit_code": "91110000600037341X"}),
+            "not a unified social credit code",
+        ),
+        50_505: (orjson.dumps({**record(prefix, 50_505), "amount_fen": -1}), "zero or more"),
+        70_707: (orjson.dumps({**record(prefix, 70_707), "amount_fen": 12.5}), "integer"),
+        99_999: (orjson.dumps({**record(prefix, 99_999), "category": "BANANAS"}), "category"),
+    }
+    with path.open("wb") as handle:
+        for n in range(1, LINES + 1):
+            handle.write(bad[n][0] if n in bad else orjson.dumps(record(prefix, n)))
+            handle.write(b"\n")
+    return {n: reason for n, (_, reason) in bad.items()}
+
+
+@pytest.fixture(scope="module")
+def import_file(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, str, dict[int, str]]]:
+    prefix = f"BULK{uuid.uuid4().hex[:10].upper()}"
+    path = tmp_path_factory.mktemp("bulk") / "records.ndjson"
+    bad = write_file(path, prefix)
+    yield path, prefix, bad
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(64 * 1024):
+            yield chunk
+
+
+async def _upload(api: ServiceProcess, key: str, path: Path) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=300) as client:
+        return await client.post(
+            f"{api.base_url}/v1/large-amount-records/imports",
+            params={"source_level": "provincial"},
+            content=_chunks(path),
+            headers={
+                "X-API-Key": key,
+                "Idempotency-Key": str(uuid.uuid4()),
+                "Content-Type": "application/x-ndjson",
+            },
+        )
+
+
+async def test_a_100000_line_import_publishes_each_good_record_once_and_reports_bad_lines(
+    intake_api: ServiceProcess,
+    issue_key: IssueKey,
+    settings: PlatformSettings,
+    import_file: tuple[Path, str, dict[int, str]],
+) -> None:
+    path, prefix, bad = import_file
+    issued = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset(REGIONS)
+    )
+    first = await _upload(intake_api, issued.key, path)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert report["lines"] == LINES
+    assert report["imported"] == LINES - len(bad)
+    assert report["duplicates"] == 0
+    assert report["rejected"] == len(bad)
+    reported = {entry["line"]: entry["reason"] for entry in report["rejected_lines"]}
+    assert set(reported) == set(bad)
+    for line, must_say in bad.items():
+        assert must_say in reported[line], (line, reported[line])
+
+    again = await _upload(intake_api, issued.key, path)
+    assert again.status_code == 200, again.text
+    assert again.json()["imported"] == 0
+    assert again.json()["duplicates"] == LINES - len(bad)
+
+    on_topic = Counter(
+        key.decode()
+        for key, _, _ in await raw_records(settings, LARGE_AMOUNT_RECORDS)
+        if key.startswith(prefix.encode())
+    )
+    expected = {f"{prefix}-{n:06d}" for n in range(1, LINES + 1) if n not in bad}
+    assert set(on_topic) == expected
+    assert set(on_topic.values()) == {1}
+
+
+def test_the_cli_imports_csv_with_a_progress_bar(stack_env: dict[str, str], tmp_path: Path) -> None:
+    prefix = f"CSV{uuid.uuid4().hex[:10].upper()}"
+    rows = [record(prefix, n) for n in range(1, 6)]
+    header = list(rows[0])
+    lines = [",".join(header)]
+    lines += [",".join(str(row[name]) for name in header) for row in rows]
+    lines.append(lines[1])  # the same record twice in one file
+    lines.append(lines[2].replace("91110000600037341L", "91110000600037341X", 1))
+    path = tmp_path / "records.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = [
+        sys.executable,
+        "-m",
+        "services.intake.bulk_import",
+        str(path),
+        "--source-level",
+        "county",
+    ]
+    env = {**stack_env, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        argv, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    report = json.loads(done.stdout)
+    assert report["imported"] == 5
+    assert report["duplicates"] == 1
+    assert [r["line"] for r in report["rejected_lines"]] == [8]
+    assert done.returncode == 1  # some lines were rejected
+    assert "records.csv" in done.stderr and "100%" in done.stderr  # tqdm's bar
+    again = subprocess.run(
+        argv, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert json.loads(again.stdout)["imported"] == 0

@@ -1,0 +1,232 @@
+"""A project's lifecycle through the real API: steps in order, out-of-order steps refused with
+the current state and the allowed next steps, concurrent steps serialised, bid fingerprints on
+the topic for collusion detection."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from prt.v1 import intake_pb2
+
+from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.settings import PlatformSettings
+from tests.integration.intake.conftest import Department, events_of, registration_body
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+EVIDENCE = {"sha256": "a" * 64, "location": "docstore://jyzx/2023/zbwj.pdf"}
+BIDDER = {"name": "山东黄河建工集团有限公司", "credit_code": "91110000600037341L"}
+
+
+async def _register(api: ServiceProcess, dept: Department, **changes: Any) -> str:
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{api.base_url}/v1/projects",
+            json=registration_body(name=f"生命周期测试 {uuid.uuid4()}", **changes),
+            headers=dept.headers(),
+        )
+    assert response.status_code == 201, response.text
+    project_id: str = response.json()["project_id"]
+    return project_id
+
+
+async def _step(
+    api: ServiceProcess, dept: Department, project_id: str, path: str, body: dict[str, Any]
+) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=20) as client:
+        return await client.post(
+            f"{api.base_url}/v1/projects/{project_id}/{path}", json=body, headers=dept.headers()
+        )
+
+
+ANNOUNCEMENT = {
+    "title": "长清区文昌街道老旧小区改造工程招标公告",
+    "announcement": EVIDENCE,
+    "submission_deadline": "2023-06-01T09:30:00+08:00",
+    "opening_at": "2023-06-01T09:30:00+08:00",
+}
+FINGERPRINT = {
+    "cpu_id": "BFEBFBFF000906EA",
+    "disk_serial": "WD-WCC6Y3LX0123",
+    "mac_address": "3c-7c-3f-1a-2b-4d",
+    "ip_address": "10.12.0.7",
+    "document_md5": "0cc175b9c0f1b6a831c399e269772661",
+}
+BID: dict[str, Any] = {
+    "bidder": BIDDER,
+    "bid_section_code": "001",
+    "bid_price_fen": 1_180_000_000,
+    "fingerprint": FINGERPRINT,
+    "deposit_account": "37001618801050123456",
+    "deposit_fen": 200_000_00,
+}
+
+
+async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
+    intake_api: ServiceProcess,
+    intake_worker: ServiceProcess,
+    changqing_dept: Department,
+    settings: PlatformSettings,
+) -> None:
+    project_id = await _register(intake_api, changqing_dept)
+    early = await _step(
+        intake_api, changqing_dept, project_id, "bid-opening", {"bid_section_code": "001"}
+    )
+    assert early.status_code == 409
+    refusal = early.json()
+    assert refusal["code"] == "transition_not_allowed"
+    assert "is REGISTERED" in refusal["message"]
+    assert "OPEN_BIDS is not allowed" in refusal["message"]
+    assert "ANNOUNCE" in refusal["message"] and "PRE_PUBLISH" in refusal["message"]
+
+    steps: list[tuple[str, dict[str, Any], str]] = [
+        (
+            "pre-publication",
+            {"document": EVIDENCE, "comments_close_at": "2023-05-20T17:00:00+08:00"},
+            "PRE_PUBLISHED",
+        ),
+        ("announcement", ANNOUNCEMENT, "ANNOUNCED"),
+        ("bids", BID, "BIDS_SUBMITTED"),
+        (
+            "deposit-relief",
+            {"kind": "REDUCED", "amount_saved_fen": 100_000_00, "bidder": BIDDER},
+            "BIDS_SUBMITTED",
+        ),
+        ("bid-opening", {"bid_section_code": "001"}, "BIDS_OPENED"),
+        ("evaluation", {"bid_section_code": "001", "report": EVIDENCE}, "EVALUATED"),
+        (
+            "candidates",
+            {
+                "bid_section_code": "001",
+                "candidates": [{"rank": 1, "bidder": BIDDER, "bid_price_fen": 1_180_000_000}],
+                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+            },
+            "CANDIDATES_PUBLICISED",
+        ),
+        (
+            "award",
+            {"bid_section_code": "001", "winner": BIDDER, "amount_fen": 1_180_000_000},
+            "AWARDED",
+        ),
+    ]
+    for path, body, state in steps:
+        response = await _step(intake_api, changqing_dept, project_id, path, body)
+        assert response.status_code == 201, (path, response.text)
+        assert response.json()["state"] == state
+
+    after_award = await _step(
+        intake_api,
+        changqing_dept,
+        project_id,
+        "termination",
+        {"reason": "TERMINATED", "explanation": "招标人终止"},
+    )
+    assert after_award.status_code == 409
+    assert "is AWARDED" in after_award.json()["message"]
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        detail = (
+            await client.get(
+                f"{intake_api.base_url}/v1/projects/{project_id}",
+                headers={"X-API-Key": changqing_dept.key},
+            )
+        ).json()
+    assert detail["state"] == "AWARDED"
+    assert len(detail["history"]) == 1 + len(steps)
+
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert len(events) == 1 + len(steps)
+    bids = [e.message for e in events if isinstance(e.message, intake_pb2.BidSubmitted)]
+    assert len(bids) == 1
+    fingerprint = bids[0].fingerprint
+    assert fingerprint.mac_address == "3C:7C:3F:1A:2B:4D"
+    assert fingerprint.ip_address == "10.12.0.7"
+    assert fingerprint.document_md5 == "0cc175b9c0f1b6a831c399e269772661"
+    assert fingerprint.cpu_id and fingerprint.disk_serial
+    assert bids[0].deposit_account == "37001618801050123456"
+    assert bids[0].bidder.unified_social_credit_code == BIDDER["credit_code"]
+
+
+async def test_two_steps_racing_for_one_project_are_serialised(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    project_id = await _register(intake_api, changqing_dept)
+    # Announcing and terminating are both allowed now; only one order makes sense afterwards:
+    # whichever comes second must see the first one's state.
+    termination = {"reason": "TERMINATED", "explanation": "项目取消"}
+    responses = await asyncio.gather(
+        *(
+            _step(intake_api, changqing_dept, project_id, "termination", termination)
+            for _ in range(4)
+        ),
+        *(
+            _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
+            for _ in range(4)
+        ),
+    )
+    accepted = [r for r in responses if r.status_code == 201]
+    refused = [r for r in responses if r.status_code == 409]
+    assert len(accepted) + len(refused) == 8, [r.text for r in responses]
+    terminations = [r for r in accepted if r.json()["step"] == "TERMINATE"]
+    assert len(terminations) == 1
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    terminated = [e for e in events if isinstance(e.message, intake_pb2.ProjectTerminated)]
+    assert len(terminated) == 1
+    # Every event after the termination would be a broken invariant.
+    assert isinstance(events[-1].message, intake_pb2.ProjectTerminated)
+    assert len(events) == 1 + len(accepted)
+
+
+async def test_supplements_clear_outstanding_documents_and_bad_fingerprints_are_422(
+    intake_api: ServiceProcess, changqing_dept: Department, zhangqiu_dept: Department
+) -> None:
+    project_id = await _register(
+        intake_api,
+        changqing_dept,
+        deficiency={"missing_documents": ["规划许可证", "资金证明"], "supplement_working_days": 2},
+    )
+    wrong = await _step(
+        intake_api,
+        changqing_dept,
+        project_id,
+        "supplements",
+        {"supplemented_documents": ["营业执照"]},
+    )
+    assert wrong.status_code == 409
+    assert "not outstanding: 营业执照" in wrong.json()["message"]
+    other_region = await _step(
+        intake_api,
+        zhangqiu_dept,
+        project_id,
+        "supplements",
+        {"supplemented_documents": ["资金证明"]},
+    )
+    assert other_region.status_code == 403
+    done = await _step(
+        intake_api,
+        changqing_dept,
+        project_id,
+        "supplements",
+        {"supplemented_documents": ["规划许可证", "资金证明"]},
+    )
+    assert done.status_code == 201, done.text
+    await _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
+    bad_bid = {**BID, "fingerprint": {**FINGERPRINT, "ip_address": "10.12.0", "mac_address": "x"}}
+    response = await _step(intake_api, changqing_dept, project_id, "bids", bad_bid)
+    assert response.status_code == 422
+    fields = {d["field"] for d in response.json()["details"]}
+    assert fields == {"fingerprint.ip_address", "fingerprint.mac_address"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        view = (
+            await client.get(
+                f"{intake_api.base_url}/v1/projects/{project_id}",
+                headers={"X-API-Key": changqing_dept.key},
+            )
+        ).json()
+    assert view["outstanding_documents"] == []
+    assert view["supplement_deadline"] is None
