@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 
 settings = get_settings()
 push_settings = get_push_settings()
-app = create_faust_app("prt-abnormal-push", settings)
+APP_ID = "prt-abnormal-push"  # also the Kafka consumer group id
+app = create_faust_app(APP_ID, settings)
 reports_topic = faust_topic(app, ABNORMAL_REPORTS)
 pushes_topic = faust_topic(app, ABNORMAL_PUSHES)
 intake_topic = faust_topic(app, PROJECT_EVENTS)

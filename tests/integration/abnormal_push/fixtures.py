@@ -99,7 +99,7 @@ Keys = dict[str, str]
 async def keys(issue_key: IssueKey) -> Keys:
     """API keys: one per department code used in the tests, plus an operator and a partner."""
     issued: Keys = {}
-    for code in ("ZJJ", "JTJ", "SWJ", "YLJ", "JYZX", "FGW", "GAJ", "CGJ"):
+    for code in ("ZJJ", "JTJ", "SWJ", "YLJ", "CZJ", "JYZX", "FGW", "GAJ", "CGJ"):
         issued[code] = (await issue_key(PrincipalKind.DEPARTMENT, code, f"dept {code}")).key
     issued["operator"] = (await issue_key(PrincipalKind.OPERATOR, "duty-1", "值班员")).key
     issued["partner"] = (await issue_key(PrincipalKind.PARTNER, "370300", "淄博")).key

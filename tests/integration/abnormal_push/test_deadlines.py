@@ -65,7 +65,9 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
 
         async def zjj_push() -> list[dict[str, Any]]:
             response = await client.get(
-                f"{push_api.base_url}/v1/pushes", headers=auth(keys["operator"])
+                f"{push_api.base_url}/v1/pushes",
+                params={"department": "ZJJ", "until": FILED_AT.isoformat()},
+                headers=auth(keys["operator"]),
             )
             return [
                 p
@@ -95,7 +97,7 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
         )
         fgw_view = await client.get(
             f"{push_api.base_url}/v1/pushes",
-            params={"escalated": "true"},
+            params={"escalated": "true", "until": FILED_AT.isoformat()},
             headers=auth(keys["FGW"]),
         )
         fgw_reads = await client.get(url, headers=auth(keys["FGW"]))

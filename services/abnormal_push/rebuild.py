@@ -1,0 +1,84 @@
+"""Rebuild abnormal push's Redis projections by replaying its topics.
+
+Run with the stream worker stopped: ``python -m services.abnormal_push.rebuild``, then start
+the worker; it replays abnormal.reports.v1, abnormal.pushes.v1 and intake.projects.v1 from the
+beginning and the inboxes, records, due times and detection state come back as they were.
+
+Kept on purpose: API keys and idempotency records (not projections), webhook registrations
+and the delivery log (so nothing is delivered twice), and the set of reports already routed
+(so a replay does not re-emit PushRouted; the push events themselves are in the topic).
+Detection re-files the reports it finds again under the same report and event ids, which the
+projections recognise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from redis.asyncio import Redis
+
+from services.abnormal_push import detection, read_model
+from services.abnormal_push.stream_worker import APP_ID, CONSUMED_TOPICS
+from services.platform_core.settings import PlatformSettings, get_settings
+
+log = logging.getLogger(__name__)
+
+PATTERNS = (
+    *(p for p in read_model.PROJECTION_PATTERNS if p != read_model.ROUTED_REPORTS),
+    detection.DETECTION + "*",
+)
+
+
+async def delete_projections(redis: Redis) -> int:
+    deleted = 0
+    for pattern in PATTERNS:
+        batch = [key async for key in redis.scan_iter(match=pattern, count=1000)]
+        for start in range(0, len(batch), 500):
+            deleted += await redis.delete(*batch[start : start + 500])
+    return deleted
+
+
+async def rewind_consumer_group(settings: PlatformSettings, group_id: str = APP_ID) -> None:
+    """Commit offset 0 for every partition the worker consumes (the group must be empty)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        # The registry's partition counts are the topics' (ensure_topics refuses a mismatch).
+        partitions = [
+            TopicPartition(spec.name, partition)
+            for spec in CONSUMED_TOPICS
+            for partition in range(spec.partitions or settings.topic_partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await consumer.stop()
+
+
+async def rebuild(settings: PlatformSettings) -> int:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        deleted = await delete_projections(redis)
+    finally:
+        await redis.aclose()
+    await rewind_consumer_group(settings)
+    log.info("deleted %d projection keys and rewound %s", deleted, APP_ID)
+    return deleted
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO)
+    deleted = asyncio.run(rebuild(get_settings()))
+    print(f"deleted {deleted} keys; start the worker to replay the topics", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
