@@ -189,7 +189,7 @@ def exact_optimum(
         row = np.zeros(size)
         row[r] = -secondary
         for v, venue_id in enumerate(venue_ids):
-            if venue_id != request.main_venue_id:
+            if venues[venue_id].owner_code != request.host_code:
                 upper[n_r + r * n_v + v] = offers[(venue_id, request.slot)].seats
                 row[n_r + r * n_v + v] = 1
         rows.append(row)

@@ -11,7 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.platform_core.errors import SettingsError
 
 # Secrets that may only be used by local runs and tests; production must set its own.
-_DEVELOPMENT_SECRETS = frozenset({"local-development-only-pepper"})
+_DEVELOPMENT_SECRETS = frozenset(
+    {
+        "local-development-only-pepper",
+        # base64 of b"local-dev-only-remote-eval-key!!"
+        "bG9jYWwtZGV2LW9ubHktcmVtb3RlLWV2YWwta2V5ISE=",
+        "local-development-only-draw-secret",
+    }
+)
 
 
 class PlatformSettings(BaseSettings):
@@ -32,6 +39,15 @@ class PlatformSettings(BaseSettings):
     intake_deadline_check_interval_s: float = Field(default=30.0, gt=0)
     # Pepper mixed into API-key hashes: a secret.
     api_key_pepper: str = "local-development-only-pepper"
+    # Remote evaluation: AES-256-GCM key (base64 of 32 bytes) sealing experts' names, phones
+    # and ID numbers; a secret.
+    remote_eval_identity_key: str = "bG9jYWwtZGV2LW9ubHktcmVtb3RlLWV2YWwta2V5ISE="
+    # Remote evaluation: HMAC key deriving draw seeds and per-evaluation expert pseudonyms.
+    remote_eval_draw_secret: str = "local-development-only-draw-secret"
+    # An expert drawn within this many days is not drawn again.
+    remote_eval_recent_draw_days: int = Field(default=7, ge=0)
+    # Share of a committee's experts seated at the main venue (主场), percent.
+    remote_eval_main_venue_percent: int = Field(default=40, ge=0, le=100)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> PlatformSettings:
@@ -40,6 +56,12 @@ class PlatformSettings(BaseSettings):
                 "PRT_API_KEY_PEPPER still has its development default; set a real secret "
                 "for production"
             )
+        for name in ("remote_eval_identity_key", "remote_eval_draw_secret"):
+            if self.environment == "production" and getattr(self, name) in _DEVELOPMENT_SECRETS:
+                raise SettingsError(
+                    f"PRT_{name.upper()} still has its development default; set a real secret "
+                    "for production"
+                )
         return self
 
 

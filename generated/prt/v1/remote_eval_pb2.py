@@ -26,27 +26,27 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from prt.v1 import common_pb2 as prt_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18prt/v1/remote_eval.proto\x12\x06prt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13prt/v1/common.proto\"Q\n\x0bHalfDaySlot\x12\x1f\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x11.prt.v1.LocalDate\x12!\n\x08half_day\x18\x02 \x01(\x0e\x32\x0f.prt.v1.HalfDay\"\xdd\x01\n\x16VenueCapacityPublished\x12\x10\n\x08venue_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x12\n\nvenue_name\x18\n \x01(\t\x12\x13\n\x0bregion_code\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\r\n\x05seats\x18\r \x01(\x05\x12\x0f\n\x07\x66\x65\x65_fen\x18\x0e \x01(\x03\"X\n\rSpecialtyNeed\x12\x16\n\x0especialty_code\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.prt.v1.ExpertKind\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"\x80\x03\n\x13\x45valuationRequested\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10host_centre_code\x18\x03 \x01(\t\x12\x12\n\nproject_id\x18\n \x01(\t\x12\x18\n\x10\x62id_section_code\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\x16\n\x0e\x63ommittee_size\x18\r \x01(\x05\x12*\n\x0bspecialties\x18\x0e \x03(\x0b\x32\x15.prt.v1.SpecialtyNeed\x12\x15\n\rmain_venue_id\x18\x0f \x01(\t\x12\x1f\n\x17preferred_partner_codes\x18\x10 \x03(\t\x12\x1e\n\x16required_partner_codes\x18\x11 \x03(\t\x12\x1a\n\x12\x61voided_unit_codes\x18\x12 \x03(\t\"i\n\x0fVenueAllocation\x12\x10\n\x08venue_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_code\x18\x02 \x01(\t\x12\x1f\n\x04role\x18\x03 \x01(\x0e\x32\x11.prt.v1.VenueRole\x12\r\n\x05seats\x18\x04 \x01(\x05\"\x93\x01\n\x10\x45xpertAssignment\x12\x18\n\x10\x65xpert_pseudonym\x18\x01 \x01(\t\x12\x19\n\x11pool_partner_code\x18\x02 \x01(\t\x12\x10\n\x08venue_id\x18\x03 \x01(\t\x12\x16\n\x0especialty_code\x18\x04 \x01(\t\x12 \n\x04kind\x18\x05 \x01(\x0e\x32\x12.prt.v1.ExpertKind\"S\n\tDrawAudit\x12\x0c\n\x04seed\x18\x01 \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\x02 \x01(\t\x12\x1d\n\x15\x63\x61ndidate_pool_sha256\x18\x03 \x01(\t\"\xd7\x01\n\x13\x45valuationScheduled\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61llocations\x18\n \x03(\x0b\x32\x17.prt.v1.VenueAllocation\x12)\n\x07\x65xperts\x18\x0b \x03(\x0b\x32\x18.prt.v1.ExpertAssignment\x12\x1f\n\x04\x64raw\x18\x0c \x01(\x0b\x32\x11.prt.v1.DrawAudit\"\x8e\x02\n\x0fSeatRequestSent\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10host_centre_code\x18\x03 \x01(\t\x12\x14\n\x0cpartner_code\x18\n \x01(\t\x12\x10\n\x08venue_id\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\r\n\x05seats\x18\r \x01(\x05\x12\x0f\n\x07\x66\x65\x65_fen\x18\x0e \x01(\x03\x12.\n\nrespond_by\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x01\n\x14PartnerVenueDecision\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x10\n\x08venue_id\x18\n \x01(\t\x12\'\n\x08\x64\x65\x63ision\x18\x0b \x01(\x0e\x32\x15.prt.v1.VenueDecision\x12\x0e\n\x06reason\x18\x0c \x01(\t\"\x83\x01\n\x0b\x45xpertDrawn\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\nassignment\x18\n \x01(\x0b\x32\x18.prt.v1.ExpertAssignment\"\x89\x01\n\x0f\x45xpertConfirmed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\"\xb5\x01\n\x0e\x45xpertDeclined\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\x12+\n\x06reason\x18\x0b \x01(\x0e\x32\x1b.prt.v1.ExpertDeclineReason\"\x98\x01\n\x0c\x45xpertNoShow\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\x12\x10\n\x08venue_id\x18\x0b \x01(\t\"\xf7\x01\n\x0fSubstituteDrawn\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x19replaced_expert_pseudonym\x18\n \x01(\t\x12*\n\x06reason\x18\x0b \x01(\x0e\x32\x1a.prt.v1.SubstitutionReason\x12,\n\nassignment\x18\x0c \x01(\x0b\x32\x18.prt.v1.ExpertAssignment\x12\x1f\n\x04\x64raw\x18\r \x01(\x0b\x32\x11.prt.v1.DrawAudit\"z\n\x12NearestAlternative\x12!\n\x04slot\x18\x01 \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12,\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32\x17.prt.v1.VenueAllocation\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xdc\x01\n\x10SchedulingFailed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x11\x66\x61iled_constraint\x18\n \x01(\x0e\x32\x1c.prt.v1.SchedulingConstraint\x12\x0e\n\x06\x64\x65tail\x18\x0b \x01(\t\x12\x37\n\x13nearest_alternative\x18\x0c \x01(\x0b\x32\x1a.prt.v1.NearestAlternative\"\xcc\x01\n\x11\x43ommitteeUnsealed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nproject_id\x18\n \x01(\t\x12\x18\n\x10\x62id_section_code\x18\x0b \x01(\t\x12+\n\x0e\x63ommittee_list\x18\x0c \x01(\x0b\x32\x13.prt.v1.EvidenceRef\x12\x14\n\x0cmember_count\x18\r \x01(\x05*E\n\x07HalfDay\x12\x18\n\x14HALF_DAY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bHALF_DAY_AM\x10\x01\x12\x0f\n\x0bHALF_DAY_PM\x10\x02*^\n\nExpertKind\x12\x1b\n\x17\x45XPERT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XPERT_KIND_TECHNICAL\x10\x01\x12\x18\n\x14\x45XPERT_KIND_ECONOMIC\x10\x02*V\n\tVenueRole\x12\x1a\n\x16VENUE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0fVENUE_ROLE_MAIN\x10\x01\x12\x18\n\x14VENUE_ROLE_SECONDARY\x10\x02*i\n\rVenueDecision\x12\x1e\n\x1aVENUE_DECISION_UNSPECIFIED\x10\x00\x12\x1b\n\x17VENUE_DECISION_ACCEPTED\x10\x01\x12\x1b\n\x17VENUE_DECISION_DECLINED\x10\x02*\xdb\x01\n\x13\x45xpertDeclineReason\x12%\n!EXPERT_DECLINE_REASON_UNSPECIFIED\x10\x00\x12%\n!EXPERT_DECLINE_REASON_UNAVAILABLE\x10\x01\x12.\n*EXPERT_DECLINE_REASON_CONFLICT_OF_INTEREST\x10\x02\x12%\n!EXPERT_DECLINE_REASON_NO_RESPONSE\x10\x03\x12\x1f\n\x1b\x45XPERT_DECLINE_REASON_OTHER\x10\x04*\xa4\x01\n\x12SubstitutionReason\x12#\n\x1fSUBSTITUTION_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cSUBSTITUTION_REASON_DECLINED\x10\x01\x12\x1f\n\x1bSUBSTITUTION_REASON_NO_SHOW\x10\x02\x12&\n\"SUBSTITUTION_REASON_VENUE_DECLINED\x10\x03*\xc0\x02\n\x14SchedulingConstraint\x12%\n!SCHEDULING_CONSTRAINT_UNSPECIFIED\x10\x00\x12/\n+SCHEDULING_CONSTRAINT_COMMITTEE_COMPOSITION\x10\x01\x12\x1f\n\x1bSCHEDULING_CONSTRAINT_SEATS\x10\x02\x12-\n)SCHEDULING_CONSTRAINT_EXPERT_AVAILABILITY\x10\x03\x12#\n\x1fSCHEDULING_CONSTRAINT_AVOIDANCE\x10\x04\x12*\n&SCHEDULING_CONSTRAINT_REQUIRED_PARTNER\x10\x05\x12/\n+SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18prt/v1/remote_eval.proto\x12\x06prt.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13prt/v1/common.proto\"Q\n\x0bHalfDaySlot\x12\x1f\n\x04\x64\x61te\x18\x01 \x01(\x0b\x32\x11.prt.v1.LocalDate\x12!\n\x08half_day\x18\x02 \x01(\x0e\x32\x0f.prt.v1.HalfDay\"\xdd\x01\n\x16VenueCapacityPublished\x12\x10\n\x08venue_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x12\n\nvenue_name\x18\n \x01(\t\x12\x13\n\x0bregion_code\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\r\n\x05seats\x18\r \x01(\x05\x12\x0f\n\x07\x66\x65\x65_fen\x18\x0e \x01(\x03\"X\n\rSpecialtyNeed\x12\x16\n\x0especialty_code\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.prt.v1.ExpertKind\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"\xb8\x03\n\x13\x45valuationRequested\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10host_centre_code\x18\x03 \x01(\t\x12\x12\n\nproject_id\x18\n \x01(\t\x12\x18\n\x10\x62id_section_code\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\x16\n\x0e\x63ommittee_size\x18\r \x01(\x05\x12*\n\x0bspecialties\x18\x0e \x03(\x0b\x32\x15.prt.v1.SpecialtyNeed\x12\x15\n\rmain_venue_id\x18\x0f \x01(\t\x12\x1f\n\x17preferred_partner_codes\x18\x10 \x03(\t\x12\x1e\n\x16required_partner_codes\x18\x11 \x03(\t\x12\x1a\n\x12\x61voided_unit_codes\x18\x12 \x03(\t\x12\x1f\n\x12main_venue_experts\x18\x13 \x01(\x05H\x00\x88\x01\x01\x42\x15\n\x13_main_venue_experts\"i\n\x0fVenueAllocation\x12\x10\n\x08venue_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_code\x18\x02 \x01(\t\x12\x1f\n\x04role\x18\x03 \x01(\x0e\x32\x11.prt.v1.VenueRole\x12\r\n\x05seats\x18\x04 \x01(\x05\"\x93\x01\n\x10\x45xpertAssignment\x12\x18\n\x10\x65xpert_pseudonym\x18\x01 \x01(\t\x12\x19\n\x11pool_partner_code\x18\x02 \x01(\t\x12\x10\n\x08venue_id\x18\x03 \x01(\t\x12\x16\n\x0especialty_code\x18\x04 \x01(\t\x12 \n\x04kind\x18\x05 \x01(\x0e\x32\x12.prt.v1.ExpertKind\"j\n\tDrawAudit\x12\x0c\n\x04seed\x18\x01 \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\x02 \x01(\t\x12\x1d\n\x15\x63\x61ndidate_pool_sha256\x18\x03 \x01(\t\x12\x15\n\rinputs_sha256\x18\x04 \x01(\t\"\xd7\x01\n\x13\x45valuationScheduled\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0b\x61llocations\x18\n \x03(\x0b\x32\x17.prt.v1.VenueAllocation\x12)\n\x07\x65xperts\x18\x0b \x03(\x0b\x32\x18.prt.v1.ExpertAssignment\x12\x1f\n\x04\x64raw\x18\x0c \x01(\x0b\x32\x11.prt.v1.DrawAudit\"\x8e\x02\n\x0fSeatRequestSent\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10host_centre_code\x18\x03 \x01(\t\x12\x14\n\x0cpartner_code\x18\n \x01(\t\x12\x10\n\x08venue_id\x18\x0b \x01(\t\x12!\n\x04slot\x18\x0c \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12\r\n\x05seats\x18\r \x01(\x05\x12\x0f\n\x07\x66\x65\x65_fen\x18\x0e \x01(\x03\x12.\n\nrespond_by\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x01\n\x14PartnerVenueDecision\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x10\n\x08venue_id\x18\n \x01(\t\x12\'\n\x08\x64\x65\x63ision\x18\x0b \x01(\x0e\x32\x15.prt.v1.VenueDecision\x12\x0e\n\x06reason\x18\x0c \x01(\t\"\x83\x01\n\x0b\x45xpertDrawn\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\nassignment\x18\n \x01(\x0b\x32\x18.prt.v1.ExpertAssignment\"\x89\x01\n\x0f\x45xpertConfirmed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\"\xb5\x01\n\x0e\x45xpertDeclined\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\x12+\n\x06reason\x18\x0b \x01(\x0e\x32\x1b.prt.v1.ExpertDeclineReason\"\x98\x01\n\x0c\x45xpertNoShow\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpartner_code\x18\x03 \x01(\t\x12\x18\n\x10\x65xpert_pseudonym\x18\n \x01(\t\x12\x10\n\x08venue_id\x18\x0b \x01(\t\"\xf7\x01\n\x0fSubstituteDrawn\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x19replaced_expert_pseudonym\x18\n \x01(\t\x12*\n\x06reason\x18\x0b \x01(\x0e\x32\x1a.prt.v1.SubstitutionReason\x12,\n\nassignment\x18\x0c \x01(\x0b\x32\x18.prt.v1.ExpertAssignment\x12\x1f\n\x04\x64raw\x18\r \x01(\x0b\x32\x11.prt.v1.DrawAudit\"z\n\x12NearestAlternative\x12!\n\x04slot\x18\x01 \x01(\x0b\x32\x13.prt.v1.HalfDaySlot\x12,\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32\x17.prt.v1.VenueAllocation\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xdc\x01\n\x10SchedulingFailed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x11\x66\x61iled_constraint\x18\n \x01(\x0e\x32\x1c.prt.v1.SchedulingConstraint\x12\x0e\n\x06\x64\x65tail\x18\x0b \x01(\t\x12\x37\n\x13nearest_alternative\x18\x0c \x01(\x0b\x32\x1a.prt.v1.NearestAlternative\"\xcc\x01\n\x11\x43ommitteeUnsealed\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nproject_id\x18\n \x01(\t\x12\x18\n\x10\x62id_section_code\x18\x0b \x01(\t\x12+\n\x0e\x63ommittee_list\x18\x0c \x01(\x0b\x32\x13.prt.v1.EvidenceRef\x12\x14\n\x0cmember_count\x18\r \x01(\x05*E\n\x07HalfDay\x12\x18\n\x14HALF_DAY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bHALF_DAY_AM\x10\x01\x12\x0f\n\x0bHALF_DAY_PM\x10\x02*^\n\nExpertKind\x12\x1b\n\x17\x45XPERT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XPERT_KIND_TECHNICAL\x10\x01\x12\x18\n\x14\x45XPERT_KIND_ECONOMIC\x10\x02*V\n\tVenueRole\x12\x1a\n\x16VENUE_ROLE_UNSPECIFIED\x10\x00\x12\x13\n\x0fVENUE_ROLE_MAIN\x10\x01\x12\x18\n\x14VENUE_ROLE_SECONDARY\x10\x02*i\n\rVenueDecision\x12\x1e\n\x1aVENUE_DECISION_UNSPECIFIED\x10\x00\x12\x1b\n\x17VENUE_DECISION_ACCEPTED\x10\x01\x12\x1b\n\x17VENUE_DECISION_DECLINED\x10\x02*\xdb\x01\n\x13\x45xpertDeclineReason\x12%\n!EXPERT_DECLINE_REASON_UNSPECIFIED\x10\x00\x12%\n!EXPERT_DECLINE_REASON_UNAVAILABLE\x10\x01\x12.\n*EXPERT_DECLINE_REASON_CONFLICT_OF_INTEREST\x10\x02\x12%\n!EXPERT_DECLINE_REASON_NO_RESPONSE\x10\x03\x12\x1f\n\x1b\x45XPERT_DECLINE_REASON_OTHER\x10\x04*\xa4\x01\n\x12SubstitutionReason\x12#\n\x1fSUBSTITUTION_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cSUBSTITUTION_REASON_DECLINED\x10\x01\x12\x1f\n\x1bSUBSTITUTION_REASON_NO_SHOW\x10\x02\x12&\n\"SUBSTITUTION_REASON_VENUE_DECLINED\x10\x03*\xc0\x02\n\x14SchedulingConstraint\x12%\n!SCHEDULING_CONSTRAINT_UNSPECIFIED\x10\x00\x12/\n+SCHEDULING_CONSTRAINT_COMMITTEE_COMPOSITION\x10\x01\x12\x1f\n\x1bSCHEDULING_CONSTRAINT_SEATS\x10\x02\x12-\n)SCHEDULING_CONSTRAINT_EXPERT_AVAILABILITY\x10\x03\x12#\n\x1fSCHEDULING_CONSTRAINT_AVOIDANCE\x10\x04\x12*\n&SCHEDULING_CONSTRAINT_REQUIRED_PARTNER\x10\x05\x12/\n+SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prt.v1.remote_eval_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HALFDAY']._serialized_start=3318
-  _globals['_HALFDAY']._serialized_end=3387
-  _globals['_EXPERTKIND']._serialized_start=3389
-  _globals['_EXPERTKIND']._serialized_end=3483
-  _globals['_VENUEROLE']._serialized_start=3485
-  _globals['_VENUEROLE']._serialized_end=3571
-  _globals['_VENUEDECISION']._serialized_start=3573
-  _globals['_VENUEDECISION']._serialized_end=3678
-  _globals['_EXPERTDECLINEREASON']._serialized_start=3681
-  _globals['_EXPERTDECLINEREASON']._serialized_end=3900
-  _globals['_SUBSTITUTIONREASON']._serialized_start=3903
-  _globals['_SUBSTITUTIONREASON']._serialized_end=4067
-  _globals['_SCHEDULINGCONSTRAINT']._serialized_start=4070
-  _globals['_SCHEDULINGCONSTRAINT']._serialized_end=4390
+  _globals['_HALFDAY']._serialized_start=3397
+  _globals['_HALFDAY']._serialized_end=3466
+  _globals['_EXPERTKIND']._serialized_start=3468
+  _globals['_EXPERTKIND']._serialized_end=3562
+  _globals['_VENUEROLE']._serialized_start=3564
+  _globals['_VENUEROLE']._serialized_end=3650
+  _globals['_VENUEDECISION']._serialized_start=3652
+  _globals['_VENUEDECISION']._serialized_end=3757
+  _globals['_EXPERTDECLINEREASON']._serialized_start=3760
+  _globals['_EXPERTDECLINEREASON']._serialized_end=3979
+  _globals['_SUBSTITUTIONREASON']._serialized_start=3982
+  _globals['_SUBSTITUTIONREASON']._serialized_end=4146
+  _globals['_SCHEDULINGCONSTRAINT']._serialized_start=4149
+  _globals['_SCHEDULINGCONSTRAINT']._serialized_end=4469
   _globals['_HALFDAYSLOT']._serialized_start=90
   _globals['_HALFDAYSLOT']._serialized_end=171
   _globals['_VENUECAPACITYPUBLISHED']._serialized_start=174
@@ -54,33 +54,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SPECIALTYNEED']._serialized_start=397
   _globals['_SPECIALTYNEED']._serialized_end=485
   _globals['_EVALUATIONREQUESTED']._serialized_start=488
-  _globals['_EVALUATIONREQUESTED']._serialized_end=872
-  _globals['_VENUEALLOCATION']._serialized_start=874
-  _globals['_VENUEALLOCATION']._serialized_end=979
-  _globals['_EXPERTASSIGNMENT']._serialized_start=982
-  _globals['_EXPERTASSIGNMENT']._serialized_end=1129
-  _globals['_DRAWAUDIT']._serialized_start=1131
-  _globals['_DRAWAUDIT']._serialized_end=1214
-  _globals['_EVALUATIONSCHEDULED']._serialized_start=1217
-  _globals['_EVALUATIONSCHEDULED']._serialized_end=1432
-  _globals['_SEATREQUESTSENT']._serialized_start=1435
-  _globals['_SEATREQUESTSENT']._serialized_end=1705
-  _globals['_PARTNERVENUEDECISION']._serialized_start=1708
-  _globals['_PARTNERVENUEDECISION']._serialized_end=1899
-  _globals['_EXPERTDRAWN']._serialized_start=1902
-  _globals['_EXPERTDRAWN']._serialized_end=2033
-  _globals['_EXPERTCONFIRMED']._serialized_start=2036
-  _globals['_EXPERTCONFIRMED']._serialized_end=2173
-  _globals['_EXPERTDECLINED']._serialized_start=2176
-  _globals['_EXPERTDECLINED']._serialized_end=2357
-  _globals['_EXPERTNOSHOW']._serialized_start=2360
-  _globals['_EXPERTNOSHOW']._serialized_end=2512
-  _globals['_SUBSTITUTEDRAWN']._serialized_start=2515
-  _globals['_SUBSTITUTEDRAWN']._serialized_end=2762
-  _globals['_NEARESTALTERNATIVE']._serialized_start=2764
-  _globals['_NEARESTALTERNATIVE']._serialized_end=2886
-  _globals['_SCHEDULINGFAILED']._serialized_start=2889
-  _globals['_SCHEDULINGFAILED']._serialized_end=3109
-  _globals['_COMMITTEEUNSEALED']._serialized_start=3112
-  _globals['_COMMITTEEUNSEALED']._serialized_end=3316
+  _globals['_EVALUATIONREQUESTED']._serialized_end=928
+  _globals['_VENUEALLOCATION']._serialized_start=930
+  _globals['_VENUEALLOCATION']._serialized_end=1035
+  _globals['_EXPERTASSIGNMENT']._serialized_start=1038
+  _globals['_EXPERTASSIGNMENT']._serialized_end=1185
+  _globals['_DRAWAUDIT']._serialized_start=1187
+  _globals['_DRAWAUDIT']._serialized_end=1293
+  _globals['_EVALUATIONSCHEDULED']._serialized_start=1296
+  _globals['_EVALUATIONSCHEDULED']._serialized_end=1511
+  _globals['_SEATREQUESTSENT']._serialized_start=1514
+  _globals['_SEATREQUESTSENT']._serialized_end=1784
+  _globals['_PARTNERVENUEDECISION']._serialized_start=1787
+  _globals['_PARTNERVENUEDECISION']._serialized_end=1978
+  _globals['_EXPERTDRAWN']._serialized_start=1981
+  _globals['_EXPERTDRAWN']._serialized_end=2112
+  _globals['_EXPERTCONFIRMED']._serialized_start=2115
+  _globals['_EXPERTCONFIRMED']._serialized_end=2252
+  _globals['_EXPERTDECLINED']._serialized_start=2255
+  _globals['_EXPERTDECLINED']._serialized_end=2436
+  _globals['_EXPERTNOSHOW']._serialized_start=2439
+  _globals['_EXPERTNOSHOW']._serialized_end=2591
+  _globals['_SUBSTITUTEDRAWN']._serialized_start=2594
+  _globals['_SUBSTITUTEDRAWN']._serialized_end=2841
+  _globals['_NEARESTALTERNATIVE']._serialized_start=2843
+  _globals['_NEARESTALTERNATIVE']._serialized_end=2965
+  _globals['_SCHEDULINGFAILED']._serialized_start=2968
+  _globals['_SCHEDULINGFAILED']._serialized_end=3188
+  _globals['_COMMITTEEUNSEALED']._serialized_start=3191
+  _globals['_COMMITTEEUNSEALED']._serialized_end=3395
 # @@protoc_insertion_point(module_scope)

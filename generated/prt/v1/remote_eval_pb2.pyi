@@ -127,7 +127,7 @@ class SpecialtyNeed(_message.Message):
     def __init__(self, specialty_code: _Optional[str] = ..., kind: _Optional[_Union[ExpertKind, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class EvaluationRequested(_message.Message):
-    __slots__ = ("evaluation_id", "occurred_at", "host_centre_code", "project_id", "bid_section_code", "slot", "committee_size", "specialties", "main_venue_id", "preferred_partner_codes", "required_partner_codes", "avoided_unit_codes")
+    __slots__ = ("evaluation_id", "occurred_at", "host_centre_code", "project_id", "bid_section_code", "slot", "committee_size", "specialties", "main_venue_id", "preferred_partner_codes", "required_partner_codes", "avoided_unit_codes", "main_venue_experts")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     HOST_CENTRE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,7 @@ class EvaluationRequested(_message.Message):
     PREFERRED_PARTNER_CODES_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_PARTNER_CODES_FIELD_NUMBER: _ClassVar[int]
     AVOIDED_UNIT_CODES_FIELD_NUMBER: _ClassVar[int]
+    MAIN_VENUE_EXPERTS_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     occurred_at: _timestamp_pb2.Timestamp
     host_centre_code: str
@@ -152,7 +153,8 @@ class EvaluationRequested(_message.Message):
     preferred_partner_codes: _containers.RepeatedScalarFieldContainer[str]
     required_partner_codes: _containers.RepeatedScalarFieldContainer[str]
     avoided_unit_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., host_centre_code: _Optional[str] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., committee_size: _Optional[int] = ..., specialties: _Optional[_Iterable[_Union[SpecialtyNeed, _Mapping]]] = ..., main_venue_id: _Optional[str] = ..., preferred_partner_codes: _Optional[_Iterable[str]] = ..., required_partner_codes: _Optional[_Iterable[str]] = ..., avoided_unit_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    main_venue_experts: int
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., host_centre_code: _Optional[str] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., committee_size: _Optional[int] = ..., specialties: _Optional[_Iterable[_Union[SpecialtyNeed, _Mapping]]] = ..., main_venue_id: _Optional[str] = ..., preferred_partner_codes: _Optional[_Iterable[str]] = ..., required_partner_codes: _Optional[_Iterable[str]] = ..., avoided_unit_codes: _Optional[_Iterable[str]] = ..., main_venue_experts: _Optional[int] = ...) -> None: ...
 
 class VenueAllocation(_message.Message):
     __slots__ = ("venue_id", "partner_code", "role", "seats")
@@ -181,14 +183,16 @@ class ExpertAssignment(_message.Message):
     def __init__(self, expert_pseudonym: _Optional[str] = ..., pool_partner_code: _Optional[str] = ..., venue_id: _Optional[str] = ..., specialty_code: _Optional[str] = ..., kind: _Optional[_Union[ExpertKind, str]] = ...) -> None: ...
 
 class DrawAudit(_message.Message):
-    __slots__ = ("seed", "algorithm_version", "candidate_pool_sha256")
+    __slots__ = ("seed", "algorithm_version", "candidate_pool_sha256", "inputs_sha256")
     SEED_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_POOL_SHA256_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_SHA256_FIELD_NUMBER: _ClassVar[int]
     seed: str
     algorithm_version: str
     candidate_pool_sha256: str
-    def __init__(self, seed: _Optional[str] = ..., algorithm_version: _Optional[str] = ..., candidate_pool_sha256: _Optional[str] = ...) -> None: ...
+    inputs_sha256: str
+    def __init__(self, seed: _Optional[str] = ..., algorithm_version: _Optional[str] = ..., candidate_pool_sha256: _Optional[str] = ..., inputs_sha256: _Optional[str] = ...) -> None: ...
 
 class EvaluationScheduled(_message.Message):
     __slots__ = ("evaluation_id", "occurred_at", "allocations", "experts", "draw")

@@ -126,6 +126,43 @@ EVENT_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+# Partner streams (remote evaluation): each partner's own topics under ``partner.<code>.``, so a
+# prefixed ACL on that prefix gives a partner its streams and nothing else.
+PARTNER_TOPIC_PREFIX = "partner."
+PARTNER_SEAT_REQUEST_TYPES = _types("SeatRequestSent", "ExpertDrawn", "SubstituteDrawn")
+PARTNER_ANSWER_TYPES = _types(
+    "PartnerVenueDecision", "ExpertConfirmed", "ExpertDeclined", "ExpertNoShow"
+)
+
+
+def partner_topic_prefix(partner_code: str) -> str:
+    return f"{PARTNER_TOPIC_PREFIX}{partner_code}."
+
+
+def partner_seat_requests_topic(partner_code: str) -> TopicSpec:
+    """What the platform asks one partner: seat requests for its venues, experts drawn from
+    its pool (pseudonyms, time and place only) and substitutes. Read by that partner only."""
+    return TopicSpec(
+        name=f"{partner_topic_prefix(partner_code)}seat-requests.v1",
+        key="evaluation_id",
+        description=f"Seat requests and expert draws for partner {partner_code}.",
+        message_types=PARTNER_SEAT_REQUEST_TYPES,
+        partitions=1,
+    )
+
+
+def partner_answers_topic(partner_code: str) -> TopicSpec:
+    """One partner's answers: venue decisions, expert confirmations, refusals and no-shows.
+    Written by that partner only; validated and recorded by remote_eval."""
+    return TopicSpec(
+        name=f"{partner_topic_prefix(partner_code)}answers.v1",
+        key="evaluation_id",
+        description=f"Answers of partner {partner_code} to its seat requests and expert draws.",
+        message_types=PARTNER_ANSWER_TYPES,
+        partitions=1,
+    )
+
+
 def dead_letter_topic(consumer: str) -> TopicSpec:
     """The dead-letter topic of one consumer (e.g. ``reporting.aggregator``).
 

@@ -84,6 +84,8 @@ def check_schedule(  # noqa: PLR0912, PLR0915 - one branch per rule is the clear
         if allocation.seats > free:
             violations.append(f"{allocation.seats} seats at {allocation.venue_id}, {free} free")
         is_main = allocation.venue_id == request.main_venue_id
+        if not is_main and venue_owner.get(allocation.venue_id) == request.host_code:
+            violations.append(f"{allocation.venue_id} is the host's own, not a partner's venue")
         if (allocation.role is VenueRole.MAIN) != is_main:
             violations.append(f"{allocation.venue_id} has the wrong role {allocation.role}")
     owners = {venue_owner.get(a.venue_id) for a in allocations if a.seats > 0}

@@ -291,7 +291,8 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
         (
             v
             for v in market.venues.values()
-            if v.venue_id != main.venue_id
+            # 副场 are partners' venues: the host's other rooms are not secondary venues.
+            if v.owner_code != request.host_code
             and v.venue_id not in declined_venue_ids
             and market.free_seats(v.venue_id, slot) > 0
         ),
@@ -517,7 +518,7 @@ def replan_after_decline(
         (
             v
             for v in market.venues.values()
-            if v.venue_id != request.main_venue_id
+            if v.owner_code != request.host_code
             and v.venue_id not in declined_venue_ids
             and market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id] > 0
         ),

@@ -1,16 +1,37 @@
-"""Remote evaluation's FastAPI application.
+"""Remote evaluation's FastAPI application: venues and seats, expert pools, evaluation requests,
+the schedule, partner answers, the draw proof, partner SSE streams and the AsyncAPI document.
 
-So far it serves the partner cities (沿黄九市) whose venues take part; venues, requests, draws and
-partner decisions come with their own routers.
+Run: uvicorn services.remote_eval.http_api.app:app
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
+from services.platform_core.events.topics import (
+    EVALUATIONS,
+    VENUE_CAPACITY,
+    partner_answers_topic,
+    partner_seat_requests_topic,
+)
 from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.http.idempotency import IdempotencyStore
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.reference_data import yellow_river_cities
+from services.platform_core.settings import get_settings
+from services.remote_eval.http_api import answers, asyncapi, audit, evaluations, experts, streams
+from services.remote_eval.http_api import venues as venue_routes
+from services.remote_eval.http_api.dependencies import RemoteEvalContext
+from services.remote_eval.reference import partners
+from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
+from services.remote_eval.store import RemoteEvalStore
 
 
 class PartnerCityPublic(BaseModel):
@@ -18,8 +39,48 @@ class PartnerCityPublic(BaseModel):
     name: str
 
 
-app = FastAPI(title="济南公共资源交易 · remote evaluation (远程异地评标)", version="1")
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    codes = sorted(partners())
+    await ensure_topics(
+        settings,
+        [
+            EVALUATIONS,
+            VENUE_CAPACITY,
+            *(partner_seat_requests_topic(c) for c in codes),
+            *(partner_answers_topic(c) for c in codes),
+        ],
+    )
+    producer = create_producer(settings, client_id="remote-eval-api")
+    await producer.start()
+    redis = Redis.from_url(settings.redis_url)
+    app.state.context = RemoteEvalContext(
+        publisher=EventPublisher(producer),
+        store=RemoteEvalStore(redis),
+        registry=ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key)),
+        idempotency=IdempotencyStore(redis),
+        redis=redis,
+        settings=settings,
+    )
+    try:
+        yield
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
+
+app = FastAPI(
+    title="济南公共资源交易 · remote evaluation (远程异地评标)",
+    version="1",
+    lifespan=lifespan,
+    description="Host centres request evaluations; venue owners publish seats; partners answer "
+    "seat requests and report on experts; auditors re-run draws. Every call needs an API key; "
+    "every POST an Idempotency-Key.",
+)
 install_error_handlers(app)
+for module in (venue_routes, experts, evaluations, answers, audit, streams, asyncapi):
+    app.include_router(module.router)
 
 
 @app.get("/v1/partner-cities", response_model=list[PartnerCityPublic])

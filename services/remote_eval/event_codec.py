@@ -1,0 +1,187 @@
+"""Protobuf events to and from remote evaluation's domain values. Protobuf stops here.
+
+Experts leave the service only as per-evaluation pseudonyms: every function that builds an
+event takes the pseudonym, never a registry id, name or ID number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from prt.v1 import common_pb2, remote_eval_pb2
+
+from services.platform_core.events.proto_values import to_timestamp
+from services.remote_eval.domain.model import (
+    Assignment,
+    EvaluationRequest,
+    ExpertKind,
+    HalfDay,
+    Slot,
+    SpecialtyNeed,
+    VenueAllocation,
+    VenueRole,
+)
+from services.remote_eval.domain.solver import (
+    Alternative,
+    DrawRecord,
+    FailedConstraint,
+    Infeasible,
+)
+
+_HALF_DAY = {HalfDay.AM: remote_eval_pb2.HALF_DAY_AM, HalfDay.PM: remote_eval_pb2.HALF_DAY_PM}
+_HALF_DAY_BACK: dict[int, HalfDay] = {v: k for k, v in _HALF_DAY.items()}
+_KIND = {
+    ExpertKind.TECHNICAL: remote_eval_pb2.EXPERT_KIND_TECHNICAL,
+    ExpertKind.ECONOMIC: remote_eval_pb2.EXPERT_KIND_ECONOMIC,
+}
+_KIND_BACK: dict[int, ExpertKind] = {v: k for k, v in _KIND.items()}
+_ROLE = {
+    VenueRole.MAIN: remote_eval_pb2.VENUE_ROLE_MAIN,
+    VenueRole.SECONDARY: remote_eval_pb2.VENUE_ROLE_SECONDARY,
+}
+# SchedulingConstraint values are named like FailedConstraint members, with the enum's prefix.
+_CONSTRAINT = {
+    member: remote_eval_pb2.SchedulingConstraint.Value(f"SCHEDULING_CONSTRAINT_{member.value}")
+    for member in FailedConstraint
+}
+
+
+class UnreadableEvent(ValueError):
+    """An event whose fields do not make a valid domain value."""
+
+
+def slot_message(slot: Slot) -> remote_eval_pb2.HalfDaySlot:
+    return remote_eval_pb2.HalfDaySlot(
+        date=common_pb2.LocalDate(year=slot.day.year, month=slot.day.month, day=slot.day.day),
+        half_day=_HALF_DAY[slot.half],
+    )
+
+
+def slot_from(message: remote_eval_pb2.HalfDaySlot) -> Slot:
+    if message.half_day not in _HALF_DAY_BACK:
+        raise UnreadableEvent("slot has no half day")
+    try:
+        day = date(message.date.year, message.date.month, message.date.day)
+    except ValueError as exc:
+        raise UnreadableEvent(f"slot date is not a date: {exc}") from exc
+    return Slot(day, _HALF_DAY_BACK[message.half_day])
+
+
+def kind_from(value: int) -> ExpertKind:
+    if value not in _KIND_BACK:
+        raise UnreadableEvent("expert kind is unspecified")
+    return _KIND_BACK[value]
+
+
+def evaluation_requested(
+    request: EvaluationRequest, at: datetime
+) -> remote_eval_pb2.EvaluationRequested:
+    message = remote_eval_pb2.EvaluationRequested(
+        evaluation_id=request.evaluation_id,
+        occurred_at=to_timestamp(at),
+        host_centre_code=request.host_code,
+        project_id=request.project_id,
+        bid_section_code=request.bid_section_code,
+        slot=slot_message(request.slot),
+        committee_size=request.committee_size,
+        specialties=[
+            remote_eval_pb2.SpecialtyNeed(
+                specialty_code=n.specialty_code, kind=_KIND[n.kind], count=n.count
+            )
+            for n in request.needs
+        ],
+        main_venue_id=request.main_venue_id,
+        preferred_partner_codes=list(request.preferred_partner_codes),
+        required_partner_codes=list(request.required_partner_codes),
+        avoided_unit_codes=sorted(request.avoided_unit_codes),
+    )
+    if request.main_venue_experts is not None:
+        message.main_venue_experts = request.main_venue_experts
+    return message
+
+
+def request_from(message: remote_eval_pb2.EvaluationRequested) -> EvaluationRequest:
+    return EvaluationRequest(
+        evaluation_id=message.evaluation_id,
+        host_code=message.host_centre_code,
+        project_id=message.project_id,
+        bid_section_code=message.bid_section_code,
+        slot=slot_from(message.slot),
+        committee_size=message.committee_size,
+        needs=tuple(
+            SpecialtyNeed(n.specialty_code, kind_from(n.kind), n.count) for n in message.specialties
+        ),
+        main_venue_id=message.main_venue_id,
+        preferred_partner_codes=tuple(message.preferred_partner_codes),
+        required_partner_codes=tuple(message.required_partner_codes),
+        avoided_unit_codes=frozenset(message.avoided_unit_codes),
+        main_venue_experts=(
+            message.main_venue_experts if message.HasField("main_venue_experts") else None
+        ),
+    )
+
+
+def allocation_message(allocation: VenueAllocation) -> remote_eval_pb2.VenueAllocation:
+    return remote_eval_pb2.VenueAllocation(
+        venue_id=allocation.venue_id,
+        partner_code=allocation.partner_code,
+        role=_ROLE[allocation.role],
+        seats=allocation.seats,
+    )
+
+
+def assignment_message(assignment: Assignment, pseudonym: str) -> remote_eval_pb2.ExpertAssignment:
+    return remote_eval_pb2.ExpertAssignment(
+        expert_pseudonym=pseudonym,
+        pool_partner_code=assignment.pool_code,
+        venue_id=assignment.venue_id,
+        specialty_code=assignment.specialty_code,
+        kind=_KIND[assignment.kind],
+    )
+
+
+def draw_audit(record: DrawRecord) -> remote_eval_pb2.DrawAudit:
+    return remote_eval_pb2.DrawAudit(
+        seed=record.seed_hex,
+        algorithm_version=record.algorithm_version,
+        candidate_pool_sha256=record.candidate_pool_sha256,
+        inputs_sha256=record.inputs_sha256,
+    )
+
+
+def evaluation_scheduled(
+    evaluation_id: str,
+    at: datetime,
+    allocations: tuple[VenueAllocation, ...],
+    experts: list[tuple[Assignment, str]],
+    record: DrawRecord,
+) -> remote_eval_pb2.EvaluationScheduled:
+    return remote_eval_pb2.EvaluationScheduled(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(at),
+        allocations=[allocation_message(a) for a in allocations],
+        experts=[assignment_message(a, p) for a, p in experts],
+        draw=draw_audit(record),
+    )
+
+
+def alternative_message(alternative: Alternative) -> remote_eval_pb2.NearestAlternative:
+    return remote_eval_pb2.NearestAlternative(
+        slot=slot_message(alternative.slot),
+        allocations=[allocation_message(a) for a in alternative.allocations],
+        description=alternative.description,
+    )
+
+
+def scheduling_failed(
+    evaluation_id: str, at: datetime, failure: Infeasible
+) -> remote_eval_pb2.SchedulingFailed:
+    message = remote_eval_pb2.SchedulingFailed(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(at),
+        failed_constraint=_CONSTRAINT[failure.constraint],  # type: ignore[arg-type]
+        detail=failure.detail,
+    )
+    if failure.alternative is not None:
+        message.nearest_alternative.CopyFrom(alternative_message(failure.alternative))
+    return message

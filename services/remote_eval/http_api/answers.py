@@ -1,0 +1,208 @@
+"""Partners' answers over HTTP: venue decisions, expert confirmations and refusals, no-shows.
+
+Each is checked against the evaluation (a partner answers only its own seat requests and its
+own pool's experts) and recorded on the evaluations log, where the scheduler acts on it.
+Partners with a Kafka client write the same messages on their answers topic instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from google.protobuf.message import Message
+from prt.v1 import remote_eval_pb2
+
+from services.platform_core.auth.dependencies import CurrentPrincipal
+from services.platform_core.auth.principals import Principal
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import EVALUATIONS
+from services.platform_core.http.errors import ApiError
+from services.platform_core.http.idempotency import StoredResponse
+from services.remote_eval.http_api.dependencies import (
+    Context,
+    IdempotencyKey,
+    RemoteEvalContext,
+    evaluation_or_404,
+    require_owner,
+)
+from services.remote_eval.http_api.schemas import (
+    AnswerRecorded,
+    ExpertAnswerCreate,
+    NoShowCreate,
+    VenueDecisionCreate,
+)
+from services.remote_eval.reference import venue_directory
+from services.remote_eval.store import EvaluationState, Member
+
+router = APIRouter(prefix="/v1/evaluations", tags=["partner answers"])
+
+
+async def _scheduled(context: RemoteEvalContext, evaluation_id: str) -> EvaluationState:
+    state = await evaluation_or_404(context, evaluation_id)
+    if state.status != "scheduled":
+        raise ApiError(409, "not_scheduled", f"Evaluation {evaluation_id} is {state.status}")
+    return state
+
+
+def _member(state: EvaluationState, pseudonym: str) -> Member:
+    member = state.member_by_pseudonym(pseudonym)
+    if member is None:
+        raise ApiError(
+            404,
+            "expert_not_on_committee",
+            f"{pseudonym} is not on the committee of {state.request.evaluation_id} "
+            "(replaced, or never drawn)",
+        )
+    return member
+
+
+async def _record(
+    context: RemoteEvalContext,
+    *,
+    principal: Principal,
+    scope: str,
+    idempotency_key: str | None,
+    body: dict[str, object],
+    message: Message,
+    evaluation_id: str,
+) -> object:
+    async def publish() -> StoredResponse:
+        envelope = Envelope(
+            message=message, source=f"prt/partners/{principal.code}", subject=evaluation_id
+        )
+        await context.publisher.publish(EVALUATIONS, envelope, key=evaluation_id)
+        recorded = AnswerRecorded(
+            evaluation_id=evaluation_id, event_type=message.DESCRIPTOR.full_name
+        )
+        return StoredResponse(202, recorded.model_dump())
+
+    return await context.idempotency.run(
+        f"{principal.key_id}:{scope}:{evaluation_id}", idempotency_key, body, publish
+    )
+
+
+@router.post("/{evaluation_id}/venue-decisions", status_code=202, response_model=AnswerRecorded)
+async def decide_venue(
+    body: VenueDecisionCreate,
+    *,
+    evaluation_id: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The venue's owner accepts or declines the seat request; a decline re-plans."""
+    state = await _scheduled(context, evaluation_id)
+    entry = venue_directory().get(body.venue_id)
+    if entry is None:
+        raise ApiError(404, "venue_not_found", f"No venue {body.venue_id} in the directory")
+    require_owner(principal, entry.venue.owner_code, f"Venue {body.venue_id}")
+    if body.venue_id not in {a.venue_id for a in state.allocations if a.role.value == "SECONDARY"}:
+        raise ApiError(
+            409,
+            "no_seat_request",
+            f"Venue {body.venue_id} has no seat request in evaluation {evaluation_id}",
+        )
+    if body.decision == "DECLINED" and not body.reason.strip():
+        raise ApiError(422, "reason_required", "Say why the venue declines (reason)")
+    message = remote_eval_pb2.PartnerVenueDecision(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(datetime.now(UTC)),
+        partner_code=entry.venue.owner_code,
+        venue_id=body.venue_id,
+        decision=remote_eval_pb2.VenueDecision.Value(f"VENUE_DECISION_{body.decision}"),  # type: ignore[arg-type]
+        reason=body.reason,
+    )
+    return await _record(
+        context,
+        principal=principal,
+        scope="venue-decision",
+        idempotency_key=idempotency_key,
+        body=body.model_dump(),
+        message=message,
+        evaluation_id=evaluation_id,
+    )
+
+
+@router.post(
+    "/{evaluation_id}/experts/{pseudonym}/answer", status_code=202, response_model=AnswerRecorded
+)
+async def answer_for_expert(
+    body: ExpertAnswerCreate,
+    *,
+    evaluation_id: str,
+    pseudonym: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The pool's partner reports the drawn expert's confirmation or refusal (refusal: 补抽)."""
+    state = await _scheduled(context, evaluation_id)
+    member = _member(state, pseudonym)
+    pool = member.assignment.pool_code
+    require_owner(principal, pool, f"Expert {pseudonym} (pool {pool})")
+    now = to_timestamp(datetime.now(UTC))
+    message: Message
+    if body.confirmed:
+        message = remote_eval_pb2.ExpertConfirmed(
+            evaluation_id=evaluation_id,
+            occurred_at=now,
+            partner_code=pool,
+            expert_pseudonym=pseudonym,
+        )
+    else:
+        reason = body.reason or "OTHER"
+        message = remote_eval_pb2.ExpertDeclined(
+            evaluation_id=evaluation_id,
+            occurred_at=now,
+            partner_code=pool,
+            expert_pseudonym=pseudonym,
+            reason=remote_eval_pb2.ExpertDeclineReason.Value(f"EXPERT_DECLINE_REASON_{reason}"),  # type: ignore[arg-type]
+        )
+    return await _record(
+        context,
+        principal=principal,
+        scope=f"answer:{pseudonym}",
+        idempotency_key=idempotency_key,
+        body=body.model_dump(),
+        message=message,
+        evaluation_id=evaluation_id,
+    )
+
+
+@router.post(
+    "/{evaluation_id}/experts/{pseudonym}/no-show", status_code=202, response_model=AnswerRecorded
+)
+async def report_no_show(
+    body: NoShowCreate,
+    *,
+    evaluation_id: str,
+    pseudonym: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The venue's owner reports a confirmed expert who did not arrive; a substitute is drawn."""
+    state = await _scheduled(context, evaluation_id)
+    member = _member(state, pseudonym)
+    if member.assignment.venue_id != body.venue_id:
+        raise ApiError(409, "wrong_venue", f"{pseudonym} evaluates at {member.assignment.venue_id}")
+    owner = venue_directory()[body.venue_id].venue.owner_code
+    require_owner(principal, owner, f"Venue {body.venue_id}")
+    message = remote_eval_pb2.ExpertNoShow(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(datetime.now(UTC)),
+        partner_code=owner,
+        expert_pseudonym=pseudonym,
+        venue_id=body.venue_id,
+    )
+    return await _record(
+        context,
+        principal=principal,
+        scope=f"no-show:{pseudonym}",
+        idempotency_key=idempotency_key,
+        body=body.model_dump(),
+        message=message,
+        evaluation_id=evaluation_id,
+    )

@@ -1,0 +1,186 @@
+"""Evaluation requests by the host centre, the schedule view, and the committee after award."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.ids import new_event_id
+from services.platform_core.events.topics import EVALUATIONS
+from services.platform_core.http.errors import ApiError, FieldProblem
+from services.platform_core.http.idempotency import StoredResponse
+from services.remote_eval import event_codec
+from services.remote_eval.domain.model import EvaluationRequest, SpecialtyNeed
+from services.remote_eval.domain.solver import composition_problems
+from services.remote_eval.http_api.dependencies import (
+    Context,
+    IdempotencyKey,
+    evaluation_or_404,
+    require_host_or_operator,
+)
+from services.remote_eval.http_api.schemas import (
+    AllocationPublic,
+    CommitteeMemberNamed,
+    EvaluationAccepted,
+    EvaluationCreate,
+    EvaluationPublic,
+    FailurePublic,
+    MemberPublic,
+    SlotBody,
+)
+from services.remote_eval.reference import partners, venue_directory
+from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX
+from services.remote_eval.store import EvaluationState, Member
+
+router = APIRouter(prefix="/v1/evaluations", tags=["evaluations"])
+
+
+def _request_problems(body: EvaluationCreate) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if body.main_venue_id not in venue_directory():
+        problems.append(FieldProblem(field="main_venue_id", problem="not in the venue directory"))
+    for field in ("preferred_partner_codes", "required_partner_codes"):
+        for code in getattr(body, field):
+            if code not in partners():
+                problems.append(FieldProblem(field=field, problem=f"{code} is not a partner"))
+    return problems
+
+
+@router.post("", status_code=202, response_model=EvaluationAccepted)
+async def request_evaluation(
+    body: EvaluationCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The host centre (主场) asks for a remote evaluation; the scheduler answers with
+    EvaluationScheduled or SchedulingFailed (see GET /v1/evaluations/{id})."""
+    require_kind(principal, PrincipalKind.DEPARTMENT)
+    problems = _request_problems(body)
+    if problems:
+        raise ApiError(
+            422, "invalid_request", "; ".join(f"{p.field}: {p.problem}" for p in problems), problems
+        )
+    main = venue_directory()[body.main_venue_id].venue
+    if not principal.may_act_for_region(main.owner_code):
+        raise ApiError(
+            403,
+            "forbidden_region",
+            f"Main venue {main.venue_id} belongs to {main.owner_code}; department "
+            f"{principal.code} acts for {', '.join(sorted(principal.regions)) or 'no region'}",
+        )
+
+    def build(evaluation_id: str) -> EvaluationRequest:
+        return EvaluationRequest(
+            evaluation_id=evaluation_id,
+            host_code=main.owner_code,
+            project_id=body.project_id,
+            bid_section_code=body.bid_section_code,
+            slot=body.slot.to_slot(),
+            committee_size=body.committee_size,
+            needs=tuple(SpecialtyNeed(n.specialty_code, n.kind, n.count) for n in body.specialties),
+            main_venue_id=body.main_venue_id,
+            preferred_partner_codes=tuple(body.preferred_partner_codes),
+            required_partner_codes=tuple(body.required_partner_codes),
+            avoided_unit_codes=frozenset(body.avoided_unit_codes),
+            main_venue_experts=body.main_venue_experts,
+        )
+
+    rules = composition_problems(build("check"))
+    if rules:
+        raise ApiError(
+            422,
+            "committee_composition",
+            "The committee breaks the rules (招标投标法 art. 37): " + "; ".join(rules),
+            [FieldProblem(field="committee_size", problem=rule) for rule in rules],
+        )
+
+    async def publish() -> StoredResponse:
+        request = build(f"EV-{new_event_id()}")
+        now = datetime.now(UTC)
+        envelope = Envelope(
+            message=event_codec.evaluation_requested(request, now),
+            source=f"prt/remote-eval/{principal.code}",
+            subject=request.evaluation_id,
+            time=now,
+        )
+        await context.publisher.publish(EVALUATIONS, envelope, key=request.evaluation_id)
+        accepted = EvaluationAccepted(evaluation_id=request.evaluation_id, status="requested")
+        return StoredResponse(202, accepted.model_dump(mode="json"))
+
+    return await context.idempotency.run(
+        f"{principal.key_id}:evaluations", idempotency_key, body.model_dump(mode="json"), publish
+    )
+
+
+def _member(member: Member) -> MemberPublic:
+    a = member.assignment
+    return MemberPublic(
+        expert_pseudonym=member.pseudonym,
+        pool_partner_code=a.pool_code,
+        venue_id=a.venue_id,
+        specialty_code=a.specialty_code,
+        kind=a.kind.value,
+        status=member.status,
+    )
+
+
+def evaluation_public(state: EvaluationState) -> EvaluationPublic:
+    failure = state.failure
+    return EvaluationPublic(
+        evaluation_id=state.request.evaluation_id,
+        project_id=state.request.project_id,
+        bid_section_code=state.request.bid_section_code,
+        status=state.status,
+        slot=SlotBody.of(state.slot) if state.slot else None,
+        allocations=[
+            AllocationPublic(
+                venue_id=a.venue_id,
+                partner_code=a.partner_code,
+                role=a.role.value,
+                seats=a.seats,
+                decision=state.venue_decisions.get(a.venue_id),
+            )
+            for a in state.allocations
+        ],
+        committee=[_member(m) for m in state.members],
+        replaced=[_member(m) for m in state.former],
+        draws=len(state.draws),
+        failure=FailurePublic(**failure) if failure else None,
+        unsealed=state.unsealed,
+    )
+
+
+@router.get("/{evaluation_id}", response_model=EvaluationPublic)
+async def view_evaluation(
+    evaluation_id: str, principal: CurrentPrincipal, context: Context
+) -> EvaluationPublic:
+    """The schedule: venues and seats, the committee by pseudonym, failures and alternatives."""
+    state = await evaluation_or_404(context, evaluation_id)
+    require_host_or_operator(principal, state)
+    return evaluation_public(state)
+
+
+@router.get("/{evaluation_id}/committee", response_model=list[CommitteeMemberNamed])
+async def unsealed_committee(
+    evaluation_id: str, principal: CurrentPrincipal, context: Context
+) -> list[CommitteeMemberNamed]:
+    """The committee's names: sealed until the award (ContractAwarded) arrives."""
+    state = await evaluation_or_404(context, evaluation_id)
+    require_host_or_operator(principal, state)
+    if not state.unsealed:
+        raise ApiError(
+            409,
+            "committee_sealed",
+            "The committee's names stay sealed until the award is decided "
+            "(招标投标法 art. 37); no ContractAwarded has arrived for project "
+            f"{state.request.project_id} section {state.request.bid_section_code}",
+        )
+    raw = await context.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
+    document = json.loads(raw) if raw else {"members": []}
+    return [CommitteeMemberNamed(**member) for member in document["members"]]

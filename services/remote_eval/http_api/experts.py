@@ -1,0 +1,54 @@
+"""Expert pool administration: attributes in the clear, identities sealed on arrival."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+
+from services.platform_core.auth.dependencies import CurrentPrincipal
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.http.idempotency import StoredResponse
+from services.remote_eval.domain.model import Expert
+from services.remote_eval.http_api.dependencies import Context, IdempotencyKey, require_owner
+from services.remote_eval.http_api.schemas import ExpertCreate, ExpertPublic
+from services.remote_eval.sealed_registry import ExpertIdentity
+
+router = APIRouter(prefix="/v1/experts", tags=["expert pools"])
+
+
+@router.post("", status_code=201, response_model=ExpertPublic)
+async def add_expert(
+    body: ExpertCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """Adds an expert to a regional pool. The answer carries the pseudonymous registry id only;
+    name, phone and ID number are sealed (AES-256-GCM) and never returned here."""
+    if principal.kind is not PrincipalKind.OPERATOR:
+        require_owner(principal, body.pool_code, f"Expert pool {body.pool_code}")
+
+    async def add() -> StoredResponse:
+        expert = Expert(
+            expert_id=f"X-{secrets.token_hex(8)}",
+            pool_code=body.pool_code,
+            kind=body.kind,
+            specialties=frozenset(body.specialties),
+            employer_code=body.employer_code,
+            unavailable=frozenset(s.to_slot() for s in body.unavailable_slots),
+        )
+        await context.registry.add(
+            expert, ExpertIdentity(body.name, body.phone, body.id_number.upper())
+        )
+        public = ExpertPublic(
+            expert_id=expert.expert_id,
+            pool_code=expert.pool_code,
+            kind=expert.kind,
+            specialties=sorted(expert.specialties),
+        )
+        return StoredResponse(201, public.model_dump(mode="json"))
+
+    return await context.idempotency.run(
+        f"{principal.key_id}:experts", idempotency_key, body.model_dump(mode="json"), add
+    )

@@ -1,0 +1,200 @@
+"""Request and response bodies. Create models validate input; Public models never carry an
+expert's name, phone or ID number (only the check-in and unsealed-committee bodies do)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from services.platform_core.credit_code import credit_code_problem
+from services.remote_eval.domain.model import ExpertKind, HalfDay, Slot
+
+
+class SlotBody(BaseModel):
+    date: date
+    half_day: Literal["AM", "PM"]
+
+    def to_slot(self) -> Slot:
+        return Slot(self.date, HalfDay(self.half_day))
+
+    @classmethod
+    def of(cls, slot: Slot) -> SlotBody:
+        return cls(date=slot.day, half_day=slot.half.value)
+
+
+class VenuePublic(BaseModel):
+    venue_id: str
+    name: str
+    owner_code: str
+    region_code: str
+    default_seats: int
+    fee_fen: int
+
+
+class CapacityCreate(BaseModel):
+    slot: SlotBody
+    seats: int = Field(ge=0, le=500, description="seats offered in the slot; 0 withdraws")
+    fee_fen: int = Field(ge=0, description="fee per seat for the half day, in fen")
+
+
+class CapacityAccepted(BaseModel):
+    venue_id: str
+    slot: SlotBody
+    seats: int
+    fee_fen: int
+
+
+def _check_credit_code(code: str) -> str:
+    problem = credit_code_problem(code)
+    if problem:
+        raise ValueError(problem)
+    return code
+
+
+class ExpertCreate(BaseModel):
+    pool_code: str = Field(min_length=6, max_length=6)
+    kind: ExpertKind
+    specialties: list[str] = Field(min_length=1, max_length=20)
+    employer_code: str = Field(description="unified social credit code of the employer")
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^\+?[0-9-]{7,20}$")
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$", description="resident ID number")
+    unavailable_slots: list[SlotBody] = []
+
+    _employer = field_validator("employer_code")(_check_credit_code)
+
+
+class ExpertPublic(BaseModel):
+    expert_id: str
+    pool_code: str
+    kind: ExpertKind
+    specialties: list[str]
+
+
+class SpecialtyNeedBody(BaseModel):
+    specialty_code: str = Field(min_length=1, max_length=20)
+    kind: ExpertKind
+    count: int = Field(ge=1, le=50)
+
+
+class EvaluationCreate(BaseModel):
+    project_id: str = Field(min_length=1, max_length=64)
+    bid_section_code: str = Field(min_length=1, max_length=64)
+    slot: SlotBody
+    committee_size: int = Field(ge=1, le=99)
+    specialties: list[SpecialtyNeedBody] = Field(min_length=1)
+    main_venue_id: str
+    preferred_partner_codes: list[str] = []
+    required_partner_codes: list[str] = []
+    avoided_unit_codes: list[str] = Field(
+        default=[], description="bidders', tenderer's, agency's and other avoided units' codes"
+    )
+    main_venue_experts: int | None = Field(default=None, ge=0)
+
+    @field_validator("avoided_unit_codes")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        return [_check_credit_code(code) for code in codes]
+
+
+class EvaluationAccepted(BaseModel):
+    evaluation_id: str
+    status: Literal["requested"]
+
+
+class AllocationPublic(BaseModel):
+    venue_id: str
+    partner_code: str
+    role: str
+    seats: int
+    decision: str | None = None
+
+
+class MemberPublic(BaseModel):
+    expert_pseudonym: str
+    pool_partner_code: str
+    venue_id: str
+    specialty_code: str
+    kind: str
+    status: str
+
+
+class FailurePublic(BaseModel):
+    constraint: str
+    detail: str
+    alternative: dict[str, object] | None = None
+
+
+class EvaluationPublic(BaseModel):
+    evaluation_id: str
+    project_id: str
+    bid_section_code: str
+    status: str
+    slot: SlotBody | None
+    allocations: list[AllocationPublic]
+    committee: list[MemberPublic]
+    replaced: list[MemberPublic]
+    draws: int
+    failure: FailurePublic | None
+    unsealed: bool
+
+
+class VenueDecisionCreate(BaseModel):
+    venue_id: str
+    decision: Literal["ACCEPTED", "DECLINED"]
+    reason: str = Field(default="", max_length=500)
+
+
+class ExpertAnswerCreate(BaseModel):
+    confirmed: bool
+    reason: Literal["UNAVAILABLE", "CONFLICT_OF_INTEREST", "NO_RESPONSE", "OTHER"] | None = None
+
+
+class NoShowCreate(BaseModel):
+    venue_id: str
+
+
+class AnswerRecorded(BaseModel):
+    evaluation_id: str
+    event_type: str
+
+
+class DrawPublic(BaseModel):
+    index: int
+    purpose: str
+    seed: str
+    algorithm_version: str
+    candidate_pool_sha256: str
+    inputs_sha256: str
+    expert_ids: list[str]
+    inputs: dict[str, object]
+
+
+class DrawProofPublic(BaseModel):
+    index: int
+    identical: bool
+    recorded_expert_ids: list[str]
+    rerun_expert_ids: list[str]
+    recorded_inputs_sha256: str
+    recomputed_inputs_sha256: str
+    recorded_candidate_pool_sha256: str
+    recomputed_candidate_pool_sha256: str
+    algorithm_version: str
+
+
+class CheckInExpert(BaseModel):
+    expert_pseudonym: str
+    name: str
+    phone: str
+    id_number: str
+    specialty_code: str
+
+
+class CommitteeMemberNamed(BaseModel):
+    pseudonym: str
+    name: str
+    specialty_code: str
+    kind: str
+    venue_id: str

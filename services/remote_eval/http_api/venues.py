@@ -1,0 +1,132 @@
+"""The venue directory, owners' seat publications, and the check-in list on the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from prt.v1 import remote_eval_pb2
+
+from services.platform_core.auth.dependencies import CurrentPrincipal
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import VENUE_CAPACITY
+from services.platform_core.http.errors import ApiError
+from services.platform_core.http.idempotency import StoredResponse
+from services.remote_eval import event_codec
+from services.remote_eval.http_api.dependencies import (
+    Context,
+    IdempotencyKey,
+    evaluation_or_404,
+    require_owner,
+)
+from services.remote_eval.http_api.schemas import (
+    CapacityAccepted,
+    CapacityCreate,
+    CheckInExpert,
+    VenuePublic,
+)
+from services.remote_eval.reference import DirectoryEntry, venue_directory
+
+router = APIRouter(prefix="/v1/venues", tags=["venues"])
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _venue_or_404(venue_id: str) -> DirectoryEntry:
+    entry = venue_directory().get(venue_id)
+    if entry is None:
+        raise ApiError(404, "venue_not_found", f"No venue {venue_id} in the directory")
+    return entry
+
+
+@router.get("", response_model=list[VenuePublic])
+async def list_venues(principal: CurrentPrincipal) -> list[VenuePublic]:
+    """The shared directory of evaluation venues (工位) with default seats and fees."""
+    return [
+        VenuePublic(
+            venue_id=e.venue.venue_id,
+            name=e.venue.name,
+            owner_code=e.venue.owner_code,
+            region_code=e.venue.region_code,
+            default_seats=e.default_seats,
+            fee_fen=e.fee_fen,
+        )
+        for e in venue_directory().values()
+    ]
+
+
+@router.post("/{venue_id}/capacity", status_code=202, response_model=CapacityAccepted)
+async def publish_capacity(
+    venue_id: str,
+    body: CapacityCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The venue's owner publishes (or revises) its seats and fee for one half-day slot."""
+    entry = _venue_or_404(venue_id)
+    require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
+
+    async def publish() -> StoredResponse:
+        now = datetime.now(UTC)
+        message = remote_eval_pb2.VenueCapacityPublished(
+            venue_id=venue_id,
+            occurred_at=to_timestamp(now),
+            partner_code=entry.venue.owner_code,
+            venue_name=entry.venue.name,
+            region_code=entry.venue.region_code,
+            slot=event_codec.slot_message(body.slot.to_slot()),
+            seats=body.seats,
+            fee_fen=body.fee_fen,
+        )
+        envelope = Envelope(
+            message=message, source=f"prt/remote-eval/{principal.code}", subject=venue_id
+        )
+        await context.publisher.publish(VENUE_CAPACITY, envelope, key=venue_id)
+        accepted = CapacityAccepted(
+            venue_id=venue_id, slot=body.slot, seats=body.seats, fee_fen=body.fee_fen
+        )
+        return StoredResponse(202, accepted.model_dump(mode="json"))
+
+    return await context.idempotency.run(
+        f"{principal.key_id}:venue-capacity:{venue_id}",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        publish,
+    )
+
+
+@router.get("/{venue_id}/check-in", response_model=list[CheckInExpert])
+async def check_in_list(
+    venue_id: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    evaluation_id: str = Query(description="the evaluation sitting at this venue"),
+) -> list[CheckInExpert]:
+    """The identities of the experts evaluating at this venue: for its owner, on the day only."""
+    entry = _venue_or_404(venue_id)
+    require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
+    state = await evaluation_or_404(context, evaluation_id)
+    today = datetime.now(SHANGHAI).date()
+    if state.slot is None or state.slot.day != today:
+        raise ApiError(
+            409,
+            "not_check_in_day",
+            f"Identities are shown only on the day of the evaluation "
+            f"({state.slot.day.isoformat() if state.slot else 'not scheduled'}); today is "
+            f"{today.isoformat()} (Asia/Shanghai)",
+        )
+    here = [m for m in state.members if m.assignment.venue_id == venue_id]
+    identities = await context.registry.reveal([m.assignment.expert_id for m in here])
+    return [
+        CheckInExpert(
+            expert_pseudonym=m.pseudonym,
+            name=identities[m.assignment.expert_id].name,
+            phone=identities[m.assignment.expert_id].phone,
+            id_number=identities[m.assignment.expert_id].id_number,
+            specialty_code=m.assignment.specialty_code,
+        )
+        for m in here
+        if m.assignment.expert_id in identities
+    ]

@@ -1,0 +1,335 @@
+"""Remote evaluation's Redis state: evaluations, seat offers and bookings, experts' history.
+
+Written only by the scheduler worker (the API reads): an evaluation's JSON and the bookings and
+busy marks it implies are written in one MULTI, so a killed worker leaves either all of a
+decision or none. Bookings are stored per (venue, evaluation), set not incremented, so applying
+the same decision twice changes nothing. Everything here can be rebuilt by replaying the
+topics (venue capacity, evaluations, projects) through the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.remote_eval.domain.draw import DrawInputs
+from services.remote_eval.domain.model import (
+    Assignment,
+    EvaluationRequest,
+    ExpertHistory,
+    ExpertKind,
+    MarketView,
+    SeatOffer,
+    Slot,
+    SpecialtyNeed,
+    VenueAllocation,
+    VenueRole,
+)
+from services.remote_eval.domain.solver import DrawRecord, Schedule
+from services.remote_eval.reference import venue_directory
+
+PREFIX = "prt:remote_eval:"
+OFFERS_KEY = PREFIX + "offers"
+DRAW_DAYS_KEY = PREFIX + "draw-days"
+
+
+def _evaluation_key(evaluation_id: str) -> str:
+    return f"{PREFIX}evaluation:{evaluation_id}"
+
+
+def _project_key(project_id: str, bid_section_code: str) -> str:
+    return f"{PREFIX}by-project:{project_id}|{bid_section_code}"
+
+
+def _bookings_key(slot: Slot) -> str:
+    return f"{PREFIX}bookings:{slot.key()}"
+
+
+def _busy_key(slot: Slot) -> str:
+    return f"{PREFIX}busy:{slot.key()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON forms
+
+
+def request_to_json(request: EvaluationRequest) -> dict[str, Any]:
+    return {
+        "evaluation_id": request.evaluation_id,
+        "host_code": request.host_code,
+        "project_id": request.project_id,
+        "bid_section_code": request.bid_section_code,
+        "slot": request.slot.key(),
+        "committee_size": request.committee_size,
+        "needs": [[n.specialty_code, n.kind.value, n.count] for n in request.needs],
+        "main_venue_id": request.main_venue_id,
+        "preferred_partner_codes": list(request.preferred_partner_codes),
+        "required_partner_codes": list(request.required_partner_codes),
+        "avoided_unit_codes": sorted(request.avoided_unit_codes),
+        "main_venue_experts": request.main_venue_experts,
+    }
+
+
+def request_from_json(data: dict[str, Any]) -> EvaluationRequest:
+    return EvaluationRequest(
+        evaluation_id=data["evaluation_id"],
+        host_code=data["host_code"],
+        project_id=data["project_id"],
+        bid_section_code=data["bid_section_code"],
+        slot=Slot.parse(data["slot"]),
+        committee_size=data["committee_size"],
+        needs=tuple(SpecialtyNeed(c, ExpertKind(k), n) for c, k, n in data["needs"]),
+        main_venue_id=data["main_venue_id"],
+        preferred_partner_codes=tuple(data["preferred_partner_codes"]),
+        required_partner_codes=tuple(data["required_partner_codes"]),
+        avoided_unit_codes=frozenset(data["avoided_unit_codes"]),
+        main_venue_experts=data["main_venue_experts"],
+    )
+
+
+@dataclass
+class Member:
+    """A drawn expert on (or formerly on) the committee."""
+
+    assignment: Assignment
+    pseudonym: str
+    status: str = "drawn"  # drawn | confirmed | declined | no_show | replaced
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.assignment
+        return {
+            "expert_id": a.expert_id,
+            "pool_code": a.pool_code,
+            "venue_id": a.venue_id,
+            "specialty_code": a.specialty_code,
+            "kind": a.kind.value,
+            "employer_code": a.employer_code,
+            "pseudonym": self.pseudonym,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Member:
+        assignment = Assignment(
+            d["expert_id"],
+            d["pool_code"],
+            d["venue_id"],
+            d["specialty_code"],
+            ExpertKind(d["kind"]),
+            d["employer_code"],
+        )
+        return cls(assignment, d["pseudonym"], d["status"])
+
+
+def draw_to_json(record: DrawRecord, purpose: str, event_id: str) -> dict[str, Any]:
+    return {
+        "purpose": purpose,
+        "event_id": event_id,
+        "seed_hex": record.seed_hex,
+        "algorithm_version": record.algorithm_version,
+        "candidate_pool_sha256": record.candidate_pool_sha256,
+        "inputs_sha256": record.inputs_sha256,
+        "inputs": record.inputs.to_json(),
+        "expert_ids": list(record.expert_ids),
+    }
+
+
+def draw_from_json(data: dict[str, Any]) -> DrawRecord:
+    return DrawRecord(
+        seed_hex=data["seed_hex"],
+        algorithm_version=data["algorithm_version"],
+        candidate_pool_sha256=data["candidate_pool_sha256"],
+        inputs_sha256=data["inputs_sha256"],
+        inputs=DrawInputs.from_json(data["inputs"]),
+        expert_ids=tuple(data["expert_ids"]),
+    )
+
+
+@dataclass
+class EvaluationState:
+    request: EvaluationRequest
+    status: str = "requested"  # requested | scheduled | failed
+    slot: Slot | None = None
+    allocations: list[VenueAllocation] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)  # the committee as it stands
+    former: list[Member] = field(default_factory=list)  # replaced or moved away
+    draws: list[dict[str, Any]] = field(default_factory=list)
+    venue_decisions: dict[str, str] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
+    unsealed: bool = False
+
+    @property
+    def declined_venue_ids(self) -> frozenset[str]:
+        return frozenset(v for v, d in self.venue_decisions.items() if d == "DECLINED")
+
+    @property
+    def involved_expert_ids(self) -> frozenset[str]:
+        return frozenset(m.assignment.expert_id for m in [*self.members, *self.former])
+
+    def member_by_pseudonym(self, pseudonym: str) -> Member | None:
+        return next((m for m in self.members if m.pseudonym == pseudonym), None)
+
+    def schedule(self) -> Schedule:
+        assert self.slot is not None
+        last = draw_from_json(self.draws[-1])
+        return Schedule(
+            self.slot, tuple(self.allocations), tuple(m.assignment for m in self.members), last
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": request_to_json(self.request),
+            "status": self.status,
+            "slot": self.slot.key() if self.slot else None,
+            "allocations": [
+                [a.venue_id, a.partner_code, a.role.value, a.seats] for a in self.allocations
+            ],
+            "members": [m.to_json() for m in self.members],
+            "former": [m.to_json() for m in self.former],
+            "draws": self.draws,
+            "venue_decisions": self.venue_decisions,
+            "failure": self.failure,
+            "unsealed": self.unsealed,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> EvaluationState:
+        return cls(
+            request=request_from_json(d["request"]),
+            status=d["status"],
+            slot=Slot.parse(d["slot"]) if d["slot"] else None,
+            allocations=[VenueAllocation(v, p, VenueRole(r), s) for v, p, r, s in d["allocations"]],
+            members=[Member.from_json(m) for m in d["members"]],
+            former=[Member.from_json(m) for m in d["former"]],
+            draws=d["draws"],
+            venue_decisions=d["venue_decisions"],
+            failure=d["failure"],
+            unsealed=d["unsealed"],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class RemoteEvalStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    # -- idempotency by event id --------------------------------------------------------------
+    async def first_time(self, consumer: str, event_id: str) -> bool:
+        """Marks the event as handled by ``consumer``; False if it was already."""
+        key = f"{PREFIX}applied:{consumer}:{event_id}"
+        return bool(await self._redis.set(key, "1", nx=True))
+
+    async def forget(self, consumer: str, event_id: str) -> None:
+        await self._redis.delete(f"{PREFIX}applied:{consumer}:{event_id}")
+
+    # -- evaluations ----------------------------------------------------------------------------
+    async def evaluation(self, evaluation_id: str) -> EvaluationState | None:
+        raw = await self._redis.get(_evaluation_key(evaluation_id))
+        return EvaluationState.from_json(json.loads(raw)) if raw else None
+
+    async def evaluations_for(self, project_id: str, bid_section_code: str) -> list[str]:
+        raw = await self._redis.smembers(_project_key(project_id, bid_section_code))
+        return sorted(value.decode() if isinstance(value, bytes) else value for value in raw)
+
+    async def save(self, state: EvaluationState, previous: EvaluationState | None) -> None:
+        """Writes the evaluation and replaces its bookings and busy marks, in one MULTI."""
+        request = state.request
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
+            pipe.sadd(
+                _project_key(request.project_id, request.bid_section_code), request.evaluation_id
+            )
+            if previous is not None and previous.slot is not None:
+                for allocation in previous.allocations:
+                    pipe.hdel(
+                        _bookings_key(previous.slot),
+                        f"{allocation.venue_id}|{request.evaluation_id}",
+                    )
+                for member in previous.members:
+                    pipe.hdel(_busy_key(previous.slot), member.assignment.expert_id)
+            if state.slot is not None and state.status == "scheduled":
+                for allocation in state.allocations:
+                    pipe.hset(
+                        _bookings_key(state.slot),
+                        f"{allocation.venue_id}|{request.evaluation_id}",
+                        allocation.seats,
+                    )
+                for member in state.members:
+                    pipe.hset(
+                        _busy_key(state.slot), member.assignment.expert_id, request.evaluation_id
+                    )
+            await pipe.execute()
+
+    async def record_draw_days(self, expert_ids: list[str], day: date) -> None:
+        if not expert_ids:
+            return
+        current = await self._redis.hmget(DRAW_DAYS_KEY, expert_ids)
+        updates: dict[Any, Any] = {}
+        for expert_id, raw in zip(expert_ids, current, strict=True):
+            days = set(json.loads(raw)) if raw else set()
+            days.add(day.isoformat())
+            updates[expert_id] = json.dumps(sorted(days))
+        await self._redis.hset(DRAW_DAYS_KEY, mapping=updates)
+
+    # -- venues ---------------------------------------------------------------------------------
+    async def publish_offer(self, offer: SeatOffer) -> None:
+        await self._redis.hset(
+            OFFERS_KEY,
+            f"{offer.venue_id}|{offer.slot.key()}",
+            json.dumps({"seats": offer.seats, "fee_fen": offer.fee_fen}),
+        )
+
+    async def published_offers(self) -> dict[tuple[str, Slot], SeatOffer]:
+        raw: dict[Any, Any] = await self._redis.hgetall(OFFERS_KEY)
+        offers: dict[tuple[str, Slot], SeatOffer] = {}
+        for name, value in raw.items():
+            venue_id, _, slot_key = name.decode().partition("|")
+            data = json.loads(value)
+            slot = Slot.parse(slot_key)
+            offers[(venue_id, slot)] = SeatOffer(venue_id, slot, data["seats"], data["fee_fen"])
+        return offers
+
+    async def bookings(self, slot: Slot) -> dict[str, dict[str, int]]:
+        """venue id -> evaluation id -> seats booked in the slot."""
+        raw: dict[Any, Any] = await self._redis.hgetall(_bookings_key(slot))
+        result: dict[str, dict[str, int]] = {}
+        for name, value in raw.items():
+            venue_id, _, evaluation_id = name.decode().partition("|")
+            result.setdefault(venue_id, {})[evaluation_id] = int(value)
+        return result
+
+    async def market(
+        self, slots: list[Slot], excluding_evaluation: str | None = None
+    ) -> MarketView:
+        """Directory, offers (published, else the directory's defaults) and bookings of others."""
+        directory = venue_directory()
+        published = await self.published_offers()
+        offers: dict[tuple[str, Slot], SeatOffer] = {}
+        booked: dict[tuple[str, Slot], int] = {}
+        for slot in slots:
+            for venue_id, entry in directory.items():
+                offers[(venue_id, slot)] = published.get(
+                    (venue_id, slot), SeatOffer(venue_id, slot, entry.default_seats, entry.fee_fen)
+                )
+            for venue_id, by_evaluation in (await self.bookings(slot)).items():
+                booked[(venue_id, slot)] = sum(
+                    seats for ev, seats in by_evaluation.items() if ev != excluding_evaluation
+                )
+        return MarketView({v: e.venue for v, e in directory.items()}, offers, booked)
+
+    async def history(self, slots: list[Slot]) -> ExpertHistory:
+        busy: dict[Slot, frozenset[str]] = {}
+        for slot in slots:
+            members: dict[Any, Any] = await self._redis.hgetall(_busy_key(slot))
+            busy[slot] = frozenset(k.decode() for k in members)
+        raw: dict[Any, Any] = await self._redis.hgetall(DRAW_DAYS_KEY)
+        days = {
+            k.decode(): tuple(date.fromisoformat(d) for d in json.loads(v)) for k, v in raw.items()
+        }
+        return ExpertHistory(busy, days)

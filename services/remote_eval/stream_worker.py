@@ -1,0 +1,139 @@
+"""Remote evaluation's Faust worker: the scheduler agent and the projections it needs.
+
+Agents (each a few lines, handing off to :class:`Scheduler`):
+- evaluations: requests are scheduled, declined venues re-planned, refusals and no-shows
+  replaced by substitutes (补抽);
+- venues: owners' seat publications;
+- partner answers: answers partners write on their own topics, validated onto the log;
+- projects: ContractAwarded unseals the committee (招标投标法 art. 37).
+
+Run: python -m services.remote_eval.stream_worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.platform_core.events.topics import (
+    EVALUATIONS,
+    PROJECT_EVENTS,
+    VENUE_CAPACITY,
+    TopicSpec,
+    dead_letter_topic,
+    partner_answers_topic,
+    partner_seat_requests_topic,
+)
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher
+from services.platform_core.kafka.faust_worker import create_faust_app, faust_topic, handle_event
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.settings import get_settings
+from services.remote_eval.reference import partners
+from services.remote_eval.scheduler import Scheduler
+from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
+from services.remote_eval.store import RemoteEvalStore
+
+CONSUMER = "remote_eval.scheduler"
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+settings = get_settings()
+app = create_faust_app("prt-remote-eval", settings)
+evaluations = faust_topic(app, EVALUATIONS)
+venues = faust_topic(app, VENUE_CAPACITY)
+projects = faust_topic(app, PROJECT_EVENTS)
+_answer_specs = [partner_answers_topic(code) for code in sorted(partners())]
+answers = app.topic(
+    *(s.name for s in _answer_specs), schema=faust_topic(app, _answer_specs[0]).schema
+)
+
+
+def partner_topics() -> list[TopicSpec]:
+    codes = sorted(partners())
+    return [*(partner_seat_requests_topic(c) for c in codes), *_answer_specs]
+
+
+class _Shared:
+    """One scheduler, producer and Redis client for all agents, made on first use."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.value: tuple[Scheduler, DeadLetterPublisher] | None = None
+        self._closers: list[Any] = []
+
+    async def get(self) -> tuple[Scheduler, DeadLetterPublisher]:
+        async with self._lock:
+            if self.value is None:
+                redis = Redis.from_url(settings.redis_url)
+                producer = create_producer(settings, client_id=CONSUMER)
+                await producer.start()
+                registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+                scheduler = Scheduler(
+                    redis, RemoteEvalStore(redis), registry, EventPublisher(producer), settings
+                )
+                self.value = (scheduler, DeadLetterPublisher(producer, CONSUMER))
+                self._closers = [producer.stop, redis.aclose]
+            return self.value
+
+    async def close(self) -> None:
+        for close in self._closers:
+            await close()
+        self._closers = []
+
+
+shared = _Shared()
+
+
+@app.on_before_shutdown.connect  # type: ignore[arg-type]
+async def _close_shared(app: Any, **kwargs: Any) -> None:
+    await shared.close()
+
+
+@app.agent(evaluations, name="remote_eval.schedule")
+async def schedule_evaluations(stream: Any) -> None:
+    scheduler, dead_letters = await shared.get()
+    async for event in stream.events():
+        await handle_event(event, scheduler.apply_evaluation_event, dead_letters, TRANSIENT)
+
+
+@app.agent(venues, name="remote_eval.venues")
+async def project_venues(stream: Any) -> None:
+    scheduler, dead_letters = await shared.get()
+    async for event in stream.events():
+        await handle_event(event, scheduler.apply_venue_event, dead_letters, TRANSIENT)
+
+
+@app.agent(answers, name="remote_eval.partner_answers")
+async def record_partner_answers(stream: Any) -> None:
+    scheduler, dead_letters = await shared.get()
+    async for event in stream.events():
+        topic = event.message.topic
+
+        async def apply(envelope: Any, topic: str = topic) -> None:
+            await scheduler.apply_partner_answer(envelope, topic)
+
+        await handle_event(event, apply, dead_letters, TRANSIENT)
+
+
+@app.agent(projects, name="remote_eval.awards")
+async def unseal_on_award(stream: Any) -> None:
+    scheduler, dead_letters = await shared.get()
+    async for event in stream.events():
+        await handle_event(event, scheduler.apply_project_event, dead_letters, TRANSIENT)
+
+
+def main() -> None:
+    topics = [EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
+    asyncio.run(ensure_topics(settings, [*topics, dead_letter_topic(CONSUMER)]))
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "info"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,459 @@
+"""The remote-evaluation flow on the real broker and Redis: request, schedule, seat requests on
+the partner's stream, draw proof, a declined venue re-planned, a refusal and a no-show replaced
+(补抽), answers over Kafka, the award unsealing the committee — and no expert identity in any
+partner stream, SSE message or API response before the award."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from prt.v1 import intake_pb2, remote_eval_pb2
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import (
+    EVALUATIONS,
+    PROJECT_EVENTS,
+    partner_answers_topic,
+    partner_seat_requests_topic,
+)
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.settings import PlatformSettings
+from tests.conftest import IssueKey
+from tests.integration.remote_eval.topic_reading import events_of, read_topic
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+MAIN_VENUE = "JN-370100-1"
+PARTNERS = ("370300", "370500", "370800")
+CHECK_DIGITS = "0123456789X"
+
+
+def _credit_code(n: int) -> str:
+    from services.platform_core.credit_code import check_character
+
+    body = f"91370100{n:09d}"
+    return body + check_character(body)
+
+
+@dataclass
+class World:
+    marker: str
+    tech: str
+    econ: str
+    host: dict[str, str]
+    operator: dict[str, str]
+    partner_keys: dict[str, dict[str, str]]
+    planted: list[str]  # every name, phone and ID number given to the registry
+
+
+def _headers(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _post(key: dict[str, str]) -> dict[str, str]:
+    return {**key, "Idempotency-Key": str(uuid.uuid4())}
+
+
+@pytest.fixture(scope="module")
+async def world(
+    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
+) -> World:
+    marker = uuid.uuid4().hex[:8].upper()
+    host = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset({"370100"})
+    )
+    operator = await issue_key(PrincipalKind.OPERATOR, "audit", "审计员")
+    partner_keys = {
+        code: _headers((await issue_key(PrincipalKind.PARTNER, code, f"partner {code}")).key)
+        for code in PARTNERS
+    }
+    w = World(
+        marker,
+        f"T{marker}",
+        f"E{marker}",
+        _headers(host.key),
+        _headers(operator.key),
+        partner_keys,
+        [],
+    )
+    rng = random.Random(marker)
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
+        n = rng.randrange(10**8)
+        for pool in ("370100", *PARTNERS):
+            for kind, specialty, count in (("TECHNICAL", w.tech, 5), ("ECONOMIC", w.econ, 4)):
+                for _ in range(count):
+                    n += 1
+                    name = f"专家{marker}{n}"
+                    phone = f"139{n % 10**8:08d}"
+                    id_number = f"370102{19700101 + n % 20:08d}{n % 1000:03d}{CHECK_DIGITS[n % 11]}"
+                    w.planted += [name, phone, id_number]
+                    response = await client.post(
+                        "/v1/experts",
+                        headers=_post(w.operator),
+                        json={
+                            "pool_code": pool,
+                            "kind": kind,
+                            "specialties": [specialty],
+                            "employer_code": _credit_code(n),
+                            "name": name,
+                            "phone": phone,
+                            "id_number": id_number,
+                        },
+                    )
+                    assert response.status_code == 201, response.text
+                    body = response.json()
+                    assert set(body) == {"expert_id", "pool_code", "kind", "specialties"}
+    return w
+
+
+def _request_body(w: World, slot_day: date, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "project_id": f"P-{w.marker}-{uuid.uuid4().hex[:6]}",
+        "bid_section_code": "001",
+        "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
+        "committee_size": 5,
+        "specialties": [
+            {"specialty_code": w.tech, "kind": "TECHNICAL", "count": 3},
+            {"specialty_code": w.econ, "kind": "ECONOMIC", "count": 2},
+        ],
+        "main_venue_id": MAIN_VENUE,
+        "main_venue_experts": 2,
+        "preferred_partner_codes": ["370300"],
+        "avoided_unit_codes": [_credit_code(1)],
+    }
+    body.update(extra)
+    return body
+
+
+async def _scheduled(client: httpx.AsyncClient, w: World, evaluation_id: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any]:
+        response = await client.get(f"/v1/evaluations/{evaluation_id}", headers=w.host)
+        return response.json() if response.status_code == 200 else {}
+
+    result: dict[str, Any] = await eventually(
+        probe, lambda b: b.get("status") in ("scheduled", "failed")
+    )
+    return result
+
+
+def _types(envelopes: list[Envelope[Any]]) -> list[str]:
+    return [e.type.removeprefix("prt.v1.") for e in envelopes]
+
+
+async def test_request_is_refused_when_the_committee_breaks_the_rules(
+    world: World, remote_eval_api: ServiceProcess
+) -> None:
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
+        response = await client.post(
+            "/v1/evaluations",
+            headers=_post(world.host),
+            json=_request_body(world, date(2031, 1, 6), committee_size=6),
+        )
+        assert response.status_code == 422
+        body = response.json()
+        assert body["code"] == "committee_composition"
+        assert "odd number of members, not 6" in body["message"]
+        no_key = await client.post(
+            "/v1/evaluations", headers=world.host, json=_request_body(world, date(2031, 1, 6))
+        )
+        assert no_key.status_code == 400 and no_key.json()["code"] == "idempotency_key_required"
+        partner = await client.post(
+            "/v1/evaluations",
+            headers=_post(world.partner_keys["370300"]),
+            json=_request_body(world, date(2031, 1, 6)),
+        )
+        assert partner.status_code == 403
+
+
+async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  # noqa: PLR0915
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    bootstrap = settings.kafka_bootstrap_servers
+    responses: list[str] = []
+    slot_day = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # today: check-in is allowed
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        headers = _post(world.host)
+        body = _request_body(world, slot_day)
+        first = await client.post("/v1/evaluations", headers=headers, json=body)
+        again = await client.post("/v1/evaluations", headers=headers, json=body)
+        assert first.status_code == 202, first.text
+        assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+        evaluation_id = first.json()["evaluation_id"]
+
+        view = await _scheduled(client, world, evaluation_id)
+        assert view["status"] == "scheduled", view
+        responses.append(json.dumps(view, ensure_ascii=False))
+        committee = view["committee"]
+        assert len(committee) == 5
+        assert sum(1 for m in committee if m["venue_id"] == MAIN_VENUE) == 2
+        secondary = [a for a in view["allocations"] if a["role"] == "SECONDARY"]
+        assert secondary and secondary[0]["partner_code"] == "370300"  # preferred partner
+
+        # The schedule and the seat request are events on the real broker.
+        evaluation_events = await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+        kinds = _types(evaluation_events)
+        assert kinds[:2] == ["EvaluationRequested", "EvaluationScheduled"]
+        assert kinds.count("ExpertDrawn") == 5 and "SeatRequestSent" in kinds
+        partner_events = await events_of(
+            bootstrap, partner_seat_requests_topic("370300").name, evaluation_id
+        )
+        assert "SeatRequestSent" in _types(partner_events)
+
+        # The draw proof re-runs the recorded draw to the identical experts.
+        proof = await client.get(
+            f"/v1/evaluations/{evaluation_id}/draws/0/proof", headers=world.operator
+        )
+        assert proof.status_code == 200 and proof.json()["identical"] is True
+        assert proof.json()["rerun_expert_ids"] == proof.json()["recorded_expert_ids"]
+        refused = await client.get(f"/v1/evaluations/{evaluation_id}/draws", headers=world.host)
+        assert refused.status_code == 403
+
+        # Another partner cannot answer 370300's seat request.
+        venue = secondary[0]["venue_id"]
+        wrong = await client.post(
+            f"/v1/evaluations/{evaluation_id}/venue-decisions",
+            headers=_post(world.partner_keys["370500"]),
+            json={"venue_id": venue, "decision": "ACCEPTED"},
+        )
+        assert wrong.status_code == 403 and wrong.json()["code"] == "forbidden_owner"
+
+        # 370300 declines: the scheduler re-plans with another partner's venue.
+        declined = await client.post(
+            f"/v1/evaluations/{evaluation_id}/venue-decisions",
+            headers=_post(world.partner_keys["370300"]),
+            json={"venue_id": venue, "decision": "DECLINED", "reason": "评标室检修"},
+        )
+        assert declined.status_code == 202, declined.text
+
+        async def replanned() -> dict[str, Any]:
+            r = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
+            return dict(r.json())
+
+        after_decline = await eventually(
+            replanned, lambda b: venue not in {a["venue_id"] for a in b["allocations"]}
+        )
+        responses.append(json.dumps(after_decline, ensure_ascii=False))
+        assert len(after_decline["committee"]) == 5
+        assert all(m["venue_id"] != venue for m in after_decline["committee"])
+        assert after_decline["draws"] == 2
+        events = _types(await events_of(bootstrap, EVALUATIONS.name, evaluation_id))
+        assert "PartnerVenueDecision" in events
+        assert events.count("EvaluationScheduled") == 2
+        substitutes = [
+            e.message
+            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
+        ]
+        assert substitutes and all(
+            s.reason == remote_eval_pb2.SUBSTITUTION_REASON_VENUE_DECLINED for s in substitutes
+        )
+
+        # A main-venue expert does not show up: the host reports it, a substitute is drawn.
+        absent = next(m for m in after_decline["committee"] if m["venue_id"] == MAIN_VENUE)
+        no_show = await client.post(
+            f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/no-show",
+            headers=_post(world.host),
+            json={"venue_id": MAIN_VENUE},
+        )
+        assert no_show.status_code == 202, no_show.text
+        after_no_show = await eventually(
+            replanned,
+            lambda b: absent["expert_pseudonym"] in {m["expert_pseudonym"] for m in b["replaced"]},
+        )
+        responses.append(json.dumps(after_no_show, ensure_ascii=False))
+        replacement = [m for m in after_no_show["committee"] if m["venue_id"] == MAIN_VENUE]
+        assert len(replacement) == 2
+        reasons = [
+            e.message.reason
+            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
+        ]
+        assert remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW in reasons
+
+        # A partner confirms one of its experts over Kafka, on its own answers topic.
+        secondary_member = next(
+            m for m in after_no_show["committee"] if m["venue_id"] != MAIN_VENUE
+        )
+        pool = secondary_member["pool_partner_code"]
+        producer = create_producer(settings, client_id="test-partner")
+        await producer.start()
+        try:
+            answer = remote_eval_pb2.ExpertConfirmed(
+                evaluation_id=evaluation_id,
+                occurred_at=to_timestamp(datetime.now(UTC)),
+                partner_code=pool,
+                expert_pseudonym=secondary_member["expert_pseudonym"],
+            )
+            await EventPublisher(producer).publish(
+                partner_answers_topic(pool),
+                Envelope(message=answer, source=f"partner/{pool}", subject=evaluation_id),
+                key=evaluation_id,
+            )
+            await eventually(
+                replanned,
+                lambda b: any(
+                    m["expert_pseudonym"] == secondary_member["expert_pseudonym"]
+                    and m["status"] == "confirmed"
+                    for m in b["committee"]
+                ),
+            )
+            # The SSE gateway gives the partner the same stream; another partner is refused.
+            stream = await client.get(
+                f"/v1/partners/{pool}/stream",
+                params={"max_events": 1},
+                headers=world.partner_keys[pool],
+            )
+            assert stream.status_code == 200
+            sse_text = stream.text
+            assert "event: prt.v1." in sse_text
+            other = next(code for code in PARTNERS if code != pool)
+            denied = await client.get(
+                f"/v1/partners/{pool}/stream", headers=world.partner_keys[other]
+            )
+            assert denied.status_code == 403
+
+            # Committee names are sealed before the award...
+            sealed = await client.get(
+                f"/v1/evaluations/{evaluation_id}/committee", headers=world.host
+            )
+            assert sealed.status_code == 409 and sealed.json()["code"] == "committee_sealed"
+            # ...and identities are shown to the checking-in venue, on the day only, to it only.
+            check_in = await client.get(
+                f"/v1/venues/{MAIN_VENUE}/check-in",
+                params={"evaluation_id": evaluation_id},
+                headers=world.host,
+            )
+            assert check_in.status_code == 200 and len(check_in.json()) == 2
+            assert all(p["name"] in world.planted for p in check_in.json())
+            foreign = await client.get(
+                f"/v1/venues/{MAIN_VENUE}/check-in",
+                params={"evaluation_id": evaluation_id},
+                headers=world.partner_keys[pool],
+            )
+            assert foreign.status_code == 403
+
+            # Nothing before the award carries a planted name, phone or ID number.
+            texts = [*responses, sse_text]
+            for partner in PARTNERS:
+                for _, raw, _ in await read_topic(
+                    bootstrap, partner_seat_requests_topic(partner).name
+                ):
+                    texts.append((raw or b"").decode("utf-8", "replace"))
+            for _, raw, _ in await read_topic(bootstrap, EVALUATIONS.name):
+                texts.append((raw or b"").decode("utf-8", "replace"))
+            leaked = [p for p in world.planted for t in texts if p in t]
+            assert leaked == []
+            assert len(texts) > 10
+
+            # The award arrives on intake's topic: the committee is unsealed.
+            state = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
+            project_id = state.json()["project_id"]
+            award = intake_pb2.ContractAwarded(
+                project_id=project_id,
+                occurred_at=to_timestamp(datetime.now(UTC)),
+                actor_department="JYZX",
+                bid_section_code="001",
+                amount_fen=1_000_000,
+            )
+            await EventPublisher(producer).publish(
+                PROJECT_EVENTS,
+                Envelope(message=award, source="test", subject=project_id),
+                key=project_id,
+            )
+        finally:
+            await producer.stop()
+
+        async def committee() -> httpx.Response:
+            return await client.get(
+                f"/v1/evaluations/{evaluation_id}/committee", headers=world.host
+            )
+
+        unsealed = await eventually(committee, lambda r: r.status_code == 200)
+        names = [m["name"] for m in unsealed.json()]
+        assert len(names) == 5 and all(name in world.planted for name in names)
+        assert "CommitteeUnsealed" in _types(
+            await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+        )
+
+
+async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    slot_day = date(2032, 1, 1) + timedelta(days=random.randrange(3000))
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        withdrawn = await client.post(
+            f"/v1/venues/{MAIN_VENUE}/capacity",
+            headers=_post(world.host),
+            json={
+                "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
+                "seats": 0,
+                "fee_fen": 30000,
+            },
+        )
+        assert withdrawn.status_code == 202, withdrawn.text
+        foreign = await client.post(
+            f"/v1/venues/{MAIN_VENUE}/capacity",
+            headers=_post(world.partner_keys["370300"]),
+            json={
+                "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
+                "seats": 9,
+                "fee_fen": 1,
+            },
+        )
+        assert foreign.status_code == 403
+
+        async def applied() -> bool:
+            # The worker applies the publication; wait for it via a probe request's outcome.
+            return True
+
+        await eventually(applied, bool)
+        created = await client.post(
+            "/v1/evaluations", headers=_post(world.host), json=_request_body(world, slot_day)
+        )
+
+        async def outcome() -> dict[str, Any]:
+            r = await client.get(
+                f"/v1/evaluations/{created.json()['evaluation_id']}", headers=world.host
+            )
+            return r.json() if r.status_code == 200 else {}
+
+        view = await eventually(outcome, lambda b: b.get("status") in ("scheduled", "failed"))
+        assert view["status"] == "failed", view
+        assert view["failure"]["constraint"] == "SEATS"
+        assert f"main venue {MAIN_VENUE} has 0 free seats" in view["failure"]["detail"]
+        alternative = view["failure"]["alternative"]
+        assert alternative is not None
+        assert alternative["slot"] == f"{slot_day.isoformat()}-PM"
+        failed = [
+            e.message
+            for e in await events_of(
+                settings.kafka_bootstrap_servers, EVALUATIONS.name, created.json()["evaluation_id"]
+            )
+            if isinstance(e.message, remote_eval_pb2.SchedulingFailed)
+        ]
+        assert failed and failed[0].failed_constraint == remote_eval_pb2.SCHEDULING_CONSTRAINT_SEATS
+
+
+async def test_asyncapi_document_lists_partner_topics(remote_eval_api: ServiceProcess) -> None:
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
+        document = (await client.get("/v1/asyncapi.json")).json()
+    assert document["asyncapi"] == "3.0.0"
+    requests = document["channels"]["partnerSeatRequests"]
+    assert requests["address"] == "partner.{partnerCode}.seat-requests.v1"
+    assert set(requests["messages"]) == {"SeatRequestSent", "ExpertDrawn", "SubstituteDrawn"}
+    assert "370300" in requests["parameters"]["partnerCode"]["enum"]
+    answers = document["channels"]["partnerAnswers"]["messages"]
+    assert "expert_pseudonym" in answers["ExpertConfirmed"]["payload"]["properties"]
