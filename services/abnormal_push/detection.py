@@ -78,6 +78,7 @@ def _bid_from_json(raw: bytes | str) -> Bid:
         fingerprint=Fingerprint(**data["fingerprint"]),
         deposit_account=data["deposit_account"],
         submitted_at=datetime.fromisoformat(data["submitted_at"]),
+        project_manager_certificate_no=data.get("project_manager_certificate_no", ""),
     )
 
 

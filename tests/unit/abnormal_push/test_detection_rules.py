@@ -24,6 +24,7 @@ from services.abnormal_push.domain.detection.rules import (
     price_close_to_runner_up,
     same_deposit_account,
     same_fingerprint,
+    same_project_manager,
     single_bidder,
 )
 from services.abnormal_push.domain.reports import BehaviourType, SubjectKind
@@ -40,7 +41,15 @@ def findings(outcomes: object) -> list[Finding]:
 
 def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
     ids = {rule.definition.rule_id for rule in registry()}
-    assert ids == {"PRT-FP-001", "PRT-DEP-001", "R028", "R018", "R024", "PRT-RQ-001"}
+    assert ids == {
+        "PRT-FP-001",
+        "PRT-DEP-001",
+        "PRT-PM-001",
+        "R028",
+        "R018",
+        "R024",
+        "PRT-RQ-001",
+    }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
 
@@ -225,3 +234,17 @@ def test_report_ids_are_fixed_by_the_finding() -> None:
     # A third bidder joining the group is a new finding with a new report.
     wider = submitted(*trigger.bids, bid(3, mac="AA:BB:CC:DD:EE:01"))
     assert findings(evaluate_all(wider))[0].report_id != first[0].report_id
+
+
+def test_one_project_manager_named_by_two_bidders_fires() -> None:
+    first = replace(bid(1), project_manager_certificate_no="鲁137000000001")
+    second = replace(bid(2), project_manager_certificate_no=" 鲁137000000001 ")
+    (finding,) = findings(same_project_manager.RULE.evaluate(submitted(first, second, bid(3))))
+    assert finding.definition.behaviour_type is BehaviourType.COLLUSION_SAME_PROJECT_MANAGER
+    assert dict(finding.evidence_values) == {"project_manager_certificate_no": "鲁137000000001"}
+
+
+def test_distinct_or_missing_project_managers_do_not_fire() -> None:
+    first = replace(bid(1), project_manager_certificate_no="鲁137000000001")
+    second = replace(bid(2), project_manager_certificate_no="鲁137000000002")
+    assert findings(same_project_manager.RULE.evaluate(submitted(first, second, bid(3)))) == []

@@ -45,6 +45,8 @@ class Bid:
     fingerprint: Fingerprint
     deposit_account: str
     submitted_at: datetime
+    # 注册执业证书编号 of the project manager named in the bid; never an ID-card number.
+    project_manager_certificate_no: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,108 @@
+"""Domain objects survive the trip through protobuf and through the Redis JSON shape."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from google.protobuf.message import Message
+
+from services.abnormal_push.domain.pushes import (
+    Deadline,
+    HandlingResult,
+    PushEscalated,
+    PushEvent,
+    PushFeedbackGiven,
+    PushOverdue,
+    PushRouted,
+    PushSignedFor,
+    PushTransferred,
+    apply_push_event,
+)
+from services.abnormal_push.domain.reports import (
+    AbnormalReport,
+    DetectionTrail,
+    Evidence,
+    ReportSource,
+    Severity,
+    Subject,
+    SubjectKind,
+)
+from services.abnormal_push.domain.routing import PushRole, RoutingReason
+from services.abnormal_push.event_codec import (
+    push_event_from_envelope,
+    push_event_to_message,
+    report_from_event,
+    report_to_event,
+)
+from services.abnormal_push.read_model import (
+    push_from_json,
+    push_to_json,
+    report_from_json,
+    report_to_json,
+)
+from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
+from tests.unit.abnormal_push.factories import T0, report
+
+
+def _detected() -> AbnormalReport:
+    return replace(
+        report(crime=True),
+        source=ReportSource.DETECTED,
+        subjects=(
+            Subject(SubjectKind.BIDDER, credit_code="91110000600037341L", name="甲"),
+            Subject(SubjectKind.EXPERT, expert_pseudonym="EXP-7f3a"),
+        ),
+        evidence=(Evidence("a" * 64, "docstore://e/1", "application/pdf"),),
+        detection=DetectionTrail(
+            "PRT-FP-001", "1", "指纹", "第四十条", ("e1", "e2"), (("mac_address", "AA"),)
+        ),
+    )
+
+
+def test_a_report_round_trips_through_protobuf_and_json() -> None:
+    original = _detected()
+    assert report_from_event(report_to_event(original)) == original
+    assert report_from_json(report_to_json(original)) == original
+
+
+ROUTED = PushRouted(
+    "e-1",
+    "push-1",
+    T0,
+    "r-1",
+    "ZJJ",
+    RoutingReason.CATEGORY_SUPERVISOR,
+    PushRole.HANDLER,
+    Severity.HIGH,
+    T0 + timedelta(days=1),
+    T0 + timedelta(days=10),
+)
+EVENTS: list[PushEvent] = [
+    ROUTED,
+    replace(ROUTED, role=PushRole.COPY, sign_for_due=None, feedback_due=None),
+    PushSignedFor("e-2", "push-1", T0, "ZJJ"),
+    PushFeedbackGiven(
+        "e-3", "push-1", T0, "ZJJ", HandlingResult.PENALISED, "罚款", (Evidence("b" * 64, "x"),)
+    ),
+    PushTransferred("e-4", "push-1", T0, "ZJJ", "JTJ", "公路"),
+    PushOverdue("e-5", "push-1", T0, Deadline.SIGN_FOR, T0, "ZJJ"),
+    PushEscalated("e-6", "push-1", T0, Deadline.FEEDBACK, "FGW", 2),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_push_events_round_trip_through_kafka_records(event: PushEvent) -> None:
+    envelope: Envelope[Message] = Envelope(
+        message=push_event_to_message(event), source="/t", subject=event.push_id, id=event.event_id
+    )
+    value, headers = encode_envelope(envelope)
+    assert push_event_from_envelope(decode_record(value, headers)) == event
+
+
+def test_a_push_round_trips_through_json() -> None:
+    push = apply_push_event(None, ROUTED)
+    for event in EVENTS[2:4]:
+        push = apply_push_event(push, event)
+    assert push_from_json(push_to_json(push)) == push
