@@ -48,6 +48,7 @@ from services.abnormal_push.publishing import publish_report
 from services.abnormal_push.read_model import PREFIX
 from services.abnormal_push.service_config import load_routing_table
 from services.platform_core.events.envelope import Envelope
+from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,10 @@ class Detector:
         self._publisher = publisher
 
     async def apply(self, envelope: Envelope[Message]) -> None:
-        fact = intake_fact_from_envelope(envelope)
+        try:
+            fact = intake_fact_from_envelope(envelope)
+        except ValueError as exc:  # e.g. an enum value newer than this contract
+            raise EventRejected(f"{envelope.type} {envelope.subject}: {exc}") from exc
         if fact is None or await self._state.applied(envelope.id):
             return
         await self._apply_fact(envelope.id, fact)

@@ -133,4 +133,7 @@ async def test_one_mac_across_two_bidders_reaches_the_housing_bureau_and_trading
     assert {s["credit_code"] for s in report["subjects"]} == {first_bidder, second_bidder}
     assert zjj_seen_after < WITHIN_SECONDS
     assert rules.status_code == 200
+    by_id = {rule["rule_id"]: rule for rule in rules.json()["rules"]}
+    assert by_id["PRT-FP-001"]["reports_filed"] >= 1
+    assert "第四十条" in by_id["R028"]["legal_basis"]
     assert len(again) == 1
