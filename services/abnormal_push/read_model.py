@@ -332,12 +332,16 @@ class PushReadModel:
         department: str | None,
         since: datetime | None = None,
         until: datetime | None = None,
+        limit: int | None = None,
     ) -> list[str]:
         """Push ids of one department's inbox (or of all, for operators), newest first."""
         key = ALL_PUSHES if department is None else INBOX + department
         low = "-inf" if since is None else since.timestamp()
         high = "+inf" if until is None else until.timestamp()
-        raw = await self._redis.zrevrangebyscore(key, high, low)
+        if limit is None:
+            raw = await self._redis.zrevrangebyscore(key, high, low)
+        else:
+            raw = await self._redis.zrevrangebyscore(key, high, low, start=0, num=limit)
         return [_text(member) for member in raw]
 
     async def report_push_ids(self, report_id: str) -> set[str]:

@@ -101,7 +101,10 @@ async def list_pushes(
         )
     else:
         scope = reader.code
-    pushes = await read_model.pushes(await read_model.push_ids(scope, since, until))
+    filtered = status_filter is not None or overdue is not None or escalated is not None
+    # Without filters only the newest `limit` are read; with them, the date range is scanned.
+    ids = await read_model.push_ids(scope, since, until, None if filtered else limit)
+    pushes = await read_model.pushes(ids)
     selected = [
         p
         for p in pushes
