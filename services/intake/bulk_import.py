@@ -51,6 +51,17 @@ MAX_REPORTED_REJECTIONS = 10_000
 BATCH_SIZE = 2_000
 
 
+# SADD member by member in one round trip, answering which members were new: a pipeline of
+# single SADDs says the same but costs a reply per record.
+_ADD_EACH = """
+local added = {}
+for i, code in ipairs(ARGV) do
+  added[i] = redis.call('SADD', KEYS[1], code)
+end
+return added
+"""
+
+
 class ImportFormat(StrEnum):
     NDJSON = "ndjson"
     CSV = "csv"
@@ -142,6 +153,8 @@ class BulkImporter:
         self._actor = actor_department
         self._regions = allowed_regions
         self._batch_size = batch_size
+        self._add_codes = redis.register_script(_ADD_EACH)
+        self._in_flight: tuple[list[str], list[asyncio.Future[Any]]] | None = None
         self.report = ImportReport(new_event_id(), source_level.value)
 
     async def run(
@@ -186,13 +199,13 @@ class BulkImporter:
                 batch = []
         if batch:
             await self._publish(batch)
+        await self._settle()
         return self.report
 
     async def _publish(self, batch: list[LargeAmountRecord]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for record in batch:
-                pipe.sadd(IMPORTED_CODES, record.unified_deal_code)
-            added = await pipe.execute()
+        added = await self._add_codes(
+            keys=[IMPORTED_CODES], args=[record.unified_deal_code for record in batch]
+        )
         fresh = [record for record, was_added in zip(batch, added, strict=True) if was_added]
         self.report.duplicates += len(batch) - len(fresh)
         if not fresh:
@@ -220,12 +233,32 @@ class BulkImporter:
                         headers=headers,
                     )
                 )
+        except BaseException:
+            await self._forget([r.unified_deal_code for r in fresh])
+            await self._settle()
+            raise
+        # The previous batch's acknowledgements arrived while this one was being read and
+        # checked; one batch stays in flight so reading and publishing overlap.
+        await self._settle()
+        self._in_flight = ([r.unified_deal_code for r in fresh], deliveries)
+
+    async def _settle(self) -> None:
+        """Wait for the batch in flight; a batch not acknowledged is taken out of the dedup
+        set, so a retry of the import publishes it."""
+        if self._in_flight is None:
+            return
+        codes, deliveries = self._in_flight
+        self._in_flight = None
+        try:
             await asyncio.gather(*deliveries)
         except BaseException:
-            # Not acknowledged: let a retry of the import publish these records.
-            await self._redis.srem(IMPORTED_CODES, *(r.unified_deal_code for r in fresh))
+            await self._forget(codes)
             raise
-        self.report.imported += len(fresh)
+        self.report.imported += len(codes)
+
+    async def _forget(self, codes: list[str]) -> None:
+        if codes:
+            await self._redis.srem(IMPORTED_CODES, *codes)
 
 
 def format_of(path: Path, given: str | None) -> ImportFormat:

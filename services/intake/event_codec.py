@@ -6,8 +6,10 @@ Protobuf stops here: the rest of intake sees dataclasses (domain) or pydantic bo
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from prt.v1 import common_pb2, intake_pb2
 
 from services.intake.domain.large_amount import LargeAmountRecord, SourceLevel
@@ -333,6 +335,13 @@ def project_terminated(
     )
 
 
+@lru_cache(maxsize=4096)
+def _cached_timestamp(moment: datetime) -> Timestamp:
+    # An import stamps every record of a batch with one time, and deal times repeat; the
+    # message constructor copies the value, so sharing the cached one is safe.
+    return to_timestamp(moment)
+
+
 def large_amount_record_event(
     record: LargeAmountRecord,
     *,
@@ -343,7 +352,7 @@ def large_amount_record_event(
 ) -> intake_pb2.LargeAmountRecordImported:
     event = intake_pb2.LargeAmountRecordImported(
         unified_deal_code=record.unified_deal_code,
-        occurred_at=to_timestamp(occurred_at),
+        occurred_at=_cached_timestamp(occurred_at),
         actor_department=actor_department,
         source_level=f"SOURCE_LEVEL_{source_level.name}",
         source_platform_code=record.source_platform_code,
@@ -354,7 +363,7 @@ def large_amount_record_event(
         region_code=record.region_code,
         trading_method=f"TRADING_METHOD_{record.trading_method.value}",
         amount_fen=record.amount_fen,
-        deal_at=to_timestamp(record.deal_at),
+        deal_at=_cached_timestamp(record.deal_at),
         source_fields=dict(record.source_fields),
     )
     if record.tenderer is not None:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from services.intake.domain.catalogue import Category
@@ -29,6 +30,9 @@ KNOWN_FIELDS = frozenset(
         "source_platform_code",
     }
 )
+
+# The national standard's spelling of each field (UNIFIED_DEAL_CODE ...), for source_fields.
+_SOURCE_NAMES = {name: name.upper() for name in KNOWN_FIELDS}
 
 
 class SourceLevel(StrEnum):
@@ -80,6 +84,12 @@ def _amount(value: Any, *, from_text: bool) -> int:
     return amount
 
 
+@lru_cache(maxsize=65_536)
+def _credit_code_problem(code: str) -> str | None:
+    # The same tenderers and winners recur across thousands of records.
+    return credit_code_problem(code)
+
+
 def _organisation(fields: dict[str, Any], role: str, *, required: bool) -> Organisation | None:
     name = _text(fields, f"{role}_name")
     code = _text(fields, f"{role}_credit_code")
@@ -87,7 +97,7 @@ def _organisation(fields: dict[str, Any], role: str, *, required: bool) -> Organ
         if required:
             raise RecordRefused(f"{role}_name and {role}_credit_code are required")
         return None
-    problem = credit_code_problem(code)
+    problem = _credit_code_problem(code)
     if problem:
         raise RecordRefused(f"{role}_credit_code is not a unified social credit code: {problem}")
     if not name:
@@ -141,5 +151,8 @@ def parse_record(fields: dict[str, Any], *, from_text: bool) -> LargeAmountRecor
         winner=_organisation(fields, "winner", required=False),
         trading_method=method,
         source_platform_code=_text(fields, "source_platform_code"),
-        source_fields=tuple((key.upper(), str(value)) for key, value in fields.items()),
+        source_fields=tuple(
+            (_SOURCE_NAMES[key], value if isinstance(value, str) else str(value))
+            for key, value in fields.items()
+        ),
     )

@@ -148,7 +148,13 @@ async def register_project(
         except RegistrationRefused as refused:
             raise _refused(refused.problems) from refused
         require_region(principal, registration.region_code)
-        holder = await read_model.claim_deal_code(registration.unified_deal_code, project_id)
+        # An assigned code is unique by construction (it ends in the project id's random bits);
+        # the read model records it as taken. A given code is claimed before publishing.
+        holder = (
+            await read_model.claim_deal_code(registration.unified_deal_code, project_id)
+            if body.unified_deal_code
+            else None
+        )
         if holder is not None:
             raise ApiError(
                 409,

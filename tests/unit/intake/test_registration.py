@@ -80,9 +80,10 @@ def test_green_channel_without_key_project_is_refused() -> None:
 
 
 def test_unknown_supervising_department_is_refused() -> None:
-    assert "unknown department" in _problems(replace(GOOD, supervise_dept_code="XXX"))[
-        "supervise_dept_code"
-    ]
+    assert (
+        "unknown department"
+        in _problems(replace(GOOD, supervise_dept_code="XXX"))["supervise_dept_code"]
+    )
 
 
 def test_the_supervisor_comes_from_the_routing_data() -> None:
@@ -97,7 +98,5 @@ def test_deficiency_needs_documents_and_a_later_deadline() -> None:
 
 
 def test_all_problems_are_named_at_once() -> None:
-    problems = _problems(
-        replace(GOOD, region_code="1", budget_fen=-5, bid_sections=(), name=" ")
-    )
+    problems = _problems(replace(GOOD, region_code="1", budget_fen=-5, bid_sections=(), name=" "))
     assert set(problems) == {"region_code", "budget_fen", "bid_sections", "name"}
