@@ -32,4 +32,13 @@ if [[ -f package-lock.json ]]; then
     echo "$npm_stamp" >node_modules/.prt-stamp
   fi
 fi
+# Debian's chromium drives the dashboard's headless-browser test (playwright never downloads one).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium (headless browser tests)"
+  if [[ "$(id -u)" -eq 0 ]]; then
+    apt-get install -y -q chromium
+  else
+    sudo apt-get install -y -q chromium
+  fi
+fi
 say "ready"

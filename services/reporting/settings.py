@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_CONSUMER_GROUP = "prt-reporting"
+
 
 class ReportingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PRT_REPORTING_", frozen=True, extra="ignore")
@@ -15,7 +17,7 @@ class ReportingSettings(BaseSettings):
     # group rebuild the read model from the log beside the live one.
     key_prefix: str = "prt:reporting:"
     # The Faust app id, which is the Kafka consumer group of the aggregation worker.
-    consumer_group: str = "prt-reporting"
+    consumer_group: str = DEFAULT_CONSUMER_GROUP
     # The bulletin's letterhead.
     bulletin_issuer: str = "济南市公共资源交易管理工作联席会议办公室"
     bulletin_seal_note: str = "(济南市发展和改革委员会代章)"

@@ -29,13 +29,19 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
-from services.reporting.settings import get_reporting_settings
+from services.reporting.settings import DEFAULT_CONSUMER_GROUP, get_reporting_settings
 
-CONSUMER = "reporting.aggregator"
 CONSUMED_TOPICS: tuple[TopicSpec, ...] = EVENT_TOPICS
 
 settings = get_settings()
 reporting_settings = get_reporting_settings()
+# A rebuild beside the live read model (another consumer group) is another consumer, with
+# dead letters of its own, so the live consumer's dead-letter topic holds each record once.
+CONSUMER = (
+    "reporting.aggregator"
+    if reporting_settings.consumer_group == DEFAULT_CONSUMER_GROUP
+    else f"reporting.aggregator.{reporting_settings.consumer_group}"
+)
 app = create_faust_app(reporting_settings.consumer_group, settings)
 
 
@@ -87,7 +93,9 @@ AGENTS = [
 
 def main() -> None:
     asyncio.run(ensure_topics(settings, [*CONSUMED_TOPICS, dead_letter_topic(CONSUMER)]))
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "info"]
+    # --without-web: the CLI would otherwise start Faust's web server on port 6066, which the
+    # next worker on the machine cannot bind.
+    sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info"]
     app.main()
 
 

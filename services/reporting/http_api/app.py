@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.settings import get_settings
-from services.reporting.http_api import bulletins, metrics
+from services.reporting.http_api import bulletins, dashboard, metrics
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.settings import get_reporting_settings
 
@@ -36,6 +36,7 @@ app = FastAPI(
 install_error_handlers(app)
 app.include_router(metrics.router)
 app.include_router(bulletins.router)
+app.include_router(dashboard.router)
 
 
 @app.get("/healthz", include_in_schema=False)

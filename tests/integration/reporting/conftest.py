@@ -1,8 +1,9 @@
 """Reporting's fixtures: a worker and an API on a read model of their own.
 
-Each test module gets a fresh Redis key prefix and a fresh consumer group, so its worker
-rebuilds every figure by replaying the whole log from the beginning, beside (not on top of) any
-other read model on the same stack; the recompute must then agree with it exactly.
+A test session gets a fresh Redis key prefix and a fresh consumer group, so its worker rebuilds
+every figure by replaying the whole log from the beginning, beside (not on top of) any other
+read model on the same stack; the recompute must then agree with it exactly. The kill test
+takes a namespace of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.reporting.read_model import MetricsReadModel
+from services.reporting.recompute import recompute_from_log
 from tests.conftest import WORKER_READY, IssueKey
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 
 
@@ -37,10 +40,22 @@ class Namespace:
         }
 
 
-@pytest.fixture(scope="module")
-def namespace() -> Namespace:
+def fresh_namespace() -> Namespace:
     run = uuid.uuid4().hex[:8]
     return Namespace(f"prt:reporting-test-{run}:", f"prt-reporting-test-{run}")
+
+
+@pytest.fixture(scope="session")
+def namespace() -> Namespace:
+    """One rebuilt read model per test session, shared by reporting's integration and e2e."""
+    return fresh_namespace()
+
+
+async def wait_caught_up(settings: PlatformSettings, model: MetricsReadModel) -> int:
+    """Wait until the worker has applied every event now on the log; returns how many."""
+    events = len((await recompute_from_log(settings)).ledger.applied)
+    await eventually(model.version, lambda applied: applied >= events, timeout_s=300)
+    return events
 
 
 def start_worker(namespace: Namespace, stack_env: dict[str, str], log_dir: Path) -> ServiceProcess:
@@ -55,7 +70,7 @@ def start_worker(namespace: Namespace, stack_env: dict[str, str], log_dir: Path)
     return process
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def own_worker(
     namespace: Namespace, stack_env: dict[str, str], log_dir: Path
 ) -> Iterator[ServiceProcess]:
@@ -66,7 +81,7 @@ def own_worker(
         process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def own_api(
     namespace: Namespace, stack_env: dict[str, str], log_dir: Path
 ) -> Iterator[ServiceProcess]:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from bench.reporting_events import synthetic_events
 from services.platform_core.events.envelope import encode_envelope
@@ -18,7 +19,7 @@ from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.figures import diff
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.recompute import recompute_from_log
-from tests.integration.reporting.conftest import Namespace, start_worker
+from tests.integration.reporting.conftest import fresh_namespace, start_worker
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -59,9 +60,10 @@ async def test_killed_worker_leaves_figures_equal_to_the_recompute(
     settings: PlatformSettings,
     stack_env: dict[str, str],
     log_dir: Path,
-    namespace: Namespace,
-    read_model: MetricsReadModel,
 ) -> None:
+    namespace = fresh_namespace()
+    redis = Redis.from_url(settings.redis_url)
+    read_model = MetricsReadModel(redis, namespace.prefix)
     tag = f"k{uuid.uuid4().hex[:6]}"
     worker = await asyncio.to_thread(start_worker, namespace, stack_env, log_dir)
     publishing = asyncio.create_task(_publish(settings, tag))
@@ -93,3 +95,4 @@ async def test_killed_worker_leaves_figures_equal_to_the_recompute(
         )
     finally:
         worker.stop()
+        await redis.aclose()

@@ -1,0 +1,90 @@
+"""The operator dashboard's data: one snapshot of what the page shows, from the read model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.reporting.domain.bulletin import CATEGORY_ZH, Labels
+from services.reporting.domain.figures import select
+from services.reporting.domain.metrics import OPEN_PUSHES
+from services.reporting.read_model import MetricsReadModel
+
+BOARD_LIMIT = 100
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) -> dict[str, Any]:
+    version = await model.version()
+    registrations = await model.counters("registrations")
+    amounts = await model.counters("registered_amount_fen")
+    venues = await model.counters("remote_evaluations_by_venue")
+    by_region = [
+        {
+            "code": dict(f.dimensions)["region"],
+            "name": labels.region(dict(f.dimensions)["region"]),
+            "value": f.value,
+        }
+        for f in select(registrations, "registrations", frozenset({"region"}), period)
+    ]
+    by_category = [
+        {
+            "code": dict(f.dimensions)["category"],
+            "name": CATEGORY_ZH.get(dict(f.dimensions)["category"], dict(f.dimensions)["category"]),
+            "value": f.value,
+        }
+        for f in select(registrations, "registrations", frozenset({"category"}), period)
+    ]
+    venue_figures = select(venues, "remote_evaluations_by_venue", frozenset({"venue"}), period)
+    venue_ids = [dict(f.dimensions)["venue"] for f in venue_figures]
+    venue_states = await model.states("venue", venue_ids)
+    by_venue = [
+        {
+            "code": venue_id,
+            "name": venue_states.get(venue_id, {}).get("name") or venue_id,
+            "value": figure.value,
+        }
+        for venue_id, figure in zip(venue_ids, venue_figures, strict=True)
+    ]
+    return {
+        "version": version,
+        "period": period,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "totals": {
+            "registrations": sum(f.value for f in select(registrations, None, frozenset(), period)),
+            "registered_amount_fen": sum(
+                f.value for f in select(amounts, None, frozenset(), period)
+            ),
+        },
+        "registrations_by_region": by_region,
+        "registrations_by_category": by_category,
+        "remote_evaluations_by_venue": by_venue,
+        "push_board": await push_board(model, labels),
+    }
+
+
+async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, Any]]:
+    """Open pushes (to handle, not resolved), the nearest deadline first."""
+    now = datetime.now(UTC)
+    open_ids = sorted(await model.index(OPEN_PUSHES))
+    states = await model.states("push", open_ids)
+    board = []
+    for push_id, push in states.items():
+        signed = bool(push.get("signed_at"))
+        due = _instant(push.get("feedback_due") if signed else push.get("sign_for_due"))
+        board.append(
+            {
+                "push_id": push_id,
+                "report_id": push.get("report_id"),
+                "department": push["department"],
+                "department_name": labels.department(push["department"]),
+                "status": "待处理" if signed else "待签收",
+                "due": due.isoformat() if due else None,
+                "overdue": bool(push.get("overdue")) or (due is not None and due < now),
+            }
+        )
+    board.sort(key=lambda entry: (entry["due"] is None, entry["due"] or ""))
+    return board[:BOARD_LIMIT]

@@ -1,0 +1,109 @@
+// The operator dashboard: draws a snapshot, then redraws on every server-sent "snapshot".
+(function () {
+  "use strict";
+  const params = new URLSearchParams(window.location.search);
+  let key = params.get("key") || window.sessionStorage.getItem("prt-api-key");
+  if (!key) {
+    key = window.prompt("请输入运行监测 API 密钥(operator 或 department)") || "";
+  }
+  window.sessionStorage.setItem("prt-api-key", key);
+
+  const charts = {
+    region: echarts.init(document.getElementById("chart-region")),
+    category: echarts.init(document.getElementById("chart-category")),
+    venue: echarts.init(document.getElementById("chart-venue")),
+  };
+  window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
+
+  const periodSelect = document.getElementById("period");
+  const year = new Date().getFullYear();
+  for (const y of [year, year - 1, year - 2, year - 3]) {
+    for (const p of [`${y}`, `${y}-H1`, `${y}-H2`]) {
+      const option = document.createElement("option");
+      option.value = p;
+      option.textContent = p.replace("-H1", " 上半年").replace("-H2", " 下半年");
+      periodSelect.appendChild(option);
+    }
+  }
+  periodSelect.value = params.get("period") || "";
+  periodSelect.addEventListener("change", () => {
+    params.set("period", periodSelect.value);
+    params.delete("key");
+    window.history.replaceState(null, "", `?${params}`);
+    connect();
+  });
+
+  function bar(chart, rows) {
+    chart.setOption({
+      tooltip: {},
+      grid: { left: 40, right: 10, bottom: 60, top: 10 },
+      xAxis: { type: "category", data: rows.map((r) => r.name), axisLabel: { rotate: 40 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ type: "bar", data: rows.map((r) => r.value), itemStyle: { color: "#a61b1b" } }],
+    }, true);
+  }
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function draw(data) {
+    document.getElementById("total-registrations").textContent = data.totals.registrations;
+    const wan = data.totals.registered_amount_fen / 1000000;
+    document.getElementById("total-amount").textContent = wan.toFixed(2);
+    document.getElementById("open-pushes").textContent = data.push_board.length;
+    document.getElementById("updated").textContent = new Date(data.generated_at).toLocaleString("zh-CN");
+    document.body.dataset.version = data.version;
+
+    bar(charts.region, data.registrations_by_region);
+    const regionBody = document.querySelector("#table-region tbody");
+    regionBody.replaceChildren();
+    for (const r of data.registrations_by_region) {
+      const row = document.createElement("tr");
+      cell(row, r.name);
+      cell(row, r.code);
+      cell(row, r.value).dataset.region = r.code;
+      regionBody.appendChild(row);
+    }
+    charts.category.setOption({
+      tooltip: { trigger: "item" },
+      series: [{ type: "pie", radius: ["35%", "70%"],
+        data: data.registrations_by_category.map((r) => ({ name: r.name, value: r.value })) }],
+    }, true);
+    bar(charts.venue, data.remote_evaluations_by_venue);
+
+    const board = document.querySelector("#push-board tbody");
+    board.replaceChildren();
+    for (const p of data.push_board) {
+      const row = document.createElement("tr");
+      if (p.overdue) row.className = "overdue";
+      cell(row, p.push_id);
+      cell(row, p.department_name);
+      cell(row, p.status + (p.overdue ? "(超期)" : ""));
+      cell(row, p.due ? new Date(p.due).toLocaleString("zh-CN") : "—");
+      board.appendChild(row);
+    }
+  }
+
+  let source = null;
+  function connect() {
+    if (source) source.close();
+    const query = new URLSearchParams({ key });
+    if (periodSelect.value) query.set("period", periodSelect.value);
+    const status = document.getElementById("status");
+    source = new EventSource(`/v1/dashboard/stream?${query}`);
+    source.addEventListener("snapshot", (event) => {
+      status.dataset.state = "live";
+      status.textContent = "实时";
+      draw(JSON.parse(event.data));
+    });
+    source.onerror = () => {
+      status.dataset.state = "error";
+      status.textContent = "连接中断,重连中…";
+    };
+  }
+  connect();
+})();

@@ -1,0 +1,97 @@
+"""A department registers a project with intake; the operator's dashboard, open in a real
+headless Chromium, shows it without reloading (server-sent events), with ECharts served locally."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from playwright.async_api import Browser
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.settings import PlatformSettings
+from services.reporting.read_model import MetricsReadModel
+from tests.conftest import IssueKey
+from tests.integration.reporting.conftest import wait_caught_up
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+REGION = "370117"  # 钢城区
+
+
+async def test_a_registration_appears_on_the_open_dashboard(
+    *,
+    browser: Browser,
+    intake_api: ServiceProcess,
+    own_worker: ServiceProcess,
+    own_api: ServiceProcess,
+    issue_key: IssueKey,
+    settings: PlatformSettings,
+    read_model: MetricsReadModel,
+) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-dashboard", "联席办值班员")
+    await wait_caught_up(settings, read_model)  # so "before" is the whole log's count
+    department = await issue_key(
+        PrincipalKind.DEPARTMENT, "NYNCJ-GC", "钢城区农业农村局", frozenset({REGION})
+    )
+    page = await browser.new_page()
+    offline_requests: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith(own_api.base_url)
+            else offline_requests.append(request.url)
+        ),
+    )
+    await page.goto(f"{own_api.base_url}/dashboard?key={operator.key}")
+    await page.wait_for_selector('#status[data-state="live"]', timeout=30_000)
+    assert await page.evaluate("typeof echarts.init === 'function'")
+    assert await page.locator("#chart-region canvas").count() == 1
+    cell = page.locator(f'td[data-region="{REGION}"]')
+    before = int(await cell.inner_text()) if await cell.count() else 0
+    await page.evaluate("window.__notReloaded = true")
+
+    async with httpx.AsyncClient(base_url=intake_api.base_url, timeout=10) as client:
+        response = await client.post(
+            "/v1/projects",
+            json={
+                "name": f"钢城区农村集体土地经营权流转 {uuid.uuid4().hex[:6]}",
+                "category": "RURAL_COLLECTIVE_PROPERTY",
+                "region_code": REGION,
+                "tenderer": {
+                    "name": "济南市钢城区某村股份经济合作社",
+                    "credit_code": "91110000600037341L",
+                },
+                "budget_fen": 3_600_000,
+            },
+            headers={"X-API-Key": department.key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.text
+
+    await page.wait_for_function(
+        "([selector, expected]) => {"
+        "  const cell = document.querySelector(selector);"
+        "  return cell !== null && Number(cell.textContent) === expected; }",
+        arg=[f'td[data-region="{REGION}"]', before + 1],
+        timeout=60_000,
+    )
+    assert await page.evaluate("window.__notReloaded === true")
+    assert offline_requests == [], "the page must work without the internet"
+    await page.close()
+
+
+async def test_the_dashboards_data_needs_a_readers_key(
+    own_api: ServiceProcess, issue_key: IssueKey
+) -> None:
+    partner = await issue_key(PrincipalKind.PARTNER, "370500", "东营市公共资源交易中心")
+    async with httpx.AsyncClient(base_url=own_api.base_url) as client:
+        assert (await client.get("/dashboard")).status_code == 200
+        assert (await client.get("/dashboard/assets/echarts.min.js")).status_code == 200
+        assert (
+            await client.get("/v1/dashboard/snapshot", params={"key": "nope"})
+        ).status_code == 401
+        refused = await client.get("/v1/dashboard/snapshot", params={"key": partner.key})
+        assert refused.status_code == 403
