@@ -16,6 +16,11 @@ usage: $(basename "$0") COMMAND [options]
 commands:
   start [--nodes 1|3] [--no-wait]   start every node (resolving the jars first if needed), wait
                                     until the cluster answers, print the bootstrap servers
+  start ... --secure                the same with authentication and ACLs (fixed at the first
+                                    start, like --nodes): clients use SASL/SCRAM-SHA-512, the
+                                    KRaft StandardAuthorizer enforces ACLs, user 'platform' is
+                                    the super user, and each partner in PRT_KAFKA_PARTNERS gets
+                                    a SCRAM user with prefixed ACLs (see add-partner)
   stop                              stop every node cleanly (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s)
   status                            each node's pid and ports; exit 0 only if all nodes run
   wait [--timeout SECONDS]          wait until every node answers a Kafka request (default ${WAIT_TIMEOUT}s)
@@ -25,6 +30,10 @@ commands:
   topics ARGS...                    run kafka-topics (TopicCommand) against this cluster
   tool CLASS ARGS...                run any Kafka tool class with the cached jars
   reset                             stop, then delete all Kafka data and logs
+  add-partner CODE                  (--secure) SCRAM user partner-CODE: read and describe the
+                                    topics and groups prefixed partner.CODE., write only
+                                    partner.CODE.answers.v1; nothing else
+  credentials                       (--secure) print the path of the file with the passwords
 
 environment:
   PRT_KAFKA_PORT    client port of node 1 (default 19092); node i uses PORT+2(i-1) for clients
@@ -33,6 +42,8 @@ environment:
   PRT_KAFKA_JVM_OPTS extra JVM options per node
   PRT_RUNTIME_DIR   runtime directory (default <repo>/.run)
   PRT_CACHE_DIR     jar cache (default \$HOME/.cache/jinan-prt)
+  PRT_KAFKA_PARTNERS (--secure) partner codes given users at start (default: the partners in
+                    services/platform_core/reference_data/venues.json)
 EOF
 }
 
@@ -112,6 +123,7 @@ NODES=""
 BASE_PORT=""
 CLUSTER_ID=""
 DIRECTORY_IDS=""
+SECURE=""
 
 # Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
 random_kafka_uuid() {
@@ -125,10 +137,13 @@ random_kafka_uuid() {
 
 # Sets NODES and BASE_PORT from the saved layout or the request ($1 = --nodes value or empty).
 resolve_layout() {
-  local want_nodes="$1" want_port="${PRT_KAFKA_PORT:-}"
+  local want_nodes="$1" want_port="${PRT_KAFKA_PORT:-}" want_secure="${2:-}"
   if [[ -f "$LAYOUT_FILE" ]]; then
     # shellcheck disable=SC1090
     source "$LAYOUT_FILE"
+    if [[ -n "$want_secure" && "$want_secure" != "${SECURE:-}" ]]; then
+      die "$KAFKA_RUN holds a cluster set up without --secure; run '$0 reset' first"
+    fi
     if [[ -n "$want_nodes" && "$want_nodes" != "$NODES" ]] ||
       [[ -n "$want_port" && "$want_port" != "$BASE_PORT" ]]; then
       die "$KAFKA_RUN holds a ${NODES}-node cluster on port $BASE_PORT;" \
@@ -138,6 +153,7 @@ resolve_layout() {
   else
     NODES="${want_nodes:-1}"
     BASE_PORT="${want_port:-19092}"
+    SECURE="$want_secure"
   fi
   [[ "$NODES" == 1 || "$NODES" == 3 ]] || die "--nodes must be 1 or 3 (got $NODES)"
   [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "PRT_KAFKA_PORT must be a port number (got $BASE_PORT)"
@@ -158,6 +174,10 @@ BASE_PORT=$BASE_PORT
 CLUSTER_ID=$CLUSTER_ID
 DIRECTORY_IDS="$DIRECTORY_IDS"
 EOF
+  if [[ "$SECURE" == yes ]]; then
+    echo "SECURE=yes" >>"$LAYOUT_FILE.tmp"
+    new_credentials
+  fi
   mv "$LAYOUT_FILE.tmp" "$LAYOUT_FILE"
 }
 
@@ -233,6 +253,7 @@ share.coordinator.state.topic.min.isr=$min_isr
 # Tests start consumer groups all the time: do not wait for more members to join.
 group.initial.rebalance.delay.ms=0
 EOF
+  if [[ "${SECURE:-}" == yes ]]; then secure_server_properties "$dir/server.properties"; fi
 }
 
 # Formats node i's KRaft storage unless it already is. Runs in the background (caller waits).
@@ -252,8 +273,14 @@ format_node() {
     done
     quorum=(--initial-controllers "${voters%,}")
   fi
+  local -a scram=()
+  if [[ "${SECURE:-}" == yes ]]; then
+    # SCRAM credentials live in the cluster metadata: the super user's must exist from the
+    # first start, so the broker can authenticate to itself.
+    scram=(--add-scram "SCRAM-SHA-512=[name=platform,password=$(credential PLATFORM_PASSWORD)]")
+  fi
   if ! run_tool "$(storage_tool_class)" format --cluster-id "$CLUSTER_ID" \
-    --config "$dir/server.properties" "${quorum[@]}" >"$dir/logs/format.log" 2>&1; then
+    --config "$dir/server.properties" "${quorum[@]}" "${scram[@]}" >"$dir/logs/format.log" 2>&1; then
     show_log_tail "$dir/logs/format.log"
     die "formatting the storage of node $i failed; see $dir/logs/format.log"
   fi
@@ -303,6 +330,7 @@ admin_config() {
     mkdir -p "$KAFKA_RUN"
     printf '%s\n' request.timeout.ms=5000 default.api.timeout.ms=10000 \
       socket.connection.setup.timeout.ms=2000 >"$ADMIN_CONFIG"
+    if [[ "${SECURE:-}" == yes ]]; then platform_client_properties >>"$ADMIN_CONFIG"; fi
   fi
   echo "$ADMIN_CONFIG"
 }
@@ -353,20 +381,117 @@ lock_runtime_dir() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Secure mode (--secure): SASL/SCRAM-SHA-512 for clients, StandardAuthorizer, partner users
+
+CREDENTIALS_FILE="$KAFKA_RUN/secure/credentials.env"
+
+random_password() { head -c 24 /dev/urandom | base64 | tr -d '+/=\n'; }
+
+# The passwords are secrets: kept in a 0600 file under the runtime directory, never printed.
+new_credentials() {
+  mkdir -p "$KAFKA_RUN/secure"
+  chmod 700 "$KAFKA_RUN/secure"
+  (
+    umask 077
+    printf 'PLATFORM_PASSWORD=%s\nCONTROLLER_PASSWORD=%s\n' "$(random_password)" \
+      "$(random_password)" >"$CREDENTIALS_FILE"
+  )
+}
+
+credential() {
+  local value
+  value="$(sed -n "s/^$1=//p" "$CREDENTIALS_FILE" 2>/dev/null | tail -n 1)"
+  [[ -n "$value" ]] || die "no $1 in $CREDENTIALS_FILE"
+  printf '%s\n' "$value"
+}
+
+secure_server_properties() {
+  local file="$1" controller_password
+  controller_password="$(credential CONTROLLER_PASSWORD)"
+  sed -i -e 's|^listeners=PLAINTEXT://|listeners=SASL_PLAINTEXT://|' \
+    -e 's|^advertised.listeners=PLAINTEXT://|advertised.listeners=SASL_PLAINTEXT://|' \
+    -e 's|^listener.security.protocol.map=.*|listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT|' \
+    -e 's|^inter.broker.listener.name=PLAINTEXT|inter.broker.listener.name=SASL_PLAINTEXT|' "$file"
+  cat >>"$file" <<EOF
+
+# Secure mode: clients authenticate with SCRAM-SHA-512 and every request is authorised by ACLs.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="platform" password="$(credential PLATFORM_PASSWORD)";
+# SCRAM cannot authenticate controllers (its credentials live in the metadata they serve), so
+# the controller listener uses PLAIN with one static user known only to the nodes.
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:platform;User:controller
+EOF
+  chmod 600 "$file"
+}
+
+platform_client_properties() {
+  printf '%s\n' security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"platform\" password=\"$(credential PLATFORM_PASSWORD)\";"
+}
+
+platform_client_config() {
+  local file="$KAFKA_RUN/secure/platform-client.properties"
+  (umask 077 && platform_client_properties >"$file")
+  echo "$file"
+}
+
+# A partner's SCRAM user and its prefixed ACLs: read and describe its own topics
+# (partner.CODE.*) and consumer groups of the same prefix, write only its answers topic.
+add_partner() {
+  local code="$1" user password config
+  [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
+  user="partner-$code"
+  password="$(sed -n "s/^PARTNER_${code}_PASSWORD=//p" "$CREDENTIALS_FILE" | tail -n 1)"
+  if [[ -z "$password" ]]; then
+    password="$(random_password)"
+    (umask 077 && echo "PARTNER_${code}_PASSWORD=$password" >>"$CREDENTIALS_FILE")
+  fi
+  config="$(platform_client_config)"
+  run_tool kafka.admin.ConfigCommand --bootstrap-server "$(bootstrap_servers)" \
+    --command-config "$config" --alter --entity-type users --entity-name "$user" \
+    --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]" >/dev/null
+  local -a acl=(org.apache.kafka.tools.AclCommand --bootstrap-server "$(bootstrap_servers)"
+    --command-config "$config" --add --force --allow-principal "User:$user")
+  run_tool "${acl[@]}" --operation Read --operation Describe \
+    --topic "partner.$code." --resource-pattern-type prefixed >/dev/null
+  run_tool "${acl[@]}" --operation Read --operation Describe \
+    --group "partner.$code." --resource-pattern-type prefixed >/dev/null
+  run_tool "${acl[@]}" --operation Write --operation Describe \
+    --topic "partner.$code.answers.v1" --resource-pattern-type literal >/dev/null
+  log "partner $code: SCRAM user $user, ACLs on prefix partner.$code. (password in $CREDENTIALS_FILE)"
+}
+
+add_default_partners() {
+  local codes="${PRT_KAFKA_PARTNERS:-}" code
+  if [[ -z "$codes" ]]; then
+    codes="$(sed -n 's/^ *{"code": "\([0-9A-Za-z]*\)", "name".*"kind".*/\1/p' \
+      "$PRT_REPO_ROOT/services/platform_core/reference_data/venues.json" | tr '\n' ' ')"
+  fi
+  for code in $codes; do add_partner "$code"; done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 
 cmd_start() {
-  local nodes="" wait=yes
+  local nodes="" wait=yes secure=""
   while (($#)); do
     case "$1" in
       --nodes) nodes="${2:?--nodes needs a value}"; shift 2 ;;
       --nodes=*) nodes="${1#*=}"; shift ;;
       --no-wait) wait=no; shift ;;
+      --secure) secure=yes; shift ;;
       *) die "start: unknown option $1" ;;
     esac
   done
   lock_runtime_dir
-  resolve_layout "$nodes"
+  resolve_layout "$nodes" "$secure"
   check_java
   ensure_libs
   save_layout_if_new
@@ -391,6 +516,7 @@ cmd_start() {
     # shellcheck disable=SC2046 # node numbers, split on purpose
     wait_nodes "$WAIT_TIMEOUT" $(all_nodes)
     log "Kafka $KAFKA_VERSION is ready ($NODES node(s)); bootstrap servers: $(bootstrap_servers)"
+    if [[ "${SECURE:-}" == yes ]]; then add_default_partners; fi
   else
     log "bootstrap servers: $(bootstrap_servers)"
   fi
@@ -535,6 +661,16 @@ main() {
       run_tool "$@"
       ;;
     reset) cmd_reset ;;
+    add-partner)
+      require_layout && ensure_libs
+      [[ "${SECURE:-}" == yes ]] || die "add-partner needs a cluster started with --secure"
+      add_partner "${1:?add-partner needs a partner code}"
+      ;;
+    credentials)
+      require_layout
+      [[ "${SECURE:-}" == yes ]] || die "not a --secure cluster"
+      echo "$CREDENTIALS_FILE"
+      ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -20,6 +20,7 @@ SERVICES=(
   "remote-eval-api|${PRT_REMOTE_EVAL_PORT:-8103}|uvicorn services.remote_eval.http_api.app:app"
   "reporting-api|${PRT_REPORTING_PORT:-8104}|uvicorn services.reporting.http_api:app"
   "reporting-worker||services.reporting.stream_worker"
+  "remote-eval-worker||services.remote_eval.stream_worker"
   "abnormal-push-worker||services.abnormal_push.stream_worker"
   "intake-worker||services.intake.stream_worker"
 )
