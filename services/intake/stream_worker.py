@@ -14,22 +14,17 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.message import Message
-from prt.v1 import intake_pb2
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.intake.deadlines import DeadlineWatch
-from services.intake.domain.lifecycle import Step, TransitionRefused
-from services.intake.event_codec import fact_from_envelope, view_from_registered
-from services.intake.read_model import ProjectReadModel, UnknownProject
-from services.platform_core.events.envelope import Envelope
+from services.intake.projection import Projector
+from services.intake.read_model import ProjectReadModel
 from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.faust_worker import (
-    EventRejected,
     create_faust_app,
     faust_topic,
     handle_event,
@@ -45,32 +40,6 @@ CONSUMER = "intake.projector"
 settings = get_settings()
 app = create_faust_app("prt-intake", settings)
 project_events = faust_topic(app, PROJECT_EVENTS)
-
-
-class Projector:
-    """Applies one event of intake.projects.v1 to the read model, idempotently by event id."""
-
-    def __init__(self, read_model: ProjectReadModel) -> None:
-        self._read_model = read_model
-
-    async def apply(self, envelope: Envelope[Message]) -> None:
-        message = envelope.message
-        if isinstance(message, intake_pb2.ProjectRegistered):
-            await self._read_model.record_registration(
-                envelope.id, envelope.type, view_from_registered(message)
-            )
-            return
-        fact = fact_from_envelope(envelope)
-        if fact is None:
-            raise EventRejected(f"{envelope.type} is not a project lifecycle event")
-        try:
-            await self._read_model.record_step(envelope.id, envelope.type, fact)
-        except UnknownProject as unknown:
-            if fact.step is Step.REFUND_HISTORICAL_DEPOSIT:
-                return  # a project from before the platform: nothing to fold into
-            raise EventRejected(str(unknown)) from unknown
-        except TransitionRefused as refused:
-            raise EventRejected(str(refused)) from refused
 
 
 @asynccontextmanager

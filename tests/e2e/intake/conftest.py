@@ -1,0 +1,5 @@
+"""Intake's end-to-end tests use the same fixtures as its integration tests."""
+
+from tests.integration.intake.conftest import changqing_dept, intake_worker, zhangqiu_dept
+
+__all__ = ["changqing_dept", "intake_worker", "zhangqiu_dept"]

@@ -1,0 +1,114 @@
+"""A department takes a 容缺 project from registration to award through the API while the worker
+keeps the read model; then the read model is wiped and rebuilt from the topic and reads the same."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake.rebuild import rebuild
+from services.platform_core.settings import PlatformSettings
+from tests.integration.intake.conftest import Department, registration_body
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+EVIDENCE = {"sha256": "b" * 64, "location": "docstore://jyzx/2023/report.pdf"}
+BIDDERS = [
+    {"name": "山东黄河建工集团有限公司", "credit_code": "91110000600037341L"},
+    {"name": "济南泉城路桥工程有限公司", "credit_code": "91110000600037341L"},
+]
+
+
+def _bid(bidder: dict[str, str], n: int) -> dict[str, Any]:
+    return {
+        "bidder": bidder,
+        "bid_section_code": "001",
+        "bid_price_fen": 1_100_000_000 + n,
+        "fingerprint": {
+            "cpu_id": f"CPU-{n}",
+            "disk_serial": f"DISK-{n}",
+            "mac_address": f"3C:7C:3F:1A:2B:4{n}",
+            "ip_address": f"10.12.0.{n}",
+            "document_md5": f"{n:032x}",
+        },
+        "deposit_account": f"3700161880105012345{n}",
+    }
+
+
+async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
+    intake_api: ServiceProcess,
+    intake_worker: ServiceProcess,
+    changqing_dept: Department,
+    settings: PlatformSettings,
+) -> None:
+    async with httpx.AsyncClient(base_url=intake_api.base_url, timeout=20) as client:
+
+        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            response = await client.post(path, json=body, headers=changqing_dept.headers())
+            assert response.status_code == 201, (path, response.text)
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        registered = await post(
+            "/v1/projects",
+            registration_body(
+                name=f"长清区大学城片区雨污分流工程 {uuid.uuid4().hex[:6]}",
+                category="MUNICIPAL",
+                key_project=True,
+                green_channel=True,
+                deficiency={
+                    "missing_documents": ["施工图审查合格书"],
+                    "supplement_working_days": 5,
+                },
+                commitment_pledged=True,
+            ),
+        )
+        project = f"/v1/projects/{registered['project_id']}"
+        await post(f"{project}/supplements", {"supplemented_documents": ["施工图审查合格书"]})
+        await post(
+            f"{project}/announcement",
+            {
+                "title": "长清区大学城片区雨污分流工程招标公告",
+                "announcement": EVIDENCE,
+                "submission_deadline": "2023-06-01T09:30:00+08:00",
+                "opening_at": "2023-06-01T09:30:00+08:00",
+            },
+        )
+        for n, bidder in enumerate(BIDDERS, 1):
+            await post(f"{project}/bids", _bid(bidder, n))
+        await post(f"{project}/deposit-relief", {"kind": "WAIVED", "amount_saved_fen": 400_000_00})
+        await post(f"{project}/bid-opening", {"bid_section_code": "001"})
+        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE})
+        await post(
+            f"{project}/candidates",
+            {
+                "bid_section_code": "001",
+                "candidates": [{"rank": 1, "bidder": BIDDERS[0], "bid_price_fen": 1_100_000_001}],
+                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+            },
+        )
+        awarded = await post(
+            f"{project}/award",
+            {"bid_section_code": "001", "winner": BIDDERS[0], "amount_fen": 1_100_000_001},
+        )
+        assert awarded["state"] == "AWARDED"
+        assert awarded["allowed_next_steps"] == [
+            "COMPLETE_TRANSACTION",
+            "REFUND_HISTORICAL_DEPOSIT",
+        ]
+
+        auth = {"X-API-Key": changqing_dept.key}
+        before = (await client.get(project, headers=auth)).json()
+        assert before["state"] == "AWARDED"
+        assert before["outstanding_documents"] == []
+        assert len(before["history"]) == 10
+
+        report = await rebuild(settings, wipe_first=True)
+        assert report.wiped_keys > 0
+        assert report.records >= 10
+        after = (await client.get(project, headers=auth)).json()
+        assert after == before
