@@ -50,7 +50,8 @@ def check_key(key: str | None) -> str:
         raise ApiError(
             400,
             "idempotency_key_required",
-            f"Send an {IDEMPOTENCY_HEADER} header (e.g. a UUID) so a retry cannot register twice",
+            f"Send an {IDEMPOTENCY_HEADER} header (e.g. a UUID) so that a retry of this request "
+            "cannot take effect twice",
         )
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ApiError(
