@@ -23,9 +23,11 @@ SAMPLES = [
 TENDERER = {"name": "济南城市建设集团有限公司", "credit_code": "91110000600037341L"}
 
 
-def _by_region(client: httpx.Client, reporting: str) -> dict[str, int]:
+def _by_region(client: httpx.Client, reporting: str, api_key: str) -> dict[str, int]:
     response = client.get(
-        f"{reporting}/v1/metrics", params={"metric": "registrations", "by": "region"}
+        f"{reporting}/v1/metrics",
+        params={"metric": "registrations", "by": "region"},
+        headers={"X-API-Key": api_key},
     )
     response.raise_for_status()
     return {c["dimensions"]["region"]: c["value"] for c in response.json()["counters"]}
@@ -75,7 +77,7 @@ def main() -> int:
     if not args.api_key:
         args.api_key = _issue_demo_key()
     with httpx.Client(timeout=10) as client:
-        before = _by_region(client, args.reporting)
+        before = _by_region(client, args.reporting, args.api_key)
         for name, category, region, budget in SAMPLES:
             response = client.post(
                 f"{args.intake}/v1/projects",
@@ -94,13 +96,13 @@ def main() -> int:
             print(f"registered {response.json()['unified_deal_code']}  {name}")
         expected = sum(before.values()) + len(SAMPLES)
         deadline = time.monotonic() + args.timeout
-        after = _by_region(client, args.reporting)
+        after = _by_region(client, args.reporting, args.api_key)
         while sum(after.values()) < expected:
             if time.monotonic() > deadline:
                 print(f"reporting counted {sum(after.values())} of {expected} registrations")
                 return 1
             time.sleep(0.5)
-            after = _by_region(client, args.reporting)
+            after = _by_region(client, args.reporting, args.api_key)
         print("registrations by region (reporting /v1/metrics):")
         for region, count in sorted(after.items()):
             print(f"  {region}: {count} (+{count - before.get(region, 0)})")

@@ -5,6 +5,7 @@ unified deal codes, reading projects back."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -202,3 +203,16 @@ async def test_the_catalogue_is_readable_with_zhangqius_own(
     regional = {entry["name"]: entry for entry in response.json()["regional"]}
     assert regional["章丘区公共资源交易目录"]["regions"] == ["370114"]
     assert "RURAL_COLLECTIVE_PROPERTY" not in response.json()["default"]["categories"]
+
+
+async def test_the_openapi_document_carries_chinese_examples(intake_api: ServiceProcess) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{intake_api.base_url}/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    schemas = document["components"]["schemas"]
+    assert schemas["ProjectCreate"]["examples"][0]["name"] == "长清区文昌街道老旧小区改造工程"
+    assert "有效投标人不足三家" in json.dumps(schemas["TerminationCreate"], ensure_ascii=False)
+    paths = document["paths"]
+    assert "/v1/projects/{project_id}/bids" in paths
+    assert "/v1/large-amount-records/imports" in paths
