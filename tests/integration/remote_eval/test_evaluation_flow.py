@@ -23,6 +23,7 @@ from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
     EVALUATIONS,
     PROJECT_EVENTS,
+    dead_letter_topic,
     partner_answers_topic,
     partner_seat_requests_topic,
 )
@@ -30,7 +31,7 @@ from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
-from tests.integration.remote_eval.topic_reading import events_of, read_topic
+from tests.integration.remote_eval.topic_reading import events_of, read_topic, read_topic_headers
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -283,6 +284,50 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         ]
         assert remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW in reasons
 
+        # A secondary-pool expert refuses (reported by the pool's partner): 补抽 under the same
+        # rules, from the same pool, for the same seat.
+        refusing = next(m for m in after_no_show["committee"] if m["venue_id"] != MAIN_VENUE)
+        refusal = await client.post(
+            f"/v1/evaluations/{evaluation_id}/experts/{refusing['expert_pseudonym']}/answer",
+            headers=_post(world.partner_keys[refusing["pool_partner_code"]]),
+            json={"confirmed": False, "reason": "CONFLICT_OF_INTEREST"},
+        )
+        assert refusal.status_code == 202, refusal.text
+        after_no_show = await eventually(
+            replanned,
+            lambda b: (
+                refusing["expert_pseudonym"] in {m["expert_pseudonym"] for m in b["replaced"]}
+            ),
+        )
+        responses.append(json.dumps(after_no_show, ensure_ascii=False))
+        successor = [
+            m
+            for m in after_no_show["committee"]
+            if m["venue_id"] == refusing["venue_id"]
+            and m["specialty_code"] == refusing["specialty_code"]
+            and m["expert_pseudonym"] != refusing["expert_pseudonym"]
+        ]
+        assert successor and successor[-1]["pool_partner_code"] == refusing["pool_partner_code"]
+        reasons = [
+            e.message.reason
+            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
+        ]
+        assert remote_eval_pb2.SUBSTITUTION_REASON_DECLINED in reasons
+        proofs = await client.get(f"/v1/evaluations/{evaluation_id}/draws", headers=world.operator)
+        assert [d["purpose"] for d in proofs.json()] == [
+            "initial",
+            "venue_declined",
+            "no_show",
+            "declined",
+        ]
+        responses.append(proofs.text)
+        for index in range(4):
+            proof = await client.get(
+                f"/v1/evaluations/{evaluation_id}/draws/{index}/proof", headers=world.operator
+            )
+            assert proof.json()["identical"] is True
+
         # A partner confirms one of its experts over Kafka, on its own answers topic.
         secondary_member = next(
             m for m in after_no_show["committee"] if m["venue_id"] != MAIN_VENUE
@@ -345,13 +390,21 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             )
             assert foreign.status_code == 403
 
-            # Nothing before the award carries a planted name, phone or ID number.
+            # Nothing before the award carries a planted name, phone or ID number: not the API
+            # responses, not the partners' topics, not the SSE streams, not the evaluations log.
             texts = [*responses, sse_text]
             for partner in PARTNERS:
-                for _, raw, _ in await read_topic(
-                    bootstrap, partner_seat_requests_topic(partner).name
-                ):
+                records = await read_topic(bootstrap, partner_seat_requests_topic(partner).name)
+                for _, raw, _ in records:
                     texts.append((raw or b"").decode("utf-8", "replace"))
+                if records:
+                    whole = await client.get(
+                        f"/v1/partners/{partner}/stream",
+                        params={"max_events": len(records)},
+                        headers=world.partner_keys[partner],
+                    )
+                    assert whole.text.count("event: prt.v1.") == len(records)
+                    texts.append(whole.text)
             for _, raw, _ in await read_topic(bootstrap, EVALUATIONS.name):
                 texts.append((raw or b"").decode("utf-8", "replace"))
             leaked = [p for p in world.planted for t in texts if p in t]
@@ -457,3 +510,40 @@ async def test_asyncapi_document_lists_partner_topics(remote_eval_api: ServicePr
     assert "370300" in requests["parameters"]["partnerCode"]["enum"]
     answers = document["channels"]["partnerAnswers"]["messages"]
     assert "expert_pseudonym" in answers["ExpertConfirmed"]["payload"]["properties"]
+
+
+async def test_a_forged_partner_answer_is_dead_lettered(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    """An answer on 370300's topic claiming to come from 370500 is not recorded."""
+    marker = f"EV-forged-{uuid.uuid4().hex[:8]}"
+    producer = create_producer(settings, client_id="test-forger")
+    await producer.start()
+    try:
+        forged = remote_eval_pb2.PartnerVenueDecision(
+            evaluation_id=marker,
+            partner_code="370500",
+            venue_id="DY-370500-1",
+            decision=remote_eval_pb2.VENUE_DECISION_DECLINED,
+        )
+        await EventPublisher(producer).publish(
+            partner_answers_topic("370300"),
+            Envelope(message=forged, source="partner/370300", subject=marker),
+            key=marker,
+        )
+    finally:
+        await producer.stop()
+    dead_letters = dead_letter_topic("remote_eval.scheduler").name
+
+    async def dead() -> list[dict[str, bytes]]:
+        return [
+            dict(headers)
+            for key, _, headers in await read_topic_headers(
+                settings.kafka_bootstrap_servers, dead_letters
+            )
+            if key == marker.encode()
+        ]
+
+    found = await eventually(dead, bool)
+    assert b"names partner '370500', not 370300" in found[0]["dlq-reason"]
+    assert not await events_of(settings.kafka_bootstrap_servers, EVALUATIONS.name, marker)

@@ -53,3 +53,26 @@ async def events_of(bootstrap: str, topic: str, evaluation_id: str) -> list[Enve
         for key, _, envelope in await read_topic(bootstrap, topic)
         if envelope is not None and key == evaluation_id.encode()
     ]
+
+
+async def read_topic_headers(
+    bootstrap: str, topic: str
+) -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+    """(key, raw value, headers) of every record now on the topic (e.g. a dead-letter topic)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        found: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                found += [(r.key, r.value, list(r.headers)) for r in records]
+        return found
+    finally:
+        await consumer.stop()
