@@ -46,6 +46,15 @@ class CapacityAccepted(BaseModel):
     fee_fen: int
 
 
+class CapacityPublic(BaseModel):
+    venue_id: str
+    slot: SlotBody
+    seats: int
+    booked: int
+    free: int
+    fee_fen: int
+
+
 def _check_credit_code(code: str) -> str:
     problem = credit_code_problem(code)
     if problem:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -15,6 +16,7 @@ from services.platform_core.events.topics import VENUE_CAPACITY
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
+from services.remote_eval.domain.model import HalfDay, Slot
 from services.remote_eval.http_api.dependencies import (
     Context,
     IdempotencyKey,
@@ -24,7 +26,9 @@ from services.remote_eval.http_api.dependencies import (
 from services.remote_eval.http_api.schemas import (
     CapacityAccepted,
     CapacityCreate,
+    CapacityPublic,
     CheckInExpert,
+    SlotBody,
     VenuePublic,
 )
 from services.remote_eval.reference import DirectoryEntry, venue_directory
@@ -94,6 +98,29 @@ async def publish_capacity(
         idempotency_key,
         body.model_dump(mode="json"),
         publish,
+    )
+
+
+@router.get("/{venue_id}/capacity", response_model=CapacityPublic)
+async def venue_capacity(
+    venue_id: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    day: Annotated[date, Query(alias="date")],
+    half_day: Annotated[HalfDay, Query()],
+) -> CapacityPublic:
+    """Seats offered (as last published, else the directory's default), booked and free."""
+    _venue_or_404(venue_id)
+    slot = Slot(day, half_day)
+    market = await context.store.market([slot])
+    offer = market.offers[(venue_id, slot)]
+    return CapacityPublic(
+        venue_id=venue_id,
+        slot=SlotBody.of(slot),
+        seats=offer.seats,
+        booked=market.booked.get((venue_id, slot), 0),
+        free=market.free_seats(venue_id, slot),
+        fee_fen=offer.fee_fen,
     )
 
 
