@@ -131,7 +131,9 @@ async def unseal_on_award(stream: Any) -> None:
 def main() -> None:
     topics = [EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
     asyncio.run(ensure_topics(settings, [*topics, dead_letter_topic(CONSUMER)]))
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "info"]
+    # --without-web: the CLI would start a web server on 0.0.0.0:6066 whatever the app config
+    # says, and every worker on the machine would fight for that port.
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "info", "--without-web"]
     app.main()
 
 
