@@ -100,6 +100,11 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     failures: int
+    server_cpu_s: float = 0.0  # CPU the server process spent on the round
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -150,6 +155,12 @@ async def _load(name: str, port: int, api_key: str, requests: int, clients: int)
     return Result(name, len(latencies), time.perf_counter() - started, latencies, len(failures))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process: a figure less shaken by a busy machine than req/s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _server(module: str, port: int) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "uvicorn", module, "--port", str(port), "--log-level", "error"]
     return subprocess.Popen(argv, cwd=REPO, env={**os.environ})
@@ -187,8 +198,11 @@ async def run(args: argparse.Namespace) -> list[Result]:
         for name, (_, port) in servers.items():  # warm-up: connections, JIT-free caches
             await _load(name, port, issued.key, 500, args.clients)
         for _ in range(args.rounds):
-            for name, (_, port) in servers.items():
-                results.append(await _load(name, port, issued.key, args.requests, args.clients))
+            for name, (process, port) in servers.items():
+                cpu_before = _cpu_seconds(process.pid)
+                result = await _load(name, port, issued.key, args.requests, args.clients)
+                result.server_cpu_s = _cpu_seconds(process.pid) - cpu_before
+                results.append(result)
     finally:
         for process, _ in servers.values():
             process.terminate()
@@ -208,20 +222,28 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{args.clients} concurrent clients, {args.requests} requests per round"
     )
-    print(f"{'endpoint':28} {'round':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}")
+    print(
+        f"{'endpoint':28} {'round':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU us/req':>10} {'fail':>5}"
+    )
     for index, result in enumerate(results):
         print(
             f"{result.name:28} {index // 2 + 1:>5} {result.rps:8.0f} "
-            f"{result.quantile(0.5):8.1f} {result.quantile(0.99):8.1f} {result.failures:>5}"
+            f"{result.quantile(0.5):8.1f} {result.quantile(0.99):8.1f} "
+            f"{result.cpu_us_per_request:10.0f} {result.failures:>5}"
         )
     bare = [r for r in results if r.name.startswith("bare")]
     full = [r for r in results if r.name.startswith("intake")]
     bare_rps = statistics.median(r.rps for r in bare)
     full_rps = statistics.median(r.rps for r in full)
     full_p99 = statistics.median(r.quantile(0.99) for r in full)
+    bare_cpu = statistics.median(r.cpu_us_per_request for r in bare)
+    full_cpu = statistics.median(r.cpu_us_per_request for r in full)
     print(
         f"full path / bare: {full_rps / bare_rps:.0%} of the bare endpoint's req/s "
-        f"(target >= 80%); full-path p99 {full_p99:.1f} ms (target <= 50 ms)"
+        f"(target >= 80%); full-path p99 {full_p99:.1f} ms (target <= 50 ms); "
+        f"server CPU per request {full_cpu:.0f} us vs {bare_cpu:.0f} us "
+        f"({bare_cpu / full_cpu:.0%})"
     )
     return 0 if all(r.failures == 0 for r in results) else 1
 

@@ -230,3 +230,27 @@ async def test_supplements_clear_outstanding_documents_and_bad_fingerprints_are_
         ).json()
     assert view["outstanding_documents"] == []
     assert view["supplement_deadline"] is None
+
+
+async def test_five_concurrent_replays_of_a_lifecycle_post_emit_one_event(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    project_id = await _register(intake_api, changqing_dept)
+    key = str(uuid.uuid4())
+
+    async def announce_once() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=20) as client:
+            return await client.post(
+                f"{intake_api.base_url}/v1/projects/{project_id}/announcement",
+                json=ANNOUNCEMENT,
+                headers=changqing_dept.headers(key),
+            )
+
+    responses = await asyncio.gather(*(announce_once() for _ in range(5)))
+    assert {r.status_code for r in responses} == {201}, [r.text for r in responses]
+    assert len({r.json()["event_id"] for r in responses}) == 1
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message).__name__ for e in events] == [
+        "ProjectRegistered",
+        "AnnouncementPublished",
+    ]
