@@ -7,14 +7,18 @@ process that needs a topic ensures it here first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.topics import TopicSpec
+from services.platform_core.kafka.clients import security_options
 from services.platform_core.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,9 @@ class TopicMismatchError(PlatformError):
 async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) -> None:
     wanted = {spec.name: spec for spec in specs}
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="prt-topic-admin"
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id="prt-topic-admin",
+        **security_options(settings),
     )
     await admin.start()
     try:
@@ -48,7 +54,7 @@ async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) 
                 if code and code != TopicAlreadyExistsError.errno:
                     raise PlatformError(f"cannot create topic {name}: {code} {message}")
             log.info("created topics %s", ", ".join(spec.name for spec in missing))
-        described = await admin.describe_topics(list(wanted))
+        described = await _described_when_ready(admin, list(wanted))
         for topic in described:
             spec = wanted[topic["topic"]]
             expected = spec.partitions or settings.topic_partitions
@@ -59,6 +65,20 @@ async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) 
                 )
     finally:
         await admin.close()
+
+
+# A topic another process created a moment ago can describe with 0 partitions until its
+# metadata reaches the broker answering; wait for it rather than report a false mismatch.
+_METADATA_WAIT_S = 15.0
+
+
+async def _described_when_ready(admin: AIOKafkaAdminClient, names: list[str]) -> list[Any]:
+    deadline = time.monotonic() + _METADATA_WAIT_S
+    while True:
+        described: list[Any] = await admin.describe_topics(names)
+        if all(topic["partitions"] for topic in described) or time.monotonic() > deadline:
+            return described
+        await asyncio.sleep(0.2)
 
 
 def _topic_errors(response: object) -> list[tuple[str, int, str | None]]:

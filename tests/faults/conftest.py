@@ -1,0 +1,75 @@
+"""The fault suite's fixtures: every service's API as a real process on the test broker and
+Redis, and real API keys for each kind of caller (one of them revoked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from services.platform_core.auth.api_keys import ApiKeyStore
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.settings import PlatformSettings
+from tests.conftest import IssueKey
+from tests.support.faults import Caller, CallerKeys
+from tests.support.processes import ServiceProcess, api_process
+
+# The resources the suite creates live in 长清区; the other branch is 章丘区'S; the partner is 淄博.
+HOME_REGION = "370113"
+OTHER_REGION = "370114"
+PARTNER_CITY = "370300"
+
+API_MODULES = {
+    "intake": "services.intake.http_api.app:app",
+    "abnormal_push": "services.abnormal_push.http_api.app:app",
+    "remote_eval": "services.remote_eval.http_api.app:app",
+    "reporting": "services.reporting.http_api:app",
+}
+
+
+@pytest.fixture(scope="session")
+def service_apis(stack_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
+    """All four HTTP APIs, started side by side."""
+    processes = {
+        name: api_process(f"faults-{name}-api", module, stack_env, log_dir)
+        for name, module in API_MODULES.items()
+    }
+    try:
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_healthy()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+async def caller_keys(issue_key: IssueKey, settings: PlatformSettings) -> CallerKeys:
+    department = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
+    )
+    branch = await issue_key(
+        PrincipalKind.DEPARTMENT, "ZJJ-ZQ", "章丘区住房和城乡建设局", frozenset({OTHER_REGION})
+    )
+    partner = await issue_key(PrincipalKind.PARTNER, PARTNER_CITY, "淄博市公共资源交易中心")
+    operator = await issue_key(PrincipalKind.OPERATOR, "FGW-DUTY", "联席会议办公室值班员")
+    revoked = await issue_key(PrincipalKind.OPERATOR, "FGW-LEFT", "已离岗值班员")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        assert await ApiKeyStore(redis, settings.api_key_pepper).revoke(revoked.principal.key_id)
+    finally:
+        await redis.aclose()
+    return CallerKeys(
+        {
+            Caller.DEPARTMENT: department.key,
+            Caller.BRANCH_OTHER_REGION: branch.key,
+            Caller.PARTNER: partner.key,
+            Caller.OPERATOR: operator.key,
+            Caller.NO_KEY: None,
+            Caller.REVOKED: revoked.key,
+        }
+    )
