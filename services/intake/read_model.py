@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.intake.domain.lifecycle import (
     LifecycleFact,
@@ -34,10 +36,14 @@ from services.intake.domain.lifecycle import (
 )
 from services.platform_core.errors import PlatformError
 
+log = logging.getLogger(__name__)
+
 PREFIX = "prt:intake:"
 PROJECTS_INDEX = PREFIX + "projects"  # zset: project id -> registration time (epoch s)
 DEADLINES = PREFIX + "deficiency-deadlines"  # zset: project id -> deadline as yyyymmdd
-LOCK_SECONDS = 10
+# Longer than a publish may take (the producer's request timeout is 15 s), so a lock never
+# expires under a request still checking and publishing.
+LOCK_SECONDS = 30
 LOCK_WAIT_SECONDS = 5.0
 
 
@@ -187,6 +193,20 @@ class ProjectReadModel:
     async def history(self, project_id: str) -> list[HistoryEntry]:
         raw: list[Any] = await self._redis.lrange(_history_key(project_id), 0, -1)
         return [_entry_from_json(item) for item in raw]
+
+    async def record_after_publish(
+        self, event_id: str, event_type: str, change: LifecycleFact | ProjectView
+    ) -> None:
+        """The API's read-your-writes update, once the broker has the event. If Redis fails now
+        the event is still in the log and the worker will fold it in: the caller must not be
+        told to retry (a retry would register again), so the failure is logged, not raised."""
+        try:
+            if isinstance(change, ProjectView):
+                await self.record_registration(event_id, event_type, change)
+            else:
+                await self.record_step(event_id, event_type, change)
+        except RedisError as exc:
+            log.warning("read model not updated for %s (the worker will): %r", event_id, exc)
 
     async def record_registration(self, event_id: str, event_type: str, view: ProjectView) -> bool:
         """Store a new project's first view; False when this event was applied before."""

@@ -96,7 +96,7 @@ async def _emit(
                 envelope = Envelope(message=message, source=SOURCE, subject=project_id)
                 await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
                 fact = LifecycleFact(project_id, step, occurred_at, principal.code, supplemented)
-                await read_model.record_step(envelope.id, envelope.type, fact)
+                await read_model.record_after_publish(envelope.id, envelope.type, fact)
         except ProjectBusy as busy:
             raise ApiError(409, "project_busy", f"{busy}; retry shortly") from busy
         body_out: dict[str, Any] = schemas.StepAccepted(

@@ -171,7 +171,7 @@ async def register_project(
             await read_model.release_deal_code(registration.unified_deal_code, project_id)
             raise
         view = view_from_registered(event)
-        await read_model.record_registration(envelope.id, envelope.type, view)
+        await read_model.record_after_publish(envelope.id, envelope.type, view)
         return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
 
     return await context.idempotency.run(
