@@ -26,6 +26,11 @@ class PlatformSettings(BaseSettings):
 
     environment: Literal["local", "test", "production"] = "local"
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    # PLAINTEXT locally; SASL_PLAINTEXT (SCRAM-SHA-512) against `kafka.sh start --secure`, as
+    # the platform's user (its password is a secret).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
     redis_url: str = "redis://127.0.0.1:16379/0"
     # Partitions for the platform's own topics; 6 lets 6 workers share a topic.
     topic_partitions: int = Field(default=6, ge=1)

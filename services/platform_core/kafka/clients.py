@@ -28,11 +28,24 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 }
 
 
+def security_options(settings: PlatformSettings) -> dict[str, Any]:
+    """aiokafka's authentication options: none for PLAINTEXT, SCRAM-SHA-512 for SASL."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    return {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": settings.kafka_sasl_password,
+    }
+
+
 def create_producer(settings: PlatformSettings, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=client_id,
         **PRODUCER_SETTINGS,
+        **security_options(settings),
     )
 
 
@@ -45,4 +58,5 @@ def create_consumer(
         group_id=group_id,
         client_id=client_id,
         **CONSUMER_SETTINGS,
+        **security_options(settings),
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from faust.types.auth import SASLMechanism
 from google.protobuf.message import Message
 
 from services.platform_core.errors import EventDecodeError, PlatformError
@@ -60,6 +61,16 @@ class CloudEventSchema(faust.Schema[bytes, Any]):
             return Undecodable(str(exc))
 
 
+def _broker_credentials(settings: PlatformSettings) -> faust.SASLCredentials | None:
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password,
+        mechanism=SASLMechanism.SCRAM_SHA_512,
+    )
+
+
 def create_faust_app(app_id: str, settings: PlatformSettings) -> faust.App:
     Path(settings.faust_data_dir).mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -78,6 +89,7 @@ def create_faust_app(app_id: str, settings: PlatformSettings) -> faust.App:
         # Our topics are created from the registry; only Faust's own internal topics are
         # declared by Faust.
         topic_allow_declare=True,
+        broker_credentials=_broker_credentials(settings),
     )
 
 

@@ -10,14 +10,9 @@ reading the platform's evaluations log.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -37,64 +32,10 @@ from services.platform_core.events.topics import (
     partner_answers_topic,
     partner_seat_requests_topic,
 )
-from tests.conftest import KAFKA_PORT
-from tests.support.processes import REPO
+from tests.integration.remote_eval.conftest import BOOTSTRAP_SECURE as BOOTSTRAP
+from tests.integration.remote_eval.conftest import PARTNER_A, PARTNER_B, SecureBroker
 
 pytestmark = pytest.mark.integration
-
-SECURE_PORT = os.environ.get("PRT_TEST_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 500))
-SECURE_RUNTIME = REPO / ".run" / f"test-secure-{SECURE_PORT}"
-PARTNER_A, PARTNER_B = "370300", "370500"
-BOOTSTRAP = f"127.0.0.1:{SECURE_PORT}"
-
-
-@dataclass(frozen=True)
-class SecureBroker:
-    passwords: dict[str, str]
-
-    def sasl(self, user: str) -> dict[str, Any]:
-        return {
-            "bootstrap_servers": BOOTSTRAP,
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": user,
-            "sasl_plain_password": self.passwords[user],
-        }
-
-
-def _script(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PRT_RUNTIME_DIR": str(SECURE_RUNTIME),
-        "PRT_KAFKA_PORT": SECURE_PORT,
-        "PRT_KAFKA_PARTNERS": f"{PARTNER_A} {PARTNER_B}",
-    }
-    return subprocess.run(
-        ["bash", str(REPO / "deploy" / "local" / "kafka.sh"), *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def _read_credentials(path: Path) -> dict[str, str]:
-    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    passwords = {"platform": values["PLATFORM_PASSWORD"]}
-    for code in (PARTNER_A, PARTNER_B):
-        passwords[f"partner-{code}"] = values[f"PARTNER_{code}_PASSWORD"]
-    return passwords
-
-
-@pytest.fixture(scope="module")
-def secure_broker() -> Iterator[SecureBroker]:
-    _script("start", "--secure")
-    try:
-        credentials = Path(_script("credentials").stdout.strip())
-        assert credentials.stat().st_mode & 0o077 == 0, "credentials must be private (0600)"
-        yield SecureBroker(_read_credentials(credentials))
-    finally:
-        _script("stop")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +55,7 @@ async def seeded(secure_broker: SecureBroker) -> AsyncIterator[dict[str, str]]:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(s.name, s.partitions or 1, 1, topic_configs=s.config())
+                        NewTopic(s.name, s.partitions or 6, 1, topic_configs=s.config())
                         for s in missing
                     ]
                 )
