@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
+from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
@@ -17,11 +19,19 @@ from services.reporting.domain.facts import Fact
 _CATEGORY = common_pb2.ProjectCategory.DESCRIPTOR
 
 
-def _enum(descriptor: object, number: int) -> str:
+def _enum(descriptor: EnumDescriptor, number: int) -> str:
+    name = _enum_member(descriptor, number)
+    if name is None:  # an open proto3 enum may carry a number our contract lacks
+        raise EventRejected(f"{number} is not a value of {descriptor.full_name}")
+    return name
+
+
+@lru_cache(maxsize=4096)
+def _enum_member(descriptor: EnumDescriptor, number: int) -> str | None:
     try:
-        return enum_member(descriptor, number)  # type: ignore[arg-type]
-    except ValueError as exc:  # an open proto3 enum may carry a number our contract lacks
-        raise EventRejected(str(exc)) from exc
+        return enum_member(descriptor, number)
+    except ValueError:
+        return None
 
 
 def _time(stamp: Timestamp, what: str) -> datetime:

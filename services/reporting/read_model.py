@@ -1,9 +1,9 @@
 """The metrics read model in Redis.
 
-An event is applied by one Lua script that first records the event id: a redelivered or
+Events are applied by one Lua script that first records each event id: a redelivered or
 replayed event finds its id already there and changes nothing. Script execution is atomic in
-Redis, so a worker killed mid-event leaves either all of its effects or none: the counters, the
-evidence, the aggregate's state and the open-push index move together.
+Redis, so a worker killed mid-batch leaves either all of a batch's effects or none: the
+counters, the evidence, the aggregates' states and the open-push index move together.
 
 Keys (prefix ``prt:reporting:`` by default):
 - ``counters``                 hash: counter key → value (all metrics, all periods)
@@ -18,61 +18,74 @@ Keys (prefix ``prt:reporting:`` by default):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from services.reporting.domain.facts import Fact
-from services.reporting.domain.metrics import (
-    PERIOD,
-    Contribution,
-    CounterKey,
-    State,
-    contribute,
-    state_key,
-)
+from services.reporting.domain.metrics import PERIOD, CounterKey, contribute, state_key
 from services.reporting.domain.periods import parse_period
 
 DEFAULT_PREFIX = "prt:reporting:"
 
-# Returns 1 when applied, 0 when the event was applied before, -1 when the aggregate's state
-# changed since it was read (the caller reads it again and recomputes).
-_APPLY_ONCE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-local current = redis.call('GET', KEYS[3]) or ''
-if current ~= ARGV[2] then
-  return -1
-end
-local n_incr, n_cells, n_index = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-redis.call('SET', KEYS[1], '1')
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[3])
-end
-local a = 7
-for i = 1, n_incr do
-  redis.call('HINCRBY', KEYS[2], ARGV[a], ARGV[a + 1])
-  a = a + 2
-end
-for i = 1, n_cells do
-  redis.call('SADD', KEYS[4 + i], ARGV[1])
-  redis.call('SADD', KEYS[4 + n_cells + i], ARGV[a])
-  a = a + 1
-end
-for i = 1, n_index do
-  if ARGV[a] == '+' then
-    redis.call('SADD', KEYS[4 + 2 * n_cells + i], ARGV[a + 1])
-  else
-    redis.call('SREM', KEYS[4 + 2 * n_cells + i], ARGV[a + 1])
+# Applies a batch of events in order; returns, per event, 1 (applied now), 0 (applied before)
+# or -1 (its aggregate's state is not the one its contribution was computed from: the caller
+# reads it again and recomputes). Increments are summed per counter over the batch and written
+# once each. Keys are built here from the prefix (ARGV[1]): the read model needs a standalone
+# Redis (or one hash slot), as a Redis Cluster requires every key to be declared.
+# Per event, 7 arguments: id, aggregate ('' none), expected state, new state ('' unchanged),
+# increments "field\31by\30…", evidence "metric\31cell\30…", index ops "op\31index\31member\30…".
+_APPLY_BATCH = r"""
+local prefix = ARGV[1]
+local sums, results, applied = {}, {}, 0
+for b = 2, #ARGV, 7 do
+  local id, aggregate, expected, new_state = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local result = 0
+  if redis.call('EXISTS', prefix .. 'applied:' .. id) == 0 then
+    local current = ''
+    if aggregate ~= '' then
+      current = redis.call('GET', prefix .. 'state:' .. aggregate) or ''
+    end
+    if current ~= expected then
+      result = -1
+    else
+      result = 1
+      applied = applied + 1
+      redis.call('SET', prefix .. 'applied:' .. id, '1')
+      if aggregate ~= '' and new_state ~= '' then
+        redis.call('SET', prefix .. 'state:' .. aggregate, new_state)
+      end
+      for field, by in string.gmatch(ARGV[b + 4], '([^\30]+)\31([^\30]+)') do
+        sums[field] = (sums[field] or 0) + tonumber(by)
+      end
+      for metric, cell in string.gmatch(ARGV[b + 5], '([^\30]+)\31([^\30]+)') do
+        redis.call('SADD', prefix .. 'evidence:' .. cell, id)
+        redis.call('SADD', prefix .. 'cells:' .. metric, cell)
+      end
+      for op, index, member in string.gmatch(ARGV[b + 6], '([+-])\31([^\31]+)\31([^\30]+)') do
+        if op == '+' then
+          redis.call('SADD', prefix .. 'index:' .. index, member)
+        else
+          redis.call('SREM', prefix .. 'index:' .. index, member)
+        end
+      end
+    end
   end
-  a = a + 2
+  results[#results + 1] = result
 end
-redis.call('INCR', KEYS[4])
-return 1
+for field, total in pairs(sums) do
+  if total ~= 0 then
+    redis.call('HINCRBY', prefix .. 'counters', field, string.format('%d', total))
+  end
+end
+if applied > 0 then
+  redis.call('INCRBY', prefix .. 'version', applied)
+end
+return results
 """
+RECORD, UNIT = "\x1e", "\x1f"
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,7 @@ class MetricsReadModel:
     def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._apply_once = redis.register_script(_APPLY_ONCE)
+        self._apply_batch_script = redis.register_script(_APPLY_BATCH)
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -101,50 +114,58 @@ class MetricsReadModel:
 
     async def apply_fact(self, fact: Fact) -> bool:
         """Apply a fact's contribution unless its event was applied before; True when now."""
-        aggregate = state_key(fact)
-        state_redis_key = self._key("state", aggregate) if aggregate else self._key("state-none")
-        while True:
-            raw = await self._redis.get(state_redis_key) if aggregate else None
-            expected = _text(raw) if raw is not None else ""
-            state: State | None = json.loads(expected) if expected else None
-            contribution = contribute(fact, state)
-            result = await self._run(fact.event_id, state_redis_key, expected, contribution)
-            if result != -1:
-                return result == 1
+        return await self.apply_facts([fact]) == 1
 
-    async def _run(
-        self, event_id: str, state_redis_key: str, expected: str, contribution: Contribution
-    ) -> int:
-        new_state = (
-            ""
-            if contribution.new_state is None
-            else json.dumps(contribution.new_state, ensure_ascii=False, sort_keys=True)
+    async def apply_facts(self, facts: Sequence[Fact]) -> int:
+        """Apply facts in order — one state read and one atomic script per call — with the
+        outcome of applying them one by one. Returns how many were applied now."""
+        pending = list(facts)
+        applied = 0
+        while pending:
+            results = await self._apply_batch(pending)
+            applied += sum(1 for result in results if result == 1)
+            # A state that moved under us (e.g. a redelivered event already applied): redo
+            # those events, in order, from the states as they are now.
+            pending = [fact for fact, result in zip(pending, results, strict=True) if result == -1]
+        return applied
+
+    async def _apply_batch(self, facts: Sequence[Fact]) -> list[int]:
+        aggregates = [state_key(fact) for fact in facts]
+        unique = sorted({aggregate for aggregate in aggregates if aggregate})
+        raw_states = (
+            await self._redis.mget([self._key("state", a) for a in unique]) if unique else []
         )
-        cells = [cell.encode() for cell in contribution.evidence]
-        keys = [
-            self._key("applied", event_id),
-            self.counters_key,
-            state_redis_key,
-            self._key("version"),
-            *(self._key("evidence", cell) for cell in cells),
-            *(self._key("cells", cell.metric) for cell in contribution.evidence),
-            *(self._key("index", change.index) for change in contribution.index_changes),
-        ]
-        args: list[str | int] = [
-            event_id,
-            expected,
-            new_state,
-            len(contribution.increments),
-            len(cells),
-            len(contribution.index_changes),
-        ]
-        for increment in contribution.increments:
-            args.extend((increment.key.encode(), increment.by))
-        args.extend(cells)
-        for change in contribution.index_changes:
-            args.extend(("+" if change.add else "-", change.member))
-        result = await self._apply_once(keys=keys, args=args)
-        return int(result)
+        current = {
+            aggregate: _text(raw) if raw is not None else ""
+            for aggregate, raw in zip(unique, raw_states, strict=True)
+        }
+        args: list[str] = [self._prefix]
+        for fact, aggregate in zip(facts, aggregates, strict=True):
+            expected = current.get(aggregate, "") if aggregate else ""
+            c = contribute(fact, json.loads(expected) if expected else None)
+            new_state = (
+                ""
+                if c.new_state is None
+                else json.dumps(c.new_state, ensure_ascii=False, sort_keys=True)
+            )
+            if aggregate and new_state:
+                current[aggregate] = new_state  # what the next event of this aggregate sees
+            args.extend(
+                (
+                    fact.event_id,
+                    aggregate or "",
+                    expected,
+                    new_state,
+                    RECORD.join(f"{i.field}{UNIT}{i.by}" for i in c.increments),
+                    RECORD.join(f"{cell.metric}{UNIT}{cell.encode()}" for cell in c.evidence),
+                    RECORD.join(
+                        f"{'+' if x.add else '-'}{UNIT}{x.index}{UNIT}{x.member}"
+                        for x in c.index_changes
+                    ),
+                )
+            )
+        results = await self._apply_batch_script(keys=[self.counters_key], args=args)
+        return [int(result) for result in results]
 
     # ── reading ────────────────────────────────────────────────────────────────────────────
 

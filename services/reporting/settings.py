@@ -24,6 +24,9 @@ class ReportingSettings(BaseSettings):
     # {year} and {number} are filled in; the number is given per bulletin (default below).
     bulletin_document_number: str = "济公管办〔{year}〕{number}号"
     bulletin_default_number: int = Field(default=1, ge=1)
+    # The worker applies events in batches of up to this many, or what came within the wait.
+    aggregation_batch_size: int = Field(default=1000, ge=1)
+    aggregation_batch_within_s: float = Field(default=0.2, gt=0)
     # How often the dashboard's event stream looks for new figures.
     dashboard_poll_s: float = Field(default=0.5, gt=0)
 

@@ -29,7 +29,7 @@ class Ledger:
         key = state_key(fact)
         contribution = contribute(fact, self.states.get(key) if key else None)
         for increment in contribution.increments:
-            self.counters[increment.key.encode()] += increment.by
+            self.counters[increment.field] += increment.by
         for cell in contribution.evidence:
             self.evidence[cell.encode()].add(fact.event_id)
         if key is not None and contribution.new_state is not None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from services.reporting.domain import catalogue
@@ -50,8 +51,16 @@ OPEN_PUSHES = "open-pushes"
 State = Mapping[str, Any]
 
 
+@lru_cache(maxsize=65536)
 def _escape(value: str) -> str:
     return quote(value, safe="")  # '|', '=' and '%' cannot break the key's structure
+
+
+def _encode(metric: str, dimensions: Iterable[tuple[str, str]], period: str | None) -> str:
+    parts = [metric, *(f"{name}={_escape(value)}" for name, value in dimensions)]
+    if period is not None:
+        parts.append(f"{PERIOD}={_escape(period)}")
+    return "|".join(parts)
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,13 @@ class CounterKey:
         object.__setattr__(self, "dimensions", tuple(sorted(self.dimensions)))
 
     def encode(self) -> str:
-        """A stable string form: ``metric|dim=value|dim=value`` with dimensions sorted."""
-        parts = [
+        """A stable string form: ``metric|dim=value|…|period=P``, dimensions in name order
+        and the period last (so a cut's per-period keys share the cut's key as a prefix)."""
+        return _encode(
             self.metric,
-            *(f"{name}={_escape(value)}" for name, value in self.dimensions),
-        ]
-        return "|".join(parts)
+            ((name, value) for name, value in self.dimensions if name != PERIOD),
+            self.period,
+        )
 
     @classmethod
     def decode(cls, text: str) -> CounterKey:
@@ -88,10 +98,13 @@ class CounterKey:
         return {name: value for name, value in self.dimensions if name != PERIOD}
 
 
-@dataclass(frozen=True)
-class Increment:
-    key: CounterKey
+class Increment(NamedTuple):
+    field: str  # the encoded counter key: the read model's hash field
     by: int
+
+    @property
+    def key(self) -> CounterKey:
+        return CounterKey.decode(self.field)
 
 
 @dataclass(frozen=True)
@@ -113,24 +126,28 @@ class Contribution:
     index_changes: tuple[IndexChange, ...] = ()
 
 
+@cache
+def _stored_cuts(metric_key: str) -> tuple[tuple[str, ...], ...]:
+    """The total and every cut of a metric, dimension names in order; a distribution's cuts
+    all carry its value dimension ``days``."""
+    definition = catalogue.metric(metric_key)
+    extra = ("days",) if definition.kind == "distribution" else ()
+    return tuple(tuple(sorted((*cut, *extra))) for cut in ((), *definition.cuts))
+
+
 @dataclass
 class _Builder:
     increments: list[Increment] = field(default_factory=list)
     evidence: list[CounterKey] = field(default_factory=list)
 
     def count(self, metric_key: str, values: Mapping[str, str], at: datetime, by: int = 1) -> None:
-        definition = catalogue.metric(metric_key)
-        extra: tuple[tuple[str, str], ...] = ()
-        if definition.kind == "distribution":
-            extra = (("days", values["days"]),)
         periods = periods_of(at)
-        for cut in ((), *definition.cuts):
-            dimensions = tuple((name, values[name] or UNKNOWN) for name in cut) + extra
-            self.increments.append(Increment(CounterKey(metric_key, dimensions), by))
+        for cut in _stored_cuts(metric_key):
+            base = _encode(metric_key, ((name, values[name] or UNKNOWN) for name in cut), None)
+            self.increments.append(Increment(base, by))
             for period in periods:
-                self.increments.append(
-                    Increment(CounterKey(metric_key, (*dimensions, (PERIOD, period))), by)
-                )
+                self.increments.append(Increment(f"{base}|{PERIOD}={period}", by))
+        definition = catalogue.metric(metric_key)
         cell = tuple((name, values[name] or UNKNOWN) for name in definition.dimensions)
         self.evidence.append(CounterKey(metric_key, (*cell, (PERIOD, month_of(at)))))
 
