@@ -85,7 +85,7 @@ class Candidate:
         return {
             "expert_id": self.expert_id,
             "pool_code": self.pool_code,
-            "kind": self.kind.value,
+            "kind": self.kind._value_,
             "specialties": list(self.specialties),
             "employer_code": self.employer_code,
         }
@@ -107,7 +107,7 @@ class DrawInputs:
     committee_employer_codes: tuple[str, ...] = ()  # employers of members who stay
     required_venue_ids: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, candidates: bool = True) -> dict[str, Any]:
         # Written out by hand: dataclasses.asdict deep-copies and is 20x slower on big pools.
         return {
             "items": [
@@ -124,7 +124,7 @@ class DrawInputs:
             ],
             "main_quota": self.main_quota,
             "secondary_quota": self.secondary_quota,
-            "candidates": [c.to_json() for c in self.candidates],
+            "candidates": [c.to_json() for c in self.candidates] if candidates else None,
             "excluded_expert_ids": list(self.excluded_expert_ids),
             "committee_employer_codes": list(self.committee_employer_codes),
             "required_venue_ids": list(self.required_venue_ids),
@@ -167,10 +167,10 @@ def candidate_pool_sha256(candidates: tuple[Candidate, ...]) -> str:
     return _digest([candidate.to_json() for candidate in candidates])
 
 
-def inputs_sha256(inputs: DrawInputs) -> str:
+def inputs_sha256(inputs: DrawInputs, pool_sha256: str | None = None) -> str:
     """SHA-256 of the canonical inputs, the candidates standing in by their pool's hash."""
-    data = inputs.to_json()
-    data["candidates"] = candidate_pool_sha256(inputs.candidates)
+    data = inputs.to_json(candidates=False)
+    data["candidates"] = pool_sha256 or candidate_pool_sha256(inputs.candidates)
     return _digest(data)
 
 

@@ -160,27 +160,38 @@ class _Screen:
 
 
 def _screen(
-    request: EvaluationRequest, slot: Slot, pools: set[str], context: SchedulingContext
+    request: EvaluationRequest,
+    slot: Slot,
+    pools: set[str],
+    context: SchedulingContext,
+    *,
+    with_reasons: bool = False,
 ) -> _Screen:
-    history, policy = context.history, context.policy
+    """Who may be drawn; ``with_reasons`` also counts why the others may not (for refusals)."""
+    history, window = context.history, context.policy.recent_draw_days
     needed = {(need.kind, need.specialty_code) for need in request.needs}
+    avoided_units = request.avoided_unit_codes
     screen = _Screen([], Counter(), Counter(), Counter())
     for expert in context.experts.fitting(pools, sorted(needed)):
-        keys = [
-            (expert.pool_code, expert.kind.value, code)
-            for code in expert.specialties
-            if (expert.kind, code) in needed
-        ]
+        keys = (
+            [
+                (expert.pool_code, expert.kind.value, code)
+                for code in expert.specialties
+                if (expert.kind, code) in needed
+            ]
+            if with_reasons
+            else []
+        )
         screen.fitting.update(keys)
         if (
             not expert.active
             or slot in expert.unavailable
             or history.is_busy(expert.expert_id, slot)
-            or history.drawn_recently(expert.expert_id, slot.day, policy.recent_draw_days)
+            or history.drawn_recently(expert.expert_id, slot.day, window)
         ):
             screen.unavailable.update(keys)
             continue
-        if expert.employer_code in request.avoided_unit_codes:
+        if expert.employer_code in avoided_units:
             screen.avoided.update(keys)
             continue
         screen.eligible.append(expert)
@@ -192,11 +203,12 @@ def _seed_for(seed: bytes, purpose: str) -> bytes:
 
 
 def _record(inputs: DrawInputs, seed: bytes, result: DrawResult) -> DrawRecord:
+    pool_sha256 = candidate_pool_sha256(inputs.candidates)
     return DrawRecord(
         seed_hex=seed.hex(),
         algorithm_version=ALGORITHM_VERSION,
-        candidate_pool_sha256=candidate_pool_sha256(inputs.candidates),
-        inputs_sha256=inputs_sha256(inputs),
+        candidate_pool_sha256=pool_sha256,
+        inputs_sha256=inputs_sha256(inputs, pool_sha256),
         inputs=inputs,
         expert_ids=tuple(a.expert_id for a in result.assignments),
     )
@@ -204,11 +216,13 @@ def _record(inputs: DrawInputs, seed: bytes, result: DrawResult) -> DrawRecord:
 
 def _shortage_answer(
     request: EvaluationRequest,
-    screen: _Screen,
+    slot: Slot,
+    context: SchedulingContext,
     pools: Sequence[str],
     item: DrawItem,
-    policy: SchedulingPolicy,
 ) -> tuple[FailedConstraint, str]:
+    policy = context.policy
+    screen = _screen(request, slot, set(pools), context, with_reasons=True)
     keys = [(pool, item.kind.value, item.specialty_code) for pool in pools]
     fitting = sum(screen.fitting[k] for k in keys)
     avoided = sum(screen.avoided[k] for k in keys)
@@ -383,7 +397,7 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
         shortage_pools = sorted(
             {v.pool_code for v in draw_venues if v.venue_id in result.venue_ids}
         )
-        constraint, detail = _shortage_answer(request, screen, shortage_pools, result.item, policy)
+        constraint, detail = _shortage_answer(request, slot, context, shortage_pools, result.item)
         return Infeasible(constraint, detail)
     placed = {a.venue_id for a in result.assignments}
     missing = [v for v in required_venues if v not in placed]
@@ -498,7 +512,7 @@ def replan_after_decline(
 
     ``market`` must not count this evaluation's own bookings; experts staying keep their seats.
     """
-    slot, market, policy = current.slot, context.market, context.policy
+    slot, market = current.slot, context.market
     declined_owners = {
         market.venues[v].owner_code for v in declined_venue_ids if v in market.venues
     }
@@ -563,7 +577,7 @@ def replan_after_decline(
     )
     result = run_draw(inputs, seed)
     if not isinstance(result, DrawResult):
-        constraint, detail = _shortage_answer(request, screen, sorted(pools), result.item, policy)
+        constraint, detail = _shortage_answer(request, slot, context, sorted(pools), result.item)
         return Infeasible(constraint, "re-plan after a declined venue: " + detail)
     seats = Counter(
         {a.venue_id: a.seats for a in current.allocations if a.venue_id not in declined_venue_ids}
@@ -601,7 +615,7 @@ def draw_substitute(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
             f"expert {replaced_expert_id} is not on the committee",
         )
-    market, policy = context.market, context.policy
+    market = context.market
     venue = market.venues[replaced.venue_id]
     staying = [a for a in current.assignments if a.expert_id != replaced_expert_id]
     role = VenueRole.MAIN if venue.venue_id == request.main_venue_id else VenueRole.SECONDARY
@@ -626,7 +640,9 @@ def draw_substitute(
     )
     result = run_draw(inputs, seed)
     if not isinstance(result, DrawResult):
-        _, detail = _shortage_answer(request, screen, [venue.owner_code], result.item, policy)
+        _, detail = _shortage_answer(
+            request, current.slot, context, [venue.owner_code], result.item
+        )
         return Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
             f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: {detail}",
