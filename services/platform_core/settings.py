@@ -35,6 +35,9 @@ class PlatformSettings(BaseSettings):
     # Partitions for the platform's own topics; 6 lets 6 workers share a topic.
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
+    # min.insync.replicas set on each topic the registry creates; None leaves the broker's
+    # default (2 on the 3-node local cluster). With acks=all, a write below it is refused.
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
     # Faust waits up to the session timeout on every group join; keep it short locally.
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)

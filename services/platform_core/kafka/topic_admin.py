@@ -45,7 +45,7 @@ async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) 
                     name=spec.name,
                     num_partitions=spec.partitions or settings.topic_partitions,
                     replication_factor=settings.topic_replication_factor,
-                    topic_configs=spec.config(),
+                    topic_configs=_topic_config(spec, settings),
                 )
                 for spec in missing
             ]
@@ -65,6 +65,13 @@ async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) 
                 )
     finally:
         await admin.close()
+
+
+def _topic_config(spec: TopicSpec, settings: PlatformSettings) -> dict[str, str]:
+    config = spec.config()
+    if settings.topic_min_insync_replicas is not None:
+        config.setdefault("min.insync.replicas", str(settings.topic_min_insync_replicas))
+    return config
 
 
 # A topic another process created a moment ago can describe with 0 partitions until its
