@@ -1,0 +1,542 @@
+"""A demo half-year for Jinan, driven through the public HTTP APIs as the departments and
+partners would: registrations in every district, their lifecycle (pre-publication,
+announcement, deposit relief, trades), the bulk pull of large-amount records from the three
+platform levels, abnormal-behaviour reports signed for and answered by the supervising
+departments, and remote evaluations hosted by 长清区 and 济阳区.
+
+The bulletin's own facts are scenario inputs: over 2,200 large-amount records, 9 SOE property
+transactions of which 2 on the platform, 钢城区's first rural collective trade, remote
+evaluations hosted by 长清区/济阳区. The bulletin then states them because it computed them.
+
+API keys are provisioned first, as an administrator would with
+``python -m services.platform_core.auth.cli issue`` (same store, same Redis).
+
+Run (the local stack of ``make up``)::
+
+    .venv/bin/python deploy/demo/half_year.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from services.platform_core.auth.api_keys import ApiKeyStore
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.reference_data import load_json, regions
+from services.platform_core.settings import get_settings
+
+# How many registrations each district makes, roughly in proportion to its activity.
+DISTRICT_WEIGHTS = {
+    "370100": 10, "370102": 8, "370103": 6, "370104": 5, "370105": 5, "370112": 9,
+    "370113": 6, "370114": 7, "370115": 5, "370116": 5, "370117": 3, "370124": 3,
+    "370126": 3, "370171": 8, "370181": 2, "370182": 4,
+}  # fmt: skip
+CATEGORY_WEIGHTS = {
+    "HOUSING": 30, "MUNICIPAL": 18, "TRANSPORT": 8, "WATER": 6, "LANDSCAPING": 6,
+    "GOVERNMENT_PROCUREMENT": 22, "LAND_USE_RIGHTS": 3, "ASSET_DISPOSAL": 4,
+}  # fmt: skip
+PROJECT_NAMES = {
+    "HOUSING": "安置房建设工程", "MUNICIPAL": "市政道路改造工程", "TRANSPORT": "公路养护工程",
+    "WATER": "河道综合治理工程", "LANDSCAPING": "绿化提升工程",
+    "GOVERNMENT_PROCUREMENT": "设备集中采购项目", "LAND_USE_RIGHTS": "国有建设用地使用权出让",
+    "ASSET_DISPOSAL": "罚没资产处置", "SOE_PROPERTY_RIGHTS": "国有企业产权转让",
+    "RURAL_COLLECTIVE_PROPERTY": "农村集体土地经营权流转", "EMISSION_RIGHTS": "排污权交易",
+}  # fmt: skip
+BEHAVIOURS = [
+    "FALSE_MATERIALS",
+    "COLLUSION_SAME_PREPARER",
+    "AGENCY_MISCONDUCT",
+    "DISCRIMINATORY_TERMS",
+    "COLLUSION_SAME_DEPOSIT_ACCOUNT",
+    "AWARD_ABANDONED",
+]
+GANGCHENG, CHANGQING, JIYANG = "370117", "370113", "370115"
+
+
+def credit_code(seed: int) -> str:
+    """A valid 18-character unified social credit code derived from ``seed``."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    rng = random.Random(seed)
+    body = "913701" + "".join(rng.choice(alphabet[:10]) for _ in range(11))
+    total = sum(alphabet.index(char) * weight for char, weight in zip(body, weights, strict=True))
+    return body + alphabet[(31 - total % 31) % 31]
+
+
+def evidence(text: str) -> dict[str, str]:
+    return {
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "location": f"docstore://demo/{hashlib.md5(text.encode()).hexdigest()}.pdf",
+        "media_type": "application/pdf",
+    }
+
+
+@dataclass
+class Outcome:
+    done: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    pending: list[str] = field(default_factory=list)
+    samples: dict[str, str] = field(default_factory=dict)
+
+    def refuse(self, step: str, response: httpx.Response) -> None:
+        self.refused[step] += 1
+        self.samples.setdefault(step, f"{response.status_code} {response.text[:300]}")
+
+
+@dataclass
+class Demo:
+    client: httpx.AsyncClient
+    args: argparse.Namespace
+    keys: dict[str, str]
+    rng: random.Random
+    outcome: Outcome = field(default_factory=Outcome)
+    projects: list[dict[str, Any]] = field(default_factory=list)
+    report_ids: set[str] = field(default_factory=set)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    async def post(self, step: str, url: str, key: str, body: Any, **kwargs: Any) -> Any:
+        headers = {"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())}
+        try:
+            response = await self.client.post(url, json=body, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            self.outcome.refused[step] += 1
+            self.outcome.samples.setdefault(step, repr(exc))
+            return None
+        if response.status_code >= 300:
+            self.outcome.refuse(step, response)
+            return None
+        self.outcome.done[step] += 1
+        return response.json()
+
+
+async def run_all(
+    label: str, jobs: Iterable[Callable[[], Awaitable[None]]], concurrency: int
+) -> None:
+    jobs = list(jobs)
+    gate = asyncio.Semaphore(concurrency)
+    with tqdm(total=len(jobs), desc=label, unit="step") as bar:
+
+        async def one(job: Callable[[], Awaitable[None]]) -> None:
+            async with gate:
+                await job()
+            bar.update()
+
+        await asyncio.gather(*(one(job) for job in jobs))
+
+
+async def provision_keys() -> dict[str, str]:
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    store = ApiKeyStore(redis, settings.api_key_pepper)
+    every_region = frozenset(regions())
+    keys: dict[str, str] = {}
+    try:
+        for department in load_json("departments.json")["departments"]:
+            issued = await store.issue(
+                PrincipalKind.DEPARTMENT, department["code"], department["name"], every_region
+            )
+            keys[department["code"]] = issued.key
+        operator = await store.issue(PrincipalKind.OPERATOR, "demo-operator", "联席办值班员")
+        keys["operator"] = operator.key
+    finally:
+        await redis.aclose()
+    return keys
+
+
+def supervisor(category: str) -> str:
+    routing: dict[str, str] = load_json("departments.json")["supervision_by_category"]
+    return routing.get(category, "FGW")
+
+
+# ── intake ─────────────────────────────────────────────────────────────────────────────────
+
+
+def planned_projects(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    districts = rng.choices(list(DISTRICT_WEIGHTS), list(DISTRICT_WEIGHTS.values()), k=count)
+    categories = rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()), k=count)
+    plans = [
+        {"category": category, "region_code": region, "trade": category == "ASSET_DISPOSAL"}
+        for region, category in zip(districts, categories, strict=True)
+    ]
+    # The bulletin's facts: 9 SOE property transactions, 2 of them on the platform; 钢城区's
+    # first rural collective trade; an emission-rights trade in the pilot.
+    for n in range(9):
+        plans.append(
+            {
+                "category": "SOE_PROPERTY_RIGHTS",
+                "region_code": "370100",
+                "trade": True,
+                "on_platform": n < 2,
+            }
+        )
+    plans.append({"category": "RURAL_COLLECTIVE_PROPERTY", "region_code": GANGCHENG, "trade": True})
+    plans.append({"category": "EMISSION_RIGHTS", "region_code": "370100", "trade": True})
+    rng.shuffle(plans)
+    return plans
+
+
+async def register(demo: Demo, plan: dict[str, Any], n: int) -> None:
+    rng = demo.rng
+    category, region = plan["category"], plan["region_code"]
+    department = supervisor(category)
+    key_project = rng.random() < 0.15
+    body: dict[str, Any] = {
+        "name": f"{regions()[region].name}{PROJECT_NAMES[category]}({n:04d})",
+        "category": category,
+        "region_code": region,
+        "tenderer": {"name": f"济南某建设单位{n % 37:02d}", "credit_code": credit_code(n % 37)},
+        "budget_fen": rng.randrange(500_000, 2_000_000) * 1_000,
+        "key_project": key_project,
+        "green_channel": key_project and rng.random() < 0.6,
+        "commitment_pledged": True,
+    }
+    if rng.random() < 0.1:
+        body["deficiency"] = {
+            "missing_documents": ["建设工程规划许可证"],
+            "supplement_working_days": 5,
+        }
+    accepted = await demo.post(
+        "register", f"{demo.args.intake}/v1/projects", demo.keys[department], body
+    )
+    if accepted is not None:
+        demo.projects.append(
+            {**plan, "project_id": accepted["project_id"], "department": department}
+        )
+
+
+async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
+    rng = demo.rng
+    base = f"{demo.args.intake}/v1/projects/{project['project_id']}"
+    key = demo.keys[project["department"]]
+    now = datetime.now(UTC)
+    if rng.random() < 0.3 and not project["trade"]:
+        await demo.post(
+            "pre-publication",
+            f"{base}/pre-publication",
+            key,
+            {
+                "document": evidence(f"pre {project['project_id']}"),
+                "comments_close_at": (now + timedelta(days=5)).isoformat(),
+            },
+        )
+    if not project["trade"] and rng.random() > 0.85:
+        return  # still being prepared
+    announced = await demo.post(
+        "announcement",
+        f"{base}/announcement",
+        key,
+        {
+            "title": f"{project['project_id']} 公告",
+            "announcement": evidence(f"ann {project['project_id']}"),
+            "submission_deadline": (now + timedelta(days=20)).isoformat(),
+            "opening_at": (now + timedelta(days=20, hours=1)).isoformat(),
+        },
+    )
+    if announced is None:
+        return
+    if rng.random() < 0.25:
+        await demo.post(
+            "deposit-relief",
+            f"{base}/deposit-relief",
+            key,
+            {
+                "kind": rng.choice(["WAIVED", "REDUCED"]),
+                "amount_saved_fen": rng.randrange(1, 50) * 1_000_000,
+            },
+        )
+    if project["trade"]:
+        await demo.post(
+            "transaction",
+            f"{base}/transaction",
+            key,
+            {
+                "counterparty": {"name": "济南某受让企业", "credit_code": credit_code(999)},
+                "amount_fen": rng.randrange(100, 50_000) * 100_000,
+                "on_platform": project.get("on_platform", True),
+            },
+        )
+
+
+async def large_amount_records(demo: Demo, total: int) -> None:
+    """Pull the records of the three platform levels, as 市发展改革委 did for 纳统."""
+    rng = demo.rng
+    shares = {"PROVINCIAL": 0.25, "CITY": 0.4, "COUNTY": 0.35}
+    run = uuid.uuid4().hex[:6].upper()
+    with tqdm(total=total, desc="大额交易项目信息", unit="record") as bar:
+        for level, share in shares.items():
+            count = round(total * share)
+            lines = []
+            for n in range(count):
+                region = rng.choice(list(DISTRICT_WEIGHTS))
+                lines.append(
+                    json.dumps(
+                        {
+                            "unified_deal_code": f"DEMO-{run}-{level[:1]}{n:05d}",
+                            "name": f"{regions()[region].name}大额交易项目{n:05d}",
+                            "category": rng.choice(list(CATEGORY_WEIGHTS)),
+                            "region_code": region,
+                            "amount_fen": rng.randrange(5_000, 500_000) * 1_000_000,
+                            "deal_at": (
+                                datetime(2022, 7, 1, tzinfo=UTC)
+                                + timedelta(days=rng.randrange(360))
+                            ).isoformat(),
+                            "tenderer_name": "济南某建设单位",
+                            "tenderer_credit_code": credit_code(n % 37),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            response = await demo.client.post(
+                f"{demo.args.intake}/v1/large-amount-records/imports",
+                params={"source_level": level.lower()},
+                content="\n".join(lines).encode(),
+                headers={
+                    "X-API-Key": demo.keys["FGW"],
+                    "Idempotency-Key": str(uuid.uuid4()),
+                    "Content-Type": "application/x-ndjson",
+                },
+                timeout=300,
+            )
+            if response.status_code >= 300:
+                demo.outcome.refuse("large-amount import", response)
+            else:
+                demo.outcome.done["large-amount records"] += count
+            bar.update(count)
+
+
+# ── abnormal-behaviour push ────────────────────────────────────────────────────────────────
+
+
+async def abnormal_reports(demo: Demo, count: int) -> None:
+    rng = demo.rng
+    targets = rng.sample(demo.projects, min(count, len(demo.projects)))
+
+    def report(project: dict[str, Any], n: int) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            filed = await demo.post(
+                "abnormal report",
+                f"{demo.args.abnormal}/v1/reports",
+                demo.keys["JYZX"],
+                {
+                    "subjects": [
+                        {
+                            "kind": "BIDDER",
+                            "credit_code": credit_code(500 + n),
+                            "name": f"某投标人{n}",
+                        }
+                    ],
+                    "project_id": project["project_id"],
+                    "project_category": project["category"],
+                    "behaviour_type": rng.choice(BEHAVIOURS),
+                    "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]),
+                    "description": "评标过程中发现的异常行为(演示数据)",
+                    "act_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            if filed is not None:
+                demo.report_ids.add(filed["report_id"])
+
+        return job
+
+    await run_all("异常行为信息报送", [report(p, n) for n, p in enumerate(targets)], 8)
+
+
+async def handle_pushes(demo: Demo) -> None:
+    """Each supervising department opens its inbox, signs for most of the demo's pushes, and
+    answers many of those with the measure taken."""
+    rng = demo.rng
+    signed: list[tuple[str, str]] = []
+
+    def sign(push_id: str, key: str) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            url = f"{demo.args.abnormal}/v1/pushes/{push_id}/sign-for"
+            if await demo.post("sign-for", url, key, None) is not None:
+                signed.append((push_id, key))
+
+        return job
+
+    def answer(push_id: str, key: str) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            await demo.post(
+                "feedback",
+                f"{demo.args.abnormal}/v1/pushes/{push_id}/feedback",
+                key,
+                {
+                    "result": rng.choice(["PENALISED", "INTERVIEWED", "NO_ACTION"]),
+                    "result_text": "已核查处理(演示数据)",
+                },
+            )
+
+        return job
+
+    jobs: list[Callable[[], Awaitable[None]]] = []
+    deadline = asyncio.get_running_loop().time() + demo.args.routing_wait_s
+    while not jobs and asyncio.get_running_loop().time() < deadline:
+        jobs = await _inbox_jobs(demo, sign)
+        if not jobs:
+            await asyncio.sleep(2)  # abnormal_push's router has not pushed them yet
+    if not jobs:
+        demo.outcome.pending.append("no push of the demo's reports reached an inbox in time")
+    await run_all("签收", jobs, 8)
+    await asyncio.sleep(2)  # the inbox shows a sign-for once the push's projection has it
+    await run_all("处理结果反馈", [answer(p, k) for p, k in signed if rng.random() < 0.7], 8)
+
+
+async def _inbox_jobs(
+    demo: Demo, sign: Callable[[str, str], Callable[[], Awaitable[None]]]
+) -> list[Callable[[], Awaitable[None]]]:
+    rng = demo.rng
+    jobs: list[Callable[[], Awaitable[None]]] = []
+    for department, key in demo.keys.items():
+        if department == "operator":
+            continue
+        response = await demo.client.get(
+            f"{demo.args.abnormal}/v1/pushes",
+            params={"status": "ROUTED", "limit": 500, "since": demo.started.isoformat()},
+            headers={"X-API-Key": key},
+        )
+        if response.status_code != 200:
+            demo.outcome.refuse("push inbox", response)
+            continue
+        body = response.json()
+        pushes = body.get("pushes", []) if isinstance(body, dict) else body
+        for push in pushes:
+            mine = push.get("report_id") in demo.report_ids
+            if mine and push.get("role") == "HANDLER" and rng.random() < 0.85:
+                jobs.append(sign(push["push_id"], key))
+    return jobs
+
+
+# ── remote evaluation ──────────────────────────────────────────────────────────────────────
+
+
+async def remote_evaluations(demo: Demo, count: int) -> None:
+    """长清区 and 济阳区 host remote evaluations from their own venues (the shared directory),
+    publishing their seats first, with partner cities preferred for the secondary venues."""
+    response = await demo.client.get(
+        f"{demo.args.remote_eval}/v1/venues", headers={"X-API-Key": demo.keys["operator"]}
+    )
+    if response.status_code != 200:
+        demo.outcome.refuse("venue directory", response)
+        return
+    venues = response.json()
+    day = datetime.now(UTC).date() + timedelta(days=7)
+    slot = {"date": day.isoformat(), "half_day": "AM"}
+    jobs: list[Callable[[], Awaitable[None]]] = []
+    for host in (CHANGQING, JIYANG):
+        own = [venue for venue in venues if venue["owner_code"] == host]
+        if not own:
+            demo.outcome.pending.append(f"no venue of {host} in remote_eval's directory")
+            continue
+        venue_id = own[0]["venue_id"]
+        await demo.post(
+            "venue capacity",
+            f"{demo.args.remote_eval}/v1/venues/{venue_id}/capacity",
+            demo.keys["JYZX"],
+            {"slot": slot, "seats": own[0]["default_seats"], "fee_fen": own[0]["fee_fen"]},
+        )
+        hosted = [p for p in demo.projects if p["region_code"] == host][:count]
+
+        def request(
+            project: dict[str, Any], venue_id: str = venue_id
+        ) -> Callable[[], Awaitable[None]]:
+            async def job() -> None:
+                await demo.post(
+                    "evaluation request",
+                    f"{demo.args.remote_eval}/v1/evaluations",
+                    demo.keys["JYZX"],
+                    {
+                        "project_id": project["project_id"],
+                        "bid_section_code": "001",
+                        "slot": slot,
+                        "committee_size": 5,
+                        "specialties": [
+                            {"specialty_code": "A01", "kind": "TECHNICAL", "count": 3},
+                            {"specialty_code": "B01", "kind": "ECONOMIC", "count": 1},
+                        ],
+                        "main_venue_id": venue_id,
+                        "preferred_partner_codes": ["370300", "370900"],
+                    },
+                )
+
+            return job
+
+        jobs.extend(request(project) for project in hosted)
+    await run_all("远程异地评标", jobs, 4)
+    demo.outcome.pending.append(
+        "partner venue decisions and expert confirmations (served / experts shared) are left to "
+        "the partners' streams; the demo does not answer as partners yet"
+    )
+
+
+async def main(args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    keys = await provision_keys()
+    async with httpx.AsyncClient(timeout=30) as client:
+        demo = Demo(client, args, keys, rng)
+        plans = planned_projects(rng, args.projects)
+        await run_all(
+            "进场登记", [lambda p=p, n=n: register(demo, p, n) for n, p in enumerate(plans)], 16
+        )
+        await run_all(
+            "公告与成交", [lambda p=p: lifecycle(demo, p) for p in list(demo.projects)], 16
+        )
+        await large_amount_records(demo, args.large_amount_records)
+        await abnormal_reports(demo, args.reports)
+        await handle_pushes(demo)
+        await remote_evaluations(demo, args.evaluations)
+    outcome = demo.outcome
+    print("\n演示数据 (demo half-year) — done by step:", dict(outcome.done))
+    for note in outcome.pending:
+        print("pending:", note)
+    if outcome.refused:
+        print("refused by step:", dict(outcome.refused))
+        for step, sample in outcome.samples.items():
+            print(f"  {step}: {sample}")
+    period = f"{datetime.now(UTC).year}-H{1 if datetime.now(UTC).month <= 6 else 2}"
+    print(
+        f"\nDashboard: {args.reporting}/dashboard?key={keys['operator']}\n"
+        f"Bulletin : {args.reporting}/v1/bulletins/{period}?format=docx "
+        f"(header X-API-Key: {keys['operator']})\n"
+        f"           {args.reporting}/v1/bulletins/{period}?format=markdown"
+    )
+    return 0
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--intake", default="http://127.0.0.1:8101")
+    parser.add_argument("--abnormal", default="http://127.0.0.1:8102")
+    parser.add_argument("--remote-eval", dest="remote_eval", default="http://127.0.0.1:8103")
+    parser.add_argument("--reporting", default="http://127.0.0.1:8104")
+    parser.add_argument("--projects", type=int, default=400)
+    parser.add_argument("--large-amount-records", type=int, default=2230)
+    parser.add_argument("--reports", type=int, default=24)
+    parser.add_argument("--evaluations", type=int, default=6, help="per host district")
+    parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument("--routing-wait-s", dest="routing_wait_s", type=float, default=90.0)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
