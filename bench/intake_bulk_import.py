@@ -6,6 +6,7 @@ producer sending the same number of already-encoded events the same way, in the 
         .venv/bin/python -m bench.intake_bulk_import --records 100000
 
 Each run imports fresh unified deal codes (a random prefix), so deduplication never skips.
+The records stay on intake.large-amount-records.v1: a reporting worker on that stack reads them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 validation, Idempotency-Key, deal-code claim, acks=all publish, read-model write) next to a bare
 FastAPI endpoint that only sends the body to aiokafka (acks=all), measured in the same run.
 
-Run against a stack you may fill with benchmark projects (e.g. the test stack)::
+Run against a stack you may fill with benchmark projects (they stay on the topic, and a
+reporting worker on that stack will read them)::
 
     PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
         .venv/bin/python -m bench.intake_registration --requests 4000
