@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,9 +40,13 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
-from services.platform_core.kafka.faust_worker import create_faust_app, faust_topic, handle_event
+from services.platform_core.kafka.faust_worker import (
+    create_faust_app,
+    faust_topic,
+    handle_event,
+    run_worker,
+)
 from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 
 ROUTER = "abnormal-push.router"
@@ -150,11 +153,7 @@ async def deliver_webhooks() -> None:
 
 def main() -> None:
     dead_letter_topics = [dead_letter_topic(name) for name in (ROUTER, PROJECTOR, DETECTOR)]
-    asyncio.run(ensure_topics(settings, [*CONSUMED_TOPICS, *dead_letter_topics]))
-    # --without-web: the CLI would otherwise turn the web server back on and bind port 6066,
-    # which another worker on the machine may hold.
-    sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info"]
-    app.main()
+    run_worker(app, settings, [*CONSUMED_TOPICS, *dead_letter_topics])
 
 
 if __name__ == "__main__":

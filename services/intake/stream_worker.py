@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,9 +27,9 @@ from services.platform_core.kafka.faust_worker import (
     create_faust_app,
     faust_topic,
     handle_event,
+    run_worker,
 )
 from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -84,11 +83,7 @@ app.task(watch_deadlines)
 
 
 def main() -> None:
-    asyncio.run(ensure_topics(settings, [PROJECT_EVENTS, dead_letter_topic(CONSUMER)]))
-    # Faust's worker command turns its web server on whatever the app says (and every worker
-    # on the machine would then want port 6066): we have no use for it.
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "info", "--without-web"]
-    app.main()
+    run_worker(app, settings, [PROJECT_EVENTS, dead_letter_topic(CONSUMER)])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Run: python -m services.remote_eval.stream_worker
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,9 +30,13 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
-from services.platform_core.kafka.faust_worker import create_faust_app, faust_topic, handle_event
+from services.platform_core.kafka.faust_worker import (
+    create_faust_app,
+    faust_topic,
+    handle_event,
+    run_worker,
+)
 from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.remote_eval.reference import partners
 from services.remote_eval.scheduler import Scheduler
@@ -130,11 +133,7 @@ async def unseal_on_award(stream: Any) -> None:
 
 def main() -> None:
     topics = [EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
-    asyncio.run(ensure_topics(settings, [*topics, dead_letter_topic(CONSUMER)]))
-    # --without-web: the CLI would start a web server on 0.0.0.0:6066 whatever the app config
-    # says, and every worker on the machine would fight for that port.
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "info", "--without-web"]
-    app.main()
+    run_worker(app, settings, [*topics, dead_letter_topic(CONSUMER)])
 
 
 if __name__ == "__main__":

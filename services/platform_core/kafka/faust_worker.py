@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from services.platform_core.errors import EventDecodeError, PlatformError
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -140,3 +142,14 @@ async def handle_event(
             attempt += 1
             log.warning("applying %s failed (%s); retry %d in %.1fs", value.id, exc, attempt, delay)
             await asyncio.sleep(delay)
+
+
+def run_worker(app: faust.App, settings: PlatformSettings, topics: Iterable[TopicSpec]) -> None:
+    """Create the worker's topics (consumed and dead-letter) explicitly, then run Faust.
+
+    ``--without-web``: Faust's worker command turns its web server on whatever the app config
+    says, and every worker on the machine would then fight for port 6066; we have no use for it.
+    """
+    asyncio.run(ensure_topics(settings, topics))
+    sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info"]
+    app.main()
