@@ -55,6 +55,19 @@ async def _recompute_cli(
     return await process.wait(), output.decode()
 
 
+async def _evidence_is_paged(client: httpx.AsyncClient) -> None:
+    """Pages of evidence: bounded, in event-id order, each id once, as many as the figure."""
+    total = await client.get(
+        "/v1/metrics", params={"metric": "registrations", "by": "", "period": "2023-H1"}
+    )
+    figure = total.json()["counters"][0]
+    first = (await client.get(figure["evidence"] + "&limit=2")).json()
+    assert first["total"] == figure["value"] and len(first["event_ids"]) == 2
+    second = (await client.get(first["next"])).json()
+    assert first["event_ids"][-1] < second["event_ids"][0]
+    assert len(second["event_ids"]) == min(2, figure["value"] - 2)
+
+
 async def test_figures_equal_the_recompute_and_link_their_evidence(
     *,
     settings: PlatformSettings,
@@ -111,6 +124,8 @@ async def test_figures_equal_the_recompute_and_link_their_evidence(
         evidence = (await client.get(mine[0]["evidence"])).json()
         assert evidence["event_ids"] == [registration.id]
         assert evidence["total"] == 1
+
+        await _evidence_is_paged(client)
 
         amount = await client.get(
             "/v1/metrics",
