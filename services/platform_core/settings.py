@@ -38,6 +38,9 @@ class PlatformSettings(BaseSettings):
     # min.insync.replicas set on each topic the registry creates; None leaves the broker's
     # default (2 on the 3-node local cluster). With acks=all, a write below it is refused.
     topic_min_insync_replicas: int | None = Field(default=None, ge=1)
+    # An API request whose event the broker has not confirmed within this time answers 503
+    # (the write goes on; a retry with the same Idempotency-Key gets its outcome). None: wait.
+    idempotent_answer_within_s: float | None = Field(default=None, gt=0)
     # Faust waits up to the session timeout on every group join; keep it short locally.
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)

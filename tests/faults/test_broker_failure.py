@@ -54,6 +54,9 @@ BOOTSTRAP = ",".join(f"127.0.0.1:{CLUSTER_PORT + 2 * i}" for i in range(3))
 KILLS = int(os.environ.get("PRT_FAULTS_KILLS", "3"))
 CLIENTS = 16
 DOWN_S = 8.0  # how long a killed leader stays down
+# Then the leader and one more node at once: below min.insync.replicas no write can be made
+# durable, so the API must answer 503 with Retry-After (and nothing it refused may appear twice).
+BELOW_MIN_ISR_S = float(os.environ.get("PRT_FAULTS_BELOW_MIN_ISR_S", "25"))
 GIVE_UP_S = 180.0  # a registration not acknowledged by then counts as given up
 
 
@@ -89,6 +92,7 @@ def clustered_intake_api(
         "PRT_KAFKA_BOOTSTRAP_SERVERS": cluster,
         "PRT_TOPIC_REPLICATION_FACTOR": "3",
         "PRT_TOPIC_MIN_INSYNC_REPLICAS": "2",
+        "PRT_IDEMPOTENT_ANSWER_WITHIN_S": "10",
         "PRT_FAUST_DATA_DIR": str(CLUSTER_RUNTIME / "faust"),
     }
     process = api_process(
@@ -208,6 +212,17 @@ async def _kill_leaders(figures: Figures, stop: asyncio.Event) -> None:
             await asyncio.to_thread(_kafka, "start-node", str(node))
             await _wait_fully_replicated()
             await asyncio.sleep(2.0)
+        if BELOW_MIN_ISR_S > 0:
+            node, partition = await _leader_of_busiest_partition()
+            other = 1 + node % 3
+            for victim in (node, other):
+                await asyncio.to_thread(_kafka, "kill-node", str(victim))
+                figures.kills.append((victim, partition))
+            await asyncio.sleep(BELOW_MIN_ISR_S)
+            for victim in (node, other):
+                await asyncio.to_thread(_kafka, "start-node", str(victim))
+            await _wait_fully_replicated()
+            await asyncio.sleep(2.0)
     finally:
         stop.set()
 
@@ -283,7 +298,10 @@ async def test_acknowledged_registrations_survive_leader_kills_exactly_once(
     duplicated = sorted(name for name, count in found.items() if count > 1)
     in_log_unacknowledged = sorted(set(found) - acknowledged)
 
-    print(f"\n== Broker failure: {KILLS} leader kills in {elapsed:.0f}s, {CLIENTS} clients")
+    print(
+        f"\n== Broker failure: {KILLS} leader kills, then 2 of 3 nodes down for "
+        f"{BELOW_MIN_ISR_S:.0f}s; {elapsed:.0f}s, {CLIENTS} clients"
+    )
     print("   kills (node, partition it led): " + ", ".join(f"{n}/{p}" for n, p in figures.kills))
     print(
         table(
@@ -324,7 +342,9 @@ async def test_acknowledged_registrations_survive_leader_kills_exactly_once(
     if in_log_unacknowledged:
         print(f"  in the log but never acknowledged (client gave up): {len(in_log_unacknowledged)}")
 
-    assert len(figures.kills) == KILLS
+    assert len(figures.kills) == KILLS + (2 if BELOW_MIN_ISR_S > 0 else 0)
+    if BELOW_MIN_ISR_S > 0:
+        assert figures.unavailable_503 > 0, "no 503 while writes could not be made durable"
     assert acknowledged and figures.sent > 0
     assert not lost, f"{len(lost)} acknowledged registrations are not in the log: {lost[:5]}"
     assert not duplicated, f"{len(duplicated)} registrations are in the log more than once"

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
 from services.platform_core.http.errors import ApiError
+from services.platform_core.settings import get_settings
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 KEY_PREFIX = "prt:idempotency:"
@@ -63,9 +64,25 @@ def check_key(key: str | None) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, redis: Redis, poll_interval_s: float = 0.02) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        poll_interval_s: float = 0.02,
+        answer_within_s: float | None = None,
+    ) -> None:
+        """``answer_within_s``: how long the first request waits for its action before it
+        answers 503 (default: PRT_IDEMPOTENT_ANSWER_WITHIN_S; None waits for the outcome).
+        The action goes on either way — an event the broker cannot make durable yet, e.g.
+        below min.insync.replicas, is retried by the idempotent producer until it lands — and
+        its outcome is recorded under the key, so a retry with the same key gets that outcome
+        and never runs the action a second time."""
         self._redis = redis
         self._poll = poll_interval_s
+        self._answer_within = (
+            answer_within_s
+            if answer_within_s is not None
+            else get_settings().idempotent_answer_within_s
+        )
 
     async def run(
         self,
@@ -114,12 +131,38 @@ class IdempotencyStore:
         fingerprint: str,
         action: Callable[[], Awaitable[StoredResponse]],
     ) -> JSONResponse:
+        outcome = asyncio.ensure_future(self._settle(redis_key, fingerprint, action))
+        outcome.add_done_callback(_retrieve_exception)
+        try:
+            # shield: neither this timeout nor a client that hangs up stops the action half-way.
+            response = await asyncio.wait_for(asyncio.shield(outcome), self._answer_within)
+        except TimeoutError:
+            raise ApiError(
+                503,
+                "event_log_unavailable",
+                "The event log has not confirmed the write yet; retry later with the same "
+                f"{IDEMPOTENCY_HEADER}: the retry gets this request's outcome and never writes "
+                "twice.",
+                headers={"Retry-After": "2"},
+            ) from None
+        return JSONResponse(response.body, status_code=response.status)
+
+    async def _settle(
+        self,
+        redis_key: str,
+        fingerprint: str,
+        action: Callable[[], Awaitable[StoredResponse]],
+    ) -> StoredResponse:
+        """Runs the action to its end and records its outcome under the key."""
+        keeper = asyncio.ensure_future(self._keep_in_flight(redis_key))
         try:
             response = await action()
         except BaseException:
             # Nothing was emitted that the caller was told about: let a retry run again.
             await self._redis.delete(redis_key)
             raise
+        finally:
+            keeper.cancel()
         if response.status < 500:
             record = {
                 "state": "done",
@@ -130,7 +173,20 @@ class IdempotencyStore:
             await self._redis.set(redis_key, json.dumps(record), ex=REMEMBER_SECONDS)
         else:
             await self._redis.delete(redis_key)
-        return JSONResponse(response.body, status_code=response.status)
+        return response
+
+    async def _keep_in_flight(self, redis_key: str) -> None:
+        """While the action runs, its marker must not expire: a retry would run it again."""
+        while True:
+            await asyncio.sleep(IN_FLIGHT_SECONDS / 3)
+            await self._redis.expire(redis_key, IN_FLIGHT_SECONDS)
+
+
+def _retrieve_exception(task: asyncio.Future[StoredResponse]) -> None:
+    # The outcome of an action that outlived its request is recorded in Redis; its exception
+    # (if any) was answered already or is answered to the retry, not left unretrieved.
+    if not task.cancelled():
+        task.exception()
 
 
 def _replayed() -> dict[str, str]:
