@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,8 +27,8 @@ from services.platform_core.kafka.faust_worker import (
     Undecodable,
     create_faust_app,
     faust_topic,
+    run_worker,
 )
-from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.domain.facts import Fact
 from services.reporting.event_codec import fact_from_envelope
@@ -141,11 +140,7 @@ AGENTS = [
 
 
 def main() -> None:
-    asyncio.run(ensure_topics(settings, [*CONSUMED_TOPICS, dead_letter_topic(CONSUMER)]))
-    # --without-web: the CLI would otherwise start Faust's web server on port 6066, which the
-    # next worker on the machine cannot bind.
-    sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info"]
-    app.main()
+    run_worker(app, settings, [*CONSUMED_TOPICS, dead_letter_topic(CONSUMER)])
 
 
 if __name__ == "__main__":

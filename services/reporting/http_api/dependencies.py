@@ -28,8 +28,14 @@ def _reader(principal: CurrentPrincipal) -> Principal:
 
 async def _reader_from_query(
     request: Request,
-    key: Annotated[str, Query(description="the API key (EventSource cannot send headers)")],
+    key: Annotated[
+        str | None, Query(description="the API key (EventSource cannot send headers)")
+    ] = None,
 ) -> Principal:
+    if not key:
+        raise ApiError(
+            401, "unauthenticated", "An API key is required: send it as the 'key' query parameter"
+        )
     try:
         principal = await api_key_store(request).authenticate(key)
     except AuthenticationError as exc:
