@@ -1,10 +1,12 @@
-"""Broker failure: registrations through intake's real API on a 3-node KRaft cluster
-(replication factor 3, min.insync.replicas=2, unclean leader election off) while the leader of
-the busiest partition of intake.projects.v1 is SIGKILLed several times.
+"""Broker failure: registrations through intake's real API and abnormal-behaviour reports
+through abnormal_push's, on a 3-node KRaft cluster (replication factor 3,
+min.insync.replicas=2, unclean leader election off), while the leader of the busiest partition
+of intake.projects.v1 is SIGKILLed several times, and then two of the three nodes are down at
+once (below min.insync.replicas: no write can be made durable).
 
-A client with an Idempotency-Key per registration retries on 503 (after Retry-After), on a
+A client with an Idempotency-Key per write retries on 503 (after Retry-After), on a
 409 "still in flight" and on a dropped connection, always with the same key, until the API
-acknowledges. Afterwards the topic is read from the start: every acknowledged registration is in
+acknowledges. Afterwards the topics are read from the start: every acknowledged write is in
 the log exactly once (0 lost, 0 duplicated), and the API never answered a 5xx other than 503,
 nor a 503 without Retry-After.
 
@@ -23,6 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import decode_record
-from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.events.topics import ABNORMAL_REPORTS, PROJECT_EVENTS, TopicSpec
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.faults.conftest import HOME_REGION
@@ -52,7 +55,7 @@ CLUSTER_PORT = int(os.environ.get("PRT_FAULTS_KAFKA_PORT", "29692"))
 CLUSTER_RUNTIME = REPO / ".run" / f"faults-{CLUSTER_PORT}"
 BOOTSTRAP = ",".join(f"127.0.0.1:{CLUSTER_PORT + 2 * i}" for i in range(3))
 KILLS = int(os.environ.get("PRT_FAULTS_KILLS", "3"))
-CLIENTS = 16
+CREDIT_CODE = "91110000600037341L"
 DOWN_S = 8.0  # how long a killed leader stays down
 # Then the leader and one more node at once: below min.insync.replicas no write can be made
 # durable, so the API must answer 503 with Retry-After (and nothing it refused may appear twice).
@@ -84,9 +87,11 @@ def cluster() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def clustered_intake_api(
+def clustered_apis(
     cluster: str, stack_env: dict[str, str], log_dir: Path
-) -> Iterator[ServiceProcess]:
+) -> Iterator[dict[str, ServiceProcess]]:
+    """intake's and abnormal_push's APIs on the cluster, creating topics with RF 3 and
+    min.insync.replicas=2, answering 503 when the broker has not confirmed a write in 10 s."""
     env = {
         **stack_env,
         "PRT_KAFKA_BOOTSTRAP_SERVERS": cluster,
@@ -95,21 +100,55 @@ def clustered_intake_api(
         "PRT_IDEMPOTENT_ANSWER_WITHIN_S": "10",
         "PRT_FAUST_DATA_DIR": str(CLUSTER_RUNTIME / "faust"),
     }
-    process = api_process(
-        "faults-cluster-intake-api", "services.intake.http_api.app:app", env, log_dir
-    )
-    process.start()
+    processes = {
+        "registrations": api_process(
+            "faults-cluster-intake-api", "services.intake.http_api.app:app", env, log_dir
+        ),
+        "reports": api_process(
+            "faults-cluster-abnormal-push-api",
+            "services.abnormal_push.http_api.app:app",
+            env,
+            log_dir,
+        ),
+    }
     try:
-        process.wait_healthy(timeout_s=90)
-        yield process
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_healthy(timeout_s=90)
+        yield processes
     finally:
-        process.stop()
+        for process in processes.values():
+            process.stop()
+
+
+@dataclass(frozen=True)
+class WriteKind:
+    """One kind of write the clients drive: where it goes and how it is found in the log."""
+
+    label: str
+    path: str
+    topic: TopicSpec
+    event_type: str
+    marker_field: str  # the event field carrying the write's unique marker
+
+    def body(self, marker: str) -> dict[str, Any]:
+        if self.label == "registrations":
+            return _registration(marker)
+        return _report(marker)
+
+
+WRITES = (
+    WriteKind("registrations", "/v1/projects", PROJECT_EVENTS, "ProjectRegistered", "name"),
+    WriteKind("reports", "/v1/reports", ABNORMAL_REPORTS, "AbnormalReportFiled", "description"),
+)
+CLIENTS_PER_KIND = {"registrations": 10, "reports": 6}
 
 
 @dataclass
 class Figures:
     sent: int = 0
-    acknowledged: dict[str, str] = field(default_factory=dict)  # registration name -> event id
+    acknowledged: set[str] = field(default_factory=set)  # markers of acknowledged writes
     unavailable_503: int = 0
     unavailable_without_retry_after: int = 0
     in_flight_409: int = 0
@@ -117,7 +156,20 @@ class Figures:
     other_5xx: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     given_up: int = 0
-    kills: list[tuple[int, int]] = field(default_factory=list)  # (node, partition it led)
+
+
+def _report(marker: str) -> dict[str, Any]:
+    return {
+        "subjects": [{"kind": "BIDDER", "credit_code": CREDIT_CODE, "name": "某建设有限公司"}],
+        "project_id": f"p-{uuid.uuid4()}",
+        "bid_section_code": "BD01",
+        "project_category": "HOUSING",
+        "behaviour_type": "FALSE_MATERIALS",
+        "severity": "MEDIUM",
+        "description": marker,
+        "evidence": [{"sha256": "a" * 64, "location": "docstore://evidence/1.pdf"}],
+        "act_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def _registration(name: str) -> dict[str, Any]:
@@ -125,18 +177,23 @@ def _registration(name: str) -> dict[str, Any]:
         "name": name,
         "category": "HOUSING",
         "region_code": HOME_REGION,
-        "tenderer": {"name": "济南市长清区住房和城乡建设局", "credit_code": "91110000600037341L"},
+        "tenderer": {"name": "济南市长清区住房和城乡建设局", "credit_code": CREDIT_CODE},
         "budget_fen": 98_000_000,
     }
 
 
-async def _register_until_acknowledged(
-    client: httpx.AsyncClient, url: str, key: str, name: str, figures: Figures
+async def _write_until_acknowledged(
+    client: httpx.AsyncClient,
+    *,
+    url: str,
+    key: str,
+    body: dict[str, Any],
+    marker: str,
+    figures: Figures,
 ) -> None:
-    """One registration as a careful client sends it: one Idempotency-Key, retried as told."""
+    """One write as a careful client sends it: one Idempotency-Key, retried as told."""
     figures.sent += 1
     headers = {"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())}
-    body = _registration(name)
     deadline = time.monotonic() + GIVE_UP_S
     while time.monotonic() < deadline:
         try:
@@ -146,8 +203,8 @@ async def _register_until_acknowledged(
             await asyncio.sleep(1.0)
             continue
         status = response.status_code
-        if status == 201:
-            figures.acknowledged[name] = response.json()["event_id"]
+        if status in (201, 202):
+            figures.acknowledged.add(marker)
             return
         if status == 503:
             figures.unavailable_503 += 1
@@ -201,13 +258,13 @@ async def _wait_fully_replicated(timeout_s: float = 90.0) -> None:
         await admin.close()
 
 
-async def _kill_leaders(figures: Figures, stop: asyncio.Event) -> None:
+async def _kill_leaders(kills: list[tuple[int, int]], stop: asyncio.Event) -> None:
     try:
         await asyncio.sleep(3.0)  # load first
         for _ in range(KILLS):
             node, partition = await _leader_of_busiest_partition()
             await asyncio.to_thread(_kafka, "kill-node", str(node))
-            figures.kills.append((node, partition))
+            kills.append((node, partition))
             await asyncio.sleep(DOWN_S)
             await asyncio.to_thread(_kafka, "start-node", str(node))
             await _wait_fully_replicated()
@@ -217,7 +274,7 @@ async def _kill_leaders(figures: Figures, stop: asyncio.Event) -> None:
             other = 1 + node % 3
             for victim in (node, other):
                 await asyncio.to_thread(_kafka, "kill-node", str(victim))
-                figures.kills.append((victim, partition))
+                kills.append((victim, partition))
             await asyncio.sleep(BELOW_MIN_ISR_S)
             for victim in (node, other):
                 await asyncio.to_thread(_kafka, "start-node", str(victim))
@@ -227,15 +284,15 @@ async def _kill_leaders(figures: Figures, stop: asyncio.Event) -> None:
         stop.set()
 
 
-async def _registrations_in_log(prefix: str) -> Counter[str]:
-    """How often each registration name of this run is in the log (committed records)."""
+async def _markers_in_log(write: WriteKind, prefix: str) -> Counter[str]:
+    """How often each write of this run is in its topic (committed records)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=BOOTSTRAP, group_id=None, isolation_level="read_committed"
     )
     await consumer.start()
     try:
-        count = PROJECT_EVENTS.partitions or PlatformSettings().topic_partitions
-        partitions = [TopicPartition(PROJECT_EVENTS.name, p) for p in range(count)]
+        count = write.topic.partitions or PlatformSettings().topic_partitions
+        partitions = [TopicPartition(write.topic.name, p) for p in range(count)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -246,9 +303,9 @@ async def _registrations_in_log(prefix: str) -> Counter[str]:
             for messages in batch.values():
                 for record in messages:
                     envelope = decode_record(record.value, list(record.headers))
-                    name = getattr(envelope.message, "name", "")
-                    if envelope.type.endswith("ProjectRegistered") and name.startswith(prefix):
-                        found[name] += 1
+                    marker = getattr(envelope.message, write.marker_field, "")
+                    if envelope.type.endswith(write.event_type) and marker.startswith(prefix):
+                        found[marker] += 1
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
@@ -257,55 +314,98 @@ async def _registrations_in_log(prefix: str) -> Counter[str]:
         await consumer.stop()
 
 
-def _topic_settings() -> tuple[int, str]:
-    described = _kafka("topics", "--describe", "--topic", PROJECT_EVENTS.name)
+def _topic_settings(topic: TopicSpec) -> tuple[int, str]:
+    described = _kafka("topics", "--describe", "--topic", topic.name)
     factor = re.search(r"ReplicationFactor:\s*(\d+)", described)
     min_isr = re.search(r"min\.insync\.replicas=(\d+)", described)
     return int(factor.group(1)) if factor else 0, min_isr.group(1) if min_isr else "broker default"
 
 
-async def test_acknowledged_registrations_survive_leader_kills_exactly_once(
-    clustered_intake_api: ServiceProcess, issue_key: IssueKey
+async def test_acknowledged_writes_survive_leader_kills_exactly_once(
+    clustered_apis: dict[str, ServiceProcess], issue_key: IssueKey
 ) -> None:
-    factor, min_isr = _topic_settings()
-    assert factor == 3, f"intake.projects.v1 has replication factor {factor}"
-    assert min_isr == "2", f"intake.projects.v1 has min.insync.replicas {min_isr}"
-    department = await issue_key(
+    for write in WRITES:
+        factor, min_isr = _topic_settings(write.topic)
+        assert factor == 3, f"{write.topic.name} has replication factor {factor}"
+        assert min_isr == "2", f"{write.topic.name} has min.insync.replicas {min_isr}"
+    registering = await issue_key(
         PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
     )
+    # Reports are filed by a department of the registry (departments.json).
+    reporting = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset({"370100"})
+    )
+    keys = {"registrations": registering.key, "reports": reporting.key}
     prefix = f"故障演练 {uuid.uuid4().hex[:8]} #"
-    url = f"{clustered_intake_api.base_url}/v1/projects"
-    figures = Figures()
+    figures = {write.label: Figures() for write in WRITES}
+    kills: list[tuple[int, int]] = []
     stop = asyncio.Event()
     counter = iter(range(10**9))
     started = time.monotonic()
 
-    async def client_loop(client: httpx.AsyncClient) -> None:
+    async def client_loop(client: httpx.AsyncClient, write: WriteKind) -> None:
+        url = f"{clustered_apis[write.label].base_url}{write.path}"
         while not stop.is_set():
-            name = f"{prefix}{next(counter)}"
-            await _register_until_acknowledged(client, url, department.key, name, figures)
+            marker = f"{prefix}{next(counter)}"
+            await _write_until_acknowledged(
+                client,
+                url=url,
+                key=keys[write.label],
+                body=write.body(marker),
+                marker=marker,
+                figures=figures[write.label],
+            )
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
         await asyncio.gather(
-            _kill_leaders(figures, stop), *(client_loop(client) for _ in range(CLIENTS))
+            _kill_leaders(kills, stop),
+            *(
+                client_loop(client, write)
+                for write in WRITES
+                for _ in range(CLIENTS_PER_KIND[write.label])
+            ),
         )
     elapsed = time.monotonic() - started
 
-    found = await _registrations_in_log(prefix)
-    acknowledged = set(figures.acknowledged)
-    found_once = sum(1 for name in acknowledged if found[name] == 1)
-    lost = sorted(name for name in acknowledged if found[name] == 0)
-    duplicated = sorted(name for name, count in found.items() if count > 1)
-    in_log_unacknowledged = sorted(set(found) - acknowledged)
+    rows = []
+    failures: list[str] = []
+    for write in WRITES:
+        got = figures[write.label]
+        found = await _markers_in_log(write, prefix)
+        found_once = sum(1 for marker in got.acknowledged if found[marker] == 1)
+        lost = sorted(marker for marker in got.acknowledged if found[marker] == 0)
+        duplicated = sorted(marker for marker, count in found.items() if count > 1)
+        rows.append(
+            [
+                write.label,
+                got.sent,
+                len(got.acknowledged),
+                found_once,
+                len(lost),
+                len(duplicated),
+                got.unavailable_503,
+                got.unavailable_without_retry_after,
+                len(got.other_5xx),
+                got.in_flight_409,
+                got.connection_errors,
+                got.given_up,
+            ]
+        )
+        failures += [f"{write.label}: lost {m}" for m in lost[:3]]
+        failures += [f"{write.label}: {m} x{found[m]} in the log" for m in duplicated[:3]]
+        failures += [f"{write.label}: {line}" for line in got.other_5xx[:3] + got.unexpected[:3]]
+        if got.unavailable_without_retry_after or got.given_up or not got.acknowledged:
+            failures.append(f"{write.label}: 503 without Retry-After, gave up or none acknowledged")
 
     print(
         f"\n== Broker failure: {KILLS} leader kills, then 2 of 3 nodes down for "
-        f"{BELOW_MIN_ISR_S:.0f}s; {elapsed:.0f}s, {CLIENTS} clients"
+        f"{BELOW_MIN_ISR_S:.0f}s; {elapsed:.0f}s, {sum(CLIENTS_PER_KIND.values())} clients"
     )
-    print("   kills (node, partition it led): " + ", ".join(f"{n}/{p}" for n, p in figures.kills))
+    print("   kills (node, partition it led): " + ", ".join(f"{n}/{p}" for n, p in kills))
     print(
         table(
             [
+                "writes",
                 "sent",
                 "acknowledged",
                 "found once",
@@ -318,37 +418,14 @@ async def test_acknowledged_registrations_survive_leader_kills_exactly_once(
                 "conn. errors",
                 "given up",
             ],
-            [
-                [
-                    figures.sent,
-                    len(acknowledged),
-                    found_once,
-                    len(lost),
-                    len(duplicated),
-                    figures.unavailable_503,
-                    figures.unavailable_without_retry_after,
-                    len(figures.other_5xx),
-                    figures.in_flight_409,
-                    figures.connection_errors,
-                    figures.given_up,
-                ]
-            ],
+            rows,
         )
     )
-    for line in figures.other_5xx[:5] + figures.unexpected[:5]:
-        print(f"  {line}")
-    for name in duplicated[:5]:
-        print(f"  duplicated: {name} x{found[name]}")
-    if in_log_unacknowledged:
-        print(f"  in the log but never acknowledged (client gave up): {len(in_log_unacknowledged)}")
+    for line in failures:
+        print(f"  FAIL {line}")
 
-    assert len(figures.kills) == KILLS + (2 if BELOW_MIN_ISR_S > 0 else 0)
+    assert len(kills) == KILLS + (2 if BELOW_MIN_ISR_S > 0 else 0)
     if BELOW_MIN_ISR_S > 0:
-        assert figures.unavailable_503 > 0, "no 503 while writes could not be made durable"
-    assert acknowledged and figures.sent > 0
-    assert not lost, f"{len(lost)} acknowledged registrations are not in the log: {lost[:5]}"
-    assert not duplicated, f"{len(duplicated)} registrations are in the log more than once"
-    assert not figures.other_5xx, f"5xx other than 503: {figures.other_5xx[:3]}"
-    assert figures.unavailable_without_retry_after == 0
-    assert not figures.unexpected, f"unexpected answers: {figures.unexpected[:3]}"
-    assert figures.given_up == 0
+        unavailable = sum(f.unavailable_503 for f in figures.values())
+        assert unavailable > 0, "no 503 while writes could not be made durable"
+    assert not failures, f"{len(failures)} failures; see above"
