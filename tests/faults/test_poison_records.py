@@ -65,7 +65,13 @@ MAX_WAIT_S = 120.0
 
 @pytest.fixture(scope="module")
 def stream_workers(stack_env: dict[str, str], log_dir: Path) -> Iterator[list[ServiceProcess]]:
-    env = {**stack_env, "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400"}
+    # A data directory of their own: workers of the same app started by other tests in this
+    # session may still be running (they share the consumer group; both dead-letter alike).
+    env = {
+        **stack_env,
+        "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400",
+        "PRT_FAUST_DATA_DIR": str(log_dir.parent / "faust-faults"),
+    }
     processes = [
         worker_process(f"faults-{name}", module, env, log_dir) for name, module in WORKERS.items()
     ]
