@@ -9,7 +9,11 @@ import httpx
 import pytest
 
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.topics import EVENT_TOPICS
+from services.platform_core.settings import PlatformSettings
+from services.reporting.settings import DEFAULT_CONSUMER_GROUP
 from tests.conftest import IssueKey
+from tests.support.consumer_lag import wait_until_caught_up
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -46,9 +50,12 @@ async def test_registrations_are_counted_by_region(
     reporting_api: ServiceProcess,
     reporting_worker: ServiceProcess,
     issue_key: IssueKey,
+    settings: PlatformSettings,
 ) -> None:
     operator = await issue_key(PrincipalKind.OPERATOR, "op-e2e", "联席办值班员")
     key = await _trading_centre_key(issue_key)
+    # Earlier tests left events on the log; count from a settled read model, not a moving one.
+    await wait_until_caught_up(settings, DEFAULT_CONSUMER_GROUP, EVENT_TOPICS)
     async with httpx.AsyncClient(timeout=10) as client:
         before = await _by_region(client, reporting_api, operator.key)
         for region, category, budget in REGISTRATIONS:
