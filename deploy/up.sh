@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up the whole system on this machine, with demo data: Kafka (KRaft) and Redis started by
-# the project's own scripts, every service's API and stream worker, then sample registrations.
+# the project's own scripts, every service's API and stream worker, then the demo half-year,
+# driven through the public APIs as the departments would.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -10,7 +11,7 @@ bash deploy/bootstrap.sh
 bash deploy/local/redis.sh start
 bash deploy/local/kafka.sh start
 bash deploy/local/services.sh start
-.venv/bin/python deploy/demo/sample_registrations.py
+.venv/bin/python deploy/demo/half_year.py
 
 cat <<MSG
 
@@ -18,6 +19,6 @@ The stack is up. Logs: .run/logs/ (services), .run/kafka/, .run/redis/.
   intake            http://127.0.0.1:${PRT_INTAKE_PORT:-8101}/docs
   abnormal push     http://127.0.0.1:${PRT_ABNORMAL_PUSH_PORT:-8102}/docs
   remote evaluation http://127.0.0.1:${PRT_REMOTE_EVAL_PORT:-8103}/docs
-  reporting         http://127.0.0.1:${PRT_REPORTING_PORT:-8104}/v1/metrics
+  reporting         http://127.0.0.1:${PRT_REPORTING_PORT:-8104}/docs (dashboard: the URL above)
 Stop it with: make down
 MSG
