@@ -27,6 +27,9 @@ class ReportingSettings(BaseSettings):
     # The worker applies events in batches of up to this many, or what came within the wait.
     aggregation_batch_size: int = Field(default=1000, ge=1)
     aggregation_batch_within_s: float = Field(default=0.2, gt=0)
+    # ECharts' bundle, served with the dashboard (no internet needed). Default: where `npm ci`
+    # puts it in a checkout; the container image sets its own path.
+    echarts_path: str | None = None
     # How often the dashboard's event stream looks for new figures.
     dashboard_poll_s: float = Field(default=0.5, gt=0)
 

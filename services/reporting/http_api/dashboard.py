@@ -28,8 +28,8 @@ router = APIRouter(tags=["dashboard"])
 
 STATIC = Path(__file__).parent / "static"
 REPO = Path(__file__).resolve().parents[3]
-# ECharts comes from npm (root package.json); `npm ci` puts it here.
-ECHARTS = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+# ECharts comes from npm (root package.json); `npm ci` puts it here in a checkout.
+ECHARTS_IN_CHECKOUT = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 Period = Annotated[str | None, Query(description="2023-H1 etc.; absent: all time")]
 
@@ -42,9 +42,11 @@ async def dashboard_page() -> FileResponse:
 @router.get("/dashboard/assets/{name}", include_in_schema=False)
 async def dashboard_asset(name: str) -> FileResponse:
     if name == "echarts.min.js":
-        if not ECHARTS.exists():
-            raise ApiError(503, "asset_missing", "ECharts is not installed: run `npm ci`")
-        return FileResponse(ECHARTS, media_type="text/javascript")
+        configured = get_reporting_settings().echarts_path
+        echarts = Path(configured) if configured else ECHARTS_IN_CHECKOUT
+        if not echarts.exists():
+            raise ApiError(503, "asset_missing", f"ECharts is not installed at {echarts}")
+        return FileResponse(echarts, media_type="text/javascript")
     path = STATIC / name
     if name not in {"dashboard.js", "dashboard.css"} or not path.exists():
         raise ApiError(404, "not_found", f"no dashboard asset {name!r}")
