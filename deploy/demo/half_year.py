@@ -293,7 +293,8 @@ async def large_amount_records(demo: Demo, total: int) -> None:
                             "name": f"{regions()[region].name}大额交易项目{n:05d}",
                             "category": rng.choice(list(CATEGORY_WEIGHTS)),
                             "region_code": region,
-                            "amount_fen": rng.randrange(5_000, 500_000) * 1_000_000,
+                            # 5 million to 500 million yuan: 大额 trades, not whole budgets.
+                            "amount_fen": rng.randrange(500, 50_000) * 1_000_000,
                             "deal_at": (
                                 datetime(2022, 7, 1, tzinfo=UTC)
                                 + timedelta(days=rng.randrange(360))
