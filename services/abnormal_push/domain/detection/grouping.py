@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from services.abnormal_push.domain.detection.model import Bid, Organisation
+from services.abnormal_push.domain.detection.model import (
+    Bid,
+    BidSubmittedTrigger,
+    Finding,
+    Organisation,
+    RuleDefinition,
+)
 from services.abnormal_push.domain.reports import Subject, SubjectKind
 
 
@@ -27,3 +33,26 @@ def shared_by_different_bidders(
         for value, by_bidder in groups.items()
         if len(by_bidder) >= 2
     }
+
+
+def shared_value_findings(
+    definition: RuleDefinition,
+    trigger: BidSubmittedTrigger,
+    value_of: Callable[[Bid], str],
+    evidence_name: str,
+    describe: Callable[[str, Sequence[Bid]], str],
+) -> list[Finding]:
+    """One finding per value that the bids of different bidders on the section share."""
+    return [
+        Finding(
+            definition=definition,
+            project=trigger.project,
+            bid_section_code=trigger.section_code,
+            subjects=tuple(bidder_subject(b.bidder) for b in bids),
+            description=describe(value, bids),
+            source_event_ids=tuple(b.event_id for b in bids),
+            evidence_values=((evidence_name, value),),
+            act_at=max(b.submitted_at for b in bids),
+        )
+        for value, bids in shared_by_different_bidders(trigger.bids, value_of).items()
+    ]

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.abnormal_push.domain.detection.grouping import (
-    bidder_subject,
-    shared_by_different_bidders,
-)
+from services.abnormal_push.domain.detection.grouping import shared_value_findings
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidSubmittedTrigger,
-    Finding,
     Outcome,
     RuleDefinition,
     Trigger,
@@ -48,23 +44,16 @@ class SameFingerprint:
                 value = _normalise(component, getattr(bid.fingerprint, component))
                 return "" if value in self._ignored else value
 
-            for value, bids in shared_by_different_bidders(trigger.bids, value_of).items():
+            def describe(value: str, bids: Sequence[Bid], component: str = component) -> str:
                 names = "、".join(b.bidder.name or b.bidder.credit_code for b in bids)
-                findings.append(
-                    Finding(
-                        definition=self.definition,
-                        project=trigger.project,
-                        bid_section_code=trigger.section_code,
-                        subjects=tuple(bidder_subject(b.bidder) for b in bids),
-                        description=(
-                            f"标段 {trigger.section_code} 的 {len(bids)} 家不同投标人 ({names}) "
-                            f"的投标文件指纹 {component} 相同: {value}"
-                        ),
-                        source_event_ids=tuple(b.event_id for b in bids),
-                        evidence_values=((component, value),),
-                        act_at=max(b.submitted_at for b in bids),
-                    )
+                return (
+                    f"标段 {trigger.section_code} 的 {len(bids)} 家不同投标人 ({names}) "
+                    f"的投标文件指纹 {component} 相同: {value}"
                 )
+
+            findings.extend(
+                shared_value_findings(self.definition, trigger, value_of, component, describe)
+            )
         return findings
 
 
