@@ -69,14 +69,19 @@ IssueKey = Callable[..., Awaitable[IssuedKey]]
 
 @pytest.fixture(scope="session")
 async def issue_key(settings: PlatformSettings) -> AsyncIterator[IssueKey]:
-    """Issues real API keys in the test Redis: ``await issue_key(kind, code, name, regions)``."""
+    """Issues real API keys in the test Redis: ``await issue_key(kind, code, name, regions)``;
+    ``backfill=True`` gives the key the right to state ``occurred_at``."""
     redis = Redis.from_url(settings.redis_url)
     store = ApiKeyStore(redis, settings.api_key_pepper)
 
     async def issue(
-        kind: PrincipalKind, code: str, name: str, regions: frozenset[str] = frozenset()
+        kind: PrincipalKind,
+        code: str,
+        name: str,
+        regions: frozenset[str] = frozenset(),
+        backfill: bool = False,
     ) -> IssuedKey:
-        return await store.issue(kind, code, name, regions)
+        return await store.issue(kind, code, name, regions, backfill)
 
     yield issue
     await redis.aclose()

@@ -54,16 +54,18 @@ class ApiKeyStore:
         code: str,
         name: str,
         regions: frozenset[str] = frozenset(),
+        may_backfill: bool = False,
     ) -> IssuedKey:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        principal = Principal(key_id, kind, code, name, regions)
+        principal = Principal(key_id, kind, code, name, regions, may_backfill)
         record = {
             "digest": self._digest(secret),
             "kind": kind.value,
             "code": code,
             "name": name,
             "regions": sorted(regions),
+            "may_backfill": may_backfill,
             "created_at": datetime.now(UTC).isoformat(),
             "revoked_at": None,
         }
@@ -112,6 +114,7 @@ class ApiKeyStore:
             code=record["code"],
             name=record["name"],
             regions=frozenset(record.get("regions", [])),
+            may_backfill=bool(record.get("may_backfill", False)),
         )
         self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, principal)
         return principal

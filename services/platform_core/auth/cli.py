@@ -24,7 +24,9 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "issue":
             regions = frozenset(filter(None, (args.regions or "").split(",")))
-            issued = await store.issue(PrincipalKind(args.kind), args.code, args.name, regions)
+            issued = await store.issue(
+                PrincipalKind(args.kind), args.code, args.name, regions, args.backfill
+            )
             print(issued.key)
             print(
                 f"issued key {issued.principal.key_id} for {args.kind} {args.code}", file=sys.stderr
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("--code", required=True, help="department code, partner code or operator id")
     issue.add_argument("--name", required=True)
     issue.add_argument("--regions", help="comma-separated region codes a department acts for")
+    issue.add_argument(
+        "--backfill",
+        action="store_true",
+        help="may state occurred_at for historical records (migrations, the demo half-year)",
+    )
     commands.add_parser("list", help="list keys (never their secrets)")
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")

@@ -20,6 +20,9 @@ class Principal:
     name: str
     # The regions a department acts for (a branch: its district); empty for partners/operators.
     regions: frozenset[str] = frozenset()
+    # Granted to the keys that migrate historical records (the large-amount pull, the archive of
+    # earlier half-years): they may state when a recorded act happened instead of "now".
+    may_backfill: bool = False
 
     def may_act_for_region(self, region_code: str) -> bool:
         return self.kind is PrincipalKind.DEPARTMENT and region_code in self.regions
