@@ -68,7 +68,12 @@ async def project_state(stream: Any) -> None:
 
 async def watch_deadlines() -> None:
     async with _resources() as (redis, publisher, _):
-        watch = DeadlineWatch(redis, ProjectReadModel(redis), publisher)
+        watch = DeadlineWatch(
+            redis,
+            ProjectReadModel(redis),
+            publisher,
+            settle_seconds=settings.intake_deadline_check_interval_s / 2,
+        )
         while True:
             await asyncio.sleep(settings.intake_deadline_check_interval_s)
             try:

@@ -10,13 +10,12 @@ passing a check against the same old state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from google.protobuf.message import Message
-from pydantic import BaseModel
 
 from services.intake import event_codec
 from services.intake.domain.lifecycle import (
@@ -36,12 +35,13 @@ from services.platform_core.auth.dependencies import CurrentPrincipal, require_r
 from services.platform_core.auth.principals import Principal
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 
 router = APIRouter(prefix="/v1/projects/{project_id}", tags=["lifecycle"])
 
-BodyT = TypeVar("BodyT", bound=BaseModel)
+BodyT = TypeVar("BodyT", bound=schemas.StepCreate)
 Build = Callable[[str, str, datetime, BodyT], Message]
 
 
@@ -91,7 +91,16 @@ async def _emit(
                         str(nothing),
                         [FieldProblem(field="supplemented_documents", problem=str(nothing))],
                     ) from nothing
-                occurred_at = datetime.now(UTC)
+                occurred_at = business_time(principal, body.occurred_at)
+                last_step_at = view.updated_at or view.registered_at
+                if occurred_at < last_step_at:
+                    raise ApiError(
+                        422,
+                        "occurred_at_before_last_step",
+                        f"occurred_at {occurred_at.isoformat()} precedes project {project_id}'s "
+                        f"last recorded step at {last_step_at.isoformat()}",
+                        [FieldProblem(field="occurred_at", problem="before the last step")],
+                    )
                 message = build(project_id, principal.code, occurred_at, body)
                 envelope = Envelope(message=message, source=SOURCE, subject=project_id)
                 await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -36,6 +36,7 @@ from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 
@@ -142,7 +143,8 @@ async def register_project(
 
     async def register() -> StoredResponse:
         project_id = new_event_id()
-        registration = _registration(body, principal, project_id, datetime.now(UTC))
+        registered_at = business_time(principal, body.occurred_at)
+        registration = _registration(body, principal, project_id, registered_at)
         try:
             check_registration(registration)
         except RegistrationRefused as refused:

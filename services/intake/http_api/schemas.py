@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from services.intake.domain.lifecycle import ProjectState, Step
 from services.intake.domain.registration import Category, TradingMethod
 from services.platform_core.credit_code import credit_code_problem
+from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 
 Fen = Annotated[StrictInt, Field(ge=0, description="amount in integer fen (分), zero or more")]
 BudgetFen = Annotated[StrictInt, Field(description="amount in integer fen (分)")]
@@ -43,6 +44,16 @@ CreditCode = Annotated[
     ),
 ]
 Instant = Annotated[AwareDatetime, AfterValidator(_aware)]
+# Checked by business_time() in the route, which names who may state it and why a time is refused.
+OccurredAt = Annotated[datetime | None, Field(description=OCCURRED_AT_DESCRIPTION)]
+
+
+class StepCreate(BaseModel):
+    """A lifecycle step's body; backfill keys may say when the step happened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_at: OccurredAt = None
 
 
 class OrganisationIn(BaseModel):
@@ -145,6 +156,7 @@ class ProjectCreate(BaseModel):
     green_channel: bool = Field(default=False, description="绿色通道; key projects only")
     deficiency: DeficiencyIn | None = Field(default=None, description="容缺受理")
     commitment_pledged: bool = Field(default=False, description="告知承诺")
+    occurred_at: OccurredAt = None
 
 
 class ProjectPublic(BaseModel):
@@ -243,7 +255,7 @@ class FingerprintIn(BaseModel):
     )
 
 
-class SectionsScope(BaseModel):
+class SectionsScope(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_codes: list[str] = Field(
@@ -269,7 +281,7 @@ class AnnouncementCreate(SectionsScope):
     opening_at: Instant
 
 
-class BidCreate(BaseModel):
+class BidCreate(StepCreate):
     """A bid submitted through the e-bidding system, with its file fingerprint."""
 
     model_config = ConfigDict(extra="forbid")
@@ -290,7 +302,7 @@ class BidCreate(BaseModel):
     )
 
 
-class BidOpeningCreate(BaseModel):
+class BidOpeningCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = Field(min_length=1, examples=["001"])
@@ -304,7 +316,7 @@ class DisqualificationIn(BaseModel):
     reason: str = Field(min_length=1, examples=["投标保证金未按要求缴纳"])
 
 
-class EvaluationCreate(BaseModel):
+class EvaluationCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = Field(min_length=1, examples=["001"])
@@ -321,7 +333,7 @@ class CandidateIn(BaseModel):
     bid_price_fen: Fen
 
 
-class CandidatesCreate(BaseModel):
+class CandidatesCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = Field(min_length=1, examples=["001"])
@@ -329,7 +341,7 @@ class CandidatesCreate(BaseModel):
     publicity_ends_at: Instant
 
 
-class AwardCreate(BaseModel):
+class AwardCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = Field(min_length=1, examples=["001"])
@@ -337,7 +349,7 @@ class AwardCreate(BaseModel):
     amount_fen: Fen
 
 
-class TransactionCreate(BaseModel):
+class TransactionCreate(StepCreate):
     """成交; property rights record whether the trade was on the platform."""
 
     model_config = ConfigDict(extra="forbid")
@@ -353,7 +365,7 @@ class DepositReliefKind(StrEnum):
     REDUCED = "REDUCED"  # 减收
 
 
-class DepositReliefCreate(BaseModel):
+class DepositReliefCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = ""
@@ -362,7 +374,7 @@ class DepositReliefCreate(BaseModel):
     amount_saved_fen: Fen
 
 
-class HistoricalRefundCreate(BaseModel):
+class HistoricalRefundCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     payee: PartyIn
@@ -370,7 +382,7 @@ class HistoricalRefundCreate(BaseModel):
     paid_at: Instant
 
 
-class SupplementCreate(BaseModel):
+class SupplementCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     supplemented_documents: list[str] = Field(min_length=1, examples=[["建设工程规划许可证"]])
@@ -382,7 +394,7 @@ class TerminationReason(StrEnum):
     TERMINATED = "TERMINATED"  # 终止
 
 
-class TerminationCreate(BaseModel):
+class TerminationCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bid_section_code: str = ""

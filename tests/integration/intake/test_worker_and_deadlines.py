@@ -113,6 +113,8 @@ async def test_a_deadline_across_national_day_breaches_once_on_the_right_day(
         breach.supplement_deadline.day,
     ) == (2023, 10, 10)
     assert list(breach.outstanding_documents) == ["水土保持方案批复"]
+    # Dated when the breach happened (00:00 on 11 Oct in Jinan), not when the watch noticed it.
+    assert breach.occurred_at.ToDatetime(tzinfo=UTC) == datetime(2023, 10, 10, 16, 0, tzinfo=UTC)
     assert breach.tenderer.name == "济南市济阳区水务局"
     history = await read_model.history(project_id)
     assert [h.type for h in history] == [
