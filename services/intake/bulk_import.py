@@ -146,6 +146,7 @@ class BulkImporter:
         actor_department: str,
         allowed_regions: frozenset[str] | None = None,
         batch_size: int = BATCH_SIZE,
+        pulled_at: datetime | None = None,
     ) -> None:
         self._producer = producer
         self._redis = redis
@@ -153,6 +154,8 @@ class BulkImporter:
         self._actor = actor_department
         self._regions = allowed_regions
         self._batch_size = batch_size
+        # When the records were pulled (occurred_at of their events): now, or a migration's date.
+        self._pulled_at = pulled_at
         self._add_codes = redis.register_script(_ADD_EACH)
         self._in_flight: tuple[list[str], list[asyncio.Future[Any]]] | None = None
         self.report = ImportReport(new_event_id(), source_level.value)
@@ -210,7 +213,7 @@ class BulkImporter:
         self.report.duplicates += len(batch) - len(fresh)
         if not fresh:
             return
-        now = datetime.now(UTC)
+        now = self._pulled_at or datetime.now(UTC)
         try:
             deliveries = []
             for record in fresh:
@@ -287,6 +290,7 @@ async def _import_file(args: argparse.Namespace) -> ImportReport:
             redis,
             source_level=SourceLevel(args.source_level),
             actor_department=args.department,
+            pulled_at=args.pulled_at,
         )
         path = Path(args.file)
         with tqdm(
@@ -308,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--department", default="JYZX", help="code of the department running the import"
     )
+    parser.add_argument(
+        "--pulled-at",
+        type=datetime.fromisoformat,
+        help="when a historical pull happened (ISO 8601 with offset); default now",
+    )
     args = parser.parse_args(argv)
+    if args.pulled_at is not None and args.pulled_at.tzinfo is None:
+        parser.error("--pulled-at needs a UTC offset, e.g. 2023-03-31T17:00:00+08:00")
     args.size_bytes = Path(args.file).stat().st_size
     report = asyncio.run(_import_file(args))
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -19,6 +20,7 @@ from services.intake.http_api.dependencies import Idempotency, IdempotencyKey, P
 from services.intake.http_api.projects import REFUSALS
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION, business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 
@@ -47,8 +49,12 @@ async def import_records(
     idempotency: Idempotency,
     idempotency_key: IdempotencyKey = None,
     content_type: Annotated[str, Header()] = "application/x-ndjson",
+    occurred_at: Annotated[
+        datetime | None, Query(description="when the pull happened. " + OCCURRED_AT_DESCRIPTION)
+    ] = None,
 ) -> JSONResponse:
     require_kind(principal, PrincipalKind.DEPARTMENT)
+    pulled_at = business_time(principal, occurred_at) if occurred_at is not None else None
     import_format = ImportFormat.CSV if "csv" in content_type else ImportFormat.NDJSON
     importer = BulkImporter(
         producer,
@@ -56,6 +62,7 @@ async def import_records(
         source_level=source_level,
         actor_department=principal.code,
         allowed_regions=principal.regions,
+        pulled_at=pulled_at,
     )
 
     async def run_import() -> StoredResponse:
@@ -70,6 +77,7 @@ async def import_records(
         "source_level": source_level.value,
         "format": import_format.value,
         "content_length": request.headers.get("content-length"),
+        "occurred_at": occurred_at.isoformat() if occurred_at else None,
     }
     return await idempotency.run(
         f"{principal.key_id}:POST /v1/large-amount-records/imports",

@@ -4,6 +4,7 @@ events and the read model carry that time, and everyone else is refused with the
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -17,7 +18,7 @@ from redis.asyncio import Redis
 from services.intake.deadlines import DeadlineWatch
 from services.intake.read_model import ProjectReadModel
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
@@ -186,3 +187,49 @@ async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
     assert [b.occurred_at.ToDatetime(tzinfo=UTC) for b in breaches] == [
         datetime(2023, 3, 8, 16, 0, tzinfo=UTC)
     ]
+
+
+async def test_a_historical_pull_of_large_amount_records_is_dated_when_it_happened(
+    intake_api: ServiceProcess,
+    archive_dept: Department,
+    changqing_dept: Department,
+    settings: PlatformSettings,
+) -> None:
+    run = uuid.uuid4().hex[:8].upper()
+    lines = [
+        json.dumps(
+            {
+                "unified_deal_code": f"BACKFILL-{run}-{n}",
+                "name": f"长清区大额交易项目{n}",
+                "category": "HOUSING",
+                "region_code": CHANGQING,
+                "amount_fen": 800_000_000,
+                "deal_at": "2023-02-14T10:00:00+08:00",
+                "tenderer_name": "济南某建设单位",
+                "tenderer_credit_code": "91110000600037341L",
+            },
+            ensure_ascii=False,
+        )
+        for n in range(3)
+    ]
+
+    async def pull(dept: Department) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await client.post(
+                f"{intake_api.base_url}/v1/large-amount-records/imports",
+                params={"source_level": "county", "occurred_at": "2023-03-31T17:00:00+08:00"},
+                content="\n".join(lines).encode(),
+                headers={**dept.headers(), "Content-Type": "application/x-ndjson"},
+            )
+
+    refused = await pull(changqing_dept)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "backfill_not_permitted"
+    imported = await pull(archive_dept)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 3, imported.text
+    for n in range(3):
+        events = await events_of(settings, LARGE_AMOUNT_RECORDS, f"BACKFILL-{run}-{n}")
+        assert [e.message.occurred_at.ToDatetime(tzinfo=UTC) for e in events] == [
+            datetime(2023, 3, 31, 9, 0, tzinfo=UTC)
+        ]
