@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from services.remote_eval.domain.draw import (
@@ -33,11 +33,13 @@ from services.remote_eval.domain.model import (
     ExpertHistory,
     MarketView,
     SchedulingPolicy,
+    SeatOffer,
     Slot,
     Venue,
     VenueAllocation,
     VenueRole,
 )
+from services.remote_eval.domain.seat_plan import plan_seats
 
 
 class FailedConstraint(StrEnum):
@@ -481,6 +483,93 @@ def schedule(
         return outcome
     alternative = _nearest_alternative(request, outcome, context, seed, declined_venue_ids)
     return Infeasible(outcome.constraint, outcome.detail, alternative)
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch of requests pending together
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request waiting to be scheduled and the seed of its draw (from its event id)."""
+
+    request: EvaluationRequest
+    seed: bytes
+
+
+def _booked(market: MarketView, slot: Slot, allocations: Iterable[VenueAllocation]) -> MarketView:
+    booked = dict(market.booked)
+    for allocation in allocations:
+        key = (allocation.venue_id, slot)
+        booked[key] = booked.get(key, 0) + allocation.seats
+    return MarketView(market.venues, market.offers, booked)
+
+
+def _busy(history: ExpertHistory, schedule_: Schedule) -> ExpertHistory:
+    busy = dict(history.busy)
+    drawn = {a.expert_id for a in schedule_.assignments}
+    busy[schedule_.slot] = busy.get(schedule_.slot, frozenset()) | drawn
+    draw_days = dict(history.draw_days)
+    for expert_id in drawn:
+        draw_days[expert_id] = (*draw_days.get(expert_id, ()), schedule_.slot.day)
+    return ExpertHistory(busy, draw_days)
+
+
+def schedule_batch(
+    pending: Sequence[PendingRequest], context: SchedulingContext
+) -> list[tuple[EvaluationRequest, Schedule | Infeasible]]:
+    """Schedules requests pending together: per slot, first which requests get seats and how
+    many at each venue (:func:`seat_plan.plan_seats`, most seats filled), then each request's
+    draw, in the order given, inside its planned seats. A request whose planned draw falls
+    short (not enough eligible experts at a planned venue), or that the plan leaves out, is
+    scheduled on its own afterwards against the seats still free, which also gives a refusal its
+    reason and nearest alternative. The answers come in the order they were decided (planned
+    ones first, each in the order given): each schedule holds against the seats and experts
+    left by the ones before it. Each draw is recorded with its own inputs and seed, so its proof
+    re-runs it alone."""
+    market, history = context.market, context.history
+    policy = context.policy
+    valid = [p.request for p in pending if not composition_problems(p.request)]
+    main_experts = {r.evaluation_id: main_venue_expert_count(r, policy) for r in valid}
+    plans: dict[str, dict[str, int]] = {}
+    for slot in sorted({r.slot for r in valid}):
+        plans.update(plan_seats(valid, slot, market, main_experts))
+    planning_policy = replace(policy, host_reserve_seats=0)
+    decided: dict[int, Schedule | Infeasible] = {}  # insertion order: the order of decision
+    # First the planned draws, so that nothing scheduled on its own takes their seats ...
+    for index, item in enumerate(pending):
+        request = item.request
+        plan = plans.get(request.evaluation_id)
+        if plan is None or any(
+            seats > market.free_seats(venue_id, request.slot) for venue_id, seats in plan.items()
+        ):
+            continue
+        offers = {
+            (venue_id, request.slot): SeatOffer(
+                venue_id, request.slot, seats, market.fee(venue_id, request.slot)
+            )
+            for venue_id, seats in plan.items()
+        }
+        planned = SchedulingContext(
+            MarketView(market.venues, offers), context.experts, history, planning_policy
+        )
+        attempt = _plan(request, request.slot, planned, item.seed, declined_venue_ids=frozenset())
+        if isinstance(attempt, Schedule):
+            decided[index] = attempt
+            market = _booked(market, attempt.slot, attempt.allocations)
+            history = _busy(history, attempt)
+    # ... then the others, each on its own against the seats left.
+    for index, item in enumerate(pending):
+        if index in decided:
+            continue
+        outcome = schedule(
+            item.request, SchedulingContext(market, context.experts, history, policy), item.seed
+        )
+        decided[index] = outcome
+        if isinstance(outcome, Schedule):
+            market = _booked(market, outcome.slot, outcome.allocations)
+            history = _busy(history, outcome)
+    return [(pending[index].request, outcome) for index, outcome in decided.items()]
 
 
 # ---------------------------------------------------------------------------------------------
