@@ -8,8 +8,10 @@ The bulletin's own facts are scenario inputs: over 2,200 large-amount records, 9
 transactions of which 2 on the platform, 钢城区's first rural collective trade, remote
 evaluations hosted by 长清区/济阳区. The bulletin then states them because it computed them.
 
-API keys are provisioned first, as an administrator would with
-``python -m services.platform_core.auth.cli issue`` (same store, same Redis).
+Every act is dated inside the half-year it replays (``--period``, default 2023-H1): the demo's
+keys are issued with ``--backfill`` as a data migration's would be, and each request states its
+``occurred_at``. API keys are provisioned first, as an administrator would with
+``python -m services.platform_core.auth.cli issue --backfill`` (same store, same Redis).
 
 Run (the local stack of ``make up``)::
 
@@ -28,9 +30,10 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from redis.asyncio import Redis
@@ -89,6 +92,57 @@ def evidence(text: str) -> dict[str, str]:
     }
 
 
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class HalfYear:
+    """The period the demo replays, and business times inside it (office hours, China time)."""
+
+    year: int
+    half: int
+
+    @classmethod
+    def parse(cls, text: str) -> HalfYear:
+        year, _, half = text.partition("-H")
+        if not year.isdigit() or half not in ("1", "2"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a half-year such as 2023-H1")
+        return cls(int(year), int(half))
+
+    def __str__(self) -> str:
+        return f"{self.year}-H{self.half}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1 if self.half == 1 else 7, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, 6, 30) if self.half == 1 else date(self.year, 12, 31)
+
+    def day(self, rng: random.Random, earliest: date | None = None, spare_days: int = 0) -> date:
+        """A weekday from ``earliest`` (or the start) up to ``spare_days`` before the end."""
+        start = max(earliest or self.first_day, self.first_day)
+        end = max(start, self.last_day - timedelta(days=spare_days))
+        while True:
+            candidate = start + timedelta(days=rng.randrange((end - start).days + 1))
+            if candidate.weekday() < 5 or start == end:
+                return candidate
+
+    def at(self, day: date, rng: random.Random) -> datetime:
+        """An office-hours instant on ``day`` in China, never past the period's last day."""
+        day = min(day, self.last_day)
+        return datetime.combine(day, time(9), tzinfo=CHINA) + timedelta(
+            minutes=rng.randrange(8 * 60)
+        )
+
+    def after(self, moment: datetime, rng: random.Random, days: tuple[int, int]) -> datetime:
+        """A later office-hours instant, ``days`` (low, high) after ``moment``, kept in period."""
+        day = moment.astimezone(CHINA).date() + timedelta(days=rng.randint(*days))
+        later = self.at(day, rng)
+        return later if later > moment else moment + timedelta(minutes=rng.randrange(1, 60))
+
+
 @dataclass
 class Outcome:
     done: Counter[str] = field(default_factory=Counter)
@@ -111,6 +165,11 @@ class Demo:
     projects: list[dict[str, Any]] = field(default_factory=list)
     report_ids: set[str] = field(default_factory=set)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def period(self) -> HalfYear:
+        period: HalfYear = self.args.period
+        return period
 
     async def post(self, step: str, url: str, key: str, body: Any, **kwargs: Any) -> Any:
         headers = {"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())}
@@ -151,7 +210,11 @@ async def provision_keys() -> dict[str, str]:
     try:
         for department in load_json("departments.json")["departments"]:
             issued = await store.issue(
-                PrincipalKind.DEPARTMENT, department["code"], department["name"], every_region
+                PrincipalKind.DEPARTMENT,
+                department["code"],
+                department["name"],
+                every_region,
+                may_backfill=True,
             )
             keys[department["code"]] = issued.key
         operator = await store.issue(PrincipalKind.OPERATOR, "demo-operator", "联席办值班员")
@@ -198,6 +261,8 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> None:
     category, region = plan["category"], plan["region_code"]
     department = supervisor(category)
     key_project = rng.random() < 0.15
+    # Registered by the end of May, so that its story fits in the half-year.
+    registered_at = demo.period.at(demo.period.day(rng, spare_days=30), rng)
     body: dict[str, Any] = {
         "name": f"{regions()[region].name}{PROJECT_NAMES[category]}({n:04d})",
         "category": category,
@@ -207,6 +272,7 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> None:
         "key_project": key_project,
         "green_channel": key_project and rng.random() < 0.6,
         "commitment_pledged": True,
+        "occurred_at": registered_at.isoformat(),
     }
     if rng.random() < 0.1:
         body["deficiency"] = {
@@ -218,7 +284,13 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> None:
     )
     if accepted is not None:
         demo.projects.append(
-            {**plan, "project_id": accepted["project_id"], "department": department}
+            {
+                **plan,
+                "project_id": accepted["project_id"],
+                "department": department,
+                "registered_at": registered_at,
+                "deficient": "deficiency" in body,
+            }
         )
 
 
@@ -226,19 +298,33 @@ async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
     rng = demo.rng
     base = f"{demo.args.intake}/v1/projects/{project['project_id']}"
     key = demo.keys[project["department"]]
-    now = datetime.now(UTC)
+    period = demo.period
+    last: datetime = project["registered_at"]
+    # Most 容缺 registrations supply the missing document within the 5 working days; the rest
+    # breach, and intake's deadline watch records the breach on the day after the deadline.
+    if project["deficient"] and rng.random() < 0.75:
+        last = period.after(last, rng, (1, 4))
+        await demo.post(
+            "supplement",
+            f"{base}/supplements",
+            key,
+            {"supplemented_documents": ["建设工程规划许可证"], "occurred_at": last.isoformat()},
+        )
     if rng.random() < 0.3 and not project["trade"]:
+        last = period.after(last, rng, (1, 3))
         await demo.post(
             "pre-publication",
             f"{base}/pre-publication",
             key,
             {
                 "document": evidence(f"pre {project['project_id']}"),
-                "comments_close_at": (now + timedelta(days=5)).isoformat(),
+                "comments_close_at": (last + timedelta(days=5)).isoformat(),
+                "occurred_at": last.isoformat(),
             },
         )
     if not project["trade"] and rng.random() > 0.85:
         return  # still being prepared
+    last = period.after(last, rng, (2, 8))
     announced = await demo.post(
         "announcement",
         f"{base}/announcement",
@@ -246,13 +332,15 @@ async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
         {
             "title": f"{project['project_id']} 公告",
             "announcement": evidence(f"ann {project['project_id']}"),
-            "submission_deadline": (now + timedelta(days=20)).isoformat(),
-            "opening_at": (now + timedelta(days=20, hours=1)).isoformat(),
+            "submission_deadline": (last + timedelta(days=20)).isoformat(),
+            "opening_at": (last + timedelta(days=20, hours=1)).isoformat(),
+            "occurred_at": last.isoformat(),
         },
     )
     if announced is None:
         return
     if rng.random() < 0.25:
+        last = period.after(last, rng, (1, 3))
         await demo.post(
             "deposit-relief",
             f"{base}/deposit-relief",
@@ -260,9 +348,11 @@ async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
             {
                 "kind": rng.choice(["WAIVED", "REDUCED"]),
                 "amount_saved_fen": rng.randrange(1, 50) * 1_000_000,
+                "occurred_at": last.isoformat(),
             },
         )
     if project["trade"]:
+        last = period.after(last, rng, (10, 25))
         await demo.post(
             "transaction",
             f"{base}/transaction",
@@ -271,6 +361,7 @@ async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
                 "counterparty": {"name": "济南某受让企业", "credit_code": credit_code(999)},
                 "amount_fen": rng.randrange(100, 50_000) * 100_000,
                 "on_platform": project.get("on_platform", True),
+                "occurred_at": last.isoformat(),
             },
         )
 
@@ -280,6 +371,7 @@ async def large_amount_records(demo: Demo, total: int) -> None:
     rng = demo.rng
     shares = {"PROVINCIAL": 0.25, "CITY": 0.4, "COUNTY": 0.35}
     run = uuid.uuid4().hex[:6].upper()
+    period = demo.period
     with tqdm(total=total, desc="大额交易项目信息", unit="record") as bar:
         for level, share in shares.items():
             count = round(total * share)
@@ -289,15 +381,16 @@ async def large_amount_records(demo: Demo, total: int) -> None:
                 lines.append(
                     json.dumps(
                         {
-                            "unified_deal_code": f"DEMO-{run}-{level[:1]}{n:05d}",
+                            "unified_deal_code": f"DEMO-{run}-{level}-{n:05d}",
                             "name": f"{regions()[region].name}大额交易项目{n:05d}",
                             "category": rng.choice(list(CATEGORY_WEIGHTS)),
                             "region_code": region,
                             # 5 million to 500 million yuan: 大额 trades, not whole budgets.
                             "amount_fen": rng.randrange(500, 50_000) * 1_000_000,
+                            # Deals of the year before the pull (纳统 of recent trades).
                             "deal_at": (
-                                datetime(2022, 7, 1, tzinfo=UTC)
-                                + timedelta(days=rng.randrange(360))
+                                period.at(period.first_day, rng)
+                                - timedelta(days=rng.randrange(1, 360))
                             ).isoformat(),
                             "tenderer_name": "济南某建设单位",
                             "tenderer_credit_code": credit_code(n % 37),
@@ -305,9 +398,11 @@ async def large_amount_records(demo: Demo, total: int) -> None:
                         ensure_ascii=False,
                     )
                 )
+            # One pull per level, each on its own day of the half-year.
+            pulled_at = period.at(period.day(rng, spare_days=7), rng)
             response = await demo.client.post(
                 f"{demo.args.intake}/v1/large-amount-records/imports",
-                params={"source_level": level.lower()},
+                params={"source_level": level.lower(), "occurred_at": pulled_at.isoformat()},
                 content="\n".join(lines).encode(),
                 headers={
                     "X-API-Key": demo.keys["FGW"],
@@ -319,7 +414,13 @@ async def large_amount_records(demo: Demo, total: int) -> None:
             if response.status_code >= 300:
                 demo.outcome.refuse("large-amount import", response)
             else:
-                demo.outcome.done["large-amount records"] += count
+                report = response.json()
+                demo.outcome.done["large-amount records"] += report["imported"]
+                if report["duplicates"] or report["rejected"]:
+                    demo.outcome.pending.append(
+                        f"{level} pull: {report['duplicates']} duplicates, "
+                        f"{report['rejected']} rejected lines"
+                    )
             bar.update(count)
 
 
@@ -512,7 +613,7 @@ async def main(args: argparse.Namespace) -> int:
         print("refused by step:", dict(outcome.refused))
         for step, sample in outcome.samples.items():
             print(f"  {step}: {sample}")
-    period = f"{datetime.now(UTC).year}-H{1 if datetime.now(UTC).month <= 6 else 2}"
+    period = args.period
     print(
         f"\nDashboard: {args.reporting}/dashboard?key={keys['operator']}\n"
         f"Bulletin : {args.reporting}/v1/bulletins/{period}?format=docx "
@@ -535,6 +636,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reports", type=int, default=24)
     parser.add_argument("--evaluations", type=int, default=6, help="per host district")
     parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument(
+        "--period",
+        type=HalfYear.parse,
+        default=HalfYear(2023, 1),
+        help="the half-year the demo replays, e.g. 2023-H1 (every act is dated inside it)",
+    )
     parser.add_argument("--routing-wait-s", dest="routing_wait_s", type=float, default=90.0)
     return parser.parse_args(argv)
 
