@@ -59,6 +59,14 @@ class PlatformSettings(BaseSettings):
     remote_eval_recent_draw_days: int = Field(default=7, ge=0)
     # Share of a committee's experts seated at the main venue (主场), percent.
     remote_eval_main_venue_percent: int = Field(default=40, ge=0, le=100)
+    # Remote evaluation: a seat request unanswered this long counts as declined (re-plan); a
+    # drawn expert who has not confirmed this long is replaced (补抽). Live requests only.
+    remote_eval_seat_request_answer_s: float = Field(default=86_400.0, gt=0)
+    remote_eval_expert_confirm_s: float = Field(default=86_400.0, gt=0)
+    remote_eval_timer_interval_s: float = Field(default=10.0, gt=0)
+    # Requests read together (up to this many, waiting at most this long) are planned together.
+    remote_eval_batch_size: int = Field(default=200, ge=1)
+    remote_eval_batch_within_s: float = Field(default=0.5, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> PlatformSettings:

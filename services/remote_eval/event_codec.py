@@ -67,6 +67,28 @@ def slot_from(message: remote_eval_pb2.HalfDaySlot) -> Slot:
     return Slot(day, _HALF_DAY_BACK[message.half_day])
 
 
+def date_message(day: date) -> common_pb2.LocalDate:
+    return common_pb2.LocalDate(year=day.year, month=day.month, day=day.day)
+
+
+def date_from(message: common_pb2.LocalDate) -> date:
+    try:
+        return date(message.year, message.month, message.day)
+    except ValueError as exc:
+        raise UnreadableEvent(f"not a date: {exc}") from exc
+
+
+def availability_set(
+    expert_id: str, pool_code: str, unavailable: list[date], at: datetime
+) -> remote_eval_pb2.ExpertAvailabilitySet:
+    return remote_eval_pb2.ExpertAvailabilitySet(
+        expert_id=expert_id,
+        occurred_at=to_timestamp(at),
+        pool_code=pool_code,
+        unavailable_dates=[date_message(d) for d in sorted(unavailable)],
+    )
+
+
 def kind_from(value: int) -> ExpertKind:
     if value not in _KIND_BACK:
         raise UnreadableEvent("expert kind is unspecified")
@@ -74,7 +96,7 @@ def kind_from(value: int) -> ExpertKind:
 
 
 def evaluation_requested(
-    request: EvaluationRequest, at: datetime
+    request: EvaluationRequest, at: datetime, *, backfilled: bool = False
 ) -> remote_eval_pb2.EvaluationRequested:
     message = remote_eval_pb2.EvaluationRequested(
         evaluation_id=request.evaluation_id,
@@ -94,6 +116,7 @@ def evaluation_requested(
         preferred_partner_codes=list(request.preferred_partner_codes),
         required_partner_codes=list(request.required_partner_codes),
         avoided_unit_codes=sorted(request.avoided_unit_codes),
+        backfilled=backfilled,
     )
     if request.main_venue_experts is not None:
         message.main_venue_experts = request.main_venue_experts

@@ -1,27 +1,38 @@
 """The scheduler: what the stream worker does with each event, around the pure solver.
 
 One instance per worker; a lock makes its decisions one at a time, because seats and experts
-are shared by all evaluations across partitions. Each decision is: load state, solve, publish
-the resulting events (acks=all), then store the new state. A crash between publishing and
-storing makes the redelivered event decide again with the same seed (derived from its id) on the
-same state, so the same experts are drawn; the events may then appear twice with different ids.
+are shared by all evaluations across partitions. Each decision is: load state, solve, then store
+the new state together with the events it publishes (an outbox), the cause marked applied and
+the draw days, in one Redis MULTI; only then publish the outbox (acks=all) and clear it. A crash
+before the MULTI leaves nothing (the redelivered event decides afresh); a crash after it leaves
+the outbox, which is published at the next event or start. Event ids are derived from the
+causing event's id and the step (UUIDv5), so an outbox published twice repeats the same ids and
+consumers deduplicate them.
+
+Requests read together (a Faust batch) are planned together (:func:`schedule_batch`): the seat
+plan that fills the most seats, then each request's draw inside its planned seats. Each planned
+schedule is checked again by the independent checker against the state at the moment it is
+stored, and decided alone if it no longer holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
 from redis.asyncio import Redis
 
-from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
     EVALUATIONS,
@@ -33,8 +44,12 @@ from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
+from services.remote_eval.domain.checker import check_schedule
 from services.remote_eval.domain.model import (
+    EvaluationRequest,
+    Expert,
     ExpertDirectory,
+    HalfDay,
     SchedulingPolicy,
     SeatOffer,
     Slot,
@@ -44,22 +59,51 @@ from services.remote_eval.domain.pseudonyms import draw_seed, expert_pseudonym
 from services.remote_eval.domain.solver import (
     DrawRecord,
     Infeasible,
+    PendingRequest,
     Replan,
     Schedule,
     SchedulingContext,
     draw_substitute,
     replan_after_decline,
     schedule,
+    schedule_batch,
 )
+from services.remote_eval.domain.timers import AnswerWindows, Deadline, DeadlineKind, deadline_for
 from services.remote_eval.reference import partners, venue_directory
 from services.remote_eval.sealed_registry import ExpertRegistry
-from services.remote_eval.store import EvaluationState, Member, RemoteEvalStore, draw_to_json
+from services.remote_eval.store import (
+    EvaluationState,
+    Member,
+    Outbox,
+    RemoteEvalStore,
+    draw_to_json,
+)
 
 log = logging.getLogger(__name__)
 
 SOURCE = "prt/remote-eval/scheduler"
 COMMITTEE_LISTS_PREFIX = "prt:remote_eval:committee-lists:"
-SEAT_REQUEST_ANSWER_WINDOW = timedelta(hours=24)
+# Namespace of the event ids derived from a causing event's id (UUIDv5).
+DERIVED_EVENT_IDS = uuid.UUID("6f1d3c1e-5b0a-4d0e-9a57-0c2b8e4f7a11")
+CONSUMER = "evaluations"
+
+
+def derived_event_id(cause_id: str, step: int) -> str:
+    """The id of the ``step``-th event a decision on ``cause_id`` publishes: the same on every
+    redelivery, so consumers deduplicate a republished outbox."""
+    return str(uuid.uuid5(DERIVED_EVENT_IDS, f"{cause_id}#{step}"))
+
+
+def windows_from(settings: PlatformSettings) -> AnswerWindows:
+    return AnswerWindows(
+        seat_request=timedelta(seconds=settings.remote_eval_seat_request_answer_s),
+        confirmation=timedelta(seconds=settings.remote_eval_expert_confirm_s),
+    )
+
+
+def _all_topics() -> dict[str, TopicSpec]:
+    specs = [EVALUATIONS, *(partner_seat_requests_topic(c) for c in partners())]
+    return {spec.name: spec for spec in specs}
 
 
 def policy_from(settings: PlatformSettings) -> SchedulingPolicy:
@@ -84,33 +128,106 @@ class Scheduler:
         self._publisher = publisher
         self._secret = settings.remote_eval_draw_secret
         self._policy = policy_from(settings)
+        self._windows = windows_from(settings)
         self._lock = asyncio.Lock()
-        self._directory: tuple[int, ExpertDirectory] | None = None
+        self._directory: tuple[int, int, ExpertDirectory] | None = None
+        self._topics = _all_topics()
+        # The decision under way: its cause, and the events it will publish.
+        self._cause = ""
+        self._outgoing: list[tuple[TopicSpec, Envelope[Message], str]] = []
+        self._steps = 0
+        # Schedules planned for a batch of requests, by request event id, until each is applied.
+        self._planned: dict[str, Schedule | Infeasible] = {}
 
     # -- helpers -------------------------------------------------------------------------------
     async def _experts(self) -> ExpertDirectory:
+        """The registry's experts, with the dates their pool owners marked unavailable."""
         version = await self._registry.version()
-        if self._directory is None or self._directory[0] != version:
-            self._directory = (version, ExpertDirectory(await self._registry.all_experts()))
-        return self._directory[1]
+        availability = await self._store.availability()
+        marker = hash(tuple(sorted((k, tuple(sorted(v))) for k, v in availability.items())))
+        if self._directory is None or self._directory[:2] != (version, marker):
+            experts = [
+                _with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
+                for e in await self._registry.all_experts()
+            ]
+            self._directory = (version, marker, ExpertDirectory(experts))
+        return self._directory[2]
 
     async def _context(self, slot: Slot, excluding: str | None = None) -> SchedulingContext:
-        slots = [slot.shifted(n) for n in range(self._policy.alternative_horizon_half_days + 1)]
+        return await self._context_for([slot], excluding)
+
+    async def _context_for(
+        self, slots: Sequence[Slot], excluding: str | None = None
+    ) -> SchedulingContext:
+        horizon = self._policy.alternative_horizon_half_days
+        wanted = sorted({s.shifted(n) for s in slots for n in range(horizon + 1)})
         return SchedulingContext(
-            await self._store.market(slots, excluding_evaluation=excluding),
+            await self._store.market(wanted, excluding_evaluation=excluding),
             await self._experts(),
-            await self._store.history(slots),
+            await self._store.history(wanted),
             self._policy,
         )
 
     def _pseudonym(self, evaluation_id: str, expert_id: str) -> str:
         return expert_pseudonym(self._secret, evaluation_id, expert_id)
 
+    def _begin(self, cause_id: str) -> None:
+        self._cause, self._outgoing, self._steps = cause_id, [], 0
+
     async def _emit(
         self, topic: TopicSpec, message: Message, evaluation_id: str, at: datetime
     ) -> None:
-        envelope = Envelope(message=message, source=SOURCE, subject=evaluation_id, time=at)
-        await self._publisher.publish(topic, envelope, key=evaluation_id)
+        """Queues an event of the decision under way; :meth:`_save` stores and publishes it."""
+        envelope = Envelope(
+            message=message,
+            source=SOURCE,
+            subject=evaluation_id,
+            time=at,
+            id=derived_event_id(self._cause, self._steps),
+        )
+        self._steps += 1
+        self._outgoing.append((topic, envelope, evaluation_id))
+
+    async def _save(
+        self,
+        state: EvaluationState,
+        previous: EvaluationState | None,
+        *,
+        drawn: list[str] | None = None,
+        mark_applied: bool = True,
+    ) -> None:
+        """Stores the decision with its outbox (one MULTI), then publishes the outbox."""
+        records: list[list[Any]] = []
+        for topic, envelope, key in self._outgoing:
+            value, headers = encode_envelope(envelope)
+            records.append(
+                [
+                    topic.name,
+                    key,
+                    base64.b64encode(value).decode(),
+                    [[name, base64.b64encode(raw).decode()] for name, raw in headers],
+                ]
+            )
+        outbox = Outbox(
+            name=f"{self._cause}|{state.request.evaluation_id}",
+            records=records,
+            applied=((CONSUMER, self._cause),) if mark_applied else (),
+        )
+        draw_days = (drawn, state.slot.day) if drawn and state.slot is not None else None
+        await self._store.save(state, previous, outbox=outbox, draw_days=draw_days)
+        self._outgoing = []
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Publishes every stored outbox (this decision's, or one a crash left), then clears it."""
+        for name, records in (await self._store.pending_outboxes()).items():
+            for topic_name, key, value, headers in records:
+                envelope = decode_record(
+                    base64.b64decode(value),
+                    [(h, base64.b64decode(raw)) for h, raw in headers],
+                )
+                await self._publisher.publish(self._topics[topic_name], envelope, key=key)
+            await self._store.clear_outbox(name)
 
     async def _emit_to_partner(
         self, partner_code: str, message: Message, evaluation_id: str, at: datetime
@@ -124,18 +241,53 @@ class Scheduler:
         handlers: dict[type[Message], Callable[[Envelope[Any]], Any]] = {
             remote_eval_pb2.EvaluationRequested: self._on_requested,
             remote_eval_pb2.PartnerVenueDecision: self._on_venue_decision,
+            remote_eval_pb2.SeatRequestTimedOut: self._on_seat_request_timed_out,
             remote_eval_pb2.ExpertConfirmed: self._on_confirmed,
             remote_eval_pb2.ExpertDeclined: self._on_declined_or_no_show,
             remote_eval_pb2.ExpertNoShow: self._on_declined_or_no_show,
+            remote_eval_pb2.ExpertConfirmationTimedOut: self._on_confirmation_timed_out,
+            remote_eval_pb2.ExpertAvailabilitySet: self._on_availability_set,
         }
         handler = handlers.get(type(envelope.message))
         if handler is None:
             return  # the scheduler's own outputs: already reflected in the state
         async with self._lock:
-            if await self._seen("evaluations", envelope.id):
+            await self._flush()
+            if await self._seen(CONSUMER, envelope.id):
                 return
-            await handler(envelope)
-            await self._store.first_time("evaluations", envelope.id)
+            self._begin(envelope.id)
+            try:
+                await handler(envelope)
+            finally:
+                self._planned.pop(envelope.id, None)
+            if self._outgoing:
+                raise AssertionError(f"{type(envelope.message).__name__}: events not stored")
+            await self._store.first_time(CONSUMER, envelope.id)
+
+    async def plan_requests(self, envelopes: Sequence[Envelope[Message]]) -> None:
+        """Plans the evaluation requests among ``envelopes`` together (before each is applied
+        by :meth:`apply_evaluation_event`, which uses the plan if it still holds)."""
+        pending: list[PendingRequest] = []
+        ids: dict[str, str] = {}
+        async with self._lock:
+            for envelope in envelopes:
+                if not isinstance(envelope.message, remote_eval_pb2.EvaluationRequested):
+                    continue
+                try:
+                    request = event_codec.request_from(envelope.message)
+                except event_codec.UnreadableEvent:
+                    continue  # rejected when applied
+                if await self._seen(CONSUMER, envelope.id):
+                    continue
+                if await self._store.evaluation(request.evaluation_id) is not None:
+                    continue
+                pending.append(PendingRequest(request, draw_seed(self._secret, envelope.id)))
+                ids[request.evaluation_id] = envelope.id
+            if len(pending) < 2:
+                return
+            context = await self._context_for([p.request.slot for p in pending])
+            for request, outcome in schedule_batch(pending, context):
+                self._planned[ids[request.evaluation_id]] = outcome
 
     async def _seen(self, consumer: str, event_id: str) -> bool:
         return bool(await self._redis.exists(f"prt:remote_eval:applied:{consumer}:{event_id}"))
@@ -150,9 +302,14 @@ class Scheduler:
             return  # decided before (a redelivery after the state was stored)
         seed = draw_seed(self._secret, envelope.id)
         context = await self._context(request.slot)
-        outcome = schedule(request, context, seed)
-        now = datetime.now(UTC)
-        state = EvaluationState(request=request)
+        planned = self._planned.get(envelope.id)
+        outcome = (
+            planned
+            if isinstance(planned, Schedule) and _still_holds(request, planned, context)
+            else schedule(request, context, seed)
+        )
+        now = envelope.time  # business time of the request: its events are stamped with it
+        state = EvaluationState(request=request, backfilled=envelope.message.backfilled)
         if isinstance(outcome, Infeasible):
             await self._emit(
                 EVALUATIONS,
@@ -162,7 +319,7 @@ class Scheduler:
             )
             state.status = "failed"
             state.failure = _failure_json(outcome)
-            await self._store.save(state, None)
+            await self._save(state, None)
             return
         state.status = "scheduled"
         state.slot = outcome.slot
@@ -182,13 +339,39 @@ class Scheduler:
                 occurred_at=to_timestamp(now),
                 assignment=event_codec.assignment_message(member.assignment, member.pseudonym),
             )
+            confirm_by = self._open_deadline(state, DeadlineKind.CONFIRMATION, member, now)
+            if confirm_by is not None:
+                drawn.confirm_by.CopyFrom(to_timestamp(confirm_by))
             await self._emit_to_partner(
                 member.assignment.pool_code, drawn, request.evaluation_id, now
             )
-        await self._store.save(state, None)
-        await self._store.record_draw_days(
-            [m.assignment.expert_id for m in state.members], outcome.slot.day
+        await self._save(state, None, drawn=[m.assignment.expert_id for m in state.members])
+
+    def _open_deadline(
+        self, state: EvaluationState, kind: DeadlineKind, subject: Member | str, at: datetime
+    ) -> datetime | None:
+        """Adds the answer deadline of a seat request (venue id) or a drawn member to the
+        state; None for backfilled evaluations, which have none (domain.timers)."""
+        window = (
+            self._windows.seat_request
+            if kind is DeadlineKind.SEAT_REQUEST
+            else self._windows.confirmation
         )
+        due = deadline_for(at, window, backfilled=state.backfilled)
+        if due is None:
+            return None
+        if isinstance(subject, Member):
+            name, partner = subject.pseudonym, subject.assignment.pool_code
+        else:
+            name, partner = subject, venue_directory()[subject].venue.owner_code
+        state.deadlines.append(Deadline(due, state.request.evaluation_id, kind, name, partner))
+        return due
+
+    @staticmethod
+    def _close_deadline(state: EvaluationState, kind: DeadlineKind, subject: str) -> None:
+        state.deadlines = [
+            d for d in state.deadlines if not (d.kind is kind and d.subject == subject)
+        ]
 
     async def _publish_schedule(
         self, state: EvaluationState, draw: DrawRecord, at: datetime
@@ -220,8 +403,10 @@ class Scheduler:
             slot=event_codec.slot_message(state.slot),
             seats=seats,
             fee_fen=offer.fee_fen,
-            respond_by=to_timestamp(at + SEAT_REQUEST_ANSWER_WINDOW),
         )
+        respond_by = self._open_deadline(state, DeadlineKind.SEAT_REQUEST, venue_id, at)
+        if respond_by is not None:
+            message.respond_by.CopyFrom(to_timestamp(respond_by))
         await self._emit_to_partner(
             entry.venue.owner_code, message, state.request.evaluation_id, at
         )
@@ -239,13 +424,37 @@ class Scheduler:
                 f"in evaluation {message.evaluation_id}"
             )
         previous = EvaluationState.from_json(state.to_json())
+        self._close_deadline(state, DeadlineKind.SEAT_REQUEST, message.venue_id)
         if message.decision == remote_eval_pb2.VENUE_DECISION_ACCEPTED:
             state.venue_decisions[message.venue_id] = "ACCEPTED"
-            await self._store.save(state, previous)
+            await self._save(state, previous)
             return
         if message.decision != remote_eval_pb2.VENUE_DECISION_DECLINED:
             raise EventRejected("venue decision is unspecified")
         state.venue_decisions[message.venue_id] = "DECLINED"
+        await self._replan(state, previous, envelope)
+
+    async def _on_seat_request_timed_out(
+        self, envelope: Envelope[remote_eval_pb2.SeatRequestTimedOut]
+    ) -> None:
+        """No answer by respond_by counts as a decline: re-plan with another venue."""
+        message = envelope.message
+        state = await self._store.evaluation(message.evaluation_id)
+        if (
+            state is None
+            or state.status != "scheduled"
+            or message.venue_id in state.venue_decisions
+            or all(a.venue_id != message.venue_id for a in state.allocations)
+        ):
+            return  # answered, or re-planned away, before the timeout was handled
+        previous = EvaluationState.from_json(state.to_json())
+        self._close_deadline(state, DeadlineKind.SEAT_REQUEST, message.venue_id)
+        state.venue_decisions[message.venue_id] = "TIMED_OUT"
+        await self._replan(state, previous, envelope)
+
+    async def _replan(
+        self, state: EvaluationState, previous: EvaluationState, envelope: Envelope[Any]
+    ) -> None:
         context = await self._context(state.request.slot, excluding=state.request.evaluation_id)
         outcome = replan_after_decline(
             state.request,
@@ -255,7 +464,7 @@ class Scheduler:
             declined_venue_ids=state.declined_venue_ids,
             involved_expert_ids=state.involved_expert_ids,
         )
-        now = datetime.now(UTC)
+        now = envelope.time
         if isinstance(outcome, Infeasible):
             await self._fail(state, previous, outcome, now)
             return
@@ -276,6 +485,7 @@ class Scheduler:
             if member.assignment.expert_id in moved:
                 member.status = "replaced"
                 state.former.append(member)
+                self._close_deadline(state, DeadlineKind.CONFIRMATION, member.pseudonym)
         state.members = [m for m in state.members if m.assignment.expert_id not in moved]
         new_members = [
             Member(s.substitute, self._pseudonym(evaluation_id, s.substitute.expert_id))
@@ -298,11 +508,7 @@ class Scheduler:
                 replan.schedule.draw,
                 now,
             )
-        await self._store.save(state, previous)
-        assert state.slot is not None
-        await self._store.record_draw_days(
-            [m.assignment.expert_id for m in new_members], state.slot.day
-        )
+        await self._save(state, previous, drawn=[m.assignment.expert_id for m in new_members])
 
     async def _emit_substitute(  # noqa: PLR0917
         self,
@@ -321,6 +527,7 @@ class Scheduler:
             assignment=event_codec.assignment_message(member.assignment, member.pseudonym),
             draw=event_codec.draw_audit(draw),
         )
+        self._open_deadline(state, DeadlineKind.CONFIRMATION, member, now)
         await self._emit_to_partner(
             member.assignment.pool_code, message, state.request.evaluation_id, now
         )
@@ -335,7 +542,7 @@ class Scheduler:
             now,
         )
         state.failure = _failure_json(failure)
-        await self._store.save(state, previous)
+        await self._save(state, previous)
 
     async def _require_scheduled(self, evaluation_id: str) -> EvaluationState:
         state = await self._store.evaluation(evaluation_id)
@@ -355,7 +562,8 @@ class Scheduler:
             )
         previous = EvaluationState.from_json(state.to_json())
         member.status = "confirmed"
-        await self._store.save(state, previous)
+        self._close_deadline(state, DeadlineKind.CONFIRMATION, member.pseudonym)
+        await self._save(state, previous)
 
     async def _on_declined_or_no_show(self, envelope: Envelope[Message]) -> None:
         message: Any = envelope.message
@@ -377,6 +585,42 @@ class Scheduler:
                 f"partner {message.partner_code} may not report on {message.expert_pseudonym}"
                 + (f" (venue {responsible})" if responsible else "")
             )
+        if no_show:
+            await self._substitute(
+                state, member, "no_show", remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW, envelope
+            )
+        else:
+            await self._substitute(
+                state, member, "declined", remote_eval_pb2.SUBSTITUTION_REASON_DECLINED, envelope
+            )
+
+    async def _on_confirmation_timed_out(
+        self, envelope: Envelope[remote_eval_pb2.ExpertConfirmationTimedOut]
+    ) -> None:
+        """No confirmation by confirm_by: a substitute under the same rules (补抽)."""
+        message = envelope.message
+        state = await self._store.evaluation(message.evaluation_id)
+        member = state.member_by_pseudonym(message.expert_pseudonym) if state else None
+        if state is None or state.status != "scheduled" or member is None:
+            return  # replaced, or the evaluation failed, before the timeout was handled
+        if member.status != "drawn":
+            return  # confirmed in time
+        await self._substitute(
+            state,
+            member,
+            "not_confirmed",
+            remote_eval_pb2.SUBSTITUTION_REASON_NOT_CONFIRMED,
+            envelope,
+        )
+
+    async def _substitute(
+        self,
+        state: EvaluationState,
+        member: Member,
+        status: str,
+        reason: int,
+        envelope: Envelope[Any],
+    ) -> None:
         previous = EvaluationState.from_json(state.to_json())
         context = await self._context(state.request.slot, excluding=state.request.evaluation_id)
         outcome = draw_substitute(
@@ -387,8 +631,9 @@ class Scheduler:
             replaced_expert_id=member.assignment.expert_id,
             involved_expert_ids=state.involved_expert_ids,
         )
-        now = datetime.now(UTC)
-        member.status = "no_show" if no_show else "declined"
+        now = envelope.time
+        member.status = status
+        self._close_deadline(state, DeadlineKind.CONFIRMATION, member.pseudonym)
         if isinstance(outcome, Infeasible):
             await self._fail(state, previous, outcome, now)
             return
@@ -400,24 +645,64 @@ class Scheduler:
             self._pseudonym(state.request.evaluation_id, substitution.substitute.expert_id),
         )
         state.members.append(substitute)
-        state.draws.append(
-            draw_to_json(new_schedule.draw, "no_show" if no_show else "declined", envelope.id)
-        )
-        reason = (
-            remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW
-            if no_show
-            else remote_eval_pb2.SUBSTITUTION_REASON_DECLINED
-        )
+        state.draws.append(draw_to_json(new_schedule.draw, status, envelope.id))
         await self._emit_substitute(
             state, member.pseudonym, substitute, reason, new_schedule.draw, now
         )
-        await self._store.save(state, previous)
-        assert state.slot is not None
-        await self._store.record_draw_days([substitution.substitute.expert_id], state.slot.day)
+        await self._save(state, previous, drawn=[substitution.substitute.expert_id])
+
+    async def _on_availability_set(
+        self, envelope: Envelope[remote_eval_pb2.ExpertAvailabilitySet]
+    ) -> None:
+        message = envelope.message
+        expert = await self._registry.get(message.expert_id)
+        if expert is None or expert.pool_code != message.pool_code:
+            raise EventRejected(f"expert {message.expert_id} is not in pool {message.pool_code}")
+        try:
+            dates = [event_codec.date_from(d) for d in message.unavailable_dates]
+        except event_codec.UnreadableEvent as exc:
+            raise EventRejected(str(exc)) from exc
+        await self._store.set_availability(message.expert_id, message.pool_code, dates)
+
+    # -- timers ----------------------------------------------------------------------------------
+    async def fire_due_timers(self, now: datetime) -> int:
+        """Publishes a timeout for every answer deadline passed at ``now`` (the scheduler acts
+        on it like on a decline or a refusal). The event id is derived from the deadline, so a
+        deadline fired twice (before its timeout was handled) is one event to consumers."""
+        fired = 0
+        for deadline in await self._store.due_deadlines(now):
+            message: Message
+            if deadline.kind is DeadlineKind.SEAT_REQUEST:
+                message = remote_eval_pb2.SeatRequestTimedOut(
+                    evaluation_id=deadline.evaluation_id,
+                    occurred_at=to_timestamp(deadline.due),
+                    partner_code=deadline.partner_code,
+                    venue_id=deadline.subject,
+                    respond_by=to_timestamp(deadline.due),
+                )
+            else:
+                message = remote_eval_pb2.ExpertConfirmationTimedOut(
+                    evaluation_id=deadline.evaluation_id,
+                    occurred_at=to_timestamp(deadline.due),
+                    partner_code=deadline.partner_code,
+                    expert_pseudonym=deadline.subject,
+                    confirm_by=to_timestamp(deadline.due),
+                )
+            envelope = Envelope(
+                message=message,
+                source=SOURCE,
+                subject=deadline.evaluation_id,
+                time=deadline.due,
+                id=derived_event_id(deadline.key(), 0),
+            )
+            await self._publisher.publish(EVALUATIONS, envelope, key=deadline.evaluation_id)
+            fired += 1
+        return fired
 
     # -- partner answers arriving on partner topics --------------------------------------------
     async def apply_partner_answer(self, envelope: Envelope[Message], topic: str) -> None:
-        """Validates an answer a partner wrote on its own topic and records it on the log."""
+        """Validates an answer a partner wrote on its own topic and records it on the log (with
+        an id derived from the partner's: a redelivered answer is the same event)."""
         message: Any = envelope.message
         partner = topic.split(".")[1] if topic.count(".") >= 2 else ""
         if partner not in partners() or topic != partner_answers_topic(partner).name:
@@ -426,13 +711,14 @@ class Scheduler:
             raise EventRejected(
                 f"answer on {topic} names partner {message.partner_code!r}, not {partner}"
             )
-        if not await self._store.first_time("partner-answers", envelope.id):
-            return
-        try:
-            await self._emit(EVALUATIONS, message, message.evaluation_id, envelope.time)
-        except BaseException:
-            await self._store.forget("partner-answers", envelope.id)
-            raise
+        recorded = Envelope(
+            message=message,
+            source=SOURCE,
+            subject=message.evaluation_id,
+            time=envelope.time,
+            id=derived_event_id(envelope.id, 0),
+        )
+        await self._publisher.publish(EVALUATIONS, recorded, key=message.evaluation_id)
 
     # -- venues ----------------------------------------------------------------------------------
     async def apply_venue_event(self, envelope: Envelope[Message]) -> None:
@@ -456,15 +742,17 @@ class Scheduler:
         if not isinstance(message, intake_pb2.ContractAwarded):
             return
         async with self._lock:
+            await self._flush()
+            self._begin(envelope.id)
             for evaluation_id in await self._store.evaluations_for(
                 message.project_id, message.bid_section_code
             ):
                 state = await self._store.evaluation(evaluation_id)
                 if state is None or state.unsealed or state.status != "scheduled":
                     continue
-                await self._unseal(state)
+                await self._unseal(state, envelope.time)
 
-    async def _unseal(self, state: EvaluationState) -> None:
+    async def _unseal(self, state: EvaluationState, now: datetime) -> None:
         identities = await self._registry.reveal([m.assignment.expert_id for m in state.members])
         names = {
             "evaluation_id": state.request.evaluation_id,
@@ -486,7 +774,6 @@ class Scheduler:
         digest = hashlib.sha256(document).hexdigest()
         evaluation_id = state.request.evaluation_id
         await self._redis.set(COMMITTEE_LISTS_PREFIX + evaluation_id, document)
-        now = datetime.now(UTC)
         message = remote_eval_pb2.CommitteeUnsealed(
             evaluation_id=evaluation_id,
             occurred_at=to_timestamp(now),
@@ -500,7 +787,30 @@ class Scheduler:
         await self._emit(EVALUATIONS, message, evaluation_id, now)
         previous = EvaluationState.from_json(state.to_json())
         state.unsealed = True
-        await self._store.save(state, previous)
+        await self._save(state, previous, mark_applied=False)
+
+
+def _with_unavailable_dates(expert: Expert, dates: frozenset[date]) -> Expert:
+    if not dates:
+        return expert
+    slots = {Slot(day, half) for day in dates for half in HalfDay}
+    return replace(expert, unavailable=expert.unavailable | frozenset(slots))
+
+
+def _still_holds(request: EvaluationRequest, planned: Schedule, context: SchedulingContext) -> bool:
+    """A schedule planned with its batch, checked by the independent checker against the
+    seats and experts as they are now (something decided since may have taken them)."""
+    problems = check_schedule(
+        request,
+        planned.slot,
+        allocations=planned.allocations,
+        assignments=planned.assignments,
+        experts=context.experts.by_id,
+        history_before=context.history,
+        market_before=context.market,
+        policy=context.policy,
+    )
+    return not problems
 
 
 def _failure_json(failure: Infeasible) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,11 +30,15 @@ from services.remote_eval.domain.model import (
     VenueRole,
 )
 from services.remote_eval.domain.solver import DrawRecord, Schedule
+from services.remote_eval.domain.timers import Deadline, DeadlineKind
 from services.remote_eval.reference import venue_directory
 
 PREFIX = "prt:remote_eval:"
 OFFERS_KEY = PREFIX + "offers"
 DRAW_DAYS_KEY = PREFIX + "draw-days"
+OUTBOX_KEY = PREFIX + "outbox"
+DEADLINES_KEY = PREFIX + "deadlines"  # sorted set: deadline JSON by due epoch seconds
+AVAILABILITY_KEY = PREFIX + "availability"  # expert id -> {pool_code, dates unavailable}
 
 
 def _evaluation_key(evaluation_id: str) -> str:
@@ -149,6 +153,18 @@ def draw_from_json(data: dict[str, Any]) -> DrawRecord:
     )
 
 
+def deadline_to_json(deadline: Deadline) -> list[str]:
+    d = deadline
+    return [d.due.isoformat(), d.evaluation_id, d.kind.value, d.subject, d.partner_code]
+
+
+def deadline_from_json(data: list[str]) -> Deadline:
+    due, evaluation_id, kind, subject, partner_code = data
+    return Deadline(
+        datetime.fromisoformat(due), evaluation_id, DeadlineKind(kind), subject, partner_code
+    )
+
+
 @dataclass
 class EvaluationState:
     request: EvaluationRequest
@@ -161,10 +177,14 @@ class EvaluationState:
     venue_decisions: dict[str, str] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
     unsealed: bool = False
+    backfilled: bool = False  # recorded by a backfill key: no answer deadlines (domain.timers)
+    deadlines: list[Deadline] = field(default_factory=list)  # answers still awaited
 
     @property
     def declined_venue_ids(self) -> frozenset[str]:
-        return frozenset(v for v, d in self.venue_decisions.items() if d == "DECLINED")
+        return frozenset(
+            v for v, d in self.venue_decisions.items() if d in {"DECLINED", "TIMED_OUT"}
+        )
 
     @property
     def involved_expert_ids(self) -> frozenset[str]:
@@ -194,6 +214,8 @@ class EvaluationState:
             "venue_decisions": self.venue_decisions,
             "failure": self.failure,
             "unsealed": self.unsealed,
+            "backfilled": self.backfilled,
+            "deadlines": [deadline_to_json(d) for d in self.deadlines],
         }
 
     @classmethod
@@ -209,7 +231,19 @@ class EvaluationState:
             venue_decisions=d["venue_decisions"],
             failure=d["failure"],
             unsealed=d["unsealed"],
+            backfilled=d.get("backfilled", False),
+            deadlines=[deadline_from_json(x) for x in d.get("deadlines", [])],
         )
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Events a decision publishes, as encoded records ([topic, key, value b64, headers]), and
+    the causing events to mark applied with it."""
+
+    name: str
+    records: list[list[Any]]
+    applied: tuple[tuple[str, str], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,14 +271,40 @@ class RemoteEvalStore:
         raw = await self._redis.smembers(_project_key(project_id, bid_section_code))
         return sorted(value.decode() if isinstance(value, bytes) else value for value in raw)
 
-    async def save(self, state: EvaluationState, previous: EvaluationState | None) -> None:
-        """Writes the evaluation and replaces its bookings and busy marks, in one MULTI."""
+    async def save(
+        self,
+        state: EvaluationState,
+        previous: EvaluationState | None,
+        *,
+        outbox: Outbox | None = None,
+        draw_days: tuple[list[str], date] | None = None,
+    ) -> None:
+        """Writes the evaluation and replaces its bookings and busy marks, in one MULTI — with
+        the events the decision publishes (``outbox``: published after, cleared once acked),
+        the cause marked applied and the drawn experts' draw days, so that a crash leaves
+        either all of a decision or none."""
         request = state.request
+        day_updates = await self._draw_day_updates(*draw_days) if draw_days else {}
         async with self._redis.pipeline(transaction=True) as pipe:
+            if outbox is not None:
+                pipe.hset(OUTBOX_KEY, outbox.name, json.dumps(outbox.records))
+                for consumer, event_id in outbox.applied:
+                    pipe.set(f"{PREFIX}applied:{consumer}:{event_id}", "1")
+            if day_updates:
+                pipe.hset(DRAW_DAYS_KEY, mapping=day_updates)
             pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
             pipe.sadd(
                 _project_key(request.project_id, request.bid_section_code), request.evaluation_id
             )
+            if previous is not None and previous.deadlines:
+                pipe.zrem(
+                    DEADLINES_KEY, *(json.dumps(deadline_to_json(d)) for d in previous.deadlines)
+                )
+            if state.deadlines:
+                pipe.zadd(
+                    DEADLINES_KEY,
+                    {json.dumps(deadline_to_json(d)): d.due.timestamp() for d in state.deadlines},
+                )
             if previous is not None and previous.slot is not None:
                 for allocation in previous.allocations:
                     pipe.hdel(
@@ -266,16 +326,48 @@ class RemoteEvalStore:
                     )
             await pipe.execute()
 
-    async def record_draw_days(self, expert_ids: list[str], day: date) -> None:
+    async def _draw_day_updates(self, expert_ids: list[str], day: date) -> dict[Any, Any]:
         if not expert_ids:
-            return
+            return {}
         current = await self._redis.hmget(DRAW_DAYS_KEY, expert_ids)
         updates: dict[Any, Any] = {}
         for expert_id, raw in zip(expert_ids, current, strict=True):
             days = set(json.loads(raw)) if raw else set()
             days.add(day.isoformat())
             updates[expert_id] = json.dumps(sorted(days))
-        await self._redis.hset(DRAW_DAYS_KEY, mapping=updates)
+        return updates
+
+    async def record_draw_days(self, expert_ids: list[str], day: date) -> None:
+        updates = await self._draw_day_updates(expert_ids, day)
+        if updates:
+            await self._redis.hset(DRAW_DAYS_KEY, mapping=updates)
+
+    # -- outbox: events decided and stored, not yet acknowledged by the broker ------------------
+    async def pending_outboxes(self) -> dict[str, list[list[Any]]]:
+        raw: dict[Any, Any] = await self._redis.hgetall(OUTBOX_KEY)
+        return {name.decode(): json.loads(value) for name, value in sorted(raw.items())}
+
+    async def clear_outbox(self, name: str) -> None:
+        await self._redis.hdel(OUTBOX_KEY, name)
+
+    # -- deadlines and availability -------------------------------------------------------------
+    async def due_deadlines(self, now: datetime) -> list[Deadline]:
+        raw: list[Any] = await self._redis.zrangebyscore(DEADLINES_KEY, "-inf", now.timestamp())
+        return [deadline_from_json(json.loads(value)) for value in raw]
+
+    async def set_availability(
+        self, expert_id: str, pool_code: str, unavailable: list[date]
+    ) -> None:
+        value = {"pool_code": pool_code, "dates": sorted(d.isoformat() for d in unavailable)}
+        await self._redis.hset(AVAILABILITY_KEY, expert_id, json.dumps(value))
+
+    async def availability(self) -> dict[str, frozenset[date]]:
+        """Expert id -> dates unavailable, as the pool owners last set them."""
+        raw: dict[Any, Any] = await self._redis.hgetall(AVAILABILITY_KEY)
+        return {
+            k.decode(): frozenset(date.fromisoformat(d) for d in json.loads(v)["dates"])
+            for k, v in raw.items()
+        }
 
     # -- venues ---------------------------------------------------------------------------------
     async def publish_offer(self, offer: SeatOffer) -> None:

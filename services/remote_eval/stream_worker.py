@@ -1,8 +1,10 @@
 """Remote evaluation's Faust worker: the scheduler agent and the projections it needs.
 
 Agents (each a few lines, handing off to :class:`Scheduler`):
-- evaluations: requests are scheduled, declined venues re-planned, refusals and no-shows
-  replaced by substitutes (补抽);
+- evaluations: requests are scheduled (those read together, planned together), declined or
+  unanswered venues re-planned, refusals, no-shows and unconfirmed experts replaced by
+  substitutes (补抽), pool owners' availability projected;
+- a timer: answer deadlines passed become timeout events on the evaluations log;
 - venues: owners' seat publications;
 - partner answers: answers partners write on their own topics, validated onto the log;
 - projects: ContractAwarded unseals the committee (招标投标法 art. 37).
@@ -13,6 +15,8 @@ Run: python -m services.remote_eval.stream_worker
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,6 +35,7 @@ from services.platform_core.events.topics import (
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.faust_worker import (
+    Undecodable,
     create_faust_app,
     faust_topic,
     handle_event,
@@ -44,6 +49,7 @@ from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import RemoteEvalStore
 
 CONSUMER = "remote_eval.scheduler"
+log = logging.getLogger(__name__)
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 settings = get_settings()
@@ -101,8 +107,25 @@ async def _close_shared(app: Any, **kwargs: Any) -> None:
 @app.agent(evaluations, name="remote_eval.schedule")
 async def schedule_evaluations(stream: Any) -> None:
     scheduler, dead_letters = await shared.get()
-    async for event in stream.events():
-        await handle_event(event, scheduler.apply_evaluation_event, dead_letters, TRANSIENT)
+    async for events in stream.take_events(
+        settings.remote_eval_batch_size, within=settings.remote_eval_batch_within_s
+    ):
+        # Requests read together are planned together; then each event is applied in order.
+        await scheduler.plan_requests(
+            [e.value for e in events if not isinstance(e.value, Undecodable)]
+        )
+        for event in events:
+            await handle_event(event, scheduler.apply_evaluation_event, dead_letters, TRANSIENT)
+
+
+@app.timer(interval=settings.remote_eval_timer_interval_s)  # type: ignore[untyped-decorator]
+async def fire_answer_deadlines() -> None:
+    """Seat requests and confirmations not answered in time become timeout events."""
+    scheduler, _ = await shared.get()
+    try:
+        await scheduler.fire_due_timers(datetime.now(UTC))
+    except TRANSIENT as exc:  # the next tick retries: deadlines stay until handled
+        log.warning("firing answer deadlines failed: %s", exc)
 
 
 @app.agent(venues, name="remote_eval.venues")

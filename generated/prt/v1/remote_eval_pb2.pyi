@@ -49,6 +49,7 @@ class SubstitutionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSTITUTION_REASON_DECLINED: _ClassVar[SubstitutionReason]
     SUBSTITUTION_REASON_NO_SHOW: _ClassVar[SubstitutionReason]
     SUBSTITUTION_REASON_VENUE_DECLINED: _ClassVar[SubstitutionReason]
+    SUBSTITUTION_REASON_NOT_CONFIRMED: _ClassVar[SubstitutionReason]
 
 class SchedulingConstraint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -80,6 +81,7 @@ SUBSTITUTION_REASON_UNSPECIFIED: SubstitutionReason
 SUBSTITUTION_REASON_DECLINED: SubstitutionReason
 SUBSTITUTION_REASON_NO_SHOW: SubstitutionReason
 SUBSTITUTION_REASON_VENUE_DECLINED: SubstitutionReason
+SUBSTITUTION_REASON_NOT_CONFIRMED: SubstitutionReason
 SCHEDULING_CONSTRAINT_UNSPECIFIED: SchedulingConstraint
 SCHEDULING_CONSTRAINT_COMMITTEE_COMPOSITION: SchedulingConstraint
 SCHEDULING_CONSTRAINT_SEATS: SchedulingConstraint
@@ -127,7 +129,7 @@ class SpecialtyNeed(_message.Message):
     def __init__(self, specialty_code: _Optional[str] = ..., kind: _Optional[_Union[ExpertKind, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class EvaluationRequested(_message.Message):
-    __slots__ = ("evaluation_id", "occurred_at", "host_centre_code", "project_id", "bid_section_code", "slot", "committee_size", "specialties", "main_venue_id", "preferred_partner_codes", "required_partner_codes", "avoided_unit_codes", "main_venue_experts")
+    __slots__ = ("evaluation_id", "occurred_at", "host_centre_code", "project_id", "bid_section_code", "slot", "committee_size", "specialties", "main_venue_id", "preferred_partner_codes", "required_partner_codes", "avoided_unit_codes", "main_venue_experts", "backfilled")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     HOST_CENTRE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +143,7 @@ class EvaluationRequested(_message.Message):
     REQUIRED_PARTNER_CODES_FIELD_NUMBER: _ClassVar[int]
     AVOIDED_UNIT_CODES_FIELD_NUMBER: _ClassVar[int]
     MAIN_VENUE_EXPERTS_FIELD_NUMBER: _ClassVar[int]
+    BACKFILLED_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     occurred_at: _timestamp_pb2.Timestamp
     host_centre_code: str
@@ -154,7 +157,8 @@ class EvaluationRequested(_message.Message):
     required_partner_codes: _containers.RepeatedScalarFieldContainer[str]
     avoided_unit_codes: _containers.RepeatedScalarFieldContainer[str]
     main_venue_experts: int
-    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., host_centre_code: _Optional[str] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., committee_size: _Optional[int] = ..., specialties: _Optional[_Iterable[_Union[SpecialtyNeed, _Mapping]]] = ..., main_venue_id: _Optional[str] = ..., preferred_partner_codes: _Optional[_Iterable[str]] = ..., required_partner_codes: _Optional[_Iterable[str]] = ..., avoided_unit_codes: _Optional[_Iterable[str]] = ..., main_venue_experts: _Optional[int] = ...) -> None: ...
+    backfilled: bool
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., host_centre_code: _Optional[str] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., committee_size: _Optional[int] = ..., specialties: _Optional[_Iterable[_Union[SpecialtyNeed, _Mapping]]] = ..., main_venue_id: _Optional[str] = ..., preferred_partner_codes: _Optional[_Iterable[str]] = ..., required_partner_codes: _Optional[_Iterable[str]] = ..., avoided_unit_codes: _Optional[_Iterable[str]] = ..., main_venue_experts: _Optional[int] = ..., backfilled: _Optional[bool] = ...) -> None: ...
 
 class VenueAllocation(_message.Message):
     __slots__ = ("venue_id", "partner_code", "role", "seats")
@@ -247,14 +251,16 @@ class PartnerVenueDecision(_message.Message):
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., venue_id: _Optional[str] = ..., decision: _Optional[_Union[VenueDecision, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ExpertDrawn(_message.Message):
-    __slots__ = ("evaluation_id", "occurred_at", "assignment")
+    __slots__ = ("evaluation_id", "occurred_at", "assignment", "confirm_by")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_BY_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     occurred_at: _timestamp_pb2.Timestamp
     assignment: ExpertAssignment
-    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., assignment: _Optional[_Union[ExpertAssignment, _Mapping]] = ...) -> None: ...
+    confirm_by: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., assignment: _Optional[_Union[ExpertAssignment, _Mapping]] = ..., confirm_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExpertConfirmed(_message.Message):
     __slots__ = ("evaluation_id", "occurred_at", "partner_code", "expert_pseudonym")
@@ -351,3 +357,43 @@ class CommitteeUnsealed(_message.Message):
     committee_list: _common_pb2.EvidenceRef
     member_count: int
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., committee_list: _Optional[_Union[_common_pb2.EvidenceRef, _Mapping]] = ..., member_count: _Optional[int] = ...) -> None: ...
+
+class SeatRequestTimedOut(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "partner_code", "venue_id", "respond_by")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_CODE_FIELD_NUMBER: _ClassVar[int]
+    VENUE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPOND_BY_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    partner_code: str
+    venue_id: str
+    respond_by: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., venue_id: _Optional[str] = ..., respond_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExpertConfirmationTimedOut(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "partner_code", "expert_pseudonym", "confirm_by")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_CODE_FIELD_NUMBER: _ClassVar[int]
+    EXPERT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_BY_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    partner_code: str
+    expert_pseudonym: str
+    confirm_by: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., expert_pseudonym: _Optional[str] = ..., confirm_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExpertAvailabilitySet(_message.Message):
+    __slots__ = ("expert_id", "occurred_at", "pool_code", "unavailable_dates")
+    EXPERT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    POOL_CODE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_DATES_FIELD_NUMBER: _ClassVar[int]
+    expert_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    pool_code: str
+    unavailable_dates: _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalDate]
+    def __init__(self, expert_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool_code: _Optional[str] = ..., unavailable_dates: _Optional[_Iterable[_Union[_common_pb2.LocalDate, _Mapping]]] = ...) -> None: ...

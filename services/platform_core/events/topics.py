@@ -89,6 +89,15 @@ ABNORMAL_PUSHES = TopicSpec(
     ),
 )
 
+ABNORMAL_WEBHOOKS = TopicSpec(
+    name="abnormal.webhooks.v1",
+    key="department",
+    description="Departments' webhook registrations for push delivery (no secrets: the signing "
+    "secret is derived from the registration id). Read by abnormal_push alone, so not among "
+    "EVENT_TOPICS, which the reporting service consumes whole.",
+    message_types=_types("WebhookRegistered", "WebhookRemoved"),
+)
+
 VENUE_CAPACITY = TopicSpec(
     name="remote-eval.venues.v1",
     key="venue_id",
@@ -113,6 +122,9 @@ EVALUATIONS = TopicSpec(
         "ExpertNoShow",
         "SubstituteDrawn",
         "CommitteeUnsealed",
+        "SeatRequestTimedOut",
+        "ExpertConfirmationTimedOut",
+        "ExpertAvailabilitySet",
     ),
 )
 

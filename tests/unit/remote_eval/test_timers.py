@@ -1,0 +1,48 @@
+"""Answer deadlines: when they fall due, and that backfilled records have none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.remote_eval.domain.timers import Deadline, DeadlineKind, deadline_for, due
+from services.remote_eval.scheduler import derived_event_id
+
+OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _deadline(due_at: datetime, subject: str = "JN-1") -> Deadline:
+    return Deadline(due_at, "EV-1", DeadlineKind.SEAT_REQUEST, subject, "370300")
+
+
+def test_a_live_deadline_counts_from_the_business_time_of_the_act() -> None:
+    assert deadline_for(OPENED, DAY, backfilled=False) == OPENED + DAY
+
+
+def test_a_backfilled_record_has_no_deadline_so_todays_clock_cannot_time_it_out() -> None:
+    assert deadline_for(datetime(2023, 3, 1, tzinfo=UTC), DAY, backfilled=True) is None
+
+
+def test_only_passed_deadlines_are_due_earliest_first() -> None:
+    late, early, future = _deadline(OPENED + DAY), _deadline(OPENED), _deadline(OPENED + 3 * DAY)
+    assert due([late, future, early], OPENED + DAY) == [early, late]
+    assert due([future], OPENED + DAY) == []
+
+
+def test_a_deadline_is_due_exactly_at_its_instant_not_a_moment_before() -> None:
+    deadline = _deadline(OPENED)
+    assert due([deadline], OPENED - timedelta(microseconds=1)) == []
+    assert due([deadline], OPENED) == [deadline]
+
+
+def test_the_same_deadline_keeps_its_key_and_so_its_timeout_event_id() -> None:
+    first, again = _deadline(OPENED), _deadline(OPENED)
+    assert derived_event_id(first.key(), 0) == derived_event_id(again.key(), 0)
+    other = _deadline(OPENED, subject="JN-2")
+    assert derived_event_id(other.key(), 0) != derived_event_id(first.key(), 0)
+
+
+def test_derived_event_ids_are_stable_per_cause_and_step() -> None:
+    assert derived_event_id("cause", 0) == derived_event_id("cause", 0)
+    assert derived_event_id("cause", 0) != derived_event_id("cause", 1)
+    assert derived_event_id("cause", 0) != derived_event_id("other", 0)
