@@ -56,6 +56,7 @@ SUITES=(
   "abnormal_push|tests/integration/abnormal_push tests/e2e/abnormal_push"
   "remote_eval|tests/integration/remote_eval tests/e2e/remote_eval"
   "reporting|tests/integration/reporting tests/e2e/reporting"
+  "demo|tests/e2e/demo"
   "faults|tests/faults"
 )
 REPORTS="$PRT_RUNTIME_DIR-reports"
