@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from services.intake.http_api import catalogue, large_amount_records, lifecycle, projects
 from services.intake.read_model import ProjectReadModel
+from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore
@@ -31,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = redis
     app.state.read_model = ProjectReadModel(redis)
     app.state.idempotency = IdempotencyStore(redis)
+    share_api_key_store(app, redis)
     try:
         yield
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
@@ -19,8 +19,13 @@ from services.platform_core.settings import get_settings
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jinan-prt"'}
 
 
+def share_api_key_store(app: FastAPI, redis: Redis) -> None:
+    """Let authentication use the app's own Redis pool (call from the app's lifespan)."""
+    app.state.api_key_store = ApiKeyStore(redis, get_settings().api_key_pepper)
+
+
 def api_key_store(request: Request) -> ApiKeyStore:
-    """One store per app, created on first use from the settings."""
+    """The app's store; an app that did not share its pool gets one of its own on first use."""
     store: ApiKeyStore | None = getattr(request.app.state, "api_key_store", None)
     if store is None:
         settings = get_settings()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.settings import get_settings
 from services.reporting.http_api import bulletins, dashboard, metrics
@@ -19,6 +20,7 @@ from services.reporting.settings import get_reporting_settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redis = Redis.from_url(get_settings().redis_url)
     app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
+    share_api_key_store(app, redis)
     try:
         yield
     finally:
