@@ -46,6 +46,11 @@ from services.abnormal_push.domain.reports import (
     SubjectKind,
 )
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
+from services.abnormal_push.domain.webhook_registrations import (
+    WebhookEvent,
+    WebhookRegistered,
+    WebhookRemoved,
+)
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import (
@@ -308,6 +313,48 @@ def _push_event(event_id: str, message: Message) -> PushEvent:
             message.level,
         )
     raise ValueError(f"{type(message).__name__} is not a push event")
+
+
+# --- webhook registrations -------------------------------------------------------------
+
+
+def webhook_event_to_message(event: WebhookEvent) -> Message:
+    if isinstance(event, WebhookRegistered):
+        return pb.WebhookRegistered(
+            department=event.department,
+            occurred_at=to_timestamp(event.at),
+            webhook_id=event.webhook_id,
+            url=event.url,
+            secret_key_id=event.secret_key_id,
+        )
+    return pb.WebhookRemoved(
+        department=event.department,
+        occurred_at=to_timestamp(event.at),
+        webhook_id=event.webhook_id,
+    )
+
+
+def webhook_event_from_envelope(envelope: Envelope[Message]) -> WebhookEvent:
+    """The domain event of a record on abnormal.webhooks.v1; EventDecodeError when unusable."""
+    message = envelope.message
+    if isinstance(message, pb.WebhookRegistered):
+        if not (message.department and message.webhook_id and message.url):
+            raise EventDecodeError(f"WebhookRegistered {envelope.id} lacks department, id or url")
+        return WebhookRegistered(
+            envelope.id,
+            message.department,
+            from_timestamp(message.occurred_at),
+            message.webhook_id,
+            message.url,
+            message.secret_key_id,
+        )
+    if isinstance(message, pb.WebhookRemoved):
+        if not (message.department and message.webhook_id):
+            raise EventDecodeError(f"WebhookRemoved {envelope.id} lacks department or id")
+        return WebhookRemoved(
+            envelope.id, message.department, from_timestamp(message.occurred_at), message.webhook_id
+        )
+    raise EventDecodeError(f"{envelope.type} does not belong on the webhooks topic")
 
 
 # --- intake's events, for detection -------------------------------------------------------

@@ -7,13 +7,18 @@ Redis and broker without Faust.
 - :class:`PushProjector` (abnormal.pushes.v1): folds push events into the read model; a
   transfer emits the PushRouted for the receiving department; a routed push to a department
   with a webhook is queued for delivery.
+- :class:`WebhookProjector` (abnormal.webhooks.v1): folds registrations into the projection.
 - :class:`DeadlineWatch` (timer): emits PushOverdue and PushEscalated for pushes past a due
-  time. Its clock is a parameter, so deadlines across holidays can be tested at any instant.
+  time, dated at the moment the deadline ran out (not when the timer noticed), so backfilled
+  history is counted in its own period. Its clock is a parameter, so deadlines across holidays
+  can be tested at any instant.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from google.protobuf.message import Message
@@ -22,6 +27,7 @@ from prt.v1 import abnormal_push_pb2
 from services.abnormal_push.domain.deadlines import DeadlinePolicy
 from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.pushes import (
+    Deadline,
     Push,
     PushEscalated,
     PushOverdue,
@@ -38,7 +44,11 @@ from services.abnormal_push.domain.routing import (
     route,
     transferred_push_id,
 )
-from services.abnormal_push.event_codec import push_event_from_envelope, report_from_event
+from services.abnormal_push.event_codec import (
+    push_event_from_envelope,
+    report_from_event,
+    webhook_event_from_envelope,
+)
 from services.abnormal_push.publishing import publish_push_event
 from services.abnormal_push.read_model import PushReadModel, push_to_json, report_to_json
 from services.abnormal_push.service_config import load_routing_table
@@ -124,8 +134,12 @@ class PushProjector:
             return
         if isinstance(event, PushTransferred):
             await self._route_transfer(push, event)
-        if isinstance(event, PushRouted) and await self._webhooks.get(push.department):
-            await self._webhooks.enqueue(event.event_id, push.department, await self._payload(push))
+        if isinstance(event, PushRouted):
+            hook = await self._webhooks.get(push.department)
+            # Pushes routed before the registration (history, or a replay) are not sent.
+            if hook is not None and hook.registered_at <= event.at:
+                payload = await self._payload(push)
+                await self._webhooks.enqueue(event.event_id, push.department, payload)
         await self._read_model.save_push(event.event_id, push)
 
     async def _route_transfer(self, push: Push, event: PushTransferred) -> None:
@@ -154,13 +168,48 @@ class PushProjector:
         }
 
 
+class WebhookProjector:
+    def __init__(self, webhooks: WebhookStore) -> None:
+        self._webhooks = webhooks
+
+    async def apply(self, envelope: Envelope[Message]) -> None:
+        try:
+            event = webhook_event_from_envelope(envelope)
+        except EventDecodeError as exc:
+            raise EventRejected(str(exc)) from exc
+        await self._webhooks.apply(envelope.id, event)
+
+
 class DeadlineWatch:
+    """Marks pushes overdue and escalates them.
+
+    ``now`` (a tick's argument) is the business clock deadlines are judged by. ``wall_clock``
+    and ``backfill_settle_s`` guard backfilled history: a push whose latest step arrived when
+    its deadline had already passed is being migrated step by step, so the watch waits
+    ``backfill_settle_s`` of wall-clock time after that step before judging it — otherwise it
+    would mark a sign-for overdue moments before the backfill posts the (in time) sign-for.
+    """
+
     def __init__(
-        self, read_model: PushReadModel, publisher: EventPublisher, escalate_to: str
+        self,
+        read_model: PushReadModel,
+        publisher: EventPublisher,
+        escalate_to: str,
+        *,
+        backfill_settle_s: float = 0.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._read_model = read_model
         self._publisher = publisher
         self._escalate_to = escalate_to
+        self._settle_s = backfill_settle_s
+        self._wall_clock = wall_clock
+
+    async def _settling(self, push_id: str, due_at: datetime) -> bool:
+        changed = await self._read_model.changed_at(push_id)
+        if changed is None or changed <= due_at.timestamp():
+            return False  # a live push: its deadline ran out after its last step arrived
+        return self._wall_clock() - changed < self._settle_s
 
     async def tick(self, now: datetime) -> list[tuple[str, str]]:
         """Emit the overdue and escalation events due at ``now``; (push id, deadline) pairs."""
@@ -173,29 +222,35 @@ class DeadlineWatch:
                 await self._read_model.forget_due(push_id, deadline)
                 continue
             level = next_escalation_level(push) + raised_now.get(push_id, 0)
-            for late, due_at in overdue_now(push, now):
-                if late is not deadline:
-                    continue
-                overdue = PushOverdue(
-                    event_id=derived_event_id("push-overdue", push_id, late.value),
-                    push_id=push_id,
-                    at=now,
-                    deadline=late,
-                    due_at=due_at,
-                    department=push.department,
-                )
-                await publish_push_event(self._publisher, overdue)
-                escalated = PushEscalated(
-                    event_id=derived_event_id("push-escalated", push_id, late.value),
-                    push_id=push_id,
-                    at=now,
-                    deadline=late,
-                    to_department=self._escalate_to,
-                    level=level,
-                )
-                await publish_push_event(self._publisher, escalated)
-                log.info("push %s overdue (%s), escalated to %s", push_id, late, self._escalate_to)
-                emitted.append((push_id, late.value))
+            late = [(d, due) for d, due in overdue_now(push, now) if d is deadline]
+            if late and await self._settling(push_id, late[0][1]):
+                continue  # judged at a later tick; the due index keeps it
+            for passed, due_at in late:
+                await self._emit(push, passed, due_at, level)
+                emitted.append((push_id, passed.value))
                 raised_now[push_id] = raised_now.get(push_id, 0) + 1
             await self._read_model.forget_due(push_id, deadline)
         return emitted
+
+    async def _emit(self, push: Push, deadline: Deadline, due_at: datetime, level: int) -> None:
+        # Dated when the deadline ran out: the push was late from then on, whenever the timer
+        # (or a backfill) made it known.
+        overdue = PushOverdue(
+            event_id=derived_event_id("push-overdue", push.push_id, deadline.value),
+            push_id=push.push_id,
+            at=due_at,
+            deadline=deadline,
+            due_at=due_at,
+            department=push.department,
+        )
+        await publish_push_event(self._publisher, overdue)
+        escalated = PushEscalated(
+            event_id=derived_event_id("push-escalated", push.push_id, deadline.value),
+            push_id=push.push_id,
+            at=due_at,
+            deadline=deadline,
+            to_department=self._escalate_to,
+            level=level,
+        )
+        await publish_push_event(self._publisher, escalated)
+        log.info("push %s overdue (%s), escalated to %s", push.push_id, deadline, self._escalate_to)

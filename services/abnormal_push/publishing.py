@@ -1,4 +1,5 @@
-"""Publishing abnormal push's events: reports keyed by report id, push events by push id."""
+"""Publishing abnormal push's events: reports keyed by report id, push events by push id,
+webhook registrations by department."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from google.protobuf.message import Message
 
 from services.abnormal_push.domain.pushes import PushEvent
 from services.abnormal_push.domain.reports import AbnormalReport
-from services.abnormal_push.event_codec import push_event_to_message, report_to_event
+from services.abnormal_push.domain.webhook_registrations import WebhookEvent
+from services.abnormal_push.event_codec import (
+    push_event_to_message,
+    report_to_event,
+    webhook_event_to_message,
+)
 from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.topics import ABNORMAL_PUSHES, ABNORMAL_REPORTS
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    ABNORMAL_REPORTS,
+    ABNORMAL_WEBHOOKS,
+)
 from services.platform_core.kafka.publisher import EventPublisher
 
 SOURCE = "/jinan-prt/abnormal-push"
@@ -41,4 +51,18 @@ async def publish_push_event(
         time=time or event.at,
     )
     await publisher.publish(ABNORMAL_PUSHES, envelope, key=event.push_id)
+    return envelope
+
+
+async def publish_webhook_event(
+    publisher: EventPublisher, event: WebhookEvent
+) -> Envelope[Message]:
+    envelope: Envelope[Message] = Envelope(
+        message=webhook_event_to_message(event),
+        source=SOURCE,
+        subject=event.department,
+        id=event.event_id,
+        time=event.at,
+    )
+    await publisher.publish(ABNORMAL_WEBHOOKS, envelope, key=event.department)
     return envelope

@@ -12,9 +12,13 @@ the worker's consumer group to the earliest offsets.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
@@ -51,6 +55,11 @@ INBOX = PREFIX + "inbox:"
 ALL_PUSHES = PREFIX + "pushes"
 RECORD = PREFIX + "record:"
 DUE = PREFIX + "due"
+# Per-department and global indexes for the lists (sorted sets by routed_at; see index_key).
+INDEX = PREFIX + "index:"
+DEPARTMENTS = PREFIX + "departments"
+# Wall-clock instant each push was last projected (for the deadline watch's backfill grace).
+CHANGED = PREFIX + "changed"
 PROJECTION_PATTERNS = (
     APPLIED + "*",
     REPORT + "*",
@@ -61,7 +70,73 @@ PROJECTION_PATTERNS = (
     ALL_PUSHES,
     RECORD + "*",
     DUE,
+    INDEX + "*",
+    DEPARTMENTS,
+    CHANGED,
 )
+
+ALL_DEPARTMENTS = "_all"
+
+
+class Facet(StrEnum):
+    """What an index holds; status indexes are ``status:<STATUS>``."""
+
+    ALL = "all"
+    OPEN = "open"  # handler pushes not yet answered or transferred
+    OPEN_OVERDUE = "open-overdue"
+    OVERDUE = "overdue"  # past a deadline, open or not
+    ESCALATED = "escalated"
+
+
+def status_facet(status: PushStatus) -> str:
+    return f"status:{status.value}"
+
+
+def index_key(department: str | None, facet: str) -> str:
+    """The sorted set (push id by routed_at) of one department's pushes, or all (None)."""
+    if facet == Facet.ALL:
+        return ALL_PUSHES if department is None else INBOX + department
+    return f"{INDEX}{department or ALL_DEPARTMENTS}:{facet}"
+
+
+def push_facets(push: Push) -> dict[str, bool]:
+    """Every facet but ALL, and whether ``push`` belongs in it."""
+    facets = {status_facet(status): push.status is status for status in PushStatus}
+    facets[Facet.OPEN] = push.is_open
+    facets[Facet.OPEN_OVERDUE] = push.is_open and bool(push.overdue)
+    facets[Facet.OVERDUE] = bool(push.overdue)
+    facets[Facet.ESCALATED] = bool(push.escalation_levels)
+    return facets
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page ended: the last push's routed_at score and id. Lists run newest first, ties
+    by push id descending (Redis's own order for equal scores), so pages neither skip nor repeat
+    a push even when several share a routing time."""
+
+    score: float
+    push_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.score, self.push_id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> PageCursor:
+        """ValueError for anything this class did not encode."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            score, push_id = json.loads(raw)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("not a cursor of this list") from exc
+        if not isinstance(score, int | float) or not isinstance(push_id, str):
+            raise ValueError("not a cursor of this list")
+        return cls(float(score), push_id)
+
+    def admits(self, score: float, push_id: str) -> bool:
+        """Whether (score, push_id) comes after the cursor in the list's order."""
+        return score < self.score or (score == self.score and push_id < self.push_id)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -296,8 +371,15 @@ class PushReadModel:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(key, json.dumps(push_to_json(push), ensure_ascii=False))
             score = push.routed_at.timestamp()
-            pipe.zadd(INBOX + push.department, {push.push_id: score})
-            pipe.zadd(ALL_PUSHES, {push.push_id: score})
+            for department in (push.department, None):
+                pipe.zadd(index_key(department, Facet.ALL), {push.push_id: score})
+                for facet, member in push_facets(push).items():
+                    if member:
+                        pipe.zadd(index_key(department, facet), {push.push_id: score})
+                    else:
+                        pipe.zrem(index_key(department, facet), push.push_id)
+            pipe.sadd(DEPARTMENTS, push.department)
+            pipe.hset(CHANGED, push.push_id, str(time.time()))
             pipe.sadd(REPORT_PUSHES + push.report_id, push.push_id)
             pipe.zrem(DUE, *(_due_member(push.push_id, d) for d in Deadline))
             pending = {
@@ -360,17 +442,63 @@ class PushReadModel:
         return found
 
     async def departments(self) -> list[str]:
-        found = []
-        async for key in self._redis.scan_iter(match=INBOX + "*"):
-            found.append(_text(key).removeprefix(INBOX))
-        return sorted(found)
+        return sorted(_text(m) for m in await self._redis.smembers(DEPARTMENTS))
 
     async def counts(self, department: str) -> DepartmentCounts:
-        pushes = await self.pushes(await self.push_ids(department))
-        return DepartmentCounts(
-            department=department,
-            open=sum(1 for p in pushes if p.is_open),
-            overdue=sum(1 for p in pushes if p.is_open and p.overdue),
-            escalated=sum(1 for p in pushes if p.escalation_levels),
-            total=len(pushes),
-        )
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for facet in (Facet.OPEN, Facet.OPEN_OVERDUE, Facet.ESCALATED, Facet.ALL):
+                pipe.zcard(index_key(department, facet))
+            open_, overdue, escalated, total = await pipe.execute()
+        return DepartmentCounts(department, open_, overdue, escalated, total)
+
+    async def changed_at(self, push_id: str) -> float | None:
+        """Wall-clock epoch seconds at which the push was last projected, if known."""
+        raw = await self._redis.hget(CHANGED, push_id)
+        return None if raw is None else float(raw)
+
+    async def page(
+        self,
+        department: str | None,
+        facet: str,
+        *,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: PageCursor | None = None,
+        accept: Callable[[Push], bool] = lambda _: True,
+    ) -> tuple[list[Push], PageCursor | None]:
+        """One page of an index, newest first, and the cursor of the next page (None: last).
+
+        Reads the index in batches from the cursor on; ``accept`` filters what the index does
+        not (e.g. overdue=false within a status), so a page may read more than it returns, but
+        never more than the one index.
+        """
+        key = index_key(department, facet)
+        low: float | str = "-inf" if since is None else since.timestamp()
+        high: float | str = "+inf" if until is None else until.timestamp()
+        if after is not None:
+            high = after.score if isinstance(high, str) else min(high, after.score)
+        batch = max(limit + 1, 50)
+        found: list[tuple[Push, float]] = []
+        offset = 0
+        while len(found) <= limit:
+            raw: list[Any] = await self._redis.zrevrangebyscore(
+                key, high, low, start=offset, num=batch, withscores=True
+            )
+            if not raw:
+                break
+            offset += len(raw)
+            # (member, score) pairs: the member a push id, the score its routed_at.
+            ranked = [(_text(entry[0]), float(entry[1])) for entry in raw]
+            ranked = [(p, sc) for p, sc in ranked if after is None or after.admits(sc, p)]
+            pushes = {p.push_id: p for p in await self.pushes([p for p, _ in ranked])}
+            for push_id, score in ranked:
+                push = pushes.get(push_id)
+                if push is not None and accept(push):
+                    found.append((push, score))
+            if len(raw) < batch:
+                break
+        if len(found) <= limit:
+            return [push for push, _ in found], None
+        last, last_score = found[limit - 1]
+        return [push for push, _ in found[:limit]], PageCursor(last_score, last.push_id)

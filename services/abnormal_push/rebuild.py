@@ -1,12 +1,14 @@
 """Rebuild abnormal push's Redis projections by replaying its topics.
 
 Run with the stream worker stopped: ``python -m services.abnormal_push.rebuild``, then start
-the worker; it replays abnormal.reports.v1, abnormal.pushes.v1 and intake.projects.v1 from the
-beginning and the inboxes, records, due times and detection state come back as they were.
+the worker; it replays abnormal.reports.v1, abnormal.pushes.v1, abnormal.webhooks.v1 and
+intake.projects.v1 from the beginning and the inboxes, list indexes, records, due times, webhook
+registrations and detection state come back as they were.
 
-Kept on purpose: API keys and idempotency records (not projections), webhook registrations
-and the delivery log (so nothing is delivered twice), and the set of reports already routed
-(so a replay does not re-emit PushRouted; the push events themselves are in the topic).
+Webhook registrations come back from abnormal.webhooks.v1 like the rest. Kept on purpose: API
+keys and idempotency records (not projections), the webhook delivery queue, log and delivered
+set (so nothing is delivered twice), and the set of reports already routed (so a replay does
+not re-emit PushRouted; the push events themselves are in the topic).
 Detection re-files the reports it finds again under the same report and event ids, which the
 projections recognise.
 """
@@ -20,7 +22,7 @@ import sys
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
-from services.abnormal_push import detection, read_model
+from services.abnormal_push import detection, read_model, webhooks
 from services.abnormal_push.stream_worker import APP_ID, CONSUMED_TOPICS
 from services.platform_core.settings import PlatformSettings, get_settings
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 PATTERNS = (
     *(p for p in read_model.PROJECTION_PATTERNS if p != read_model.ROUTED_REPORTS),
     detection.DETECTION + "*",
+    webhooks.WEBHOOKS,
 )
 
 

@@ -6,15 +6,22 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.abnormal_push.domain.deadlines import DeadlinePolicy
 from services.abnormal_push.domain.routing import RoutingTable
+from services.abnormal_push.domain.webhook_targets import IPNetwork, parse_networks
+from services.platform_core.errors import SettingsError
 from services.platform_core.reference_data import load_json
 
 CONFIG_DIR = Path(__file__).parent / "config"
+
+# Usable by local runs and tests only; production must set PRT_ABNORMAL_PUSH_WEBHOOK_KEY.
+DEVELOPMENT_WEBHOOK_KEY = "local-development-only-webhook-key-0123456789"
+MIN_WEBHOOK_KEY_LENGTH = 32
 
 
 class AbnormalPushSettings(BaseSettings):
@@ -29,6 +36,46 @@ class AbnormalPushSettings(BaseSettings):
     webhook_backoff_cap_s: float = Field(default=600.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_poll_interval_s: float = Field(default=0.2, gt=0)
+    # Key the webhook signing secrets are derived from (HMAC-SHA256(key, registration id)):
+    # a secret, at least 32 characters; the development default is refused in production.
+    webhook_key: str = DEVELOPMENT_WEBHOOK_KEY
+    # Networks webhook URLs may resolve into although not public (comma-separated CIDRs, e.g.
+    # "127.0.0.0/8" for the tests' local receivers). Empty in production: public addresses only.
+    webhook_allowed_networks: str = ""
+    # A push whose deadline had already passed when its latest step arrived is history being
+    # backfilled: the deadline watch waits this long after that step before judging it, so the
+    # backfill's next (dated) step can arrive first.
+    backfill_settle_s: float = Field(default=600.0, ge=0)
+    # The platform-wide PRT_ENVIRONMENT, read here to refuse development secrets in production.
+    environment: Literal["local", "test", "production"] = Field(
+        default="local", validation_alias="PRT_ENVIRONMENT"
+    )
+
+    @model_validator(mode="after")
+    def _check_webhook_settings(self) -> AbnormalPushSettings:
+        if len(self.webhook_key) < MIN_WEBHOOK_KEY_LENGTH:
+            raise SettingsError(
+                f"PRT_ABNORMAL_PUSH_WEBHOOK_KEY must have at least {MIN_WEBHOOK_KEY_LENGTH} "
+                "characters"
+            )
+        if self.environment == "production" and self.webhook_key == DEVELOPMENT_WEBHOOK_KEY:
+            raise SettingsError(
+                "PRT_ABNORMAL_PUSH_WEBHOOK_KEY still has its development default; set a real "
+                "secret for production"
+            )
+        try:
+            parse_networks(self.webhook_allowed_networks)
+        except ValueError as exc:
+            raise SettingsError(f"PRT_ABNORMAL_PUSH_WEBHOOK_ALLOWED_NETWORKS: {exc}") from exc
+        return self
+
+    @property
+    def webhook_key_bytes(self) -> bytes:
+        return self.webhook_key.encode()
+
+    @property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.webhook_allowed_networks)
 
 
 @lru_cache(maxsize=1)

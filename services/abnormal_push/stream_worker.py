@@ -6,6 +6,7 @@ Agents (concurrency 1, each hands off to :mod:`handlers` / :mod:`detection`):
 - ``abnormal-push.route``   abnormal.reports.v1 → report projection + one PushRouted per department
 - ``abnormal-push.project`` abnormal.pushes.v1  → push projection, transfers, webhook queue
 - ``abnormal-push.detect``  intake.projects.v1  → detection rules → AbnormalReportFiled
+- ``abnormal-push.webhooks`` abnormal.webhooks.v1 → webhook registrations projection
 Timers: the deadline watch (PushOverdue / PushEscalated) and webhook delivery.
 """
 
@@ -24,7 +25,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.abnormal_push.detection import DetectionState, Detector
-from services.abnormal_push.handlers import DeadlineWatch, PushProjector, ReportRouter
+from services.abnormal_push.handlers import (
+    DeadlineWatch,
+    PushProjector,
+    ReportRouter,
+    WebhookProjector,
+)
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.service_config import (
     get_push_settings,
@@ -35,6 +41,7 @@ from services.abnormal_push.webhooks import WebhookDeliverer, WebhookStore
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
+    ABNORMAL_WEBHOOKS,
     PROJECT_EVENTS,
     dead_letter_topic,
 )
@@ -52,7 +59,9 @@ from services.platform_core.settings import get_settings
 ROUTER = "abnormal-push.router"
 PROJECTOR = "abnormal-push.projector"
 DETECTOR = "abnormal-push.detector"
-CONSUMED_TOPICS = (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS)
+WEBHOOK_REGISTRY = "abnormal-push.webhook-registry"
+CONSUMERS = (ROUTER, PROJECTOR, DETECTOR, WEBHOOK_REGISTRY)
+CONSUMED_TOPICS = (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS, ABNORMAL_WEBHOOKS)
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 log = logging.getLogger(__name__)
@@ -64,6 +73,7 @@ app = create_faust_app(APP_ID, settings)
 reports_topic = faust_topic(app, ABNORMAL_REPORTS)
 pushes_topic = faust_topic(app, ABNORMAL_PUSHES)
 intake_topic = faust_topic(app, PROJECT_EVENTS)
+webhooks_topic = faust_topic(app, ABNORMAL_WEBHOOKS)
 
 
 @dataclass
@@ -71,6 +81,7 @@ class Resources:
     router: ReportRouter
     projector: PushProjector
     detector: Detector
+    webhook_registry: WebhookProjector
     watch: DeadlineWatch
     deliverer: WebhookDeliverer
     dead_letters: dict[str, DeadLetterPublisher]
@@ -96,19 +107,22 @@ async def resources() -> Resources:
                 router=ReportRouter(read_model, publisher, None, deadlines),
                 projector=PushProjector(read_model, publisher, webhooks, deadlines),
                 detector=Detector(DetectionState(redis), publisher),
+                webhook_registry=WebhookProjector(webhooks),
                 watch=DeadlineWatch(
-                    read_model, publisher, load_routing_table().joint_conference_office
+                    read_model,
+                    publisher,
+                    load_routing_table().joint_conference_office,
+                    backfill_settle_s=push_settings.backfill_settle_s,
                 ),
                 deliverer=WebhookDeliverer(
                     webhooks,
                     httpx.AsyncClient(timeout=push_settings.webhook_timeout_s),
                     push_settings.webhook_backoff_base_s,
                     push_settings.webhook_backoff_cap_s,
+                    webhook_key=push_settings.webhook_key_bytes,
+                    allowed_networks=push_settings.allowed_networks,
                 ),
-                dead_letters={
-                    name: DeadLetterPublisher(producer, name)
-                    for name in (ROUTER, PROJECTOR, DETECTOR)
-                },
+                dead_letters={name: DeadLetterPublisher(producer, name) for name in CONSUMERS},
             )
         return _resources
 
@@ -134,6 +148,15 @@ async def detect(stream: Any) -> None:
         await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR], TRANSIENT)
 
 
+@app.agent(webhooks_topic, name="abnormal-push.webhooks")
+async def project_webhooks(stream: Any) -> None:
+    held = await resources()
+    async for event in stream.events():
+        await handle_event(
+            event, held.webhook_registry.apply, held.dead_letters[WEBHOOK_REGISTRY], TRANSIENT
+        )
+
+
 @app.timer(interval=push_settings.deadline_check_interval_s)  # type: ignore[untyped-decorator]
 async def watch_deadlines() -> None:
     try:
@@ -152,7 +175,7 @@ async def deliver_webhooks() -> None:
 
 
 def main() -> None:
-    dead_letter_topics = [dead_letter_topic(name) for name in (ROUTER, PROJECTOR, DETECTOR)]
+    dead_letter_topics = [dead_letter_topic(name) for name in CONSUMERS]
     run_worker(app, settings, [*CONSUMED_TOPICS, *dead_letter_topics])
 
 

@@ -1,5 +1,11 @@
 """Webhook delivery of pushes: registrations, the delivery queue and the delivery log (Redis).
 
+Registrations are a projection of abnormal.webhooks.v1 (WebhookRegistered / WebhookRemoved),
+rebuilt like the others; they hold no secret — the deliverer derives each registration's
+signing secret from its id and the webhook key when it signs, and never logs it. Every
+delivery attempt re-checks the URL against SSRF (:mod:`webhook_addresses`) and connects to the
+address it checked.
+
 Each routed push to a department with a webhook becomes one delivery, id = the PushRouted event
 id, queued idempotently (a replayed event finds its delivery queued or done). The deliverer
 claims due deliveries with a lease (a crashed worker's claim expires and another retries),
@@ -12,9 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +33,21 @@ from services.abnormal_push.domain.webhook_delivery import (
     retry_delay,
     signature,
 )
-from services.abnormal_push.read_model import PREFIX
+from services.abnormal_push.domain.webhook_registrations import (
+    Webhook,
+    WebhookEvent,
+    apply_webhook_event,
+    derive_secret,
+    key_fingerprint,
+)
+from services.abnormal_push.domain.webhook_targets import IPNetwork
+from services.abnormal_push.read_model import APPLIED, PREFIX
+from services.abnormal_push.webhook_addresses import (
+    Resolver,
+    WebhookUrlRefused,
+    checked_target,
+    resolve_host,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +70,29 @@ return 0
 """
 
 
-@dataclass(frozen=True)
-class Webhook:
-    department: str
-    url: str
-    secret: str
-    registered_at: str
+def _webhook_json(hook: Webhook) -> str:
+    return json.dumps(
+        {
+            "department": hook.department,
+            "webhook_id": hook.webhook_id,
+            "url": hook.url,
+            "secret_key_id": hook.secret_key_id,
+            "registered_at": hook.registered_at.astimezone(UTC).isoformat(),
+        }
+    )
+
+
+def _webhook_from(raw: bytes | str) -> Webhook | None:
+    data = json.loads(raw)
+    if "webhook_id" not in data:
+        return None  # a registration from before they were events (its secret in clear): gone
+    return Webhook(
+        data["department"],
+        data["webhook_id"],
+        data["url"],
+        data["secret_key_id"],
+        datetime.fromisoformat(data["registered_at"]),
+    )
 
 
 class WebhookStore:
@@ -64,15 +100,24 @@ class WebhookStore:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
 
-    async def register(self, department: str, url: str) -> Webhook:
-        """(Re)register a department's webhook with a fresh secret, shown to it once."""
-        hook = Webhook(department, url, secrets.token_urlsafe(32), datetime.now(UTC).isoformat())
-        await self._redis.hset(WEBHOOKS, department, json.dumps(hook.__dict__))
-        return hook
+    async def apply(self, event_id: str, event: WebhookEvent) -> bool:
+        """Fold a registration event into the projection; False when it was applied already.
+        One writer per department (its partition, one agent), so read-then-write is safe."""
+        if await self._redis.exists(APPLIED + event_id):
+            return False
+        after = apply_webhook_event(await self.get(event.department), event)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if after is None:
+                pipe.hdel(WEBHOOKS, event.department)
+            else:
+                pipe.hset(WEBHOOKS, event.department, _webhook_json(after))
+            pipe.set(APPLIED + event_id, "1")
+            await pipe.execute()
+        return True
 
     async def get(self, department: str) -> Webhook | None:
         raw = await self._redis.hget(WEBHOOKS, department)
-        return None if raw is None else Webhook(**json.loads(raw))
+        return None if raw is None else _webhook_from(raw)
 
     async def enqueue(self, delivery_id: str, department: str, payload: dict[str, Any]) -> bool:
         """Queue a delivery unless it is queued or delivered already."""
@@ -129,20 +174,29 @@ class WebhookDeliverer:
         client: httpx.AsyncClient,
         backoff_base_s: float,
         backoff_cap_s: float,
+        *,
+        webhook_key: bytes,
+        allowed_networks: Iterable[IPNetwork] = (),
+        resolve: Resolver = resolve_host,
     ) -> None:
         self._store = store
         self._client = client
         self._base = backoff_base_s
         self._cap = backoff_cap_s
+        self._key = webhook_key
+        self._key_id = key_fingerprint(webhook_key)
+        self._allowed = tuple(allowed_networks)
+        self._resolve = resolve
 
     async def deliver_due(self) -> int:
         """Attempt every due delivery once; the number attempted."""
         claimed = await self._store.claim_due()
         for delivery_id, job in claimed:
-            await self._attempt(delivery_id, job)
+            await self.attempt(delivery_id, job)
         return len(claimed)
 
-    async def _attempt(self, delivery_id: str, job: dict[str, Any]) -> None:
+    async def attempt(self, delivery_id: str, job: dict[str, Any]) -> None:
+        """One attempt of a claimed delivery: delivered, or logged and rescheduled."""
         job["attempt"] += 1
         department = job["department"]
         entry: dict[str, Any] = {
@@ -156,21 +210,16 @@ class WebhookDeliverer:
             entry |= {"outcome": "no_webhook", "error": "the department has no webhook now"}
             await self._store.succeeded(delivery_id, job, entry)
             return
-        body = json.dumps(job["payload"], ensure_ascii=False, sort_keys=True).encode()
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(hook.secret, stamp, body),
-            TIMESTAMP_HEADER: stamp,
-            DELIVERY_HEADER: delivery_id,
-        }
         entry["url"] = hook.url
-        try:
-            response = await self._client.post(hook.url, content=body, headers=headers)
-            status: int | None = response.status_code
-            error = "" if response.is_success else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"
+        status: int | None = None
+        if hook.secret_key_id != self._key_id:
+            # Signing with the current key would give a secret the department never saw.
+            error = "registered under another webhook key; the department must register again"
+        else:
+            try:
+                status, error = await self._post(delivery_id, hook, job["payload"])
+            except WebhookUrlRefused as refused:
+                error = f"refused: {refused}"
         entry["status"] = status
         if not error:
             await self._store.succeeded(delivery_id, job, entry | {"outcome": "delivered"})
@@ -181,3 +230,25 @@ class WebhookDeliverer:
             "webhook %s to %s failed (%s); retry in %.1fs", delivery_id, hook.url, error, delay
         )
         await self._store.failed(delivery_id, job, entry, time.time() + delay)
+
+    async def _post(
+        self, delivery_id: str, hook: Webhook, payload: dict[str, Any]
+    ) -> tuple[int | None, str]:
+        """(HTTP status, error or ""); the URL is checked again, then the checked address used."""
+        target = await checked_target(hook.url, self._allowed, self._resolve)
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            **target.headers,
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature(derive_secret(self._key, hook.webhook_id), stamp, body),
+            TIMESTAMP_HEADER: stamp,
+            DELIVERY_HEADER: delivery_id,
+        }
+        try:
+            response = await self._client.post(
+                target.url, content=body, headers=headers, extensions=target.extensions
+            )
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return response.status_code, "" if response.is_success else f"HTTP {response.status_code}"

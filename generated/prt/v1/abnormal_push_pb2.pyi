@@ -289,3 +289,27 @@ class PushEscalated(_message.Message):
     to_department: str
     level: int
     def __init__(self, push_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[PushDeadline, str]] = ..., to_department: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
+
+class WebhookRegistered(_message.Message):
+    __slots__ = ("department", "occurred_at", "webhook_id", "url", "secret_key_id")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRET_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    occurred_at: _timestamp_pb2.Timestamp
+    webhook_id: str
+    url: str
+    secret_key_id: str
+    def __init__(self, department: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_id: _Optional[str] = ..., url: _Optional[str] = ..., secret_key_id: _Optional[str] = ...) -> None: ...
+
+class WebhookRemoved(_message.Message):
+    __slots__ = ("department", "occurred_at", "webhook_id")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    occurred_at: _timestamp_pb2.Timestamp
+    webhook_id: str
+    def __init__(self, department: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_id: _Optional[str] = ...) -> None: ...

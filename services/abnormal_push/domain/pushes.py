@@ -36,6 +36,14 @@ class Deadline(StrEnum):
     FEEDBACK = "FEEDBACK"
 
 
+# The audit-trail step kinds that meet each deadline, and those done by a person.
+_MEETING_STEPS = {
+    Deadline.SIGN_FOR: frozenset({"SIGNED_FOR", "TRANSFERRED"}),
+    Deadline.FEEDBACK: frozenset({"FEEDBACK", "TRANSFERRED"}),
+}
+_ACTS = frozenset({"ROUTED", "SIGNED_FOR", "FEEDBACK", "TRANSFERRED"})
+
+
 # --- events (domain view of the protobuf messages on abnormal.pushes.v1) ---------------------
 
 
@@ -156,29 +164,54 @@ class Push:
         """Still waiting for the receiving department (copies never wait for anyone)."""
         return self.role is PushRole.HANDLER and not self.resolved
 
+    def met_at(self, deadline: Deadline) -> datetime | None:
+        """When the step a deadline asks for was done (business time), or None while it is not.
+
+        Signing for meets the sign-for deadline, the first feedback (立案 included) the feedback
+        deadline; transferring the push on meets both, since it leaves this department.
+        """
+        meeting = _MEETING_STEPS[deadline]
+        return next((step.at for step in self.steps if step.kind in meeting), None)
+
+    def due(self, deadline: Deadline) -> datetime | None:
+        return self.sign_for_due if deadline is Deadline.SIGN_FOR else self.feedback_due
+
     def pending_deadlines(self) -> list[tuple[Deadline, datetime]]:
-        """Deadlines still running: not met and not yet marked overdue."""
-        if self.role is not PushRole.HANDLER or self.resolved:
+        """Deadlines the deadline watch still has to judge: not marked overdue, and either not
+        met yet or met after they ran out (a backfilled late answer is overdue all the same)."""
+        if self.role is not PushRole.HANDLER:
             return []
         pending: list[tuple[Deadline, datetime]] = []
-        if (
-            self.status is PushStatus.ROUTED
-            and self.sign_for_due is not None
-            and Deadline.SIGN_FOR not in self.overdue
-        ):
-            pending.append((Deadline.SIGN_FOR, self.sign_for_due))
-        if (
-            not self.feedback
-            and self.feedback_due is not None
-            and Deadline.FEEDBACK not in self.overdue
-        ):
-            pending.append((Deadline.FEEDBACK, self.feedback_due))
+        for deadline in Deadline:
+            due = self.due(deadline)
+            if due is None or deadline in self.overdue:
+                continue
+            met = self.met_at(deadline)
+            if met is None or met > due:
+                pending.append((deadline, due))
         return pending
 
 
 def overdue_now(push: Push, now: datetime) -> list[tuple[Deadline, datetime]]:
-    """The deadlines of ``push`` that have passed at ``now`` and are not yet marked."""
+    """The deadlines of ``push`` that have passed at ``now`` unmet (or met late), not yet marked."""
     return [(deadline, due) for deadline, due in push.pending_deadlines() if now >= due]
+
+
+def last_act_at(push: Push) -> datetime:
+    """The business time of the push's latest step by a person (the timer's marks excluded)."""
+    acts = [step.at for step in push.steps if step.kind in _ACTS]
+    return max(acts, default=push.routed_at)
+
+
+def check_step_time(push: Push, at: datetime) -> None:
+    """A step cannot be dated before the step it follows (backfilled history must be in order)."""
+    previous = last_act_at(push)
+    if at < previous:
+        raise PushActionRefused(
+            "before_previous_step",
+            f"occurred_at {at.isoformat()} precedes the push's previous step "
+            f"({previous.isoformat()}); a step follows the one before it",
+        )
 
 
 def next_escalation_level(push: Push) -> int:

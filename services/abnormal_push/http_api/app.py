@@ -16,7 +16,11 @@ from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.webhooks import WebhookStore
-from services.platform_core.events.topics import ABNORMAL_PUSHES, ABNORMAL_REPORTS
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    ABNORMAL_REPORTS,
+    ABNORMAL_WEBHOOKS,
+)
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
@@ -35,7 +39,7 @@ class DepartmentPublic(BaseModel):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    await ensure_topics(settings, [ABNORMAL_REPORTS, ABNORMAL_PUSHES])
+    await ensure_topics(settings, [ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS])
     producer = create_producer(settings, client_id="abnormal-push-api")
     await producer.start()
     redis = Redis.from_url(settings.redis_url)

@@ -9,7 +9,11 @@ from fastapi import Depends, Request
 from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.domain.routing import RoutingTable
 from services.abnormal_push.read_model import PushReadModel
-from services.abnormal_push.service_config import load_routing_table
+from services.abnormal_push.service_config import (
+    AbnormalPushSettings,
+    get_push_settings,
+    load_routing_table,
+)
 from services.abnormal_push.webhooks import WebhookStore
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import Principal, PrincipalKind
@@ -58,6 +62,7 @@ Idempotency = Annotated[IdempotencyStore, Depends(_idempotency)]
 Webhooks = Annotated[WebhookStore, Depends(_webhooks)]
 Detection = Annotated[DetectionState, Depends(_detection_state)]
 Routing = Annotated[RoutingTable, Depends(load_routing_table)]
+PushSettings = Annotated[AbnormalPushSettings, Depends(get_push_settings)]
 # A department acting for itself (filing, signing for, answering).
 ActingDepartment = Annotated[Principal, Depends(_department)]
 # A department (its own pushes) or an operator (everything).

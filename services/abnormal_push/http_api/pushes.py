@@ -4,10 +4,10 @@ and open/overdue counts. A department reads and answers only the pushes addresse
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.pushes import (
@@ -19,6 +19,7 @@ from services.abnormal_push.domain.pushes import (
     PushTransferred,
     check_feedback,
     check_sign_for,
+    check_step_time,
     check_transfer,
 )
 from services.abnormal_push.domain.reports import Evidence, evidence_problems
@@ -36,12 +37,22 @@ from services.abnormal_push.http_api.schemas import (
     FeedbackCreate,
     PushPublic,
     PushStepAccepted,
+    SignForCreate,
     TransferCreate,
+    fingerprint_body,
 )
 from services.abnormal_push.publishing import publish_push_event
-from services.abnormal_push.read_model import PushReadModel, push_to_json, report_to_json
+from services.abnormal_push.read_model import (
+    Facet,
+    PageCursor,
+    PushReadModel,
+    push_to_json,
+    report_to_json,
+    status_facet,
+)
 from services.platform_core.auth.principals import Principal
 from services.platform_core.events.ids import new_event_id
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.platform_core.kafka.publisher import EventPublisher
@@ -54,6 +65,7 @@ _REFUSAL_STATUS = {
     "wrong_status": 409,
     "unknown_department": 422,
     "same_department": 422,
+    "before_previous_step": 422,
 }
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorBody} for code in (400, 403, 404, 409, 422, 503)
@@ -66,13 +78,48 @@ async def _public(read_model: PushReadModel, push: Push, with_report: bool) -> P
     return PushPublic(**data, report=None if report is None else report_to_json(report))
 
 
+def _list_index(
+    status_filter: PushStatus | None, overdue: bool | None, escalated: bool | None
+) -> tuple[str, Callable[[Push], bool]]:
+    """The index a list reads and the filter left for what that index does not settle.
+
+    The most selective index named by the query is read; the other conditions filter its
+    pushes as they are read, so no list reads more than one index.
+    """
+    if escalated is True:
+        facet: str = Facet.ESCALATED
+    elif overdue is True:
+        facet = Facet.OVERDUE
+    elif status_filter is not None:
+        facet = status_facet(status_filter)
+    else:
+        facet = Facet.ALL
+
+    def accept(push: Push) -> bool:
+        return (
+            (status_filter is None or push.status is status_filter)
+            and (overdue is None or bool(push.overdue) is overdue)
+            and (escalated is None or bool(push.escalation_levels) is escalated)
+        )
+
+    return facet, accept
+
+
+def _next_link(request: Request, cursor: PageCursor) -> str:
+    return str(request.url.include_query_params(cursor=cursor.encode()))
+
+
 @router.get(
     "",
     response_model=list[PushPublic],
-    summary="The inbox: pushes addressed to the calling department (operators: all)",
+    responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    summary="The inbox: pushes addressed to the calling department (operators: all), newest "
+    "first, a page at a time (next page: the Link header's rel=next, or X-Next-Cursor)",
 )
 async def list_pushes(
     *,
+    request: Request,
+    response: Response,
     reader: Reader,
     read_model: ReadModel,
     status_filter: Annotated[PushStatus | None, Query(alias="status")] = None,
@@ -87,7 +134,11 @@ async def list_pushes(
             "department's escalated pushes with escalated=true"
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=500, description="pushes per page")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=500, description="from the previous page's X-Next-Cursor / Link"),
+    ] = None,
     routing: Routing,
 ) -> list[PushPublic]:
     chases_escalations = escalated is True and reader.code == routing.joint_conference_office
@@ -101,18 +152,23 @@ async def list_pushes(
         )
     else:
         scope = reader.code
-    filtered = status_filter is not None or overdue is not None or escalated is not None
-    # Without filters only the newest `limit` are read; with them, the date range is scanned.
-    ids = await read_model.push_ids(scope, since, until, None if filtered else limit)
-    pushes = await read_model.pushes(ids)
-    selected = [
-        p
-        for p in pushes
-        if (status_filter is None or p.status is status_filter)
-        and (overdue is None or bool(p.overdue) is overdue)
-        and (escalated is None or bool(p.escalation_levels) is escalated)
-    ][:limit]
-    return [await _public(read_model, p, with_report=True) for p in selected]
+    try:
+        after = None if cursor is None else PageCursor.decode(cursor)
+    except ValueError as exc:
+        raise ApiError(
+            400,
+            "invalid_cursor",
+            f"cursor {cursor!r} is {exc}; pass the one a previous page returned",
+            [FieldProblem(field="cursor", problem=str(exc))],
+        ) from exc
+    facet, accept = _list_index(status_filter, overdue, escalated)
+    page, following = await read_model.page(
+        scope, facet, limit=limit, since=since, until=until, after=after, accept=accept
+    )
+    if following is not None:
+        response.headers["X-Next-Cursor"] = following.encode()
+        response.headers["Link"] = f'<{_next_link(request, following)}>; rel="next"'
+    return [await _public(read_model, p, with_report=True) for p in page]
 
 
 @router.get(
@@ -149,17 +205,21 @@ async def _step(
     publisher: EventPublisher,
     check: Callable[[Push], None],
     make_event: Callable[[Push, str, datetime], PushEvent],
+    at: datetime,
 ) -> StoredResponse:
+    """Check the step against the push as projected, then emit its event dated ``at`` (the
+    business time: now, or a backfill key's occurred_at)."""
     push = await read_model.push(push_id)
     if push is None:
         raise not_found(push_id)
     try:
         check(push)
+        check_step_time(push, at)
     except PushActionRefused as refused:
         raise ApiError(
             _REFUSAL_STATUS.get(refused.code, 409), refused.code, str(refused)
         ) from refused
-    event = make_event(push, new_event_id(), datetime.now(UTC))
+    event = make_event(push, new_event_id(), at)
     await publish_push_event(publisher, event)
     accepted = PushStepAccepted(push_id=push_id, event_id=event.event_id, step=type(event).__name__)
     return StoredResponse(202, accepted.model_dump())
@@ -195,7 +255,10 @@ async def sign_for(
     publisher: Publisher,
     idempotency: Idempotency,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    body: SignForCreate | None = None,
 ) -> object:
+    at = business_time(department, None if body is None else body.occurred_at)
+
     async def action() -> StoredResponse:
         return await _step(
             push_id,
@@ -206,6 +269,7 @@ async def sign_for(
             make_event=lambda push, event_id, now: PushSignedFor(
                 event_id, push_id, now, department.code
             ),
+            at=at,
         )
 
     return await _run(
@@ -214,7 +278,7 @@ async def sign_for(
         route_name="sign_for",
         push_id=push_id,
         key=idempotency_key,
-        body={},
+        body=fingerprint_body(body),
         action=action,
     )
 
@@ -237,6 +301,7 @@ async def give_feedback(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> object:
     evidence = tuple(Evidence(e.sha256, e.location, e.media_type) for e in body.evidence)
+    at = business_time(department, body.occurred_at)
 
     async def action() -> StoredResponse:
         problems = evidence_problems(evidence)
@@ -256,6 +321,7 @@ async def give_feedback(
             make_event=lambda push, event_id, now: PushFeedbackGiven(
                 event_id, push_id, now, department.code, body.result, body.result_text, evidence
             ),
+            at=at,
         )
 
     return await _run(
@@ -264,7 +330,7 @@ async def give_feedback(
         route_name="feedback",
         push_id=push_id,
         key=idempotency_key,
-        body=body.model_dump(mode="json"),
+        body=fingerprint_body(body),
         action=action,
     )
 
@@ -288,6 +354,7 @@ async def transfer(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> object:
     known = frozenset(routing.departments)
+    at = business_time(department, body.occurred_at)
 
     async def action() -> StoredResponse:
         return await _step(
@@ -299,6 +366,7 @@ async def transfer(
             make_event=lambda push, event_id, now: PushTransferred(
                 event_id, push_id, now, department.code, body.to_department, body.reason
             ),
+            at=at,
         )
 
     return await _run(
@@ -307,6 +375,6 @@ async def transfer(
         route_name="transfer",
         push_id=push_id,
         key=idempotency_key,
-        body=body.model_dump(mode="json"),
+        body=fingerprint_body(body),
         action=action,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Header, status
@@ -30,10 +30,12 @@ from services.abnormal_push.http_api.schemas import (
     ReportFiledPublic,
     ReportPublic,
     RouteTarget,
+    fingerprint_body,
 )
 from services.abnormal_push.publishing import publish_report
 from services.abnormal_push.read_model import report_to_json
 from services.platform_core.events.ids import new_event_id
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 
@@ -44,7 +46,9 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ReportFiledPublic,
-    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={
+        code: {"model": ErrorBody} for code in (400, 403, 422, 503)
+    },  # 403: occurred_at from a key without backfill
     summary="File an abnormal-behaviour report (异常行为信息采集); routing follows in seconds",
 )
 async def file_report(
@@ -56,8 +60,10 @@ async def file_report(
     routing: Routing,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> object:
+    # Deadlines count from this business time: now, or a backfill key's stated occurred_at.
+    filed_at = business_time(department, body.occurred_at)
+
     async def action() -> StoredResponse:
-        filed_at = datetime.now(UTC)
         report = AbnormalReport(
             report_id=new_event_id(),
             filed_at=filed_at,
@@ -69,7 +75,7 @@ async def file_report(
             ),
             project_id=body.project_id,
             bid_section_code=body.bid_section_code,
-            project_category=body.project_category.value if body.project_category else "",
+            project_category=body.project_category.value,
             behaviour_type=body.behaviour_type,
             severity=body.severity,
             description=body.description,
@@ -103,7 +109,7 @@ async def file_report(
     return await idempotency.run(
         f"abnormal_push:{department.key_id}:file_report",
         idempotency_key,
-        body.model_dump(mode="json"),
+        fingerprint_body(body),
         action,
     )
 

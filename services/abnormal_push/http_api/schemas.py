@@ -13,6 +13,7 @@ from services.abnormal_push.domain.pushes import HandlingResult, PushStatus
 from services.abnormal_push.domain.reports import BehaviourType, Severity, SubjectKind
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
 from services.platform_core.events.proto_values import enum_member
+from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 
 ProjectCategory = StrEnum(  # type: ignore[misc]
     "ProjectCategory",
@@ -79,8 +80,9 @@ class ReportCreate(BaseModel):
     subjects: list[SubjectIn] = Field(min_length=1, max_length=50)
     project_id: str = Field(min_length=1, max_length=100)
     bid_section_code: str = Field(default="", max_length=100)
-    project_category: ProjectCategory | None = Field(
-        default=None, description="decides the supervising department; absent routes as OTHER"
+    project_category: ProjectCategory = Field(
+        description="the project's trading category (a ProjectCategory of the catalogue); it "
+        "decides the supervising department the report is routed to"
     )
     behaviour_type: BehaviourType
     severity: Severity
@@ -90,6 +92,7 @@ class ReportCreate(BaseModel):
     suspected_crime: bool = False
     suspected_official_misconduct: bool = False
     suspected_misuse_of_funds: bool = False
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class RouteTarget(BaseModel):
@@ -118,6 +121,7 @@ class FeedbackCreate(BaseModel):
     result: HandlingResult
     result_text: str = Field(min_length=1, max_length=4000)
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class TransferCreate(BaseModel):
@@ -125,6 +129,26 @@ class TransferCreate(BaseModel):
 
     to_department: str = Field(min_length=1, max_length=32)
     reason: str = Field(min_length=1, max_length=1000)
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
+
+
+class SignForCreate(BaseModel):
+    """Optional body of a sign-for: only a backfill key's ``occurred_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
+
+
+def fingerprint_body(body: BaseModel | None) -> dict[str, Any]:
+    """The body as the Idempotency-Key fingerprints it; an absent ``occurred_at`` is left out,
+    so a request fingerprints as it did before the field existed."""
+    if body is None:
+        return {}
+    data: dict[str, Any] = body.model_dump(mode="json")
+    if data.get("occurred_at") is None:
+        data.pop("occurred_at", None)
+    return data
 
 
 class PushStepAccepted(BaseModel):
@@ -164,14 +188,39 @@ class CountsPublic(BaseModel):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl
+    url: HttpUrl = Field(
+        description="http(s), no credentials, resolving to public addresses only (422 otherwise)"
+    )
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class WebhookPublic(BaseModel):
+    """The registration's answer: the only place its secret is ever shown."""
+
     department: str
     url: str
-    secret: str = Field(description="HMAC-SHA256 key for X-PRT-Signature; shown once")
+    secret: str = Field(
+        description="HMAC-SHA256 key for X-PRT-Signature; shown in this answer only (and to a "
+        "retry with the same Idempotency-Key), stored nowhere"
+    )
     registered_at: str
+    webhook_id: str
+    event_id: str
+
+
+class WebhookRegistrationPublic(BaseModel):
+    """The registration in force, without its secret."""
+
+    department: str
+    webhook_id: str
+    url: str
+    registered_at: datetime
+
+
+class WebhookRemovedPublic(BaseModel):
+    department: str
+    webhook_id: str
+    event_id: str
 
 
 class RulePublic(BaseModel):

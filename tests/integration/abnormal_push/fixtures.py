@@ -19,7 +19,12 @@ from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.credit_code import check_character
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
-from services.platform_core.events.topics import ABNORMAL_PUSHES, ABNORMAL_REPORTS, PROJECT_EVENTS
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    ABNORMAL_REPORTS,
+    ABNORMAL_WEBHOOKS,
+    PROJECT_EVENTS,
+)
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -34,6 +39,8 @@ PUSH_ENV = {
     "PRT_ABNORMAL_PUSH_DEADLINE_CHECK_INTERVAL_S": "86400",
     "PRT_ABNORMAL_PUSH_WEBHOOK_BACKOFF_BASE_S": "0.3",
     "PRT_ABNORMAL_PUSH_WEBHOOK_POLL_INTERVAL_S": "0.1",
+    # The tests' webhook receivers listen on 127.0.0.1, which production refuses (SSRF guard).
+    "PRT_ABNORMAL_PUSH_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
 }
 
 
@@ -73,7 +80,9 @@ def push_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServicePro
 
 @pytest.fixture(scope="session")
 async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
-    await ensure_topics(settings, [PROJECT_EVENTS, ABNORMAL_REPORTS, ABNORMAL_PUSHES])
+    await ensure_topics(
+        settings, [PROJECT_EVENTS, ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS]
+    )
     producer = create_producer(settings, client_id="abnormal-push-tests")
     await producer.start()
     yield EventPublisher(producer)

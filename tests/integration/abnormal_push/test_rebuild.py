@@ -17,7 +17,7 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 
-async def test_a_push_comes_back_unchanged_after_a_rebuild(
+async def test_a_push_and_a_webhook_registration_come_back_unchanged_after_a_rebuild(
     push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, settings: PlatformSettings
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
@@ -34,11 +34,26 @@ async def test_a_push_comes_back_unchanged_after_a_rebuild(
             lambda: client.get(url, headers=auth(keys["CZJ"])),
             lambda r: r.json()["status"] == "SIGNED_FOR",
         )
+        hook_url = f"{push_api.base_url}/v1/webhooks"
+        registered = await client.post(
+            hook_url,
+            json={"url": "http://127.0.0.1:9/czj"},
+            headers=auth(keys["CZJ"], str(uuid.uuid4())),
+        )
+        assert registered.status_code == 201, registered.text
+        hook_before = await eventually(
+            lambda: client.get(hook_url, headers=auth(keys["CZJ"])),
+            lambda r: (
+                r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
+            ),
+        )
 
         push_worker.stop()
         await rebuild(settings)
         gone = await client.get(url, headers=auth(keys["CZJ"]))
         assert gone.status_code == 404
+        hook_gone = await client.get(hook_url, headers=auth(keys["CZJ"]))
+        assert hook_gone.status_code == 404
 
         push_worker.start()
         push_worker.wait_for_log(WORKER_READY, timeout_s=90)
@@ -47,4 +62,9 @@ async def test_a_push_comes_back_unchanged_after_a_rebuild(
             lambda r: r.status_code == 200 and r.json()["status"] == "SIGNED_FOR",
             timeout_s=90,
         )
+        hook_after = await eventually(
+            lambda: client.get(hook_url, headers=auth(keys["CZJ"])),
+            lambda r: r.status_code == 200,
+        )
     assert after.json() == before.json()
+    assert hook_after.json() == hook_before.json()

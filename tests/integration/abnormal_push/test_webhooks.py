@@ -71,6 +71,13 @@ async def test_a_receiver_failing_twice_gets_the_push_once_signed(
         )
         assert registered.status_code == 201, registered.text
         secret = registered.json()["secret"]
+        # The registration is an event; pushes routed once it is projected are delivered.
+        await eventually(
+            lambda: client.get(f"{push_api.base_url}/v1/webhooks", headers=auth(keys["YLJ"])),
+            lambda r: (
+                r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
+            ),
+        )
 
         filed = await client.post(
             f"{push_api.base_url}/v1/reports",
