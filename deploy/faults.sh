@@ -3,7 +3,10 @@
 # every refusal in the shared error format), the authorisation matrix (every route × every kind
 # of caller; table in .run/faults/authorisation-matrix.tsv) and broker failure on a 3-node KRaft
 # cluster of its own (leader kills; 2 of 3 nodes down; every acknowledged registration in the log
-# exactly once). Runs in about 5 minutes; extra arguments go to pytest.
+# exactly once), worker failure (10 SIGKILLs of the four stream workers during 100,000 writes
+# through the APIs; every projection equal to its rebuild from the log). The whole run takes
+# about 30 minutes on 2 cores, most of it the 100,000 writes; extra arguments go to pytest.
+# One table of every figure closes the run (also in .run/faults/figures.tsv).
 #
 #   bash deploy/faults.sh                      # the whole suite
 #   bash deploy/faults.sh -k matrix            # one part
@@ -12,7 +15,9 @@
 # the 3-node cluster from PRT_FAULTS_KAFKA_PORT (nodes use it, +2, +4 and the ports after them).
 # Knobs: PRT_FUZZ_EXAMPLES (cases per operation and caller, default 25), PRT_FAULTS_KILLS
 # (leader kills, default 3), PRT_FAULTS_BELOW_MIN_ISR_S (seconds with 2 of 3 nodes down, default
-# 25; 0 skips that round). PRT_FAULTS_KEEP=1 leaves the brokers and Redis running afterwards.
+# 25; 0 skips that round), PRT_FAULTS_WORKER_EVENTS (writes of the worker-failure run, default
+# here 100000; 2000 in make test), PRT_FAULTS_WORKER_KILLS (default 10), PRT_FAULTS_SEED (the
+# kill moments; printed). PRT_FAULTS_KEEP=1 leaves the brokers and Redis running afterwards.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -21,6 +26,7 @@ cd "$ROOT"
 export PRT_TEST_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_TEST_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
 export PRT_FAULTS_KAFKA_PORT="${PRT_FAULTS_KAFKA_PORT:-29692}"
 export PRT_FAULTS_CLUSTER=1
+export PRT_FAULTS_WORKER_EVENTS="${PRT_FAULTS_WORKER_EVENTS:-100000}"
 
 stop_stacks() {
   [[ "${PRT_FAULTS_KEEP:-}" == 1 ]] && return 0

@@ -13,6 +13,7 @@ from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
+from tests.support import fault_figures
 from tests.support.faults import Caller, CallerKeys
 from tests.support.processes import ServiceProcess, api_process
 
@@ -72,4 +73,23 @@ async def caller_keys(issue_key: IssueKey, settings: PlatformSettings) -> Caller
             Caller.NO_KEY: None,
             Caller.REVOKED: revoked.key,
         }
+    )
+
+
+FIGURES_FILE = Path(__file__).resolve().parents[2] / ".run" / "faults" / "figures.tsv"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The suite's one table of figures, whichever of its tests ran (also in FIGURES_FILE)."""
+    recorded = fault_figures.rows()
+    if not recorded:
+        return
+    fault_figures.write_tsv(recorded, FIGURES_FILE)
+    terminalreporter.section("fault suite figures")
+    terminalreporter.write_line(fault_figures.render(recorded))
+    failed = [row.part for row in recorded if not row.passed]
+    terminalreporter.write_line(
+        f"{len(recorded)} parts, {len(failed)} failed"
+        + (f": {', '.join(failed)}" if failed else "")
+        + f"; table in {FIGURES_FILE}"
     )

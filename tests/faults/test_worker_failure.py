@@ -1,0 +1,234 @@
+"""Worker failure: SIGKILL the services' stream workers (intake, abnormal_push, remote_eval,
+reporting) at random moments of a run of writes driven through the four real APIs; afterwards
+every projection and figure equals what the log rebuilds: 0 lost, 0 double-counted.
+
+Every acknowledged write is in the log exactly once (registrations, reports, seat publications,
+evaluation requests), and each service's projections equal its rebuild from the log (see
+tests/support/projection_checks.py: reporting's recompute, intake's and abnormal_push's rebuild
+commands, an independent fold of remote_eval's topics).
+
+Sizes: PRT_FAULTS_WORKER_EVENTS writes (default 2,000; deploy/faults.sh runs 100,000) and
+PRT_FAULTS_WORKER_KILLS kills (default 10), at moments drawn from PRT_FAULTS_SEED (printed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.settings import PlatformSettings
+from tests.conftest import WORKER_READY, IssueKey
+from tests.faults.conftest import HOME_REGION
+from tests.integration.reporting.conftest import Namespace, fresh_namespace
+from tests.support import fault_figures
+from tests.support.api_load import (
+    EVALUATION,
+    HOST_CENTRE,
+    Keys,
+    LoadFigures,
+    LogCount,
+    WritePlan,
+    add_experts,
+    count_in_log,
+    drive,
+)
+from tests.support.faults import table
+from tests.support.processes import ServiceProcess
+from tests.support.projection_checks import (
+    ProjectionCheck,
+    abnormal_push_check,
+    intake_check,
+    remote_eval_check,
+    reporting_check,
+)
+from tests.support.stream_workers import StreamWorkers, worker_specs
+
+pytestmark = pytest.mark.faults
+
+EVENTS = int(os.environ.get("PRT_FAULTS_WORKER_EVENTS", "2000"))
+KILLS = int(os.environ.get("PRT_FAULTS_WORKER_KILLS", "10"))
+SEED = int(os.environ.get("PRT_FAULTS_SEED", str(random.randrange(1_000_000))))
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What the test drives: the four APIs, the workers, keys, and the reporting namespace."""
+
+    settings: PlatformSettings
+    env: dict[str, str]
+    apis: dict[str, ServiceProcess]
+    workers: StreamWorkers
+    keys: Keys
+    reporting: Namespace
+
+
+@pytest.fixture(scope="module")
+async def load_keys(issue_key: IssueKey) -> Keys:
+    department = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
+    )
+    host = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南市公共资源交易中心", frozenset({HOST_CENTRE})
+    )
+    operator = await issue_key(PrincipalKind.OPERATOR, "FGW-DUTY", "联席会议办公室值班员")
+    return Keys(department.key, host.key, operator.key)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    settings: PlatformSettings,
+    stack_env: dict[str, str],
+    log_dir: Path,
+    service_apis: dict[str, ServiceProcess],
+    load_keys: Keys,
+) -> Iterator[Stack]:
+    namespace = fresh_namespace()
+    env = {
+        **namespace.env(stack_env),
+        "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400",
+        "PRT_FAUST_DATA_DIR": str(log_dir.parent / "faust-worker-kills"),
+    }
+    workers = StreamWorkers(worker_specs(namespace.consumer_group), env, log_dir, "kills")
+    try:
+        workers.start_all()
+        yield Stack(settings, stack_env, service_apis, workers, load_keys, namespace)
+    finally:
+        workers.stop_all()
+
+
+@pytest.fixture
+async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _kill_at_random_moments(
+    workers: StreamWorkers, figures: LoadFigures, rng: random.Random
+) -> list[tuple[str, int]]:
+    """KILLS kills, each worker in turn (shuffled), when the run reaches random points."""
+    names = list(workers.specs)
+    order = [names[i % len(names)] for i in range(KILLS)]
+    rng.shuffle(order)
+    points = sorted(rng.uniform(0.05, 0.95) * EVENTS for _ in range(KILLS))
+    kills: list[tuple[str, int]] = []
+    for name, point in zip(order, points, strict=True):
+        while figures.total_sent < point:  # noqa: ASYNC110 - the run's progress is the clock
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(rng.uniform(0, 0.5))
+        kills.append((name, figures.total_sent))
+        workers.kill(name)  # SIGKILL: no commit, no flush, no goodbye
+        workers.start(name, wait=False)  # its successor catches up while the run goes on
+    return kills
+
+
+async def _run_with_kills(stack: Stack, tag: str) -> tuple[LoadFigures, list[tuple[str, int]]]:
+    specialty = uuid.uuid4().hex[:8].upper()
+    base_urls = {name: process.base_url for name, process in stack.apis.items()}
+    async with httpx.AsyncClient(base_url=base_urls["remote_eval"], timeout=30) as client:
+        await add_experts(client, stack.keys, specialty)
+    plan = WritePlan(stack.keys, tag, specialty)
+    figures = LoadFigures()
+    killing = asyncio.create_task(
+        _kill_at_random_moments(stack.workers, figures, random.Random(SEED))
+    )
+    await drive(base_urls, (plan.write(n) for n in range(EVENTS)), figures, concurrency=16)
+    kills = await killing
+    for process in stack.workers.processes.values():
+        await asyncio.to_thread(process.wait_for_log, WORKER_READY, 180)
+    await stack.workers.wait_caught_up(stack.settings)
+    return figures, kills
+
+
+def _report(
+    figures: LoadFigures,
+    kills: list[tuple[str, int]],
+    log_counts: list[LogCount],
+    checks: list[ProjectionCheck],
+) -> None:
+    per_worker = Counter(name for name, _ in kills)
+    print("   kills (worker @ writes sent): " + ", ".join(f"{n}@{at}" for n, at in kills))
+    print(
+        table(
+            ["kind", "acknowledged", "found once", "lost", "duplicated"],
+            [[c.label, c.acknowledged, c.found_once, c.lost, c.duplicated] for c in log_counts],
+        )
+    )
+    print(
+        table(
+            ["projection", "kills", "compared (counters/keys/items)", "differences"],
+            [[c.service, per_worker[c.service], c.compared, c.differences] for c in checks],
+        )
+    )
+    for check in checks:
+        for line in check.problems[:10]:
+            print(f"   {check.service}: {line}")
+        fault_figures.record(
+            f"worker kills: {check.service} projection",
+            passed=not check.problems,
+            kills=per_worker[check.service],
+            differences=check.differences,
+            note=f"{check.compared} compared",
+        )
+    lost = sum(c.lost for c in log_counts)
+    duplicated = sum(c.duplicated for c in log_counts)
+    fault_figures.record(
+        "worker kills: writes in the log",
+        passed=lost == 0 and duplicated == 0 and not figures.server_errors,
+        sent=figures.total_sent,
+        acknowledged=figures.total_acknowledged,
+        found_once=sum(c.found_once for c in log_counts),
+        lost=lost,
+        duplicated=duplicated,
+        kills=len(kills),
+        server_5xx=len(figures.server_errors),
+    )
+
+
+async def test_killed_workers_leave_every_projection_equal_to_the_log(
+    stack: Stack, redis: Redis
+) -> None:
+    tag = f"wk{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    figures, kills = await _run_with_kills(stack, tag)
+    print(
+        f"\n== Worker failure: {figures.total_sent} writes through the APIs, {len(kills)} "
+        f"SIGKILLs (seed {SEED}), all caught up after {time.monotonic() - started:.0f}s"
+    )
+    log_counts = await count_in_log(stack.settings, figures, tag)
+    checks = [
+        await reporting_check(stack.settings, redis, stack.reporting.prefix),
+        await intake_check(redis, stack.env, stack.workers),
+        await abnormal_push_check(stack.settings, redis, stack.env, stack.workers),
+        await remote_eval_check(
+            stack.settings,
+            redis,
+            stack.apis["remote_eval"].base_url,
+            stack.keys.host,
+            figures.acknowledged.get(EVALUATION.label, set()),
+        ),
+    ]
+    _report(figures, kills, log_counts, checks)
+
+    assert len(kills) == KILLS
+    assert figures.server_errors == [], figures.server_errors[:5]
+    assert figures.refused == [], figures.refused[:5]
+    assert figures.total_acknowledged == EVENTS
+    assert [(c.label, c.lost, c.duplicated) for c in log_counts] == [
+        (c.label, 0, 0) for c in log_counts
+    ]
+    assert {c.service: c.problems[:5] for c in checks} == {c.service: [] for c in checks}

@@ -1,0 +1,124 @@
+"""The four services' stream workers as real processes, with what a fault test needs of them:
+kill one (SIGKILL) and start it again, and wait until each consumer group has committed every
+record on its topics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    ABNORMAL_REPORTS,
+    EVALUATIONS,
+    EVENT_TOPICS,
+    PROJECT_EVENTS,
+    VENUE_CAPACITY,
+    TopicSpec,
+    partner_answers_topic,
+)
+from services.platform_core.settings import PlatformSettings
+from services.remote_eval.reference import partners
+from tests.conftest import WORKER_READY
+from tests.support.consumer_lag import wait_until_caught_up
+from tests.support.processes import REPO, ServiceProcess, worker_process
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    name: str
+    module: str
+    group_id: str
+    topics: tuple[TopicSpec, ...]
+
+
+def worker_specs(reporting_group: str) -> dict[str, WorkerSpec]:
+    answers = tuple(partner_answers_topic(code) for code in sorted(partners()))
+    specs = (
+        WorkerSpec("intake", "services.intake.stream_worker", "prt-intake", (PROJECT_EVENTS,)),
+        WorkerSpec(
+            "abnormal_push",
+            "services.abnormal_push.stream_worker",
+            "prt-abnormal-push",
+            (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS),
+        ),
+        WorkerSpec(
+            "remote_eval",
+            "services.remote_eval.stream_worker",
+            "prt-remote-eval",
+            (EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *answers),
+        ),
+        WorkerSpec("reporting", "services.reporting.stream_worker", reporting_group, EVENT_TOPICS),
+    )
+    return {spec.name: spec for spec in specs}
+
+
+@dataclass
+class StreamWorkers:
+    """One process per worker, all on ``env``; ``restarts`` counts starts after the first."""
+
+    specs: dict[str, WorkerSpec]
+    env: dict[str, str]
+    log_dir: Path
+    label: str
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    starts: int = 0
+
+    def start(self, name: str, wait: bool = True) -> ServiceProcess:
+        self.starts += 1
+        spec = self.specs[name]
+        process = worker_process(
+            f"{self.label}-{name}-{self.starts}", spec.module, self.env, self.log_dir
+        )
+        process.start()
+        self.processes[name] = process
+        if wait:
+            process.wait_for_log(WORKER_READY, timeout_s=180)
+        return process
+
+    def start_all(self) -> None:
+        for name in self.specs:
+            self.start(name, wait=False)
+        for process in self.processes.values():
+            process.wait_for_log(WORKER_READY, timeout_s=180)
+
+    def kill(self, name: str) -> None:
+        self.processes[name].kill()
+
+    def stop(self, name: str) -> None:
+        self.processes[name].stop()
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def logs(self) -> list[Path]:
+        return sorted(self.log_dir.glob(f"{self.label}-*.log"))
+
+    async def wait_caught_up(self, settings: PlatformSettings, timeout_s: float = 600) -> None:
+        for spec in self.specs.values():
+            await wait_until_caught_up(settings, spec.group_id, spec.topics, timeout_s=timeout_s)
+
+
+async def run_module(module: str, env: dict[str, str], *args: str) -> str:
+    """``python -m module args`` on the test stack (a service's own rebuild command)."""
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            check=False,
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"{module} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return done.stdout + done.stderr
+
+    return await asyncio.to_thread(run)
