@@ -26,6 +26,9 @@ from services.abnormal_push.domain.webhook_targets import (
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
+# A name that takes longer than this to resolve is refused (a registration answers in time).
+RESOLVE_TIMEOUT_S = 5.0
+
 
 class WebhookUrlRefused(AbnormalPushError):
     """A webhook URL that may not be registered or delivered to; the message says why."""
@@ -46,9 +49,17 @@ async def resolve_host(host: str, port: int) -> list[IPAddress]:
         pass
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+        )
     except socket.gaierror as exc:
         raise WebhookUrlRefused(f"host {host!r} does not resolve: {exc.strerror}") from exc
+    except TimeoutError as exc:
+        raise WebhookUrlRefused(
+            f"host {host!r} did not resolve within {RESOLVE_TIMEOUT_S:g} s"
+        ) from exc
+    except (UnicodeError, ValueError) as exc:  # e.g. an IDNA label too long
+        raise WebhookUrlRefused(f"host {host!r} is not a valid host name: {exc}") from exc
     found: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])

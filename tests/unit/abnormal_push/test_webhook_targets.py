@@ -132,3 +132,11 @@ async def test_an_ip_literal_url_is_judged_without_dns() -> None:
         await checked_target("http://a:b@93.184.216.34/", ())
     local = await checked_target("http://127.0.0.1:9/p", LOOPBACK_ONLY)
     assert local.url == "http://127.0.0.1:9/p"
+
+
+async def test_unresolvable_and_malformed_names_are_refused_not_crashed() -> None:
+    # .invalid never resolves (RFC 6761); a 70-letter label fails IDNA before any lookup.
+    with pytest.raises(WebhookUrlRefused, match="does not resolve"):
+        await checked_target("http://no-such-host.invalid/p", ())
+    with pytest.raises(WebhookUrlRefused, match="not a valid host name"):
+        await checked_target(f"http://{'a' * 70}.example.cn/p", ())
