@@ -69,18 +69,20 @@ async def register_webhook(
 ) -> object:
     at = business_time(department, body.occurred_at)
     url = str(body.url)
-    try:
-        await checked_target(url, push_settings.allowed_networks)
-    except WebhookUrlRefused as refused:
-        raise ApiError(
-            422,
-            "webhook_url_refused",
-            f"The webhook URL is refused: {refused}",
-            [FieldProblem(field="url", problem=str(refused))],
-        ) from refused
     key = push_settings.webhook_key_bytes
 
     async def action() -> StoredResponse:
+        # Inside the action: a retry with the same key gets the first outcome, whatever the
+        # name resolves to by then.
+        try:
+            await checked_target(url, push_settings.allowed_networks)
+        except WebhookUrlRefused as refused:
+            raise ApiError(
+                422,
+                "webhook_url_refused",
+                f"The webhook URL is refused: {refused}",
+                [FieldProblem(field="url", problem=str(refused))],
+            ) from refused
         event = WebhookRegistered(
             event_id=new_event_id(),
             department=department.code,
