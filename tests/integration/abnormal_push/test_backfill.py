@@ -1,7 +1,8 @@
 """Backfilled history: a report from 2023 filed with a backfill key, signed for in time and
-answered late, is overdue for feedback dated at its 2023 deadline — and a key without backfill
-may not state occurred_at (403 with the reason). The deadline watch runs against the real
-read model and broker; the worker projects what it emits."""
+answered late, is overdue for feedback dated at its 2023 deadline; a key without backfill may
+not state occurred_at (403 with the reason); a detection over migrated intake events is dated
+by its triggering event. The deadline watch runs against the real read model and broker; the
+worker projects what it emits."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
+from google.protobuf.message import Message
+from prt.v1 import common_pb2, intake_pb2
 
+from services.abnormal_push.domain.reports import Severity
 from services.abnormal_push.handlers import DeadlineWatch
 from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.service_config import load_deadline_policy
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
 from tests.conftest import IssueKey
-from tests.integration.abnormal_push.fixtures import Keys, auth, report_body
+from tests.integration.abnormal_push.fixtures import Keys, auth, credit_code, publish, report_body
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -186,3 +193,78 @@ async def test_a_key_without_backfill_may_not_state_occurred_at(
             {"field": "occurred_at", "problem": "stated by a key without backfill"}
         ]
     assert still_routed.json()["status"] == "ROUTED"
+
+
+def _org(code: str) -> common_pb2.OrganisationRef:
+    return common_pb2.OrganisationRef(name="某公司", unified_social_credit_code=code)
+
+
+async def test_a_detection_over_backfilled_intake_events_is_dated_by_the_opening(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+) -> None:
+    """Intake's migrated history (events dated 2023) is judged by the detection rules like live
+    trading: the report and its pushes take the time of the triggering event, the opening."""
+    project_id = f"p-{uuid.uuid4()}"
+    registered = datetime(2023, 5, 8, 1, 0, tzinfo=UTC)
+    opened = datetime(2023, 5, 10, 2, 0, tzinfo=UTC)  # Wednesday 10 May 2023, 10:00 Jinan
+    a, b = credit_code(), credit_code()
+
+    async def send(message: Message) -> None:
+        await publish(publisher, PROJECT_EVENTS, message, project_id)
+
+    await send(
+        intake_pb2.ProjectRegistered(
+            project_id=project_id,
+            occurred_at=to_timestamp(registered),
+            actor_department="JYZX",
+            name="迁移项目",
+            category=common_pb2.PROJECT_CATEGORY_WATER,
+            region_code="370102",
+            tenderer=_org(credit_code()),
+            trading_method=intake_pb2.TRADING_METHOD_OPEN_TENDER,
+            bid_sections=[intake_pb2.BidSection(bid_section_code="S1", name="一标段")],
+        )
+    )
+    for minutes, bidder in ((0, a), (30, b)):
+        await send(
+            intake_pb2.BidSubmitted(
+                project_id=project_id,
+                occurred_at=to_timestamp(datetime(2023, 5, 9, 1, minutes, tzinfo=UTC)),
+                actor_department="JYZX",
+                bidder=_org(bidder),
+                bid_section_code="S1",
+                bid_price_fen=12_345_600_00,
+                deposit_account=str(uuid.uuid4().int % 10**16),
+            )
+        )
+    await send(
+        intake_pb2.BidsOpened(
+            project_id=project_id,
+            occurred_at=to_timestamp(opened),
+            actor_department="JYZX",
+            bid_section_code="S1",
+            opened_bidder_codes=[a, b],
+        )
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def detected() -> list[dict[str, Any]]:
+            response = await client.get(
+                f"{push_api.base_url}/v1/pushes",
+                params={"since": "2023-05-10T00:00:00+08:00", "until": "2023-05-11T00:00:00+08:00"},
+                headers=auth(keys["SWJ"]),
+            )
+            return [p for p in response.json() if p["report"]["project_id"] == project_id]
+
+        (push,) = await eventually(detected, lambda found: len(found) == 1)
+
+    report = push["report"]
+    assert report["detection"]["rule_id"] == "R028"
+    assert _when(report["filed_at"]) == opened
+    assert _when(push["routed_at"]) == opened
+    sign_for_due, feedback_due = load_deadline_policy().due_times(Severity.HIGH, opened)
+    assert _when(push["sign_for_due"]) == sign_for_due < datetime(2023, 5, 12, tzinfo=UTC)
+    assert _when(push["feedback_due"]) == feedback_due
