@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
+    EVALUATION_STATES,
     EVALUATIONS,
     TopicSpec,
     partner_answers_topic,
@@ -102,7 +103,11 @@ def windows_from(settings: PlatformSettings) -> AnswerWindows:
 
 
 def _all_topics() -> dict[str, TopicSpec]:
-    specs = [EVALUATIONS, *(partner_seat_requests_topic(c) for c in partners())]
+    specs = [
+        EVALUATIONS,
+        EVALUATION_STATES,
+        *(partner_seat_requests_topic(c) for c in partners()),
+    ]
     return {spec.name: spec for spec in specs}
 
 
@@ -196,7 +201,16 @@ class Scheduler:
         drawn: list[str] | None = None,
         mark_applied: bool = True,
     ) -> None:
-        """Stores the decision with its outbox (one MULTI), then publishes the outbox."""
+        """Stores the decision with its outbox (one MULTI), then publishes the outbox. The
+        outbox ends with the state itself on the changelog, from which the read model can be
+        rebuilt (services.remote_eval.rebuild)."""
+        evaluation_id = state.request.evaluation_id
+        changelog = remote_eval_pb2.EvaluationStateRecorded(
+            evaluation_id=evaluation_id,
+            occurred_at=to_timestamp(datetime.now(UTC)),
+            state_json=json.dumps(state.to_json(), ensure_ascii=False),
+        )
+        await self._emit(EVALUATION_STATES, changelog, evaluation_id, datetime.now(UTC))
         records: list[list[Any]] = []
         for topic, envelope, key in self._outgoing:
             value, headers = encode_envelope(envelope)
@@ -753,24 +767,7 @@ class Scheduler:
                 await self._unseal(state, envelope.time)
 
     async def _unseal(self, state: EvaluationState, now: datetime) -> None:
-        identities = await self._registry.reveal([m.assignment.expert_id for m in state.members])
-        names = {
-            "evaluation_id": state.request.evaluation_id,
-            "project_id": state.request.project_id,
-            "bid_section_code": state.request.bid_section_code,
-            "members": [
-                {
-                    "pseudonym": m.pseudonym,
-                    "name": identities[m.assignment.expert_id].name,
-                    "specialty_code": m.assignment.specialty_code,
-                    "kind": m.assignment.kind.value,
-                    "venue_id": m.assignment.venue_id,
-                }
-                for m in state.members
-                if m.assignment.expert_id in identities
-            ],
-        }
-        document = json.dumps(names, ensure_ascii=False, sort_keys=True).encode()
+        document = await committee_document(self._registry, state)
         digest = hashlib.sha256(document).hexdigest()
         evaluation_id = state.request.evaluation_id
         await self._redis.set(COMMITTEE_LISTS_PREFIX + evaluation_id, document)
@@ -788,6 +785,28 @@ class Scheduler:
         previous = EvaluationState.from_json(state.to_json())
         state.unsealed = True
         await self._save(state, previous, mark_applied=False)
+
+
+async def committee_document(registry: ExpertRegistry, state: EvaluationState) -> bytes:
+    """The unsealed committee list (names revealed) as stored for the host after the award."""
+    identities = await registry.reveal([m.assignment.expert_id for m in state.members])
+    names = {
+        "evaluation_id": state.request.evaluation_id,
+        "project_id": state.request.project_id,
+        "bid_section_code": state.request.bid_section_code,
+        "members": [
+            {
+                "pseudonym": m.pseudonym,
+                "name": identities[m.assignment.expert_id].name,
+                "specialty_code": m.assignment.specialty_code,
+                "kind": m.assignment.kind.value,
+                "venue_id": m.assignment.venue_id,
+            }
+            for m in state.members
+            if m.assignment.expert_id in identities
+        ],
+    }
+    return json.dumps(names, ensure_ascii=False, sort_keys=True).encode()
 
 
 def _with_unavailable_dates(expert: Expert, dates: frozenset[date]) -> Expert:

@@ -1,10 +1,11 @@
 """Remote evaluation's Redis state: evaluations, seat offers and bookings, experts' history.
 
 Written only by the scheduler worker (the API reads): an evaluation's JSON and the bookings and
-busy marks it implies are written in one MULTI, so a killed worker leaves either all of a
-decision or none. Bookings are stored per (venue, evaluation), set not incremented, so applying
-the same decision twice changes nothing. Everything here can be rebuilt by replaying the
-topics (venue capacity, evaluations, projects) through the worker.
+busy marks it implies — with the decision's outbox, applied marker and draw days — are written
+in one MULTI, so a killed worker leaves either all of a decision or none. Bookings are stored
+per (venue, evaluation), set not incremented, so applying the same decision twice changes
+nothing. The projections can be rebuilt from the log (services.remote_eval.rebuild: the
+evaluation-state changelog, venue capacity and availability events).
 """
 
 from __future__ import annotations
@@ -336,11 +337,6 @@ class RemoteEvalStore:
             days.add(day.isoformat())
             updates[expert_id] = json.dumps(sorted(days))
         return updates
-
-    async def record_draw_days(self, expert_ids: list[str], day: date) -> None:
-        updates = await self._draw_day_updates(expert_ids, day)
-        if updates:
-            await self._redis.hset(DRAW_DAYS_KEY, mapping=updates)
 
     # -- outbox: events decided and stored, not yet acknowledged by the broker ------------------
     async def pending_outboxes(self) -> dict[str, list[list[Any]]]:

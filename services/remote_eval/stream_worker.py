@@ -24,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.platform_core.events.topics import (
+    EVALUATION_STATES,
     EVALUATIONS,
     PROJECT_EVENTS,
     VENUE_CAPACITY,
@@ -155,7 +156,7 @@ async def unseal_on_award(stream: Any) -> None:
 
 
 def main() -> None:
-    topics = [EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
+    topics = [EVALUATIONS, EVALUATION_STATES, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
     run_worker(app, settings, [*topics, dead_letter_topic(CONSUMER)])
 
 

@@ -397,3 +397,13 @@ class ExpertAvailabilitySet(_message.Message):
     pool_code: str
     unavailable_dates: _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalDate]
     def __init__(self, expert_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool_code: _Optional[str] = ..., unavailable_dates: _Optional[_Iterable[_Union[_common_pb2.LocalDate, _Mapping]]] = ...) -> None: ...
+
+class EvaluationStateRecorded(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "state_json")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    state_json: str
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_json: _Optional[str] = ...) -> None: ...

@@ -128,6 +128,16 @@ EVALUATIONS = TopicSpec(
     ),
 )
 
+EVALUATION_STATES = TopicSpec(
+    name="remote-eval.evaluation-states.v1",
+    key="evaluation_id",
+    description="remote_eval's changelog: each evaluation's state after every decision, for "
+    "rebuilding its read model from the log. Compacted (the latest state per evaluation); read "
+    "by remote_eval alone, so not among EVENT_TOPICS.",
+    message_types=_types("EvaluationStateRecorded"),
+    cleanup_policy="compact",
+)
+
 EVENT_TOPICS: tuple[TopicSpec, ...] = (
     PROJECT_EVENTS,
     LARGE_AMOUNT_RECORDS,

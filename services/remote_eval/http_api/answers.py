@@ -7,7 +7,7 @@ Partners with a Kafka client write the same messages on their answers topic inst
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter
 from google.protobuf.message import Message
@@ -18,6 +18,7 @@ from services.platform_core.auth.principals import Principal
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import EVALUATIONS
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval.http_api.dependencies import (
@@ -67,10 +68,14 @@ async def _record(
     body: dict[str, object],
     message: Message,
     evaluation_id: str,
+    at: datetime,
 ) -> object:
     async def publish() -> StoredResponse:
         envelope = Envelope(
-            message=message, source=f"prt/partners/{principal.code}", subject=evaluation_id
+            message=message,
+            source=f"prt/partners/{principal.code}",
+            subject=evaluation_id,
+            time=at,
         )
         await context.publisher.publish(EVALUATIONS, envelope, key=evaluation_id)
         recorded = AnswerRecorded(
@@ -106,9 +111,10 @@ async def decide_venue(
         )
     if body.decision == "DECLINED" and not body.reason.strip():
         raise ApiError(422, "reason_required", "Say why the venue declines (reason)")
+    at = business_time(principal, body.occurred_at)
     message = remote_eval_pb2.PartnerVenueDecision(
         evaluation_id=evaluation_id,
-        occurred_at=to_timestamp(datetime.now(UTC)),
+        occurred_at=to_timestamp(at),
         partner_code=entry.venue.owner_code,
         venue_id=body.venue_id,
         decision=remote_eval_pb2.VenueDecision.Value(f"VENUE_DECISION_{body.decision}"),  # type: ignore[arg-type]
@@ -119,9 +125,10 @@ async def decide_venue(
         principal=principal,
         scope="venue-decision",
         idempotency_key=idempotency_key,
-        body=body.model_dump(),
+        body=body.model_dump(mode="json"),
         message=message,
         evaluation_id=evaluation_id,
+        at=at,
     )
 
 
@@ -142,7 +149,8 @@ async def answer_for_expert(
     member = _member(state, pseudonym)
     pool = member.assignment.pool_code
     require_owner(principal, pool, f"Expert {pseudonym} (pool {pool})")
-    now = to_timestamp(datetime.now(UTC))
+    at = business_time(principal, body.occurred_at)
+    now = to_timestamp(at)
     message: Message
     if body.confirmed:
         message = remote_eval_pb2.ExpertConfirmed(
@@ -165,9 +173,10 @@ async def answer_for_expert(
         principal=principal,
         scope=f"answer:{pseudonym}",
         idempotency_key=idempotency_key,
-        body=body.model_dump(),
+        body=body.model_dump(mode="json"),
         message=message,
         evaluation_id=evaluation_id,
+        at=at,
     )
 
 
@@ -190,9 +199,10 @@ async def report_no_show(
         raise ApiError(409, "wrong_venue", f"{pseudonym} evaluates at {member.assignment.venue_id}")
     owner = venue_directory()[body.venue_id].venue.owner_code
     require_owner(principal, owner, f"Venue {body.venue_id}")
+    at = business_time(principal, body.occurred_at)
     message = remote_eval_pb2.ExpertNoShow(
         evaluation_id=evaluation_id,
-        occurred_at=to_timestamp(datetime.now(UTC)),
+        occurred_at=to_timestamp(at),
         partner_code=owner,
         expert_pseudonym=pseudonym,
         venue_id=body.venue_id,
@@ -202,7 +212,8 @@ async def report_no_show(
         principal=principal,
         scope=f"no-show:{pseudonym}",
         idempotency_key=idempotency_key,
-        body=body.model_dump(),
+        body=body.model_dump(mode="json"),
         message=message,
         evaluation_id=evaluation_id,
+        at=at,
     )

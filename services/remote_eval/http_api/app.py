@@ -26,7 +26,15 @@ from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.reference_data import yellow_river_cities
 from services.platform_core.settings import get_settings
-from services.remote_eval.http_api import answers, asyncapi, audit, evaluations, experts, streams
+from services.remote_eval.http_api import (
+    answers,
+    asyncapi,
+    audit,
+    evaluations,
+    experts,
+    pools,
+    streams,
+)
 from services.remote_eval.http_api import venues as venue_routes
 from services.remote_eval.http_api.dependencies import RemoteEvalContext
 from services.remote_eval.reference import partners
@@ -79,7 +87,7 @@ app = FastAPI(
     "every POST an Idempotency-Key.",
 )
 install_error_handlers(app)
-for module in (venue_routes, experts, evaluations, answers, audit, streams, asyncapi):
+for module in (venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi):
     app.include_router(module.router)
 
 

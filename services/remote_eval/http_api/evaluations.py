@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
@@ -12,6 +11,7 @@ from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import EVALUATIONS
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
@@ -100,11 +100,15 @@ async def request_evaluation(
             [FieldProblem(field="committee_size", problem=rule) for rule in rules],
         )
 
+    at = business_time(principal, body.occurred_at)
+
     async def publish() -> StoredResponse:
         request = build(f"EV-{new_event_id()}")
-        now = datetime.now(UTC)
+        now = at
         envelope = Envelope(
-            message=event_codec.evaluation_requested(request, now),
+            message=event_codec.evaluation_requested(
+                request, now, backfilled=body.occurred_at is not None
+            ),
             source=f"prt/remote-eval/{principal.code}",
             subject=request.evaluation_id,
             time=now,

@@ -3,12 +3,13 @@ expert's name, phone or ID number (only the check-in and unsealed-committee bodi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from services.platform_core.credit_code import credit_code_problem
+from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 from services.remote_eval.domain.model import ExpertKind, HalfDay, Slot
 
 
@@ -37,6 +38,7 @@ class CapacityCreate(BaseModel):
     slot: SlotBody
     seats: int = Field(ge=0, le=500, description="seats offered in the slot; 0 withdraws")
     fee_fen: int = Field(ge=0, description="fee per seat for the half day, in fen")
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class CapacityAccepted(BaseModel):
@@ -101,6 +103,7 @@ class EvaluationCreate(BaseModel):
         default=[], description="bidders', tenderer's, agency's and other avoided units' codes"
     )
     main_venue_experts: int | None = Field(default=None, ge=0)
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
     @field_validator("avoided_unit_codes")
     @classmethod
@@ -154,15 +157,18 @@ class VenueDecisionCreate(BaseModel):
     venue_id: str
     decision: Literal["ACCEPTED", "DECLINED"]
     reason: str = Field(default="", max_length=500)
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class ExpertAnswerCreate(BaseModel):
     confirmed: bool
     reason: Literal["UNAVAILABLE", "CONFLICT_OF_INTEREST", "NO_RESPONSE", "OTHER"] | None = None
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class NoShowCreate(BaseModel):
     venue_id: str
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
 class AnswerRecorded(BaseModel):
@@ -207,3 +213,36 @@ class CommitteeMemberNamed(BaseModel):
     specialty_code: str
     kind: str
     venue_id: str
+
+
+class PoolExpertPublic(BaseModel):
+    """An expert of a pool as the pool's owner sees it: no name, phone or ID number."""
+
+    expert_id: str = Field(description="pseudonymous registry id")
+    kind: ExpertKind
+    specialties: list[str]
+    employer_code: str
+    active: bool
+    unavailable_slots: list[SlotBody]
+    unavailable_dates: list[date] = Field(description="as the pool owner last set them")
+
+
+class PoolExpertPage(BaseModel):
+    pool_code: str
+    total: int
+    offset: int
+    limit: int
+    experts: list[PoolExpertPublic]
+
+
+class AvailabilityCreate(BaseModel):
+    unavailable_dates: list[date] = Field(
+        max_length=366, description="the whole list of dates the expert cannot sit (replaces it)"
+    )
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
+
+
+class AvailabilityAccepted(BaseModel):
+    expert_id: str
+    pool_code: str
+    unavailable_dates: list[date]

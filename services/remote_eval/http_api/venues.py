@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from services.platform_core.auth.dependencies import CurrentPrincipal
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import VENUE_CAPACITY
+from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
@@ -71,9 +72,9 @@ async def publish_capacity(
     """The venue's owner publishes (or revises) its seats and fee for one half-day slot."""
     entry = _venue_or_404(venue_id)
     require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
+    now = business_time(principal, body.occurred_at)
 
     async def publish() -> StoredResponse:
-        now = datetime.now(UTC)
         message = remote_eval_pb2.VenueCapacityPublished(
             venue_id=venue_id,
             occurred_at=to_timestamp(now),
@@ -85,7 +86,10 @@ async def publish_capacity(
             fee_fen=body.fee_fen,
         )
         envelope = Envelope(
-            message=message, source=f"prt/remote-eval/{principal.code}", subject=venue_id
+            message=message,
+            source=f"prt/remote-eval/{principal.code}",
+            subject=venue_id,
+            time=now,
         )
         await context.publisher.publish(VENUE_CAPACITY, envelope, key=venue_id)
         accepted = CapacityAccepted(

@@ -26,7 +26,11 @@ def remote_eval_api(stack_env: dict[str, str], log_dir: Path) -> Iterator[Servic
 def remote_eval_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
     yield from _running(
         worker_process(
-            "remote-eval-worker", "services.remote_eval.stream_worker", stack_env, log_dir
+            "remote-eval-worker",
+            "services.remote_eval.stream_worker",
+            # Answer deadlines are checked every second, so a test can watch one pass.
+            {**stack_env, "PRT_REMOTE_EVAL_TIMER_INTERVAL_S": "1"},
+            log_dir,
         )
     )
 

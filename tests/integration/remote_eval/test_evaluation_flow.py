@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +16,6 @@ import httpx
 import pytest
 from prt.v1 import intake_pb2, remote_eval_pb2
 
-from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
@@ -32,122 +30,27 @@ from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.integration.remote_eval.topic_reading import events_of, read_topic, read_topic_headers
+from tests.integration.remote_eval.world import (
+    MAIN_VENUE,
+    PARTNERS,
+    World,
+    build_world,
+    logged_events,
+    post_headers,
+    request_body,
+    wait_decided,
+)
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-MAIN_VENUE = "JN-370100-1"
-PARTNERS = ("370300", "370500", "370800")
-CHECK_DIGITS = "0123456789X"
-
-
-def _credit_code(n: int) -> str:
-    from services.platform_core.credit_code import check_character
-
-    body = f"91370100{n:09d}"
-    return body + check_character(body)
-
-
-@dataclass
-class World:
-    marker: str
-    tech: str
-    econ: str
-    host: dict[str, str]
-    operator: dict[str, str]
-    partner_keys: dict[str, dict[str, str]]
-    planted: list[str]  # every name, phone and ID number given to the registry
-
-
-def _headers(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def _post(key: dict[str, str]) -> dict[str, str]:
-    return {**key, "Idempotency-Key": str(uuid.uuid4())}
 
 
 @pytest.fixture(scope="module")
 async def world(
     remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
 ) -> World:
-    marker = uuid.uuid4().hex[:8].upper()
-    host = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset({"370100"})
-    )
-    operator = await issue_key(PrincipalKind.OPERATOR, "audit", "审计员")
-    partner_keys = {
-        code: _headers((await issue_key(PrincipalKind.PARTNER, code, f"partner {code}")).key)
-        for code in PARTNERS
-    }
-    w = World(
-        marker,
-        f"T{marker}",
-        f"E{marker}",
-        _headers(host.key),
-        _headers(operator.key),
-        partner_keys,
-        [],
-    )
-    rng = random.Random(marker)
-    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
-        n = rng.randrange(10**8)
-        for pool in ("370100", *PARTNERS):
-            for kind, specialty, count in (("TECHNICAL", w.tech, 5), ("ECONOMIC", w.econ, 4)):
-                for _ in range(count):
-                    n += 1
-                    name = f"专家{marker}{n}"
-                    phone = f"139{n % 10**8:08d}"
-                    id_number = f"370102{19700101 + n % 20:08d}{n % 1000:03d}{CHECK_DIGITS[n % 11]}"
-                    w.planted += [name, phone, id_number]
-                    response = await client.post(
-                        "/v1/experts",
-                        headers=_post(w.operator),
-                        json={
-                            "pool_code": pool,
-                            "kind": kind,
-                            "specialties": [specialty],
-                            "employer_code": _credit_code(n),
-                            "name": name,
-                            "phone": phone,
-                            "id_number": id_number,
-                        },
-                    )
-                    assert response.status_code == 201, response.text
-                    body = response.json()
-                    assert set(body) == {"expert_id", "pool_code", "kind", "specialties"}
-    return w
-
-
-def _request_body(w: World, slot_day: date, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "project_id": f"P-{w.marker}-{uuid.uuid4().hex[:6]}",
-        "bid_section_code": "001",
-        "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
-        "committee_size": 5,
-        "specialties": [
-            {"specialty_code": w.tech, "kind": "TECHNICAL", "count": 3},
-            {"specialty_code": w.econ, "kind": "ECONOMIC", "count": 2},
-        ],
-        "main_venue_id": MAIN_VENUE,
-        "main_venue_experts": 2,
-        "preferred_partner_codes": ["370300"],
-        "avoided_unit_codes": [_credit_code(1)],
-    }
-    body.update(extra)
-    return body
-
-
-async def _scheduled(client: httpx.AsyncClient, w: World, evaluation_id: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any]:
-        response = await client.get(f"/v1/evaluations/{evaluation_id}", headers=w.host)
-        return response.json() if response.status_code == 200 else {}
-
-    result: dict[str, Any] = await eventually(
-        probe, lambda b: b.get("status") in ("scheduled", "failed")
-    )
-    return result
+    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 def _types(envelopes: list[Envelope[Any]]) -> list[str]:
@@ -160,21 +63,21 @@ async def test_request_is_refused_when_the_committee_breaks_the_rules(
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
         response = await client.post(
             "/v1/evaluations",
-            headers=_post(world.host),
-            json=_request_body(world, date(2031, 1, 6), committee_size=6),
+            headers=post_headers(world.host),
+            json=request_body(world, date(2031, 1, 6), committee_size=6),
         )
         assert response.status_code == 422
         body = response.json()
         assert body["code"] == "committee_composition"
         assert "odd number of members, not 6" in body["message"]
         no_key = await client.post(
-            "/v1/evaluations", headers=world.host, json=_request_body(world, date(2031, 1, 6))
+            "/v1/evaluations", headers=world.host, json=request_body(world, date(2031, 1, 6))
         )
         assert no_key.status_code == 400 and no_key.json()["code"] == "idempotency_key_required"
         partner = await client.post(
             "/v1/evaluations",
-            headers=_post(world.partner_keys["370300"]),
-            json=_request_body(world, date(2031, 1, 6)),
+            headers=post_headers(world.partner_keys["370300"]),
+            json=request_body(world, date(2031, 1, 6)),
         )
         assert partner.status_code == 403
 
@@ -202,7 +105,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             wanted = booked.json()["booked"] + 40
             published = await client.post(
                 f"/v1/venues/{venue_id}/capacity",
-                headers=_post(owner),
+                headers=post_headers(owner),
                 json={
                     "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
                     "seats": wanted,
@@ -220,15 +123,15 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
                 return int(r.json()["seats"])
 
             await eventually(offered, wanted.__eq__)
-        headers = _post(world.host)
-        body = _request_body(world, slot_day)
+        headers = post_headers(world.host)
+        body = request_body(world, slot_day)
         first = await client.post("/v1/evaluations", headers=headers, json=body)
         again = await client.post("/v1/evaluations", headers=headers, json=body)
         assert first.status_code == 202, first.text
         assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
         evaluation_id = first.json()["evaluation_id"]
 
-        view = await _scheduled(client, world, evaluation_id)
+        view = await wait_decided(client, world, evaluation_id)
         assert view["status"] == "scheduled", view
         responses.append(json.dumps(view, ensure_ascii=False))
         committee = view["committee"]
@@ -238,7 +141,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert secondary and secondary[0]["partner_code"] == "370300"  # preferred partner
 
         # The schedule and the seat request are events on the real broker.
-        evaluation_events = await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+        evaluation_events = await logged_events(settings, evaluation_id)
         kinds = _types(evaluation_events)
         assert kinds[:2] == ["EvaluationRequested", "EvaluationScheduled"]
         assert kinds.count("ExpertDrawn") == 5 and "SeatRequestSent" in kinds
@@ -260,7 +163,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         venue = secondary[0]["venue_id"]
         wrong = await client.post(
             f"/v1/evaluations/{evaluation_id}/venue-decisions",
-            headers=_post(world.partner_keys["370500"]),
+            headers=post_headers(world.partner_keys["370500"]),
             json={"venue_id": venue, "decision": "ACCEPTED"},
         )
         assert wrong.status_code == 403 and wrong.json()["code"] == "forbidden_owner"
@@ -268,7 +171,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         # 370300 declines: the scheduler re-plans with another partner's venue.
         declined = await client.post(
             f"/v1/evaluations/{evaluation_id}/venue-decisions",
-            headers=_post(world.partner_keys["370300"]),
+            headers=post_headers(world.partner_keys["370300"]),
             json={"venue_id": venue, "decision": "DECLINED", "reason": "评标室检修"},
         )
         assert declined.status_code == 202, declined.text
@@ -284,12 +187,12 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert len(after_decline["committee"]) == 5
         assert all(m["venue_id"] != venue for m in after_decline["committee"])
         assert after_decline["draws"] == 2
-        events = _types(await events_of(bootstrap, EVALUATIONS.name, evaluation_id))
+        events = _types(await logged_events(settings, evaluation_id))
         assert "PartnerVenueDecision" in events
         assert events.count("EvaluationScheduled") == 2
         substitutes = [
             e.message
-            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            for e in await logged_events(settings, evaluation_id)
             if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
         ]
         assert substitutes and all(
@@ -300,7 +203,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         absent = next(m for m in after_decline["committee"] if m["venue_id"] == MAIN_VENUE)
         no_show = await client.post(
             f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/no-show",
-            headers=_post(world.host),
+            headers=post_headers(world.host),
             json={"venue_id": MAIN_VENUE},
         )
         assert no_show.status_code == 202, no_show.text
@@ -313,7 +216,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert len(replacement) == 2
         reasons = [
             e.message.reason
-            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            for e in await logged_events(settings, evaluation_id)
             if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
         ]
         assert remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW in reasons
@@ -323,7 +226,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         refusing = next(m for m in after_no_show["committee"] if m["venue_id"] != MAIN_VENUE)
         refusal = await client.post(
             f"/v1/evaluations/{evaluation_id}/experts/{refusing['expert_pseudonym']}/answer",
-            headers=_post(world.partner_keys[refusing["pool_partner_code"]]),
+            headers=post_headers(world.partner_keys[refusing["pool_partner_code"]]),
             json={"confirmed": False, "reason": "CONFLICT_OF_INTEREST"},
         )
         assert refusal.status_code == 202, refusal.text
@@ -344,7 +247,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert successor and successor[-1]["pool_partner_code"] == refusing["pool_partner_code"]
         reasons = [
             e.message.reason
-            for e in await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
+            for e in await logged_events(settings, evaluation_id)
             if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
         ]
         assert remote_eval_pb2.SUBSTITUTION_REASON_DECLINED in reasons
@@ -471,9 +374,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         unsealed = await eventually(committee, lambda r: r.status_code == 200)
         names = [m["name"] for m in unsealed.json()]
         assert len(names) == 5 and all(name in world.planted for name in names)
-        assert "CommitteeUnsealed" in _types(
-            await events_of(bootstrap, EVALUATIONS.name, evaluation_id)
-        )
+        assert "CommitteeUnsealed" in _types(await logged_events(settings, evaluation_id))
 
 
 async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
@@ -483,7 +384,7 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
         withdrawn = await client.post(
             f"/v1/venues/{MAIN_VENUE}/capacity",
-            headers=_post(world.host),
+            headers=post_headers(world.host),
             json={
                 "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
                 "seats": 0,
@@ -493,7 +394,7 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
         assert withdrawn.status_code == 202, withdrawn.text
         foreign = await client.post(
             f"/v1/venues/{MAIN_VENUE}/capacity",
-            headers=_post(world.partner_keys["370300"]),
+            headers=post_headers(world.partner_keys["370300"]),
             json={
                 "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
                 "seats": 9,
@@ -508,7 +409,7 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
 
         await eventually(applied, bool)
         created = await client.post(
-            "/v1/evaluations", headers=_post(world.host), json=_request_body(world, slot_day)
+            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
         )
 
         async def outcome() -> dict[str, Any]:
@@ -526,9 +427,7 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
         assert alternative["slot"] == f"{slot_day.isoformat()}-PM"
         failed = [
             e.message
-            for e in await events_of(
-                settings.kafka_bootstrap_servers, EVALUATIONS.name, created.json()["evaluation_id"]
-            )
+            for e in await logged_events(settings, created.json()["evaluation_id"])
             if isinstance(e.message, remote_eval_pb2.SchedulingFailed)
         ]
         assert failed and failed[0].failed_constraint == remote_eval_pb2.SCHEDULING_CONSTRAINT_SEATS

@@ -1,0 +1,206 @@
+"""Rebuild remote_eval's read model from the log: ``python -m services.remote_eval.rebuild --wipe``.
+
+What is rebuilt, and from where:
+- evaluations (with their draws, deadlines and the by-project index), seat bookings, busy marks
+  and draw days: from the changelog remote-eval.evaluation-states.v1, the latest state of each
+  evaluation (the scheduler publishes it with every decision, from the same outbox);
+- seat offers: from remote-eval.venues.v1, in log order, as the worker applies them;
+- experts' availability: from the ExpertAvailabilitySet events of remote-eval.evaluations.v1;
+- unsealed committee lists: re-made from the sealed registry for the evaluations unsealed.
+
+Decisions are not taken again: replaying requests through the scheduler would draw against
+today's pools and batches, not those of the day, so the rebuild reads the decisions' outcomes.
+Kept: the expert registry (master data entered through the API, not a projection), the applied
+markers and outboxes (so the worker neither decides twice nor loses events), idempotency keys.
+
+``--wipe`` deletes the projections first. Stop the remote_eval API and worker while rebuilding
+with ``--wipe``: a decision taken against a half-rebuilt view could double-book a seat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from google.protobuf.message import Message
+from prt.v1 import remote_eval_pb2
+from redis.asyncio import Redis
+
+from services.platform_core.errors import EventDecodeError
+from services.platform_core.events.envelope import Envelope, decode_record
+from services.platform_core.events.topics import (
+    EVALUATION_STATES,
+    EVALUATIONS,
+    VENUE_CAPACITY,
+    TopicSpec,
+)
+from services.platform_core.settings import PlatformSettings, get_settings
+from services.remote_eval import event_codec
+from services.remote_eval.domain.model import SeatOffer
+from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX, committee_document
+from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
+from services.remote_eval.store import (
+    AVAILABILITY_KEY,
+    DEADLINES_KEY,
+    DRAW_DAYS_KEY,
+    OFFERS_KEY,
+    PREFIX,
+    EvaluationState,
+    RemoteEvalStore,
+)
+
+log = logging.getLogger(__name__)
+
+# Projection keys by pattern (the registry, applied markers, outboxes and idempotency keys are
+# not among them).
+PROJECTION_PATTERNS = (
+    f"{PREFIX}evaluation:*",
+    f"{PREFIX}by-project:*",
+    f"{PREFIX}bookings:*",
+    f"{PREFIX}busy:*",
+    f"{COMMITTEE_LISTS_PREFIX}*",
+)
+PROJECTION_KEYS = (OFFERS_KEY, DRAW_DAYS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
+
+
+@dataclass
+class RebuildReport:
+    records: int = 0
+    undecodable: int = 0
+    evaluations: int = 0
+    offers: int = 0
+    availability: int = 0
+    wiped_keys: int = 0
+
+
+async def projection_keys(redis: Redis) -> list[bytes]:
+    keys: list[bytes] = []
+    for pattern in PROJECTION_PATTERNS:
+        keys += [k async for k in redis.scan_iter(match=pattern, count=1000)]
+    keys += [k.encode() for k in PROJECTION_KEYS if await redis.exists(k)]
+    return sorted(keys)
+
+
+async def wipe(redis: Redis) -> int:
+    keys = await projection_keys(redis)
+    return int(await redis.unlink(*keys)) if keys else 0
+
+
+async def _records(
+    settings: PlatformSettings, spec: TopicSpec, report: RebuildReport
+) -> AsyncIterator[Envelope[Message]]:
+    """Every decodable record of the topic from its beginning to its end now, in log order
+    per partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        client_id="remote-eval-rebuild",
+    )
+    await consumer.start()
+    try:
+        count = spec.partitions or settings.topic_partitions
+        partitions = [TopicPartition(spec.name, p) for p in range(count)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            for messages in batches.values():
+                for message in messages:
+                    report.records += 1
+                    try:
+                        yield decode_record(
+                            message.value, list(message.headers), spec.message_types
+                        )
+                    except EventDecodeError as exc:
+                        report.undecodable += 1
+                        log.warning("%s offset %s: %s", spec.name, message.offset, exc)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def _offers_and_availability(
+    settings: PlatformSettings, store: RemoteEvalStore, report: RebuildReport
+) -> None:
+    async for envelope in _records(settings, VENUE_CAPACITY, report):
+        offer: object = envelope.message
+        if isinstance(offer, remote_eval_pb2.VenueCapacityPublished):
+            slot = event_codec.slot_from(offer.slot)
+            await store.publish_offer(SeatOffer(offer.venue_id, slot, offer.seats, offer.fee_fen))
+            report.offers += 1
+    async for envelope in _records(settings, EVALUATIONS, report):
+        mark: object = envelope.message
+        if isinstance(mark, remote_eval_pb2.ExpertAvailabilitySet):
+            dates = [event_codec.date_from(d) for d in mark.unavailable_dates]
+            await store.set_availability(mark.expert_id, mark.pool_code, dates)
+            report.availability += 1
+
+
+async def _latest_states(
+    settings: PlatformSettings, report: RebuildReport
+) -> dict[str, EvaluationState]:
+    latest: dict[str, EvaluationState] = {}
+    async for envelope in _records(settings, EVALUATION_STATES, report):
+        recorded: object = envelope.message
+        if isinstance(recorded, remote_eval_pb2.EvaluationStateRecorded):
+            latest[recorded.evaluation_id] = EvaluationState.from_json(
+                json.loads(recorded.state_json)
+            )
+    return latest
+
+
+async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildReport:
+    report = RebuildReport()
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        if wipe_first:
+            report.wiped_keys = await wipe(redis)
+        store = RemoteEvalStore(redis)
+        registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+        await _offers_and_availability(settings, store, report)
+        latest = await _latest_states(settings, report)
+        draw_days: dict[str, set[str]] = {}
+        for state in latest.values():
+            await store.save(state, None)
+            if state.slot is not None:
+                for member in [*state.members, *state.former]:
+                    draw_days.setdefault(member.assignment.expert_id, set()).add(
+                        state.slot.day.isoformat()
+                    )
+            if state.unsealed:
+                document = await committee_document(registry, state)
+                await redis.set(COMMITTEE_LISTS_PREFIX + state.request.evaluation_id, document)
+        if draw_days:
+            await redis.hset(
+                DRAW_DAYS_KEY, mapping={k: json.dumps(sorted(v)) for k, v in draw_days.items()}
+            )
+        report.evaluations = len(latest)
+        return report
+    finally:
+        await redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--wipe", action="store_true", help="delete the projections first")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    report = asyncio.run(rebuild(get_settings(), wipe_first=args.wipe))
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
