@@ -112,7 +112,22 @@ def _next_link(request: Request, cursor: PageCursor) -> str:
 @router.get(
     "",
     response_model=list[PushPublic],
-    responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses={
+        200: {
+            "headers": {
+                "Link": {
+                    "description": 'the next page: <url>; rel="next" (absent on the last page)',
+                    "schema": {"type": "string"},
+                },
+                "X-Next-Cursor": {
+                    "description": "the next page's cursor parameter (absent on the last page)",
+                    "schema": {"type": "string"},
+                },
+            }
+        },
+        400: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+    },
     summary="The inbox: pushes addressed to the calling department (operators: all), newest "
     "first, a page at a time (next page: the Link header's rel=next, or X-Next-Cursor)",
 )
