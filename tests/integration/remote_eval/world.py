@@ -124,9 +124,16 @@ def request_body(w: World, slot_day: date, **extra: Any) -> dict[str, Any]:
     return body
 
 
-async def wait_decided(client: httpx.AsyncClient, w: World, evaluation_id: str) -> dict[str, Any]:
+async def wait_decided(
+    client: httpx.AsyncClient,
+    w: World,
+    evaluation_id: str,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The evaluation once scheduled or failed, as the host (or ``headers``' caller) sees it."""
+
     async def probe() -> dict[str, Any]:
-        response = await client.get(f"/v1/evaluations/{evaluation_id}", headers=w.host)
+        response = await client.get(f"/v1/evaluations/{evaluation_id}", headers=headers or w.host)
         return response.json() if response.status_code == 200 else {}
 
     result: dict[str, Any] = await eventually(
