@@ -6,8 +6,12 @@ of the event topics:
 1. baseline: one aiokafka consumer, no group, decoding every record (CloudEvents + protobuf);
 2. the aggregation worker (a real ``services.reporting.stream_worker`` process, one worker)
    rebuilding a fresh read model (own key prefix and consumer group) until it has applied every
-   event; the clock starts at its first applied event, so start-up is not counted;
-3. the recompute (``services.reporting.recompute``'s fold), then its diff with the rebuilt model.
+   event; the clock starts at its first applied event, so start-up is not counted. Once per
+   consumer of ``--consumers``: ``faust`` (Faust agents), ``batch`` (the worker's batch
+   consumer) and ``faust-noop`` (bench/reporting_faust_ceiling.py: Faust agents that decode and
+   take batches like the worker's but apply nothing — what Faust's delivery alone costs);
+3. the recompute (``services.reporting.recompute``'s fold), then its diff with each rebuilt
+   model.
 
 Run against a stack you may fill with benchmark events (e.g. your test stack)::
 
@@ -98,23 +102,28 @@ async def raw_consume_and_decode(settings: PlatformSettings) -> tuple[int, float
 
 
 async def aggregation(
-    settings: PlatformSettings, events: int
-) -> tuple[float, MetricsReadModel, Redis]:
+    settings: PlatformSettings, events: int, consumer: str
+) -> tuple[float, MetricsReadModel | None, Redis, str]:
+    """Events/s of one worker over the whole log, and the read model it rebuilt."""
     run = uuid.uuid4().hex[:8]
     prefix = f"prt:reporting-bench-{run}:"
+    group = f"prt-reporting-bench-{run}"
     env = {
         **os.environ,
         "PRT_REPORTING_KEY_PREFIX": prefix,
-        "PRT_REPORTING_CONSUMER_GROUP": f"prt-reporting-bench-{run}",
+        "PRT_REPORTING_CONSUMER_GROUP": group,
         "PRT_FAUST_DATA_DIR": str(REPO / ".run" / "bench-faust"),
+        "PRT_FAUST_CEILING_GROUP": group,
+        "PRT_FAUST_CEILING_KEY": f"{prefix}version",
     }
+    if consumer == "faust-noop":
+        module = "bench.reporting_faust_ceiling"
+    else:
+        module = "services.reporting.stream_worker"
+        env["PRT_REPORTING_AGGREGATION_CONSUMER"] = consumer
     log = (REPO / ".run" / f"bench-reporting-worker-{run}.log").open("wb")
     worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before the clock runs
-        [sys.executable, "-m", "services.reporting.stream_worker"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=log,
+        [sys.executable, "-m", module], cwd=REPO, env=env, stdout=log, stderr=log
     )
     redis = Redis.from_url(settings.redis_url)
     model = MetricsReadModel(redis, prefix)
@@ -127,10 +136,27 @@ async def aggregation(
         first = await model.version()
         while (applied := await model.version()) < events:  # noqa: ASYNC110 - polling Redis
             await asyncio.sleep(0.05)
-        return (applied - first) / (time.perf_counter() - started), model, redis
+        rate = (applied - first) / (time.perf_counter() - started)
+        return rate, (None if consumer == "faust-noop" else model), redis, prefix
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+async def drop_read_model(redis: Redis, prefix: str) -> None:
+    """Delete a bench run's read model, so that runs do not pile up in the stack's Redis."""
+    batch: list[bytes] = []
+    async for key in redis.scan_iter(match=f"{prefix}*", count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            await redis.unlink(*batch)
+            batch = []
+    if batch:
+        await redis.unlink(*batch)
+
+
+def load_average() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -139,15 +165,11 @@ async def main(args: argparse.Namespace) -> None:
     if args.events:
         seconds = await publish(settings, args.events)
         print(f"published {args.events} synthetic events in {seconds:.1f}s")
+    print(f"load average before: {load_average()}")
     records, raw_seconds = await raw_consume_and_decode(settings)
+    raw_rate = records / raw_seconds
     recomputed = await recompute_from_log(settings)
     events = len(recomputed.ledger.applied)
-    rate, model, redis = await aggregation(settings, events)
-    try:
-        differences = diff(await model.counters(), recomputed.ledger.figures())
-    finally:
-        await redis.aclose()
-    raw_rate = records / raw_seconds
     recompute_rate = recomputed.records / recomputed.seconds
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
@@ -155,12 +177,26 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(f"log: {records} records on {len(EVENT_TOPICS)} topics ({events} countable events)")
     print(f"raw aiokafka consume+decode : {raw_rate:10,.0f} records/s ({raw_seconds:.1f}s)")
-    print(f"aggregation worker (1)      : {rate:10,.0f} events/s  = {rate / raw_rate:.3f} x raw")
     print(
         f"recompute (fold, in memory) : {recompute_rate:10,.0f} records/s "
         f"({recomputed.seconds:.1f}s) = {recompute_rate / raw_rate:.3f} x raw"
     )
-    print(f"worker figures == recompute : {not differences} ({len(differences)} differ)")
+    for consumer in args.consumers.split(","):
+        rate, model, redis, prefix = await aggregation(settings, events, consumer)
+        try:
+            differences = (
+                diff(await model.counters(), recomputed.ledger.figures()) if model else None
+            )
+        finally:
+            await drop_read_model(redis, prefix)
+            await redis.aclose()
+        label = f"worker, {consumer} consumer"
+        print(f"{label:28s}: {rate:10,.0f} events/s  = {rate / raw_rate:.3f} x raw", end="")
+        if differences is None:
+            print("  (applies nothing)")
+        else:
+            print(f"  figures == recompute: {not differences} ({len(differences)} differ)")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":
@@ -168,4 +204,9 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=20_000, help="synthetic events to add first")
+    parser.add_argument(
+        "--consumers",
+        default="batch,faust,faust-noop",
+        help="comma-separated: batch, faust, faust-noop (see above)",
+    )
     asyncio.run(main(parser.parse_args()))

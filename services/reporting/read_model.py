@@ -1,9 +1,9 @@
 """The metrics read model in Redis.
 
-Events are applied by one Lua script that first records each event id: a redelivered or
-replayed event finds its id already there and changes nothing. Script execution is atomic in
-Redis, so a worker killed mid-batch leaves either all of a batch's effects or none: the
-counters, the evidence, the aggregates' states and the open-push index move together.
+Events are applied a batch at a time by one Lua script that records each event id: a
+redelivered or replayed event finds its id already there and changes nothing. Script execution
+is atomic in Redis, so a worker killed mid-batch leaves either all of a batch's effects or none:
+the counters, the evidence, the aggregates' states and the open-push index move together.
 
 Keys (prefix ``prt:reporting:`` by default):
 - ``counters``                 hash: counter key → value (all metrics, all periods)
@@ -18,10 +18,12 @@ Keys (prefix ``prt:reporting:`` by default):
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from services.reporting.domain.facts import Fact
@@ -30,62 +32,80 @@ from services.reporting.domain.periods import parse_period
 
 DEFAULT_PREFIX = "prt:reporting:"
 
-# Applies a batch of events in order; returns, per event, 1 (applied now), 0 (applied before)
-# or -1 (its aggregate's state is not the one its contribution was computed from: the caller
-# reads it again and recomputes). Increments are summed per counter over the batch and written
-# once each. Keys are built here from the prefix (ARGV[1]): the read model needs a standalone
-# Redis (or one hash slot), as a Redis Cluster requires every key to be declared.
-# Per event, 7 arguments: id, aggregate ('' none), expected state, new state ('' unchanged),
-# increments "field\31by\30…", evidence "metric\31cell\30…", index ops "op\31index\31member\30…".
+# Applies a batch of events, all or nothing. ARGV[1] is the key prefix (keys are built here: the
+# read model needs a standalone Redis, or one hash slot, as a Redis Cluster requires every key to
+# be declared); ARGV[2] the batch as one JSON object (one argument: packing and parsing many
+# arguments, or the same counter names once per event, cost more than the work itself):
+#   events   [[id, aggregate ('' none), expected state, new state ('' unchanged)]…] in order
+#   sums     {counter field: "amount"} — the batch's increments, summed by the caller
+#   evidence {cell: [event id…]}, cells {metric: [cell…]}
+#   index    [[op ('+'/'-'), index, member]…] in order
+# The events are checked first: each must not have been applied, and its aggregate's state
+# must be the one its contribution was computed from (an earlier event of the batch counts).
+# If every one passes, everything is applied and the result is all 1s; otherwise nothing is,
+# and the result says, per event, 1 (would apply), 0 (applied before) or -1 (state moved): the
+# caller drops the 0s, reads the states again and recomputes.
 _APPLY_BATCH = r"""
 local prefix = ARGV[1]
-local sums, results, applied = {}, {}, 0
-for b = 2, #ARGV, 7 do
-  local id, aggregate, expected, new_state = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-  local result = 0
-  if redis.call('EXISTS', prefix .. 'applied:' .. id) == 0 then
+local batch = cjson.decode(ARGV[2])
+local results, seen, conflict = {}, {}, false
+for n, event in ipairs(batch.events) do
+  local id, aggregate, expected, new_state = event[1], event[2], event[3], event[4]
+  if redis.call('EXISTS', prefix .. 'applied:' .. id) == 1 then
+    results[n] = 0
+    conflict = true
+  else
     local current = ''
     if aggregate ~= '' then
-      current = redis.call('GET', prefix .. 'state:' .. aggregate) or ''
+      current = seen[aggregate]
+      if current == nil then
+        current = redis.call('GET', prefix .. 'state:' .. aggregate) or ''
+      end
     end
     if current ~= expected then
-      result = -1
+      results[n] = -1
+      conflict = true
     else
-      result = 1
-      applied = applied + 1
-      redis.call('SET', prefix .. 'applied:' .. id, '1')
+      results[n] = 1
       if aggregate ~= '' and new_state ~= '' then
-        redis.call('SET', prefix .. 'state:' .. aggregate, new_state)
-      end
-      for field, by in string.gmatch(ARGV[b + 4], '([^\30]+)\31([^\30]+)') do
-        sums[field] = (sums[field] or 0) + tonumber(by)
-      end
-      for metric, cell in string.gmatch(ARGV[b + 5], '([^\30]+)\31([^\30]+)') do
-        redis.call('SADD', prefix .. 'evidence:' .. cell, id)
-        redis.call('SADD', prefix .. 'cells:' .. metric, cell)
-      end
-      for op, index, member in string.gmatch(ARGV[b + 6], '([+-])\31([^\31]+)\31([^\30]+)') do
-        if op == '+' then
-          redis.call('SADD', prefix .. 'index:' .. index, member)
-        else
-          redis.call('SREM', prefix .. 'index:' .. index, member)
-        end
+        seen[aggregate] = new_state
       end
     end
   end
-  results[#results + 1] = result
 end
-for field, total in pairs(sums) do
-  if total ~= 0 then
-    redis.call('HINCRBY', prefix .. 'counters', field, string.format('%d', total))
+if conflict then
+  return results
+end
+for _, event in ipairs(batch.events) do
+  redis.call('SET', prefix .. 'applied:' .. event[1], '1')
+end
+for aggregate, state in pairs(seen) do
+  redis.call('SET', prefix .. 'state:' .. aggregate, state)
+end
+local function add_all(key, members)
+  for first = 1, #members, 1000 do
+    redis.call('SADD', key, unpack(members, first, math.min(first + 999, #members)))
   end
 end
-if applied > 0 then
-  redis.call('INCRBY', prefix .. 'version', applied)
+for cell, ids in pairs(batch.evidence) do
+  add_all(prefix .. 'evidence:' .. cell, ids)
 end
+for metric, cells in pairs(batch.cells) do
+  add_all(prefix .. 'cells:' .. metric, cells)
+end
+for _, change in ipairs(batch.index) do
+  if change[1] == '+' then
+    redis.call('SADD', prefix .. 'index:' .. change[2], change[3])
+  else
+    redis.call('SREM', prefix .. 'index:' .. change[2], change[3])
+  end
+end
+for field, total in pairs(batch.sums) do
+  redis.call('HINCRBY', prefix .. 'counters', field, total)
+end
+redis.call('INCRBY', prefix .. 'version', #batch.events)
 return results
 """
-RECORD, UNIT = "\x1e", "\x1f"
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,21 @@ class EvidencePage:
     event_ids: list[str]
     next_cursor: str | None
     total: int
+
+
+def _first_of_each_event(facts: Sequence[Fact]) -> list[Fact]:
+    """A batch without repeats of an event (a repeat would not apply: its id is applied)."""
+    seen: set[str] = set()
+    first = []
+    for fact in facts:
+        if fact.event_id not in seen:
+            seen.add(fact.event_id)
+            first.append(fact)
+    return first
+
+
+def _state_text(state: Mapping[str, Any]) -> str:
+    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _text(value: bytes | str) -> str:
@@ -117,21 +152,21 @@ class MetricsReadModel:
         return await self.apply_facts([fact]) == 1
 
     async def apply_facts(self, facts: Sequence[Fact]) -> int:
-        """Apply facts in order — one state read and one atomic script per call — with the
-        outcome of applying them one by one. Returns how many were applied now."""
-        pending = list(facts)
-        applied = 0
+        """Apply facts in order — one state read and one atomic script per call, in the common
+        case — with the outcome of applying them one by one. Returns how many were applied."""
+        pending = _first_of_each_event(facts)
         while pending:
             results = await self._apply_batch(pending)
-            applied += sum(1 for result in results if result == 1)
-            # A state that moved under us (e.g. a redelivered event already applied): redo
-            # those events, in order, from the states as they are now.
-            pending = [fact for fact, result in zip(pending, results, strict=True) if result == -1]
-        return applied
+            if all(result == 1 for result in results):
+                return len(pending)
+            # Nothing was applied: drop the events applied before (e.g. redelivered after a
+            # kill) and compute the rest again from the states as they are now.
+            pending = [fact for fact, result in zip(pending, results, strict=True) if result]
+        return 0
 
     async def _apply_batch(self, facts: Sequence[Fact]) -> list[int]:
         aggregates = [state_key(fact) for fact in facts]
-        unique = sorted({aggregate for aggregate in aggregates if aggregate})
+        unique = list({aggregate for aggregate in aggregates if aggregate})
         raw_states = (
             await self._redis.mget([self._key("state", a) for a in unique]) if unique else []
         )
@@ -139,32 +174,38 @@ class MetricsReadModel:
             aggregate: _text(raw) if raw is not None else ""
             for aggregate, raw in zip(unique, raw_states, strict=True)
         }
-        args: list[str] = [self._prefix]
+        events: list[tuple[str, str, str, str]] = []
+        sums: dict[str, int] = defaultdict(int)
+        evidence: dict[str, list[str]] = defaultdict(list)
+        cells: dict[str, set[str]] = defaultdict(set)
+        index: list[tuple[str, str, str]] = []
         for fact, aggregate in zip(facts, aggregates, strict=True):
             expected = current.get(aggregate, "") if aggregate else ""
-            c = contribute(fact, json.loads(expected) if expected else None)
-            new_state = (
-                ""
-                if c.new_state is None
-                else json.dumps(c.new_state, ensure_ascii=False, sort_keys=True)
-            )
+            c = contribute(fact, orjson.loads(expected) if expected else None)
+            new_state = "" if c.new_state is None else _state_text(c.new_state)
             if aggregate and new_state:
                 current[aggregate] = new_state  # what the next event of this aggregate sees
-            args.extend(
-                (
-                    fact.event_id,
-                    aggregate or "",
-                    expected,
-                    new_state,
-                    RECORD.join(f"{i.field}{UNIT}{i.by}" for i in c.increments),
-                    RECORD.join(f"{cell.metric}{UNIT}{cell.encode()}" for cell in c.evidence),
-                    RECORD.join(
-                        f"{'+' if x.add else '-'}{UNIT}{x.index}{UNIT}{x.member}"
-                        for x in c.index_changes
-                    ),
-                )
-            )
-        results = await self._apply_batch_script(keys=[self.counters_key], args=args)
+            events.append((fact.event_id, aggregate or "", expected, new_state))
+            for counted in c.counted:
+                by = counted.by
+                for counter in counted.fields:
+                    sums[counter] += by
+            for cell in c.evidence:
+                encoded = cell.encode()
+                evidence[encoded].append(fact.event_id)
+                cells[cell.metric].add(encoded)
+            index.extend(("+" if x.add else "-", x.index, x.member) for x in c.index_changes)
+        batch = {
+            "events": events,
+            # As text: a Lua number would lose digits past 2^53 and be written as 1e+17.
+            "sums": {counter: str(total) for counter, total in sums.items() if total},
+            "evidence": evidence,
+            "cells": {metric: sorted(members) for metric, members in cells.items()},
+            "index": index,
+        }
+        results = await self._apply_batch_script(
+            keys=[self.counters_key], args=[self._prefix, orjson.dumps(batch)]
+        )
         return [int(result) for result in results]
 
     # ── reading ────────────────────────────────────────────────────────────────────────────

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.reporting.domain.facts import ProjectRegisteredFact
+from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import (
     REGISTERED_AMOUNT_FEN,
     REGISTRATIONS,
     CounterKey,
+    contribute,
     increments_for,
 )
 
@@ -51,3 +54,32 @@ def test_counter_keys_round_trip() -> None:
     key = CounterKey(REGISTRATIONS, (("region", "370113"), ("category", "WATER")))
     assert CounterKey.decode(key.encode()).encode() == key.encode()
     assert CounterKey(REGISTERED_AMOUNT_FEN).encode() == "registered_amount_fen"
+
+
+def test_a_ledger_sums_the_counters_its_groups_move() -> None:
+    """The ledger adds an amount to a group of counters at once; read back, each counter has
+    what adding every increment one by one gives, periods included."""
+    facts = [
+        _fact("370113", "HOUSING", 500),
+        _fact("370113", "WATER", 300),
+        _fact("370115", "HOUSING", 7),
+    ]
+    ledger = Ledger()
+    one_by_one: dict[str, int] = {}
+    for n, made in enumerate(facts):
+        fact = replace(made, event_id=f"e{n}", project_id=f"p{n}")
+        ledger.apply(fact)
+        for inc in increments_for(fact):
+            one_by_one[inc.field] = one_by_one.get(inc.field, 0) + inc.by
+    assert dict(ledger.counters) == one_by_one
+    assert ledger.value("registered_amount_fen|period=2023-Q1") == 807
+    assert ledger.value("registrations|category=HOUSING|period=2023-01") == 2
+    assert ledger.figures() == {CounterKey.decode(k): v for k, v in one_by_one.items()}
+
+
+def test_counting_the_same_values_again_reuses_their_counter_keys() -> None:
+    first = contribute(_fact("370113", "HOUSING", 500), None)
+    second = contribute(replace(_fact("370113", "HOUSING", 9), event_id="e2"), None)
+    assert [c.fields for c in first.counted] == [c.fields for c in second.counted]
+    assert [c.by for c in second.counted] == [1, 9]
+    assert first.evidence == second.evidence

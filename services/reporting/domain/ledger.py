@@ -16,7 +16,10 @@ from services.reporting.domain.metrics import CounterKey, contribute, state_key
 
 @dataclass
 class Ledger:
-    counters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # The amount added to each group of counters that move together (a metric's cuts, for all
+    # time and per period, for one set of dimension values): an event adds to a few groups, not
+    # to dozens of counters one by one, and the counters are summed from the groups when read.
+    groups: dict[tuple[str, ...], int] = field(default_factory=lambda: defaultdict(int))
     states: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     indexes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -28,8 +31,9 @@ class Ledger:
         self.applied.add(fact.event_id)
         key = state_key(fact)
         contribution = contribute(fact, self.states.get(key) if key else None)
-        for increment in contribution.increments:
-            self.counters[increment.field] += increment.by
+        groups = self.groups
+        for counted in contribution.counted:
+            groups[counted.fields] += counted.by
         for cell in contribution.evidence:
             self.evidence[cell.encode()].add(fact.event_id)
         if key is not None and contribution.new_state is not None:
@@ -41,9 +45,18 @@ class Ledger:
                 self.indexes[change.index].discard(change.member)
         return True
 
+    @property
+    def counters(self) -> dict[str, int]:
+        """Every counter's value (zero or not), by its encoded key."""
+        totals: dict[str, int] = defaultdict(int)
+        for fields, amount in self.groups.items():
+            for counter in fields:
+                totals[counter] += amount
+        return totals
+
     def figures(self) -> dict[CounterKey, int]:
         """Non-zero counters, as the read model reports them."""
         return {CounterKey.decode(key): value for key, value in self.counters.items() if value}
 
     def value(self, key: str) -> int:
-        return self.counters.get(key, 0)
+        return sum(amount for fields, amount in self.groups.items() if key in fields)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -40,7 +40,7 @@ from services.reporting.domain.facts import (
     TransactionCompletedFact,
     VenueCapacityPublishedFact,
 )
-from services.reporting.domain.periods import china_date, month_of, periods_of
+from services.reporting.domain.periods import china_date, periods_of
 
 REGISTRATIONS = "registrations"
 REGISTERED_AMOUNT_FEN = "registered_amount_fen"
@@ -73,6 +73,10 @@ class CounterKey:
         object.__setattr__(self, "dimensions", tuple(sorted(self.dimensions)))
 
     def encode(self) -> str:
+        return self.encoded
+
+    @cached_property
+    def encoded(self) -> str:
         """A stable string form: ``metric|dim=value|…|period=P``, dimensions in name order
         and the period last (so a cut's per-period keys share the cut's key as a prefix)."""
         return _encode(
@@ -116,14 +120,27 @@ class IndexChange:
     add: bool
 
 
+class Counted(NamedTuple):
+    """The same amount added to several counters: a metric's cuts, for all time and per
+    period (kept together, as one event moves dozens of counters by the same amount)."""
+
+    fields: tuple[str, ...]
+    by: int
+
+
 @dataclass(frozen=True)
 class Contribution:
-    increments: tuple[Increment, ...] = ()
+    counted: tuple[Counted, ...] = ()
     # Evidence cells (metric + every dimension + month) the event belongs to.
     evidence: tuple[CounterKey, ...] = ()
     # The aggregate state after the event; None leaves it as it was.
     new_state: State | None = None
     index_changes: tuple[IndexChange, ...] = ()
+
+    @property
+    def increments(self) -> tuple[Increment, ...]:
+        """Each counter moved, one by one."""
+        return tuple(Increment(field, c.by) for c in self.counted for field in c.fields)
 
 
 @cache
@@ -135,27 +152,56 @@ def _stored_cuts(metric_key: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(sorted((*cut, *extra))) for cut in ((), *definition.cuts))
 
 
+@cache
+def _value_names(metric_key: str) -> tuple[str, ...]:
+    """Every dimension name a metric's counters and evidence cell read, in a fixed order."""
+    definition = catalogue.metric(metric_key)
+    return tuple(
+        sorted({*definition.dimensions, *(n for cut in _stored_cuts(metric_key) for n in cut)})
+    )
+
+
+@lru_cache(maxsize=65536)
+def _cells(
+    metric_key: str, values: tuple[str, ...], periods: tuple[str, str, str, str]
+) -> tuple[tuple[str, ...], CounterKey]:
+    """The counter fields (every cut, for all time and per period) and the evidence cell of a
+    metric's dimension values (in :func:`_value_names` order) in a month. Dimension values and
+    months repeat across events, so the encoded keys are built once each."""
+    named = dict(zip(_value_names(metric_key), values, strict=True))
+    fields: list[str] = []
+    for cut in _stored_cuts(metric_key):
+        base = _encode(metric_key, ((name, named[name]) for name in cut), None)
+        fields.append(base)
+        fields.extend(f"{base}|{PERIOD}={period}" for period in periods)
+    definition = catalogue.metric(metric_key)
+    cell = tuple((name, named[name]) for name in definition.dimensions)
+    return tuple(fields), CounterKey(metric_key, (*cell, (PERIOD, periods[-1])))
+
+
 @dataclass
 class _Builder:
-    increments: list[Increment] = field(default_factory=list)
+    counted: list[Counted] = field(default_factory=list)
     evidence: list[CounterKey] = field(default_factory=list)
+    _periods_at: tuple[datetime, tuple[str, str, str, str]] | None = None
+
+    def _periods(self, at: datetime) -> tuple[str, str, str, str]:
+        # A contribution counts its metrics at one or two instants: find their periods once.
+        if self._periods_at is None or self._periods_at[0] != at:
+            self._periods_at = (at, periods_of(at))
+        return self._periods_at[1]
 
     def count(self, metric_key: str, values: Mapping[str, str], at: datetime, by: int = 1) -> None:
-        periods = periods_of(at)
-        for cut in _stored_cuts(metric_key):
-            base = _encode(metric_key, ((name, values[name] or UNKNOWN) for name in cut), None)
-            self.increments.append(Increment(base, by))
-            for period in periods:
-                self.increments.append(Increment(f"{base}|{PERIOD}={period}", by))
-        definition = catalogue.metric(metric_key)
-        cell = tuple((name, values[name] or UNKNOWN) for name in definition.dimensions)
-        self.evidence.append(CounterKey(metric_key, (*cell, (PERIOD, month_of(at)))))
+        dimension_values = tuple(values[name] or UNKNOWN for name in _value_names(metric_key))
+        fields, cell = _cells(metric_key, dimension_values, self._periods(at))
+        self.counted.append(Counted(fields, by))
+        self.evidence.append(cell)
 
     def done(
         self, new_state: State | None = None, index_changes: Iterable[IndexChange] = ()
     ) -> Contribution:
         return Contribution(
-            tuple(self.increments), tuple(self.evidence), new_state, tuple(index_changes)
+            tuple(self.counted), tuple(self.evidence), new_state, tuple(index_changes)
         )
 
 

@@ -3,11 +3,13 @@
 A test session gets a fresh Redis key prefix and a fresh consumer group, so its worker rebuilds
 every figure by replaying the whole log from the beginning, beside (not on top of) any other
 read model on the same stack; the recompute must then agree with it exactly. The kill test
-takes a namespace of its own.
+takes a namespace of its own. The worker reads with the consumer PRT_TEST_REPORTING_CONSUMER
+names (``faust``, the default, or ``batch``); the kill test runs both.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,23 +28,30 @@ from tests.conftest import WORKER_READY, IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 
+CONSUMER = os.environ.get("PRT_TEST_REPORTING_CONSUMER", "faust")
+# What each kind of worker logs once it consumes (the batch consumer's line is its
+# BATCH_CONSUMER_READY; not imported, as importing the worker module builds its Faust app).
+READY = {"faust": WORKER_READY, "batch": "Ready: batch consumer of group"}
+
 
 @dataclass(frozen=True)
 class Namespace:
     prefix: str
     consumer_group: str
+    consumer: str = CONSUMER
 
     def env(self, stack_env: dict[str, str]) -> dict[str, str]:
         return {
             **stack_env,
             "PRT_REPORTING_KEY_PREFIX": self.prefix,
             "PRT_REPORTING_CONSUMER_GROUP": self.consumer_group,
+            "PRT_REPORTING_AGGREGATION_CONSUMER": self.consumer,
         }
 
 
-def fresh_namespace() -> Namespace:
+def fresh_namespace(consumer: str = CONSUMER) -> Namespace:
     run = uuid.uuid4().hex[:8]
-    return Namespace(f"prt:reporting-test-{run}:", f"prt-reporting-test-{run}")
+    return Namespace(f"prt:reporting-test-{run}:", f"prt-reporting-test-{run}", consumer)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +75,7 @@ def start_worker(namespace: Namespace, stack_env: dict[str, str], log_dir: Path)
         log_dir,
     )
     process.start()
-    process.wait_for_log(WORKER_READY, timeout_s=90)
+    process.wait_for_log(READY[namespace.consumer], timeout_s=90)
     return process
 
 

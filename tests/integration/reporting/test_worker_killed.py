@@ -56,12 +56,14 @@ async def _publish(settings: PlatformSettings, tag: str) -> int:
     return sent
 
 
+@pytest.mark.parametrize("consumer", ["faust", "batch"])
 async def test_killed_worker_leaves_figures_equal_to_the_recompute(
+    consumer: str,
     settings: PlatformSettings,
     stack_env: dict[str, str],
     log_dir: Path,
 ) -> None:
-    namespace = fresh_namespace()
+    namespace = fresh_namespace(consumer)
     redis = Redis.from_url(settings.redis_url)
     read_model = MetricsReadModel(redis, namespace.prefix)
     tag = f"k{uuid.uuid4().hex[:6]}"
@@ -90,7 +92,7 @@ async def test_killed_worker_leaves_figures_equal_to_the_recompute(
         # Every event of the log was applied exactly once (the version counts applications).
         assert await read_model.version() == len(result.ledger.applied)
         print(
-            f"{sent} events, {KILLS} kills at versions {applied_at_kill}; "
+            f"{consumer} consumer: {sent} events, {KILLS} kills at versions {applied_at_kill}; "
             f"caught up {time.monotonic() - started:.1f}s after the last event"
         )
     finally:

@@ -1,0 +1,98 @@
+"""The read model's batch step on a real Redis: a batch applies as the events would one by one,
+an event id counts once however often and in whatever batch it comes again, and amounts stay
+exact past a double's 53 bits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from bench.reporting_events import synthetic_events
+from services.platform_core.events.envelope import decode_record, encode_envelope
+from services.platform_core.settings import PlatformSettings
+from services.reporting.domain.facts import Fact
+from services.reporting.domain.ledger import Ledger
+from services.reporting.domain.metrics import OPEN_PUSHES, REGISTERED_AMOUNT_FEN, CounterKey
+from services.reporting.event_codec import fact_from_envelope
+from services.reporting.read_model import MetricsReadModel
+from tests.unit.reporting.factories import announced, registered
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
+    redis = Redis.from_url(settings.redis_url)
+    prefix = f"prt:reporting-batches-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield MetricsReadModel(redis, prefix)
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await redis.unlink(*keys)
+        await redis.aclose()
+
+
+def _facts(count: int) -> list[Fact]:
+    """Facts of every kind, each aggregate's in order, through the real codec."""
+    found = []
+    for outgoing in synthetic_events(count, seed=11, tag=uuid.uuid4().hex[:6]):
+        value, headers = encode_envelope(outgoing.envelope)
+        fact = fact_from_envelope(decode_record(value, headers))
+        if fact is not None:
+            found.append(fact)
+    return found
+
+
+def _fold(facts: list[Fact]) -> Ledger:
+    ledger = Ledger()
+    for fact in facts:
+        ledger.apply(fact)
+    return ledger
+
+
+async def test_batches_apply_as_events_one_by_one(model: MetricsReadModel) -> None:
+    facts = _facts(3000)
+    ledger = _fold(facts)
+    applied = 0
+    for start in range(0, len(facts), 700):
+        applied += await model.apply_facts(facts[start : start + 700])
+    assert applied == len(facts) == await model.version()
+    assert await model.counters() == ledger.figures()
+    assert await model.index(OPEN_PUSHES) == ledger.indexes[OPEN_PUSHES]
+
+
+async def test_an_event_counts_once_however_it_comes_again(model: MetricsReadModel) -> None:
+    facts = _facts(2000)
+    ledger = _fold(facts)
+    half = len(facts) // 2
+    assert await model.apply_facts(facts[:half]) == half
+    # Replayed after a kill: the first half again, with the rest, and a repeat in the batch.
+    again = [*facts[half // 2 :], facts[-1], *facts[:10]]
+    assert await model.apply_facts(again) == len(facts) - half
+    assert await model.apply_facts(facts) == 0
+    assert await model.version() == len(facts)
+    assert await model.counters() == ledger.figures()
+
+
+async def test_a_replayed_registration_leaves_its_announcement_counted_once(
+    model: MetricsReadModel,
+) -> None:
+    registration = registered("P-1", "2023-03-01 09:00")
+    announcement = announced("P-1", "2023-03-11 09:00")
+    assert await model.apply_facts([registration]) == 1
+    # The registration was applied before: its state is the one the announcement needs.
+    assert await model.apply_facts([registration, announcement, announcement]) == 1
+    assert await model.counters() == _fold([registration, announcement]).figures()
+
+
+async def test_amounts_past_53_bits_stay_exact(model: MetricsReadModel) -> None:
+    big = 2**55 + 1  # not a double: summed as a float it would come out even
+    facts: list[Fact] = [registered("P-big", "2023-03-01 09:00", budget=big)]
+    facts.append(registered("P-big-2", "2023-03-02 09:00", budget=big))
+    await model.apply_facts(facts)
+    counters = await model.counters(REGISTERED_AMOUNT_FEN)
+    assert counters[CounterKey(REGISTERED_AMOUNT_FEN)] == 2 * big
