@@ -183,8 +183,11 @@ class ExpertHistory:
         return expert_id in self.busy.get(slot, frozenset())
 
     def drawn_recently(self, expert_id: str, day: date, window_days: int) -> bool:
+        drawn_days = self.draw_days.get(expert_id)
+        if not drawn_days:
+            return False
         window = timedelta(days=window_days)
-        return any(abs(day - drawn) < window for drawn in self.draw_days.get(expert_id, ()))
+        return any(abs(day - drawn) < window for drawn in drawn_days)
 
 
 class ExpertDirectory:

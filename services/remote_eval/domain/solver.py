@@ -173,8 +173,12 @@ def _screen(
     history, window = context.history, context.policy.recent_draw_days
     needed = {(need.kind, need.specialty_code) for need in request.needs}
     avoided_units = request.avoided_unit_codes
+    busy = history.busy.get(slot, frozenset())
     screen = _Screen([], Counter(), Counter(), Counter())
+    no_keys: list[tuple[str, str, str]] = []
     for expert in context.experts.fitting(pools, sorted(needed)):
+        # The reasons are counted only for a refusal's wording: screening runs for every
+        # draw, and counting for nothing was most of its time.
         keys = (
             [
                 (expert.pool_code, expert.kind.value, code)
@@ -182,19 +186,22 @@ def _screen(
                 if (expert.kind, code) in needed
             ]
             if with_reasons
-            else []
+            else no_keys
         )
-        screen.fitting.update(keys)
+        if with_reasons:
+            screen.fitting.update(keys)
         if (
             not expert.active
             or slot in expert.unavailable
-            or history.is_busy(expert.expert_id, slot)
+            or expert.expert_id in busy
             or history.drawn_recently(expert.expert_id, slot.day, window)
         ):
-            screen.unavailable.update(keys)
+            if with_reasons:
+                screen.unavailable.update(keys)
             continue
         if expert.employer_code in avoided_units:
-            screen.avoided.update(keys)
+            if with_reasons:
+                screen.avoided.update(keys)
             continue
         screen.eligible.append(expert)
     return screen
