@@ -152,7 +152,7 @@ class Scheduler:
         marker = hash(tuple(sorted((k, tuple(sorted(v))) for k, v in availability.items())))
         if self._directory is None or self._directory[:2] != (version, marker):
             experts = [
-                _with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
+                with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
                 for e in await self._registry.all_experts()
             ]
             self._directory = (version, marker, ExpertDirectory(experts))
@@ -319,7 +319,7 @@ class Scheduler:
         planned = self._planned.get(envelope.id)
         outcome = (
             planned
-            if isinstance(planned, Schedule) and _still_holds(request, planned, context)
+            if isinstance(planned, Schedule) and still_holds(request, planned, context)
             else schedule(request, context, seed)
         )
         now = envelope.time  # business time of the request: its events are stamped with it
@@ -809,14 +809,14 @@ async def committee_document(registry: ExpertRegistry, state: EvaluationState) -
     return json.dumps(names, ensure_ascii=False, sort_keys=True).encode()
 
 
-def _with_unavailable_dates(expert: Expert, dates: frozenset[date]) -> Expert:
+def with_unavailable_dates(expert: Expert, dates: frozenset[date]) -> Expert:
     if not dates:
         return expert
     slots = {Slot(day, half) for day in dates for half in HalfDay}
     return replace(expert, unavailable=expert.unavailable | frozenset(slots))
 
 
-def _still_holds(request: EvaluationRequest, planned: Schedule, context: SchedulingContext) -> bool:
+def still_holds(request: EvaluationRequest, planned: Schedule, context: SchedulingContext) -> bool:
     """A schedule planned with its batch, checked by the independent checker against the
     seats and experts as they are now (something decided since may have taken them)."""
     problems = check_schedule(

@@ -46,3 +46,17 @@ def test_derived_event_ids_are_stable_per_cause_and_step() -> None:
     assert derived_event_id("cause", 0) == derived_event_id("cause", 0)
     assert derived_event_id("cause", 0) != derived_event_id("cause", 1)
     assert derived_event_id("cause", 0) != derived_event_id("other", 0)
+
+
+def test_deadlines_survive_the_state_json_and_older_states_still_load() -> None:
+    from services.remote_eval.store import EvaluationState, deadline_from_json, deadline_to_json
+    from tests.unit.remote_eval.fixtures import request
+
+    deadline = Deadline(OPENED, "EV-1", DeadlineKind.CONFIRMATION, "PSEUDO-1", "370300")
+    assert deadline_from_json(deadline_to_json(deadline)) == deadline
+    state = EvaluationState(request=request(), backfilled=True, deadlines=[deadline])
+    assert EvaluationState.from_json(state.to_json()) == state
+    older = state.to_json()
+    del older["deadlines"], older["backfilled"]  # stored before deadlines existed
+    loaded = EvaluationState.from_json(older)
+    assert loaded.deadlines == [] and loaded.backfilled is False
