@@ -757,13 +757,15 @@ class Scheduler:
             return
         async with self._lock:
             await self._flush()
-            self._begin(envelope.id)
             for evaluation_id in await self._store.evaluations_for(
                 message.project_id, message.bid_section_code
             ):
                 state = await self._store.evaluation(evaluation_id)
                 if state is None or state.unsealed or state.status != "scheduled":
                     continue
+                # One cause per evaluation: a redelivered award that finds some committees
+                # already unsealed gives the others the same event ids as the first time.
+                self._begin(f"{envelope.id}|{evaluation_id}")
                 await self._unseal(state, envelope.time)
 
     async def _unseal(self, state: EvaluationState, now: datetime) -> None:
