@@ -113,6 +113,10 @@ class HalfYear:
         return f"{self.year}-H{self.half}"
 
     @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time(0), tzinfo=CHINA)
+
+    @property
     def first_day(self) -> date:
         return date(self.year, 1 if self.half == 1 else 7, 1)
 
@@ -435,11 +439,14 @@ async def large_amount_records(demo: Demo, total: int) -> None:
 
 
 async def abnormal_reports(demo: Demo, count: int) -> None:
+    """The trading centre reports abnormal behaviour it found in some projects, days after the
+    project's last step."""
     rng = demo.rng
     targets = rng.sample(demo.projects, min(count, len(demo.projects)))
 
     def report(project: dict[str, Any], n: int) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
+            reported_at = demo.period.after(project["last_step_at"], rng, (1, 10))
             filed = await demo.post(
                 "abnormal report",
                 f"{demo.args.abnormal}/v1/reports",
@@ -457,7 +464,8 @@ async def abnormal_reports(demo: Demo, count: int) -> None:
                     "behaviour_type": rng.choice(BEHAVIOURS),
                     "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]),
                     "description": "评标过程中发现的异常行为(演示数据)",
-                    "act_at": datetime.now(UTC).isoformat(),
+                    "act_at": (reported_at - timedelta(hours=rng.randint(2, 48))).isoformat(),
+                    "occurred_at": reported_at.isoformat(),
                 },
             )
             if filed is not None:
@@ -468,31 +476,57 @@ async def abnormal_reports(demo: Demo, count: int) -> None:
     await run_all("异常行为信息报送", [report(p, n) for n, p in enumerate(targets)], 8)
 
 
+def _answer_time(
+    rng: random.Random, after: datetime, due: str | None, on_time_share: float
+) -> datetime:
+    """When a department acted: before the deadline ``due`` mostly, a few days late otherwise."""
+    if due is None:
+        return after + timedelta(hours=rng.randint(1, 48))
+    deadline = datetime.fromisoformat(due)
+    if rng.random() < on_time_share and deadline > after:
+        return after + (deadline - after) * rng.uniform(0.1, 0.95)
+    return deadline + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
+
+
 async def handle_pushes(demo: Demo) -> None:
-    """Each supervising department opens its inbox, signs for most of the demo's pushes, and
-    answers many of those with the measure taken."""
+    """Each supervising department opens its inbox, signs for the demo's pushes — most within
+    the sign-for limit — and answers most with the measure taken, a few after the deadline."""
     rng = demo.rng
-    signed: list[tuple[str, str]] = []
     if not demo.report_ids:
         return
+    signed: list[tuple[dict[str, Any], str, datetime]] = []
 
-    def sign(push_id: str, key: str) -> Callable[[], Awaitable[None]]:
+    def sign(push: dict[str, Any], key: str) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
-            url = f"{demo.args.abnormal}/v1/pushes/{push_id}/sign-for"
-            if await demo.post("sign-for", url, key, None) is not None:
-                signed.append((push_id, key))
+            routed_at = datetime.fromisoformat(push["routed_at"])
+            at = _answer_time(rng, routed_at, push.get("sign_for_due"), 0.9)
+            url = f"{demo.args.abnormal}/v1/pushes/{push['push_id']}/sign-for"
+            if await demo.post("sign-for", url, key, {"occurred_at": at.isoformat()}) is not None:
+                signed.append((push, key, at))
 
         return job
 
-    def answer(push_id: str, key: str) -> Callable[[], Awaitable[None]]:
+    def answer(
+        push: dict[str, Any], key: str, signed_at: datetime
+    ) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
+            at = _answer_time(rng, signed_at, push.get("feedback_due"), 0.85)
+            # The sign-for was accepted (202); the push shows it once the push service's
+            # worker has applied it, and feedback is refused before that.
+            url = f"{demo.args.abnormal}/v1/pushes/{push['push_id']}"
+            for _ in range(120):
+                shown = await demo.client.get(url, headers={"X-API-Key": key})
+                if shown.status_code == 200 and shown.json()["status"] != "ROUTED":
+                    break
+                await asyncio.sleep(0.25)
             await demo.post(
                 "feedback",
-                f"{demo.args.abnormal}/v1/pushes/{push_id}/feedback",
+                f"{demo.args.abnormal}/v1/pushes/{push['push_id']}/feedback",
                 key,
                 {
                     "result": rng.choice(["PENALISED", "INTERVIEWED", "NO_ACTION"]),
                     "result_text": "已核查处理(演示数据)",
+                    "occurred_at": at.isoformat(),
                 },
             )
 
@@ -507,32 +541,47 @@ async def handle_pushes(demo: Demo) -> None:
     if not jobs:
         demo.outcome.pending.append("no push of the demo's reports reached an inbox in time")
     await run_all("签收", jobs, 8)
-    await asyncio.sleep(2)  # the inbox shows a sign-for once the push's projection has it
-    await run_all("处理结果反馈", [answer(p, k) for p, k in signed if rng.random() < 0.7], 8)
+    # Feedback follows at once: the push service treats steps of backfilled history that arrive
+    # together as one migration (see PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S).
+    await run_all(
+        "处理结果反馈", [answer(p, k, at) for p, k, at in signed if rng.random() < 0.8], 8
+    )
+
+
+async def _inbox(demo: Demo, key: str) -> list[dict[str, Any]]:
+    """Every push routed to the key's department in the period and not yet signed for."""
+    pushes: list[dict[str, Any]] = []
+    params: dict[str, Any] = {
+        "status": "ROUTED",
+        "limit": 500,
+        "since": demo.period.start.isoformat(),
+    }
+    while True:
+        response = await demo.client.get(
+            f"{demo.args.abnormal}/v1/pushes", params=params, headers={"X-API-Key": key}
+        )
+        if response.status_code != 200:
+            demo.outcome.refuse("push inbox", response)
+            return pushes
+        pushes.extend(response.json())
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            return pushes
+        params["cursor"] = cursor
 
 
 async def _inbox_jobs(
-    demo: Demo, sign: Callable[[str, str], Callable[[], Awaitable[None]]]
+    demo: Demo, sign: Callable[[dict[str, Any], str], Callable[[], Awaitable[None]]]
 ) -> list[Callable[[], Awaitable[None]]]:
     rng = demo.rng
     jobs: list[Callable[[], Awaitable[None]]] = []
     for department, key in demo.keys.items():
-        if department == "operator":
+        if department == "operator" or department.startswith("partner:"):
             continue
-        response = await demo.client.get(
-            f"{demo.args.abnormal}/v1/pushes",
-            params={"status": "ROUTED", "limit": 500, "since": demo.started.isoformat()},
-            headers={"X-API-Key": key},
-        )
-        if response.status_code != 200:
-            demo.outcome.refuse("push inbox", response)
-            continue
-        body = response.json()
-        pushes = body.get("pushes", []) if isinstance(body, dict) else body
-        for push in pushes:
+        for push in await _inbox(demo, key):
             mine = push.get("report_id") in demo.report_ids
-            if mine and push.get("role") == "HANDLER" and rng.random() < 0.85:
-                jobs.append(sign(push["push_id"], key))
+            if mine and push.get("role") == "HANDLER" and rng.random() < 0.9:
+                jobs.append(sign(push, key))
     return jobs
 
 

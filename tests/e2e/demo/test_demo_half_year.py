@@ -57,7 +57,7 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
             f"--reporting={platform.url('reporting')}",
             "--projects=60",
             "--large-amount-records=300",
-            "--reports=0",
+            "--reports=6",
             "--evaluations=0",
         ]
     )
@@ -69,21 +69,24 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     operator = keys["operator"]
 
     expected_breaches = done["deficient registration"] - done["supplement"]
-    await eventually(
-        lambda: _figure(platform, operator, "registrations", "2023-H1"),
-        lambda n: n == done["register"],
-        timeout_s=60,
-    )
-    await eventually(
-        lambda: _figure(platform, operator, "deficiency_breaches", "2023-H1"),
-        lambda n: n == expected_breaches,
-        timeout_s=60,
-    )
-    await eventually(
-        lambda: _figure(platform, operator, "large_amount_records", "2023-H1"),
-        lambda n: n == done["large-amount records"],
-        timeout_s=60,
-    )
+
+    async def expect(metric: str, expected: int) -> None:
+        try:
+            await eventually(
+                lambda: _figure(platform, operator, metric, "2023-H1"),
+                lambda n: n == expected,
+                timeout_s=60,
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{metric}: expected {expected} ({done}); {exc}") from exc
+
+    await expect("registrations", done["register"])
+    await expect("deficiency_breaches", expected_breaches)
+    # Each 容缺 breach is also detected as abnormal behaviour (a report of its own).
+    reports = done["abnormal report"] + expected_breaches
+    await expect("abnormal_reports", reports)
+    await expect("pushes_signed_for", done["sign-for"])
+    await expect("large_amount_records", done["large-amount records"])
 
     async with httpx.AsyncClient(timeout=60) as client:
         response = await client.get(
@@ -98,6 +101,8 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     assert f"容缺受理登记{done['deficient registration']}个" in bulletin
     assert f"逾期未补正违反承诺{expected_breaches}个" in bulletin
     assert f"大额交易项目信息{done['large-amount records']}条" in bulletin
+    assert f"采集异常行为信息{reports}条" in bulletin
+    assert "签收率—" not in bulletin and done["sign-for"] > 0
     # The bulletin's own facts, given to the demo as scenario inputs.
     assert "完成企业国有产权交易9项,其中进场交易2项" in bulletin
     assert "钢城区1例" in bulletin
