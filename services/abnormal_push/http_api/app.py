@@ -16,6 +16,7 @@ from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.webhooks import WebhookStore
+from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
@@ -48,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.idempotency = IdempotencyStore(redis)
     app.state.webhooks = WebhookStore(redis)
     app.state.detection_state = DetectionState(redis)
+    share_api_key_store(app, redis)
     try:
         yield
     finally:
