@@ -4,6 +4,7 @@ expert's name, phone or ID number (only the check-in and unsealed-committee bodi
 from __future__ import annotations
 
 from datetime import date, datetime
+from datetime import date as datetime_date  # the name ``date`` is a field of SlotBody
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -12,10 +13,23 @@ from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 from services.remote_eval.domain.model import ExpertKind, HalfDay, Slot
 
+# Slots the scheduler can reason about: from the platform's first records to a date whose
+# following half-days (the nearest-alternative search) are still representable.
+EARLIEST_SLOT, LATEST_SLOT = date(2015, 1, 1), date(2100, 12, 31)
+
 
 class SlotBody(BaseModel):
     date: date
     half_day: Literal["AM", "PM"]
+
+    @field_validator("date")
+    @classmethod
+    def _in_range(cls, day: datetime_date) -> datetime_date:
+        if not EARLIEST_SLOT <= day <= LATEST_SLOT:
+            raise ValueError(
+                f"slot dates run from {EARLIEST_SLOT.isoformat()} to {LATEST_SLOT.isoformat()}"
+            )
+        return day
 
     def to_slot(self) -> Slot:
         return Slot(self.date, HalfDay(self.half_day))

@@ -137,3 +137,31 @@ def test_the_asyncapi_document_is_generated_from_the_registry() -> None:
     assignment = drawn["properties"]["assignment"]["properties"]
     assert "expert_pseudonym" in assignment and "name" not in assignment
     assert assignment["kind"]["enum"][1] == "EXPERT_KIND_TECHNICAL"
+
+
+@pytest.mark.parametrize("day", ["2014-12-31", "2101-01-01", "9999-12-31"])
+def test_a_slot_outside_what_the_scheduler_can_reason_about_is_refused(day: str) -> None:
+    from pydantic import ValidationError
+
+    from services.remote_eval.http_api.schemas import SlotBody
+
+    with pytest.raises(ValidationError, match="slot dates run from 2015-01-01 to 2100-12-31"):
+        SlotBody.model_validate({"date": day, "half_day": "AM"})
+    assert SlotBody.model_validate({"date": "2023-03-01", "half_day": "PM"}).to_slot() == Slot(
+        date(2023, 3, 1), HalfDay.PM
+    )
+
+
+def test_backfilled_flag_and_availability_round_trip_through_protobuf() -> None:
+    message = event_codec.evaluation_requested(
+        request(), datetime(2023, 3, 1, tzinfo=UTC), backfilled=True
+    )
+    assert message.backfilled
+    assert not event_codec.evaluation_requested(request(), datetime.now(UTC)).backfilled
+    marked = event_codec.availability_set(
+        "X-1", "370300", [date(2023, 3, 2), date(2023, 3, 1)], datetime.now(UTC)
+    )
+    assert [event_codec.date_from(d) for d in marked.unavailable_dates] == [
+        date(2023, 3, 1),
+        date(2023, 3, 2),
+    ]
