@@ -12,6 +12,8 @@ from prt.v1 import common_pb2, remote_eval_pb2
 
 from services.platform_core.events.proto_values import to_timestamp
 from services.remote_eval.domain.model import (
+    EARLIEST_SLOT_DAY,
+    LATEST_SLOT_DAY,
     Assignment,
     EvaluationRequest,
     ExpertKind,
@@ -64,6 +66,11 @@ def slot_from(message: remote_eval_pb2.HalfDaySlot) -> Slot:
         day = date(message.date.year, message.date.month, message.date.day)
     except ValueError as exc:
         raise UnreadableEvent(f"slot date is not a date: {exc}") from exc
+    if not EARLIEST_SLOT_DAY <= day <= LATEST_SLOT_DAY:
+        raise UnreadableEvent(
+            f"slot date {day.isoformat()} is outside {EARLIEST_SLOT_DAY.isoformat()} to "
+            f"{LATEST_SLOT_DAY.isoformat()}"
+        )
     return Slot(day, _HALF_DAY_BACK[message.half_day])
 
 

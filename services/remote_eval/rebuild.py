@@ -40,10 +40,14 @@ from services.platform_core.events.topics import (
     VENUE_CAPACITY,
     TopicSpec,
 )
+from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.settings import PlatformSettings, get_settings
-from services.remote_eval import event_codec
-from services.remote_eval.domain.model import SeatOffer
-from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX, committee_document
+from services.remote_eval.scheduler import (
+    COMMITTEE_LISTS_PREFIX,
+    availability_from,
+    committee_document,
+    offer_from,
+)
 from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import (
     AVAILABILITY_KEY,
@@ -73,6 +77,7 @@ PROJECTION_KEYS = (OFFERS_KEY, DRAW_DAYS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
 class RebuildReport:
     records: int = 0
     undecodable: int = 0
+    rejected: int = 0  # decodable but not valid (the worker dead-letters these too)
     evaluations: int = 0
     offers: int = 0
     availability: int = 0
@@ -132,18 +137,31 @@ async def _records(
 
 
 async def _offers_and_availability(
-    settings: PlatformSettings, store: RemoteEvalStore, report: RebuildReport
+    settings: PlatformSettings,
+    store: RemoteEvalStore,
+    registry: ExpertRegistry,
+    report: RebuildReport,
 ) -> None:
+    """Applied as the worker applies them, with the same checks (what it rejects, so does
+    the rebuild)."""
     async for envelope in _records(settings, VENUE_CAPACITY, report):
         offer: object = envelope.message
         if isinstance(offer, remote_eval_pb2.VenueCapacityPublished):
-            slot = event_codec.slot_from(offer.slot)
-            await store.publish_offer(SeatOffer(offer.venue_id, slot, offer.seats, offer.fee_fen))
-            report.offers += 1
+            try:
+                await store.publish_offer(offer_from(offer))
+                report.offers += 1
+            except EventRejected as exc:
+                report.rejected += 1
+                log.warning("venue capacity %s: %s", envelope.id, exc)
     async for envelope in _records(settings, EVALUATIONS, report):
         mark: object = envelope.message
         if isinstance(mark, remote_eval_pb2.ExpertAvailabilitySet):
-            dates = [event_codec.date_from(d) for d in mark.unavailable_dates]
+            try:
+                dates = await availability_from(mark, registry)
+            except EventRejected as exc:
+                report.rejected += 1
+                log.warning("availability %s: %s", envelope.id, exc)
+                continue
             await store.set_availability(mark.expert_id, mark.pool_code, dates)
             report.availability += 1
 
@@ -169,7 +187,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
             report.wiped_keys = await wipe(redis)
         store = RemoteEvalStore(redis)
         registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-        await _offers_and_availability(settings, store, report)
+        await _offers_and_availability(settings, store, registry, report)
         latest = await _latest_states(settings, report)
         draw_days: dict[str, set[str]] = {}
         for state in latest.values():

@@ -669,13 +669,7 @@ class Scheduler:
         self, envelope: Envelope[remote_eval_pb2.ExpertAvailabilitySet]
     ) -> None:
         message = envelope.message
-        expert = await self._registry.get(message.expert_id)
-        if expert is None or expert.pool_code != message.pool_code:
-            raise EventRejected(f"expert {message.expert_id} is not in pool {message.pool_code}")
-        try:
-            dates = [event_codec.date_from(d) for d in message.unavailable_dates]
-        except event_codec.UnreadableEvent as exc:
-            raise EventRejected(str(exc)) from exc
+        dates = await availability_from(message, self._registry)
         await self._store.set_availability(message.expert_id, message.pool_code, dates)
 
     # -- timers ----------------------------------------------------------------------------------
@@ -739,16 +733,7 @@ class Scheduler:
         message = envelope.message
         if not isinstance(message, remote_eval_pb2.VenueCapacityPublished):
             return
-        entry = venue_directory().get(message.venue_id)
-        if entry is None or entry.venue.owner_code != message.partner_code:
-            raise EventRejected(f"venue {message.venue_id} is not {message.partner_code}'s")
-        try:
-            slot = event_codec.slot_from(message.slot)
-        except event_codec.UnreadableEvent as exc:
-            raise EventRejected(str(exc)) from exc
-        await self._store.publish_offer(
-            SeatOffer(message.venue_id, slot, message.seats, message.fee_fen)
-        )
+        await self._store.publish_offer(offer_from(message))
 
     # -- award: unseal the committee -------------------------------------------------------------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
@@ -787,6 +772,31 @@ class Scheduler:
         previous = EvaluationState.from_json(state.to_json())
         state.unsealed = True
         await self._save(state, previous, mark_applied=False)
+
+
+def offer_from(message: remote_eval_pb2.VenueCapacityPublished) -> SeatOffer:
+    """The seat offer a venue's owner published; EventRejected if it is not the owner's."""
+    entry = venue_directory().get(message.venue_id)
+    if entry is None or entry.venue.owner_code != message.partner_code:
+        raise EventRejected(f"venue {message.venue_id} is not {message.partner_code}'s")
+    try:
+        slot = event_codec.slot_from(message.slot)
+    except event_codec.UnreadableEvent as exc:
+        raise EventRejected(str(exc)) from exc
+    return SeatOffer(message.venue_id, slot, message.seats, message.fee_fen)
+
+
+async def availability_from(
+    message: remote_eval_pb2.ExpertAvailabilitySet, registry: ExpertRegistry
+) -> list[date]:
+    """The dates a pool owner marked; EventRejected if the expert is not in that pool."""
+    expert = await registry.get(message.expert_id)
+    if expert is None or expert.pool_code != message.pool_code:
+        raise EventRejected(f"expert {message.expert_id} is not in pool {message.pool_code}")
+    try:
+        return [event_codec.date_from(d) for d in message.unavailable_dates]
+    except event_codec.UnreadableEvent as exc:
+        raise EventRejected(str(exc)) from exc
 
 
 async def committee_document(registry: ExpertRegistry, state: EvaluationState) -> bytes:

@@ -24,6 +24,11 @@ class HalfDay(StrEnum):
     PM = "PM"  # 下午
 
 
+# Slots the scheduler reasons about: from the platform's first records to a date whose
+# following half-days (the nearest-alternative search) are still representable.
+EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date(2015, 1, 1), date(2100, 12, 31)
+
+
 @dataclass(frozen=True, order=True)
 class Slot:
     """A half-day slot: the unit in which seats are offered and committees sit."""

@@ -11,11 +11,15 @@ from pydantic import BaseModel, Field, field_validator
 
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
-from services.remote_eval.domain.model import ExpertKind, HalfDay, Slot
+from services.remote_eval.domain.model import (
+    EARLIEST_SLOT_DAY,
+    LATEST_SLOT_DAY,
+    ExpertKind,
+    HalfDay,
+    Slot,
+)
 
-# Slots the scheduler can reason about: from the platform's first records to a date whose
-# following half-days (the nearest-alternative search) are still representable.
-EARLIEST_SLOT, LATEST_SLOT = date(2015, 1, 1), date(2100, 12, 31)
+EARLIEST_SLOT, LATEST_SLOT = EARLIEST_SLOT_DAY, LATEST_SLOT_DAY
 
 
 class SlotBody(BaseModel):

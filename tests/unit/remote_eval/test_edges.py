@@ -165,3 +165,10 @@ def test_backfilled_flag_and_availability_round_trip_through_protobuf() -> None:
         date(2023, 3, 1),
         date(2023, 3, 2),
     ]
+
+
+def test_a_slot_beyond_the_range_on_a_stream_is_unreadable_not_a_crash() -> None:
+    message = event_codec.evaluation_requested(request(), datetime.now(UTC))
+    message.slot.date.year = 9999
+    with pytest.raises(event_codec.UnreadableEvent, match="outside 2015-01-01 to 2100-12-31"):
+        event_codec.request_from(message)
