@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -70,7 +71,7 @@ async def publish(settings: PlatformSettings, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def raw_consume_and_decode(settings: PlatformSettings) -> tuple[int, float]:
+async def raw_consume_and_decode(settings: PlatformSettings) -> Run:
     partitions = await _partitions(settings, EVENT_TOPICS)
     consumer = create_consumer(settings, group_id=None, client_id="bench-raw")
     await consumer.start()
@@ -81,6 +82,7 @@ async def raw_consume_and_decode(settings: PlatformSettings) -> tuple[int, float
         end = await consumer.end_offsets(partitions)
         remaining = {tp for tp in partitions if end[tp] > 0}
         started = time.perf_counter()
+        cpu_started = time.process_time()
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)
             for tp, batch_records in batch.items():
@@ -96,14 +98,15 @@ async def raw_consume_and_decode(settings: PlatformSettings) -> tuple[int, float
             for tp in list(remaining):
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
-        return records, time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        return Run(records, time.perf_counter() - started, cpu * 1e6 / max(records, 1))
     finally:
         await consumer.stop()
 
 
 async def aggregation(
     settings: PlatformSettings, events: int, consumer: str
-) -> tuple[float, MetricsReadModel | None, Redis, str]:
+) -> tuple[Run, MetricsReadModel | None, Redis, str]:
     """Events/s of one worker over the whole log, and the read model it rebuilt."""
     run = uuid.uuid4().hex[:8]
     prefix = f"prt:reporting-bench-{run}:"
@@ -133,14 +136,48 @@ async def aggregation(
                 raise RuntimeError(f"worker exited; see {log.name}")
             await asyncio.sleep(0.01)
         started = time.perf_counter()
+        cpu_started, redis_started = process_cpu_s(worker.pid), await redis_cpu_s(redis)
         first = await model.version()
         while (applied := await model.version()) < events:  # noqa: ASYNC110 - polling Redis
             await asyncio.sleep(0.05)
-        rate = (applied - first) / (time.perf_counter() - started)
-        return rate, (None if consumer == "faust-noop" else model), redis, prefix
+        seconds = time.perf_counter() - started
+        cpu, redis_cpu = process_cpu_s(worker.pid), await redis_cpu_s(redis)
+        done = max(applied - first, 1)
+        run_figures = Run(
+            done,
+            seconds,
+            (cpu - cpu_started) * 1e6 / done,
+            (redis_cpu - redis_started) * 1e6 / done,
+        )
+        return run_figures, (None if consumer == "faust-noop" else model), redis, prefix
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A measured run: events/s of wall-clock time, and the CPU it took per event."""
+
+    events: int
+    seconds: float
+    cpu_us_per_event: float  # of the process doing the work
+    redis_us_per_event: float = 0.0  # of Redis (the read model's script), when it writes
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def redis_cpu_s(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 async def drop_read_model(redis: Redis, prefix: str) -> None:
@@ -155,6 +192,14 @@ async def drop_read_model(redis: Redis, prefix: str) -> None:
         await redis.unlink(*batch)
 
 
+def _figures(run: Run) -> str:
+    redis = f" + Redis {run.redis_us_per_event:5.1f}" if run.redis_us_per_event else ""
+    return (
+        f"{run.rate:8,.0f} events/s ({run.seconds:5.1f}s); "
+        f"CPU {run.cpu_us_per_event:5.1f} µs/event{redis}"
+    )
+
+
 def load_average() -> str:
     return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
@@ -166,23 +211,29 @@ async def main(args: argparse.Namespace) -> None:
         seconds = await publish(settings, args.events)
         print(f"published {args.events} synthetic events in {seconds:.1f}s")
     print(f"load average before: {load_average()}")
-    records, raw_seconds = await raw_consume_and_decode(settings)
-    raw_rate = records / raw_seconds
     recomputed = await recompute_from_log(settings)
     events = len(recomputed.ledger.applied)
-    recompute_rate = recomputed.records / recomputed.seconds
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
-    print(f"log: {records} records on {len(EVENT_TOPICS)} topics ({events} countable events)")
-    print(f"raw aiokafka consume+decode : {raw_rate:10,.0f} records/s ({raw_seconds:.1f}s)")
+    print(f"log: {recomputed.records} records on {len(EVENT_TOPICS)} topics ({events} events)")
     print(
-        f"recompute (fold, in memory) : {recompute_rate:10,.0f} records/s "
-        f"({recomputed.seconds:.1f}s) = {recompute_rate / raw_rate:.3f} x raw"
+        "wall-clock rates depend on what else the machine runs; CPU per event does much less "
+        "(Redis: its CPU while the worker writes, any client's)"
+    )
+    recompute_rate = recomputed.records / recomputed.seconds
+    # The raw baseline is measured right before each worker, so each ratio compares runs a
+    # few seconds apart.
+    raw = await raw_consume_and_decode(settings)
+    print(f"raw aiokafka consume+decode  : {_figures(raw)}")
+    print(
+        f"recompute (fold, in memory)  : {recompute_rate:8,.0f} records/s "
+        f"({recomputed.seconds:.1f}s) = {recompute_rate / raw.rate:.3f} x raw"
     )
     for consumer in args.consumers.split(","):
-        rate, model, redis, prefix = await aggregation(settings, events, consumer)
+        raw = await raw_consume_and_decode(settings)
+        run, model, redis, prefix = await aggregation(settings, events, consumer)
         try:
             differences = (
                 diff(await model.counters(), recomputed.ledger.figures()) if model else None
@@ -191,11 +242,12 @@ async def main(args: argparse.Namespace) -> None:
             await drop_read_model(redis, prefix)
             await redis.aclose()
         label = f"worker, {consumer} consumer"
-        print(f"{label:28s}: {rate:10,.0f} events/s  = {rate / raw_rate:.3f} x raw", end="")
+        print(f"raw aiokafka consume+decode  : {_figures(raw)}")
+        print(f"{label:29s}: {_figures(run)}  = {run.rate / raw.rate:.3f} x raw", end="")
         if differences is None:
             print("  (applies nothing)")
         else:
-            print(f"  figures == recompute: {not differences} ({len(differences)} differ)")
+            print(f"; figures == recompute: {not differences} ({len(differences)} differ)")
     print(f"load average after: {load_average()}")
 
 

@@ -175,7 +175,8 @@ class MetricsReadModel:
             for aggregate, raw in zip(unique, raw_states, strict=True)
         }
         events: list[tuple[str, str, str, str]] = []
-        sums: dict[str, int] = defaultdict(int)
+        # Amounts by group of counters moved together (see Ledger), summed per counter below.
+        groups: dict[tuple[str, ...], int] = defaultdict(int)
         evidence: dict[str, list[str]] = defaultdict(list)
         cells: dict[str, set[str]] = defaultdict(set)
         index: list[tuple[str, str, str]] = []
@@ -187,14 +188,16 @@ class MetricsReadModel:
                 current[aggregate] = new_state  # what the next event of this aggregate sees
             events.append((fact.event_id, aggregate or "", expected, new_state))
             for counted in c.counted:
-                by = counted.by
-                for counter in counted.fields:
-                    sums[counter] += by
+                groups[counted.fields] += counted.by
             for cell in c.evidence:
                 encoded = cell.encode()
                 evidence[encoded].append(fact.event_id)
                 cells[cell.metric].add(encoded)
             index.extend(("+" if x.add else "-", x.index, x.member) for x in c.index_changes)
+        sums: dict[str, int] = defaultdict(int)
+        for fields, amount in groups.items():
+            for counter in fields:
+                sums[counter] += amount
         batch = {
             "events": events,
             # As text: a Lua number would lose digits past 2^53 and be written as 1e+17.

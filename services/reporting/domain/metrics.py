@@ -161,22 +161,40 @@ def _value_names(metric_key: str) -> tuple[str, ...]:
     )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _cells(
     metric_key: str, values: tuple[str, ...], periods: tuple[str, str, str, str]
 ) -> tuple[tuple[str, ...], CounterKey]:
     """The counter fields (every cut, for all time and per period) and the evidence cell of a
     metric's dimension values (in :func:`_value_names` order) in a month. Dimension values and
-    months repeat across events, so the encoded keys are built once each."""
+    months repeat across events, so the encoded keys are built once each; when a combination
+    was forgotten, its parts (one cut's key, the periods' suffixes) usually were not."""
     named = dict(zip(_value_names(metric_key), values, strict=True))
+    suffixes = _period_suffixes(periods)
     fields: list[str] = []
     for cut in _stored_cuts(metric_key):
-        base = _encode(metric_key, ((name, named[name]) for name in cut), None)
+        base = _cut_key(metric_key, cut, tuple(named[name] for name in cut))
         fields.append(base)
-        fields.extend(f"{base}|{PERIOD}={period}" for period in periods)
+        fields.extend([base + suffix for suffix in suffixes])
     definition = catalogue.metric(metric_key)
-    cell = tuple((name, named[name]) for name in definition.dimensions)
-    return tuple(fields), CounterKey(metric_key, (*cell, (PERIOD, periods[-1])))
+    cell = tuple(named[name] for name in definition.dimensions)
+    return tuple(fields), _evidence_cell(metric_key, cell, periods[-1])
+
+
+@lru_cache(maxsize=16384)
+def _cut_key(metric_key: str, cut: tuple[str, ...], values: tuple[str, ...]) -> str:
+    return _encode(metric_key, zip(cut, values, strict=True), None)
+
+
+@lru_cache(maxsize=1024)
+def _period_suffixes(periods: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"|{PERIOD}={_escape(period)}" for period in periods)
+
+
+@lru_cache(maxsize=16384)
+def _evidence_cell(metric_key: str, values: tuple[str, ...], month: str) -> CounterKey:
+    names = catalogue.metric(metric_key).dimensions
+    return CounterKey(metric_key, (*zip(names, values, strict=True), (PERIOD, month)))
 
 
 @dataclass
