@@ -221,6 +221,14 @@ async def provision_keys(settings: PlatformSettings | None = None) -> dict[str, 
                 may_backfill=True,
             )
             keys[department["code"]] = issued.key
+        # Partner centres answer their seat requests and their experts' confirmations.
+        for partner in load_json("venues.json")["partners"]:
+            if partner["kind"] == "jinan_district" or partner["code"] == "370100":
+                continue
+            issued = await store.issue(
+                PrincipalKind.PARTNER, partner["code"], partner["name"], may_backfill=True
+            )
+            keys[f"partner:{partner['code']}"] = issued.key
         operator = await store.issue(PrincipalKind.OPERATOR, "demo-operator", "联席办值班员")
         keys["operator"] = operator.key
     finally:
@@ -588,63 +596,174 @@ async def _inbox_jobs(
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────
 
 
+# Each host district's partner regions first, then a Yellow River city (venues.json).
+HOST_PARTNERS = {CHANGQING: ["370983", "371425", "371524", "370900"], JIYANG: ["371425", "371626"]}
+TECHNICAL, ECONOMIC = "A01", "B01"
+
+
+def _employer_code(n: int) -> str:
+    return credit_code(10_000 + n)
+
+
+async def expert_pools(demo: Demo) -> None:
+    """Each host district and partner registers a pool of pseudonymous experts (the name,
+    phone and ID number are sealed by remote evaluation and shown only at check-in)."""
+    pools = sorted({*HOST_PARTNERS, *(c for codes in HOST_PARTNERS.values() for c in codes)})
+
+    def expert(pool: str, kind: str, specialty: str, n: int) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            await demo.post(
+                "expert",
+                f"{demo.args.remote_eval}/v1/experts",
+                demo.keys["operator"],
+                {
+                    "pool_code": pool,
+                    "kind": kind,
+                    "specialties": [specialty],
+                    "employer_code": _employer_code(n),
+                    "name": f"演示专家{n:03d}",
+                    "phone": f"1380000{n:04d}",
+                    "id_number": f"37010219700101{n % 1000:03d}X",
+                },
+            )
+
+        return job
+
+    jobs = []
+    n = 0
+    for pool in pools:
+        for kind, specialty, count in (("TECHNICAL", TECHNICAL, 8), ("ECONOMIC", ECONOMIC, 4)):
+            for _ in range(count):
+                n += 1
+                jobs.append(expert(pool, kind, specialty, n))
+    await run_all("评标专家库", jobs, 8)
+
+
 async def remote_evaluations(demo: Demo, count: int) -> None:
-    """长清区 and 济阳区 host remote evaluations from their own venues (the shared directory),
-    publishing their seats first, with partner cities preferred for the secondary venues."""
+    """长清区 and 济阳区 host remote evaluations from their own venues, with seats at partner
+    venues; the partners accept their seat requests and their experts confirm, each answer
+    given with the partner's own key."""
+    if count <= 0:
+        return
+    await expert_pools(demo)
+    venues = {v["owner_code"]: v for v in (await _venue_directory(demo))}
+    jobs: list[Callable[[], Awaitable[None]]] = []
+    for host, partner_codes in HOST_PARTNERS.items():
+        venue = venues.get(host)
+        if venue is None:
+            demo.outcome.pending.append(f"no venue of {host} in remote_eval's directory")
+            continue
+        hosted = [p for p in demo.projects if p["region_code"] == host][:count]
+        jobs.extend(_evaluation_job(demo, project, venue, partner_codes) for project in hosted)
+    await run_all("远程异地评标", jobs, 4)
+
+
+async def _venue_directory(demo: Demo) -> list[dict[str, Any]]:
     response = await demo.client.get(
         f"{demo.args.remote_eval}/v1/venues", headers={"X-API-Key": demo.keys["operator"]}
     )
     if response.status_code != 200:
         demo.outcome.refuse("venue directory", response)
-        return
-    venues = response.json()
-    day = datetime.now(UTC).date() + timedelta(days=7)
-    slot = {"date": day.isoformat(), "half_day": "AM"}
-    jobs: list[Callable[[], Awaitable[None]]] = []
-    for host in (CHANGQING, JIYANG):
-        own = [venue for venue in venues if venue["owner_code"] == host]
-        if not own:
-            demo.outcome.pending.append(f"no venue of {host} in remote_eval's directory")
-            continue
-        venue_id = own[0]["venue_id"]
+        return []
+    venues: list[dict[str, Any]] = response.json()
+    return venues
+
+
+def _evaluation_job(
+    demo: Demo,
+    project: dict[str, Any],
+    venue: dict[str, Any],
+    partner_codes: list[str],
+) -> Callable[[], Awaitable[None]]:
+    rng, period = demo.rng, demo.period
+
+    async def job() -> None:
+        base = f"{demo.args.remote_eval}/v1/evaluations"
+        host_key = demo.keys["JYZX"]
+        requested = period.after(project["last_step_at"], rng, (3, 10))
+        slot_day = period.day(rng, earliest=requested.date() + timedelta(days=3))
+        slot = {"date": slot_day.isoformat(), "half_day": rng.choice(["AM", "PM"])}
         await demo.post(
             "venue capacity",
-            f"{demo.args.remote_eval}/v1/venues/{venue_id}/capacity",
-            demo.keys["JYZX"],
-            {"slot": slot, "seats": own[0]["default_seats"], "fee_fen": own[0]["fee_fen"]},
+            f"{demo.args.remote_eval}/v1/venues/{venue['venue_id']}/capacity",
+            host_key,
+            {
+                "slot": slot,
+                "seats": venue["default_seats"],
+                "fee_fen": venue["fee_fen"],
+                "occurred_at": (requested - timedelta(hours=2)).isoformat(),
+            },
         )
-        hosted = [p for p in demo.projects if p["region_code"] == host][:count]
-
-        def request(
-            project: dict[str, Any], venue_id: str = venue_id
-        ) -> Callable[[], Awaitable[None]]:
-            async def job() -> None:
-                await demo.post(
-                    "evaluation request",
-                    f"{demo.args.remote_eval}/v1/evaluations",
-                    demo.keys["JYZX"],
+        created = await demo.post(
+            "evaluation request",
+            base,
+            host_key,
+            {
+                "project_id": project["project_id"],
+                "bid_section_code": "001",
+                "slot": slot,
+                "committee_size": 5,
+                "specialties": [
+                    {"specialty_code": TECHNICAL, "kind": "TECHNICAL", "count": 3},
+                    {"specialty_code": ECONOMIC, "kind": "ECONOMIC", "count": 1},
+                ],
+                "main_venue_id": venue["venue_id"],
+                "preferred_partner_codes": partner_codes,
+                "occurred_at": requested.isoformat(),
+            },
+        )
+        if created is None:
+            return
+        evaluation = await _scheduled(demo, created["evaluation_id"], host_key)
+        if evaluation is None:
+            return
+        answered = requested + timedelta(hours=rng.randint(1, 20))
+        evaluation_url = f"{base}/{created['evaluation_id']}"
+        served: set[str] = set()
+        for allocation in evaluation["allocations"]:
+            if allocation["role"] == "SECONDARY":
+                accepted = await demo.post(
+                    "partner seat accepted",
+                    f"{evaluation_url}/venue-decisions",
+                    demo.keys[f"partner:{allocation['partner_code']}"],
                     {
-                        "project_id": project["project_id"],
-                        "bid_section_code": "001",
-                        "slot": slot,
-                        "committee_size": 5,
-                        "specialties": [
-                            {"specialty_code": "A01", "kind": "TECHNICAL", "count": 3},
-                            {"specialty_code": "B01", "kind": "ECONOMIC", "count": 1},
-                        ],
-                        "main_venue_id": venue_id,
-                        "preferred_partner_codes": ["370300", "370900"],
+                        "venue_id": allocation["venue_id"],
+                        "decision": "ACCEPTED",
+                        "occurred_at": answered.isoformat(),
                     },
                 )
+                if accepted is not None:
+                    served.add(allocation["partner_code"])
+        # What the bulletin will state: each partner that served counts once per evaluation.
+        demo.outcome.done["evaluation served"] += len(served)
+        for member in evaluation["committee"]:
+            pool = member["pool_partner_code"]
+            confirmed = await demo.post(
+                "expert confirmed",
+                f"{evaluation_url}/experts/{member['expert_pseudonym']}/answer",
+                host_key if pool in HOST_PARTNERS else demo.keys[f"partner:{pool}"],
+                {"confirmed": True, "occurred_at": answered.isoformat()},
+            )
+            if confirmed is not None and pool != venue["owner_code"]:
+                demo.outcome.done["expert shared"] += 1
 
-            return job
+    return job
 
-        jobs.extend(request(project) for project in hosted)
-    await run_all("远程异地评标", jobs, 4)
-    demo.outcome.pending.append(
-        "partner venue decisions and expert confirmations (served / experts shared) are left to "
-        "the partners' streams; the demo does not answer as partners yet"
-    )
+
+async def _scheduled(demo: Demo, evaluation_id: str, key: str) -> dict[str, Any] | None:
+    """The evaluation once remote evaluation's scheduler has planned it (None if it failed)."""
+    url = f"{demo.args.remote_eval}/v1/evaluations/{evaluation_id}"
+    for _ in range(240):
+        response = await demo.client.get(url, headers={"X-API-Key": key})
+        if response.status_code == 200 and response.json().get("status") != "requested":
+            shown: dict[str, Any] = response.json()
+            if shown["status"] == "scheduled":
+                return shown
+            demo.outcome.pending.append(f"evaluation {evaluation_id} not scheduled: {shown}")
+            return None
+        await asyncio.sleep(0.25)
+    demo.outcome.pending.append(f"evaluation {evaluation_id} not scheduled within 60 s")
+    return None
 
 
 async def registrations_in(client: httpx.AsyncClient, args: argparse.Namespace, key: str) -> int:

@@ -58,13 +58,14 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
             "--projects=60",
             "--large-amount-records=300",
             "--reports=6",
-            "--evaluations=0",
+            "--evaluations=2",
         ]
     )
     keys: dict[str, str] = await demo.provision_keys(settings)
     outcome: Any = await demo.run(args, keys)
     assert outcome is not None
     assert not outcome.refused, outcome.samples
+    assert not outcome.pending, outcome.pending
     done = outcome.done
     operator = keys["operator"]
 
@@ -87,6 +88,9 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     await expect("abnormal_reports", reports)
     await expect("pushes_signed_for", done["sign-for"])
     await expect("large_amount_records", done["large-amount records"])
+    await expect("remote_evaluations_hosted", done["evaluation request"])
+    await expect("remote_evaluations_served", done["evaluation served"])
+    await expect("experts_shared", done["expert shared"])
 
     async with httpx.AsyncClient(timeout=60) as client:
         response = await client.get(
@@ -103,6 +107,10 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     assert f"大额交易项目信息{done['large-amount records']}条" in bulletin
     assert f"采集异常行为信息{reports}条" in bulletin
     assert "签收率—" not in bulletin and done["sign-for"] > 0
+    assert f"发起远程异地评标{done['evaluation request']}场" in bulletin
+    assert f"提供副场服务{done['evaluation served']}场次" in bulletin
+    assert f"共享外地评标专家{done['expert shared']}人次" in bulletin
+    assert done["evaluation served"] > 0 and done["expert shared"] > 0
     # The bulletin's own facts, given to the demo as scenario inputs.
     assert "完成企业国有产权交易9项,其中进场交易2项" in bulletin
     assert "钢城区1例" in bulletin
