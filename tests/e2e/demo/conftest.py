@@ -36,8 +36,8 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(stack_env: dict[str, str], log_dir: Path) -> Iterator[Platform]:
-    # The 容缺 watch checks every 2 s here instead of every 30 s, so breaches appear quickly.
-    env = {**stack_env, "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "2"}
+    # The 容缺 watch checks every 4 s here instead of every 30 s, so breaches appear quickly.
+    env = {**stack_env, "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "4"}
     started: list[ServiceProcess] = []
     try:
         for name, module in WORKERS.items():
