@@ -24,9 +24,10 @@ class HalfDay(StrEnum):
     PM = "PM"  # 下午
 
 
-# Slots the scheduler reasons about: from the platform's first records to a date whose
-# following half-days (the nearest-alternative search) are still representable.
-EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date(2015, 1, 1), date(2100, 12, 31)
+# Slots the scheduler can reason about: any date whose following half-days (the nearest-
+# alternative search, answer deadlines) are still representable. Far-future slots are valid
+# (load tests keep their runs apart with them); only the calendar's end is not.
+EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date.min, date.max - timedelta(days=366)
 
 
 @dataclass(frozen=True, order=True)
