@@ -4,7 +4,10 @@
 # of caller; table in .run/faults/authorisation-matrix.tsv) and broker failure on a 3-node KRaft
 # cluster of its own (leader kills; 2 of 3 nodes down; every acknowledged registration in the log
 # exactly once), worker failure (10 SIGKILLs of the four stream workers during 100,000 writes
-# through the APIs; every projection equal to its rebuild from the log). The whole run takes
+# through the APIs; every projection equal to its rebuild from the log), a Redis outage under
+# load (docs/redis-outage.md: 503 + Retry-After, nothing lost or doubled), and every partner
+# principal against every topic of the registry on a broker with ACLs on (kafka.sh --secure, on
+# PRT_FAULTS_SECURE_KAFKA_PORT, default the test port + 600). The whole run takes
 # about 30 minutes on 2 cores, most of it the 100,000 writes; extra arguments go to pytest.
 # One table of every figure closes the run (also in .run/faults/figures.tsv).
 #
@@ -17,7 +20,8 @@
 # (leader kills, default 3), PRT_FAULTS_BELOW_MIN_ISR_S (seconds with 2 of 3 nodes down, default
 # 25; 0 skips that round), PRT_FAULTS_WORKER_EVENTS (writes of the worker-failure run, default
 # here 100000; 2000 in make test), PRT_FAULTS_WORKER_KILLS (default 10), PRT_FAULTS_SEED (the
-# kill moments; printed). PRT_FAULTS_KEEP=1 leaves the brokers and Redis running afterwards.
+# kill moments; printed), PRT_FAULTS_OUTAGE_EVENTS / PRT_FAULTS_OUTAGE_S (Redis outage: writes,
+# default here 4000, and seconds Redis is stopped, default here 20). PRT_FAULTS_KEEP=1 leaves the brokers and Redis running afterwards.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -25,19 +29,23 @@ cd "$ROOT"
 
 export PRT_TEST_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_TEST_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
 export PRT_FAULTS_KAFKA_PORT="${PRT_FAULTS_KAFKA_PORT:-29692}"
-export PRT_FAULTS_CLUSTER=1
+export PRT_FAULTS_CLUSTER=1 PRT_FAULTS_SECURE=1
+export PRT_FAULTS_SECURE_KAFKA_PORT="${PRT_FAULTS_SECURE_KAFKA_PORT:-$((PRT_TEST_KAFKA_PORT + 600))}"
 export PRT_FAULTS_WORKER_EVENTS="${PRT_FAULTS_WORKER_EVENTS:-100000}"
+export PRT_FAULTS_OUTAGE_EVENTS="${PRT_FAULTS_OUTAGE_EVENTS:-4000}" PRT_FAULTS_OUTAGE_S="${PRT_FAULTS_OUTAGE_S:-20}"
 
 stop_stacks() {
   [[ "${PRT_FAULTS_KEEP:-}" == 1 ]] && return 0
   PRT_RUNTIME_DIR="$ROOT/.run/faults-$PRT_FAULTS_KAFKA_PORT" PRT_KAFKA_PORT="$PRT_FAULTS_KAFKA_PORT" \
     bash deploy/local/kafka.sh stop || true
+  PRT_RUNTIME_DIR="$ROOT/.run/test-secure-$PRT_FAULTS_SECURE_KAFKA_PORT" \
+    PRT_KAFKA_PORT="$PRT_FAULTS_SECURE_KAFKA_PORT" bash deploy/local/kafka.sh stop || true
   export PRT_RUNTIME_DIR="$ROOT/.run/test-$PRT_TEST_KAFKA_PORT"
   PRT_KAFKA_PORT="$PRT_TEST_KAFKA_PORT" bash deploy/local/kafka.sh stop || true
   PRT_REDIS_PORT="$PRT_TEST_REDIS_PORT" bash deploy/local/redis.sh stop || true
 }
 trap stop_stacks EXIT
 
-printf '== fault suite: test stack Kafka %s / Redis %s, 3-node cluster from %s\n' \
-  "$PRT_TEST_KAFKA_PORT" "$PRT_TEST_REDIS_PORT" "$PRT_FAULTS_KAFKA_PORT"
+printf '== fault suite: test stack Kafka %s / Redis %s, 3-node cluster from %s, secured broker %s\n' \
+  "$PRT_TEST_KAFKA_PORT" "$PRT_TEST_REDIS_PORT" "$PRT_FAULTS_KAFKA_PORT" "$PRT_FAULTS_SECURE_KAFKA_PORT"
 .venv/bin/python -m pytest tests/faults -s -p no:cacheprovider -W ignore::DeprecationWarning "$@"

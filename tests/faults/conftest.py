@@ -4,6 +4,7 @@ Redis, and real API keys for each kind of caller (one of them revoked)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,12 @@ from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
+from tests.integration.reporting.conftest import Namespace, fresh_namespace
 from tests.support import fault_figures
+from tests.support.api_load import HOST_CENTRE, Keys
 from tests.support.faults import Caller, CallerKeys
 from tests.support.processes import ServiceProcess, api_process
+from tests.support.stream_workers import StreamWorkers, worker_specs
 
 # The resources the suite creates live in 长清区; the other branch is 章丘区'S; the partner is 淄博.
 HOME_REGION = "370113"
@@ -74,6 +78,55 @@ async def caller_keys(issue_key: IssueKey, settings: PlatformSettings) -> Caller
             Caller.REVOKED: revoked.key,
         }
     )
+
+
+@pytest.fixture(scope="session")
+async def load_keys(issue_key: IssueKey) -> Keys:
+    """The keys a run of writes through the APIs uses (tests/support/api_load.py)."""
+    department = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
+    )
+    host = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南市公共资源交易中心", frozenset({HOST_CENTRE})
+    )
+    operator = await issue_key(PrincipalKind.OPERATOR, "FGW-DUTY", "联席会议办公室值班员")
+    return Keys(department.key, host.key, operator.key)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What a fault test drives: the four APIs, the four stream workers (reporting's on a
+    read model of its own), the keys, and the test stack's settings and environment."""
+
+    settings: PlatformSettings
+    env: dict[str, str]
+    apis: dict[str, ServiceProcess]
+    workers: StreamWorkers
+    keys: Keys
+    reporting: Namespace
+
+
+def running_stack(
+    label: str,
+    settings: PlatformSettings,
+    stack_env: dict[str, str],
+    apis: dict[str, ServiceProcess],
+    keys: Keys,
+) -> Iterator[Stack]:
+    """Starts the workers (a Faust data directory per label), yields, stops them."""
+    namespace = fresh_namespace()
+    env = {
+        **namespace.env(stack_env),
+        "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400",
+        "PRT_FAUST_DATA_DIR": str(Path(stack_env["PRT_FAUST_DATA_DIR"]).parent / f"faust-{label}"),
+    }
+    log_dir = Path(stack_env["PRT_FAUST_DATA_DIR"]).parent / "logs"
+    workers = StreamWorkers(worker_specs(namespace.consumer_group), env, log_dir, label)
+    try:
+        workers.start_all()
+        yield Stack(settings, stack_env, apis, workers, keys, namespace)
+    finally:
+        workers.stop_all()
 
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".run" / "faults" / "figures.tsv"

@@ -20,22 +20,17 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
-from tests.conftest import WORKER_READY, IssueKey
-from tests.faults.conftest import HOME_REGION
-from tests.integration.reporting.conftest import Namespace, fresh_namespace
+from tests.conftest import WORKER_READY
+from tests.faults.conftest import Stack, running_stack
 from tests.support import fault_figures
 from tests.support.api_load import (
     EVALUATION,
-    HOST_CENTRE,
     Keys,
     LoadFigures,
     LogCount,
@@ -53,7 +48,7 @@ from tests.support.projection_checks import (
     remote_eval_check,
     reporting_check,
 )
-from tests.support.stream_workers import StreamWorkers, worker_specs
+from tests.support.stream_workers import StreamWorkers
 
 pytestmark = pytest.mark.faults
 
@@ -62,50 +57,14 @@ KILLS = int(os.environ.get("PRT_FAULTS_WORKER_KILLS", "10"))
 SEED = int(os.environ.get("PRT_FAULTS_SEED", str(random.randrange(1_000_000))))
 
 
-@dataclass(frozen=True)
-class Stack:
-    """What the test drives: the four APIs, the workers, keys, and the reporting namespace."""
-
-    settings: PlatformSettings
-    env: dict[str, str]
-    apis: dict[str, ServiceProcess]
-    workers: StreamWorkers
-    keys: Keys
-    reporting: Namespace
-
-
-@pytest.fixture(scope="module")
-async def load_keys(issue_key: IssueKey) -> Keys:
-    department = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
-    )
-    host = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX", "济南市公共资源交易中心", frozenset({HOST_CENTRE})
-    )
-    operator = await issue_key(PrincipalKind.OPERATOR, "FGW-DUTY", "联席会议办公室值班员")
-    return Keys(department.key, host.key, operator.key)
-
-
 @pytest.fixture(scope="module")
 def stack(
     settings: PlatformSettings,
     stack_env: dict[str, str],
-    log_dir: Path,
     service_apis: dict[str, ServiceProcess],
     load_keys: Keys,
 ) -> Iterator[Stack]:
-    namespace = fresh_namespace()
-    env = {
-        **namespace.env(stack_env),
-        "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400",
-        "PRT_FAUST_DATA_DIR": str(log_dir.parent / "faust-worker-kills"),
-    }
-    workers = StreamWorkers(worker_specs(namespace.consumer_group), env, log_dir, "kills")
-    try:
-        workers.start_all()
-        yield Stack(settings, stack_env, service_apis, workers, load_keys, namespace)
-    finally:
-        workers.stop_all()
+    yield from running_stack("kills", settings, stack_env, service_apis, load_keys)
 
 
 @pytest.fixture

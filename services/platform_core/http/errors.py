@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -99,5 +101,19 @@ def install_error_handlers(app: FastAPI) -> None:
             503,
             "event_log_unavailable",
             "The event log could not confirm the write; retry later with the same Idempotency-Key.",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # API keys, idempotency records and read models live in Redis: without it a request
+        # can be neither authorised nor made idempotent, so it is refused (fail closed).
+        log.error("Redis unavailable: %r", exc)
+        return error_response(
+            503,
+            "store_unavailable",
+            "The platform's store is unavailable; retry later (with the same Idempotency-Key "
+            "for a write).",
             headers={"Retry-After": "2"},
         )

@@ -23,6 +23,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.platform_core.http.errors import ApiError
 from services.platform_core.settings import get_settings
@@ -31,6 +33,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 KEY_PREFIX = "prt:idempotency:"
 IN_FLIGHT_SECONDS = 30
 REMEMBER_SECONDS = 7 * 24 * 3600
+# How long an action that has run keeps trying to record its outcome while Redis is away.
+RECORD_OUTCOME_FOR_SECONDS = 600
 MAX_KEY_LENGTH = 200
 
 
@@ -170,10 +174,24 @@ class IdempotencyStore:
                 "status": response.status,
                 "body": response.body,
             }
-            await self._redis.set(redis_key, json.dumps(record), ex=REMEMBER_SECONDS)
+            await self._record_outcome(redis_key, json.dumps(record))
         else:
             await self._redis.delete(redis_key)
         return response
+
+    async def _record_outcome(self, redis_key: str, record: str) -> None:
+        """The action has run (its event is on the log): its outcome must reach the key, or a
+        retry would run the action again. While Redis is away, keep trying; the request waits
+        meanwhile (or has answered 503), and a retry waits on the in-flight marker."""
+        deadline = time.monotonic() + RECORD_OUTCOME_FOR_SECONDS
+        while True:
+            try:
+                await self._redis.set(redis_key, record, ex=REMEMBER_SECONDS)
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def _keep_in_flight(self, redis_key: str) -> None:
         """While the action runs, its marker must not expire: a retry would run it again."""

@@ -1,0 +1,252 @@
+"""Partner isolation on the broker, in full: every partner principal of the registry against
+every topic of the registry (event topics, every partner's two topics, every consumer's
+dead-letter topic), reading and writing, on a real Kafka started by ``kafka.sh start --secure``
+(SASL/SCRAM-SHA-512, KRaft StandardAuthorizer, prefixed ACLs per partner).
+
+The expected outcome of each cell comes from the registry, not from a list: a partner reads
+the topics under its own prefix (``partner.<code>.``) and writes only its answers topic;
+everything else is refused with an authorisation error. An allowed read must return the record
+the platform put there; an allowed write must land. The matrix is written to
+.run/faults/partner-acl-matrix.tsv.
+
+A broker of its own: port PRT_FAULTS_SECURE_KAFKA_PORT (default the test port + 600), runtime
+directory .run/test-secure-<port>. Runs with PRT_FAULTS_SECURE=1 (deploy/faults.sh sets it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    KafkaError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
+
+from services.platform_core.events.topics import (
+    EVENT_TOPICS,
+    TopicSpec,
+    dead_letter_topic,
+    partner_answers_topic,
+    partner_seat_requests_topic,
+    partner_topic_prefix,
+)
+from services.remote_eval.reference import partners
+from tests.conftest import KAFKA_PORT
+from tests.faults.test_poison_records import CONSUMERS
+from tests.support import fault_figures
+from tests.support.faults import table
+from tests.support.processes import REPO
+
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.skipif(
+        os.environ.get("PRT_FAULTS_SECURE") != "1",
+        reason="needs a secured broker of its own: run bash deploy/faults.sh",
+    ),
+]
+
+SECURE_PORT = os.environ.get("PRT_FAULTS_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 600))
+SECURE_RUNTIME = REPO / ".run" / f"test-secure-{SECURE_PORT}"
+BOOTSTRAP = f"127.0.0.1:{SECURE_PORT}"
+MATRIX_FILE = REPO / ".run" / "faults" / "partner-acl-matrix.tsv"
+PARTNERS = sorted(partners())
+
+
+def registry_topics() -> list[TopicSpec]:
+    """Every topic the registry defines for this deployment."""
+    return [
+        *EVENT_TOPICS,
+        *(partner_seat_requests_topic(code) for code in PARTNERS),
+        *(partner_answers_topic(code) for code in PARTNERS),
+        *(dead_letter_topic(consumer) for consumer in sorted(CONSUMERS)),
+    ]
+
+
+def expected(partner: str, topic: TopicSpec, operation: str) -> bool:
+    """What the registry says a partner may do: read its own prefix, write its answers."""
+    if operation == "read":
+        return topic.name.startswith(partner_topic_prefix(partner))
+    return topic.name == partner_answers_topic(partner).name
+
+
+def _script(*args: str) -> str:
+    env = {**os.environ, "PRT_RUNTIME_DIR": str(SECURE_RUNTIME), "PRT_KAFKA_PORT": SECURE_PORT}
+    done = subprocess.run(
+        ["bash", str(REPO / "deploy" / "local" / "kafka.sh"), *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    passwords: dict[str, str]
+
+    def client(self, user: str) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": BOOTSTRAP,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": user,
+            "sasl_plain_password": self.passwords[user],
+            "request_timeout_ms": 15_000,
+        }
+
+
+@pytest.fixture(scope="module")
+def secure_broker() -> Iterator[SecureBroker]:
+    _script("start", "--secure")
+    try:
+        credentials = Path(_script("credentials").strip())
+        values = dict(
+            line.split("=", 1) for line in credentials.read_text().splitlines() if "=" in line
+        )
+        for code in PARTNERS:  # a broker set up before a partner joined the registry
+            if f"PARTNER_{code}_PASSWORD" not in values:
+                _script("add-partner", code)
+        values = dict(
+            line.split("=", 1) for line in credentials.read_text().splitlines() if "=" in line
+        )
+        passwords = {"platform": values["PLATFORM_PASSWORD"]}
+        passwords |= {f"partner-{c}": values[f"PARTNER_{c}_PASSWORD"] for c in PARTNERS}
+        yield SecureBroker(passwords)
+    finally:
+        _script("stop")
+
+
+@pytest.fixture(scope="module")
+async def seeded(secure_broker: SecureBroker) -> AsyncIterator[str]:
+    """The platform (super user) creates every topic and puts one marked record on each."""
+    topics = registry_topics()
+    admin = AIOKafkaAdminClient(**secure_broker.client("platform"))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, 1, 1) for t in topics if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+    marker = f"acl-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(**secure_broker.client("platform"), acks="all")
+    await producer.start()
+    try:
+        for topic in topics:
+            await producer.send_and_wait(topic.name, value=marker.encode(), partition=0)
+    finally:
+        await producer.stop()
+    yield marker
+
+
+async def _can_read(broker: SecureBroker, user: str, topic: str, marker: str) -> bool | str:
+    """True if ``user`` reads the platform's marked record, False on an authorisation error;
+    any other outcome is returned as a text (the cell fails)."""
+    # Subscribing, as a partner's client does: the broker's refusal surfaces from the fetch
+    # (an assigned partition only logs it and returns nothing).
+    consumer = AIOKafkaConsumer(
+        topic,
+        **broker.client(user),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    try:
+        await consumer.start()
+        for _ in range(20):
+            batch = await consumer.getmany(timeout_ms=250)
+            if any(r.value == marker.encode() for rs in batch.values() for r in rs):
+                return True
+        return "no error, yet the platform's record was not read"
+    except TopicAuthorizationFailedError:
+        return False
+    except KafkaError as exc:
+        return repr(exc)
+    finally:
+        await consumer.stop()
+
+
+async def _can_write(producer: AIOKafkaProducer, topic: str) -> bool | str:
+    try:
+        await producer.send_and_wait(topic, value=b"written by a partner", partition=0)
+        return True
+    except TopicAuthorizationFailedError:
+        return False
+    except KafkaError as exc:
+        return repr(exc)
+
+
+async def test_every_partner_against_every_topic(secure_broker: SecureBroker, seeded: str) -> None:
+    topics = registry_topics()
+    rows: list[list[object]] = []
+    failures: list[str] = []
+    for code in PARTNERS:
+        user = f"partner-{code}"
+        producer = AIOKafkaProducer(**secure_broker.client(user), acks="all")
+        await producer.start()
+        try:
+            for topic in topics:
+                for operation in ("read", "write"):
+                    if operation == "read":
+                        got = await _can_read(secure_broker, user, topic.name, seeded)
+                    else:
+                        got = await _can_write(producer, topic.name)
+                    want = expected(code, topic, operation)
+                    ok = got is want
+                    rows.append([user, topic.name, operation, want, got, "ok" if ok else "FAIL"])
+                    if not ok:
+                        failures.append(f"{user} {operation} {topic.name}: want {want}, got {got}")
+        finally:
+            await producer.stop()
+
+    MATRIX_FILE.parent.mkdir(parents=True, exist_ok=True)
+    header: list[object] = [
+        "principal",
+        "topic",
+        "operation",
+        "allowed (registry)",
+        "outcome",
+        "result",
+    ]
+    MATRIX_FILE.write_text(
+        "\n".join("\t".join(str(c) for c in row) for row in [header, *rows]) + "\n"
+    )
+    allowed = sum(1 for row in rows if row[3] is True)
+    print(
+        f"\n== Partner ACL matrix ({MATRIX_FILE}): {len(PARTNERS)} partners x {len(topics)} "
+        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the registry, "
+        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
+    )
+    summary = [
+        [
+            op,
+            sum(1 for r in rows if r[2] == op and r[3] is True),
+            sum(1 for r in rows if r[2] == op),
+        ]
+        for op in ("read", "write")
+    ]
+    print(table(["operation", "allowed cells", "cells"], summary))
+    for line in failures[:20]:
+        print(f"  FAIL {line}")
+    fault_figures.record(
+        "partner ACL matrix on the broker",
+        passed=not failures,
+        cells_passed=len(rows) - len(failures),
+        cells_failed=len(failures),
+        note=f"{len(PARTNERS)} partners x {len(topics)} topics x read/write",
+    )
+    assert failures == []
