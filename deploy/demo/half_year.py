@@ -549,15 +549,17 @@ async def handle_pushes(demo: Demo) -> None:
 
         return job
 
-    jobs: list[Callable[[], Awaitable[None]]] = []
+    # abnormal_push's router pushes each report to its handler within moments; wait for all.
     deadline = asyncio.get_running_loop().time() + demo.args.routing_wait_s
-    while not jobs and asyncio.get_running_loop().time() < deadline:
-        jobs = await _inbox_jobs(demo, sign)
-        if not jobs:
-            await asyncio.sleep(2)  # abnormal_push's router has not pushed them yet
-    if not jobs:
-        demo.outcome.pending.append("no push of the demo's reports reached an inbox in time")
-    await run_all("签收", jobs, 8)
+    while True:
+        routed = await _routed_pushes(demo)
+        reached = {push["report_id"] for push, _ in routed}
+        if reached >= demo.report_ids or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(1)
+    if missing := len(demo.report_ids - reached):
+        demo.outcome.pending.append(f"{missing} reports reached no handler's inbox in time")
+    await run_all("签收", [sign(push, key) for push, key in routed if rng.random() < 0.9], 8)
     # Feedback follows at once: the push service treats steps of backfilled history that arrive
     # together as one migration (see PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S).
     await run_all(
@@ -587,19 +589,16 @@ async def _inbox(demo: Demo, key: str) -> list[dict[str, Any]]:
         params["cursor"] = cursor
 
 
-async def _inbox_jobs(
-    demo: Demo, sign: Callable[[dict[str, Any], str], Callable[[], Awaitable[None]]]
-) -> list[Callable[[], Awaitable[None]]]:
-    rng = demo.rng
-    jobs: list[Callable[[], Awaitable[None]]] = []
+async def _routed_pushes(demo: Demo) -> list[tuple[dict[str, Any], str]]:
+    """The demo's reports' pushes waiting in their handlers' inboxes, with the handler's key."""
+    found: list[tuple[dict[str, Any], str]] = []
     for department, key in demo.keys.items():
         if department == "operator" or department.startswith("partner:"):
             continue
         for push in await _inbox(demo, key):
-            mine = push.get("report_id") in demo.report_ids
-            if mine and push.get("role") == "HANDLER" and rng.random() < 0.9:
-                jobs.append(sign(push, key))
-    return jobs
+            if push.get("report_id") in demo.report_ids and push.get("role") == "HANDLER":
+                found.append((push, key))
+    return found
 
 
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────
