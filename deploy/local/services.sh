@@ -12,6 +12,9 @@ source "$HERE/_lib.sh"
 PYTHON="${PRT_PYTHON:-$PRT_REPO_ROOT/.venv/bin/python}"
 RUN_DIR="$PRT_RUNTIME_DIR/services"
 LOG_DIR="$PRT_RUNTIME_DIR/logs"
+# The demo replays a half-year with every step of a push posted within seconds: judge the
+# replayed pushes' deadlines a minute after their last step, not after the production grace.
+export PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S="${PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S:-60}"
 
 # name | port (empty for workers) | python -m arguments
 SERVICES=(

@@ -29,8 +29,18 @@ def reference_labels() -> Labels:
     return Labels(
         regions={code: region.name for code, region in regions().items()},
         departments=departments,
-        partners=yellow_river_cities(),
+        partners=partner_names(),
     )
+
+
+def partner_names() -> dict[str, str]:
+    """Every partner of remote evaluation by its short name: the Yellow River cities (泰安) and
+    the districts' partner regions (齐河县), from the venue directory."""
+    centres = {
+        entry["code"]: entry["name"].removesuffix("公共资源交易中心")
+        for entry in load_json("venues.json")["partners"]
+    }
+    return centres | yellow_river_cities()
 
 
 async def build_bulletin(

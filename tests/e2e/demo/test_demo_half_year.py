@@ -111,6 +111,8 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     assert f"提供副场服务{done['evaluation served']}场次" in bulletin
     assert f"共享外地评标专家{done['expert shared']}人次" in bulletin
     assert done["evaluation served"] > 0 and done["expert shared"] > 0
+    # Partners are named (泰安, 齐河县), never left as bare codes.
+    assert not re.search(r"\d{6}\d*场次", bulletin), bulletin
     # The bulletin's own facts, given to the demo as scenario inputs.
     assert "完成企业国有产权交易9项,其中进场交易2项" in bulletin
     assert "钢城区1例" in bulletin
