@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
     EVALUATIONS,
     VENUE_CAPACITY,
@@ -71,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis=redis,
         settings=settings,
     )
+    share_api_key_store(app, redis)
     try:
         yield
     finally:
