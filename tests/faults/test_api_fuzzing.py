@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Ok
 
+from tests.support import fault_figures
 from tests.support.faults import Caller, CallerKeys, error_format_problem, table
 from tests.support.processes import ServiceProcess
 
@@ -162,5 +163,12 @@ def test_no_5xx_and_every_refusal_in_the_shared_format(
     )
     for (label, status, _), detail in sorted(figures.failures.items()):
         print(f"  FAIL {label} -> {status}: {detail}")
+    fault_figures.record(
+        f"API fuzzing: {service}",
+        passed=not figures.failures,
+        cases=figures.cases,
+        server_5xx=by_class["5xx"],
+        note=f"{len(operations)} operations; {figures.bad_error_bodies} refusals off-format",
+    )
     assert figures.cases > len(operations) * len(FUZZED_CALLERS)
     assert not figures.failures, f"{len(figures.failures)} kinds of failure in {service}; see above"

@@ -29,6 +29,7 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Ok
 
 from tests.faults.conftest import HOME_REGION, PARTNER_CITY
+from tests.support import fault_figures
 from tests.support.faults import Caller, CallerKeys, table
 from tests.support.processes import REPO, ServiceProcess
 
@@ -407,4 +408,11 @@ def test_every_route_against_every_kind_of_caller(
             f"  UNCLASSIFIED {cell.service} {cell.method} {cell.path} as {cell.caller.value}: "
             f"{cell.status} {cell.code}"
         )
+    fault_figures.record(
+        "authorisation matrix (routes x callers)",
+        passed=not failed and not unclassified,
+        cells_passed=len(cells) - len(failed) - len(unclassified),
+        cells_failed=len(failed) + len(unclassified),
+        note=f"{len(routes)} routes x {len(Caller)} callers; {len(known)} known deviations",
+    )
     assert not failed, f"{len(failed)} cells of {len(cells)} differ from the expected access"

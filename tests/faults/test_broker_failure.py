@@ -40,6 +40,7 @@ from services.platform_core.events.topics import ABNORMAL_REPORTS, PROJECT_EVENT
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.faults.conftest import HOME_REGION
+from tests.support import fault_figures
 from tests.support.faults import table
 from tests.support.processes import REPO, ServiceProcess, api_process
 
@@ -396,6 +397,18 @@ async def test_acknowledged_writes_survive_leader_kills_exactly_once(
         failures += [f"{write.label}: {line}" for line in got.other_5xx[:3] + got.unexpected[:3]]
         if got.unavailable_without_retry_after or got.given_up or not got.acknowledged:
             failures.append(f"{write.label}: 503 without Retry-After, gave up or none acknowledged")
+        fault_figures.record(
+            f"broker failure: {write.label}",
+            passed=not any(line.startswith(f"{write.label}:") for line in failures),
+            sent=got.sent,
+            acknowledged=len(got.acknowledged),
+            found_once=found_once,
+            lost=len(lost),
+            duplicated=len(duplicated),
+            server_5xx=len(got.other_5xx),
+            kills=len(kills),
+            note=f"{got.unavailable_503} answers 503 + Retry-After",
+        )
 
     print(
         f"\n== Broker failure: {KILLS} leader kills, then 2 of 3 nodes down for "

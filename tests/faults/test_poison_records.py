@@ -40,6 +40,7 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.reference import partners
 from tests.conftest import WORKER_READY
+from tests.support import fault_figures
 from tests.support.faults import table
 from tests.support.processes import ServiceProcess, worker_process
 
@@ -241,6 +242,19 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_and_processing_go
         for kind, topic in sorted(wanted - {(k, t) for k, t, _ in found[consumer]}):
             print(f"  MISSING {consumer}: {kind} on {topic}")
 
+    sent = sum(len(wanted) for wanted in expected.values())
+    missing = sum(
+        len(wanted - {(k, t) for k, t, _ in found[consumer]})
+        for consumer, wanted in expected.items()
+    )
+    fault_figures.record(
+        "poison records",
+        passed=missing == 0,
+        sent=sent,
+        found_once=sent - missing,
+        lost=missing,
+        note=f"{len(KINDS)} kinds on {len(topics)} topics; found once = dead-lettered",
+    )
     for process in stream_workers:
         process._check_alive()
     for consumer, wanted in expected.items():
