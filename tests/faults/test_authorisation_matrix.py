@@ -96,6 +96,8 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         # Only operators and the departments listed as entity_record_readers (not branches).
         ("GET", "/v1/entities/{credit_code}/record"): frozenset({OP}),
         ("POST", "/v1/webhooks"): DEPARTMENTS,
+        ("GET", "/v1/webhooks"): DEPARTMENTS,  # the caller's own registration
+        ("DELETE", "/v1/webhooks"): DEPARTMENTS,
         ("GET", "/v1/webhooks/deliveries"): DEPARTMENTS,
         ("GET", "/v1/detection/rules"): READERS,
     },
@@ -107,6 +109,8 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         # either — it is the one place experts meet their seats, so it stays with the venue).
         ("GET", "/v1/venues/{venue_id}/check-in"): frozenset({DEP}),
         ("POST", "/v1/experts"): frozenset({DEP, OP}),  # 长清区's pool: its department, operators
+        ("GET", "/v1/pools/{pool_code}/experts"): frozenset({DEP, OP}),  # its owner, operators
+        ("PUT", "/v1/pools/{pool_code}/experts/{expert_id}/availability"): frozenset({DEP}),
         ("POST", "/v1/evaluations"): frozenset({DEP}),  # main venue in 长清区
         ("GET", "/v1/evaluations/{evaluation_id}"): EVERYONE,  # no such evaluation: 404
         ("GET", "/v1/evaluations/{evaluation_id}/committee"): EVERYONE,
@@ -200,6 +204,8 @@ def _path_parameters(project_id: str) -> dict[str, Any]:
         "venue_id": f"JN-{HOME_REGION}-1",
         "partner_code": PARTNER_CITY,
         "pseudonym": "E-0000",
+        "pool_code": HOME_REGION,
+        "expert_id": MISSING_ID,
         "index": 0,
         "period": "2026-11",
     }
@@ -237,6 +243,7 @@ BODY_PATCHES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/projects/{project_id}/transaction"): {"counterparty": PARTY},
     ("POST", "/v1/projects/{project_id}/historical-deposit-refunds"): {"payee": PARTY},
     ("POST", "/v1/experts"): {"pool_code": HOME_REGION, "employer_code": CREDIT_CODE},
+    ("PUT", "/v1/pools/{pool_code}/experts/{expert_id}/availability"): {"unavailable_dates": []},
     ("POST", "/v1/evaluations"): {
         "main_venue_id": f"JN-{HOME_REGION}-1",
         "preferred_partner_codes": [],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,27 +116,28 @@ async def remote_eval_check(
 ) -> ProjectionCheck:
     """The evaluations requested for ``project_ids`` and every seat offer, against the log."""
     check = ProjectionCheck("remote_eval")
-    requested: dict[str, list[str]] = {}
-    outcomes: Counter[str] = Counter()
+    requested: dict[str, set[str]] = {}
+    # Distinct event ids: a decision republished after a crash repeats its id (consumers
+    # dedupe); a second decision would have an id of its own.
+    outcomes: dict[str, set[str]] = {}
     scheduled: set[str] = set()
     for envelope in await read_topic(settings, EVALUATIONS):
         name = envelope.message.DESCRIPTOR.name
         if name == "EvaluationRequested":
-            requested.setdefault(envelope.message.project_id, []).append(
+            requested.setdefault(envelope.message.project_id, set()).add(
                 envelope.message.evaluation_id
             )
         elif name in {"EvaluationScheduled", "SchedulingFailed"}:
-            outcomes[envelope.message.evaluation_id] += 1
+            outcomes.setdefault(envelope.message.evaluation_id, set()).add(envelope.id)
             if name == "EvaluationScheduled":
                 scheduled.add(envelope.message.evaluation_id)
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
         for project_id in sorted(project_ids):
-            for evaluation_id in requested.get(project_id, []):
+            for evaluation_id in sorted(requested.get(project_id, set())):
                 check.compared += 1
-                if outcomes[evaluation_id] != 1:
-                    check.problems.append(
-                        f"{evaluation_id}: {outcomes[evaluation_id]} outcomes on the log"
-                    )
+                decided = len(outcomes.get(evaluation_id, set()))
+                if decided != 1:
+                    check.problems.append(f"{evaluation_id}: {decided} outcomes on the log")
                 view = await client.get(
                     f"/v1/evaluations/{evaluation_id}", headers={"X-API-Key": host_key}
                 )
@@ -148,6 +148,8 @@ async def remote_eval_check(
     offers: dict[str, Any] = {}
     for envelope in await read_topic(settings, VENUE_CAPACITY):
         message = envelope.message
+        if message.DESCRIPTOR.name != "VenueCapacityPublished":
+            continue  # a poison record of the fault suite: the worker dead-lettered it
         offers[f"{message.venue_id}|{slot_from(message.slot).key()}"] = {
             "seats": message.seats,
             "fee_fen": message.fee_fen,
