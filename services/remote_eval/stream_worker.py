@@ -112,9 +112,17 @@ async def schedule_evaluations(stream: Any) -> None:
         settings.remote_eval_batch_size, within=settings.remote_eval_batch_within_s
     ):
         # Requests read together are planned together; then each event is applied in order.
-        await scheduler.plan_requests(
-            [e.value for e in events if not isinstance(e.value, Undecodable)]
-        )
+        # Planning is an optimisation: if Redis fails it now, each request is decided alone by
+        # handle_event, which retries until Redis is back. An exception here would end the
+        # agent with the batch taken and never decided.
+        try:
+            await scheduler.plan_requests(
+                [e.value for e in events if not isinstance(e.value, Undecodable)]
+            )
+        except TRANSIENT as exc:
+            log.warning(
+                "planning %d events together failed (%s); deciding each alone", len(events), exc
+            )
         for event in events:
             await handle_event(event, scheduler.apply_evaluation_event, dead_letters, TRANSIENT)
 
