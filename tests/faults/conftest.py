@@ -32,13 +32,15 @@ API_MODULES = {
     "remote_eval": "services.remote_eval.http_api.app:app",
     "reporting": "services.reporting.http_api:app",
 }
+# The suite's webhook receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
+LOCAL_WEBHOOKS = {"PRT_ABNORMAL_PUSH_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 
 
 @pytest.fixture(scope="session")
 def service_apis(stack_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
     """All four HTTP APIs, started side by side."""
     processes = {
-        name: api_process(f"faults-{name}-api", module, stack_env, log_dir)
+        name: api_process(f"faults-{name}-api", module, {**stack_env, **LOCAL_WEBHOOKS}, log_dir)
         for name, module in API_MODULES.items()
     }
     try:
@@ -118,6 +120,7 @@ def running_stack(
     env = {
         **namespace.env(stack_env),
         "PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S": "86400",
+        **LOCAL_WEBHOOKS,
         "PRT_FAUST_DATA_DIR": str(Path(stack_env["PRT_FAUST_DATA_DIR"]).parent / f"faust-{label}"),
     }
     log_dir = Path(stack_env["PRT_FAUST_DATA_DIR"]).parent / "logs"
