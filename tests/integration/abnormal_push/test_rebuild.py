@@ -57,9 +57,10 @@ async def test_a_push_and_a_webhook_registration_come_back_unchanged_after_a_reb
 
         push_worker.start()
         push_worker.wait_for_log(WORKER_READY, timeout_s=90)
+        # The push and its report are separate projections: wait until both are back.
         after = await eventually(
             lambda: client.get(url, headers=auth(keys["CZJ"])),
-            lambda r: r.status_code == 200 and r.json()["status"] == "SIGNED_FOR",
+            lambda r: r.status_code == 200 and r.json() == before.json(),
             timeout_s=90,
         )
         hook_after = await eventually(
