@@ -16,6 +16,7 @@ from services.remote_eval.domain.model import (
     LATEST_SLOT_DAY,
     Assignment,
     EvaluationRequest,
+    Expert,
     ExpertKind,
     HalfDay,
     Slot,
@@ -94,6 +95,36 @@ def availability_set(
         pool_code=pool_code,
         unavailable_dates=[date_message(d) for d in sorted(unavailable)],
     )
+
+
+def expert_registered(
+    expert: Expert, sealed_identity: str, at: datetime
+) -> remote_eval_pb2.ExpertRegistered:
+    return remote_eval_pb2.ExpertRegistered(
+        expert_id=expert.expert_id,
+        occurred_at=to_timestamp(at),
+        pool_code=expert.pool_code,
+        kind=_KIND[expert.kind],
+        specialties=sorted(expert.specialties),
+        employer_code=expert.employer_code,
+        unavailable_slots=[slot_message(slot) for slot in sorted(expert.unavailable)],
+        sealed_identity=sealed_identity,
+    )
+
+
+def expert_from(message: remote_eval_pb2.ExpertRegistered) -> tuple[Expert, str]:
+    """The registered expert and their sealed identity (UnreadableEvent when incomplete)."""
+    if not message.expert_id or not message.pool_code or not message.sealed_identity:
+        raise UnreadableEvent("an expert registration needs its id, pool and sealed identity")
+    expert = Expert(
+        expert_id=message.expert_id,
+        pool_code=message.pool_code,
+        kind=kind_from(message.kind),
+        specialties=frozenset(message.specialties),
+        employer_code=message.employer_code,
+        unavailable=frozenset(slot_from(slot) for slot in message.unavailable_slots),
+    )
+    return expert, message.sealed_identity
 
 
 def kind_from(value: int) -> ExpertKind:

@@ -10,8 +10,10 @@ What is rebuilt, and from where:
 
 Decisions are not taken again: replaying requests through the scheduler would draw against
 today's pools and batches, not those of the day, so the rebuild reads the decisions' outcomes.
-Kept: the expert registry (master data entered through the API, not a projection), the applied
-markers and outboxes (so the worker neither decides twice nor loses events), idempotency keys.
+- the expert registry: from remote-eval.experts.v1 (ExpertRegistered, identities sealed); it is
+  replayed over what Redis holds, not wiped, since each record stands alone.
+Kept: the applied markers and outboxes (so the worker neither decides twice nor loses events),
+idempotency keys.
 
 ``--wipe`` deletes the projections first. Stop the remote_eval API and worker while rebuilding
 with ``--wipe``: a decision taken against a half-rebuilt view could double-book a seat.
@@ -37,11 +39,13 @@ from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
+    EXPERT_REGISTRY,
     VENUE_CAPACITY,
     TopicSpec,
 )
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.settings import PlatformSettings, get_settings
+from services.remote_eval.event_codec import UnreadableEvent, expert_from
 from services.remote_eval.scheduler import (
     COMMITTEE_LISTS_PREFIX,
     availability_from,
@@ -82,6 +86,7 @@ class RebuildReport:
     offers: int = 0
     availability: int = 0
     wiped_keys: int = 0
+    experts: int = 0
 
 
 async def projection_keys(redis: Redis) -> list[bytes]:
@@ -136,6 +141,23 @@ async def _records(
         await consumer.stop()
 
 
+async def _experts(
+    settings: PlatformSettings, registry: ExpertRegistry, report: RebuildReport
+) -> None:
+    """The pools as registered (ExpertRegistered), identities still sealed."""
+    async for envelope in _records(settings, EXPERT_REGISTRY, report):
+        registered: object = envelope.message
+        if isinstance(registered, remote_eval_pb2.ExpertRegistered):
+            try:
+                expert, sealed = expert_from(registered)
+            except UnreadableEvent as exc:
+                report.rejected += 1
+                log.warning("expert registration %s: %s", envelope.id, exc)
+                continue
+            await registry.add_sealed(expert, sealed)
+            report.experts += 1
+
+
 async def _offers_and_availability(
     settings: PlatformSettings,
     store: RemoteEvalStore,
@@ -187,6 +209,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
             report.wiped_keys = await wipe(redis)
         store = RemoteEvalStore(redis)
         registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+        await _experts(settings, registry, report)
         await _offers_and_availability(settings, store, registry, report)
         latest = await _latest_states(settings, report)
         draw_days: dict[str, set[str]] = {}

@@ -735,6 +735,19 @@ class Scheduler:
             return
         await self._store.publish_offer(offer_from(message))
 
+    # -- expert pools ----------------------------------------------------------------------------
+    async def apply_expert_event(self, envelope: Envelope[Message]) -> None:
+        """ExpertRegistered: the registry as the log has it (the API stored it already; a
+        rebuild or a lost Redis gets it back from here)."""
+        message = envelope.message
+        if not isinstance(message, remote_eval_pb2.ExpertRegistered):
+            return
+        try:
+            expert, sealed = event_codec.expert_from(message)
+        except event_codec.UnreadableEvent as exc:
+            raise EventRejected(f"expert registration {envelope.id}: {exc}") from exc
+        await self._registry.add_sealed(expert, sealed)
+
     # -- award: unseal the committee -------------------------------------------------------------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
         message = envelope.message

@@ -83,8 +83,15 @@ class ExpertRegistry:
         self._redis = redis
         self._seal = seal
 
+    def seal(self, expert: Expert, identity: ExpertIdentity) -> str:
+        return self._seal.seal(expert.expert_id, identity)
+
     async def add(self, expert: Expert, identity: ExpertIdentity) -> None:
-        sealed = self._seal.seal(expert.expert_id, identity)
+        await self.add_sealed(expert, self.seal(expert, identity))
+
+    async def add_sealed(self, expert: Expert, sealed: str) -> None:
+        """Stores an expert as registered (ExpertRegistered); the same record twice is a no-op
+        for the solver (the version moves, the directory is re-read)."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(EXPERTS_KEY, expert.expert_id, json.dumps(expert_to_json(expert)))
             pipe.hset(IDENTITIES_KEY, expert.expert_id, sealed)

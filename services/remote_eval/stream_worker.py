@@ -26,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
+    EXPERT_REGISTRY,
     PROJECT_EVENTS,
     VENUE_CAPACITY,
     TopicSpec,
@@ -57,6 +58,7 @@ settings = get_settings()
 app = create_faust_app("prt-remote-eval", settings)
 evaluations = faust_topic(app, EVALUATIONS)
 venues = faust_topic(app, VENUE_CAPACITY)
+experts = faust_topic(app, EXPERT_REGISTRY)
 projects = faust_topic(app, PROJECT_EVENTS)
 _answer_specs = [partner_answers_topic(code) for code in sorted(partners())]
 answers = app.topic(
@@ -144,6 +146,13 @@ async def project_venues(stream: Any) -> None:
         await handle_event(event, scheduler.apply_venue_event, dead_letters, TRANSIENT)
 
 
+@app.agent(experts, name="remote_eval.experts")
+async def project_experts(stream: Any) -> None:
+    scheduler, dead_letters = await shared.get()
+    async for event in stream.events():
+        await handle_event(event, scheduler.apply_expert_event, dead_letters, TRANSIENT)
+
+
 @app.agent(answers, name="remote_eval.partner_answers")
 async def record_partner_answers(stream: Any) -> None:
     scheduler, dead_letters = await shared.get()
@@ -164,7 +173,14 @@ async def unseal_on_award(stream: Any) -> None:
 
 
 def main() -> None:
-    topics = [EVALUATIONS, EVALUATION_STATES, VENUE_CAPACITY, PROJECT_EVENTS, *partner_topics()]
+    topics = [
+        EVALUATIONS,
+        EVALUATION_STATES,
+        EXPERT_REGISTRY,
+        VENUE_CAPACITY,
+        PROJECT_EVENTS,
+        *partner_topics(),
+    ]
     run_worker(app, settings, [*topics, dead_letter_topic(CONSUMER)])
 
 

@@ -29,6 +29,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_REPORTS,
     EVALUATIONS,
     EVENT_TOPICS,
+    EXPERT_REGISTRY,
     PROJECT_EVENTS,
     VENUE_CAPACITY,
     TopicSpec,
@@ -57,7 +58,13 @@ CONSUMERS: dict[str, tuple[TopicSpec, ...]] = {
     "abnormal-push.router": (ABNORMAL_REPORTS,),
     "abnormal-push.projector": (ABNORMAL_PUSHES,),
     "abnormal-push.detector": (PROJECT_EVENTS,),
-    "remote_eval.scheduler": (EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *ANSWER_TOPICS),
+    "remote_eval.scheduler": (
+        EVALUATIONS,
+        EXPERT_REGISTRY,
+        VENUE_CAPACITY,
+        PROJECT_EVENTS,
+        *ANSWER_TOPICS,
+    ),
     "reporting.aggregator": EVENT_TOPICS,
 }
 KINDS = ("truncated", "wrong-type", "unknown-version", "unknown-specversion", "oversized")

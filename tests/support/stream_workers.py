@@ -16,6 +16,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_REPORTS,
     EVALUATIONS,
     EVENT_TOPICS,
+    EXPERT_REGISTRY,
     PROJECT_EVENTS,
     VENUE_CAPACITY,
     TopicSpec,
@@ -50,7 +51,7 @@ def worker_specs(reporting_group: str) -> dict[str, WorkerSpec]:
             "remote_eval",
             "services.remote_eval.stream_worker",
             "prt-remote-eval",
-            (EVALUATIONS, VENUE_CAPACITY, PROJECT_EVENTS, *answers),
+            (EVALUATIONS, EXPERT_REGISTRY, VENUE_CAPACITY, PROJECT_EVENTS, *answers),
         ),
         WorkerSpec("reporting", "services.reporting.stream_worker", reporting_group, EVENT_TOPICS),
     )

@@ -407,3 +407,23 @@ class EvaluationStateRecorded(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     state_json: str
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_json: _Optional[str] = ...) -> None: ...
+
+class ExpertRegistered(_message.Message):
+    __slots__ = ("expert_id", "occurred_at", "pool_code", "kind", "specialties", "employer_code", "unavailable_slots", "sealed_identity")
+    EXPERT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    POOL_CODE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SPECIALTIES_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_CODE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_SLOTS_FIELD_NUMBER: _ClassVar[int]
+    SEALED_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    expert_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    pool_code: str
+    kind: ExpertKind
+    specialties: _containers.RepeatedScalarFieldContainer[str]
+    employer_code: str
+    unavailable_slots: _containers.RepeatedCompositeFieldContainer[HalfDaySlot]
+    sealed_identity: str
+    def __init__(self, expert_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool_code: _Optional[str] = ..., kind: _Optional[_Union[ExpertKind, str]] = ..., specialties: _Optional[_Iterable[str]] = ..., employer_code: _Optional[str] = ..., unavailable_slots: _Optional[_Iterable[_Union[HalfDaySlot, _Mapping]]] = ..., sealed_identity: _Optional[str] = ...) -> None: ...

@@ -128,6 +128,16 @@ EVALUATIONS = TopicSpec(
     ),
 )
 
+EXPERT_REGISTRY = TopicSpec(
+    name="remote-eval.experts.v1",
+    key="expert_id",
+    description="remote_eval's expert pools: each expert's pseudonymous profile and sealed "
+    "identity as registered, so the registry is rebuilt from the log like every projection. "
+    "Compacted; read by remote_eval alone, so not among EVENT_TOPICS.",
+    message_types=_types("ExpertRegistered"),
+    cleanup_policy="compact",
+)
+
 EVALUATION_STATES = TopicSpec(
     name="remote-eval.evaluation-states.v1",
     key="evaluation_id",

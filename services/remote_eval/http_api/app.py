@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
     EVALUATIONS,
+    EXPERT_REGISTRY,
     VENUE_CAPACITY,
     partner_answers_topic,
     partner_seat_requests_topic,
@@ -56,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings,
         [
             EVALUATIONS,
+            EXPERT_REGISTRY,
             VENUE_CAPACITY,
             *(partner_seat_requests_topic(c) for c in codes),
             *(partner_answers_topic(c) for c in codes),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
 from services.platform_core.auth.dependencies import CurrentPrincipal
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.topics import EXPERT_REGISTRY
 from services.platform_core.http.idempotency import StoredResponse
+from services.remote_eval import event_codec
 from services.remote_eval.domain.model import Expert
 from services.remote_eval.http_api.dependencies import Context, IdempotencyKey, require_owner
 from services.remote_eval.http_api.schemas import ExpertCreate, ExpertPublic
@@ -38,9 +42,19 @@ async def add_expert(
             employer_code=body.employer_code,
             unavailable=frozenset(s.to_slot() for s in body.unavailable_slots),
         )
-        await context.registry.add(
+        # On the log first (the registry is rebuilt from it), then in the read model at once.
+        sealed = context.registry.seal(
             expert, ExpertIdentity(body.name, body.phone, body.id_number.upper())
         )
+        at = datetime.now(UTC)
+        envelope = Envelope(
+            message=event_codec.expert_registered(expert, sealed, at),
+            source=f"prt/remote-eval/{principal.code}",
+            subject=expert.expert_id,
+            time=at,
+        )
+        await context.publisher.publish(EXPERT_REGISTRY, envelope, key=expert.expert_id)
+        await context.registry.add_sealed(expert, sealed)
         public = ExpertPublic(
             expert_id=expert.expert_id,
             pool_code=expert.pool_code,
