@@ -3,7 +3,7 @@ Redis, and real API keys for each kind of caller (one of them revoked)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,14 +108,17 @@ class Stack:
     reporting: Namespace
 
 
-def running_stack(
-    label: str,
+@pytest.fixture(scope="module")
+def stack(
+    request: pytest.FixtureRequest,
     settings: PlatformSettings,
     stack_env: dict[str, str],
-    apis: dict[str, ServiceProcess],
-    keys: Keys,
+    service_apis: dict[str, ServiceProcess],
+    load_keys: Keys,
 ) -> Iterator[Stack]:
-    """Starts the workers (a Faust data directory per label), yields, stops them."""
+    """The four stream workers for one test module, on a reporting read model of their own;
+    the module names their Faust data directory and logs (e.g. ``worker_failure``)."""
+    label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     namespace = fresh_namespace()
     env = {
         **namespace.env(stack_env),
@@ -127,9 +130,18 @@ def running_stack(
     workers = StreamWorkers(worker_specs(namespace.consumer_group), env, log_dir, label)
     try:
         workers.start_all()
-        yield Stack(settings, stack_env, apis, workers, keys, namespace)
+        yield Stack(settings, stack_env, service_apis, workers, load_keys, namespace)
     finally:
         workers.stop_all()
+
+
+@pytest.fixture
+async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".run" / "faults" / "figures.tsv"

@@ -21,20 +21,17 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.platform_core.settings import PlatformSettings
 from tests.conftest import REDIS_PORT, TEST_RUNTIME
-from tests.faults.conftest import Stack, running_stack
+from tests.faults.conftest import Stack
 from tests.support import fault_figures
 from tests.support.api_load import (
     EVALUATION,
-    Keys,
     LoadFigures,
     WritePlan,
     add_experts,
@@ -82,25 +79,6 @@ def _redis_script(command: str) -> None:
 class ReadFigures:
     statuses: Counter[int] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)  # a 5xx other than 503, or a bad 503
-
-
-@pytest.fixture(scope="module")
-def stack(
-    settings: PlatformSettings,
-    stack_env: dict[str, str],
-    service_apis: dict[str, ServiceProcess],
-    load_keys: Keys,
-) -> Iterator[Stack]:
-    yield from running_stack("redis-outage", settings, stack_env, service_apis, load_keys)
-
-
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def _outage(figures: LoadFigures, outage: dict[str, float]) -> None:

@@ -30,25 +30,14 @@ from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.credit_code import check_character
 from services.platform_core.kafka.clients import create_consumer
 from services.platform_core.settings import PlatformSettings
-from tests.faults.conftest import PARTNER_CITY, Stack, running_stack
+from tests.faults.conftest import PARTNER_CITY, Stack
 from tests.support import fault_figures
-from tests.support.api_load import HOST_CENTRE, HOST_VENUE, Keys
+from tests.support.api_load import HOST_CENTRE, HOST_VENUE
 from tests.support.faults import table
 from tests.support.polling import eventually
-from tests.support.processes import ServiceProcess
 from tests.support.redis_snapshot import snapshot
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture(scope="module")
-def stack(
-    settings: PlatformSettings,
-    stack_env: dict[str, str],
-    service_apis: dict[str, ServiceProcess],
-    load_keys: Keys,
-) -> Iterator[Stack]:
-    yield from running_stack("secrets", settings, stack_env, service_apis, load_keys)
 
 
 def _employer(n: int) -> str:

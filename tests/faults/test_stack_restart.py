@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -27,17 +26,16 @@ import pytest
 from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import KEYS_HASH
-from services.platform_core.settings import PlatformSettings
 from services.remote_eval.rebuild import PROJECTION_KEYS as REMOTE_EVAL_KEYS
 from services.remote_eval.rebuild import PROJECTION_PATTERNS as REMOTE_EVAL_PATTERNS
 from services.remote_eval.sealed_registry import EXPERTS_KEY, IDENTITIES_KEY
 from tests.conftest import KAFKA_PORT, REDIS_PORT, TEST_RUNTIME
-from tests.faults.conftest import Stack, running_stack
+from tests.faults.conftest import Stack
 from tests.integration.reporting.conftest import Namespace
 from tests.support import fault_figures
-from tests.support.api_load import HOST_CENTRE, Keys, LoadFigures, WritePlan, add_experts, drive
+from tests.support.api_load import HOST_CENTRE, LoadFigures, WritePlan, add_experts, drive
 from tests.support.faults import table
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.processes import REPO
 from tests.support.projection_checks import (
     ABNORMAL_PUSH_PATTERNS,
     ABNORMAL_PUSH_WALL_CLOCK,
@@ -50,25 +48,6 @@ from tests.support.stream_workers import StreamWorkers, run_module, worker_specs
 pytestmark = pytest.mark.faults
 
 EVENTS = int(os.environ.get("PRT_FAULTS_RESTART_EVENTS", "600"))
-
-
-@pytest.fixture(scope="module")
-def stack(
-    settings: PlatformSettings,
-    stack_env: dict[str, str],
-    service_apis: dict[str, ServiceProcess],
-    load_keys: Keys,
-) -> Iterator[Stack]:
-    yield from running_stack("restart", settings, stack_env, service_apis, load_keys)
-
-
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _script(name: str, command: str) -> None:

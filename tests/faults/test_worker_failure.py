@@ -19,19 +19,16 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.platform_core.settings import PlatformSettings
 from tests.conftest import WORKER_READY
-from tests.faults.conftest import Stack, running_stack
+from tests.faults.conftest import Stack
 from tests.support import fault_figures
 from tests.support.api_load import (
     EVALUATION,
-    Keys,
     LoadFigures,
     LogCount,
     WritePlan,
@@ -40,7 +37,6 @@ from tests.support.api_load import (
     drive,
 )
 from tests.support.faults import table
-from tests.support.processes import ServiceProcess
 from tests.support.projection_checks import (
     ProjectionCheck,
     abnormal_push_check,
@@ -55,25 +51,6 @@ pytestmark = pytest.mark.faults
 EVENTS = int(os.environ.get("PRT_FAULTS_WORKER_EVENTS", "2000"))
 KILLS = int(os.environ.get("PRT_FAULTS_WORKER_KILLS", "10"))
 SEED = int(os.environ.get("PRT_FAULTS_SEED", str(random.randrange(1_000_000))))
-
-
-@pytest.fixture(scope="module")
-def stack(
-    settings: PlatformSettings,
-    stack_env: dict[str, str],
-    service_apis: dict[str, ServiceProcess],
-    load_keys: Keys,
-) -> Iterator[Stack]:
-    yield from running_stack("kills", settings, stack_env, service_apis, load_keys)
-
-
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def _kill_at_random_moments(
