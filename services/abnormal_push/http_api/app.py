@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
@@ -27,6 +26,7 @@ from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.reference_data import load_json
 from services.platform_core.settings import get_settings
 
@@ -43,7 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_topics(settings, [ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS])
     producer = create_producer(settings, client_id="abnormal-push-api")
     await producer.start()
-    redis = Redis.from_url(settings.redis_url)
+    redis = AutoPipelinedRedis.from_url(settings.redis_url)
     app.state.publisher = EventPublisher(producer)
     app.state.read_model = PushReadModel(redis)
     app.state.idempotency = IdempotencyStore(redis)

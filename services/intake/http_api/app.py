@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.intake.http_api import catalogue, large_amount_records, lifecycle, projects
 from services.intake.read_model import ProjectReadModel
@@ -17,6 +16,7 @@ from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
 
 
@@ -26,7 +26,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_topics(settings, [PROJECT_EVENTS, LARGE_AMOUNT_RECORDS])
     producer = create_producer(settings, client_id="intake-api")
     await producer.start()
-    redis = Redis.from_url(settings.redis_url)
+    redis = AutoPipelinedRedis.from_url(settings.redis_url)
     app.state.producer = producer
     app.state.publisher = EventPublisher(producer)
     app.state.redis = redis

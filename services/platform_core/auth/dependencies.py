@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Request, Security
+from fastapi.openapi.models import APIKey, APIKeyIn
+from fastapi.security.base import SecurityBase
 from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
@@ -34,41 +36,55 @@ def api_key_store(request: Request) -> ApiKeyStore:
     return store
 
 
-async def _current_principal(
-    request: Request,
-    authorization: Annotated[
-        str | None, Header(description="Bearer <API key>", include_in_schema=False)
-    ] = None,
-    x_api_key: Annotated[str | None, Header(description="the API key", alias="X-API-Key")] = None,
-) -> Principal:
-    # Called, not declared with Depends: FastAPI runs a plain-def dependency in its thread pool,
-    # a hop that costs more per request than checking the key.
-    store = api_key_store(request)
-    presented = x_api_key
-    if presented is None and authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+class ApiKeyAuthentication(SecurityBase):
+    """The calling principal, from ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``.
+
+    A security scheme rather than two ``Header`` parameters: the OpenAPI document then states
+    the scheme once (``components.securitySchemes``) and every route's requirement, and FastAPI
+    does not run per-parameter header validation on every request of every route (it was about
+    a tenth of a registration's CPU)."""
+
+    def __init__(self) -> None:
+        self.model = APIKey(
+            **{"in": APIKeyIn.header},
+            name="X-API-Key",
+            description="An API key issued with `python -m services.platform_core.auth.cli "
+            "issue`; `Authorization: Bearer <key>` is accepted too.",
+        )
+        self.scheme_name = "ApiKey"
+
+    async def __call__(self, request: Request) -> Principal:
+        # async on purpose: FastAPI runs a plain-def dependency in its thread pool, a hop that
+        # costs more per request than checking the key.
+        headers = request.headers
+        presented = headers.get("x-api-key")
+        authorization = headers.get("authorization")
+        if presented is None and authorization is not None:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise ApiError(
+                    401,
+                    "unauthenticated",
+                    "Authorization must be 'Bearer <API key>'",
+                    headers=_CHALLENGE,
+                )
+            presented = value.strip()
+        if not presented:
             raise ApiError(
                 401,
                 "unauthenticated",
-                "Authorization must be 'Bearer <API key>'",
+                "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
                 headers=_CHALLENGE,
             )
-        presented = value.strip()
-    if not presented:
-        raise ApiError(
-            401,
-            "unauthenticated",
-            "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            headers=_CHALLENGE,
-        )
-    try:
-        return await store.authenticate(presented)
-    except AuthenticationError as exc:
-        raise ApiError(401, "unauthenticated", str(exc), headers=_CHALLENGE) from exc
+        try:
+            return await api_key_store(request).authenticate(presented)
+        except AuthenticationError as exc:
+            raise ApiError(401, "unauthenticated", str(exc), headers=_CHALLENGE) from exc
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+authenticate_caller = ApiKeyAuthentication()
+
+CurrentPrincipal = Annotated[Principal, Security(authenticate_caller)]
 
 
 def require_kind(principal: Principal, *kinds: PrincipalKind) -> None:

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
@@ -26,6 +25,7 @@ from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.reference_data import yellow_river_cities
 from services.platform_core.settings import get_settings
 from services.remote_eval.http_api import (
@@ -65,7 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     producer = create_producer(settings, client_id="remote-eval-api")
     await producer.start()
-    redis = Redis.from_url(settings.redis_url)
+    redis = AutoPipelinedRedis.from_url(settings.redis_url)
     app.state.context = RemoteEvalContext(
         publisher=EventPublisher(producer),
         store=RemoteEvalStore(redis),

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
 from services.reporting.http_api import bulletins, dashboard, metrics
 from services.reporting.read_model import MetricsReadModel
@@ -18,7 +18,7 @@ from services.reporting.settings import get_reporting_settings
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    redis = Redis.from_url(get_settings().redis_url)
+    redis = AutoPipelinedRedis.from_url(get_settings().redis_url)
     app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
     share_api_key_store(app, redis)
     try:

@@ -1,0 +1,115 @@
+"""AutoPipelinedRedis against the real Redis: concurrent callers' commands travel together, and
+each caller still gets exactly the reply or the error it would get alone."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from services.platform_core.redis_pipelining import AutoPipelinedRedis
+from services.platform_core.settings import PlatformSettings
+
+pytestmark = pytest.mark.integration
+
+
+class CountingRedis(AutoPipelinedRedis):
+    """Records the size of every send."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.send_sizes: list[int] = []
+
+    async def _send(self, batch: list[Any]) -> None:
+        self.send_sizes.append(len(batch))
+        await super()._send(batch)
+
+
+async def test_concurrent_commands_share_sends_and_keep_their_replies(
+    settings: PlatformSettings,
+) -> None:
+    redis = CountingRedis.from_url(settings.redis_url)
+    prefix = f"test:pipelining:{uuid.uuid4().hex}:"
+    try:
+
+        async def caller(n: int) -> tuple[Any, ...]:
+            # One caller's commands, awaited in turn, must see each other's effects.
+            assert await redis.set(f"{prefix}{n}", n, nx=True)
+            assert not await redis.set(f"{prefix}{n}", -1, nx=True)
+            incremented = await redis.incrby(f"{prefix}{n}", 1000)
+            value = await redis.get(f"{prefix}{n}")
+            missing = await redis.get(f"{prefix}missing:{n}")
+            return incremented, value, missing
+
+        replies = await asyncio.gather(*(caller(n) for n in range(200)))
+        assert replies == [(n + 1000, str(n + 1000).encode(), None) for n in range(200)]
+        # 5 commands of 200 callers: far fewer sends than commands.
+        assert sum(redis.send_sizes) == 1000
+        assert len(redis.send_sizes) < 100, redis.send_sizes
+        assert max(redis.send_sizes) > 50
+    finally:
+        await redis.delete(*[f"{prefix}{n}" for n in range(200)])
+        await redis.aclose()
+
+
+async def test_a_lone_command_is_sent_at_once_alone(settings: PlatformSettings) -> None:
+    redis = CountingRedis.from_url(settings.redis_url)
+    try:
+        assert await redis.ping()
+        assert await redis.ping()
+        assert redis.send_sizes == [1, 1]
+    finally:
+        await redis.aclose()
+
+
+async def test_an_error_reaches_only_its_own_caller(settings: PlatformSettings) -> None:
+    redis = CountingRedis.from_url(settings.redis_url)
+    key = f"test:pipelining:{uuid.uuid4().hex}"
+    try:
+        await redis.set(key, "not a number")
+        outcomes = await asyncio.gather(
+            redis.get(key),
+            redis.incr(key),  # WRONGTYPE-like: value is not an integer
+            redis.strlen(key),
+            return_exceptions=True,
+        )
+        assert outcomes[0] == b"not a number"
+        assert isinstance(outcomes[1], ResponseError)
+        assert "not an integer" in str(outcomes[1])
+        assert outcomes[2] == len("not a number")
+        assert max(redis.send_sizes) == 3
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
+
+
+async def test_scripts_survive_a_flushed_script_cache(settings: PlatformSettings) -> None:
+    """redis-py runs a script by EVALSHA and loads it on NOSCRIPT: that error must come back to
+    the script's caller even from inside a shared send."""
+    redis = AutoPipelinedRedis.from_url(settings.redis_url)
+    script = redis.register_script("return tonumber(ARGV[1]) * 2")
+    try:
+        await redis.script_flush()
+        doubled = await asyncio.gather(*(script(keys=[], args=[n]) for n in range(50)))
+        assert doubled == [n * 2 for n in range(50)]
+    finally:
+        await redis.aclose()
+
+
+async def test_a_connection_failure_fails_every_caller() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis = AutoPipelinedRedis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=1)
+    try:
+        outcomes = await asyncio.gather(
+            *(redis.get(f"k{n}") for n in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(outcome, RedisConnectionError) for outcome in outcomes), outcomes
+    finally:
+        await redis.aclose()
