@@ -109,6 +109,16 @@ return results
 
 
 @dataclass(frozen=True)
+class PlannedBatch:
+    """A batch ready for the apply script: its facts (each event once, in order), the script's
+    argument, and every aggregate's state after it, as planned."""
+
+    facts: list[Fact]
+    payload: bytes
+    states_after: dict[str, str]
+
+
+@dataclass(frozen=True)
 class EvidencePage:
     event_ids: list[str]
     next_cursor: str | None
@@ -134,6 +144,47 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def batch_payload(
+    facts: Sequence[Fact], aggregates: Sequence[str | None], current: dict[str, str]
+) -> bytes:
+    """The apply script's batch (see _APPLY_BATCH) for facts in order, given each fact's
+    aggregate and the aggregates' states ('' none); ``current`` is moved along to the states
+    after the batch."""
+    events: list[tuple[str, str, str, str]] = []
+    # Amounts by group of counters moved together (see Ledger), summed per counter below.
+    groups: dict[tuple[str, ...], int] = defaultdict(int)
+    evidence: dict[str, list[str]] = defaultdict(list)
+    cells: dict[str, set[str]] = defaultdict(set)
+    index: list[tuple[str, str, str]] = []
+    for fact, aggregate in zip(facts, aggregates, strict=True):
+        expected = current.get(aggregate, "") if aggregate else ""
+        c = contribute(fact, orjson.loads(expected) if expected else None)
+        new_state = "" if c.new_state is None else _state_text(c.new_state)
+        if aggregate and new_state:
+            current[aggregate] = new_state  # what the next event of this aggregate sees
+        events.append((fact.event_id, aggregate or "", expected, new_state))
+        for counted in c.counted:
+            groups[counted.fields] += counted.by
+        for cell in c.evidence:
+            encoded = cell.encode()
+            evidence[encoded].append(fact.event_id)
+            cells[cell.metric].add(encoded)
+        index.extend(("+" if x.add else "-", x.index, x.member) for x in c.index_changes)
+    sums: dict[str, int] = defaultdict(int)
+    for fields, amount in groups.items():
+        for counter in fields:
+            sums[counter] += amount
+    batch = {
+        "events": events,
+        # As text: a Lua number would lose digits past 2^53 and be written as 1e+17.
+        "sums": {counter: str(total) for counter, total in sums.items() if total},
+        "evidence": evidence,
+        "cells": {metric: sorted(members) for metric, members in cells.items()},
+        "index": index,
+    }
+    return orjson.dumps(batch)
+
+
 class MetricsReadModel:
     def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self._redis = redis
@@ -154,60 +205,53 @@ class MetricsReadModel:
     async def apply_facts(self, facts: Sequence[Fact]) -> int:
         """Apply facts in order — one state read and one atomic script per call, in the common
         case — with the outcome of applying them one by one. Returns how many were applied."""
-        pending = _first_of_each_event(facts)
-        while pending:
-            results = await self._apply_batch(pending)
-            if all(result == 1 for result in results):
-                return len(pending)
-            # Nothing was applied: drop the events applied before (e.g. redelivered after a
-            # kill) and compute the rest again from the states as they are now.
-            pending = [fact for fact, result in zip(pending, results, strict=True) if result]
-        return 0
+        if not facts:
+            return 0
+        return await self.execute(self.plan(facts, await self.read_states(facts)))
 
-    async def _apply_batch(self, facts: Sequence[Fact]) -> list[int]:
-        aggregates = [state_key(fact) for fact in facts]
-        unique = list({aggregate for aggregate in aggregates if aggregate})
-        raw_states = (
-            await self._redis.mget([self._key("state", a) for a in unique]) if unique else []
-        )
-        current = {
+    async def read_states(self, facts: Sequence[Fact]) -> dict[str, str]:
+        """The stored state ('' none) of every aggregate the facts read or write."""
+        unique = list({aggregate for fact in facts if (aggregate := state_key(fact))})
+        if not unique:
+            return {}
+        raw_states = await self._redis.mget([self._key("state", a) for a in unique])
+        return {
             aggregate: _text(raw) if raw is not None else ""
             for aggregate, raw in zip(unique, raw_states, strict=True)
         }
-        events: list[tuple[str, str, str, str]] = []
-        # Amounts by group of counters moved together (see Ledger), summed per counter below.
-        groups: dict[tuple[str, ...], int] = defaultdict(int)
-        evidence: dict[str, list[str]] = defaultdict(list)
-        cells: dict[str, set[str]] = defaultdict(set)
-        index: list[tuple[str, str, str]] = []
-        for fact, aggregate in zip(facts, aggregates, strict=True):
-            expected = current.get(aggregate, "") if aggregate else ""
-            c = contribute(fact, orjson.loads(expected) if expected else None)
-            new_state = "" if c.new_state is None else _state_text(c.new_state)
-            if aggregate and new_state:
-                current[aggregate] = new_state  # what the next event of this aggregate sees
-            events.append((fact.event_id, aggregate or "", expected, new_state))
-            for counted in c.counted:
-                groups[counted.fields] += counted.by
-            for cell in c.evidence:
-                encoded = cell.encode()
-                evidence[encoded].append(fact.event_id)
-                cells[cell.metric].add(encoded)
-            index.extend(("+" if x.add else "-", x.index, x.member) for x in c.index_changes)
-        sums: dict[str, int] = defaultdict(int)
-        for fields, amount in groups.items():
-            for counter in fields:
-                sums[counter] += amount
-        batch = {
-            "events": events,
-            # As text: a Lua number would lose digits past 2^53 and be written as 1e+17.
-            "sums": {counter: str(total) for counter, total in sums.items() if total},
-            "evidence": evidence,
-            "cells": {metric: sorted(members) for metric, members in cells.items()},
-            "index": index,
-        }
+
+    def plan(self, facts: Sequence[Fact], states: Mapping[str, str]) -> PlannedBatch:
+        """The script's batch for facts in order (an event's repeats dropped), computed from
+        the aggregates' states as given. The states may be assumed rather than read (e.g. as a
+        batch still being applied will leave them): the script applies nothing unless every
+        one is as assumed, and then :meth:`execute` reads them and computes again."""
+        planned = _first_of_each_event(facts)
+        after = dict(states)
+        payload = batch_payload(planned, [state_key(fact) for fact in planned], after)
+        return PlannedBatch(planned, payload, after)
+
+    async def execute(self, planned: PlannedBatch) -> int:
+        """Apply a planned batch, all or nothing; when an event had been applied before or a
+        state was not as planned, the rest is planned again from the states read now (and so
+        on until none is left). Returns how many events were applied."""
+        results = await self._run_script(planned.payload)
+        if all(result == 1 for result in results):
+            return len(planned.facts)
+        # Nothing was applied: drop the events applied before (e.g. redelivered after a kill)
+        # and compute the rest again from the states as they are now.
+        pending = [fact for fact, result in zip(planned.facts, results, strict=True) if result]
+        while pending:
+            results = await self._run_script(
+                self.plan(pending, await self.read_states(pending)).payload
+            )
+            if all(result == 1 for result in results):
+                return len(pending)
+            pending = [fact for fact, result in zip(pending, results, strict=True) if result]
+        return 0
+
+    async def _run_script(self, payload: bytes) -> list[int]:
         results = await self._apply_batch_script(
-            keys=[self.counters_key], args=[self._prefix, orjson.dumps(batch)]
+            keys=[self.counters_key], args=[self._prefix, payload]
         )
         return [int(result) for result in results]
 
