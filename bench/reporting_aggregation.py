@@ -9,7 +9,8 @@ of the event topics:
    event; the clock starts at its first applied event, so start-up is not counted. Once per
    consumer of ``--consumers``: ``faust`` (Faust agents), ``batch`` (the worker's batch
    consumer) and ``faust-noop`` (bench/reporting_faust_ceiling.py: Faust agents that decode and
-   take batches like the worker's but apply nothing — what Faust's delivery alone costs);
+   take batches like the worker's but apply nothing — what Faust's delivery alone costs;
+   ``faust-noop:cython+one-agent`` and the like try Faust's settings, see that module);
 3. the recompute (``services.reporting.recompute``'s fold), then its diff with each rebuilt
    model.
 
@@ -119,8 +120,10 @@ async def aggregation(
         "PRT_FAUST_CEILING_GROUP": group,
         "PRT_FAUST_CEILING_KEY": f"{prefix}version",
     }
-    if consumer == "faust-noop":
+    if consumer.startswith("faust-noop"):
         module = "bench.reporting_faust_ceiling"
+        # e.g. faust-noop:cython+one-agent (see bench/reporting_faust_ceiling.py)
+        env["PRT_FAUST_CEILING_VARIANT"] = consumer.partition(":")[2].replace("+", ",")
     else:
         module = "services.reporting.stream_worker"
         env["PRT_REPORTING_AGGREGATION_CONSUMER"] = consumer
@@ -149,7 +152,8 @@ async def aggregation(
             (cpu - cpu_started) * 1e6 / done,
             (redis_cpu - redis_started) * 1e6 / done,
         )
-        return run_figures, (None if consumer == "faust-noop" else model), redis, prefix
+        applies = not consumer.startswith("faust-noop")
+        return run_figures, (model if applies else None), redis, prefix
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -210,7 +210,7 @@ class _Builder:
         return self._periods_at[1]
 
     def count(self, metric_key: str, values: Mapping[str, str], at: datetime, by: int = 1) -> None:
-        dimension_values = tuple(values[name] or UNKNOWN for name in _value_names(metric_key))
+        dimension_values = tuple([values[name] or UNKNOWN for name in _value_names(metric_key)])
         fields, cell = _cells(metric_key, dimension_values, self._periods(at))
         self.counted.append(Counted(fields, by))
         self.evidence.append(cell)

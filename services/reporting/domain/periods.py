@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain.errors import ReportingError
@@ -78,7 +79,11 @@ def month_of(moment: datetime) -> str:
 def periods_of(moment: datetime) -> tuple[str, str, str, str]:
     """The year, half-year, quarter and month an instant falls in, on China's calendar."""
     local = moment.astimezone(CHINA)
-    year, month = local.year, local.month
+    return _periods_of_month(local.year, local.month)
+
+
+@lru_cache(maxsize=4096)
+def _periods_of_month(year: int, month: int) -> tuple[str, str, str, str]:
     return (
         f"{year:04d}",
         f"{year:04d}-H{1 if month <= 6 else 2}",
