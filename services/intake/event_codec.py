@@ -16,6 +16,7 @@ from services.intake.domain.large_amount import LargeAmountRecord, SourceLevel
 from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
 from services.intake.domain.registration import Organisation, ProjectRegistration
 from services.intake.http_api import schemas
+from services.platform_core.errors import ImpossibleEventValue
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import enum_member, from_timestamp, to_timestamp
 
@@ -52,7 +53,12 @@ def _local_date(day: date) -> common_pb2.LocalDate:
 
 
 def _date(local: common_pb2.LocalDate) -> date:
-    return date(local.year, local.month, local.day)
+    try:
+        return date(local.year, local.month, local.day)
+    except ValueError as exc:
+        raise ImpossibleEventValue(
+            f"{local.year:04d}-{local.month:02d}-{local.day:02d} is not a date"
+        ) from exc
 
 
 def _evidence(evidence: schemas.EvidenceIn) -> common_pb2.EvidenceRef:

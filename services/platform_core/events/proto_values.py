@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.platform_core.errors import ImpossibleEventValue
+
 
 def to_timestamp(moment: datetime) -> Timestamp:
     if moment.tzinfo is None:
@@ -17,7 +19,11 @@ def to_timestamp(moment: datetime) -> Timestamp:
 
 
 def from_timestamp(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
+    """The instant of an event's timestamp; ImpossibleEventValue outside years 1-9999."""
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ImpossibleEventValue(f"timestamp {stamp.seconds}s is not an instant: {exc}") from exc
 
 
 def _prefix(enum: EnumDescriptor) -> str:
@@ -30,7 +36,7 @@ def enum_member(enum: EnumDescriptor, number: int) -> str:
     """The value's name without the enum prefix: PROJECT_CATEGORY_HOUSING -> HOUSING."""
     value = enum.values_by_number.get(number)
     if value is None:
-        raise ValueError(f"{number} is not a value of {enum.full_name}")
+        raise ImpossibleEventValue(f"{number} is not a value of {enum.full_name}")
     return value.name.removeprefix(_prefix(enum))
 
 

@@ -23,7 +23,8 @@ import faust
 from faust.types.auth import SASLMechanism
 from google.protobuf.message import Message
 
-from services.platform_core.errors import EventDecodeError, PlatformError
+from services.platform_core.errors import EventDecodeError
+from services.platform_core.errors import EventRejected as EventRejected  # noqa: PLC0414 (re-export: its first home)
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
@@ -31,13 +32,6 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
-
-
-class EventRejected(PlatformError):
-    """A decoded event that its consumer cannot apply (it contradicts the consumer's rules).
-
-    Raised by an apply function; the record goes to the dead-letter topic.
-    """
 
 
 @dataclass(frozen=True)
