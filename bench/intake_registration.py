@@ -116,31 +116,73 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _request(api_key: str) -> bytes:
+    return (
+        f"POST /v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n"
+        f"X-API-Key: {api_key}\r\nIdempotency-Key: {uuid.uuid4()}\r\n\r\n"
+    ).encode() + BODY
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> bool:
+    """Sends one request on a keep-alive connection and reads the answer; True on 201."""
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return b" 201 " in status_line
+
+
 async def _one_client(
     port: int, api_key: str, count: int, latencies: list[float], failures: list[int]
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for _ in range(count):
-            request = (
-                f"POST /v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n"
-                f"X-API-Key: {api_key}\r\nIdempotency-Key: {uuid.uuid4()}\r\n\r\n"
-            ).encode() + BODY
+            request = _request(api_key)
             started = time.perf_counter()
-            writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            created = await _exchange(reader, writer, request)
             latencies.append((time.perf_counter() - started) * 1000)
-            if b" 201 " not in status_line:
+            if not created:
                 failures.append(1)
     finally:
         writer.close()
+
+
+async def _offered_load(
+    name: str, port: int, api_key: str, rate: float, *, seconds: float, connections: int
+) -> Result:
+    """Open loop: request i is due at start + i/rate, whatever the server's pace. Latency runs
+    from the due time, so a server that falls behind is charged for the wait (no coordinated
+    omission). Enough connections are opened that one is free when a request is due."""
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    failures: list[int] = []
+    next_index = 0
+    started = time.perf_counter()
+
+    async def connection() -> None:
+        nonlocal next_index
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while next_index < total:
+                index, next_index = next_index, next_index + 1
+                due = started + index / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                if not await _exchange(reader, writer, _request(api_key)):
+                    failures.append(1)
+                latencies.append((time.perf_counter() - due) * 1000)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return Result(name, len(latencies), time.perf_counter() - started, latencies, len(failures))
 
 
 async def _load(name: str, port: int, api_key: str, requests: int, clients: int) -> Result:
@@ -181,7 +223,7 @@ async def _wait_healthy(port: int) -> None:
     raise TimeoutError(f"no server on {port}")
 
 
-async def run(args: argparse.Namespace) -> list[Result]:
+async def run(args: argparse.Namespace) -> tuple[list[Result], list[Result]]:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
     issued = await ApiKeyStore(redis, settings.api_key_pepper).issue(
@@ -193,6 +235,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
         "intake full path": (_server("services.intake.http_api.app:app", 8192), 8192),
     }
     results: list[Result] = []
+    offered: list[Result] = []
     try:
         for _, port in servers.values():
             await _wait_healthy(port)
@@ -204,11 +247,24 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 result = await _load(name, port, issued.key, args.requests, args.clients)
                 result.server_cpu_s = _cpu_seconds(process.pid) - cpu_before
                 results.append(result)
+        for rate in args.rates:
+            for name, (process, port) in servers.items():
+                cpu_before = _cpu_seconds(process.pid)
+                result = await _offered_load(
+                    f"{name} @{rate:g}/s",
+                    port,
+                    issued.key,
+                    rate,
+                    seconds=args.rate_seconds,
+                    connections=100,
+                )
+                result.server_cpu_s = _cpu_seconds(process.pid) - cpu_before
+                offered.append(result)
     finally:
         for process, _ in servers.values():
             process.terminate()
             process.wait(timeout=20)
-    return results
+    return results, offered
 
 
 def main() -> int:
@@ -216,8 +272,16 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=4000, help="per round and server")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="*",
+        default=[200.0, 500.0],
+        help="offered loads (req/s) at which to measure latency open-loop, after the rounds",
+    )
+    parser.add_argument("--rate-seconds", type=float, default=6.0)
     args = parser.parse_args()
-    results = asyncio.run(run(args))
+    results, offered = asyncio.run(run(args))
     print(
         f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; "
@@ -246,7 +310,18 @@ def main() -> int:
         f"server CPU per request {full_cpu:.0f} us vs {bare_cpu:.0f} us "
         f"({bare_cpu / full_cpu:.0%})"
     )
-    return 0 if all(r.failures == 0 for r in results) else 1
+    if offered:
+        print(
+            f"\nlatency at a fixed offered load (open loop, {args.rate_seconds:g} s each, "
+            "measured from each request's due time)"
+        )
+        print(f"{'endpoint':36} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10}")
+        for result in offered:
+            print(
+                f"{result.name:36} {result.rps:8.0f} {result.quantile(0.5):8.1f} "
+                f"{result.quantile(0.99):8.1f} {result.cpu_us_per_request:10.0f}"
+            )
+    return 0 if all(r.failures == 0 for r in [*results, *offered]) else 1
 
 
 if __name__ == "__main__":
