@@ -36,62 +36,66 @@ DEFAULT_PREFIX = "prt:reporting:"
 # read model needs a standalone Redis, or one hash slot, as a Redis Cluster requires every key to
 # be declared); ARGV[2] the batch as one JSON object (one argument: packing and parsing many
 # arguments, or the same counter names once per event, cost more than the work itself):
-#   events   [[id, aggregate ('' none), expected state, new state ('' unchanged)]…] in order
+#   ids      [event id…] in order
+#   states   [[aggregate, expected state, state after ('' unchanged)]…], one per aggregate the
+#            batch reads or writes: the state before its first event of the batch, and after
+#            its last (the events between follow from the first: they need no check)
 #   sums     {counter field: "amount"} — the batch's increments, summed by the caller
-#   evidence {cell: [event id…]}, cells {metric: [cell…]}
+#   evidence [[cell, [event id…]]…], cells {metric: [index of a cell in evidence…]}
 #   index    [[op ('+'/'-'), index, member]…] in order
-# The events are checked first: each must not have been applied, and its aggregate's state
-# must be the one its contribution was computed from (an earlier event of the batch counts).
-# If every one passes, everything is applied and the result is all 1s; otherwise nothing is,
-# and the result says, per event, 1 (would apply), 0 (applied before) or -1 (state moved): the
-# caller drops the 0s, reads the states again and recomputes.
+# The events are checked first: none must have been applied, and each aggregate's state must be
+# the one the batch was computed from. If every one passes, everything is applied and the result
+# is all 1s; otherwise nothing is, and the result says, per event, 0 (applied before) or -1
+# (not applied; a state had moved, or another event was applied before): the caller drops the
+# 0s, reads the states again and recomputes.
 _APPLY_BATCH = r"""
 local prefix = ARGV[1]
 local batch = cjson.decode(ARGV[2])
-local results, seen, conflict = {}, {}, false
-for n, event in ipairs(batch.events) do
-  local id, aggregate, expected, new_state = event[1], event[2], event[3], event[4]
+local results, conflict = {}, false
+for n, id in ipairs(batch.ids) do
   if redis.call('EXISTS', prefix .. 'applied:' .. id) == 1 then
     results[n] = 0
     conflict = true
   else
-    local current = ''
-    if aggregate ~= '' then
-      current = seen[aggregate]
-      if current == nil then
-        current = redis.call('GET', prefix .. 'state:' .. aggregate) or ''
-      end
-    end
-    if current ~= expected then
-      results[n] = -1
-      conflict = true
-    else
-      results[n] = 1
-      if aggregate ~= '' and new_state ~= '' then
-        seen[aggregate] = new_state
-      end
-    end
+    results[n] = 1
+  end
+end
+for _, state in ipairs(batch.states) do
+  if (redis.call('GET', prefix .. 'state:' .. state[1]) or '') ~= state[2] then
+    conflict = true
+    break
   end
 end
 if conflict then
+  for n = 1, #results do
+    if results[n] == 1 then
+      results[n] = -1
+    end
+  end
   return results
 end
-for _, event in ipairs(batch.events) do
-  redis.call('SET', prefix .. 'applied:' .. event[1], '1')
+for _, id in ipairs(batch.ids) do
+  redis.call('SET', prefix .. 'applied:' .. id, '1')
 end
-for aggregate, state in pairs(seen) do
-  redis.call('SET', prefix .. 'state:' .. aggregate, state)
+for _, state in ipairs(batch.states) do
+  if state[3] ~= '' then
+    redis.call('SET', prefix .. 'state:' .. state[1], state[3])
+  end
 end
 local function add_all(key, members)
   for first = 1, #members, 1000 do
     redis.call('SADD', key, unpack(members, first, math.min(first + 999, #members)))
   end
 end
-for cell, ids in pairs(batch.evidence) do
-  add_all(prefix .. 'evidence:' .. cell, ids)
+for _, cell in ipairs(batch.evidence) do
+  add_all(prefix .. 'evidence:' .. cell[1], cell[2])
 end
-for metric, cells in pairs(batch.cells) do
-  add_all(prefix .. 'cells:' .. metric, cells)
+for metric, positions in pairs(batch.cells) do
+  local members = {}
+  for n, position in ipairs(positions) do
+    members[n] = batch.evidence[position][1]
+  end
+  add_all(prefix .. 'cells:' .. metric, members)
 end
 for _, change in ipairs(batch.index) do
   if change[1] == '+' then
@@ -103,7 +107,7 @@ end
 for field, total in pairs(batch.sums) do
   redis.call('HINCRBY', prefix .. 'counters', field, total)
 end
-redis.call('INCRBY', prefix .. 'version', #batch.events)
+redis.call('INCRBY', prefix .. 'version', #batch.ids)
 return results
 """
 
@@ -150,36 +154,48 @@ def batch_payload(
     """The apply script's batch (see _APPLY_BATCH) for facts in order, given each fact's
     aggregate and the aggregates' states ('' none); ``current`` is moved along to the states
     after the batch."""
-    events: list[tuple[str, str, str, str]] = []
+    ids: list[str] = []
+    expected: dict[str, str] = {}  # each aggregate's state before its first event of the batch
+    changed: set[str] = set()
     # Amounts by group of counters moved together (see Ledger), summed per counter below.
     groups: dict[tuple[str, ...], int] = defaultdict(int)
-    evidence: dict[str, list[str]] = defaultdict(list)
-    cells: dict[str, set[str]] = defaultdict(set)
+    evidence: dict[str, list[str]] = {}
+    cells: dict[str, list[int]] = defaultdict(list)
     index: list[tuple[str, str, str]] = []
     for fact, aggregate in zip(facts, aggregates, strict=True):
-        expected = current.get(aggregate, "") if aggregate else ""
-        c = contribute(fact, orjson.loads(expected) if expected else None)
-        new_state = "" if c.new_state is None else _state_text(c.new_state)
-        if aggregate and new_state:
-            current[aggregate] = new_state  # what the next event of this aggregate sees
-        events.append((fact.event_id, aggregate or "", expected, new_state))
+        ids.append(fact.event_id)
+        state = ""
+        if aggregate:
+            state = current.get(aggregate, "")
+            expected.setdefault(aggregate, state)
+        c = contribute(fact, orjson.loads(state) if state else None)
+        if aggregate and c.new_state is not None:
+            current[aggregate] = _state_text(c.new_state)  # what the aggregate's next event sees
+            changed.add(aggregate)
         for counted in c.counted:
             groups[counted.fields] += counted.by
         for cell in c.evidence:
             encoded = cell.encode()
-            evidence[encoded].append(fact.event_id)
-            cells[cell.metric].add(encoded)
+            cell_ids = evidence.get(encoded)
+            if cell_ids is None:
+                evidence[encoded] = cell_ids = []
+                cells[cell.metric].append(len(evidence))  # its position, counted from 1 (Lua)
+            cell_ids.append(fact.event_id)
         index.extend(("+" if x.add else "-", x.index, x.member) for x in c.index_changes)
     sums: dict[str, int] = defaultdict(int)
     for fields, amount in groups.items():
         for counter in fields:
             sums[counter] += amount
     batch = {
-        "events": events,
+        "ids": ids,
+        "states": [
+            (aggregate, state, current[aggregate] if aggregate in changed else "")
+            for aggregate, state in expected.items()
+        ],
         # As text: a Lua number would lose digits past 2^53 and be written as 1e+17.
         "sums": {counter: str(total) for counter, total in sums.items() if total},
-        "evidence": evidence,
-        "cells": {metric: sorted(members) for metric, members in cells.items()},
+        "evidence": list(evidence.items()),
+        "cells": cells,
         "index": index,
     }
     return orjson.dumps(batch)
