@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
@@ -30,6 +30,7 @@ from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.domain.figures import diff
 from services.reporting.domain.ledger import Ledger
 from services.reporting.event_codec import fact_from_envelope
+from services.reporting.garbage_collection import collecting_less_often
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.settings import get_reporting_settings
 
@@ -59,23 +60,34 @@ async def recompute_from_log(
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         remaining = {tp for tp in partitions if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)
-            for tp, records in batch.items():
-                spec = topic_by_name(tp.topic)
-                allowed = spec.message_types if spec else None
-                for record in records:
-                    if record.offset >= end[tp]:
-                        break
-                    result.records += 1
-                    _fold(result, record.value, record.headers, allowed)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
+        with collecting_less_often():
+            await _fold_until(consumer, remaining, end, result)
     finally:
         await consumer.stop()
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def _fold_until(
+    consumer: AIOKafkaConsumer,
+    remaining: set[TopicPartition],
+    end: dict[TopicPartition, int],
+    result: RecomputeResult,
+) -> None:
+    """Fold the partitions' records into the result until each is read up to its end."""
+    while remaining:
+        batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)
+        for tp, records in batch.items():
+            spec = topic_by_name(tp.topic)
+            allowed = spec.message_types if spec else None
+            for record in records:
+                if record.offset >= end[tp]:
+                    break
+                result.records += 1
+                _fold(result, record.value, record.headers, allowed)
+        for tp in list(remaining):
+            if await consumer.position(tp) >= end[tp]:
+                remaining.discard(tp)
 
 
 async def _partitions(
