@@ -107,6 +107,24 @@ async def abnormal_push_check(
     return check
 
 
+async def _offers_on_log(settings: PlatformSettings) -> dict[str, Any]:
+    """The seat offers on the venue topic, by venue and slot, the latest of each."""
+    offers: dict[str, Any] = {}
+    for envelope in await read_topic(settings, VENUE_CAPACITY):
+        message = envelope.message
+        if message.DESCRIPTOR.name != "VenueCapacityPublished":
+            continue  # a poison record of the fault suite: the worker dead-lettered it
+        try:
+            slot = slot_from(message.slot)
+        except ValueError:
+            continue  # the fault suite's impossible-values poison: dead-lettered too
+        offers[f"{message.venue_id}|{slot.key()}"] = {
+            "seats": message.seats,
+            "fee_fen": message.fee_fen,
+        }
+    return offers
+
+
 async def remote_eval_check(
     settings: PlatformSettings,
     redis: Redis,
@@ -145,15 +163,7 @@ async def remote_eval_check(
                 expected = "scheduled" if evaluation_id in scheduled else "failed"
                 if shown != expected:
                     check.problems.append(f"{evaluation_id}: API {shown}, the log {expected}")
-    offers: dict[str, Any] = {}
-    for envelope in await read_topic(settings, VENUE_CAPACITY):
-        message = envelope.message
-        if message.DESCRIPTOR.name != "VenueCapacityPublished":
-            continue  # a poison record of the fault suite: the worker dead-lettered it
-        offers[f"{message.venue_id}|{slot_from(message.slot).key()}"] = {
-            "seats": message.seats,
-            "fee_fen": message.fee_fen,
-        }
+    offers = await _offers_on_log(settings)
     raw: dict[Any, Any] = await redis.hgetall(OFFERS_KEY)
     live = {name.decode(): json.loads(value) for name, value in raw.items()}
     check.compared += len(offers)
