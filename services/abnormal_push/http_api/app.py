@@ -21,6 +21,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_REPORTS,
     ABNORMAL_WEBHOOKS,
 )
+from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
@@ -50,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.webhooks = WebhookStore(redis)
     app.state.detection_state = DetectionState(redis)
     share_api_key_store(app, redis)
+    collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
     finally:

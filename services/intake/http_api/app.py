@@ -11,6 +11,7 @@ from services.intake.http_api import catalogue, large_amount_records, lifecycle,
 from services.intake.read_model import ProjectReadModel
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
+from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.clients import create_producer
@@ -33,6 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_model = ProjectReadModel(redis)
     app.state.idempotency = IdempotencyStore(redis)
     share_api_key_store(app, redis)
+    collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.platform_core.auth.dependencies import share_api_key_store
+from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
@@ -21,6 +22,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redis = AutoPipelinedRedis.from_url(get_settings().redis_url)
     app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
     share_api_key_store(app, redis)
+    collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
     finally:
