@@ -52,12 +52,14 @@ _APPLY_BATCH = r"""
 local prefix = ARGV[1]
 local batch = cjson.decode(ARGV[2])
 local results, conflict = {}, false
+-- Each event is marked applied as it is checked (one command, not two): on a conflict the
+-- marks set here are taken back before the script returns, so nothing is left applied.
 for n, id in ipairs(batch.ids) do
-  if redis.call('EXISTS', prefix .. 'applied:' .. id) == 1 then
+  if redis.call('SET', prefix .. 'applied:' .. id, '1', 'NX') then
+    results[n] = 1
+  else
     results[n] = 0
     conflict = true
-  else
-    results[n] = 1
   end
 end
 for _, state in ipairs(batch.states) do
@@ -67,15 +69,13 @@ for _, state in ipairs(batch.states) do
   end
 end
 if conflict then
-  for n = 1, #results do
+  for n, id in ipairs(batch.ids) do
     if results[n] == 1 then
+      redis.call('DEL', prefix .. 'applied:' .. id)
       results[n] = -1
     end
   end
   return results
-end
-for _, id in ipairs(batch.ids) do
-  redis.call('SET', prefix .. 'applied:' .. id, '1')
 end
 for _, state in ipairs(batch.states) do
   if state[3] ~= '' then
