@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.pushes import (
@@ -54,7 +54,7 @@ from services.platform_core.auth.principals import Principal
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
-from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.http.idempotency import IdempotencyKey, StoredResponse
 from services.platform_core.kafka.publisher import EventPublisher
 
 router = APIRouter(prefix="/v1/pushes", tags=["pushes"])
@@ -269,7 +269,7 @@ async def sign_for(
     read_model: ReadModel,
     publisher: Publisher,
     idempotency: Idempotency,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
     body: SignForCreate | None = None,
 ) -> object:
     at = business_time(department, None if body is None else body.occurred_at)
@@ -313,7 +313,7 @@ async def give_feedback(
     read_model: ReadModel,
     publisher: Publisher,
     idempotency: Idempotency,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> object:
     evidence = tuple(Evidence(e.sha256, e.location, e.media_type) for e in body.evidence)
     at = business_time(department, body.occurred_at)
@@ -366,7 +366,7 @@ async def transfer(
     publisher: Publisher,
     idempotency: Idempotency,
     routing: Routing,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> object:
     known = frozenset(routing.departments)
     at = business_time(department, body.occurred_at)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, status
 
 from services.abnormal_push.domain.errors import ReportRefused
 from services.abnormal_push.domain.reports import (
@@ -37,7 +36,7 @@ from services.abnormal_push.read_model import report_to_json
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
-from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.http.idempotency import IdempotencyKey, StoredResponse
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -58,7 +57,7 @@ async def file_report(
     publisher: Publisher,
     idempotency: Idempotency,
     routing: Routing,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> object:
     # Deadlines count from this business time: now, or a backfill key's stated occurred_at.
     filed_at = business_time(department, body.occurred_at)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from services.abnormal_push.domain.webhook_registrations import (
@@ -42,7 +42,7 @@ from services.abnormal_push.webhook_addresses import WebhookUrlRefused, checked_
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
-from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.http.idempotency import IdempotencyKey, StoredResponse
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -65,7 +65,7 @@ async def register_webhook(
     publisher: Publisher,
     idempotency: Idempotency,
     push_settings: PushSettings,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> object:
     at = business_time(department, body.occurred_at)
     url = str(body.url)

@@ -13,7 +13,7 @@ from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
-from services.platform_core.http.idempotency import IdempotencyStore
+from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -55,6 +55,7 @@ app.include_router(projects.router)
 app.include_router(lifecycle.router)
 app.include_router(catalogue.router)
 app.include_router(large_amount_records.router)
+document_idempotency_key(app)
 
 
 @app.get("/healthz")

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from services.intake.read_model import ProjectReadModel
-from services.platform_core.http.idempotency import IDEMPOTENCY_HEADER, IdempotencyStore
+from services.platform_core.http.idempotency import IdempotencyKey as IdempotencyKey  # noqa: PLC0414
+from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.publisher import EventPublisher
 
 
@@ -64,11 +65,3 @@ Producer = Annotated[AIOKafkaProducer, Depends(_producer)]
 ReadModel = Annotated[ProjectReadModel, Depends(_read_model)]
 Idempotency = Annotated[IdempotencyStore, Depends(_idempotency)]
 RedisClient = Annotated[Redis, Depends(_redis)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=IDEMPOTENCY_HEADER,
-        description="a fresh key (e.g. a UUID) per request; a retry with the same key and body "
-        "gets the first answer and emits nothing new",
-    ),
-]

@@ -19,10 +19,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -37,6 +40,64 @@ REMEMBER_SECONDS = 7 * 24 * 3600
 # How long an action that has run keeps trying to record its outcome while Redis is away.
 RECORD_OUTCOME_FOR_SECONDS = 600
 MAX_KEY_LENGTH = 200
+
+
+KEY_DESCRIPTION = (
+    "A fresh key (e.g. a UUID) per request, at most 200 printable characters. A retry with the "
+    "same key and body gets the first answer and emits nothing new; the same key with another "
+    "body is refused (422)."
+)
+
+
+async def _idempotency_key_header(request: Request) -> str | None:
+    # Read from the headers directly: declared as a FastAPI Header parameter, the key cost about
+    # 40 µs of parameter validation per request (measured: a registration 455 -> 415 µs of CPU);
+    # check_key validates it. document_idempotency_key puts it in the OpenAPI document.
+    return request.headers.get(IDEMPOTENCY_HEADER)
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key_header)]
+"""The request's Idempotency-Key, for the signature of every POST that emits events."""
+
+
+def document_idempotency_key(app: FastAPI) -> None:
+    """Declare the Idempotency-Key header in the OpenAPI operation of every route that takes
+    :data:`IdempotencyKey` (call once, after the routers are included)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        # Route contexts, not app.routes: included routers are resolved lazily, with prefixes.
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not (isinstance(route, APIRoute) and _takes_idempotency_key(route.dependant)):
+                continue
+            for method in context.methods or ():
+                operation = schema["paths"][context.path_format][method.lower()]
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == IDEMPOTENCY_HEADER for p in parameters):
+                    parameters.append(
+                        {
+                            "name": IDEMPOTENCY_HEADER,
+                            "in": "header",
+                            "required": False,
+                            "description": KEY_DESCRIPTION,
+                            "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                            "example": "6f1c2a3e-8d4b-4f6a-9c1e-2b7d5e8f0a13",
+                        }
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _takes_idempotency_key(dependant: Dependant) -> bool:
+    return any(
+        sub.call is _idempotency_key_header or _takes_idempotency_key(sub)
+        for sub in dependant.dependencies
+    )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
-from services.platform_core.http.idempotency import IdempotencyStore
+from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -95,6 +95,7 @@ app = FastAPI(
 install_error_handlers(app)
 for module in (venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi):
     app.include_router(module.router)
+document_idempotency_key(app)
 
 
 @app.get("/v1/partner-cities", response_model=list[PartnerCityPublic])

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import ApiError
-from services.platform_core.http.idempotency import IDEMPOTENCY_HEADER, IdempotencyStore
+from services.platform_core.http.idempotency import IdempotencyKey as IdempotencyKey  # noqa: PLC0414
+from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.sealed_registry import ExpertRegistry
@@ -34,10 +35,6 @@ def _context(request: Request) -> RemoteEvalContext:
 
 
 Context = Annotated[RemoteEvalContext, Depends(_context)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias=IDEMPOTENCY_HEADER, description="a fresh UUID per request; reuse it on retry"),
-]
 
 
 def may_act_for(principal: Principal, owner_code: str) -> bool:
