@@ -268,11 +268,14 @@ async def consume_in_batches(stop: asyncio.Event) -> None:
         async with _resources() as aggregator:
             log.info("%s: %s %s", CONSUMER, BATCH_CONSUMER_READY, reporting_settings.consumer_group)
 
-            async def fetch() -> tuple[dict[TopicPartition, int], list[Fact]]:
+            within_ms = int(reporting_settings.aggregation_batch_within_s * 1000)
+
+            async def fetch(
+                timeout_ms: int = within_ms,
+            ) -> tuple[dict[TopicPartition, int], list[Fact]]:
                 """The next batch: where it ends on each partition, and its facts."""
                 fetched = await consumer.getmany(
-                    timeout_ms=int(reporting_settings.aggregation_batch_within_s * 1000),
-                    max_records=reporting_settings.aggregation_batch_size,
+                    timeout_ms=timeout_ms, max_records=reporting_settings.aggregation_batch_size
                 )
                 records = [record for batch in fetched.values() for record in batch]
                 ends = {tp: batch[-1].offset + 1 for tp, batch in fetched.items()}
@@ -287,12 +290,14 @@ async def consume_in_batches(stop: asyncio.Event) -> None:
                     planned = model.plan(facts, await aggregator.read_states(facts))
                     continue
                 async with in_hand:
-                    # The next batch is fetched, and its aggregates' states read, before this
-                    # one is applied; it is planned while Redis applies this one, from the
-                    # states this one leaves (the script applies nothing if a state is not as
-                    # planned, and the batch is then planned again from what is stored). The
-                    # planning runs in a thread so that the event loop keeps sending this
-                    # batch's script (megabytes) to Redis meanwhile.
+                    # The next batch is fetched (on a quiet stream this waits up to the batch
+                    # wait, 0.1 s; not waiting measured 28k -> 21k events/s catching up), and
+                    # its aggregates' states read, before this one is applied; it is planned
+                    # while Redis applies this one, from the states this one leaves (the script
+                    # applies nothing if a state is not as planned, and the batch is then
+                    # planned again from what is stored). The planning runs in a thread so
+                    # that the event loop keeps sending this batch's script (megabytes) to
+                    # Redis meanwhile.
                     following_ends, following_facts = await fetch()
                     states = await aggregator.read_states(following_facts)
                     applying = asyncio.create_task(aggregator.execute(planned))
