@@ -24,13 +24,13 @@ from redis.asyncio import Redis
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import EVENT_TOPICS, TopicSpec, topic_by_name
+from services.platform_core.garbage_collection import collecting_less_often
 from services.platform_core.kafka.clients import create_consumer
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.domain.figures import diff
 from services.reporting.domain.ledger import Ledger
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.garbage_collection import collecting_less_often
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.settings import get_reporting_settings
 

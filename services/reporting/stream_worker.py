@@ -36,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
+from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.kafka.clients import (
     CONSUMER_SETTINGS,
     create_producer,
@@ -53,7 +54,6 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.domain.facts import Fact
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.garbage_collection import collect_less_often_for_good
 from services.reporting.read_model import MetricsReadModel, PlannedBatch
 from services.reporting.settings import DEFAULT_CONSUMER_GROUP, get_reporting_settings
 
