@@ -302,7 +302,9 @@ async def consume_in_batches(stop: asyncio.Event) -> None:
                     states = await aggregator.read_states(following_facts)
                     applying = asyncio.create_task(aggregator.execute(planned))
                     try:
-                        states.update(planned.states_after)
+                        # Only its own aggregates' (a plan's states after are all it was given).
+                        after = planned.states_after
+                        states.update({a: after[a] for a in states.keys() & after.keys()})
                         following = await asyncio.to_thread(model.plan, following_facts, states)
                     finally:
                         await applying
