@@ -30,10 +30,16 @@ class CountingRedis(AutoPipelinedRedis):
         await super()._send(batch)
 
 
+def _counting(settings: PlatformSettings) -> CountingRedis:
+    client = CountingRedis.from_url(settings.redis_url)
+    assert isinstance(client, CountingRedis)
+    return client
+
+
 async def test_concurrent_commands_share_sends_and_keep_their_replies(
     settings: PlatformSettings,
 ) -> None:
-    redis = CountingRedis.from_url(settings.redis_url)
+    redis = _counting(settings)
     prefix = f"test:pipelining:{uuid.uuid4().hex}:"
     try:
 
@@ -58,7 +64,7 @@ async def test_concurrent_commands_share_sends_and_keep_their_replies(
 
 
 async def test_a_lone_command_is_sent_at_once_alone(settings: PlatformSettings) -> None:
-    redis = CountingRedis.from_url(settings.redis_url)
+    redis = _counting(settings)
     try:
         assert await redis.ping()
         assert await redis.ping()
@@ -68,7 +74,7 @@ async def test_a_lone_command_is_sent_at_once_alone(settings: PlatformSettings) 
 
 
 async def test_an_error_reaches_only_its_own_caller(settings: PlatformSettings) -> None:
-    redis = CountingRedis.from_url(settings.redis_url)
+    redis = _counting(settings)
     key = f"test:pipelining:{uuid.uuid4().hex}"
     try:
         await redis.set(key, "not a number")
