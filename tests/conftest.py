@@ -94,8 +94,11 @@ def log_dir() -> Path:
     return path
 
 
-# Faust logs this once the worker has started all its services, agents included.
-WORKER_READY = "[^Worker]: Ready"
+# A stream worker is ready: Faust logs the first once the worker has started all its services,
+# agents included; reporting's batch aggregator (its default consumer) logs the second once it
+# has joined its group (services.reporting.stream_worker.BATCH_CONSUMER_READY; not imported, as
+# importing the worker module builds its Faust app).
+WORKER_READY = ("[^Worker]: Ready", "Ready: batch consumer of group")
 
 
 def _running(process: ServiceProcess) -> Iterator[ServiceProcess]:

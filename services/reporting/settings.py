@@ -32,11 +32,12 @@ class ReportingSettings(BaseSettings):
     aggregation_batch_size: int = Field(default=4000, ge=1)
     # The longest an event waits for its batch to fill (Faust) or a fetch to answer (batch).
     aggregation_batch_within_s: float = Field(default=0.1, gt=0)
-    # How the worker reads the event topics: "faust" (a Faust agent per topic, Faust's stream
-    # buffer) or "batch" (one consumer of the same group fetching whole batches; Faust's
-    # per-record delivery caps a worker at about 11k records/s on a 2-CPU machine, see
-    # bench/reporting_aggregation.py). Both apply batches the same way.
-    aggregation_consumer: Literal["faust", "batch"] = "faust"
+    # How the worker reads the event topics: "batch" (one consumer of the group fetching whole
+    # batches: 22-26k events/s on the 2-CPU test machine) or "faust" (a Faust agent per topic:
+    # Faust delivers records one by one, ~90-100 µs each even to an agent that applies nothing,
+    # so about 7k events/s applied, 11k at best). Both apply batches the same way and are
+    # kill-safe; see bench/reporting_aggregation.py and the module doc of stream_worker.
+    aggregation_consumer: Literal["faust", "batch"] = "batch"
     # ECharts' bundle, served with the dashboard (no internet needed). Default: where `npm ci`
     # puts it in a checkout; the container image sets its own path.
     echarts_path: str | None = None

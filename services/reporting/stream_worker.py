@@ -1,15 +1,19 @@
 """Reporting's aggregation worker: every event topic in, figures out.
 
 Two ways to read the topics, one way to apply (PRT_REPORTING_AGGREGATION_CONSUMER):
-- ``faust`` (default): one Faust agent per event topic (intake, large-amount records, abnormal
-  reports and pushes, venues, evaluations), each with concurrency 1, takes batches from its
-  stream and hands them to the read model;
-- ``batch``: one aiokafka consumer of the same consumer group reads every topic a fetch at a
-  time, applies the fetch and commits it; the next fetch is decoded, and planned (the read
-  model's script argument, computed from the states this one leaves) while Redis applies.
-  Faust hands a worker its records one by one (a task pair and a queue hop per record): on the
-  2-CPU test machine a Faust agent that applies nothing tops out near 11k records/s, below the
-  20k events/s wanted (measured by bench/reporting_aggregation.py, ``faust-noop``).
+- ``batch`` (default): one aiokafka consumer of the worker's consumer group reads every topic
+  a fetch at a time, applies the fetch and commits it; the next fetch is decoded, and planned
+  (the read model's script argument, computed from the states this one leaves) while Redis
+  applies. 22-26k events/s per worker on the 2-CPU test machine;
+- ``faust``: one Faust agent per event topic (intake, large-amount records, abnormal reports
+  and pushes, venues, evaluations), each with concurrency 1, takes batches from its stream and
+  hands them to the read model. Faust hands a worker its records one by one (about 4 tasks
+  and 3 event-loop turns per record): a Faust agent that applies nothing tops out near 11k
+  records/s whatever its settings (bench/reporting_faust_ceiling.py variants), below the 20k
+  events/s wanted, and applying brings it to about 7k.
+Reporting is the one service whose stream side is not Faust agents by default: it is the only
+one that must keep up with every topic at once, and it does per-record work worth less than
+Faust's per-record delivery (measured by bench/reporting_aggregation.py).
 Either way a batch is applied in one atomic, idempotent read-model step before its offsets are
 committed; undecodable records and events that cannot be counted go to
 ``reporting.aggregator.dead-letters.v1``.

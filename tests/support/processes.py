@@ -61,13 +61,17 @@ class ServiceProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not healthy after {timeout_s}s; see {self.log_path}")
 
-    def wait_for_log(self, marker: str, timeout_s: float = 60.0) -> None:
-        """For processes without an HTTP port: wait until the log shows ``marker``."""
+    def wait_for_log(self, marker: str | tuple[str, ...], timeout_s: float = 60.0) -> None:
+        """For processes without an HTTP port: wait until the log shows ``marker`` (or, given
+        several, any one of them)."""
+        markers = (marker,) if isinstance(marker, str) else marker
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self._check_alive()
-            if self.log_path.exists() and marker in self.log_path.read_text(errors="replace"):
-                return
+            if self.log_path.exists():
+                log = self.log_path.read_text(errors="replace")
+                if any(m in log for m in markers):
+                    return
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} did not log {marker!r} in {timeout_s}s; {self.log_path}")
 

@@ -4,7 +4,7 @@ A test session gets a fresh Redis key prefix and a fresh consumer group, so its 
 every figure by replaying the whole log from the beginning, beside (not on top of) any other
 read model on the same stack; the recompute must then agree with it exactly. The kill test
 takes a namespace of its own. The worker reads with the consumer PRT_TEST_REPORTING_CONSUMER
-names (``faust``, the default, or ``batch``); the kill test runs both.
+names (``batch``, the default, or ``faust``); the kill and poison tests run both.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from tests.conftest import WORKER_READY, IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 
-CONSUMER = os.environ.get("PRT_TEST_REPORTING_CONSUMER", "faust")
-# What each kind of worker logs once it consumes (the batch consumer's line is its
-# BATCH_CONSUMER_READY; not imported, as importing the worker module builds its Faust app).
-READY = {"faust": WORKER_READY, "batch": "Ready: batch consumer of group"}
+CONSUMER = os.environ.get("PRT_TEST_REPORTING_CONSUMER", "batch")
+# What each kind of worker logs once it consumes.
+READY = {"faust": WORKER_READY[0], "batch": WORKER_READY[1]}
 
 
 @dataclass(frozen=True)
