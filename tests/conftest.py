@@ -133,3 +133,13 @@ def reporting_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[Servi
         "reporting-worker", "services.reporting.stream_worker", stack_env, log_dir
     )
     yield from _running(process)
+
+
+@pytest.fixture
+async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
+    """A Redis client of the test's own on the test stack (a suite may override it)."""
+    client = Redis.from_url(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -3,7 +3,7 @@ Redis, and real API keys for each kind of caller (one of them revoked)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,15 +133,6 @@ def stack(
         yield Stack(settings, stack_env, service_apis, workers, load_keys, namespace)
     finally:
         workers.stop_all()
-
-
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".run" / "faults" / "figures.tsv"

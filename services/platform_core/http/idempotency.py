@@ -43,9 +43,9 @@ MAX_KEY_LENGTH = 200
 
 
 KEY_DESCRIPTION = (
-    "A fresh key (e.g. a UUID) per request, at most 200 printable characters. A retry with the "
-    "same key and body gets the first answer and emits nothing new; the same key with another "
-    "body is refused (422)."
+    f"A fresh key (e.g. a UUID) per request, at most {MAX_KEY_LENGTH} printable characters. A "
+    "retry with the same key and body gets the first answer and emits nothing new; the same key "
+    "with another body is refused (422)."
 )
 
 

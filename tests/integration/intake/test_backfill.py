@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -48,13 +47,6 @@ async def archive_dept(issue_key: IssueKey) -> Department:
         backfill=True,
     )
     return Department(issued.key, "ZJJ-CQ")
-
-
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def _post(

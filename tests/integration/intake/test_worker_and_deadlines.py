@@ -49,15 +49,6 @@ async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]
         await producer.stop()
 
 
-@pytest.fixture
-async def redis(settings: PlatformSettings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 def _registration(project_id: str) -> ProjectRegistration:
     return ProjectRegistration(
         project_id=project_id,
