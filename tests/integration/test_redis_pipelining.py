@@ -25,9 +25,9 @@ class CountingRedis(AutoPipelinedRedis):
         super().__init__(*args, **kwargs)
         self.send_sizes: list[int] = []
 
-    async def _send(self, batch: list[Any]) -> None:
+    def _write(self, connection: Any, batch: list[Any]) -> None:
         self.send_sizes.append(len(batch))
-        await super()._send(batch)
+        super()._write(connection, batch)
 
 
 def _counting(settings: PlatformSettings) -> CountingRedis:

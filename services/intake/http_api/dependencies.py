@@ -13,6 +13,7 @@ from typing import Annotated
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from starlette.datastructures import State
 
 from services.intake.read_model import ProjectReadModel
 from services.platform_core.http.idempotency import IdempotencyKey as IdempotencyKey  # noqa: PLC0414
@@ -53,10 +54,12 @@ class IntakeContext:
     idempotency: IdempotencyStore
 
 
+def intake_context(state: State) -> IntakeContext:
+    return IntakeContext(state.publisher, state.read_model, state.idempotency)
+
+
 async def _context(request: Request) -> IntakeContext:
-    return IntakeContext(
-        request.app.state.publisher, request.app.state.read_model, request.app.state.idempotency
-    )
+    return intake_context(request.app.state)
 
 
 Context = Annotated[IntakeContext, Depends(_context)]

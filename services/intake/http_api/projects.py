@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,23 +23,35 @@ from services.intake.domain.registration import (
 )
 from services.intake.domain.working_days import CalendarUnavailable, add_working_days, china_date
 from services.intake.event_codec import registration_to_event, view_from_registered
-from services.intake.http_api.dependencies import Context, IdempotencyKey, ReadModel
+from services.intake.http_api.dependencies import (
+    Context,
+    IdempotencyKey,
+    IntakeContext,
+    ReadModel,
+    intake_context,
+)
 from services.intake.http_api.schemas import (
     ProjectCreate,
     ProjectDetail,
     ProjectList,
     ProjectPublic,
     RegistrationAccepted,
-    json_body,
 )
-from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind, require_region
+from services.intake.http_api.schemas import json_body as json_body_values
+from services.platform_core.auth.dependencies import (
+    CurrentPrincipal,
+    authenticate_headers,
+    require_kind,
+    require_region,
+)
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.http.business_time import business_time
+from services.platform_core.http.direct_routes import DirectAnswer, DirectRequest, json_body
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
-from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.http.idempotency import IdempotentAnswer, StoredResponse
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -138,6 +151,28 @@ async def register_project(
     context: Context,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    answer = await register(context, principal, body, idempotency_key)
+    return answer.response()
+
+
+async def register_project_directly(request: DirectRequest) -> DirectAnswer:
+    """``POST /v1/projects`` as a direct route (see platform_core.http.direct_routes): the
+    same operation as :func:`register_project`, without FastAPI's per-request layers."""
+    state = request.state
+    headers = request.headers
+    principal = await authenticate_headers(
+        state.api_key_store, headers.get("x-api-key"), headers.get("authorization")
+    )
+    body = json_body(ProjectCreate, request)
+    answer = await register(intake_context(state), principal, body, headers.get("idempotency-key"))
+    return DirectAnswer(answer.status, orjson.dumps(answer.body), answer.headers())
+
+
+async def register(
+    context: IntakeContext, principal: Principal, body: ProjectCreate, idempotency_key: str | None
+) -> IdempotentAnswer:
+    """Registers a project once per Idempotency-Key: claims a given deal code, publishes
+    ProjectRegistered (acks=all) and records the department's read-your-writes view."""
     require_kind(principal, PrincipalKind.DEPARTMENT)
     read_model = context.read_model
 
@@ -176,8 +211,8 @@ async def register_project(
         await read_model.record_after_publish(envelope.id, envelope.type, view)
         return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
 
-    return await context.idempotency.run(
-        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body(body), register
+    return await context.idempotency.answer(
+        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body_values(body), register
     )
 
 

@@ -57,29 +57,39 @@ class ApiKeyAuthentication(SecurityBase):
         # async on purpose: FastAPI runs a plain-def dependency in its thread pool, a hop that
         # costs more per request than checking the key.
         headers = request.headers
-        presented = headers.get("x-api-key")
-        authorization = headers.get("authorization")
-        if presented is None and authorization is not None:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
-                raise ApiError(
-                    401,
-                    "unauthenticated",
-                    "Authorization must be 'Bearer <API key>'",
-                    headers=_CHALLENGE,
-                )
-            presented = value.strip()
-        if not presented:
+        return await authenticate_headers(
+            api_key_store(request), headers.get("x-api-key"), headers.get("authorization")
+        )
+
+
+async def authenticate_headers(
+    store: ApiKeyStore, x_api_key: str | None, authorization: str | None
+) -> Principal:
+    """The principal of a request's ``X-API-Key`` or ``Authorization: Bearer`` header; raises
+    :class:`ApiError` 401 saying what was wrong. For routes served outside FastAPI's
+    dependencies (direct routes); FastAPI routes use :data:`CurrentPrincipal`."""
+    presented = x_api_key
+    if presented is None and authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(
                 401,
                 "unauthenticated",
-                "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                "Authorization must be 'Bearer <API key>'",
                 headers=_CHALLENGE,
             )
-        try:
-            return await api_key_store(request).authenticate(presented)
-        except AuthenticationError as exc:
-            raise ApiError(401, "unauthenticated", str(exc), headers=_CHALLENGE) from exc
+        presented = value.strip()
+    if not presented:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "An API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            headers=_CHALLENGE,
+        )
+    try:
+        return await store.authenticate(presented)
+    except AuthenticationError as exc:
+        raise ApiError(401, "unauthenticated", str(exc), headers=_CHALLENGE) from exc
 
 
 authenticate_caller = ApiKeyAuthentication()

@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -51,15 +53,30 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def error_body(code: str, message: str, details: list[FieldProblem] | None = None) -> bytes:
+    """The error body's bytes (what :func:`error_response` sends)."""
+    return orjson.dumps(
+        {
+            "code": code,
+            "message": message,
+            "details": [{"field": d.field, "problem": d.problem} for d in details or ()],
+        }
+    )
+
+
 def error_response(
     status: int,
     code: str,
     message: str,
     details: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = ErrorBody(code=code, message=message, details=details or [])
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+) -> Response:
+    return Response(
+        error_body(code, message, details),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -67,24 +84,59 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """A body or parameter that failed validation (pydantic's error list), as one 422."""
+    details = [
+        FieldProblem(field=_field_path(error.get("loc", ())), problem=error.get("msg", ""))
+        for error in errors
+    ]
+    summary = "; ".join(f"{d.field}: {d.problem}" for d in details[:5])
+    return ApiError(422, "invalid_request", f"The request is not valid: {summary}", details)
+
+
+def event_log_unavailable(exc: KafkaError) -> ApiError:
+    # The event could not be made durable: the caller may retry with the same
+    # Idempotency-Key, which never duplicates.
+    log.error("event log unavailable: %r", exc)
+    return ApiError(
+        503,
+        "event_log_unavailable",
+        "The event log could not confirm the write; retry later with the same Idempotency-Key.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def store_unavailable(exc: Exception) -> ApiError:
+    # API keys, idempotency records and read models live in Redis: without it a request
+    # can be neither authorised nor made idempotent, so it is refused (fail closed).
+    log.error("Redis unavailable: %r", exc)
+    return ApiError(
+        503,
+        "store_unavailable",
+        "The platform's store is unavailable; retry later (with the same Idempotency-Key "
+        "for a write).",
+        headers={"Retry-After": "2"},
+    )
+
+
+STORE_FAILURES = (RedisConnectionError, RedisTimeoutError)
+
+
+def _respond(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return _respond(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            FieldProblem(field=_field_path(error.get("loc", ())), problem=error.get("msg", ""))
-            for error in exc.errors()
-        ]
-        summary = "; ".join(f"{d.field}: {d.problem}" for d in details[:5])
-        return error_response(
-            422, "invalid_request", f"The request is not valid: {summary}", details
-        )
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        return _respond(invalid_request(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         return error_response(
             exc.status_code,
             f"http_{exc.status_code}",
@@ -93,27 +145,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(KafkaError)
-    async def _kafka_unavailable(_: Request, exc: KafkaError) -> JSONResponse:
-        # The event could not be made durable: the caller may retry with the same
-        # Idempotency-Key, which never duplicates.
-        log.error("event log unavailable: %r", exc)
-        return error_response(
-            503,
-            "event_log_unavailable",
-            "The event log could not confirm the write; retry later with the same Idempotency-Key.",
-            headers={"Retry-After": "2"},
-        )
+    async def _kafka_unavailable(_: Request, exc: KafkaError) -> Response:
+        return _respond(event_log_unavailable(exc))
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # API keys, idempotency records and read models live in Redis: without it a request
-        # can be neither authorised nor made idempotent, so it is refused (fail closed).
-        log.error("Redis unavailable: %r", exc)
-        return error_response(
-            503,
-            "store_unavailable",
-            "The platform's store is unavailable; retry later (with the same Idempotency-Key "
-            "for a write).",
-            headers={"Retry-After": "2"},
-        )
+    async def _store_unavailable(_: Request, exc: Exception) -> Response:
+        return _respond(store_unavailable(exc))
