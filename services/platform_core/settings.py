@@ -41,6 +41,9 @@ class PlatformSettings(BaseSettings):
     # An API request whose event the broker has not confirmed within this time answers 503
     # (the write goes on; a retry with the same Idempotency-Key gets its outcome). None: wait.
     idempotent_answer_within_s: float | None = Field(default=None, gt=0)
+    # FastAPI's OpenTelemetry bridge (traces, metrics and logs to the configured providers).
+    # Off unless asked for: it looks for configured providers on every request.
+    opentelemetry: bool = False
     # Faust waits up to the session timeout on every group join; keep it short locally.
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)

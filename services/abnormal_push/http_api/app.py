@@ -24,6 +24,7 @@ from services.platform_core.events.topics import (
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -60,7 +61,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(
-    title="济南公共资源交易 · abnormal push (异常行为信息推送)", version="1", lifespan=lifespan
+    title="济南公共资源交易 · abnormal push (异常行为信息推送)",
+    version="1",
+    lifespan=lifespan,
+    telemetry=telemetry_config(),
 )
 install_error_handlers(app)
 for module in (reports, pushes, entities, webhooks, detection):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
 
 from services.intake.domain.catalogue import Category, catalogues
+from services.intake.domain.lifecycle import ProjectView
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
@@ -174,3 +175,29 @@ def _service_rule_problems(registration: ProjectRegistration, problems: dict[str
             )
         if registration.deficiency.supplement_deadline <= china_date(registration.registered_at):
             problems["deficiency.supplement_deadline"] = "must be after the registration date"
+
+
+def registered_view(registration: ProjectRegistration) -> ProjectView:
+    """A newly registered project's view: what the stream worker folds from its
+    ProjectRegistered event (the API answers with it before the worker has run)."""
+    deficiency = registration.deficiency
+    registered_at = registration.registered_at.astimezone(UTC)  # as the event's Timestamp has it
+    return ProjectView(
+        project_id=registration.project_id,
+        unified_deal_code=registration.unified_deal_code,
+        name=registration.name,
+        category=registration.category.value,
+        region_code=registration.region_code,
+        registering_department=registration.registering_department,
+        supervise_dept_code=registration.supervise_dept_code,
+        tenderer_name=registration.tenderer.name,
+        tenderer_credit_code=registration.tenderer.credit_code,
+        budget_fen=registration.budget_fen,
+        key_project=registration.key_project,
+        green_channel=registration.green_channel,
+        commitment_pledged=registration.commitment_pledged,
+        registered_at=registered_at,
+        outstanding_documents=deficiency.missing_documents if deficiency else (),
+        supplement_deadline=deficiency.supplement_deadline if deficiency else None,
+        updated_at=registered_at,
+    )

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.intake.http_api import catalogue, large_amount_records, lifecycle, projects
+from services.intake.http_api.dependencies import intake_context
 from services.intake.read_model import ProjectReadModel
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
@@ -15,6 +16,7 @@ from services.platform_core.garbage_collection import collect_less_often_for_goo
 from services.platform_core.http.direct_routes import install_direct_routes
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -34,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = redis
     app.state.read_model = ProjectReadModel(redis)
     app.state.idempotency = IdempotencyStore(redis)
+    app.state.intake_context = intake_context(app.state)
     share_api_key_store(app, redis)
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
@@ -47,6 +50,7 @@ app = FastAPI(
     title="济南公共资源交易 · intake (进场登记)",
     version="1",
     lifespan=lifespan,
+    telemetry=telemetry_config(),
     description="Departments register trading projects and report their lifecycle; "
     "large-amount records are imported in bulk. Every call needs an API key "
     "(`python -m services.platform_core.auth.cli issue ...`); every POST an Idempotency-Key.",

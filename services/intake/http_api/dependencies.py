@@ -59,7 +59,8 @@ def intake_context(state: State) -> IntakeContext:
 
 
 async def _context(request: Request) -> IntakeContext:
-    return intake_context(request.app.state)
+    context: IntakeContext = request.app.state.intake_context
+    return context
 
 
 Context = Annotated[IntakeContext, Depends(_context)]

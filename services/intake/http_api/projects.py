@@ -20,15 +20,15 @@ from services.intake.domain.registration import (
     RegistrationRefused,
     check_registration,
     default_supervisor,
+    registered_view,
 )
 from services.intake.domain.working_days import CalendarUnavailable, add_working_days, china_date
-from services.intake.event_codec import registration_to_event, view_from_registered
+from services.intake.event_codec import registration_to_event
 from services.intake.http_api.dependencies import (
     Context,
     IdempotencyKey,
     IntakeContext,
     ReadModel,
-    intake_context,
 )
 from services.intake.http_api.schemas import (
     ProjectCreate,
@@ -62,32 +62,43 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 def assign_deal_code(region_code: str, registered_at: datetime, project_id: str) -> str:
-    return f"JN-{region_code}-{china_date(registered_at):%Y%m%d}-{project_id[-12:].upper()}"
+    day = china_date(registered_at)
+    stamp = day.year * 10000 + day.month * 100 + day.day  # yyyymmdd: strftime costs 3x more
+    return f"JN-{region_code}-{stamp:08d}-{project_id[-12:].upper()}"
 
 
 def public_view(view: ProjectView) -> dict[str, Any]:
-    return ProjectPublic(
-        project_id=view.project_id,
-        unified_deal_code=view.unified_deal_code,
-        name=view.name,
-        category=Category(view.category),
-        region_code=view.region_code,
-        registering_department=view.registering_department,
-        supervise_dept_code=view.supervise_dept_code,
-        tenderer_name=view.tenderer_name,
-        tenderer_credit_code=view.tenderer_credit_code,
-        budget_fen=view.budget_fen,
-        key_project=view.key_project,
-        green_channel=view.green_channel,
-        commitment_pledged=view.commitment_pledged,
-        registered_at=view.registered_at,
-        state=view.state,
-        version=view.version,
-        outstanding_documents=list(view.outstanding_documents),
-        supplement_deadline=view.supplement_deadline,
-        deadline_breached=view.deadline_breached,
-        allowed_next_steps=list(allowed_steps(view.state)),
-    ).model_dump(mode="json")
+    """The view as :class:`ProjectPublic`'s JSON (built directly: validating the model only to
+    dump it again cost a tenth of a registration)."""
+    return {
+        "project_id": view.project_id,
+        "unified_deal_code": view.unified_deal_code,
+        "name": view.name,
+        "category": view.category,
+        "region_code": view.region_code,
+        "registering_department": view.registering_department,
+        "supervise_dept_code": view.supervise_dept_code,
+        "tenderer_name": view.tenderer_name,
+        "tenderer_credit_code": view.tenderer_credit_code,
+        "budget_fen": view.budget_fen,
+        "key_project": view.key_project,
+        "green_channel": view.green_channel,
+        "commitment_pledged": view.commitment_pledged,
+        "registered_at": _json_instant(view.registered_at),
+        "state": view.state.value,
+        "version": view.version,
+        "outstanding_documents": list(view.outstanding_documents),
+        "supplement_deadline": (
+            view.supplement_deadline.isoformat() if view.supplement_deadline else None
+        ),
+        "deadline_breached": view.deadline_breached,
+        "allowed_next_steps": [step.value for step in allowed_steps(view.state)],
+    }
+
+
+def _json_instant(moment: datetime) -> str:
+    # pydantic's JSON form of an aware datetime: ISO 8601, "Z" for UTC.
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _refused(problems: dict[str, str]) -> ApiError:
@@ -164,7 +175,7 @@ async def register_project_directly(request: DirectRequest) -> DirectAnswer:
         state.api_key_store, headers.get("x-api-key"), headers.get("authorization")
     )
     body = json_body(ProjectCreate, request)
-    answer = await register(intake_context(state), principal, body, headers.get("idempotency-key"))
+    answer = await register(state.intake_context, principal, body, headers.get("idempotency-key"))
     return DirectAnswer(answer.status, orjson.dumps(answer.body), answer.headers())
 
 
@@ -207,7 +218,7 @@ async def register(
         except BaseException:
             await read_model.release_deal_code(registration.unified_deal_code, project_id)
             raise
-        view = view_from_registered(event)
+        view = registered_view(registration)
         await read_model.record_after_publish(envelope.id, envelope.type, view)
         return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -26,6 +27,7 @@ def from_timestamp(stamp: Timestamp) -> datetime:
         raise ImpossibleEventValue(f"timestamp {stamp.seconds}s is not an instant: {exc}") from exc
 
 
+@cache
 def _prefix(enum: EnumDescriptor) -> str:
     # buf's ENUM_VALUE_PREFIX rule: values are prefixed with the enum name in UPPER_SNAKE_CASE.
     upper = "".join(f"_{char}" if char.isupper() else char.upper() for char in enum.name)

@@ -23,6 +23,7 @@ from services.platform_core.events.topics import (
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
@@ -88,6 +89,7 @@ app = FastAPI(
     title="济南公共资源交易 · remote evaluation (远程异地评标)",
     version="1",
     lifespan=lifespan,
+    telemetry=telemetry_config(),
     description="Host centres request evaluations; venue owners publish seats; partners answer "
     "seat requests and report on experts; auditors re-run draws. Every call needs an API key; "
     "every POST an Idempotency-Key.",

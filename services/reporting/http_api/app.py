@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
 from services.reporting.http_api import bulletins, dashboard, metrics
@@ -33,6 +34,7 @@ app = FastAPI(
     title="济南公共资源交易 · reporting (通报)",
     version="1",
     lifespan=lifespan,
+    telemetry=telemetry_config(),
     description="Figures computed from every event, each with the events behind it; the "
     "half-year bulletin; the operator dashboard. Operators and departments read with their "
     "API key; partners are refused.",
