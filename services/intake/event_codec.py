@@ -5,6 +5,7 @@ Protobuf stops here: the rest of intake sees dataclasses (domain) or pydantic bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -12,9 +13,10 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from prt.v1 import common_pb2, intake_pb2
 
+from services.intake.domain.catalogue import Category
 from services.intake.domain.large_amount import LargeAmountRecord, SourceLevel
 from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
-from services.intake.domain.registration import Organisation, ProjectRegistration
+from services.intake.domain.registration import Organisation, ProjectRegistration, TradingMethod
 from services.intake.http_api import schemas
 from services.platform_core.errors import ImpossibleEventValue
 from services.platform_core.events.envelope import Envelope
@@ -377,3 +379,50 @@ def large_amount_record_event(
     if record.winner is not None:
         event.winner.CopyFrom(_org(record.winner))
     return event
+
+
+_CATEGORY_NAMES = {member: f"PROJECT_CATEGORY_{member.value}" for member in Category}
+_TRADING_METHOD_NAMES = {member: f"TRADING_METHOD_{member.value}" for member in TradingMethod}
+
+
+def large_amount_record_encoder(
+    *,
+    occurred_at: datetime,
+    actor_department: str,
+    source_level: SourceLevel,
+    import_batch_id: str,
+) -> Callable[[LargeAmountRecord], bytes]:
+    """The serialised event of each record of one import batch: for every record the bytes of
+    ``large_amount_record_event(record, ...).SerializeToString(deterministic=True)``, built
+    for the bulk import's millions of records at about half the cost. What the batch's records
+    share is set once on a template that each event starts as a copy of; the rest is set field
+    by field, without the keyword constructor's per-call work."""
+    template = intake_pb2.LargeAmountRecordImported(
+        occurred_at=_cached_timestamp(occurred_at),
+        actor_department=actor_department,
+        source_level=f"SOURCE_LEVEL_{source_level.name}",
+        import_batch_id=import_batch_id,
+    )
+    copy_template = template.__deepcopy__
+
+    def encode(record: LargeAmountRecord) -> bytes:
+        event = copy_template()
+        event.unified_deal_code = record.unified_deal_code
+        event.source_platform_code = record.source_platform_code
+        event.tender_project_code = record.tender_project_code
+        event.name = record.name
+        event.category = _CATEGORY_NAMES[record.category]  # type: ignore[assignment]
+        event.region_code = record.region_code
+        event.trading_method = _TRADING_METHOD_NAMES[record.trading_method]  # type: ignore[assignment]
+        event.amount_fen = record.amount_fen
+        event.deal_at.CopyFrom(_cached_timestamp(record.deal_at))
+        event.source_fields.update(record.source_field_items())
+        if (tenderer := record.tenderer) is not None:
+            event.tenderer.name = tenderer.name
+            event.tenderer.unified_social_credit_code = tenderer.credit_code
+        if (winner := record.winner) is not None:
+            event.winner.name = winner.name
+            event.winner.unified_social_credit_code = winner.credit_code
+        return event.SerializeToString(deterministic=True)
+
+    return encode

@@ -4,6 +4,7 @@ importing the same file again adds nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,11 +12,21 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import orjson
 import pytest
+from redis.asyncio import Redis
 
+from services.intake.bulk_import import (
+    IMPORTED_CODES,
+    BulkImporter,
+    ImportFormat,
+    ImportReport,
+    split_lines,
+)
+from services.intake.domain.large_amount import SourceLevel
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS
 from services.platform_core.settings import PlatformSettings
@@ -165,3 +176,52 @@ def test_the_cli_imports_csv_with_a_progress_bar(stack_env: dict[str, str], tmp_
         argv, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
     assert json.loads(again.stdout)["imported"] == 0
+
+
+async def test_redis_says_which_codes_are_new_across_its_chunks_and_within_a_batch(
+    redis: Redis,
+) -> None:
+    """The dedup script asks and adds a thousand codes per call: a batch of 2,500 codes with
+    one twice in a thousand, one twice in different thousands and one imported before
+    publishes every code once."""
+    prefix = f"DEDUP{uuid.uuid4().hex[:10].upper()}"
+    codes = [f"{prefix}-{n:06d}" for n in range(2_500)]
+    await redis.sadd(IMPORTED_CODES, codes[10])
+    lines = [orjson.dumps(record(prefix, n)) for n in range(2_500)]
+    lines.insert(2_100, lines[500])
+    lines.insert(700, lines[600])
+    producer = _Producer()
+
+    async def one_import() -> ImportReport:
+        importer = BulkImporter(
+            cast(Any, producer),
+            redis,
+            source_level=SourceLevel.CITY,
+            actor_department="JYZX",
+            batch_size=3_000,
+        )
+        return await importer.run(split_lines(_lines(lines)), ImportFormat.NDJSON)
+
+    try:
+        first = await one_import()
+        assert (first.imported, first.duplicates) == (2_499, 3)
+        assert [key.decode() for key in producer.keys] == [c for c in codes if c != codes[10]]
+        again = await one_import()
+        assert (again.imported, again.duplicates) == (0, 2_502)
+    finally:
+        await redis.srem(IMPORTED_CODES, *codes)
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+
+    async def send(self, topic: str, *, value: bytes, key: bytes, headers: object) -> Any:
+        self.keys.append(key)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def _lines(lines: list[bytes]) -> AsyncIterator[bytes]:
+    yield b"\n".join(lines)

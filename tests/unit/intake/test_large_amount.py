@@ -56,6 +56,7 @@ def test_csv_amounts_are_digits_and_json_amounts_are_integers() -> None:
     [
         ({"tenderer_credit_code": "91110000600037341X"}, "not a unified social credit code"),
         ({"amount_fen": -1}, "zero or more"),
+        ({"amount_fen": 2**63}, "at most 9223372036854775807"),  # the event's int64
         ({"category": "BANANAS"}, "category 'BANANAS' is not one of"),
         ({"region_code": "110101"}, "unknown region"),
         ({"deal_at": "2022-09-01T10:00:00"}, "needs its UTC offset"),
