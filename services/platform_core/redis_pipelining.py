@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
+from collections.abc import Callable
 from typing import Any, cast
 
 import hiredis
@@ -81,9 +82,11 @@ class _Multiplexed(asyncio.Protocol):
     """One connection shared by every pipelined command: requests are written in order, and
     each reply settles the oldest waiting future."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, on_answered: Callable[[], None]) -> None:
         self._address = address
+        self._on_answered = on_answered
         self._transport: asyncio.Transport | None = None
+        self._unanswered_writes: deque[int] = deque()  # replies still due, per write
         self._reader = hiredis.Reader(protocolError=InvalidResponse, replyError=_reply_error)
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._all_replied = asyncio.Event()
@@ -94,12 +97,17 @@ class _Multiplexed(asyncio.Protocol):
     def usable(self) -> bool:
         return self._transport is not None and not self.closed.done()
 
+    @property
+    def unanswered_writes(self) -> int:
+        return len(self._unanswered_writes)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def write(self, data: bytes, replies: list[asyncio.Future[Any]]) -> None:
         assert self._transport is not None
         self._waiting.extend(replies)
+        self._unanswered_writes.append(len(replies))
         self._all_replied.clear()
         self._transport.write(data)
 
@@ -107,6 +115,8 @@ class _Multiplexed(asyncio.Protocol):
         reader = self._reader
         reader.feed(data)
         waiting = self._waiting
+        writes = self._unanswered_writes
+        answered = False
         while (reply := reader.gets()) is not False:
             if not waiting:  # a reply nobody asked for: the stream cannot be trusted
                 assert self._transport is not None
@@ -115,8 +125,14 @@ class _Multiplexed(asyncio.Protocol):
             future = waiting.popleft()
             if not future.done():  # a cancelled caller's command ran anyway, as a sent one does
                 future.set_result(reply)
+            writes[0] -= 1
+            if not writes[0]:
+                writes.popleft()
+                answered = True
         if not waiting:
             self._all_replied.set()
+        if answered:
+            self._on_answered()
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"Connection to Redis at {self._address} lost" + (f": {exc}" if exc else "")
@@ -124,9 +140,11 @@ class _Multiplexed(asyncio.Protocol):
             future = self._waiting.popleft()
             if not future.done():
                 future.set_exception(RedisConnectionError(reason))
+        self._unanswered_writes.clear()
         self._all_replied.set()
         if not self.closed.done():
             self.closed.set_result(None)
+        self._on_answered()  # what waits to be written goes to the next connection
 
     def close(self) -> None:
         if self._transport is not None:
@@ -144,6 +162,12 @@ def _reply_error(message: str) -> ResponseError:
 
 class AutoPipelinedRedis(Redis):
     """``Redis`` that pipelines the commands its concurrent callers issue (see the module)."""
+
+    # Writes whose replies may be outstanding at once. Commands issued meanwhile wait for the
+    # oldest write's replies and go together: under load, one write carries a whole turn's
+    # commands instead of a few (a socket write costs 20-50 µs of CPU on the test VM); when
+    # idle, a command goes out at once. Two keeps one batch filling while the other travels.
+    max_unanswered_writes = 2
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -203,11 +227,14 @@ class AutoPipelinedRedis(Redis):
         self._flush_scheduled = False
         if not self._queued:
             return
-        batch, self._queued = self._queued, []
         connection = self._connection
         if connection is not None and connection.usable:
+            if connection.unanswered_writes >= self.max_unanswered_writes:
+                return  # written when the oldest write is answered (_Multiplexed.on_answered)
+            batch, self._queued = self._queued, []
             self._write(connection, batch)  # the usual case: no task, no await
             return
+        batch, self._queued = self._queued, []
         send = asyncio.get_running_loop().create_task(self._send(batch))
         self._sends.add(send)
         send.add_done_callback(self._sends.discard)
@@ -254,7 +281,7 @@ class AutoPipelinedRedis(Redis):
             if unix
             else f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         )
-        protocol = _Multiplexed(address)
+        protocol = _Multiplexed(address, on_answered=self._flush)
         try:
             async with asyncio.timeout(timeout):
                 if unix:
