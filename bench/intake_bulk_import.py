@@ -38,6 +38,7 @@ from services.intake.domain.large_amount import SourceLevel, parse_record
 from services.intake.event_codec import large_amount_record_event
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS
+from services.platform_core.garbage_collection import collecting_less_often
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
@@ -103,18 +104,22 @@ async def _raw_baseline(count: int) -> Figure:
     producer = create_producer(settings, client_id="bench-raw")
     await producer.start()
     try:
-        started = time.perf_counter()
-        cpu_started = time.process_time()
-        for start in range(0, count, BATCH_SIZE):
-            deliveries = [
-                await producer.send(LARGE_AMOUNT_RECORDS.name, value=v, key=k, headers=h)
-                for k, v, h in encoded[start : start + BATCH_SIZE]
-            ]
-            await asyncio.gather(*deliveries)
-        return Figure(
-            count / (time.perf_counter() - started),
-            (time.process_time() - cpu_started) / count * 1e6,
-        )
+        # The importer runs under these collector thresholds (BulkImporter.run), so the
+        # baseline does too: with the defaults, full collections walking its 100,000 encoded
+        # events cost it more CPU per record than the sending (33-38 against 28 us measured).
+        with collecting_less_often():
+            started = time.perf_counter()
+            cpu_started = time.process_time()
+            for start in range(0, count, BATCH_SIZE):
+                deliveries = [
+                    await producer.send(LARGE_AMOUNT_RECORDS.name, value=v, key=k, headers=h)
+                    for k, v, h in encoded[start : start + BATCH_SIZE]
+                ]
+                await asyncio.gather(*deliveries)
+            return Figure(
+                count / (time.perf_counter() - started),
+                (time.process_time() - cpu_started) / count * 1e6,
+            )
     finally:
         await producer.stop()
 

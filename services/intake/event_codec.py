@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prt.v1 import common_pb2, intake_pb2
 
 from services.intake.domain.catalogue import Category
-from services.intake.domain.large_amount import LargeAmountRecord, SourceLevel
+from services.intake.domain.large_amount import SOURCE_NAMES, LargeAmountRecord, SourceLevel
 from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
 from services.intake.domain.registration import Organisation, ProjectRegistration, TradingMethod
 from services.intake.http_api import schemas
@@ -416,13 +416,19 @@ def large_amount_record_encoder(
         event.trading_method = _TRADING_METHOD_NAMES[record.trading_method]  # type: ignore[assignment]
         event.amount_fen = record.amount_fen
         event.deal_at.CopyFrom(_cached_timestamp(record.deal_at))
-        event.source_fields.update(record.source_field_items())
+        # record.source_fields, entry by entry: the map's update() is the generic (Python)
+        # MutableMapping one, and making the pairs first cost as much again.
+        source_fields = event.source_fields
+        for name, value in record.source.items():
+            source_fields[SOURCE_NAMES[name]] = value if type(value) is str else str(value)
         if (tenderer := record.tenderer) is not None:
-            event.tenderer.name = tenderer.name
-            event.tenderer.unified_social_credit_code = tenderer.credit_code
+            party = event.tenderer
+            party.name = tenderer.name
+            party.unified_social_credit_code = tenderer.credit_code
         if (winner := record.winner) is not None:
-            event.winner.name = winner.name
-            event.winner.unified_social_credit_code = winner.credit_code
+            party = event.winner
+            party.name = winner.name
+            party.unified_social_credit_code = winner.credit_code
         return event.SerializeToString(deterministic=True)
 
     return encode

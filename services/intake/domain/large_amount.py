@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -35,7 +35,7 @@ KNOWN_FIELDS = frozenset(
 )
 
 # The national standard's spelling of each field (UNIFIED_DEAL_CODE ...), for source_fields.
-_SOURCE_NAMES = {name: name.upper() for name in KNOWN_FIELDS}
+SOURCE_NAMES = {name: name.upper() for name in KNOWN_FIELDS}
 
 
 class SourceLevel(StrEnum):
@@ -66,16 +66,15 @@ class LargeAmountRecord(NamedTuple):
     # The fields as read (JSON values or CSV text) by this module's names; not to be changed.
     source: Mapping[str, object] = MappingProxyType({})
 
-    def source_field_items(self) -> Iterator[tuple[str, str]]:
-        """Every field of the source record, verbatim as text, by the national standard's
-        field name (UNIFIED_DEAL_CODE ...): str() of a str is the str itself."""
-        return zip(
-            map(_SOURCE_NAMES.__getitem__, self.source), map(str, self.source.values()), strict=True
-        )
-
     @property
     def source_fields(self) -> tuple[tuple[str, str], ...]:
-        return tuple(self.source_field_items())
+        """Every field of the source record, verbatim as text, by the national standard's
+        field name (UNIFIED_DEAL_CODE ...). (The bulk import's event encoder spells this out
+        again, in its loop.)"""
+        return tuple(
+            (SOURCE_NAMES[name], value if type(value) is str else str(value))
+            for name, value in self.source.items()
+        )
 
 
 _CATEGORIES: dict[str, Category] = {member.value: member for member in Category}

@@ -192,3 +192,62 @@ async def test_csv_lines_are_numbered_from_the_file_and_progress_counts_bytes() 
     assert [r.line for r in report.rejected_lines] == [4]
     assert "tenderer_credit_code" in report.rejected_lines[0].reason
     assert sum(seen) == len(data) + 1  # each line with its line break; the last has none
+
+
+class _Broken(Exception):
+    pass
+
+
+async def _then_break(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+    raise _Broken
+
+
+def _codes(count: int) -> tuple[list[str], bytes]:
+    codes = [f"SD-2022-{n:06d}" for n in range(count)]
+    lines = b"".join(orjson.dumps({**LINE, "unified_deal_code": c}) + b"\n" for c in codes)
+    return codes, lines
+
+
+async def test_codes_checked_but_not_published_are_taken_back_when_reading_fails() -> None:
+    # Batches of 2: the first is published while the second is checked; then the body breaks.
+    codes, data = _codes(4)
+    producer, redis = FakeProducer(), FakeRedis()
+    importer = BulkImporter(
+        cast(Any, producer),
+        cast(Any, redis),
+        source_level=SourceLevel.CITY,
+        actor_department="JYZX",
+        batch_size=2,
+    )
+    with pytest.raises(_Broken):
+        await importer.run(split_lines(_then_break(data)), ImportFormat.NDJSON)
+    assert [key.decode() for _, key, _, _ in producer.sent] == codes[:2]
+    assert redis.members == set(codes[:2])
+
+
+class FailingProducer(FakeProducer):
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[None]:
+        if len(self.sent) == 3:
+            raise _Broken
+        return await super().send(topic, value=value, key=key, headers=headers)
+
+
+async def test_a_batch_that_fails_to_publish_and_the_one_checked_after_it_are_taken_back() -> None:
+    codes, data = _codes(8)
+    redis = FakeRedis()
+    redis.members.add(codes[7])  # imported before: stays in the set
+    importer = BulkImporter(
+        cast(Any, FailingProducer()),
+        cast(Any, redis),
+        source_level=SourceLevel.CITY,
+        actor_department="JYZX",
+        batch_size=2,
+    )
+    with pytest.raises(_Broken):
+        await importer.run(split_lines(_chunks(data, 1000)), ImportFormat.NDJSON)
+    # 0-1 acknowledged; 2-3 failed on the send of 3; 4-5 checked meanwhile; 6-7 never checked.
+    assert redis.members == {codes[0], codes[1], codes[7]}
+    assert importer.report.imported == 2
