@@ -8,9 +8,13 @@ reporting worker on that stack will read them)::
     PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
         .venv/bin/python -m bench.intake_registration --requests 4000
 
-Both servers run as their own uvicorn process (one worker each); the load comes from this
+Both servers run as their own uvicorn process (one worker each), with the platform's settings
+for a FastAPI process (no per-request OpenTelemetry probe; the garbage collector's start-up
+freeze), so the bare endpoint is as lean as the framework allows; the load comes from this
 process through a minimal HTTP/1.1 keep-alive client, so the client costs both sides the same.
-Rounds alternate bare/full so drift on a shared machine hits both.
+Rounds alternate bare/full so drift on a shared machine hits both. The full path enters through
+intake's direct route for POST /v1/projects (services/platform_core/http/direct_routes.py);
+the bare endpoint through FastAPI's routing, as a bare FastAPI endpoint does.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from redis.asyncio import Redis
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import TopicSpec
+from services.platform_core.garbage_collection import collect_less_often_for_good
+from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
@@ -70,13 +76,14 @@ async def _bare_lifespan(app: FastAPI) -> AsyncIterator[None]:
     producer = create_producer(settings, client_id="bench-bare")
     await producer.start()
     app.state.producer = producer
+    collect_less_often_for_good()  # as every service's API does once started
     try:
         yield
     finally:
         await producer.stop()
 
 
-bare_app = FastAPI(lifespan=_bare_lifespan)
+bare_app = FastAPI(lifespan=_bare_lifespan, telemetry=telemetry_config())
 
 
 @bare_app.post("/v1/projects", status_code=201)

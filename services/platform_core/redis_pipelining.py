@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import hiredis
 from redis._parsers.base import BaseParser
+from redis._parsers.response_callbacks import get_response_callbacks
 from redis.asyncio import Redis
 from redis.asyncio.connection import UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -177,10 +178,17 @@ class AutoPipelinedRedis(Redis):
         self._connecting: asyncio.Task[_Multiplexed] | None = None
         self._sends: set[asyncio.Task[None]] = set()
         pool_kwargs = self.connection_pool.connection_kwargs
-        # Replies are handed over as redis-py's undecoded pool connections give them.
+        # The multiplexed connection speaks RESP2 and hands replies over undecoded. redis-py's
+        # pool connections negotiate RESP3 unless told otherwise, and turn its replies into the
+        # same Python shapes as RESP2's ("legacy responses"); so replies here go through
+        # redis-py's RESP2 callbacks, which give those shapes from RESP2 replies.
         self._multiplexes = not pool_kwargs.get("decode_responses", False) and pool_kwargs.get(
             "protocol"
         ) in (None, 2, "2")
+        callbacks = get_response_callbacks(
+            user_protocol=2, legacy_responses=pool_kwargs.get("legacy_responses", True)
+        )
+        self._resp2_callbacks = {name.upper(): callback for name, callback in callbacks.items()}
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         name = args[0] if args else ""
@@ -205,7 +213,7 @@ class AutoPipelinedRedis(Redis):
             raise response
         options.pop(_EMPTY_RESPONSE, None)
         options.pop("keys", None)  # redis-py's client-side cache hint, not a callback option
-        callback = self.response_callbacks.get(name)
+        callback = self._resp2_callbacks.get(name) or self._resp2_callbacks.get(str(name).upper())
         if callback is None:
             return response
         result = callback(response, **options)

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -119,3 +120,56 @@ async def test_a_connection_failure_fails_every_caller() -> None:
         assert all(isinstance(outcome, RedisConnectionError) for outcome in outcomes), outcomes
     finally:
         await redis.aclose()
+
+
+async def test_replies_have_the_shapes_redis_py_gives(settings: PlatformSettings) -> None:
+    """redis-py's own connections speak RESP3 and shape replies as RESP2 did; the multiplexed
+    connection speaks RESP2: every reply must come out the same either way."""
+    ours = AutoPipelinedRedis.from_url(settings.redis_url)
+    theirs = Redis.from_url(settings.redis_url)
+    prefix = f"test:pipelining:{uuid.uuid4().hex}:"
+    h, z, s, lst = (prefix + name for name in ("h", "z", "s", "l"))
+    try:
+        await theirs.hset(h, mapping={"a": "1", "b": "2"})
+        await theirs.zadd(z, {"x": 1.5, "y": 2})
+        await theirs.sadd(s, "m", "n")
+        await theirs.rpush(lst, "1", "2")
+        await theirs.expire(h, 600)
+        reads: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+            ("hgetall", (h,), {}),
+            ("hmget", (h, ["a", "b", "c"]), {}),
+            ("hexists", (h, "a"), {}),
+            ("hlen", (h,), {}),
+            ("hscan", (h,), {}),
+            ("zrange", (z, 0, -1), {"withscores": True}),
+            ("zrevrange", (z, 0, -1), {"withscores": True}),
+            ("zrangebyscore", (z, 0, 5), {"withscores": True}),
+            ("zscore", (z, "x"), {}),
+            ("zcard", (z,), {}),
+            ("smembers", (s,), {}),
+            ("sismember", (s, "m"), {}),
+            ("lrange", (lst, 0, -1), {}),
+            ("mget", ([prefix + "missing", prefix + "other"],), {}),
+            ("exists", (h, z, prefix + "missing"), {}),
+            ("type", (z,), {}),
+            ("scan", (0,), {"match": prefix + "*", "count": 1000}),
+            ("script_exists", ("0" * 40,), {}),
+            ("ping", (), {}),
+        ]
+        for name, args, options in reads:
+            mine = await getattr(ours, name)(*args, **options)
+            expected = await getattr(theirs, name)(*args, **options)
+            if name in ("scan", "smembers"):
+                mine, expected = sorted(map(repr, mine)), sorted(map(repr, expected))
+            assert mine == expected, name
+        assert 0 < await ours.ttl(h) <= 600
+        assert await ours.set(prefix + "k", "v", nx=True) is True
+        assert await ours.set(prefix + "k", "w", nx=True) is None
+        assert await ours.set(prefix + "k", "w", get=True) == b"v"
+        assert await ours.zincrby(z, 1, "x") == 2.5
+        assert await ours.hincrbyfloat(h, "c", 1.5) == 1.5
+        assert await ours.zpopmin(z) == [(b"y", 2.0)]
+    finally:
+        await theirs.delete(h, z, s, lst, prefix + "k")
+        await ours.aclose()
+        await theirs.aclose()
