@@ -34,8 +34,8 @@ from redis._parsers.base import BaseParser
 from redis._parsers.response_callbacks import get_response_callbacks
 from redis.asyncio import Redis
 from redis.asyncio.connection import UnixDomainSocketConnection
+from redis.exceptions import BusyLoadingError, InvalidResponse, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # Sent alone: they hold their connection, and would hold up every command pipelined with them.
@@ -75,6 +75,9 @@ _EMPTY_RESPONSE = "EMPTY_RESPONSE"
 _NEVER_DECODE = "NEVER_DECODE"
 # When the client sets no connect timeout, a connection attempt gives up after this long.
 CONNECT_TIMEOUT_S = 10.0
+# A refused connection, or a command Redis refused while loading its data, is tried again
+# after these pauses — then the caller gets the error (an API answers 503 with Retry-After).
+RETRY_DELAYS_S = (0.05, 0.2, 0.5)
 
 _Queued = tuple[bytes, "asyncio.Future[Any]"]
 
@@ -96,7 +99,8 @@ class _Multiplexed(asyncio.Protocol):
 
     @property
     def usable(self) -> bool:
-        return self._transport is not None and not self.closed.done()
+        transport = self._transport
+        return transport is not None and not transport.is_closing() and not self.closed.done()
 
     @property
     def unanswered_writes(self) -> int:
@@ -106,11 +110,18 @@ class _Multiplexed(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def write(self, data: bytes, replies: list[asyncio.Future[Any]]) -> None:
+        """Sends commands whose replies settle ``replies``; raises redis's ConnectionError
+        when the connection is going (then nothing was sent)."""
+        if not self.usable:
+            raise RedisConnectionError(f"Connection to Redis at {self._address} is closing")
         assert self._transport is not None
+        try:
+            self._transport.write(data)
+        except (OSError, RuntimeError) as exc:  # uvloop raises on a transport closed under us
+            raise RedisConnectionError(f"Writing to Redis at {self._address}: {exc}") from exc
         self._waiting.extend(replies)
         self._unanswered_writes.append(len(replies))
         self._all_replied.clear()
-        self._transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         reader = self._reader
@@ -199,16 +210,16 @@ class AutoPipelinedRedis(Redis):
             or _NEVER_DECODE in options
         ):
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        loop = asyncio.get_running_loop()
-        reply: asyncio.Future[Any] = loop.create_future()
-        self._queued.append((self._pack(args), reply))
-        if not self._flush_scheduled:
-            # Let every caller that runs in this turn of the loop join the same send.
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
-        response = await reply
-        if isinstance(response, ResponseError):
-            if _EMPTY_RESPONSE in options:
+        packed = self._pack(args)
+        for delay in (*RETRY_DELAYS_S, None):
+            response = await self._issue(packed)
+            # Loading its data after a restart, Redis refuses commands without running them:
+            # asking again is safe (redis-py's pool connections do so too).
+            if not isinstance(response, BusyLoadingError) or delay is None:
+                break
+            await asyncio.sleep(delay)
+        if isinstance(response, RedisError):  # an error reply, as redis-py would raise it
+            if _EMPTY_RESPONSE in options and isinstance(response, ResponseError):
                 return options[_EMPTY_RESPONSE]
             raise response
         options.pop(_EMPTY_RESPONSE, None)
@@ -218,6 +229,16 @@ class AutoPipelinedRedis(Redis):
             return response
         result = callback(response, **options)
         return await result if inspect.isawaitable(result) else result
+
+    def _issue(self, packed: bytes) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Any] = loop.create_future()
+        self._queued.append((packed, reply))
+        if not self._flush_scheduled:
+            # Let every caller that runs in this turn of the loop join the same send.
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return reply
 
     def _pack(self, args: tuple[Any, ...]) -> bytes:
         head = args[0]
@@ -240,17 +261,32 @@ class AutoPipelinedRedis(Redis):
             if connection.unanswered_writes >= self.max_unanswered_writes:
                 return  # written when the oldest write is answered (_Multiplexed.on_answered)
             batch, self._queued = self._queued, []
-            self._write(connection, batch)  # the usual case: no task, no await
-            return
-        batch, self._queued = self._queued, []
+            try:
+                self._write(connection, batch)  # the usual case: no task, no await
+            except RedisConnectionError:
+                pass  # the connection is going: sent below on a new one
+            else:
+                return
+        else:
+            batch, self._queued = self._queued, []
         send = asyncio.get_running_loop().create_task(self._send(batch))
         self._sends.add(send)
         send.add_done_callback(self._sends.discard)
 
     async def _send(self, batch: list[_Queued]) -> None:
-        """Writes a batch once the connection is up (or fails every command in it)."""
+        """Writes a batch once the connection is up (or fails every command in it). A refused
+        connection is tried again after RETRY_DELAYS_S: nothing of the batch was sent yet."""
         try:
-            self._write(await self._connected(), batch)
+            for delay in (*RETRY_DELAYS_S, None):
+                try:
+                    connection = await self._connected()
+                except (RedisConnectionError, RedisTimeoutError):
+                    if delay is None:
+                        raise
+                    await asyncio.sleep(delay)
+                else:
+                    self._write(connection, batch)
+                    return
         except asyncio.CancelledError:
             for _, reply in batch:
                 reply.cancel()

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import time
 import uuid
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +177,76 @@ async def test_replies_have_the_shapes_redis_py_gives(settings: PlatformSettings
         await theirs.delete(h, z, s, lst, prefix + "k")
         await ours.aclose()
         await theirs.aclose()
+
+
+async def test_a_restarted_redis_is_used_again_and_the_outage_is_a_connection_error(
+    tmp_path: Path,
+) -> None:
+    """Redis stops under a stream of commands, then starts again on the same port: every
+    command meanwhile fails with redis's ConnectionError (an API's 503), none hangs, none fails
+    with anything else, and once Redis is back the same client serves again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def start() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    return server
+            time.sleep(0.05)
+        raise TimeoutError("redis-server did not start")
+
+    server = start()
+    redis = AutoPipelinedRedis.from_url(f"redis://127.0.0.1:{port}/0")
+    outcomes: Counter[str] = Counter()
+    stop = asyncio.Event()
+
+    async def caller(n: int) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(redis.incr(f"k{n % 7}"), timeout=5)
+                outcomes["ok"] += 1
+            except RedisConnectionError:
+                outcomes["connection error"] += 1
+                await asyncio.sleep(0.01)
+            except Exception as exc:  # counted: the assertion names it
+                outcomes[type(exc).__name__] += 1
+            await asyncio.sleep(0)
+
+    try:
+        callers = [asyncio.create_task(caller(n)) for n in range(20)]
+        await asyncio.sleep(0.3)
+        server.terminate()
+        server.wait(timeout=10)
+        await asyncio.sleep(2.0)  # longer than the client's retries of a refused connection
+        down = dict(outcomes)
+        server = start()
+        await asyncio.sleep(1.0)
+        before_end = outcomes["ok"]
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.gather(*callers)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        await redis.aclose()
+    assert set(outcomes) <= {"ok", "connection error"}, outcomes
+    assert down.get("connection error", 0) > 0, down
+    assert outcomes["ok"] > before_end > down["ok"], outcomes  # served again after the restart
