@@ -86,9 +86,12 @@ class _Multiplexed(asyncio.Protocol):
     """One connection shared by every pipelined command: requests are written in order, and
     each reply settles the oldest waiting future."""
 
-    def __init__(self, address: str, on_answered: Callable[[], None]) -> None:
+    def __init__(
+        self, address: str, on_answered: Callable[[], None], on_lost: Callable[[], None]
+    ) -> None:
         self._address = address
         self._on_answered = on_answered
+        self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
         self._unanswered_writes: deque[int] = deque()  # replies still due, per write
         self._reader = hiredis.Reader(protocolError=InvalidResponse, replyError=_reply_error)
@@ -156,6 +159,7 @@ class _Multiplexed(asyncio.Protocol):
         self._all_replied.set()
         if not self.closed.done():
             self.closed.set_result(None)
+        self._on_lost()
         self._on_answered()  # what waits to be written goes to the next connection
 
     def close(self) -> None:
@@ -188,6 +192,7 @@ class AutoPipelinedRedis(Redis):
         self._connection: _Multiplexed | None = None
         self._connecting: asyncio.Task[_Multiplexed] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        self._closing = False
         pool_kwargs = self.connection_pool.connection_kwargs
         # The multiplexed connection speaks RESP2 and hands replies over undecoded. redis-py's
         # pool connections negotiate RESP3 unless told otherwise, and turn its replies into the
@@ -325,7 +330,7 @@ class AutoPipelinedRedis(Redis):
             if unix
             else f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         )
-        protocol = _Multiplexed(address, on_answered=self._flush)
+        protocol = _Multiplexed(address, on_answered=self._flush, on_lost=self._forget_pooled)
         try:
             async with asyncio.timeout(timeout):
                 if unix:
@@ -347,7 +352,21 @@ class AutoPipelinedRedis(Redis):
         self._connection = protocol
         return protocol
 
+    def _forget_pooled(self) -> None:
+        """The multiplexed connection was lost: Redis went away (or restarted), and the pool's
+        idle connections, kept for transactions, went with it. They are closed now, so the next
+        transaction connects afresh instead of failing on a dead socket (redis-py does not
+        retry a MULTI/EXEC)."""
+        if self._closing:
+            return
+        closing = asyncio.get_running_loop().create_task(
+            self.connection_pool.disconnect(inuse_connections=False)
+        )
+        self._sends.add(closing)
+        closing.add_done_callback(self._sends.discard)
+
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        self._closing = True
         # Commands already issued are answered before the connection closes.
         while self._sends or self._queued:
             if self._sends:

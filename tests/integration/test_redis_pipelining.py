@@ -179,6 +179,32 @@ async def test_replies_have_the_shapes_redis_py_gives(settings: PlatformSettings
         await theirs.aclose()
 
 
+def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server (no persistence) on ``port``, answering once it listens."""
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        with socket.socket() as attempt:
+            if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.05)
+    raise TimeoutError("redis-server did not start")
+
+
 async def test_a_restarted_redis_is_used_again_and_the_outage_is_a_connection_error(
     tmp_path: Path,
 ) -> None:
@@ -189,31 +215,7 @@ async def test_a_restarted_redis_is_used_again_and_the_outage_is_a_connection_er
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    def start() -> subprocess.Popen[bytes]:
-        server = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            with socket.socket() as attempt:
-                if attempt.connect_ex(("127.0.0.1", port)) == 0:
-                    return server
-            time.sleep(0.05)
-        raise TimeoutError("redis-server did not start")
-
-    server = start()
+    server = _start_redis(port, tmp_path)
     redis = AutoPipelinedRedis.from_url(f"redis://127.0.0.1:{port}/0")
     outcomes: Counter[str] = Counter()
     stop = asyncio.Event()
@@ -230,15 +232,24 @@ async def test_a_restarted_redis_is_used_again_and_the_outage_is_a_connection_er
                 outcomes[type(exc).__name__] += 1
             await asyncio.sleep(0)
 
+    async def transaction() -> list[Any]:
+        # MULTI/EXEC runs on redis-py's pool, which does not retry it on a dead connection.
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr("tx")
+            pipe.incr("tx")
+            return list(await pipe.execute())
+
     try:
+        assert await transaction() == [1, 2]  # the pool now holds a connection
         callers = [asyncio.create_task(caller(n)) for n in range(20)]
         await asyncio.sleep(0.3)
         server.terminate()
         server.wait(timeout=10)
         await asyncio.sleep(2.0)  # longer than the client's retries of a refused connection
         down = dict(outcomes)
-        server = start()
+        server = _start_redis(port, tmp_path)
         await asyncio.sleep(1.0)
+        assert await transaction() == [1, 2]  # the first one after the restart, on a new socket
         before_end = outcomes["ok"]
         await asyncio.sleep(0.3)
         stop.set()
