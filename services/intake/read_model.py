@@ -81,10 +81,11 @@ class HistoryEntry:
     state_after: ProjectState
 
 
-def view_to_json(view: ProjectView) -> str:
+def view_values(view: ProjectView) -> dict[str, Any]:
+    """The view as JSON values (what Redis stores; the API's answer starts from it)."""
     # By hand rather than dataclasses.asdict, whose deep copies cost more than the rest of a
     # registration's serialisation together.
-    data = {
+    return {
         "project_id": view.project_id,
         "unified_deal_code": view.unified_deal_code,
         "name": view.name,
@@ -108,7 +109,10 @@ def view_to_json(view: ProjectView) -> str:
         "deadline_breached": view.deadline_breached,
         "updated_at": view.updated_at.isoformat() if view.updated_at else None,
     }
-    return orjson.dumps(data).decode()
+
+
+def view_to_json(view: ProjectView) -> str:
+    return orjson.dumps(view_values(view)).decode()
 
 
 def view_from_json(raw: str | bytes) -> ProjectView:

@@ -38,6 +38,7 @@ from services.intake.http_api.schemas import (
     RegistrationAccepted,
 )
 from services.intake.http_api.schemas import json_body as json_body_values
+from services.intake.read_model import view_values
 from services.platform_core.auth.dependencies import (
     CurrentPrincipal,
     authenticate_headers,
@@ -70,30 +71,11 @@ def assign_deal_code(region_code: str, registered_at: datetime, project_id: str)
 def public_view(view: ProjectView) -> dict[str, Any]:
     """The view as :class:`ProjectPublic`'s JSON (built directly: validating the model only to
     dump it again cost a tenth of a registration)."""
-    return {
-        "project_id": view.project_id,
-        "unified_deal_code": view.unified_deal_code,
-        "name": view.name,
-        "category": view.category,
-        "region_code": view.region_code,
-        "registering_department": view.registering_department,
-        "supervise_dept_code": view.supervise_dept_code,
-        "tenderer_name": view.tenderer_name,
-        "tenderer_credit_code": view.tenderer_credit_code,
-        "budget_fen": view.budget_fen,
-        "key_project": view.key_project,
-        "green_channel": view.green_channel,
-        "commitment_pledged": view.commitment_pledged,
-        "registered_at": _json_instant(view.registered_at),
-        "state": view.state.value,
-        "version": view.version,
-        "outstanding_documents": list(view.outstanding_documents),
-        "supplement_deadline": (
-            view.supplement_deadline.isoformat() if view.supplement_deadline else None
-        ),
-        "deadline_breached": view.deadline_breached,
-        "allowed_next_steps": [step.value for step in allowed_steps(view.state)],
-    }
+    values = view_values(view)
+    del values["updated_at"]
+    values["registered_at"] = _json_instant(view.registered_at)
+    values["allowed_next_steps"] = [step.value for step in allowed_steps(view.state)]
+    return values
 
 
 def _json_instant(moment: datetime) -> str:
