@@ -14,7 +14,8 @@ is delayed on a timer: a command issued while the loop is idle goes out on that 
 caller gets the reply, or the error, it would have got alone (redis-py's reply callbacks and
 error classes are applied), and a request's own commands — awaited one after the other — keep
 their order. A lost connection fails the commands on it with ``redis.ConnectionError``; the next
-command connects again. Commands are never re-sent: one that may have run is not run twice.
+command connects again. Commands are never re-sent once they may have run; a refused connection
+and a command Redis refuses while loading its data are tried again (RETRY_DELAYS_S).
 
 Blocking commands are never queued behind others: they go through redis-py's pool, alone on a
 connection, as do MULTI/EXEC transactions and WATCH (:meth:`pipeline`), clients that decode
@@ -98,12 +99,12 @@ class _Multiplexed(asyncio.Protocol):
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._all_replied = asyncio.Event()
         self._all_replied.set()
-        self.closed = asyncio.get_running_loop().create_future()
+        self._lost = False
 
     @property
     def usable(self) -> bool:
         transport = self._transport
-        return transport is not None and not transport.is_closing() and not self.closed.done()
+        return transport is not None and not transport.is_closing() and not self._lost
 
     @property
     def unanswered_writes(self) -> int:
@@ -157,8 +158,7 @@ class _Multiplexed(asyncio.Protocol):
                 future.set_exception(RedisConnectionError(reason))
         self._unanswered_writes.clear()
         self._all_replied.set()
-        if not self.closed.done():
-            self.closed.set_result(None)
+        self._lost = True
         self._on_lost()
         self._on_answered()  # what waits to be written goes to the next connection
 
@@ -307,14 +307,10 @@ class AutoPipelinedRedis(Redis):
     async def _connected(self) -> _Multiplexed:
         if self._connection is not None and self._connection.usable:
             return self._connection
-        if self._connecting is None:
+        # Callers that arrive while a connection is being made wait for that one.
+        if self._connecting is None or self._connecting.done():
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
-        connecting = self._connecting
-        try:
-            return await asyncio.shield(connecting)
-        finally:
-            if connecting.done() and self._connecting is connecting:
-                self._connecting = None
+        return await asyncio.shield(self._connecting)
 
     async def _connect(self) -> _Multiplexed:
         kwargs = self.connection_pool.connection_kwargs
@@ -398,5 +394,5 @@ async def _handshake(protocol: _Multiplexed, kwargs: dict[str, Any]) -> None:
     protocol.write(b"".join(hiredis.pack_command(c) for c in commands), replies)
     for reply in replies:
         response = await reply
-        if isinstance(response, ResponseError):
+        if isinstance(response, RedisError):  # e.g. WRONGPASS, a ConnectionError in redis-py
             raise RedisConnectionError(f"Redis refused the connection's set-up: {response}")

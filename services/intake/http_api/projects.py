@@ -36,8 +36,8 @@ from services.intake.http_api.schemas import (
     ProjectList,
     ProjectPublic,
     RegistrationAccepted,
+    json_body,
 )
-from services.intake.http_api.schemas import json_body as json_body_values
 from services.intake.read_model import view_values
 from services.platform_core.auth.dependencies import (
     CurrentPrincipal,
@@ -50,7 +50,11 @@ from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.http.business_time import business_time
-from services.platform_core.http.direct_routes import DirectAnswer, DirectRequest, json_body
+from services.platform_core.http.direct_routes import (
+    DirectAnswer,
+    DirectRequest,
+    parse_json_body,
+)
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import IdempotentAnswer, StoredResponse
 
@@ -156,7 +160,7 @@ async def register_project_directly(request: DirectRequest) -> DirectAnswer:
     principal = await authenticate_headers(
         state.api_key_store, headers.get("x-api-key"), headers.get("authorization")
     )
-    body = json_body(ProjectCreate, request)
+    body = parse_json_body(ProjectCreate, request)
     answer = await register(state.intake_context, principal, body, headers.get("idempotency-key"))
     return DirectAnswer(answer.status, orjson.dumps(answer.body), answer.headers())
 
@@ -205,7 +209,7 @@ async def register(
         return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
 
     return await context.idempotency.answer(
-        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body_values(body), register
+        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body(body), register
     )
 
 

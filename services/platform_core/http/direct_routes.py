@@ -69,9 +69,9 @@ DirectHandler = Callable[[DirectRequest], Awaitable[DirectAnswer]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def json_body(model: type[ModelT], request: DirectRequest) -> ModelT:
-    """The request body as ``model``; raises :class:`ApiError` 422 (the shared error body)
-    when it is missing, not JSON, or not valid."""
+def parse_json_body(model: type[ModelT], request: DirectRequest) -> ModelT:
+    """The request body as ``model``; raises :class:`ApiError` (the shared error body): 415
+    when it is sent as something other than JSON, 422 when it is missing or not valid."""
     content_type = request.headers.get("content-type", "application/json")
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):

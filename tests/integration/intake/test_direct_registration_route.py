@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.intake.http_api.app import app, lifespan
-from services.platform_core.http.direct_routes import DirectRoutes
+from services.platform_core.http.direct_routes import MAX_BODY_BYTES, DirectRoutes
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.settings import get_settings
 from tests.integration.intake.conftest import TENDERER, Department, registration_body
@@ -184,3 +184,15 @@ async def test_the_direct_door_refuses_what_is_not_json(
     )
     assert form.status_code == 415
     assert "application/json" in form.json()["message"]
+
+
+async def test_the_direct_door_refuses_a_body_too_large_before_reading_it_all(
+    doors: tuple[httpx.AsyncClient, httpx.AsyncClient], changqing_dept: Department
+) -> None:
+    direct, _ = doors
+    headers = {**changqing_dept.headers(), "Content-Type": "application/json"}
+    huge = b'{"name": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+    refused = await direct.post("/v1/projects", content=huge, headers=headers)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "body_too_large"
+    assert str(MAX_BODY_BYTES) in refused.json()["message"]
