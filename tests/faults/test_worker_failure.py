@@ -86,7 +86,10 @@ async def _run_with_kills(stack: Stack, tag: str) -> tuple[LoadFigures, list[tup
     kills = await killing
     for process in stack.workers.processes.values():
         await asyncio.to_thread(process.wait_for_log, WORKER_READY, 180)
-    await stack.workers.wait_caught_up(stack.settings)
+    try:
+        await stack.workers.wait_caught_up(stack.settings)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nkills: {kills}\n{stack.workers.log_tails()}") from None
     return figures, kills
 
 
@@ -139,6 +142,7 @@ async def test_killed_workers_leave_every_projection_equal_to_the_log(
     stack: Stack, redis: Redis
 ) -> None:
     tag = f"wk{uuid.uuid4().hex[:6]}"
+    print(f"\n== Worker failure: seed {SEED} (PRT_FAULTS_SEED)")
     started = time.monotonic()
     figures, kills = await _run_with_kills(stack, tag)
     print(

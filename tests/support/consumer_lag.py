@@ -12,9 +12,12 @@ from services.platform_core.settings import PlatformSettings
 from tests.support.polling import eventually
 
 
-async def group_lag(settings: PlatformSettings, group_id: str, topics: Iterable[TopicSpec]) -> int:
-    """Records on ``topics`` not yet committed by ``group_id`` (uncommitted partitions count
-    from their beginning offset)."""
+async def lag_by_partition(
+    settings: PlatformSettings, group_id: str, topics: Iterable[TopicSpec]
+) -> dict[str, int]:
+    """Records on ``topics`` not yet committed by ``group_id``, per partition that is behind,
+    keyed ``"topic[partition] committed/end"`` (an uncommitted partition counts from its
+    beginning offset)."""
     names = [topic.name for topic in topics]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -30,12 +33,13 @@ async def group_lag(settings: PlatformSettings, group_id: str, topics: Iterable[
         committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
-        lag = 0
+        behind: dict[str, int] = {}
         for tp in partitions:
             position = committed.get(tp)
             done = position.offset if position is not None and position.offset >= 0 else starts[tp]
-            lag += max(0, ends[tp] - done)
-        return lag
+            if ends[tp] > done:
+                behind[f"{tp.topic}[{tp.partition}] {done}/{ends[tp]}"] = ends[tp] - done
+        return behind
     finally:
         await consumer.stop()
         await admin.close()
@@ -44,7 +48,14 @@ async def group_lag(settings: PlatformSettings, group_id: str, topics: Iterable[
 async def wait_until_caught_up(
     settings: PlatformSettings, group_id: str, topics: Iterable[TopicSpec], timeout_s: float = 180
 ) -> None:
+    """Waits until ``group_id`` has committed every record on ``topics``; on timeout the
+    failure names the group and each partition still behind (committed/end offsets)."""
     wanted = list(topics)
-    await eventually(
-        lambda: group_lag(settings, group_id, wanted), lambda lag: lag == 0, timeout_s=timeout_s
-    )
+    try:
+        await eventually(
+            lambda: lag_by_partition(settings, group_id, wanted),
+            lambda behind: not behind,
+            timeout_s=timeout_s,
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"consumer group {group_id} still behind: {exc}") from None

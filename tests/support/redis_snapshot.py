@@ -82,8 +82,20 @@ class SnapshotDiff:
         lines += [f"  only before: {key}" for key in self.only_before[:show]]
         lines += [f"  only after: {key}" for key in self.only_after[:show]]
         for key in self.changed[:show]:
-            lines.append(f"  {key}: {str(before[key])[:300]} != {str(after[key])[:300]}")
+            lines.append(f"  {key}: {_where_they_differ(str(before[key]), str(after[key]))}")
         return "\n".join(lines)
+
+
+def _where_they_differ(before: str, after: str, context: int = 80, width: int = 300) -> str:
+    """The two values from a little before their first difference (values are often long
+    JSON documents that differ in one field near the end)."""
+    first = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        min(len(before), len(after)),
+    )
+    start = max(0, first - context)
+    cut = "…" if start else ""
+    return f"{cut}{before[start : start + width]} != {cut}{after[start : start + width]}"
 
 
 def compare(before: Snapshot, after: Snapshot, ignore: Iterable[str] = ()) -> SnapshotDiff:

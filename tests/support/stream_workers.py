@@ -100,6 +100,14 @@ class StreamWorkers:
     def logs(self) -> list[Path]:
         return sorted(self.log_dir.glob(f"{self.label}-*.log"))
 
+    def log_tails(self, chars: int = 2500) -> str:
+        """The end of each running worker's log, for a failure message."""
+        return "\n".join(
+            f"--- {process.log_path}:\n{process.log_path.read_text(errors='replace')[-chars:]}"
+            for process in self.processes.values()
+            if process.log_path.exists()
+        )
+
     async def wait_caught_up(self, settings: PlatformSettings, timeout_s: float = 600) -> None:
         for spec in self.specs.values():
             await wait_until_caught_up(settings, spec.group_id, spec.topics, timeout_s=timeout_s)
