@@ -428,4 +428,7 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
             f"{deadline.year:04d}-{deadline.month:02d}-{deadline.day:02d}",
             tuple(message.outstanding_documents),
         )
+    # Every other intake event: no rule looks at it. Among them DeficiencyDeadlineSet (a
+    # pending 容缺 deadline set once the working-day calendar covers it): nothing to detect
+    # until the deadline is breached, and the breach above carries the deadline it broke.
     return None

@@ -1,10 +1,22 @@
-"""The 容缺 deadline watch: a supplement deadline passed with documents still missing emits
+"""The 容缺 deadline watch.
+
+Pending deadlines first: a 容缺 registration accepted while the working-day calendar did not
+cover its deadline (see domain.deficiency) has the deadline counted at every check, and once the
+calendar covers it (a chinese_calendar release with the new year, installed and the worker
+restarted) DeficiencyDeadlineSet states it — once per project (a marker key, like the breach's),
+never for a project whose documents were all supplied or that was terminated meanwhile.
+
+Then breaches: a supplement deadline passed with documents still missing emits
 DeficiencyDeadlineBreached, once, dated 00:00 (China time) on the first day after the deadline —
 the moment the breach happened, whenever the watch notices it. A watch that was down for a day,
-or a project backfilled from an earlier year, therefore still counts in the right period.
+or a project backfilled from an earlier year, therefore still counts in the right period; so does
+a deadline set late because the calendar came late (it is breached at the same check that sets it
+if it has passed, dated the day after it).
 
-``check(now)`` takes the time as an argument, so a test can stand on any day of any year; the
-stream worker calls it from a timer with the real clock.
+``check(now)`` takes the time as an argument, so a test can stand on any day of any year, and
+the working-day count is the watch's ``count`` parameter, so a test can stand in a calendar that
+does or does not cover a year; the stream worker calls it from a timer with the real clock and
+the real calendar.
 
 ``settle_seconds``: a project found overdue is breached only when it is still overdue at a check
 at least that long after it was first found so. A backfilled project registers with a deadline
@@ -21,9 +33,17 @@ from datetime import time as clock_time
 
 from redis.asyncio import Redis
 
+from services.intake.domain.deficiency import counted_from, pending_deadline
 from services.intake.domain.lifecycle import LifecycleFact, Step
-from services.intake.domain.working_days import CHINA, china_date, deadline_passed
-from services.intake.event_codec import breach_event
+from services.intake.domain.working_days import (
+    CHINA,
+    CalendarUnavailable,
+    WorkingDays,
+    add_working_days,
+    china_date,
+    deadline_passed,
+)
+from services.intake.event_codec import breach_event, deadline_set_event
 from services.intake.read_model import PREFIX, ProjectReadModel
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import PROJECT_EVENTS
@@ -42,6 +62,26 @@ def breach_moment(deadline: date) -> datetime:
     )
 
 
+def _remembered(count: WorkingDays) -> WorkingDays:
+    """``count`` answering each (start, working days) once: a check counts for every pending
+    project, and those registered on one day with the same working days share the answer."""
+    answers: dict[tuple[date, int], date | int] = {}  # the deadline, or the missing year
+
+    def remembered(start: date, working_days: int) -> date:
+        key = (start, working_days)
+        if key not in answers:
+            try:
+                answers[key] = count(start, working_days)
+            except CalendarUnavailable as unavailable:
+                answers[key] = unavailable.year
+        answer = answers[key]
+        if isinstance(answer, int):
+            raise CalendarUnavailable(answer)
+        return answer
+
+    return remembered
+
+
 class DeadlineWatch:
     def __init__(
         self,
@@ -49,15 +89,61 @@ class DeadlineWatch:
         read_model: ProjectReadModel,
         publisher: EventPublisher,
         settle_seconds: float = 0.0,
+        count: WorkingDays = add_working_days,
     ) -> None:
         self._redis = redis
         self._read_model = read_model
         self._publisher = publisher
         self._settle_seconds = settle_seconds
+        self._count = count
         # project id -> when (monotonic clock) a check first found its deadline passed
         self._first_found_due: dict[str, float] = {}
 
     async def check(self, now: datetime) -> list[str]:
+        """Set the pending deadlines the calendar covers now, then emit a breach for every
+        project whose deadline passed by ``now``; the ids of the projects breached."""
+        await self.set_pending_deadlines(now)
+        return await self.breach_due_deadlines(now)
+
+    async def set_pending_deadlines(self, now: datetime) -> list[str]:
+        """Emit DeficiencyDeadlineSet for every pending deadline the calendar covers now (dated
+        ``now``); the ids of the projects whose deadline was set."""
+        set_for: list[str] = []
+        count = _remembered(self._count)
+        for project_id in await self._read_model.pending_deadlines():
+            # Counted without the lock first: while the calendar lacks the year (every check
+            # for days or weeks) no project is locked.
+            view = await self._read_model.get(project_id)
+            if view is None or pending_deadline(view, count) is None:
+                continue
+            async with self._read_model.project_lock(project_id):
+                view = await self._read_model.get(project_id)
+                deadline = pending_deadline(view, count) if view is not None else None
+                if view is None or deadline is None:
+                    continue  # supplemented or terminated meanwhile
+                marker = f"{PREFIX}deadline-set-emitted:{project_id}"
+                if not await self._redis.set(marker, "1", nx=True, ex=EMITTED_MARKER_SECONDS):
+                    continue
+                envelope = Envelope(
+                    message=deadline_set_event(view, deadline, counted_from(view), now),
+                    source=SOURCE,
+                    subject=project_id,
+                    time=now,
+                )
+                try:
+                    await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
+                except BaseException:
+                    await self._redis.delete(marker)
+                    raise
+                fact = LifecycleFact(
+                    project_id, Step.SET_DEADLINE, now, supplement_deadline=deadline
+                )
+                await self._read_model.record_step(envelope.id, envelope.type, fact)
+                log.info("容缺 deadline of project %s set to %s", project_id, deadline)
+                set_for.append(project_id)
+        return set_for
+
+    async def breach_due_deadlines(self, now: datetime) -> list[str]:
         """Emit a breach for every project whose deadline passed by ``now``; their ids."""
         breached: list[str] = []
         due = await self._read_model.due_deadlines(china_date(now))

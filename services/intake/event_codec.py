@@ -35,6 +35,7 @@ STEP_BY_TYPE: dict[type[Message], Step] = {
     intake_pb2.DepositWaived: Step.RELIEVE_DEPOSIT,
     intake_pb2.HistoricalDepositRefunded: Step.REFUND_HISTORICAL_DEPOSIT,
     intake_pb2.DocumentsSupplemented: Step.SUPPLEMENT_DOCUMENTS,
+    intake_pb2.DeficiencyDeadlineSet: Step.SET_DEADLINE,
     intake_pb2.DeficiencyDeadlineBreached: Step.BREACH_DEADLINE,
     intake_pb2.ProjectTerminated: Step.TERMINATE,
 }
@@ -95,13 +96,12 @@ def registration_to_event(registration: ProjectRegistration) -> intake_pb2.Proje
     )
     if registration.agency is not None:
         event.agency.CopyFrom(_org(registration.agency))
-    if registration.deficiency is not None:
-        event.deficiency_acceptance.missing_documents.extend(
-            registration.deficiency.missing_documents
-        )
-        event.deficiency_acceptance.supplement_deadline.CopyFrom(
-            _local_date(registration.deficiency.supplement_deadline)
-        )
+    if (deficiency := registration.deficiency) is not None:
+        acceptance = event.deficiency_acceptance
+        acceptance.missing_documents.extend(deficiency.missing_documents)
+        acceptance.supplement_working_days = deficiency.supplement_working_days
+        if deficiency.supplement_deadline is not None:  # None: pending
+            acceptance.supplement_deadline.CopyFrom(_local_date(deficiency.supplement_deadline))
     return event
 
 
@@ -109,6 +109,13 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
     registered_at = from_timestamp(message.occurred_at)
     deficiency = (
         message.deficiency_acceptance if message.HasField("deficiency_acceptance") else None
+    )
+    # Pending: no deadline, and working days to count it in once the calendar covers it. No
+    # deadline and no working days is no date at all (rejected by _date: 0000-00-00).
+    pending = (
+        deficiency is not None
+        and not deficiency.HasField("supplement_deadline")
+        and deficiency.supplement_working_days > 0
     )
     return ProjectView(
         project_id=message.project_id,
@@ -126,8 +133,14 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
         commitment_pledged=message.commitment_pledged,
         registered_at=registered_at,
         outstanding_documents=tuple(deficiency.missing_documents) if deficiency else (),
-        supplement_deadline=_date(deficiency.supplement_deadline) if deficiency else None,
+        supplement_deadline=(
+            _date(deficiency.supplement_deadline) if deficiency and not pending else None
+        ),
         updated_at=registered_at,
+        supplement_working_days=(deficiency.supplement_working_days or None)
+        if deficiency
+        else None,
+        supplement_deadline_pending=pending,
     )
 
 
@@ -139,14 +152,18 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
         return None
     occurred_at = from_timestamp(message.occurred_at)  # type: ignore[attr-defined]
     supplemented: tuple[str, ...] = ()
+    deadline: date | None = None
     if isinstance(message, intake_pb2.DocumentsSupplemented):
         supplemented = tuple(message.supplemented_documents)
+    elif isinstance(message, intake_pb2.DeficiencyDeadlineSet):
+        deadline = _date(message.supplement_deadline)
     return LifecycleFact(
         project_id=message.project_id,  # type: ignore[attr-defined]
         step=step,
         occurred_at=occurred_at,
         actor_department=getattr(message, "actor_department", ""),
         supplemented_documents=supplemented,
+        supplement_deadline=deadline,
     )
 
 
@@ -160,6 +177,19 @@ def breach_event(view: ProjectView, occurred_at: datetime) -> intake_pb2.Deficie
         tenderer=common_pb2.OrganisationRef(
             name=view.tenderer_name, unified_social_credit_code=view.tenderer_credit_code
         ),
+    )
+
+
+def deadline_set_event(
+    view: ProjectView, deadline: date, counted_from: date, occurred_at: datetime
+) -> intake_pb2.DeficiencyDeadlineSet:
+    assert view.supplement_working_days is not None
+    return intake_pb2.DeficiencyDeadlineSet(
+        project_id=view.project_id,
+        occurred_at=to_timestamp(occurred_at),
+        supplement_deadline=_local_date(deadline),
+        supplement_working_days=view.supplement_working_days,
+        counted_from=_local_date(counted_from),
     )
 
 

@@ -7,7 +7,8 @@ idempotent by event id: one Lua script records the event id, the new view and th
 together, and only if the view is still at the version the new one was computed from.
 
 Also here: the unified deal codes claimed by registrations, the per-project lock the API holds
-while it checks a transition and publishes, and the due 容缺 deadlines.
+while it checks a transition and publishes, the due 容缺 deadlines and the pending ones (accepted
+before the working-day calendar covered them).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services.intake.domain.lifecycle import (
     Step,
     evolve,
 )
+from services.intake.domain.working_days import china_date
 from services.platform_core.errors import PlatformError
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 PREFIX = "prt:intake:"
 PROJECTS_INDEX = PREFIX + "projects"  # zset: project id -> registration time (epoch s)
 DEADLINES = PREFIX + "deficiency-deadlines"  # zset: project id -> deadline as yyyymmdd
+# zset: project id -> the day its pending deadline is counted from, as yyyymmdd
+PENDING_DEADLINES = PREFIX + "pending-deficiency-deadlines"
 # Longer than a publish may take (the producer's request timeout is 15 s), so a lock never
 # expires under a request still checking and publishing.
 LOCK_SECONDS = 30
@@ -108,6 +112,8 @@ def view_values(view: ProjectView) -> dict[str, Any]:
         ),
         "deadline_breached": view.deadline_breached,
         "updated_at": view.updated_at.isoformat() if view.updated_at else None,
+        "supplement_working_days": view.supplement_working_days,
+        "supplement_deadline_pending": view.supplement_deadline_pending,
     }
 
 
@@ -123,6 +129,9 @@ def view_from_json(raw: str | bytes) -> ProjectView:
     data["supplement_deadline"] = date.fromisoformat(deadline) if deadline else None
     data["outstanding_documents"] = tuple(data["outstanding_documents"])
     data["state"] = ProjectState(data["state"])
+    # Views stored before these fields existed.
+    data.setdefault("supplement_working_days", None)
+    data.setdefault("supplement_deadline_pending", False)
     return ProjectView(**data)
 
 
@@ -150,9 +159,10 @@ def _entry_from_json(raw: str | bytes) -> HistoryEntry:
     )
 
 
-# KEYS: view, history, applied, projects index, deadlines, deal code
+# KEYS: view, history, applied, projects index, deadlines, deal code, pending deadlines
 # ARGV: event id, expected version, new view, history entry, index score ('' = leave),
-#       deadline score ('' = leave, '-' = remove), project id
+#       deadline score ('' = leave, '-' = remove), project id,
+#       pending deadline score ('' = leave, '-' = remove)
 _APPLY = """
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
 local current = redis.call('GET', KEYS[1])
@@ -170,6 +180,11 @@ if ARGV[6] == '-' then
   redis.call('ZREM', KEYS[5], ARGV[7])
 elseif ARGV[6] ~= '' then
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[7])
+end
+if ARGV[8] == '-' then
+  redis.call('ZREM', KEYS[7], ARGV[7])
+elseif ARGV[8] ~= '' then
+  redis.call('ZADD', KEYS[7], ARGV[8], ARGV[7])
 end
 return 1
 """
@@ -269,6 +284,11 @@ class ProjectReadModel:
             deadline_score = str(_yyyymmdd(after.supplement_deadline))
         elif before is not None and before.supplement_deadline is not None:
             deadline_score = "-"
+        pending_score = ""
+        if after.supplement_deadline_pending:
+            pending_score = str(_yyyymmdd(china_date(after.registered_at)))
+        elif before is not None and before.supplement_deadline_pending:
+            pending_score = "-"
         pid = after.project_id
         result = await self._apply(
             keys=[
@@ -278,6 +298,7 @@ class ProjectReadModel:
                 PROJECTS_INDEX,
                 DEADLINES,
                 deal_code_key(after.unified_deal_code),
+                PENDING_DEADLINES,
             ],
             args=[
                 event_id,
@@ -287,6 +308,7 @@ class ProjectReadModel:
                 str(after.registered_at.timestamp()) if before is None else "",
                 deadline_score,
                 pid,
+                pending_score,
             ],
         )
         if result == -1:
@@ -337,6 +359,12 @@ class ProjectReadModel:
     async def due_deadlines(self, today: date) -> list[str]:
         """Projects whose supplement deadline is before ``today`` and still unbreached."""
         ids: list[Any] = await self._redis.zrangebyscore(DEADLINES, "-inf", f"({_yyyymmdd(today)}")
+        return [i.decode() for i in ids]
+
+    async def pending_deadlines(self) -> list[str]:
+        """Projects whose 容缺 deadline is pending (waiting for the working-day calendar),
+        oldest count first."""
+        ids: list[Any] = await self._redis.zrange(PENDING_DEADLINES, 0, -1)
         return [i.decode() for i in ids]
 
     async def claim_deal_code(self, code: str, project_id: str) -> str | None:

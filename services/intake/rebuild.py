@@ -1,10 +1,11 @@
 """Rebuild intake's read model from the event log: ``python -m services.intake.rebuild --wipe``.
 
-Deletes the project views, histories, indexes and due deadlines (``--wipe``), then replays
+Deletes the project views, histories, indexes, due and pending deadlines (``--wipe``), then replays
 intake.projects.v1 from its first record through the same Projector the worker uses. Without
 ``--wipe`` a replay changes nothing (every event id is already applied). Stop the intake API and
 worker while rebuilding with ``--wipe``: a request checked against a half-rebuilt view could be
-refused. Unified deal-code claims and breach markers are kept (the replay re-records the codes).
+refused. Unified deal-code claims and the deadline watch's markers (deadline set, breach emitted)
+are kept (the replay re-records the codes).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from services.intake.projection import Projector
-from services.intake.read_model import DEADLINES, PREFIX, PROJECTS_INDEX, ProjectReadModel
+from services.intake.read_model import (
+    DEADLINES,
+    PENDING_DEADLINES,
+    PREFIX,
+    PROJECTS_INDEX,
+    ProjectReadModel,
+)
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import PROJECT_EVENTS
@@ -41,7 +48,7 @@ async def wipe(redis: Redis) -> int:
     deleted = 0
     async for key in redis.scan_iter(match=f"{PREFIX}project:*", count=1000):
         deleted += await redis.unlink(key)
-    deleted += await redis.unlink(PROJECTS_INDEX, DEADLINES)
+    deleted += await redis.unlink(PROJECTS_INDEX, DEADLINES, PENDING_DEADLINES)
     return deleted
 
 

@@ -752,7 +752,7 @@ class Scheduler:
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
         message = envelope.message
         if not isinstance(message, intake_pb2.ContractAwarded):
-            return
+            return  # every other project event (registration, 容缺 deadlines ...) is not ours
         async with self._lock:
             await self._flush()
             for evaluation_id in await self._store.evaluations_for(

@@ -100,6 +100,10 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
             return facts.HistoricalDepositRefundedFact(
                 eid, m.project_id, m.actor_department, _time(m.occurred_at, what), m.amount_fen
             )
+        case intake_pb2.DeficiencyDeadlineSet():
+            # A pending 容缺 deadline set late: no figure counts it (容缺 registrations count
+            # at ProjectRegistered, breaches at DeficiencyDeadlineBreached).
+            return None
         case intake_pb2.DeficiencyDeadlineBreached():
             return facts.DeficiencyDeadlineBreachedFact(
                 eid, m.project_id, _time(m.occurred_at, what)

@@ -78,12 +78,14 @@ class BidSection(_message.Message):
     def __init__(self, bid_section_code: _Optional[str] = ..., name: _Optional[str] = ..., budget_fen: _Optional[int] = ...) -> None: ...
 
 class DeficiencyAcceptance(_message.Message):
-    __slots__ = ("missing_documents", "supplement_deadline")
+    __slots__ = ("missing_documents", "supplement_deadline", "supplement_working_days")
     MISSING_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     SUPPLEMENT_DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENT_WORKING_DAYS_FIELD_NUMBER: _ClassVar[int]
     missing_documents: _containers.RepeatedScalarFieldContainer[str]
     supplement_deadline: _common_pb2.LocalDate
-    def __init__(self, missing_documents: _Optional[_Iterable[str]] = ..., supplement_deadline: _Optional[_Union[_common_pb2.LocalDate, _Mapping]] = ...) -> None: ...
+    supplement_working_days: int
+    def __init__(self, missing_documents: _Optional[_Iterable[str]] = ..., supplement_deadline: _Optional[_Union[_common_pb2.LocalDate, _Mapping]] = ..., supplement_working_days: _Optional[int] = ...) -> None: ...
 
 class ProjectRegistered(_message.Message):
     __slots__ = ("project_id", "occurred_at", "actor_department", "tender_project_code", "unified_deal_code", "name", "category", "region_code", "tenderer", "agency", "supervise_dept_code", "budget_fen", "trading_method", "bid_sections", "key_project", "green_channel", "deficiency_acceptance", "commitment_pledged")
@@ -332,6 +334,20 @@ class DocumentsSupplemented(_message.Message):
     supplemented_documents: _containers.RepeatedScalarFieldContainer[str]
     documents: _containers.RepeatedCompositeFieldContainer[_common_pb2.EvidenceRef]
     def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., supplemented_documents: _Optional[_Iterable[str]] = ..., documents: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ...) -> None: ...
+
+class DeficiencyDeadlineSet(_message.Message):
+    __slots__ = ("project_id", "occurred_at", "supplement_deadline", "supplement_working_days", "counted_from")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENT_DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENT_WORKING_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_FROM_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    supplement_deadline: _common_pb2.LocalDate
+    supplement_working_days: int
+    counted_from: _common_pb2.LocalDate
+    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., supplement_deadline: _Optional[_Union[_common_pb2.LocalDate, _Mapping]] = ..., supplement_working_days: _Optional[int] = ..., counted_from: _Optional[_Union[_common_pb2.LocalDate, _Mapping]] = ...) -> None: ...
 
 class DeficiencyDeadlineBreached(_message.Message):
     __slots__ = ("project_id", "occurred_at", "supplement_deadline", "outstanding_documents", "tenderer")

@@ -3,8 +3,8 @@
 registered → (pre-published) → announced → bids submitted → bids opened → evaluated →
 candidates publicised → awarded / completed (成交), or terminated (流标/终止). Auctions, listings
 and negotiated transfers may conclude (成交) straight after the announcement. Some steps do not move
-the state (deposit relief, historical deposit refunds, 补正, a breached 容缺 deadline) but are
-still allowed only in certain states.
+the state (deposit relief, historical deposit refunds, 补正, a pending 容缺 deadline set, a breached
+容缺 deadline) but are still allowed only in certain states.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Step(StrEnum):
     RELIEVE_DEPOSIT = "RELIEVE_DEPOSIT"
     REFUND_HISTORICAL_DEPOSIT = "REFUND_HISTORICAL_DEPOSIT"
     SUPPLEMENT_DOCUMENTS = "SUPPLEMENT_DOCUMENTS"
+    SET_DEADLINE = "SET_DEADLINE"
     BREACH_DEADLINE = "BREACH_DEADLINE"
     TERMINATE = "TERMINATE"
 
@@ -77,12 +78,15 @@ TRANSITIONS: dict[Step, dict[ProjectState, ProjectState]] = {
     },
     Step.REFUND_HISTORICAL_DEPOSIT: {state: state for state in ProjectState},
     Step.SUPPLEMENT_DOCUMENTS: {state: state for state in OPEN_STATES},
+    Step.SET_DEADLINE: {state: state for state in ProjectState},
     Step.BREACH_DEADLINE: {state: state for state in ProjectState},
     Step.TERMINATE: {state: S.TERMINATED for state in OPEN_STATES},
 }
 
 # Steps a department asks for (the rest are the platform's own).
-REQUESTABLE_STEPS = tuple(s for s in Step if s not in (Step.REGISTER, Step.BREACH_DEADLINE))
+REQUESTABLE_STEPS = tuple(
+    s for s in Step if s not in (Step.REGISTER, Step.SET_DEADLINE, Step.BREACH_DEADLINE)
+)
 
 
 class TransitionRefused(PlatformError):
@@ -138,6 +142,12 @@ class ProjectView:
     supplement_deadline: date | None = None
     deadline_breached: bool = False
     updated_at: datetime | None = None
+    # 容缺: the working days given to supply the documents (None: no 容缺, or registered before
+    # they were recorded), and whether the deadline is pending: accepted while the working-day
+    # calendar of a year the count reaches was unpublished, to be set by SET_DEADLINE. A pending
+    # deadline is dropped when every document is supplied or the project is terminated.
+    supplement_working_days: int | None = None
+    supplement_deadline_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ class LifecycleFact:
     occurred_at: datetime
     actor_department: str = ""
     supplemented_documents: tuple[str, ...] = ()
+    supplement_deadline: date | None = None  # SET_DEADLINE's deadline
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -168,12 +179,22 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
     outstanding = view.outstanding_documents
     deadline = view.supplement_deadline
     breached = view.deadline_breached
+    pending = view.supplement_deadline_pending
     if fact.step is Step.SUPPLEMENT_DOCUMENTS:
         outstanding = tuple(d for d in outstanding if d not in fact.supplemented_documents)
         if not outstanding:
             deadline = None
+            pending = False
+    elif fact.step is Step.SET_DEADLINE:
+        # Only a pending deadline is set: one supplemented or terminated meanwhile needs none
+        # (the event is still recorded in the history, and changes nothing else).
+        if pending and fact.supplement_deadline is not None:
+            deadline = fact.supplement_deadline
+            pending = False
     elif fact.step is Step.BREACH_DEADLINE:
         breached = True
+    elif fact.step is Step.TERMINATE:
+        pending = False
     return replace(
         view,
         state=after,
@@ -182,4 +203,5 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
         supplement_deadline=deadline,
         deadline_breached=breached,
         updated_at=fact.occurred_at,
+        supplement_deadline_pending=pending,
     )

@@ -56,10 +56,13 @@ class BidSection:
 
 @dataclass(frozen=True)
 class Deficiency:
-    """容缺受理: documents still missing, and the last China date to supply them (补正)."""
+    """容缺受理: documents still missing, the last China date to supply them (补正) and the
+    working days it was counted in. The date is None while pending: the working-day calendar
+    did not cover it at registration (see domain.deficiency)."""
 
     missing_documents: tuple[str, ...]
-    supplement_deadline: date
+    supplement_deadline: date | None
+    supplement_working_days: int = 0  # 0: not stated (only deadlines given as a date)
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,13 @@ def _service_rule_problems(registration: ProjectRegistration, problems: dict[str
             problems["deficiency.missing_documents"] = (
                 "name each missing document (容缺受理 needs at least one)"
             )
-        if registration.deficiency.supplement_deadline <= china_date(registration.registered_at):
+        deadline = registration.deficiency.supplement_deadline
+        if deadline is None:
+            if registration.deficiency.supplement_working_days < 1:
+                problems["deficiency.supplement_working_days"] = (
+                    "at least one working day (a pending deadline is counted in them)"
+                )
+        elif deadline <= china_date(registration.registered_at):
             problems["deficiency.supplement_deadline"] = "must be after the registration date"
 
 
@@ -200,4 +209,10 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
         outstanding_documents=deficiency.missing_documents if deficiency else (),
         supplement_deadline=deficiency.supplement_deadline if deficiency else None,
         updated_at=registered_at,
+        supplement_working_days=(deficiency.supplement_working_days or None)
+        if deficiency
+        else None,
+        supplement_deadline_pending=(
+            deficiency is not None and deficiency.supplement_deadline is None
+        ),
     )

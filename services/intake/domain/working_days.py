@@ -2,11 +2,14 @@
 
 The calendar is the ``chinese_calendar`` package's, which follows the State Council's yearly
 notice; it covers the years it has data for and no further, so a deadline that would need an
-unpublished year is refused rather than guessed.
+unpublished year is never guessed: :func:`add_working_days` raises CalendarUnavailable, and a
+容缺 registration is then accepted with its deadline pending, set by the deadline watch once a
+release of the package covers the year (services/intake/deadlines.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +23,13 @@ CHINA = ZoneInfo("Asia/Shanghai")
 class CalendarUnavailable(PlatformError):
     """The holiday calendar for the year a deadline falls in is not published yet."""
 
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"the working-day calendar for {year} is not published yet "
+            "(chinese_calendar has no data for it)"
+        )
+        self.year = year
+
 
 def china_date(moment: datetime) -> date:
     """The civil date in China at an instant (deadlines are China dates)."""
@@ -32,10 +42,7 @@ def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError as exc:
-        raise CalendarUnavailable(
-            f"the working-day calendar for {day.year} is not published yet "
-            "(chinese_calendar has no data for it)"
-        ) from exc
+        raise CalendarUnavailable(day.year) from exc
 
 
 def add_working_days(start: date, working_days: int) -> date:
@@ -53,6 +60,10 @@ def add_working_days(start: date, working_days: int) -> date:
         if is_working_day(day):
             counted += 1
     return day
+
+
+WorkingDays = Callable[[date, int], date]
+"""How a deadline is counted: :func:`add_working_days`, or a test's stand-in."""
 
 
 def deadline_passed(deadline: date, now: datetime) -> bool:

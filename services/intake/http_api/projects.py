@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain.catalogue import Category
+from services.intake.domain.deficiency import accept_deficiency, pending_reason
 from services.intake.domain.lifecycle import ProjectState, ProjectView, allowed_steps
 from services.intake.domain.registration import (
     BidSection,
-    Deficiency,
     Organisation,
     ProjectRegistration,
     RegistrationRefused,
@@ -22,7 +22,7 @@ from services.intake.domain.registration import (
     default_supervisor,
     registered_view,
 )
-from services.intake.domain.working_days import CalendarUnavailable, add_working_days, china_date
+from services.intake.domain.working_days import china_date
 from services.intake.event_codec import registration_to_event
 from services.intake.http_api.dependencies import (
     Context,
@@ -79,6 +79,7 @@ def public_view(view: ProjectView) -> dict[str, Any]:
     del values["updated_at"]
     values["registered_at"] = _json_instant(view.registered_at)
     values["allowed_next_steps"] = [step.value for step in allowed_steps(view.state)]
+    values["supplement_deadline_pending_reason"] = pending_reason(view)
     return values
 
 
@@ -99,15 +100,15 @@ def _refused(problems: dict[str, str]) -> ApiError:
 def _registration(
     body: ProjectCreate, principal: Principal, project_id: str, registered_at: datetime
 ) -> ProjectRegistration:
+    # 容缺: the deadline is counted now, or pending while the working-day calendar does not
+    # cover it yet (the deadline watch sets it later; see domain.deficiency).
     deficiency = None
     if body.deficiency is not None:
-        try:
-            deadline = add_working_days(
-                china_date(registered_at), body.deficiency.supplement_working_days
-            )
-        except CalendarUnavailable as exc:
-            raise _refused({"deficiency.supplement_working_days": str(exc)}) from exc
-        deficiency = Deficiency(tuple(body.deficiency.missing_documents), deadline)
+        deficiency = accept_deficiency(
+            tuple(body.deficiency.missing_documents),
+            registered_at,
+            body.deficiency.supplement_working_days,
+        )
     sections = body.bid_sections or []
     return ProjectRegistration(
         project_id=project_id,

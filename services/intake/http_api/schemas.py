@@ -177,7 +177,21 @@ class ProjectPublic(BaseModel):
     state: ProjectState
     version: int
     outstanding_documents: list[str]
-    supplement_deadline: date | None
+    supplement_deadline: date | None = Field(
+        description="容缺: the last day to supply the outstanding documents (补正); null without "
+        "容缺, once every document is supplied, and while the deadline is pending"
+    )
+    supplement_working_days: int | None = Field(
+        description="容缺: the Chinese working days given, counted from the day after the "
+        "registration's China date (null without 容缺, and for registrations that predate it)"
+    )
+    supplement_deadline_pending: bool = Field(
+        description="容缺 accepted before the working-day calendar covered the deadline: no "
+        "deadline yet, so none can be breached; set (DeficiencyDeadlineSet) once it does"
+    )
+    supplement_deadline_pending_reason: str | None = Field(
+        description="why the deadline is pending, in words (null when it is not)"
+    )
     deadline_breached: bool
     allowed_next_steps: list[Step]
 

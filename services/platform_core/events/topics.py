@@ -54,6 +54,7 @@ PROJECT_EVENTS = TopicSpec(
         "DepositWaived",
         "HistoricalDepositRefunded",
         "DocumentsSupplemented",
+        "DeficiencyDeadlineSet",
         "DeficiencyDeadlineBreached",
         "ProjectTerminated",
     ),

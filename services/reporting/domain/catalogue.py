@@ -92,7 +92,9 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "deficiency_registrations",
         "容缺受理登记数",
         "Registrations accepted with documents missing",
-        "Registrations accepted under 容缺受理 (documents missing, supplement deadline set).",
+        "Registrations accepted under 容缺受理 (documents missing, to be supplied within a "
+        "supplement deadline), counted at registration, including those whose deadline waited "
+        "for the working-day calendar (set later by DeficiencyDeadlineSet).",
         ("prt.v1.ProjectRegistered",),
         ("region", "department"),
         _singles("region", "department"),

@@ -30,6 +30,12 @@ VARIANTS = {
         deficiency=Deficiency(("建设工程规划许可证", "施工图审查合格书"), date(2023, 5, 18)),
         commitment_pledged=True,
     ),
+    "容缺 with deadline and working days": replace(
+        GOOD, deficiency=Deficiency(("建设工程规划许可证",), date(2023, 5, 11), 5)
+    ),
+    "容缺 pending (calendar unpublished)": replace(
+        GOOD, deficiency=Deficiency(("建设工程规划许可证",), None, 5)
+    ),
     "agency, key project, green channel": replace(
         GOOD,
         agency=Organisation("山东泉城招标代理有限公司", "91110000600037341L"),
