@@ -17,7 +17,9 @@ from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.settings import PlatformSettings
 from tests.integration.abnormal_push.fixtures import Keys, credit_code, inbox, publish
+from tests.integration.abnormal_push.test_dead_letters import _dead_letters
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -212,3 +214,48 @@ async def test_honest_bids_fire_nothing_and_a_replayed_bid_changes_nothing(
     assert set(reports) == {"PRT-RQ-001"}
     assert reports["PRT-RQ-001"]["behaviour_type"] == "COMMITMENT_BREACH"
     assert "施工许可证" in reports["PRT-RQ-001"]["description"]
+
+
+async def test_a_deadline_set_late_is_passed_by_and_its_breach_still_fires(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    settings: PlatformSettings,
+) -> None:
+    """intake's DeficiencyDeadlineSet (a pending 容缺 deadline set once the working-day calendar
+    covers it) means nothing to detection: skipped, not dead-lettered; the breach after it on
+    the same partition is still detected."""
+    project = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_HOUSING, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await project.register()
+    deadline = common_pb2.LocalDate(year=2027, month=1, day=12)
+    await project.send(
+        intake_pb2.DeficiencyDeadlineSet(
+            project_id=project.project_id,
+            occurred_at=_now(),
+            supplement_deadline=deadline,
+            supplement_working_days=30,
+            counted_from=common_pb2.LocalDate(year=2026, month=11, day=30),
+        )
+    )
+    await project.send(
+        intake_pb2.DeficiencyDeadlineBreached(
+            project_id=project.project_id,
+            occurred_at=_now(),
+            supplement_deadline=deadline,
+            outstanding_documents=["施工图审查合格书"],
+            tenderer=_org(project.tenderer, "招标人"),
+        )
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        reports = await eventually(
+            lambda: _reports(client, push_api, keys["ZJJ"], project.project_id),
+            lambda found: "PRT-RQ-001" in found,
+        )
+    assert set(reports) == {"PRT-RQ-001"}
+    assert "2027-01-12" in reports["PRT-RQ-001"]["description"]
+    assert (
+        await _dead_letters(settings, "abnormal-push.detector", project.project_id.encode()) == []
+    )

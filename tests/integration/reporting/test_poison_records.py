@@ -1,5 +1,6 @@
 """Records the aggregation worker cannot count go to its dead-letter topic, byte for byte, and
-the events after them on the same partition are still counted — with either consumer."""
+the events after them on the same partition are still counted — with either consumer. An event
+it counts nothing from (DeficiencyDeadlineSet) is not dead-lettered."""
 
 from __future__ import annotations
 
@@ -36,6 +37,22 @@ def _registration(project: str, department: str) -> tuple[bytes, list[tuple[str,
                 category=common_pb2.PROJECT_CATEGORY_HOUSING,
                 region_code="370102",
                 budget_fen=100,
+            ),
+            source="/tests/reporting",
+            subject=project,
+        )
+    )
+
+
+def _deadline_set(project: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    return encode_envelope(
+        Envelope(
+            message=intake_pb2.DeficiencyDeadlineSet(
+                project_id=project,
+                occurred_at=to_timestamp(datetime(2023, 3, 2, 1, tzinfo=UTC)),
+                supplement_deadline=common_pb2.LocalDate(year=2023, month=3, day=9),
+                supplement_working_days=5,
+                counted_from=common_pb2.LocalDate(year=2023, month=3, day=2),
             ),
             source="/tests/reporting",
             subject=project,
@@ -82,6 +99,12 @@ async def test_poison_is_dead_lettered_and_what_follows_is_counted(
     producer = create_producer(settings, client_id="reporting-poison-test")
     await producer.start()
     try:
+        # Not poison: an event reporting counts nothing from (a pending 容缺 deadline set), first
+        # on the partition, so that were it dead-lettered it would be among the letters read.
+        value, headers = _deadline_set(project)
+        await producer.send_and_wait(
+            PROJECT_EVENTS.name, value=value, key=project.encode(), headers=headers
+        )
         for n, (value, headers) in enumerate(poisons.values()):
             await producer.send_and_wait(
                 PROJECT_EVENTS.name, value=value, key=project.encode(), headers=headers
