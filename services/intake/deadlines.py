@@ -3,8 +3,9 @@
 Pending deadlines first: a 容缺 registration accepted while the working-day calendar did not
 cover its deadline (see domain.deficiency) has the deadline counted at every check, and once the
 calendar covers it (a chinese_calendar release with the new year, installed and the worker
-restarted) DeficiencyDeadlineSet states it — once per project (a marker key, like the breach's),
-never for a project whose documents were all supplied or that was terminated meanwhile.
+restarted) DeficiencyDeadlineSet states it — once per project (its event id is derived from the
+project, see WATCH_EVENT_NAMESPACE), never for a project whose documents were all supplied or
+that was terminated meanwhile.
 
 Then breaches: a supplement deadline passed with documents still missing emits
 DeficiencyDeadlineBreached, once, dated 00:00 (China time) on the first day after the deadline —
@@ -28,10 +29,11 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-
-from redis.asyncio import Redis
+from typing import Any
 
 from services.intake.domain.deficiency import counted_from, pending_deadline
 from services.intake.domain.lifecycle import LifecycleFact, Step
@@ -44,7 +46,7 @@ from services.intake.domain.working_days import (
     deadline_passed,
 )
 from services.intake.event_codec import breach_event, deadline_set_event
-from services.intake.read_model import PREFIX, ProjectReadModel
+from services.intake.read_model import ProjectBusy, ProjectReadModel
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
@@ -52,7 +54,21 @@ from services.platform_core.kafka.publisher import EventPublisher
 log = logging.getLogger(__name__)
 
 SOURCE = "/jinan-prt/intake/deadline-watch"
-EMITTED_MARKER_SECONDS = 90 * 24 * 3600
+# The watch's events have ids derived from what they state (a project's deadline set, a
+# project's deadline breached), so publishing one again - a second watch, or a watch killed
+# between publishing and recording - repeats the same event id, which every consumer applies
+# once. Nothing has to be remembered before publishing, and nothing is lost if a watch dies.
+WATCH_EVENT_NAMESPACE = uuid.UUID("a9c2a99d-8347-46b6-8896-462e005d15b8")
+
+
+def deadline_set_event_id(project_id: str) -> str:
+    return str(uuid.uuid5(WATCH_EVENT_NAMESPACE, f"deficiency-deadline-set/{project_id}"))
+
+
+def breach_event_id(project_id: str, deadline: date) -> str:
+    return str(
+        uuid.uuid5(WATCH_EVENT_NAMESPACE, f"deficiency-breach/{project_id}/{deadline.isoformat()}")
+    )
 
 
 def breach_moment(deadline: date) -> datetime:
@@ -85,13 +101,11 @@ def _remembered(count: WorkingDays) -> WorkingDays:
 class DeadlineWatch:
     def __init__(
         self,
-        redis: Redis,
         read_model: ProjectReadModel,
         publisher: EventPublisher,
         settle_seconds: float = 0.0,
         count: WorkingDays = add_working_days,
     ) -> None:
-        self._redis = redis
         self._read_model = read_model
         self._publisher = publisher
         self._settle_seconds = settle_seconds
@@ -116,30 +130,7 @@ class DeadlineWatch:
             view = await self._read_model.get(project_id)
             if view is None or pending_deadline(view, count) is None:
                 continue
-            async with self._read_model.project_lock(project_id):
-                view = await self._read_model.get(project_id)
-                deadline = pending_deadline(view, count) if view is not None else None
-                if view is None or deadline is None:
-                    continue  # supplemented or terminated meanwhile
-                marker = f"{PREFIX}deadline-set-emitted:{project_id}"
-                if not await self._redis.set(marker, "1", nx=True, ex=EMITTED_MARKER_SECONDS):
-                    continue
-                envelope = Envelope(
-                    message=deadline_set_event(view, deadline, counted_from(view), now),
-                    source=SOURCE,
-                    subject=project_id,
-                    time=now,
-                )
-                try:
-                    await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
-                except BaseException:
-                    await self._redis.delete(marker)
-                    raise
-                fact = LifecycleFact(
-                    project_id, Step.SET_DEADLINE, now, supplement_deadline=deadline
-                )
-                await self._read_model.record_step(envelope.id, envelope.type, fact)
-                log.info("容缺 deadline of project %s set to %s", project_id, deadline)
+            if await self._unless_busy(project_id, self._set_deadline(project_id, count, now)):
                 set_for.append(project_id)
         return set_for
 
@@ -154,37 +145,59 @@ class DeadlineWatch:
         for project_id in due:
             if found_at - self._first_found_due[project_id] < self._settle_seconds:
                 continue
-            async with self._read_model.project_lock(project_id):
-                view = await self._read_model.get(project_id)
-                if (
-                    view is None
-                    or view.supplement_deadline is None
-                    or view.deadline_breached
-                    or not view.outstanding_documents
-                    or not deadline_passed(view.supplement_deadline, now)
-                ):
-                    continue
-                # A marker per project and deadline: a second watch (or a retry after a crash
-                # between publishing and recording) does not emit the breach twice.
-                marker = f"{PREFIX}breach-emitted:{project_id}:{view.supplement_deadline}"
-                if not await self._redis.set(marker, "1", nx=True, ex=EMITTED_MARKER_SECONDS):
-                    continue
-                breached_at = breach_moment(view.supplement_deadline)
-                envelope = Envelope(
-                    message=breach_event(view, breached_at),
-                    source=SOURCE,
-                    subject=project_id,
-                    time=breached_at,
-                )
-                try:
-                    await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
-                except BaseException:
-                    await self._redis.delete(marker)
-                    raise
-                fact = LifecycleFact(project_id, Step.BREACH_DEADLINE, breached_at)
-                await self._read_model.record_step(envelope.id, envelope.type, fact)
-                log.info(
-                    "容缺 deadline %s of project %s breached", view.supplement_deadline, project_id
-                )
+            if await self._unless_busy(project_id, self._breach(project_id, now)):
                 breached.append(project_id)
         return breached
+
+    @staticmethod
+    async def _unless_busy(project_id: str, step: Coroutine[Any, Any, bool]) -> bool:
+        """A project another request holds is left to the next check, not the end of this one."""
+        try:
+            return await step
+        except ProjectBusy as exc:
+            log.info("project %s left to the next check: %s", project_id, exc)
+            return False
+
+    async def _set_deadline(self, project_id: str, count: WorkingDays, now: datetime) -> bool:
+        async with self._read_model.project_lock(project_id):
+            view = await self._read_model.get(project_id)
+            deadline = pending_deadline(view, count) if view is not None else None
+            if view is None or deadline is None:
+                return False  # supplemented or terminated meanwhile
+            envelope = Envelope(
+                message=deadline_set_event(view, deadline, counted_from(view), now),
+                source=SOURCE,
+                subject=project_id,
+                id=deadline_set_event_id(project_id),
+                time=now,
+            )
+            await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
+            fact = LifecycleFact(project_id, Step.SET_DEADLINE, now, supplement_deadline=deadline)
+            await self._read_model.record_step(envelope.id, envelope.type, fact)
+        log.info("容缺 deadline of project %s set to %s", project_id, deadline)
+        return True
+
+    async def _breach(self, project_id: str, now: datetime) -> bool:
+        async with self._read_model.project_lock(project_id):
+            view = await self._read_model.get(project_id)
+            if (
+                view is None
+                or view.supplement_deadline is None
+                or view.deadline_breached
+                or not view.outstanding_documents
+                or not deadline_passed(view.supplement_deadline, now)
+            ):
+                return False
+            breached_at = breach_moment(view.supplement_deadline)
+            envelope = Envelope(
+                message=breach_event(view, breached_at),
+                source=SOURCE,
+                subject=project_id,
+                id=breach_event_id(project_id, view.supplement_deadline),
+                time=breached_at,
+            )
+            await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
+            fact = LifecycleFact(project_id, Step.BREACH_DEADLINE, breached_at)
+            await self._read_model.record_step(envelope.id, envelope.type, fact)
+        log.info("容缺 deadline %s of project %s breached", view.supplement_deadline, project_id)
+        return True

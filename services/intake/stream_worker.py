@@ -69,7 +69,6 @@ async def project_state(stream: Any) -> None:
 async def watch_deadlines() -> None:
     async with _resources() as (redis, publisher, _):
         watch = DeadlineWatch(
-            redis,
             ProjectReadModel(redis),
             publisher,
             settle_seconds=settings.intake_deadline_check_interval_s / 2,
@@ -82,6 +81,10 @@ async def watch_deadlines() -> None:
                     log.info("breached 容缺 deadlines: %s", ", ".join(breached))
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("deadline check failed (%s); trying again at the next interval", exc)
+            except Exception:
+                # (a Kafka error publishing, say): each check starts afresh from the read model,
+                # and the watch's events have ids of their own, so the next one repeats nothing.
+                log.exception("deadline check failed; trying again at the next interval")
 
 
 app.task(watch_deadlines)

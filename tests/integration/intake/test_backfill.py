@@ -150,7 +150,7 @@ async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
     producer = create_producer(settings, client_id="test-backfill-watch")
     await producer.start()
     try:
-        watch = DeadlineWatch(redis, read_model, EventPublisher(producer), settle_seconds=1.0)
+        watch = DeadlineWatch(read_model, EventPublisher(producer), settle_seconds=1.0)
         now = datetime.now(UTC)
         # The first check finds both deadlines (8 March 2023) long past, and waits.
         first = await watch.check(now)

@@ -116,7 +116,7 @@ async def test_a_pending_deadline_is_accepted_then_set_once_when_the_calendar_co
 ) -> None:
     project_id = await _register_pending(intake, archive_dept, redis, settings)
     read_model = ProjectReadModel(redis)
-    watch = DeadlineWatch(redis, read_model, publisher)
+    watch = DeadlineWatch(read_model, publisher)
     # The calendar still lacks 2027: no deadline, and no breach, even long after it would be.
     assert project_id not in await watch.set_pending_deadlines(datetime(2026, 12, 3, tzinfo=UTC))
     assert project_id not in await watch.breach_due_deadlines(datetime(2027, 3, 1, tzinfo=UTC))
@@ -128,7 +128,7 @@ async def test_a_pending_deadline_is_accepted_then_set_once_when_the_calendar_co
     assert project_id in await watch.set_pending_deadlines(set_at)
     # Again, and by a second watch: nothing more.
     assert project_id not in await watch.set_pending_deadlines(set_at)
-    again = DeadlineWatch(redis, ProjectReadModel(redis), publisher)
+    again = DeadlineWatch(ProjectReadModel(redis), publisher)
     assert project_id not in await again.set_pending_deadlines(set_at)
 
     events = await events_of(settings, PROJECT_EVENTS, project_id)

@@ -84,7 +84,7 @@ async def test_a_deadline_across_national_day_breaches_once_on_the_right_day(
     # 28 Sep, then 7 and 8 Oct (调休), 9 and 10 Oct: not 4 Oct, not 9 Oct.
     assert view.supplement_deadline == date(2023, 10, 10)
 
-    watch = DeadlineWatch(redis, read_model, publisher)
+    watch = DeadlineWatch(read_model, publisher)
     # During the holiday and on the deadline day itself (23:59 in Jinan): nothing.
     assert project_id not in await watch.check(datetime(2023, 10, 5, 4, 0, tzinfo=UTC))
     assert project_id not in await watch.check(datetime(2023, 10, 10, 15, 59, tzinfo=UTC))

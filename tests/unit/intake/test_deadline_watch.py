@@ -16,13 +16,12 @@ from typing import Any, cast
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2
-from redis.asyncio import Redis
 
-from services.intake.deadlines import DeadlineWatch, breach_moment
+from services.intake.deadlines import DeadlineWatch, breach_event_id, breach_moment
 from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step, evolve
 from services.intake.domain.registration import Deficiency, ProjectRegistration, registered_view
 from services.intake.event_codec import fact_from_envelope
-from services.intake.read_model import ProjectReadModel
+from services.intake.read_model import ProjectBusy, ProjectReadModel
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.topics import PROJECT_EVENTS, TopicSpec
 from services.platform_core.kafka.publisher import EventPublisher
@@ -36,6 +35,7 @@ class MemoryReadModel:
     def __init__(self) -> None:
         self.views: dict[str, ProjectView] = {}
         self.applied: set[str] = set()
+        self.busy: set[str] = set()  # projects another request holds
 
     def register(self, registration: ProjectRegistration) -> None:
         self.views[registration.project_id] = registered_view(registration)
@@ -64,23 +64,9 @@ class MemoryReadModel:
 
     @asynccontextmanager
     async def project_lock(self, project_id: str) -> AsyncIterator[None]:
+        if project_id in self.busy:
+            raise ProjectBusy(f"project {project_id} is being changed by another request")
         yield
-
-
-class MemoryRedis:
-    """The markers: SET NX EX and DEL."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
-
-    async def set(self, key: str, value: str, nx: bool = False, ex: int | None = None) -> bool:
-        if nx and key in self.keys:
-            return False
-        self.keys[key] = value
-        return True
-
-    async def delete(self, key: str) -> int:
-        return 1 if self.keys.pop(key, None) is not None else 0
 
 
 class Topic:
@@ -113,19 +99,12 @@ def read_model() -> MemoryReadModel:
 
 
 @pytest.fixture
-def redis() -> MemoryRedis:
-    return MemoryRedis()
-
-
-@pytest.fixture
 def topic() -> Topic:
     return Topic()
 
 
-def _watch(read_model: MemoryReadModel, redis: MemoryRedis, topic: Topic) -> DeadlineWatch:
-    return DeadlineWatch(
-        cast(Redis, redis), cast(ProjectReadModel, read_model), cast(EventPublisher, topic)
-    )
+def _watch(read_model: MemoryReadModel, topic: Topic) -> DeadlineWatch:
+    return DeadlineWatch(cast(ProjectReadModel, read_model), cast(EventPublisher, topic))
 
 
 def _at(year: int, month: int, day: int, hour: int = 2) -> datetime:
@@ -145,11 +124,10 @@ def _deadline(message: Any) -> date:
 async def test_no_deadline_and_no_breach_while_the_calendar_lacks_the_year(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     project_id = _registered(read_model)
-    watch = _watch(read_model, redis, topic)
+    watch = _watch(read_model, topic)
     # Months after any deadline the documents could have had: still nothing.
     for now in (_at(2026, 12, 29), _at(2027, 1, 6), _at(2027, 6, 30)):
         assert await watch.check(now) == []
@@ -163,11 +141,10 @@ async def test_no_deadline_and_no_breach_while_the_calendar_lacks_the_year(
 async def test_the_deadline_is_set_once_the_calendar_covers_it_and_only_once(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     project_id = _registered(read_model)
-    watch = _watch(read_model, redis, topic)
+    watch = _watch(read_model, topic)
     assert await watch.set_pending_deadlines(_at(2026, 12, 29)) == []
     calendar.publish(2027)
     now = _at(2026, 12, 30)
@@ -183,23 +160,29 @@ async def test_the_deadline_is_set_once_the_calendar_covers_it_and_only_once(
     assert topic.events[0].time == now
     view = read_model.views[project_id]
     assert (view.supplement_deadline, view.supplement_deadline_pending) == (DEADLINE, False)
-    # Again, and from a second watch whose view is stale (the marker holds): nothing more.
+    # Again: nothing more.
     assert await watch.check(_at(2026, 12, 31)) == []
+    assert len(topic.of(intake_pb2.DeficiencyDeadlineSet, project_id)) == 1
+    # A second watch that finds the deadline still pending (the first was killed between
+    # publishing and recording) publishes it again under the same event id, which consumers
+    # apply once.
     read_model.views[project_id] = replace(
         view, supplement_deadline=None, supplement_deadline_pending=True
     )
-    assert await _watch(read_model, redis, topic).set_pending_deadlines(_at(2027, 1, 2)) == []
-    assert len(topic.of(intake_pb2.DeficiencyDeadlineSet, project_id)) == 1
+    assert await _watch(read_model, topic).set_pending_deadlines(_at(2027, 1, 2)) == [project_id]
+    repeated = [
+        e.id for e in topic.events if isinstance(e.message, intake_pb2.DeficiencyDeadlineSet)
+    ]
+    assert len(repeated) == 2 and repeated[0] == repeated[1]
 
 
 async def test_a_deadline_set_in_time_is_breached_the_day_after_it_as_usual(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     project_id = _registered(read_model)
-    watch = _watch(read_model, redis, topic)
+    watch = _watch(read_model, topic)
     calendar.publish(2027)
     assert await watch.check(_at(2026, 12, 30)) == []
     # 23:59 in Jinan on 5 January 2027: not yet; 00:00 on the 6th: breached.
@@ -211,14 +194,52 @@ async def test_a_deadline_set_in_time_is_breached_the_day_after_it_as_usual(
     assert list(breaches[0].outstanding_documents) == list(MISSING)
 
 
+async def test_a_breach_published_again_repeats_its_event_id(
+    calendar: calendars.Calendar,
+    read_model: MemoryReadModel,
+    topic: Topic,
+) -> None:
+    """A watch killed between publishing a breach and recording it leaves the project due;
+    the next check publishes the breach again under the same id, which consumers count once."""
+    project_id = _registered(read_model)
+    calendar.publish(2027)
+    await _watch(read_model, topic).check(_at(2026, 12, 30))
+    before = read_model.views[project_id]
+    after_breach = _at(2027, 1, 6)
+    assert await _watch(read_model, topic).check(after_breach) == [project_id]
+    read_model.views[project_id] = before  # the record never happened
+    assert await _watch(read_model, topic).check(after_breach) == [project_id]
+    ids = [
+        e.id for e in topic.events if isinstance(e.message, intake_pb2.DeficiencyDeadlineBreached)
+    ]
+    assert ids == [breach_event_id(project_id, DEADLINE)] * 2
+    # Another deadline of the same project would be another breach.
+    assert breach_event_id(project_id, date(2027, 1, 7)) != ids[0]
+
+
+async def test_a_project_held_by_a_request_is_left_to_the_next_check_not_the_others(
+    calendar: calendars.Calendar,
+    read_model: MemoryReadModel,
+    topic: Topic,
+) -> None:
+    held, free = _registered(read_model, "held"), _registered(read_model, "free")
+    calendar.publish(2027)
+    watch = _watch(read_model, topic)
+    read_model.busy.add(held)
+    assert await watch.set_pending_deadlines(_at(2026, 12, 30)) == [free]
+    assert await watch.check(_at(2027, 1, 6)) == [free]
+    read_model.busy.clear()
+    assert await watch.set_pending_deadlines(_at(2027, 1, 6)) == [held]
+    assert await watch.check(_at(2027, 1, 6)) == [held]
+
+
 async def test_a_deadline_set_after_it_passed_is_breached_dated_the_day_after_it(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     project_id = _registered(read_model)
-    watch = _watch(read_model, redis, topic)
+    watch = _watch(read_model, topic)
     assert await watch.check(_at(2027, 1, 20)) == []  # 2027 still unpublished
     calendar.publish(2027)  # published late: the deadline (5 January) is already over
     now = _at(2027, 2, 1)
@@ -248,13 +269,12 @@ async def test_a_deadline_set_after_it_passed_is_breached_dated_the_day_after_it
 async def test_a_project_supplemented_or_terminated_while_pending_never_breaches(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
     meanwhile: LifecycleFact,
 ) -> None:
     project_id = _registered(read_model)
     other = _registered(read_model, "p2")  # still pending: the check does run
-    watch = _watch(read_model, redis, topic)
+    watch = _watch(read_model, topic)
     await read_model.record_step("e-meanwhile", "test", meanwhile)
     calendar.publish(2027)
     assert await watch.check(_at(2027, 3, 1)) == [other]
@@ -268,7 +288,6 @@ async def test_a_project_supplemented_or_terminated_while_pending_never_breaches
 async def test_a_project_partly_supplemented_while_pending_is_still_watched(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     project_id = _registered(read_model)
@@ -278,7 +297,7 @@ async def test_a_project_partly_supplemented_while_pending_is_still_watched(
         LifecycleFact(project_id, Step.SUPPLEMENT_DOCUMENTS, _at(2026, 12, 29), "ZJJ", MISSING[:1]),
     )
     calendar.publish(2027)
-    assert await _watch(read_model, redis, topic).check(_at(2027, 1, 7)) == [project_id]
+    assert await _watch(read_model, topic).check(_at(2027, 1, 7)) == [project_id]
     breach = topic.of(intake_pb2.DeficiencyDeadlineBreached, project_id)[0]
     assert list(breach.outstanding_documents) == list(MISSING[1:])
 
@@ -286,13 +305,12 @@ async def test_a_project_partly_supplemented_while_pending_is_still_watched(
 async def test_the_set_events_fold_into_the_view_the_watch_recorded(
     calendar: calendars.Calendar,
     read_model: MemoryReadModel,
-    redis: MemoryRedis,
     topic: Topic,
 ) -> None:
     """What the stream worker folds from the topic is what the watch recorded itself."""
     project_id = _registered(read_model)
     calendar.publish(2027)
-    await _watch(read_model, redis, topic).set_pending_deadlines(_at(2026, 12, 30))
+    await _watch(read_model, topic).set_pending_deadlines(_at(2026, 12, 30))
     folded = registered_view(replace(PENDING, project_id=project_id))
     for envelope in topic.events:
         fact = fact_from_envelope(envelope)
