@@ -314,7 +314,7 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_and_processing_go
         note=f"{len(KINDS)} kinds on {len(topics)} topics; found once = dead-lettered",
     )
     for process in stream_workers:
-        process._check_alive()
+        process.check_alive()
     for consumer, wanted in expected.items():
         letters = {(k, t) for k, t, _ in found[consumer]}
         assert letters >= wanted, f"{consumer} did not dead-letter {sorted(wanted - letters)[:5]}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -46,14 +46,24 @@ async def lag_by_partition(
 
 
 async def wait_until_caught_up(
-    settings: PlatformSettings, group_id: str, topics: Iterable[TopicSpec], timeout_s: float = 180
+    settings: PlatformSettings,
+    group_id: str,
+    topics: Iterable[TopicSpec],
+    timeout_s: float = 180,
+    consumers_alive: Callable[[], None] = lambda: None,
 ) -> None:
     """Waits until ``group_id`` has committed every record on ``topics``; on timeout the
-    failure names the group and each partition still behind (committed/end offsets)."""
+    failure names the group and each partition still behind (committed/end offsets).
+    ``consumers_alive`` raises if the group's consumers have died: no point waiting then."""
     wanted = list(topics)
+
+    async def behind() -> dict[str, int]:
+        consumers_alive()
+        return await lag_by_partition(settings, group_id, wanted)
+
     try:
         await eventually(
-            lambda: lag_by_partition(settings, group_id, wanted),
+            behind,
             lambda behind: not behind,
             timeout_s=timeout_s,
         )

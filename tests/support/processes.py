@@ -52,7 +52,7 @@ class ServiceProcess:
         assert self.port is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.check_alive()
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
                     return
@@ -67,7 +67,7 @@ class ServiceProcess:
         markers = (marker,) if isinstance(marker, str) else marker
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.check_alive()
             if self.log_path.exists():
                 log = self.log_path.read_text(errors="replace")
                 if any(m in log for m in markers):
@@ -75,7 +75,8 @@ class ServiceProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} did not log {marker!r} in {timeout_s}s; {self.log_path}")
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raises with the end of the log if the process has exited."""
         if self.process is not None and self.process.poll() is not None:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")

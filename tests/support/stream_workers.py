@@ -68,6 +68,7 @@ class StreamWorkers:
     label: str
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     starts: int = 0
+    stopped: set[str] = field(default_factory=set)  # stopped on purpose, not yet started again
 
     def start(self, name: str, wait: bool = True) -> ServiceProcess:
         self.starts += 1
@@ -77,6 +78,7 @@ class StreamWorkers:
         )
         process.start()
         self.processes[name] = process
+        self.stopped.discard(name)
         if wait:
             process.wait_for_log(WORKER_READY, timeout_s=180)
         return process
@@ -92,10 +94,11 @@ class StreamWorkers:
 
     def stop(self, name: str) -> None:
         self.processes[name].stop()
+        self.stopped.add(name)
 
     def stop_all(self) -> None:
-        for process in self.processes.values():
-            process.stop()
+        for name in self.processes:
+            self.stop(name)
 
     def logs(self) -> list[Path]:
         return sorted(self.log_dir.glob(f"{self.label}-*.log"))
@@ -109,8 +112,22 @@ class StreamWorkers:
         )
 
     async def wait_caught_up(self, settings: PlatformSettings, timeout_s: float = 600) -> None:
+        """Until every worker's group has committed its topics; fails at once, with the log,
+        if a worker has exited meanwhile."""
         for spec in self.specs.values():
-            await wait_until_caught_up(settings, spec.group_id, spec.topics, timeout_s=timeout_s)
+            await wait_until_caught_up(
+                settings,
+                spec.group_id,
+                spec.topics,
+                timeout_s=timeout_s,
+                consumers_alive=self.check_alive,
+            )
+
+    def check_alive(self) -> None:
+        """Raises if a worker exited that was not stopped on purpose."""
+        for name, process in self.processes.items():
+            if name not in self.stopped:
+                process.check_alive()
 
 
 async def run_module(module: str, env: dict[str, str], *args: str) -> str:
