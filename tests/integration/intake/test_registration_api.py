@@ -59,7 +59,10 @@ async def test_registration_is_accepted_with_derived_fields_and_read_back(
     assert accepted["unified_deal_code"].startswith(f"JN-{CHANGQING}-")
     assert accepted["state"] == "REGISTERED"
     assert accepted["outstanding_documents"] == ["建设工程规划许可证"]
-    assert accepted["supplement_deadline"]
+    # Counted from today: a date, or (while chinese-calendar lacks the year it falls in) pending
+    # with the reason; tests/integration/intake/test_pending_deadline.py holds the pending case.
+    assert accepted["supplement_working_days"] == 3
+    assert bool(accepted["supplement_deadline"]) != accepted["supplement_deadline_pending"]
     async with httpx.AsyncClient(timeout=10) as client:
         detail = await client.get(
             f"{intake_api.base_url}/v1/projects/{accepted['project_id']}",
