@@ -4,8 +4,7 @@ Deletes the project views, histories, indexes, due and pending deadlines (``--wi
 intake.projects.v1 from its first record through the same Projector the worker uses. Without
 ``--wipe`` a replay changes nothing (every event id is already applied). Stop the intake API and
 worker while rebuilding with ``--wipe``: a request checked against a half-rebuilt view could be
-refused. Unified deal-code claims and the deadline watch's markers (deadline set, breach emitted)
-are kept (the replay re-records the codes).
+refused. Unified deal-code claims are kept (the replay re-records the codes).
 """
 
 from __future__ import annotations

@@ -82,8 +82,9 @@ async def watch_deadlines() -> None:
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("deadline check failed (%s); trying again at the next interval", exc)
             except Exception:
-                # (a Kafka error publishing, say): each check starts afresh from the read model,
-                # and the watch's events have ids of their own, so the next one repeats nothing.
+                # Anything else (a Kafka error publishing, say) must not end the timer for good:
+                # each check starts afresh from the read model, and the watch's events have ids
+                # derived from what they state, so the next check repeats nothing.
                 log.exception("deadline check failed; trying again at the next interval")
 
 

@@ -51,27 +51,35 @@ def counted_from(view: ProjectView) -> date:
 def pending_deadline(view: ProjectView, count: WorkingDays = add_working_days) -> date | None:
     """A pending deadline, once the calendar covers it; None while it does not, and for a view
     whose deadline is not pending."""
-    if not view.supplement_deadline_pending or not view.supplement_working_days:
-        return None
     try:
-        return count(counted_from(view), view.supplement_working_days)
+        return _count_pending(view, count)
     except CalendarUnavailable:
         return None
 
 
 def pending_reason(view: ProjectView, count: WorkingDays = add_working_days) -> str | None:
     """Why a project's deadline is pending, in words for the department; None when it is not."""
-    if not view.supplement_deadline_pending or not view.supplement_working_days:
-        return None
-    what = f"{view.supplement_working_days} working days after {counted_from(view).isoformat()}"
     try:
-        count(counted_from(view), view.supplement_working_days)
+        if _count_pending(view, count) is None:
+            return None
     except CalendarUnavailable as unavailable:
         return (
             f"the working-day calendar for {unavailable.year} is not published yet; the "
-            f"deadline ({what}) will be set when it is"
+            f"deadline ({_counted(view)}) will be set when it is"
         )
     return (
-        f"the working-day calendar covers the deadline ({what}) now; the deadline watch sets "
-        "it at its next check"
+        f"the working-day calendar covers the deadline ({_counted(view)}) now; the deadline "
+        "watch sets it at its next check"
     )
+
+
+def _counted(view: ProjectView) -> str:
+    return f"{view.supplement_working_days} working days after {counted_from(view).isoformat()}"
+
+
+def _count_pending(view: ProjectView, count: WorkingDays) -> date | None:
+    """The pending deadline counted now (raises CalendarUnavailable while the calendar does not
+    cover it); None for a view whose deadline is not pending."""
+    if not view.supplement_deadline_pending or not view.supplement_working_days:
+        return None
+    return count(counted_from(view), view.supplement_working_days)

@@ -4,7 +4,7 @@ coordination.
 48 bits of Unix milliseconds, then 12 bits that count up within a millisecond (RFC 9562's
 "fixed bit-length dedicated counter", method 1), so the ids one process makes sort in the order
 it made them even within a millisecond, then 62 random bits from the OS. Written out here
-rather than taken from the ``uuid6`` package: the ids are made on every write, and this costs a
+rather than taken from the ``uuid6`` package: the ids are made on every write, and this costs
 about half its time (1.7 against 3.2 µs)."""
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prt.v1 import abnormal_push_pb2
 
 from services.platform_core.events.envelope import Envelope, encode_envelope
@@ -15,7 +14,6 @@ from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
-    dead_letter_topic,
 )
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
@@ -23,6 +21,7 @@ from services.platform_core.settings import PlatformSettings
 from tests.integration.abnormal_push.fixtures import (
     Keys,
     auth,
+    dead_letter_reasons,
     publish,
     report_body,
     wait_for_pushes,
@@ -31,31 +30,6 @@ from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-async def _dead_letters(settings: PlatformSettings, consumer: str, key: bytes) -> list[str]:
-    """The dlq-reason of every record with ``key`` on ``consumer``'s dead-letter topic."""
-    topic = dead_letter_topic(consumer).name
-    client = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    await client.start()
-    try:
-        if topic not in await client.topics():
-            return []
-        partition = TopicPartition(topic, 0)
-        client.assign([partition])
-        await client.seek_to_beginning(partition)
-        end = (await client.end_offsets([partition]))[partition]
-        reasons: list[str] = []
-        while await client.position(partition) < end:
-            for records in (await client.getmany(timeout_ms=1000)).values():
-                reasons.extend(
-                    dict(r.headers)["dlq-reason"].decode() for r in records if r.key == key
-                )
-        return reasons
-    finally:
-        await client.stop()
 
 
 async def test_a_sign_for_of_an_unknown_push_and_a_broken_report_are_dead_lettered(
@@ -99,11 +73,11 @@ async def test_a_sign_for_of_an_unknown_push_and_a_broken_report_are_dead_letter
         await wait_for_pushes(client, push_api, keys["ZJJ"], filed.json()["report_id"])
 
     projector = await eventually(
-        lambda: _dead_letters(settings, "abnormal-push.projector", ghost.encode()),
+        lambda: dead_letter_reasons(settings, "abnormal-push.projector", ghost.encode()),
         lambda found: len(found) == 1,
     )
     router = await eventually(
-        lambda: _dead_letters(settings, "abnormal-push.router", broken_id.encode()),
+        lambda: dead_letter_reasons(settings, "abnormal-push.router", broken_id.encode()),
         lambda found: len(found) == 1,
     )
     assert "unknown_push" in projector[0]

@@ -18,8 +18,13 @@ from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
-from tests.integration.abnormal_push.fixtures import Keys, credit_code, inbox, publish
-from tests.integration.abnormal_push.test_dead_letters import _dead_letters
+from tests.integration.abnormal_push.fixtures import (
+    Keys,
+    credit_code,
+    dead_letter_reasons,
+    inbox,
+    publish,
+)
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -257,5 +262,6 @@ async def test_a_deadline_set_late_is_passed_by_and_its_breach_still_fires(
     assert set(reports) == {"PRT-RQ-001"}
     assert "2027-01-12" in reports["PRT-RQ-001"]["description"]
     assert (
-        await _dead_letters(settings, "abnormal-push.detector", project.project_id.encode()) == []
+        await dead_letter_reasons(settings, "abnormal-push.detector", project.project_id.encode())
+        == []
     )

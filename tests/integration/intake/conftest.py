@@ -1,9 +1,10 @@
-"""Intake's fixtures: its worker as a real process, department keys, a topic reader."""
+"""Intake's fixtures: its worker as a real process, department keys, a publisher, a topic
+reader."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import WORKER_READY, IssueKey
 from tests.support.processes import ServiceProcess, worker_process
@@ -59,6 +62,17 @@ async def zhangqiu_dept(issue_key: IssueKey) -> Department:
         PrincipalKind.DEPARTMENT, "JYZX-ZQ", "章丘区公共资源交易中心", frozenset({ZHANGQIU})
     )
     return Department(issued.key, "JYZX-ZQ")
+
+
+@pytest.fixture
+async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
+    """Publishes events as intake's own services do (the deadline watch, a backfill)."""
+    producer = create_producer(settings, client_id="intake-tests")
+    await producer.start()
+    try:
+        yield EventPublisher(producer)
+    finally:
+        await producer.stop()
 
 
 def registration_body(**changes: Any) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from services.intake.rebuild import wipe
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import PROJECT_EVENTS
-from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings, get_settings
 from tests.conftest import IssueKey
@@ -77,16 +76,6 @@ async def archive_dept(issue_key: IssueKey) -> Department:
         backfill=True,
     )
     return Department(issued.key, ARCHIVE)
-
-
-@pytest.fixture
-async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
-    producer = create_producer(settings, client_id="intake-test-pending")
-    await producer.start()
-    try:
-        yield EventPublisher(producer)
-    finally:
-        await producer.stop()
 
 
 def _assert_pending(project: dict[str, Any]) -> None:

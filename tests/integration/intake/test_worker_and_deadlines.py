@@ -5,7 +5,6 @@ that spans the 2023 National Day holiday on the right day — once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -27,7 +26,6 @@ from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
-from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.integration.intake.conftest import events_of, raw_records
@@ -37,16 +35,6 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 REGISTERED_AT = datetime(2023, 9, 27, 2, 0, tzinfo=UTC)  # Wednesday before 中秋/国庆 2023
-
-
-@pytest.fixture
-async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
-    producer = create_producer(settings, client_id="intake-test")
-    await producer.start()
-    try:
-        yield EventPublisher(producer)
-    finally:
-        await producer.stop()
 
 
 def _registration(project_id: str) -> ProjectRegistration:

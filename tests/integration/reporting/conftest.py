@@ -9,6 +9,7 @@ names (``batch``, the default, or ``faust``); the kill and poison tests run both
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +19,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bench.reporting_events import synthetic_events
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.envelope import encode_envelope
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
@@ -64,6 +67,46 @@ async def wait_caught_up(settings: PlatformSettings, model: MetricsReadModel) ->
     events = len((await recompute_from_log(settings)).ledger.applied)
     await eventually(model.version, lambda applied: applied >= events, timeout_s=300)
     return events
+
+
+async def publish_synthetic(
+    settings: PlatformSettings,
+    tag: str,
+    events: int,
+    *,
+    seed: int = 0,
+    batch: int = 2000,
+    pause_s: float = 0.0,
+    until: asyncio.Event | None = None,
+) -> int:
+    """About ``events`` synthetic events (bench/reporting_events.py), ``batch`` at a time and
+    ``pause_s`` apart, so a run spreads over what a test does meanwhile; with ``until``, more
+    rounds of as many (next seed and tag) until it is set. Returns how many were sent."""
+    producer = create_producer(settings, client_id="reporting-tests-publisher")
+    await producer.start()
+    sent = round_ = 0
+    try:
+        while True:
+            pending = []
+            for outgoing in synthetic_events(events, seed=seed + round_, tag=f"{tag}{round_}"):
+                value, headers = encode_envelope(outgoing.envelope)
+                pending.append(
+                    await producer.send(
+                        outgoing.topic.name, value=value, key=outgoing.key.encode(), headers=headers
+                    )
+                )
+                if len(pending) >= batch:
+                    await asyncio.gather(*pending)
+                    sent += len(pending)
+                    pending = []
+                    await asyncio.sleep(pause_s)
+            await asyncio.gather(*pending)
+            sent += len(pending)
+            if until is None or until.is_set():
+                return sent
+            round_ += 1
+    finally:
+        await producer.stop()
 
 
 def start_worker(namespace: Namespace, stack_env: dict[str, str], log_dir: Path) -> ServiceProcess:

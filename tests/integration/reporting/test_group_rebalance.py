@@ -13,7 +13,6 @@ the worker hung for good (found by the fault suite's worker kills).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from pathlib import Path
 
@@ -21,15 +20,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
-from bench.reporting_events import synthetic_events
-from services.platform_core.events.envelope import encode_envelope
 from services.platform_core.events.topics import EVENT_TOPICS
-from services.platform_core.kafka.clients import create_producer
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.figures import diff
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.recompute import recompute_from_log
-from tests.integration.reporting.conftest import READY, Namespace, fresh_namespace, start_worker
+from tests.integration.reporting.conftest import (
+    READY,
+    Namespace,
+    fresh_namespace,
+    publish_synthetic,
+    start_worker,
+)
 from tests.support.consumer_lag import wait_until_caught_up
 from tests.support.polling import eventually
 from tests.support.processes import worker_process
@@ -38,38 +40,6 @@ pytestmark = pytest.mark.integration
 
 BURST = 6_000  # events per round of publishing; rounds go on until the visits are over
 VISITS = 2  # times a second worker joins the group, works for a while and leaves
-
-
-async def _publish(
-    settings: PlatformSettings, tag: str, until: asyncio.Event, pause_s: float = 0.1
-) -> int:
-    """Rounds of events, 500 at a time ``pause_s`` apart, until ``until`` is set (at least one
-    round): the worker is busy whenever the group rebalances."""
-    producer = create_producer(settings, client_id="reporting-rebalance-test")
-    await producer.start()
-    sent = 0
-    try:
-        for round_ in itertools.count():
-            pending = []
-            for outgoing in synthetic_events(BURST, seed=round_, tag=f"{tag}{round_}"):
-                value, headers = encode_envelope(outgoing.envelope)
-                pending.append(
-                    await producer.send(
-                        outgoing.topic.name, value=value, key=outgoing.key.encode(), headers=headers
-                    )
-                )
-                if len(pending) >= 500:
-                    await asyncio.gather(*pending)
-                    sent += len(pending)
-                    pending = []
-                    await asyncio.sleep(pause_s)
-            await asyncio.gather(*pending)
-            sent += len(pending)
-            if until.is_set():
-                break
-    finally:
-        await producer.stop()
-    return sent
 
 
 async def _a_consumer_visits(namespace: Namespace, settings: PlatformSettings) -> bool:
@@ -128,13 +98,15 @@ async def test_the_worker_reads_on_through_rebalances_of_its_group(
     read_model = MetricsReadModel(redis, namespace.prefix)
     tag = f"rb{uuid.uuid4().hex[:6]}"
     # A backlog first: the worker starts busy (a fresh group reads the whole log).
-    backlog_only = asyncio.Event()
-    backlog_only.set()
-    await _publish(settings, f"{tag}b", backlog_only, pause_s=0)
+    await publish_synthetic(settings, f"{tag}b", BURST)
     worker = await asyncio.to_thread(start_worker, namespace, stack_env, log_dir)
     try:
         visits_over = asyncio.Event()
-        publishing = asyncio.create_task(_publish(settings, tag, visits_over))
+        # Then 500 events a tenth of a second apart until the visits are over: the worker is
+        # busy whenever the group rebalances.
+        publishing = asyncio.create_task(
+            publish_synthetic(settings, tag, BURST, batch=500, pause_s=0.1, until=visits_over)
+        )
         assigned = []
         for visit in range(VISITS):
             if consumer == "batch":

@@ -12,48 +12,17 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bench.reporting_events import synthetic_events
-from services.platform_core.events.envelope import encode_envelope
-from services.platform_core.kafka.clients import create_producer
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.figures import diff
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.recompute import recompute_from_log
-from tests.integration.reporting.conftest import fresh_namespace, start_worker
+from tests.integration.reporting.conftest import fresh_namespace, publish_synthetic, start_worker
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
 EVENTS = int(os.environ.get("PRT_TEST_KILL_EVENTS", "20000"))
 KILLS = 3
-
-
-async def _publish(settings: PlatformSettings, tag: str) -> int:
-    producer = create_producer(settings, client_id="reporting-kill-test")
-    await producer.start()
-    sent = 0
-    try:
-        pending = []
-        for outgoing in synthetic_events(EVENTS, seed=3, tag=tag):
-            value, headers = encode_envelope(outgoing.envelope)
-            pending.append(
-                await producer.send(
-                    outgoing.topic.name,
-                    value=value,
-                    key=outgoing.key.encode(),
-                    headers=headers,
-                )
-            )
-            if len(pending) >= 2000:
-                await asyncio.gather(*pending)
-                sent += len(pending)
-                pending = []
-                await asyncio.sleep(0.2)  # spread the run over the kills
-        await asyncio.gather(*pending)
-        sent += len(pending)
-    finally:
-        await producer.stop()
-    return sent
 
 
 @pytest.mark.parametrize("consumer", ["faust", "batch"])
@@ -68,7 +37,8 @@ async def test_killed_worker_leaves_figures_equal_to_the_recompute(
     read_model = MetricsReadModel(redis, namespace.prefix)
     tag = f"k{uuid.uuid4().hex[:6]}"
     worker = await asyncio.to_thread(start_worker, namespace, stack_env, log_dir)
-    publishing = asyncio.create_task(_publish(settings, tag))
+    # Spread over the kills: 2,000 events at a time, 0.2 s apart.
+    publishing = asyncio.create_task(publish_synthetic(settings, tag, EVENTS, seed=3, pause_s=0.2))
     try:
         applied_at_kill = []
         for _ in range(KILLS):
