@@ -27,6 +27,7 @@ from services.abnormal_push.domain.detection.model import (
 from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
+    PushDeadlinesSet,
     PushEscalated,
     PushEvent,
     PushFeedbackGiven,
@@ -189,7 +190,7 @@ def _evidence_from_proto(evidence: common_pb2.EvidenceRef) -> Evidence:
 # --- pushes -------------------------------------------------------------------------------
 
 
-def push_event_to_message(event: PushEvent) -> Message:
+def push_event_to_message(event: PushEvent) -> Message:  # noqa: PLR0911 - one per event
     match event:
         case PushRouted():
             routed = pb.PushRouted(
@@ -201,6 +202,7 @@ def push_event_to_message(event: PushEvent) -> Message:
                 role=_number(pb.PushRole, event.role.value),
                 transferred_from_push_id=event.transferred_from_push_id,
                 severity=_number(pb.Severity, event.severity.value),
+                deadlines_estimated=event.deadlines_estimated,
             )
             if event.sign_for_due is not None:
                 routed.sign_for_due.CopyFrom(to_timestamp(event.sign_for_due))
@@ -230,6 +232,13 @@ def push_event_to_message(event: PushEvent) -> Message:
                 to_department=event.to_department,
                 reason=event.reason,
             )
+        case PushDeadlinesSet():
+            return pb.PushDeadlinesSet(
+                push_id=event.push_id,
+                occurred_at=to_timestamp(event.at),
+                sign_for_due=to_timestamp(event.sign_for_due),
+                feedback_due=to_timestamp(event.feedback_due),
+            )
         case PushOverdue():
             return pb.PushOverdue(
                 push_id=event.push_id,
@@ -257,7 +266,7 @@ def push_event_from_envelope(envelope: Envelope[Message]) -> PushEvent:
         raise EventDecodeError(f"{envelope.type} {envelope.subject}: {exc}") from exc
 
 
-def _push_event(event_id: str, message: Message) -> PushEvent:
+def _push_event(event_id: str, message: Message) -> PushEvent:  # noqa: PLR0911 - one per event
     at = from_timestamp(message.occurred_at)  # type: ignore[attr-defined]
     if isinstance(message, pb.PushRouted):
         return PushRouted(
@@ -272,6 +281,17 @@ def _push_event(event_id: str, message: Message) -> PushEvent:
             sign_for_due=_optional_time(message.sign_for_due, message.HasField("sign_for_due")),
             feedback_due=_optional_time(message.feedback_due, message.HasField("feedback_due")),
             transferred_from_push_id=message.transferred_from_push_id,
+            deadlines_estimated=message.deadlines_estimated,
+        )
+    if isinstance(message, pb.PushDeadlinesSet):
+        if not (message.HasField("sign_for_due") and message.HasField("feedback_due")):
+            raise ValueError("PushDeadlinesSet states both deadlines")
+        return PushDeadlinesSet(
+            event_id,
+            message.push_id,
+            at,
+            from_timestamp(message.sign_for_due),
+            from_timestamp(message.feedback_due),
         )
     if isinstance(message, pb.PushSignedFor):
         return PushSignedFor(event_id, message.push_id, at, message.actor_department)

@@ -11,7 +11,8 @@ Redis and broker without Faust.
 - :class:`DeadlineWatch` (timer): emits PushOverdue and PushEscalated for pushes past a due
   time, dated at the moment the deadline ran out (not when the timer noticed), so backfilled
   history is counted in its own period. Its clock is a parameter, so deadlines across holidays
-  can be tested at any instant.
+  can be tested at any instant. It first states the real deadlines (PushDeadlinesSet) of
+  pushes routed with estimates, as soon as the holiday calendar covers them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.pushes import (
     Deadline,
     Push,
+    PushDeadlinesSet,
     PushEscalated,
     PushOverdue,
     PushRouted,
@@ -51,7 +53,7 @@ from services.abnormal_push.event_codec import (
 )
 from services.abnormal_push.publishing import publish_push_event
 from services.abnormal_push.read_model import PushReadModel, push_to_json, report_to_json
-from services.abnormal_push.service_config import load_routing_table
+from services.abnormal_push.service_config import load_deadline_policy, load_routing_table
 from services.abnormal_push.webhooks import WebhookStore
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope
@@ -91,7 +93,7 @@ class ReportRouter:
             return
         for address in route(report, self._table()):
             handler = address.role is PushRole.HANDLER
-            sign_for_due, feedback_due = self._deadlines.due_times(report.severity, report.filed_at)
+            dues = self._deadlines.due_times(report.severity, report.filed_at)
             event = PushRouted(
                 event_id=derived_event_id("push-routed", address.push_id),
                 push_id=address.push_id,
@@ -101,8 +103,9 @@ class ReportRouter:
                 reason=address.reason,
                 role=address.role,
                 severity=report.severity,
-                sign_for_due=sign_for_due if handler else None,
-                feedback_due=feedback_due if handler else None,
+                sign_for_due=dues.sign_for_due if handler else None,
+                feedback_due=dues.feedback_due if handler else None,
+                deadlines_estimated=dues.estimated and handler,
             )
             await publish_push_event(self._publisher, event)
         await self._read_model.mark_routed(report.report_id)
@@ -143,7 +146,7 @@ class PushProjector:
         await self._read_model.save_push(event.event_id, push)
 
     async def _route_transfer(self, push: Push, event: PushTransferred) -> None:
-        sign_for_due, feedback_due = self._deadlines.due_times(push.severity, event.at)
+        dues = self._deadlines.due_times(push.severity, event.at)
         new_id = transferred_push_id(push.push_id, event.to_department)
         routed = PushRouted(
             event_id=derived_event_id("push-routed", new_id),
@@ -154,9 +157,10 @@ class PushProjector:
             reason=RoutingReason.TRANSFERRED,
             role=PushRole.HANDLER,
             severity=push.severity,
-            sign_for_due=sign_for_due,
-            feedback_due=feedback_due,
+            sign_for_due=dues.sign_for_due,
+            feedback_due=dues.feedback_due,
             transferred_from_push_id=push.push_id,
+            deadlines_estimated=dues.estimated,
         )
         await publish_push_event(self._publisher, routed)
 
@@ -198,12 +202,15 @@ class DeadlineWatch:
         *,
         backfill_settle_s: float = 0.0,
         wall_clock: Callable[[], float] = time.time,
+        deadlines: DeadlinePolicy | None = None,
     ) -> None:
         self._read_model = read_model
         self._publisher = publisher
         self._escalate_to = escalate_to
         self._settle_s = backfill_settle_s
         self._wall_clock = wall_clock
+        self._deadlines = deadlines or load_deadline_policy()
+        self._waiting_reported = 0
 
     async def _settling(self, push_id: str, due_at: datetime) -> bool:
         changed = await self._read_model.changed_at(push_id)
@@ -213,6 +220,7 @@ class DeadlineWatch:
 
     async def tick(self, now: datetime) -> list[tuple[str, str]]:
         """Emit the overdue and escalation events due at ``now``; (push id, deadline) pairs."""
+        await self.state_real_deadlines(now)
         emitted: list[tuple[str, str]] = []
         # Escalations emitted in this tick are not in the read model yet.
         raised_now: dict[str, int] = {}
@@ -231,6 +239,45 @@ class DeadlineWatch:
                 raised_now[push_id] = raised_now.get(push_id, 0) + 1
             await self._read_model.forget_due(push_id, deadline)
         return emitted
+
+    async def state_real_deadlines(self, now: datetime) -> list[str]:
+        """Emit PushDeadlinesSet for each push routed with estimated deadlines whose year the
+        calendar now covers; the pushes stated. Each push's real deadlines are counted from its
+        routing, as they would have been, and judged from the next tick on (a deadline already
+        past is overdue at once, dated when it ran out). Until the calendar covers a year, its
+        pushes wait: never judged against a guess."""
+        stated: list[str] = []
+        waiting = 0
+        for push_id in await self._read_model.with_estimated_deadlines():
+            push = await self._read_model.push(push_id)
+            if push is None or not push.deadlines_estimated:
+                continue
+            dues = self._deadlines.published_due_times(push.severity, push.routed_at)
+            if dues is None:
+                waiting += 1
+                continue
+            event = PushDeadlinesSet(
+                event_id=derived_event_id(
+                    "push-deadlines-set",
+                    push.push_id,
+                    dues.sign_for_due.isoformat(),
+                    dues.feedback_due.isoformat(),
+                ),
+                push_id=push.push_id,
+                at=max(now, push.routed_at),
+                sign_for_due=dues.sign_for_due,
+                feedback_due=dues.feedback_due,
+            )
+            await publish_push_event(self._publisher, event)
+            stated.append(push.push_id)
+        if waiting and waiting != self._waiting_reported:  # said when it changes, not per tick
+            log.warning(
+                "%d push(es) keep estimated deadlines: chinese_calendar does not cover their "
+                "year yet (upgrade the package when the State Council's notice is out)",
+                waiting,
+            )
+        self._waiting_reported = waiting
+        return stated
 
     async def _emit(self, push: Push, deadline: Deadline, due_at: datetime, level: int) -> None:
         # Dated when the deadline ran out: the push was late from then on, whenever the timer

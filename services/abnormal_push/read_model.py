@@ -55,6 +55,8 @@ INBOX = PREFIX + "inbox:"
 ALL_PUSHES = PREFIX + "pushes"
 RECORD = PREFIX + "record:"
 DUE = PREFIX + "due"
+# Handler pushes whose deadlines are still estimates (the watch states the real ones).
+ESTIMATED = PREFIX + "estimated-deadlines"
 # Per-department and global indexes for the lists (sorted sets by routed_at; see index_key).
 INDEX = PREFIX + "index:"
 DEPARTMENTS = PREFIX + "departments"
@@ -70,6 +72,7 @@ PROJECTION_PATTERNS = (
     ALL_PUSHES,
     RECORD + "*",
     DUE,
+    ESTIMATED,
     INDEX + "*",
     DEPARTMENTS,
     CHANGED,
@@ -251,6 +254,7 @@ def push_to_json(push: Push) -> dict[str, Any]:
         "routed_at": _time(push.routed_at),
         "sign_for_due": _time(push.sign_for_due),
         "feedback_due": _time(push.feedback_due),
+        "deadlines_estimated": push.deadlines_estimated,
         "transferred_from_push_id": push.transferred_from_push_id,
         "signed_for_at": _time(push.signed_for_at),
         "feedback": [
@@ -290,6 +294,7 @@ def push_from_json(data: dict[str, Any]) -> Push:
         routed_at=_must(data["routed_at"]),
         sign_for_due=_parse(data["sign_for_due"]),
         feedback_due=_parse(data["feedback_due"]),
+        deadlines_estimated=data.get("deadlines_estimated", False),
         transferred_from_push_id=data["transferred_from_push_id"],
         signed_for_at=_parse(data["signed_for_at"]),
         feedback=tuple(
@@ -387,6 +392,10 @@ class PushReadModel:
             }
             if pending:
                 pipe.zadd(DUE, pending)
+            if push.deadlines_estimated and push.role is PushRole.HANDLER:
+                pipe.sadd(ESTIMATED, push.push_id)
+            else:
+                pipe.srem(ESTIMATED, push.push_id)
             pipe.set(APPLIED + event_id, "1")
             await pipe.execute()
 
@@ -432,6 +441,10 @@ class PushReadModel:
     async def record(self, identity: str) -> list[str]:
         """Report ids about one organisation (credit code), newest first."""
         return [_text(m) for m in await self._redis.zrevrange(RECORD + identity, 0, -1)]
+
+    async def with_estimated_deadlines(self) -> list[str]:
+        """Handler pushes whose deadlines are estimates, waiting for the calendar."""
+        return sorted(_text(m) for m in await self._redis.smembers(ESTIMATED))
 
     async def due_by(self, now: datetime) -> list[tuple[str, Deadline]]:
         raw = await self._redis.zrangebyscore(DUE, "-inf", now.timestamp())

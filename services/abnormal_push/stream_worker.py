@@ -113,6 +113,7 @@ async def resources() -> Resources:
                     publisher,
                     load_routing_table().joint_conference_office,
                     backfill_settle_s=push_settings.backfill_settle_s,
+                    deadlines=deadlines,
                 ),
                 deliverer=WebhookDeliverer(
                     webhooks,

@@ -2,9 +2,13 @@
 
 A limit of N working days ends at 24:00 Asia/Shanghai of the Nth working day after the day the
 push was routed (the routing day itself does not count, as with statutory periods). The
-calendar comes from ``chinese_calendar``; for a year it has no data for yet (the State Council
-publishes each year's holidays in the preceding autumn), Monday to Friday are counted, and the
-caller is told the result is an estimate.
+calendar comes from ``chinese_calendar``, which follows the State Council's yearly notice and
+covers the years it has data for and no further. A push whose deadlines need a year it does
+not cover yet is still routed at once, with *estimated* deadlines (Monday to Friday counted)
+that the department sees marked as estimates; they are never judged. Once a release of the
+package covers the year, the deadline watch counts the real ones and states them
+(PushDeadlinesSet): a department is never found late against a guess, e.g. on New Year's Day
+or in the Spring Festival week.
 """
 
 from __future__ import annotations
@@ -25,12 +29,27 @@ log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
-def is_working_day(day: date) -> bool:
+def published_working_day(day: date) -> bool | None:
+    """Whether ``day`` is a working day, or None while the calendar has no data for its year."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        log.warning("no holiday data for %s; counting Monday-Friday as working days", day.year)
-        return day.weekday() < 5
+        return None
+
+
+def estimated_working_day(day: date) -> bool:
+    """The estimate for a year the calendar does not cover yet: Monday to Friday."""
+    return day.weekday() < 5
+
+
+def is_working_day(day: date) -> bool:
+    """The calendar's answer, or the estimate for a year it does not cover yet."""
+    published = published_working_day(day)
+    return estimated_working_day(day) if published is None else published
+
+
+class _Unpublished(Exception):
+    """A day of a year the calendar does not cover (internal: ends a strict count)."""
 
 
 def add_working_days(
@@ -65,9 +84,23 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class PushDues:
+    """A push's two deadlines, and whether they are estimates (see the module's docstring)."""
+
+    sign_for_due: datetime
+    feedback_due: datetime
+    estimated: bool = False
+
+
+WorkingDayCalendar = Callable[[date], bool | None]
+"""Whether a day is a working day, None for a year not published: the package, or a test's."""
+
+
+@dataclass(frozen=True)
 class DeadlinePolicy:
     by_severity: Mapping[Severity, Limits]
     escalate_to_role: str
+    calendar: WorkingDayCalendar = published_working_day
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> DeadlinePolicy:
@@ -82,10 +115,41 @@ class DeadlinePolicy:
             raise ValueError(f"push deadlines miss severities {missing}")
         return cls(limits, data.get("escalate_to_role", "joint_conference_office"))
 
-    def due_times(self, severity: Severity, routed_at: datetime) -> tuple[datetime, datetime]:
-        """(sign-for due, feedback due) of a push routed at ``routed_at``."""
+    def due_times(self, severity: Severity, routed_at: datetime) -> PushDues:
+        """The deadlines of a push routed at ``routed_at``: the real ones, or estimates while
+        the calendar does not cover their year."""
+        published = self.published_due_times(severity, routed_at)
+        if published is not None:
+            return published
         limits = self.by_severity[severity]
-        return (
-            due_after(routed_at, limits.sign_for_working_days),
-            due_after(routed_at, limits.feedback_working_days),
+        log.warning(
+            "no holiday data for the deadlines of a push routed at %s: estimated (Monday to "
+            "Friday) until chinese_calendar covers the year",
+            routed_at.isoformat(),
         )
+        return PushDues(
+            due_after(routed_at, limits.sign_for_working_days, self._estimated_day),
+            due_after(routed_at, limits.feedback_working_days, self._estimated_day),
+            estimated=True,
+        )
+
+    def published_due_times(self, severity: Severity, routed_at: datetime) -> PushDues | None:
+        """The real deadlines, or None while the calendar does not cover their year."""
+        limits = self.by_severity[severity]
+        try:
+            return PushDues(
+                due_after(routed_at, limits.sign_for_working_days, self._published_day),
+                due_after(routed_at, limits.feedback_working_days, self._published_day),
+            )
+        except _Unpublished:
+            return None
+
+    def _published_day(self, day: date) -> bool:
+        working = self.calendar(day)
+        if working is None:
+            raise _Unpublished(day.year)
+        return working
+
+    def _estimated_day(self, day: date) -> bool:
+        working = self.calendar(day)
+        return estimated_working_day(day) if working is None else working

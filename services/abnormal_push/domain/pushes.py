@@ -60,6 +60,8 @@ class PushRouted:
     sign_for_due: datetime | None
     feedback_due: datetime | None
     transferred_from_push_id: str = ""
+    # The dues are estimates: the holiday calendar did not cover their year (domain.deadlines).
+    deadlines_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,25 @@ class PushEscalated:
     level: int
 
 
+@dataclass(frozen=True)
+class PushDeadlinesSet:
+    """The real deadlines of a push routed with estimates, once the calendar covers them."""
+
+    event_id: str
+    push_id: str
+    at: datetime
+    sign_for_due: datetime
+    feedback_due: datetime
+
+
 PushEvent = (
-    PushRouted | PushSignedFor | PushFeedbackGiven | PushTransferred | PushOverdue | PushEscalated
+    PushRouted
+    | PushSignedFor
+    | PushFeedbackGiven
+    | PushTransferred
+    | PushOverdue
+    | PushEscalated
+    | PushDeadlinesSet
 )
 
 
@@ -154,6 +173,7 @@ class Push:
     overdue: tuple[Deadline, ...] = ()
     escalation_levels: tuple[int, ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    deadlines_estimated: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -178,8 +198,9 @@ class Push:
 
     def pending_deadlines(self) -> list[tuple[Deadline, datetime]]:
         """Deadlines the deadline watch still has to judge: not marked overdue, and either not
-        met yet or met after they ran out (a backfilled late answer is overdue all the same)."""
-        if self.role is not PushRole.HANDLER:
+        met yet or met after they ran out (a backfilled late answer is overdue all the same).
+        Estimated deadlines are never judged: the real ones replace them first."""
+        if self.role is not PushRole.HANDLER or self.deadlines_estimated:
             return []
         pending: list[tuple[Deadline, datetime]] = []
         for deadline in Deadline:
@@ -295,6 +316,7 @@ def _routed(event: PushRouted) -> Push:
         sign_for_due=event.sign_for_due,
         feedback_due=event.feedback_due,
         transferred_from_push_id=event.transferred_from_push_id,
+        deadlines_estimated=event.deadlines_estimated,
     )
     return _step(push, event.event_id, "ROUTED", event.at, actor="router", detail=event.reason)
 
@@ -362,6 +384,26 @@ def _escalated(push: Push, event: PushEscalated) -> Push:
     )
 
 
+def _deadlines_set(push: Push, event: PushDeadlinesSet) -> Push:
+    if not push.deadlines_estimated:
+        return push  # stated before: the watch states a push's real deadlines once
+    counted = replace(
+        push,
+        sign_for_due=event.sign_for_due,
+        feedback_due=event.feedback_due,
+        deadlines_estimated=False,
+    )
+    return _step(
+        counted,
+        event.event_id,
+        "DEADLINES_SET",
+        event.at,
+        actor="deadline timer",
+        detail=f"sign-for {event.sign_for_due.isoformat()}, "
+        f"feedback {event.feedback_due.isoformat()} (the holiday calendar now covers them)",
+    )
+
+
 def apply_push_event(push: Push | None, event: PushEvent) -> Push:
     """The push after ``event``; raises PushActionRefused for an event its state contradicts."""
     if isinstance(event, PushRouted):
@@ -381,6 +423,8 @@ def apply_push_event(push: Push | None, event: PushEvent) -> Push:
             changed = _transferred(push, event)
         case PushOverdue():
             changed = _overdue(push, event)
+        case PushDeadlinesSet():
+            changed = _deadlines_set(push, event)
         case _:
             changed = _escalated(push, event)
     return changed

@@ -168,6 +168,13 @@ class PushPublic(BaseModel):
     routed_at: datetime
     sign_for_due: datetime | None
     feedback_due: datetime | None
+    deadlines_estimated: bool = Field(
+        default=False,
+        description="True while the two deadlines are estimates (Monday to Friday counted): "
+        "the State Council's holiday arrangement for their year is not in the calendar yet. "
+        "An estimate is never judged overdue; the real deadlines replace it (a step "
+        "DEADLINES_SET) once the calendar covers the year.",
+    )
     overdue: list[str]
     escalation_levels: list[int]
     transferred_to: str

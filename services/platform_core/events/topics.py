@@ -87,6 +87,7 @@ ABNORMAL_PUSHES = TopicSpec(
         "PushTransferred",
         "PushOverdue",
         "PushEscalated",
+        "PushDeadlinesSet",
     ),
 )
 

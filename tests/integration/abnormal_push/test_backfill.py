@@ -265,6 +265,7 @@ async def test_a_detection_over_backfilled_intake_events_is_dated_by_the_opening
     assert report["detection"]["rule_id"] == "R028"
     assert _when(report["filed_at"]) == opened
     assert _when(push["routed_at"]) == opened
-    sign_for_due, feedback_due = load_deadline_policy().due_times(Severity.HIGH, opened)
+    dues = load_deadline_policy().due_times(Severity.HIGH, opened)
+    sign_for_due, feedback_due = dues.sign_for_due, dues.feedback_due
     assert _when(push["sign_for_due"]) == sign_for_due < datetime(2023, 5, 12, tzinfo=UTC)
     assert _when(push["feedback_due"]) == feedback_due

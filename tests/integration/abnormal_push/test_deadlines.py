@@ -5,15 +5,19 @@ its clock injected; the worker (whose own timer is idle in tests) projects what 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 from prt.v1 import abnormal_push_pb2, common_pb2
 
-from services.abnormal_push.handlers import DeadlineWatch
+from services.abnormal_push.domain.deadlines import published_working_day
+from services.abnormal_push.handlers import DeadlineWatch, ReportRouter
 from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.service_config import load_deadline_policy
+from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import ABNORMAL_REPORTS
 from services.platform_core.kafka.publisher import EventPublisher
@@ -114,3 +118,73 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
     assert push_id in {p["push_id"] for p in fgw_view.json()}
     assert fgw_reads.status_code == 200
     assert counts.json()[0]["overdue"] >= 1
+
+
+class StandInCalendar:
+    """The package's calendar, except that 2024 is unpublished until the test publishes it."""
+
+    def __init__(self) -> None:
+        self.published = False
+
+    def __call__(self, day: date) -> bool | None:
+        if day.year == 2024 and not self.published:
+            return None
+        return published_working_day(day)
+
+
+async def test_estimated_deadlines_are_never_judged_and_the_real_ones_follow_the_calendar(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    read_model: PushReadModel,
+) -> None:
+    calendar = StandInCalendar()
+    policy = replace(load_deadline_policy(), calendar=calendar)
+    report_id = f"r-{uuid.uuid4()}"
+    # The router of a worker whose calendar lacks 2024: the pushes go out at once, with
+    # estimated deadlines (Monday to Friday: the sign-for estimate is 10-01, a holiday).
+    router = ReportRouter(read_model, publisher, None, policy)
+    await router.apply(Envelope(message=_report(report_id), source="test", subject=report_id))
+    async with httpx.AsyncClient(timeout=10) as client:
+        params = {"department": "ZJJ", "until": FILED_AT.isoformat()}
+
+        async def zjj_push() -> list[dict[str, Any]]:
+            response = await client.get(
+                f"{push_api.base_url}/v1/pushes", params=params, headers=auth(keys["operator"])
+            )
+            return [p for p in response.json() if p["report_id"] == report_id]
+
+        (push,) = await eventually(zjj_push, lambda found: len(found) == 1)
+        push_id = push["push_id"]
+        assert push["deadlines_estimated"] is True
+        assert datetime.fromisoformat(push["sign_for_due"]) == datetime(
+            2024, 10, 1, 16, 0, tzinfo=UTC
+        )
+
+        watch = DeadlineWatch(read_model, publisher, escalate_to="FGW", deadlines=policy)
+        # Past the estimate, in the holiday: nothing is judged, nothing is stated yet.
+        holiday = datetime(2024, 10, 3, 2, 0, tzinfo=UTC)
+        assert push_id not in {p for p, _ in await watch.tick(holiday)}
+        assert push_id not in await watch.state_real_deadlines(holiday)
+
+        calendar.published = True  # a release of the package covers 2024
+        assert await watch.state_real_deadlines(holiday) == [push_id]
+        url = f"{push_api.base_url}/v1/pushes/{push_id}"
+        counted = await eventually(
+            lambda: client.get(url, headers=auth(keys["ZJJ"])),
+            lambda r: r.json()["deadlines_estimated"] is False,
+        )
+        # Stated once: the projection no longer lists it as waiting.
+        assert await watch.state_real_deadlines(holiday) == []
+        assert push_id not in {
+            p for p, _ in await watch.tick(datetime(2024, 10, 8, 15, 0, tzinfo=UTC))
+        }
+        assert (push_id, "SIGN_FOR") in await watch.tick(SIGN_FOR_DUE)
+
+    body = counted.json()
+    assert datetime.fromisoformat(body["sign_for_due"]) == SIGN_FOR_DUE
+    # 15 working days from 09-30: 10-08..10-12 (5), 10-14..18 (10), 10-21..25 (15).
+    assert datetime.fromisoformat(body["feedback_due"]) == datetime(2024, 10, 25, 16, 0, tzinfo=UTC)
+    assert body["overdue"] == []
+    assert [s["kind"] for s in body["steps"]] == ["ROUTED", "DEADLINES_SET"]

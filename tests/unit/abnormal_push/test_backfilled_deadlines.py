@@ -36,7 +36,8 @@ TODAY = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # when the history is migrated
 
 
 def routed() -> Push:
-    sign_for_due, feedback_due = load_deadline_policy().due_times(Severity.MEDIUM, FILED)
+    dues = load_deadline_policy().due_times(Severity.MEDIUM, FILED)
+    sign_for_due, feedback_due = dues.sign_for_due, dues.feedback_due
     return apply_push_event(
         None,
         PushRouted(

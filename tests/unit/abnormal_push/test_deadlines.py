@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from services.abnormal_push.domain.deadlines import (
     add_working_days,
     due_after,
     is_working_day,
+    published_working_day,
 )
 from services.abnormal_push.domain.reports import Severity
 from services.abnormal_push.service_config import load_deadline_policy
@@ -52,7 +54,9 @@ def test_years_without_holiday_data_count_weekdays() -> None:
 def test_policy_from_the_data_file_by_severity() -> None:
     policy = load_deadline_policy()
     routed = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)
-    sign_for, feedback = policy.due_times(Severity.MEDIUM, routed)
+    dues = policy.due_times(Severity.MEDIUM, routed)
+    sign_for, feedback = dues.sign_for_due, dues.feedback_due
+    assert not dues.estimated
     assert sign_for == datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
     # 15 working days from 09-30: 10-08..10-12 (5), 10-14..18 (10), 10-21..25 (15).
     assert feedback == datetime(2024, 10, 25, 16, 0, tzinfo=UTC)
@@ -68,3 +72,43 @@ def test_policy_must_cover_every_severity() -> None:
                 }
             }
         )
+
+
+def _calendar_without_2027(day: date) -> bool | None:
+    """The package as it stood before the 2027 notice; 2027 as the notice will have it, in the
+    days these tests use (元旦: 1 January off; 2 and 3 January a weekend)."""
+    if day.year != 2027:
+        return published_working_day(day)
+    return None
+
+
+def _calendar_with_2027(day: date) -> bool | None:
+    if day.year != 2027:
+        return published_working_day(day)
+    return day.weekday() < 5 and day != date(2027, 1, 1)
+
+
+def test_a_push_whose_deadline_needs_an_unpublished_year_gets_estimates() -> None:
+    policy = replace(load_deadline_policy(), calendar=_calendar_without_2027)
+    routed = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)  # Thursday, 10:00 in Jinan
+    dues = policy.due_times(Severity.HIGH, routed)
+    # Monday to Friday: Friday 1 January 2027 counts, though it is New Year's Day.
+    assert dues.estimated
+    assert dues.sign_for_due == datetime(2027, 1, 1, 16, 0, tzinfo=UTC)
+    assert policy.published_due_times(Severity.HIGH, routed) is None
+
+
+def test_the_real_deadlines_once_the_calendar_covers_the_year() -> None:
+    policy = replace(load_deadline_policy(), calendar=_calendar_with_2027)
+    routed = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
+    dues = policy.published_due_times(Severity.HIGH, routed)
+    assert dues is not None
+    assert not dues.estimated
+    assert dues.sign_for_due == datetime(2027, 1, 4, 16, 0, tzinfo=UTC)  # Monday 4 January
+    assert policy.due_times(Severity.HIGH, routed) == dues
+
+
+def test_the_package_itself_has_no_data_for_a_far_year() -> None:
+    assert published_working_day(date(2099, 1, 5)) is None
+    dues = load_deadline_policy().due_times(Severity.LOW, datetime(2099, 1, 5, 2, 0, tzinfo=UTC))
+    assert dues.estimated

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from google.protobuf.message import Message
+from prt.v1 import abnormal_push_pb2
 
 from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
+    PushDeadlinesSet,
     PushEscalated,
     PushEvent,
     PushFeedbackGiven,
@@ -42,7 +44,9 @@ from services.abnormal_push.read_model import (
     report_from_json,
     report_to_json,
 )
+from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
+from services.platform_core.events.proto_values import to_timestamp
 from tests.unit.abnormal_push.factories import T0, report
 
 
@@ -89,6 +93,8 @@ EVENTS: list[PushEvent] = [
     PushTransferred("e-4", "push-1", T0, "ZJJ", "JTJ", "公路"),
     PushOverdue("e-5", "push-1", T0, Deadline.SIGN_FOR, T0, "ZJJ"),
     PushEscalated("e-6", "push-1", T0, Deadline.FEEDBACK, "FGW", 2),
+    replace(ROUTED, event_id="e-7", deadlines_estimated=True),
+    PushDeadlinesSet("e-8", "push-1", T0, T0 + timedelta(days=3), T0 + timedelta(days=14)),
 ]
 
 
@@ -106,3 +112,11 @@ def test_a_push_round_trips_through_json() -> None:
     for event in EVENTS[2:4]:
         push = apply_push_event(push, event)
     assert push_from_json(push_to_json(push)) == push
+
+
+def test_push_deadlines_set_without_both_deadlines_is_refused() -> None:
+    message = abnormal_push_pb2.PushDeadlinesSet(push_id="push-1", occurred_at=to_timestamp(T0))
+    message.sign_for_due.CopyFrom(to_timestamp(T0))
+    envelope: Envelope[Message] = Envelope(message=message, source="/t", subject="push-1")
+    with pytest.raises(EventDecodeError, match="both deadlines"):
+        push_event_from_envelope(envelope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
     Push,
+    PushDeadlinesSet,
     PushEscalated,
     PushFeedbackGiven,
     PushOverdue,
@@ -31,7 +33,8 @@ ROUTED_AT = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)  # Monday before National Da
 
 
 def routed(role: PushRole = PushRole.HANDLER, department: str = "ZJJ") -> Push:
-    sign_for_due, feedback_due = load_deadline_policy().due_times(Severity.MEDIUM, ROUTED_AT)
+    dues = load_deadline_policy().due_times(Severity.MEDIUM, ROUTED_AT)
+    sign_for_due, feedback_due = dues.sign_for_due, dues.feedback_due
     handler = role is PushRole.HANDLER
     return apply_push_event(
         None,
@@ -156,3 +159,26 @@ def test_feedback_in_time_clears_the_feedback_deadline() -> None:
     push = feedback(sign(routed()), HandlingResult.CASE_FILED)
     assert push.feedback_due is not None
     assert overdue_now(push, push.feedback_due + timedelta(days=1)) == []
+
+
+def test_estimated_deadlines_are_never_judged_until_the_real_ones_replace_them() -> None:
+    estimated = replace(routed(), deadlines_estimated=True)
+    long_after = ROUTED_AT + timedelta(days=365)
+    assert estimated.pending_deadlines() == []
+    assert overdue_now(estimated, long_after) == []
+
+    real_sign_for = datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
+    real_feedback = datetime(2024, 10, 25, 16, 0, tzinfo=UTC)
+    stated = PushDeadlinesSet("e-set", "push-1", long_after, real_sign_for, real_feedback)
+    counted = apply_push_event(estimated, stated)
+    assert not counted.deadlines_estimated
+    assert (counted.sign_for_due, counted.feedback_due) == (real_sign_for, real_feedback)
+    assert counted.steps[-1].kind == "DEADLINES_SET"
+    assert overdue_now(counted, long_after) == [
+        (Deadline.SIGN_FOR, real_sign_for),
+        (Deadline.FEEDBACK, real_feedback),
+    ]
+    # Stated once: the same event again, or another statement, changes nothing.
+    assert apply_push_event(counted, stated) == counted
+    later = PushDeadlinesSet("e-set-2", "push-1", long_after, long_after, long_after)
+    assert apply_push_event(counted, later) == counted
