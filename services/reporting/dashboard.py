@@ -75,6 +75,7 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
     for push_id, push in states.items():
         signed = bool(push.get("signed_at"))
         due = _instant(push.get("feedback_due") if signed else push.get("sign_for_due"))
+        estimated = bool(push.get("deadlines_estimated"))
         board.append(
             {
                 "push_id": push_id,
@@ -83,7 +84,12 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
                 "department_name": labels.department(push["department"]),
                 "status": "待处理" if signed else "待签收",
                 "due": due.isoformat() if due else None,
-                "overdue": bool(push.get("overdue")) or (due is not None and due < now),
+                # Routed before the holiday calendar covered the due's year: Monday to Friday
+                # counted, until PushDeadlinesSet states the real deadlines.
+                "due_estimated": estimated,
+                # An estimate is never judged (abnormal push marks no push late against it).
+                "overdue": bool(push.get("overdue"))
+                or (due is not None and due < now and not estimated),
             }
         )
     board.sort(key=lambda entry: (entry["due"] is None, entry["due"] or ""))

@@ -139,6 +139,15 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _enum(abnormal_push_pb2.PushRole.DESCRIPTOR, m.role),
                 _optional_time(m, "sign_for_due"),
                 _optional_time(m, "feedback_due"),
+                deadlines_estimated=m.deadlines_estimated,
+            )
+        case abnormal_push_pb2.PushDeadlinesSet():
+            return facts.PushDeadlinesSetFact(
+                eid,
+                m.push_id,
+                _time(m.occurred_at, what),
+                _optional_time(m, "sign_for_due"),
+                _optional_time(m, "feedback_due"),
             )
         case abnormal_push_pb2.PushSignedFor():
             return facts.PushSignedForFact(eid, m.push_id, _time(m.occurred_at, what))

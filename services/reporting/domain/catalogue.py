@@ -289,8 +289,10 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "pushes_fed_back_on_time",
         "按时反馈推送数",
         "Pushes with feedback on time",
-        "Pushes to handle whose first feedback came no later than the feedback deadline.",
-        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted"),
+        "Pushes to handle whose first feedback came no later than the feedback deadline: the "
+        "real one once PushDeadlinesSet replaced estimated deadlines (judged against the "
+        "estimate until then).",
+        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted", "prt.v1.PushDeadlinesSet"),
         ("department",),
         _singles("department"),
     ),
@@ -322,7 +324,7 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "按时反馈率",
         "On-time feedback rate",
         "pushes_fed_back_on_time / pushes_to_handle, for pushes routed in the period.",
-        ("prt.v1.PushRouted", "prt.v1.PushFeedbackGiven"),
+        ("prt.v1.PushRouted", "prt.v1.PushFeedbackGiven", "prt.v1.PushDeadlinesSet"),
         ("department",),
         (),
         unit="ratio",

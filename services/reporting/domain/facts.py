@@ -115,6 +115,20 @@ class PushRoutedFact:
     role: str  # HANDLER | COPY
     sign_for_due: datetime | None
     feedback_due: datetime | None
+    # The dues are estimates (Monday to Friday counted): the holiday calendar did not cover
+    # their year yet. A PushDeadlinesSetFact replaces them with the real ones later.
+    deadlines_estimated: bool = False
+
+
+@dataclass(frozen=True)
+class PushDeadlinesSetFact:
+    """The real deadlines of a push routed with estimated ones; they replace the estimates."""
+
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+    sign_for_due: datetime | None
+    feedback_due: datetime | None
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,7 @@ Fact = (
     | LargeAmountRecordImportedFact
     | AbnormalReportFiledFact
     | PushRoutedFact
+    | PushDeadlinesSetFact
     | PushSignedForFact
     | PushFeedbackGivenFact
     | PushOverdueFact

@@ -2,10 +2,11 @@
 
 A counter is a metric name plus its dimensions (see the catalogue). Some metrics need what an
 earlier event of the same aggregate said — a transaction's category is on the project's
-registration, a push's deadline on its routing, days to announcement need the registration
-time — so :func:`contribute` takes the aggregate's state and returns the new one with the
-increments. The aggregate's events share a Kafka key, hence a partition, hence an order, so the
-stream worker and the recompute see them in the same order and compute the same figures.
+registration, a push's deadline on its routing (or on the PushDeadlinesSet that replaced
+estimated ones), days to announcement need the registration time — so :func:`contribute`
+takes the aggregate's state and returns the new one with the increments. The aggregate's
+events share a Kafka key, hence a partition, hence an order, so the stream worker and the
+recompute see them in the same order and compute the same figures.
 
 The read model applies a contribution once per event id, state and counters in one atomic step.
 """
@@ -32,6 +33,7 @@ from services.reporting.domain.facts import (
     LargeAmountRecordImportedFact,
     PartnerVenueDecisionFact,
     ProjectRegisteredFact,
+    PushDeadlinesSetFact,
     PushFeedbackGivenFact,
     PushOverdueFact,
     PushRoutedFact,
@@ -237,7 +239,13 @@ def state_key(fact: Fact) -> str | None:
             return f"project:{fact.project_id}"
         case LargeAmountRecordImportedFact():
             return f"deal:{fact.unified_deal_code}"
-        case PushRoutedFact() | PushSignedForFact() | PushFeedbackGivenFact() | PushOverdueFact():
+        case (
+            PushRoutedFact()
+            | PushDeadlinesSetFact()
+            | PushSignedForFact()
+            | PushFeedbackGivenFact()
+            | PushOverdueFact()
+        ):
             return f"push:{fact.push_id}"
         case VenueCapacityPublishedFact():
             return f"venue:{fact.venue_id}"
@@ -292,6 +300,8 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             return builder.done()
         case PushRoutedFact():
             return _push_routed(fact)
+        case PushDeadlinesSetFact():
+            return _push_deadlines_set(fact, state)
         case PushSignedForFact():
             return _push_signed_for(fact, state)
         case PushFeedbackGivenFact():
@@ -432,6 +442,7 @@ def _push_routed(fact: PushRoutedFact) -> Contribution:
         "routed_at": fact.occurred_at.isoformat(),
         "sign_for_due": fact.sign_for_due.isoformat() if fact.sign_for_due else None,
         "feedback_due": fact.feedback_due.isoformat() if fact.feedback_due else None,
+        "deadlines_estimated": fact.deadlines_estimated,
         "signed_at": None,
         "fed_back_at": None,
         "resolved": False,
@@ -452,6 +463,10 @@ def _push_signed_for(fact: PushSignedForFact, state: State | None) -> Contributi
 RESOLVING_RESULTS = frozenset({"PENALISED", "INTERVIEWED", "REFERRED", "NO_ACTION"})
 
 
+def _fed_back_on_time(fed_back_at: datetime, feedback_due: datetime | None) -> bool:
+    return feedback_due is None or fed_back_at <= feedback_due
+
+
 def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribution:
     if state is None or state.get("role") != HANDLER:
         return Contribution()
@@ -461,8 +476,7 @@ def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribu
         routed_at = _instant(state["routed_at"]) or fact.occurred_at
         values = {"department": state["department"]}
         builder.count("pushes_fed_back", values, routed_at)
-        due = _instant(state.get("feedback_due"))
-        if due is None or fact.occurred_at <= due:
+        if _fed_back_on_time(fact.occurred_at, _instant(state.get("feedback_due"))):
             builder.count("pushes_fed_back_on_time", values, routed_at)
         new_state["fed_back_at"] = fact.occurred_at.isoformat()
     changes: list[IndexChange] = []
@@ -470,6 +484,32 @@ def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribu
         new_state["resolved"] = True
         changes.append(IndexChange(OPEN_PUSHES, fact.push_id, add=False))
     return builder.done(new_state, changes)
+
+
+def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Contribution:
+    """The real deadlines replace the estimated ones. A push already fed back was judged
+    against the estimate: when the real feedback due gives the other verdict, the on-time
+    count moves (+1 or -1), where the feedback counted it, so the figure reads as if the push
+    had been routed with the real deadlines."""
+    if state is None or state.get("role") != HANDLER or not state.get("deadlines_estimated"):
+        return Contribution()  # as abnormal push: a push's real deadlines are stated once
+    builder = _Builder()
+    fed_back_at = _instant(state.get("fed_back_at"))
+    if fed_back_at is not None:
+        was_on_time = _fed_back_on_time(fed_back_at, _instant(state.get("feedback_due")))
+        is_on_time = _fed_back_on_time(fed_back_at, fact.feedback_due)
+        if was_on_time != is_on_time:
+            routed_at = _instant(state["routed_at"]) or fact.occurred_at
+            values = {"department": state["department"]}
+            # The event joins the figure's evidence either way: it is what moved the figure.
+            builder.count("pushes_fed_back_on_time", values, routed_at, 1 if is_on_time else -1)
+    push = {
+        **state,
+        "sign_for_due": fact.sign_for_due.isoformat() if fact.sign_for_due else None,
+        "feedback_due": fact.feedback_due.isoformat() if fact.feedback_due else None,
+        "deadlines_estimated": False,
+    }
+    return builder.done(push)
 
 
 def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bench.reporting_events import synthetic_events
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import encode_envelope
 from services.platform_core.kafka.clients import create_producer
@@ -30,6 +29,7 @@ from services.reporting.recompute import recompute_from_log
 from tests.conftest import WORKER_READY, IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
+from tests.unit.reporting.event_mix import events_with_deadlines_set
 
 CONSUMER = os.environ.get("PRT_TEST_REPORTING_CONSUMER", "batch")
 # What each kind of worker logs once it consumes.
@@ -79,7 +79,8 @@ async def publish_synthetic(
     pause_s: float = 0.0,
     until: asyncio.Event | None = None,
 ) -> int:
-    """About ``events`` synthetic events (bench/reporting_events.py), ``batch`` at a time and
+    """About ``events`` synthetic events (bench/reporting_events.py, with estimated push
+    deadlines replaced: tests/unit/reporting/event_mix.py), ``batch`` at a time and
     ``pause_s`` apart, so a run spreads over what a test does meanwhile; with ``until``, more
     rounds of as many (next seed and tag) until it is set. Returns how many were sent."""
     producer = create_producer(settings, client_id="reporting-tests-publisher")
@@ -88,7 +89,9 @@ async def publish_synthetic(
     try:
         while True:
             pending = []
-            for outgoing in synthetic_events(events, seed=seed + round_, tag=f"{tag}{round_}"):
+            for outgoing in events_with_deadlines_set(
+                events, seed=seed + round_, tag=f"{tag}{round_}"
+            ):
                 value, headers = encode_envelope(outgoing.envelope)
                 pending.append(
                     await producer.send(

@@ -16,7 +16,6 @@ from docx import Document
 from prt.v1 import common_pb2, intake_pb2
 from redis.asyncio import Redis
 
-from bench.reporting_events import synthetic_events
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
@@ -34,6 +33,7 @@ from tests.conftest import IssueKey
 from tests.integration.reporting.conftest import Namespace
 from tests.support.polling import eventually
 from tests.support.processes import REPO, ServiceProcess
+from tests.unit.reporting.event_mix import events_with_deadlines_set
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ async def test_figures_equal_the_recompute_and_link_their_evidence(
         subject=f"p-{marker}",
     )
     await publisher.publish(PROJECT_EVENTS, registration, registration.subject)
-    for outgoing in synthetic_events(400, seed=11, tag=marker):
+    for outgoing in events_with_deadlines_set(400, seed=11, tag=marker):
         await publisher.publish(outgoing.topic, outgoing.envelope, outgoing.key)
     # A record no one can decode, on another topic: dead-lettered, counted nowhere.
     value, headers = encode_envelope(registration)

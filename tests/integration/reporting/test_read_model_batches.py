@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bench.reporting_events import synthetic_events
 from services.platform_core.events.envelope import decode_record, encode_envelope
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.facts import Fact
@@ -18,6 +17,7 @@ from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import OPEN_PUSHES, REGISTERED_AMOUNT_FEN, CounterKey
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
+from tests.unit.reporting.event_mix import events_with_deadlines_set
 from tests.unit.reporting.factories import announced, registered
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
 def _facts(count: int) -> list[Fact]:
     """Facts of every kind, each aggregate's in order, through the real codec."""
     found = []
-    for outgoing in synthetic_events(count, seed=11, tag=uuid.uuid4().hex[:6]):
+    for outgoing in events_with_deadlines_set(count, seed=11, tag=uuid.uuid4().hex[:6]):
         value, headers = encode_envelope(outgoing.envelope)
         fact = fact_from_envelope(decode_record(value, headers))
         if fact is not None:

@@ -53,6 +53,9 @@ def routed(
     department: str = "ZJJ",
     role: str = "HANDLER",
     feedback_due: str | None = "2023-03-10 18:00",
+    *,
+    sign_for_due: str = "2023-03-03 18:00",
+    deadlines_estimated: bool = False,
 ) -> facts.PushRoutedFact:
     return facts.PushRoutedFact(
         event_id(),
@@ -62,6 +65,15 @@ def routed(
         at(when),
         "CATEGORY_SUPERVISOR",
         role,
-        at("2023-03-03 18:00") if role == "HANDLER" else None,
+        at(sign_for_due) if role == "HANDLER" else None,
         at(feedback_due) if feedback_due and role == "HANDLER" else None,
+        deadlines_estimated=deadlines_estimated and role == "HANDLER",
+    )
+
+
+def deadlines_set(
+    push: str, when: str, feedback_due: str, sign_for_due: str = "2023-03-03 18:00"
+) -> facts.PushDeadlinesSetFact:
+    return facts.PushDeadlinesSetFact(
+        event_id(), push, at(when), at(sign_for_due), at(feedback_due)
     )

@@ -83,7 +83,11 @@
       cell(row, p.push_id);
       cell(row, p.department_name);
       cell(row, p.status + (p.overdue ? "(超期)" : ""));
-      cell(row, p.due ? new Date(p.due).toLocaleString("zh-CN") : "—");
+      const due = cell(row, p.due ? new Date(p.due).toLocaleString("zh-CN") : "—");
+      if (p.due && p.due_estimated) {
+        due.textContent += "（预计）";
+        due.title = "节假日安排未发布，按周一至周五估算";
+      }
       board.appendChild(row);
     }
   }
