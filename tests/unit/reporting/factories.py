@@ -7,6 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain import facts
+from services.reporting.domain.figures import value_of
+from services.reporting.domain.ledger import Ledger
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -77,3 +79,15 @@ def deadlines_set(
     return facts.PushDeadlinesSetFact(
         event_id(), push, at(when), at(sign_for_due), at(feedback_due)
     )
+
+
+def fold(*items: facts.Fact) -> Ledger:
+    """The figures and states of ``items`` folded in order, as the stream worker would."""
+    ledger = Ledger()
+    for item in items:
+        ledger.apply(item)
+    return ledger
+
+
+def figure(ledger: Ledger, metric: str, period: str | None = None, **dimensions: str) -> int:
+    return value_of(ledger.figures(), metric, period, **dimensions)

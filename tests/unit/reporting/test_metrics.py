@@ -4,93 +4,83 @@ from __future__ import annotations
 
 from services.reporting.domain import facts
 from services.reporting.domain.catalogue import BY_KEY, CATALOGUE
-from services.reporting.domain.figures import distribution, histogram_of, ratio, value_of
-from services.reporting.domain.ledger import Ledger
+from services.reporting.domain.figures import distribution, histogram_of, ratio
 from services.reporting.domain.metrics import OPEN_PUSHES, CounterKey
 from tests.unit.reporting.factories import (
     announced,
     at,
     completed,
     event_id,
+    figure,
+    fold,
     registered,
     routed,
 )
 
 
-def _fold(*items: facts.Fact) -> Ledger:
-    ledger = Ledger()
-    for item in items:
-        ledger.apply(item)
-    return ledger
-
-
-def _v(ledger: Ledger, metric: str, period: str | None = None, **dimensions: str) -> int:
-    return value_of(ledger.figures(), metric, period, **dimensions)
-
-
 def test_registrations_count_and_amount_by_region_category_department_and_period() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-01-05 10:00", "370113", "HOUSING", 500, "ZJJ"),
         registered("p2", "2023-04-01 00:30", "370113", "WATER", 300, "SWJ"),
         registered("p3", "2023-07-01 08:00", "370115", "HOUSING", 7, "ZJJ"),
     )
-    assert _v(ledger, "registrations") == 3
-    assert _v(ledger, "registrations", "2023-H1") == 2
-    assert _v(ledger, "registrations", "2023-Q2", region="370113") == 1
-    assert _v(ledger, "registrations", "2023-01", category="HOUSING") == 1
-    assert _v(ledger, "registrations", "2023", department="ZJJ") == 2
-    assert _v(ledger, "registrations", None, region="370113", category="HOUSING") == 1
-    assert _v(ledger, "registered_amount_fen", "2023-H1") == 800
-    assert _v(ledger, "registered_amount_fen", "2023-H2", region="370115") == 7
+    assert figure(ledger, "registrations") == 3
+    assert figure(ledger, "registrations", "2023-H1") == 2
+    assert figure(ledger, "registrations", "2023-Q2", region="370113") == 1
+    assert figure(ledger, "registrations", "2023-01", category="HOUSING") == 1
+    assert figure(ledger, "registrations", "2023", department="ZJJ") == 2
+    assert figure(ledger, "registrations", None, region="370113", category="HOUSING") == 1
+    assert figure(ledger, "registered_amount_fen", "2023-H1") == 800
+    assert figure(ledger, "registered_amount_fen", "2023-H2", region="370115") == 7
 
 
 def test_key_project_green_channel_and_deficiency_registrations() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-02-01 09:00", key_project=True, green_channel=True),
         registered("p2", "2023-02-02 09:00", key_project=True, deficiency_accepted=True),
         registered("p3", "2023-02-03 09:00", region="370115", deficiency_accepted=True),
     )
-    assert _v(ledger, "key_project_registrations", "2023-H1") == 2
-    assert _v(ledger, "green_channel_registrations", "2023-H1", region="370113") == 1
-    assert _v(ledger, "deficiency_registrations", "2023-Q1") == 2
-    assert _v(ledger, "deficiency_registrations", "2023-Q1", region="370115") == 1
+    assert figure(ledger, "key_project_registrations", "2023-H1") == 2
+    assert figure(ledger, "green_channel_registrations", "2023-H1", region="370113") == 1
+    assert figure(ledger, "deficiency_registrations", "2023-Q1") == 2
+    assert figure(ledger, "deficiency_registrations", "2023-Q1", region="370115") == 1
 
 
 def test_deficiency_breaches_take_the_projects_region_and_department() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-02-01 09:00", region="370117", department="NYNCJ"),
         facts.DeficiencyDeadlineBreachedFact(event_id(), "p1", at("2023-02-20 00:05")),
     )
-    assert _v(ledger, "deficiency_breaches", "2023-02", region="370117") == 1
-    assert _v(ledger, "deficiency_breaches", "2023-H1", department="NYNCJ") == 1
+    assert figure(ledger, "deficiency_breaches", "2023-02", region="370117") == 1
+    assert figure(ledger, "deficiency_breaches", "2023-H1", department="NYNCJ") == 1
 
 
 def test_tender_documents_pre_published() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-03-01 09:00", region="370102"),
         facts.TenderDocumentPrePublishedFact(event_id(), "p1", "JYZX", at("2023-03-02 09:00")),
         facts.TenderDocumentPrePublishedFact(event_id(), "p9", "JYZX", at("2023-03-02 09:00")),
     )
-    assert _v(ledger, "tender_documents_pre_published", "2023-H1") == 2
-    assert _v(ledger, "tender_documents_pre_published", "2023-H1", region="370102") == 1
+    assert figure(ledger, "tender_documents_pre_published", "2023-H1") == 2
+    assert figure(ledger, "tender_documents_pre_published", "2023-H1", region="370102") == 1
     # A project reporting never saw registered is still counted, under UNKNOWN.
-    assert _v(ledger, "tender_documents_pre_published", "2023-H1", region="UNKNOWN") == 1
+    assert figure(ledger, "tender_documents_pre_published", "2023-H1", region="UNKNOWN") == 1
 
 
 def test_deposits_waived_amount_saved_and_historical_deposits_refunded() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-03-01 09:00", region="370112"),
         facts.DepositWaivedFact(event_id(), "p1", "JYZX", at("2023-03-05 09:00"), "WAIVED", 20_000),
         facts.DepositWaivedFact(event_id(), "p1", "JYZX", at("2023-03-06 09:00"), "REDUCED", 5_000),
         facts.HistoricalDepositRefundedFact(event_id(), "old-1", "JYZX", at("2023-05-06"), 70_000),
         facts.HistoricalDepositRefundedFact(event_id(), "old-2", "JYZX", at("2023-08-06"), 1_000),
     )
-    assert _v(ledger, "deposits_waived", "2023-H1") == 2
-    assert _v(ledger, "deposit_amount_saved_fen", "2023-H1") == 25_000
-    assert _v(ledger, "deposit_amount_saved_fen", "2023-H1", relief_kind="WAIVED") == 20_000
-    assert _v(ledger, "deposit_amount_saved_fen", "2023-H1", region="370112") == 25_000
-    assert _v(ledger, "historical_deposits_refunded", "2023-H1") == 1
-    assert _v(ledger, "historical_deposit_refunded_fen", "2023") == 71_000
+    assert figure(ledger, "deposits_waived", "2023-H1") == 2
+    assert figure(ledger, "deposit_amount_saved_fen", "2023-H1") == 25_000
+    assert figure(ledger, "deposit_amount_saved_fen", "2023-H1", relief_kind="WAIVED") == 20_000
+    assert figure(ledger, "deposit_amount_saved_fen", "2023-H1", region="370112") == 25_000
+    assert figure(ledger, "historical_deposits_refunded", "2023-H1") == 1
+    assert figure(ledger, "historical_deposit_refunded_fen", "2023") == 71_000
 
 
 def test_large_amount_records_count_each_deal_once_by_source_level() -> None:
@@ -99,19 +89,19 @@ def test_large_amount_records_count_each_deal_once_by_source_level() -> None:
             event_id(), code, "FGW", at("2023-03-01 10:00"), level, "370100", "HOUSING", amount
         )
 
-    ledger = _fold(
+    ledger = fold(
         imported("D1", "PROVINCIAL", 100),
         imported("D2", "CITY", 200),
         imported("D3", "COUNTY", 300),
         imported("D3", "COUNTY", 300),  # re-imported: the same deal code
     )
-    assert _v(ledger, "large_amount_records", "2023-H1") == 3
-    assert _v(ledger, "large_amount_records", "2023-H1", source_level="COUNTY") == 1
-    assert _v(ledger, "large_amount_record_amount_fen", "2023-H1") == 600
+    assert figure(ledger, "large_amount_records", "2023-H1") == 3
+    assert figure(ledger, "large_amount_records", "2023-H1", source_level="COUNTY") == 1
+    assert figure(ledger, "large_amount_record_amount_fen", "2023-H1") == 600
 
 
 def test_soe_property_rural_collective_and_emission_trades() -> None:
-    ledger = _fold(
+    ledger = fold(
         registered("s1", "2023-01-10 09:00", "370100", "SOE_PROPERTY_RIGHTS"),
         registered("s2", "2023-01-11 09:00", "370100", "SOE_PROPERTY_RIGHTS"),
         registered("s3", "2023-01-12 09:00", "370100", "SOE_PROPERTY_RIGHTS"),
@@ -123,19 +113,19 @@ def test_soe_property_rural_collective_and_emission_trades() -> None:
         completed("r1", "2023-05-02 10:00", amount=360),
         completed("m1", "2023-06-02 10:00", amount=50),
     )
-    assert _v(ledger, "soe_property_transactions", "2023-H1") == 3
-    assert _v(ledger, "soe_property_transactions", "2023-H1", on_platform="true") == 1
-    assert _v(ledger, "rural_collective_trades", "2023-H1", region="370117") == 1
-    assert _v(ledger, "emission_rights_trades", "2023-Q2") == 1
-    assert _v(ledger, "transactions_completed", "2023-H1") == 5
-    assert _v(
+    assert figure(ledger, "soe_property_transactions", "2023-H1") == 3
+    assert figure(ledger, "soe_property_transactions", "2023-H1", on_platform="true") == 1
+    assert figure(ledger, "rural_collective_trades", "2023-H1", region="370117") == 1
+    assert figure(ledger, "emission_rights_trades", "2023-Q2") == 1
+    assert figure(ledger, "transactions_completed", "2023-H1") == 5
+    assert figure(
         ledger, "transaction_amount_fen", "2023-H1", category="RURAL_COLLECTIVE_PROPERTY"
     ) == (360)
 
 
 def test_days_from_registration_to_announcement_median_and_p90() -> None:
     # Days on China's calendar: 23:30 on 1 March to 00:10 on 2 March is 1 day.
-    ledger = _fold(
+    ledger = fold(
         registered("p1", "2023-03-01 23:30"),
         registered("p2", "2023-03-01 09:00"),
         registered("p3", "2023-03-01 09:00"),
@@ -161,18 +151,18 @@ def test_abnormal_reports_by_type_and_source() -> None:
             event_id(), event_id(), "JYZX", at("2023-04-01 09:00"), source, behaviour
         )
 
-    ledger = _fold(
+    ledger = fold(
         filed("MANUAL", "FALSE_MATERIALS"),
         filed("DETECTED", "COLLUSION_SAME_PREPARER"),
         filed("DETECTED", "COLLUSION_SAME_PREPARER"),
     )
-    assert _v(ledger, "abnormal_reports", "2023-H1") == 3
-    assert _v(ledger, "abnormal_reports", "2023-H1", source="DETECTED") == 2
-    assert _v(ledger, "abnormal_reports", "2023-H1", behaviour_type="FALSE_MATERIALS") == 1
+    assert figure(ledger, "abnormal_reports", "2023-H1") == 3
+    assert figure(ledger, "abnormal_reports", "2023-H1", source="DETECTED") == 2
+    assert figure(ledger, "abnormal_reports", "2023-H1", behaviour_type="FALSE_MATERIALS") == 1
 
 
 def test_pushes_sign_for_rate_on_time_feedback_and_overdue() -> None:
-    ledger = _fold(
+    ledger = fold(
         routed("u1", "2023-03-01 09:00"),
         routed("u2", "2023-03-01 09:00"),
         routed("u3", "2023-03-01 09:00", department="CZJ"),
@@ -188,19 +178,19 @@ def test_pushes_sign_for_rate_on_time_feedback_and_overdue() -> None:
         # Counted in the routing period (March), though it became overdue in April.
         facts.PushOverdueFact(event_id(), "u2", at("2023-04-01 00:00"), "FEEDBACK", "ZJJ"),
     )
-    assert _v(ledger, "pushes_routed", "2023-03") == 4
-    assert _v(ledger, "pushes_routed", "2023-03", role="COPY") == 1
-    assert _v(ledger, "pushes_to_handle", "2023-03") == 3
-    assert _v(ledger, "pushes_signed_for", "2023-03") == 2
-    assert _v(ledger, "pushes_fed_back", "2023-03") == 2
-    assert _v(ledger, "pushes_fed_back_on_time", "2023-03") == 1  # u1 by 10 March; u2 late
-    assert _v(ledger, "pushes_overdue", "2023-03") == 2
-    assert _v(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR", department="CZJ") == 0
-    assert _v(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR") == 1
-    assert _v(ledger, "pushes_overdue", "2023-Q1", department="CZJ") == 1
-    signed = _v(ledger, "pushes_signed_for", "2023-H1")
-    assert ratio(signed, _v(ledger, "pushes_to_handle", "2023-H1")) == 2 / 3
-    assert ratio(_v(ledger, "pushes_signed_for", "2023-H1", department="CZJ"), 1) == 0
+    assert figure(ledger, "pushes_routed", "2023-03") == 4
+    assert figure(ledger, "pushes_routed", "2023-03", role="COPY") == 1
+    assert figure(ledger, "pushes_to_handle", "2023-03") == 3
+    assert figure(ledger, "pushes_signed_for", "2023-03") == 2
+    assert figure(ledger, "pushes_fed_back", "2023-03") == 2
+    assert figure(ledger, "pushes_fed_back_on_time", "2023-03") == 1  # u1 by 10 March; u2 late
+    assert figure(ledger, "pushes_overdue", "2023-03") == 2
+    assert figure(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR", department="CZJ") == 0
+    assert figure(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR") == 1
+    assert figure(ledger, "pushes_overdue", "2023-Q1", department="CZJ") == 1
+    signed = figure(ledger, "pushes_signed_for", "2023-H1")
+    assert ratio(signed, figure(ledger, "pushes_to_handle", "2023-H1")) == 2 / 3
+    assert ratio(figure(ledger, "pushes_signed_for", "2023-H1", department="CZJ"), 1) == 0
     # The deadline board: u1 and u2 resolved, u3 still open, u4 a copy.
     assert ledger.indexes[OPEN_PUSHES] == {"u3"}
 
@@ -214,7 +204,7 @@ def test_remote_evaluations_hosted_served_by_venue_and_experts_shared() -> None:
     requested = facts.EvaluationRequestedFact(
         event_id(), "ev1", at("2023-05-10 09:00"), "370113", "CQ-1"
     )
-    ledger = _fold(
+    ledger = fold(
         requested,
         facts.EvaluationRequestedFact(event_id(), "ev2", at("2023-05-11 09:00"), "370115", "JY-1"),
         facts.PartnerVenueDecisionFact(
@@ -231,22 +221,22 @@ def test_remote_evaluations_hosted_served_by_venue_and_experts_shared() -> None:
         facts.ExpertConfirmedFact(event_id(), "ev1", at("2023-05-10 12:00"), "370113", "X2"),
         facts.ExpertConfirmedFact(event_id(), "ev1", at("2023-05-10 12:00"), "370300", "X3"),
     )
-    assert _v(ledger, "remote_evaluations_hosted", "2023-H1") == 2
-    assert _v(ledger, "remote_evaluations_hosted", "2023-H1", host="370113") == 1
+    assert figure(ledger, "remote_evaluations_hosted", "2023-H1") == 2
+    assert figure(ledger, "remote_evaluations_hosted", "2023-H1", host="370113") == 1
     # One evaluation served by 淄博 (two of its venues, one evaluation); 东营 declined.
-    assert _v(ledger, "remote_evaluations_served", "2023-H1", partner="370300") == 1
-    assert _v(ledger, "remote_evaluations_served", "2023-H1", partner="370500") == 0
-    assert _v(ledger, "remote_evaluations_by_venue", "2023-H1", venue="ZB-2") == 1
-    assert _v(ledger, "remote_evaluations_by_venue", "2023-H1", role="MAIN") == 2
-    assert _v(ledger, "remote_evaluations_by_venue", "2023-H1", role="SECONDARY") == 2
+    assert figure(ledger, "remote_evaluations_served", "2023-H1", partner="370300") == 1
+    assert figure(ledger, "remote_evaluations_served", "2023-H1", partner="370500") == 0
+    assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", venue="ZB-2") == 1
+    assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", role="MAIN") == 2
+    assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", role="SECONDARY") == 2
     # X1 (counted once) and X3 from 淄博's pool; X2 is the host's own expert.
-    assert _v(ledger, "experts_shared", "2023-H1", host="370113") == 2
+    assert figure(ledger, "experts_shared", "2023-H1", host="370113") == 2
 
 
 def test_an_event_applied_twice_counts_once_and_evidence_lists_it() -> None:
     fact = registered("p1", "2023-01-05 10:00")
-    ledger = _fold(fact, fact)
-    assert _v(ledger, "registrations", "2023-H1") == 1
+    ledger = fold(fact, fact)
+    assert figure(ledger, "registrations", "2023-H1") == 1
     cell = CounterKey(
         "registrations",
         (

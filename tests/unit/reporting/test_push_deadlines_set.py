@@ -18,7 +18,6 @@ from services.reporting.dashboard import push_board
 from services.reporting.domain import facts
 from services.reporting.domain.bulletin import Labels
 from services.reporting.domain.catalogue import BY_KEY
-from services.reporting.domain.figures import value_of
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import (
     OPEN_PUSHES,
@@ -30,24 +29,13 @@ from services.reporting.domain.metrics import (
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
-from tests.unit.reporting.factories import at, deadlines_set, event_id, routed
+from tests.unit.reporting.factories import at, deadlines_set, event_id, figure, fold, routed
 
 ON_TIME = "pushes_fed_back_on_time"
 # Routed at the end of March: every push outcome counts in 2027-03, whenever it happens.
 ROUTED_AT = "2027-03-29 09:00"
 ESTIMATED_SIGN_FOR = "2027-03-31 18:00"
 ESTIMATED_FEEDBACK = "2027-04-08 18:00"
-
-
-def _fold(*items: facts.Fact) -> Ledger:
-    ledger = Ledger()
-    for item in items:
-        ledger.apply(item)
-    return ledger
-
-
-def _v(ledger: Ledger, metric: str, period: str | None = None, **dimensions: str) -> int:
-    return value_of(ledger.figures(), metric, period, **dimensions)
 
 
 def _estimated(push: str = "u1", role: str = "HANDLER") -> facts.PushRoutedFact:
@@ -125,14 +113,14 @@ def test_the_codec_turns_push_deadlines_set_into_a_fact() -> None:
 
 def test_feedback_late_on_the_estimate_turns_on_time_when_the_real_due_is_later() -> None:
     real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR)
-    before = _fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"))
-    assert _v(before, "pushes_fed_back", "2027-03") == 1
-    assert _v(before, ON_TIME, "2027-03") == 0  # judged against the estimate until replaced
+    before = fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"))
+    assert figure(before, "pushes_fed_back", "2027-03") == 1
+    assert figure(before, ON_TIME, "2027-03") == 0  # judged against the estimate until replaced
 
-    after = _fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"), real)
-    assert _v(after, ON_TIME, "2027-03", department="ZJJ") == 1  # in the routing period
-    assert _v(after, ON_TIME, "2027-04") == 0
-    assert _v(after, "pushes_fed_back", "2027-03") == 1
+    after = fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"), real)
+    assert figure(after, ON_TIME, "2027-03", department="ZJJ") == 1  # in the routing period
+    assert figure(after, ON_TIME, "2027-04") == 0
+    assert figure(after, "pushes_fed_back", "2027-03") == 1
     cell = CounterKey(ON_TIME, (("department", "ZJJ"), ("period", "2027-03")))
     assert after.evidence[cell.encode()] == {real.event_id}
     push = after.states["push:u1"]
@@ -142,45 +130,45 @@ def test_feedback_late_on_the_estimate_turns_on_time_when_the_real_due_is_later(
 
 def test_feedback_on_time_on_the_estimate_turns_late_when_the_real_due_is_earlier() -> None:
     real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-07 18:00", ESTIMATED_SIGN_FOR)
-    before = _fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"))
-    assert _v(before, ON_TIME, "2027-03", department="ZJJ") == 1
+    before = fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"))
+    assert figure(before, ON_TIME, "2027-03", department="ZJJ") == 1
 
-    after = _fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"), real)
-    assert _v(after, ON_TIME, "2027-03", department="ZJJ") == 0
-    assert _v(after, ON_TIME) == 0
-    assert _v(after, "pushes_fed_back", "2027-03") == 1
+    after = fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"), real)
+    assert figure(after, ON_TIME, "2027-03", department="ZJJ") == 0
+    assert figure(after, ON_TIME) == 0
+    assert figure(after, "pushes_fed_back", "2027-03") == 1
     moved = contribute(real, before.states["push:u1"])
     assert [counted.by for counted in moved.counted] == [-1]  # one verdict taken back
 
 
 def test_the_same_verdict_on_the_real_due_moves_nothing() -> None:
     real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-09 18:00", ESTIMATED_SIGN_FOR)
-    ledger = _fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"))
+    ledger = fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"))
     assert contribute(real, ledger.states["push:u1"]).counted == ()
     ledger.apply(real)
-    assert _v(ledger, ON_TIME, "2027-03") == 1
+    assert figure(ledger, ON_TIME, "2027-03") == 1
 
 
 def test_feedback_after_the_real_deadlines_are_set_is_judged_against_them() -> None:
     real = deadlines_set("u1", "2027-04-01 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR)
-    ledger = _fold(_estimated(), real)
-    assert _v(ledger, ON_TIME) == 0 and _v(ledger, "pushes_fed_back") == 0
+    ledger = fold(_estimated(), real)
+    assert figure(ledger, ON_TIME) == 0 and figure(ledger, "pushes_fed_back") == 0
     ledger.apply(_fed_back("u1", "2027-04-09 10:00"))
-    assert _v(ledger, ON_TIME, "2027-03") == 1
+    assert figure(ledger, ON_TIME, "2027-03") == 1
 
 
 def test_deadlines_set_for_an_unknown_push_change_nothing() -> None:
     real = deadlines_set("nobody", "2027-04-20 00:00", "2027-04-12 18:00")
     assert state_key(real) == "push:nobody"
     assert contribute(real, None) == Contribution()
-    ledger = _fold(real)
+    ledger = fold(real)
     assert ledger.figures() == {} and ledger.states == {}
 
 
 def test_deadlines_set_for_a_copy_change_nothing() -> None:
     copy = _estimated("u2", role="COPY")
-    before = _fold(copy, _fed_back("u2", "2027-04-09 10:00"))
-    after = _fold(
+    before = fold(copy, _fed_back("u2", "2027-04-09 10:00"))
+    after = fold(
         copy,
         _fed_back("u2", "2027-04-09 10:00"),
         deadlines_set("u2", "2027-04-20 00:00", "2027-04-12 18:00"),
@@ -224,8 +212,8 @@ def test_replacing_deadlines_gives_the_figures_of_routing_with_the_real_ones() -
         return fact
 
     others = [f for f in mix if not isinstance(f, facts.PushDeadlinesSetFact)]
-    assert ledger.figures() == _fold(*map(routed_with_real_dues, others)).figures()
-    assert ledger.figures() != _fold(*others).figures()  # the estimates alone count otherwise
+    assert ledger.figures() == fold(*map(routed_with_real_dues, others)).figures()
+    assert ledger.figures() != fold(*others).figures()  # the estimates alone count otherwise
 
 
 # ── the deadline board ─────────────────────────────────────────────────────────────────────
@@ -251,7 +239,7 @@ async def _board(ledger: Ledger) -> dict[str, dict[str, Any]]:
 
 
 async def test_the_board_marks_estimated_dues_until_the_real_ones_are_set() -> None:
-    ledger = _fold(_estimated("u1"), routed("u2", ROUTED_AT, feedback_due="2027-04-09 18:00"))
+    ledger = fold(_estimated("u1"), routed("u2", ROUTED_AT, feedback_due="2027-04-09 18:00"))
     assert ledger.indexes[OPEN_PUSHES] == {"u1", "u2"}
     board = await _board(ledger)
     assert board["u1"]["due_estimated"] is True
@@ -277,7 +265,7 @@ async def test_the_board_never_marks_a_push_late_against_an_estimate() -> None:
         feedback_due="2025-03-14 18:00",
         deadlines_estimated=True,
     )
-    ledger = _fold(past)
+    ledger = fold(past)
     assert (await _board(ledger))["u3"]["overdue"] is False  # the estimate ran out: not judged
     ledger.apply(deadlines_set("u3", "2025-03-05 00:00", "2025-03-17 18:00", "2025-03-05 18:00"))
     assert (await _board(ledger))["u3"]["overdue"] is True  # the real one ran out too
@@ -285,6 +273,6 @@ async def test_the_board_never_marks_a_push_late_against_an_estimate() -> None:
 
 def test_the_real_deadlines_are_stated_once() -> None:
     first = deadlines_set("u1", "2027-04-20 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR)
-    ledger = _fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"), first)
+    ledger = fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"), first)
     again = deadlines_set("u1", "2027-04-21 00:00", "2027-04-07 18:00", ESTIMATED_SIGN_FOR)
     assert contribute(again, ledger.states["push:u1"]) == Contribution()
