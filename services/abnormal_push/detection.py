@@ -24,6 +24,7 @@ from services.abnormal_push.domain.detection.intake_facts import (
     BidSeen,
     BreachSeen,
     CandidatesSeen,
+    EvaluationSeen,
     IntakeFact,
     OpeningSeen,
     ProjectSeen,
@@ -34,6 +35,7 @@ from services.abnormal_push.domain.detection.model import (
     BidSubmittedTrigger,
     CandidatesPublicisedTrigger,
     DeficiencyBreachTrigger,
+    EvaluationCompletedTrigger,
     Finding,
     Fingerprint,
     NotApplied,
@@ -199,6 +201,16 @@ class Detector:
                 fact.section_code,
                 fact.opened_bidder_codes,
                 tuple(bids.values()),
+            )
+        elif isinstance(fact, EvaluationSeen):
+            bids = await self._state.bids(fact.project_id, fact.section_code)
+            trigger = EvaluationCompletedTrigger(
+                event_id,
+                fact.at,
+                await self._state.project(fact.project_id),
+                fact.section_code,
+                tuple(bids.values()),
+                fact.disqualifications,
             )
         elif isinstance(fact, CandidatesSeen):
             section_key = f"{fact.project_id}:{fact.section_code}"

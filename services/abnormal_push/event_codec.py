@@ -13,12 +13,14 @@ from services.abnormal_push.domain.detection.intake_facts import (
     BidSeen,
     BreachSeen,
     CandidatesSeen,
+    EvaluationSeen,
     IntakeFact,
     OpeningSeen,
     ProjectSeen,
 )
 from services.abnormal_push.domain.detection.model import (
     Bid,
+    Disqualification,
     Fingerprint,
     Organisation,
     ProjectFacts,
@@ -384,7 +386,7 @@ def _organisation(ref: common_pb2.OrganisationRef) -> Organisation:
     return Organisation(ref.unified_social_credit_code, ref.name)
 
 
-def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
+def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:  # noqa: PLR0911
     """What detection needs from an intake event, or None for events no rule looks at."""
     message = envelope.message
     if isinstance(message, intake_pb2.ProjectRegistered):
@@ -426,6 +428,14 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
             message.project_id,
             message.bid_section_code,
             tuple(message.opened_bidder_codes),
+        )
+    if isinstance(message, intake_pb2.EvaluationCompleted):
+        return EvaluationSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            message.bid_section_code,
+            tuple(Disqualification(d.bidder_code, d.reason) for d in message.disqualifications),
         )
     if isinstance(message, intake_pb2.CandidatesPublicised):
         return CandidatesSeen(

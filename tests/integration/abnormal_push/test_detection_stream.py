@@ -1,6 +1,6 @@
 """Detection in the stream, from intake's events on the real topic: the opening-time rules
-(R028, R018), the deposit account and the 容缺 breach fire and are routed; honest bids do not
-fire; the detection state is idempotent by event id."""
+(R028, R018), the deposit account, the evaluation's rulings (R035) and the 容缺 breach fire and
+are routed; honest bids do not fire; the detection state is idempotent by event id."""
 
 from __future__ import annotations
 
@@ -91,6 +91,20 @@ class Project:
                 actor_department="JYZX",
                 bid_section_code="S1",
                 opened_bidder_codes=list(bidders),
+            )
+        )
+
+    async def evaluate(self, ruled_out: dict[str, str]) -> None:
+        await self.send(
+            intake_pb2.EvaluationCompleted(
+                project_id=self.project_id,
+                occurred_at=_now(),
+                actor_department="JYZX",
+                bid_section_code="S1",
+                disqualifications=[
+                    intake_pb2.Disqualification(bidder_code=code, reason=reason)
+                    for code, reason in ruled_out.items()
+                ],
             )
         )
 
@@ -265,3 +279,35 @@ async def test_a_deadline_set_late_is_passed_by_and_its_breach_still_fires(
         await dead_letter_reasons(settings, "abnormal-push.detector", project.project_id.encode())
         == []
     )
+
+
+async def test_all_bids_but_one_ruled_out_at_evaluation_fires_r035(
+    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+) -> None:
+    project = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_MUNICIPAL, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await project.register()
+    bidders = [credit_code() for _ in range(4)]
+    for n, bidder in enumerate(bidders):
+        await project.bid(bidder, 80_000_000_00 + n * 1_234_00)
+    await project.open(*bidders)
+    kept = bidders[2]
+    await project.evaluate({code: "未提供有效的安全生产许可证" for code in bidders if code != kept})
+    async with httpx.AsyncClient(timeout=10) as client:
+        reports = await eventually(
+            lambda: _reports(client, push_api, keys["ZJJ"], project.project_id),
+            lambda found: "R035" in found,
+        )
+    report = reports["R035"]
+    assert set(reports) == {"R035"}  # R038 leaves all-but-one to R035
+    assert [(s["kind"], s["credit_code"]) for s in report["subjects"]] == [
+        ("BIDDER", kept),
+        ("TENDERER", project.tenderer),
+    ]
+    assert report["detection"]["evidence_values"] == {
+        "bidder_count": "4",
+        "disqualified_count": "3",
+        "remaining_bidder": kept,
+    }
+    assert "未提供有效的安全生产许可证" in report["description"]

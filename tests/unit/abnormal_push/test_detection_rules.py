@@ -14,12 +14,16 @@ from services.abnormal_push.domain.detection.model import (
     BidSubmittedTrigger,
     CandidatesPublicisedTrigger,
     DeficiencyBreachTrigger,
+    Disqualification,
+    EvaluationCompletedTrigger,
     Finding,
     NotApplied,
     RankedCandidate,
 )
 from services.abnormal_push.domain.detection.rules import (
+    all_but_one_disqualified,
     deficiency_breach,
+    high_disqualification_ratio,
     identical_bid_prices,
     price_close_to_runner_up,
     same_deposit_account,
@@ -49,6 +53,8 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "R018",
         "R024",
         "PRT-RQ-001",
+        "R035",
+        "R038",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -248,3 +254,81 @@ def test_distinct_or_missing_project_managers_do_not_fire() -> None:
     first = replace(bid(1), project_manager_certificate_no="鲁137000000001")
     second = replace(bid(2), project_manager_certificate_no="鲁137000000002")
     assert findings(same_project_manager.RULE.evaluate(submitted(first, second, bid(3)))) == []
+
+
+def evaluated(bidders: int, ruled_out: tuple[int, ...], *, bids_seen: bool = True) -> Any:
+    """The evaluation of a section with bidders 1..``bidders``, ``ruled_out`` disqualified."""
+    return EvaluationCompletedTrigger(
+        "e-eval",
+        T0,
+        PROJECT,
+        "S1",
+        tuple(bid(n) for n in range(1, bidders + 1)) if bids_seen else (),
+        tuple(Disqualification(org(n).credit_code, "未按要求提供业绩证明") for n in ruled_out),
+    )
+
+
+def both_rules(trigger: Any) -> dict[str, Finding]:
+    return {
+        f.definition.rule_id: f
+        for rule in (all_but_one_disqualified.RULE, high_disqualification_ratio.RULE)
+        for f in findings(rule.evaluate(trigger))
+    }
+
+
+def test_r035_all_but_one_ruled_out_fires_against_the_remaining_bidder_and_the_tenderer() -> None:
+    found = both_rules(evaluated(4, (1, 2, 4)))
+    assert set(found) == {"R035"}  # R038 leaves this case to R035
+    finding = found["R035"]
+    assert PROJECT.tenderer is not None
+    assert [(s.kind, s.credit_code) for s in finding.subjects] == [
+        (SubjectKind.BIDDER, org(3).credit_code),
+        (SubjectKind.TENDERER, PROJECT.tenderer.credit_code),
+    ]
+    assert finding.subjects[0].name == org(3).name
+    assert dict(finding.evidence_values) == {
+        "bidder_count": "4",
+        "disqualified_count": "3",
+        "remaining_bidder": org(3).credit_code,
+    }
+    assert "未按要求提供业绩证明" in finding.description
+    assert finding.source_event_ids[-1] == "e-eval"
+    assert finding.definition.behaviour_type is BehaviourType.EXPERT_MISCONDUCT
+
+
+def test_r038_half_or_more_ruled_out_fires_against_the_tenderer() -> None:
+    found = both_rules(evaluated(6, (1, 2, 3)))
+    assert set(found) == {"R038"}
+    finding = found["R038"]
+    assert [s.kind for s in finding.subjects] == [SubjectKind.TENDERER]
+    assert dict(finding.evidence_values) == {"bidder_count": "6", "disqualified_count": "3"}
+    assert "50%" in finding.description
+
+
+def test_r038_every_bid_ruled_out_is_its_finding_too() -> None:
+    found = both_rules(evaluated(3, (1, 2, 3)))
+    assert set(found) == {"R038"}
+    assert "全部被否决" in found["R038"].description
+
+
+def test_ordinary_rulings_and_small_sections_fire_neither() -> None:
+    assert both_rules(evaluated(6, (1, 2))) == {}  # a third ruled out
+    assert both_rules(evaluated(5, ())) == {}  # none ruled out
+    assert both_rules(evaluated(2, (1,))) == {}  # two bidders, one ruled out: too few to judge
+
+
+def test_r035_says_so_when_the_bids_were_not_seen() -> None:
+    trigger = evaluated(4, (1, 2, 4), bids_seen=False)
+    outcomes = all_but_one_disqualified.RULE.evaluate(trigger)
+    assert [type(o) for o in outcomes] == [NotApplied]
+    assert "bids were not seen" in outcomes[0].reason  # type: ignore[union-attr]
+
+
+def test_r038_without_a_tenderer_is_not_applied_and_says_so() -> None:
+    trigger = replace(evaluated(4, (1, 2, 3, 4)), project=replace(PROJECT, tenderer=None))
+    outcomes = high_disqualification_ratio.RULE.evaluate(trigger)
+    assert [type(o) for o in outcomes] == [NotApplied]
+
+
+def test_the_evaluation_rules_ignore_other_triggers() -> None:
+    assert both_rules(opened(bid(1), bid(2), bid(3))) == {}

@@ -1,4 +1,5 @@
-"""Helpers the rules share: grouping bids of different bidders by a shared value."""
+"""Helpers the rules share: grouping bids of different bidders by a shared value; a section's
+bidders and rulings at evaluation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidSubmittedTrigger,
+    EvaluationCompletedTrigger,
     Finding,
     Organisation,
     RuleDefinition,
@@ -56,3 +58,18 @@ def shared_value_findings(
         )
         for value, bids in shared_by_different_bidders(trigger.bids, value_of).items()
     ]
+
+
+def section_bidders(trigger: EvaluationCompletedTrigger) -> dict[str, Organisation]:
+    """The section's bidders by credit code: those whose bids were seen, and any the committee
+    ruled out whose bid was not (a ruling names a bidder that bid)."""
+    bidders = {bid.bidder.credit_code: bid.bidder for bid in trigger.bids}
+    for ruling in trigger.disqualifications:
+        bidders.setdefault(ruling.bidder_code, Organisation(ruling.bidder_code, ""))
+    return bidders
+
+
+def tenderer_subject(organisation: Organisation) -> Subject:
+    return Subject(
+        SubjectKind.TENDERER, credit_code=organisation.credit_code, name=organisation.name
+    )

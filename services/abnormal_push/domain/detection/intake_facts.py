@@ -7,6 +7,7 @@ from datetime import datetime
 
 from services.abnormal_push.domain.detection.model import (
     Bid,
+    Disqualification,
     Organisation,
     ProjectFacts,
     RankedCandidate,
@@ -35,6 +36,15 @@ class OpeningSeen:
 
 
 @dataclass(frozen=True)
+class EvaluationSeen:
+    event_id: str
+    at: datetime
+    project_id: str
+    section_code: str
+    disqualifications: tuple[Disqualification, ...]
+
+
+@dataclass(frozen=True)
 class CandidatesSeen:
     event_id: str
     at: datetime
@@ -53,4 +63,4 @@ class BreachSeen:
     outstanding_documents: tuple[str, ...]
 
 
-IntakeFact = ProjectSeen | BidSeen | OpeningSeen | CandidatesSeen | BreachSeen
+IntakeFact = ProjectSeen | BidSeen | OpeningSeen | EvaluationSeen | CandidatesSeen | BreachSeen

@@ -61,6 +61,14 @@ class ProjectFacts:
 
 
 @dataclass(frozen=True)
+class Disqualification:
+    """A bid the evaluation committee ruled out (否决投标), with the committee's reason."""
+
+    bidder_code: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RankedCandidate:
     rank: int
     bidder: Organisation
@@ -101,6 +109,16 @@ class CandidatesPublicisedTrigger:
 
 
 @dataclass(frozen=True)
+class EvaluationCompletedTrigger:
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    section_code: str
+    bids: tuple[Bid, ...]  # the section's bids as submitted, one per bidder
+    disqualifications: tuple[Disqualification, ...]
+
+
+@dataclass(frozen=True)
 class DeficiencyBreachTrigger:
     event_id: str
     at: datetime
@@ -111,7 +129,11 @@ class DeficiencyBreachTrigger:
 
 
 Trigger = (
-    BidSubmittedTrigger | BidsOpenedTrigger | CandidatesPublicisedTrigger | DeficiencyBreachTrigger
+    BidSubmittedTrigger
+    | BidsOpenedTrigger
+    | EvaluationCompletedTrigger
+    | CandidatesPublicisedTrigger
+    | DeficiencyBreachTrigger
 )
 
 
