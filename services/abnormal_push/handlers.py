@@ -91,9 +91,9 @@ class ReportRouter:
         await self._read_model.apply_report(envelope.id, report)
         if await self._read_model.is_routed(report.report_id):
             return
+        dues = self._deadlines.due_times(report.severity, report.filed_at)
         for address in route(report, self._table()):
             handler = address.role is PushRole.HANDLER
-            dues = self._deadlines.due_times(report.severity, report.filed_at)
             event = PushRouted(
                 event_id=derived_event_id("push-routed", address.push_id),
                 push_id=address.push_id,
@@ -137,10 +137,12 @@ class PushProjector:
             return
         if isinstance(event, PushTransferred):
             await self._route_transfer(push, event)
-        if isinstance(event, PushRouted):
+        if isinstance(event, PushRouted | PushDeadlinesSet):
             hook = await self._webhooks.get(push.department)
-            # Pushes routed before the registration (history, or a replay) are not sent.
-            if hook is not None and hook.registered_at <= event.at:
+            # Pushes routed before the registration (history, or a replay) are not sent; a
+            # receiver that was sent a push with estimated deadlines is sent it again with the
+            # real ones (each delivery is the push as it stands).
+            if hook is not None and hook.registered_at <= push.routed_at:
                 payload = await self._payload(push)
                 await self._webhooks.enqueue(event.event_id, push.department, payload)
         await self._read_model.save_push(event.event_id, push)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,16 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.protobuf.message import Message
+from prt.v1 import abnormal_push_pb2, common_pb2
 from redis.asyncio import Redis
 
+from services.abnormal_push.domain.deadlines import published_working_day
 from services.abnormal_push.read_model import PushReadModel
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.credit_code import check_character
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
+from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
@@ -110,7 +113,7 @@ Keys = dict[str, str]
 async def keys(issue_key: IssueKey) -> Keys:
     """API keys: one per department code used in the tests, plus an operator and a partner."""
     issued: Keys = {}
-    for code in ("ZJJ", "JTJ", "SWJ", "YLJ", "CZJ", "JYZX", "FGW", "GAJ", "CGJ"):
+    for code in ("ZJJ", "JTJ", "SWJ", "YLJ", "CZJ", "GZW", "JYZX", "FGW", "GAJ", "CGJ"):
         issued[code] = (await issue_key(PrincipalKind.DEPARTMENT, code, f"dept {code}")).key
     issued["operator"] = (await issue_key(PrincipalKind.OPERATOR, "duty-1", "值班员")).key
     issued["partner"] = (await issue_key(PrincipalKind.PARTNER, "370300", "淄博")).key
@@ -147,6 +150,53 @@ def report_body(category: str = "HOUSING", **overrides: Any) -> dict[str, Any]:
         "act_at": datetime.now(UTC).isoformat(),
         **overrides,
     }
+
+
+class StandInCalendar:
+    """The package's holiday calendar, except that the years from ``unpublished_from`` on are
+    not published until the test publishes them (a worker's calendar before a release). Once
+    published, a year the package itself lacks has Monday to Friday as working days but New
+    Year's Day, a stand-in for the release to come."""
+
+    def __init__(self, unpublished_from: int) -> None:
+        self.unpublished_from = unpublished_from
+        self.published = False
+
+    def __call__(self, day: date) -> bool | None:
+        if day.year >= self.unpublished_from and not self.published:
+            return None
+        working = published_working_day(day)
+        if working is None:
+            return day.weekday() < 5 and (day.month, day.day) != (1, 1)
+        return working
+
+
+def report_event(
+    report_id: str,
+    filed_at: datetime,
+    category: int = common_pb2.PROJECT_CATEGORY_HOUSING,
+) -> abnormal_push_pb2.AbnormalReportFiled:
+    """A MEDIUM report filed by the trading centre, as the report topic carries it."""
+    return abnormal_push_pb2.AbnormalReportFiled(
+        report_id=report_id,
+        occurred_at=to_timestamp(filed_at),
+        actor_department="JYZX",
+        source=abnormal_push_pb2.REPORT_SOURCE_MANUAL,
+        subjects=[
+            abnormal_push_pb2.Subject(
+                kind=abnormal_push_pb2.SUBJECT_KIND_BIDDER,
+                organisation=common_pb2.OrganisationRef(
+                    name="逾期测试公司", unified_social_credit_code=credit_code()
+                ),
+            )
+        ],
+        project_id="p-holiday",
+        behaviour_type=abnormal_push_pb2.BEHAVIOUR_TYPE_FALSE_MATERIALS,
+        severity=abnormal_push_pb2.SEVERITY_MEDIUM,
+        description="节前报送",
+        act_at=to_timestamp(filed_at),
+        project_category=category,  # type: ignore[arg-type]
+    )
 
 
 async def inbox(

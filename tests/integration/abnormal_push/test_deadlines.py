@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from prt.v1 import abnormal_push_pb2, common_pb2
 
-from services.abnormal_push.domain.deadlines import published_working_day
 from services.abnormal_push.handlers import DeadlineWatch, ReportRouter
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.service_config import load_deadline_policy
 from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import ABNORMAL_REPORTS
 from services.platform_core.kafka.publisher import EventPublisher
-from tests.integration.abnormal_push.fixtures import Keys, auth, credit_code, publish
+from tests.integration.abnormal_push.fixtures import (
+    Keys,
+    StandInCalendar,
+    auth,
+    publish,
+    report_event,
+)
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
@@ -33,29 +36,6 @@ FILED_AT = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)
 SIGN_FOR_DUE = datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
 
 
-def _report(report_id: str) -> abnormal_push_pb2.AbnormalReportFiled:
-    return abnormal_push_pb2.AbnormalReportFiled(
-        report_id=report_id,
-        occurred_at=to_timestamp(FILED_AT),
-        actor_department="JYZX",
-        source=abnormal_push_pb2.REPORT_SOURCE_MANUAL,
-        subjects=[
-            abnormal_push_pb2.Subject(
-                kind=abnormal_push_pb2.SUBJECT_KIND_BIDDER,
-                organisation=common_pb2.OrganisationRef(
-                    name="逾期测试公司", unified_social_credit_code=credit_code()
-                ),
-            )
-        ],
-        project_id="p-holiday",
-        behaviour_type=abnormal_push_pb2.BEHAVIOUR_TYPE_FALSE_MATERIALS,
-        severity=abnormal_push_pb2.SEVERITY_MEDIUM,
-        description="节前报送",
-        act_at=to_timestamp(FILED_AT),
-        project_category=common_pb2.PROJECT_CATEGORY_HOUSING,
-    )
-
-
 async def test_sign_for_overdue_escalates_on_the_first_working_day_after_national_day(
     push_api: ServiceProcess,
     push_worker: ServiceProcess,
@@ -64,7 +44,7 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
     read_model: PushReadModel,
 ) -> None:
     report_id = f"r-{uuid.uuid4()}"
-    await publish(publisher, ABNORMAL_REPORTS, _report(report_id), report_id)
+    await publish(publisher, ABNORMAL_REPORTS, report_event(report_id, FILED_AT), report_id)
     async with httpx.AsyncClient(timeout=10) as client:
 
         async def zjj_push() -> list[dict[str, Any]]:
@@ -120,18 +100,6 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
     assert counts.json()[0]["overdue"] >= 1
 
 
-class StandInCalendar:
-    """The package's calendar, except that 2024 is unpublished until the test publishes it."""
-
-    def __init__(self) -> None:
-        self.published = False
-
-    def __call__(self, day: date) -> bool | None:
-        if day.year == 2024 and not self.published:
-            return None
-        return published_working_day(day)
-
-
 async def test_estimated_deadlines_are_never_judged_and_the_real_ones_follow_the_calendar(
     push_api: ServiceProcess,
     push_worker: ServiceProcess,
@@ -139,13 +107,15 @@ async def test_estimated_deadlines_are_never_judged_and_the_real_ones_follow_the
     publisher: EventPublisher,
     read_model: PushReadModel,
 ) -> None:
-    calendar = StandInCalendar()
+    calendar = StandInCalendar(unpublished_from=2024)
     policy = replace(load_deadline_policy(), calendar=calendar)
     report_id = f"r-{uuid.uuid4()}"
     # The router of a worker whose calendar lacks 2024: the pushes go out at once, with
     # estimated deadlines (Monday to Friday: the sign-for estimate is 10-01, a holiday).
     router = ReportRouter(read_model, publisher, None, policy)
-    await router.apply(Envelope(message=_report(report_id), source="test", subject=report_id))
+    await router.apply(
+        Envelope(message=report_event(report_id, FILED_AT), source="test", subject=report_id)
+    )
     async with httpx.AsyncClient(timeout=10) as client:
         params = {"department": "ZJJ", "until": FILED_AT.isoformat()}
 
