@@ -15,7 +15,6 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from services.intake.projection import Projector
@@ -26,19 +25,16 @@ from services.intake.read_model import (
     PROJECTS_INDEX,
     ProjectReadModel,
 )
-from services.platform_core.errors import EventDecodeError
-from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.faust_worker import EventRejected
+from services.platform_core.kafka.log_replay import ReplayCounts, replay_topic
 from services.platform_core.settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class RebuildReport:
-    records: int = 0
-    undecodable: int = 0
+class RebuildReport(ReplayCounts):
     rejected: int = 0
     wiped_keys: int = 0
 
@@ -54,46 +50,20 @@ async def wipe(redis: Redis) -> int:
 async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildReport:
     report = RebuildReport()
     redis = Redis.from_url(settings.redis_url)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        client_id="intake-rebuild",
-    )
-    await consumer.start()
     try:
         if wipe_first:
             report.wiped_keys = await wipe(redis)
         projector = Projector(ProjectReadModel(redis))
-        count = PROJECT_EVENTS.partitions or settings.topic_partitions
-        partitions = [TopicPartition(PROJECT_EVENTS.name, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
-            for messages in batches.values():
-                for message in messages:
-                    report.records += 1
-                    try:
-                        envelope = decode_record(
-                            message.value, list(message.headers), PROJECT_EVENTS.message_types
-                        )
-                        await projector.apply(envelope)
-                    except EventDecodeError as exc:
-                        report.undecodable += 1
-                        log.warning("offset %s: %s", message.offset, exc)
-                    except EventRejected as exc:
-                        report.rejected += 1
-                        log.warning("offset %s: %s", message.offset, exc)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+        async for envelope in replay_topic(
+            settings, PROJECT_EVENTS, report, client_id="intake-rebuild"
+        ):
+            try:
+                await projector.apply(envelope)
+            except EventRejected as exc:
+                report.rejected += 1
+                log.warning("%s: %s", envelope.id, exc)
         return report
     finally:
-        await consumer.stop()
         await redis.aclose()
 
 

@@ -26,24 +26,19 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from google.protobuf.message import Message
 from prt.v1 import remote_eval_pb2
 from redis.asyncio import Redis
 
-from services.platform_core.errors import EventDecodeError
-from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
     EXPERT_REGISTRY,
     VENUE_CAPACITY,
-    TopicSpec,
 )
 from services.platform_core.kafka.faust_worker import EventRejected
+from services.platform_core.kafka.log_replay import ReplayCounts, replay_topic
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.remote_eval.event_codec import UnreadableEvent, expert_from
 from services.remote_eval.scheduler import (
@@ -65,6 +60,8 @@ from services.remote_eval.store import (
 
 log = logging.getLogger(__name__)
 
+CLIENT_ID = "remote-eval-rebuild"
+
 # Projection keys by pattern (the registry, applied markers, outboxes and idempotency keys are
 # not among them).
 PROJECTION_PATTERNS = (
@@ -78,9 +75,7 @@ PROJECTION_KEYS = (OFFERS_KEY, DRAW_DAYS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
 
 
 @dataclass
-class RebuildReport:
-    records: int = 0
-    undecodable: int = 0
+class RebuildReport(ReplayCounts):
     rejected: int = 0  # decodable but not valid (the worker dead-letters these too)
     evaluations: int = 0
     offers: int = 0
@@ -102,50 +97,11 @@ async def wipe(redis: Redis) -> int:
     return int(await redis.unlink(*keys)) if keys else 0
 
 
-async def _records(
-    settings: PlatformSettings, spec: TopicSpec, report: RebuildReport
-) -> AsyncIterator[Envelope[Message]]:
-    """Every decodable record of the topic from its beginning to its end now, in log order
-    per partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        client_id="remote-eval-rebuild",
-    )
-    await consumer.start()
-    try:
-        count = spec.partitions or settings.topic_partitions
-        partitions = [TopicPartition(spec.name, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
-            for messages in batches.values():
-                for message in messages:
-                    report.records += 1
-                    try:
-                        yield decode_record(
-                            message.value, list(message.headers), spec.message_types
-                        )
-                    except EventDecodeError as exc:
-                        report.undecodable += 1
-                        log.warning("%s offset %s: %s", spec.name, message.offset, exc)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-
-
 async def _experts(
     settings: PlatformSettings, registry: ExpertRegistry, report: RebuildReport
 ) -> None:
     """The pools as registered (ExpertRegistered), identities still sealed."""
-    async for envelope in _records(settings, EXPERT_REGISTRY, report):
+    async for envelope in replay_topic(settings, EXPERT_REGISTRY, report, client_id=CLIENT_ID):
         registered: object = envelope.message
         if isinstance(registered, remote_eval_pb2.ExpertRegistered):
             try:
@@ -166,7 +122,7 @@ async def _offers_and_availability(
 ) -> None:
     """Applied as the worker applies them, with the same checks (what it rejects, so does
     the rebuild)."""
-    async for envelope in _records(settings, VENUE_CAPACITY, report):
+    async for envelope in replay_topic(settings, VENUE_CAPACITY, report, client_id=CLIENT_ID):
         offer: object = envelope.message
         if isinstance(offer, remote_eval_pb2.VenueCapacityPublished):
             try:
@@ -175,7 +131,7 @@ async def _offers_and_availability(
             except EventRejected as exc:
                 report.rejected += 1
                 log.warning("venue capacity %s: %s", envelope.id, exc)
-    async for envelope in _records(settings, EVALUATIONS, report):
+    async for envelope in replay_topic(settings, EVALUATIONS, report, client_id=CLIENT_ID):
         mark: object = envelope.message
         if isinstance(mark, remote_eval_pb2.ExpertAvailabilitySet):
             try:
@@ -192,7 +148,7 @@ async def _latest_states(
     settings: PlatformSettings, report: RebuildReport
 ) -> dict[str, EvaluationState]:
     latest: dict[str, EvaluationState] = {}
-    async for envelope in _records(settings, EVALUATION_STATES, report):
+    async for envelope in replay_topic(settings, EVALUATION_STATES, report, client_id=CLIENT_ID):
         recorded: object = envelope.message
         if isinstance(recorded, remote_eval_pb2.EvaluationStateRecorded):
             latest[recorded.evaluation_id] = EvaluationState.from_json(

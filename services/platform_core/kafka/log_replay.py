@@ -1,0 +1,72 @@
+"""Reading a topic from its first record to its end *now*, for the rebuild commands that
+restore a service's Redis projections from its event log.
+
+No consumer group (nothing is committed, the workers' groups are untouched), committed
+transactions only, every partition of the topic as the registry declares it, records in log
+order per partition. A record that cannot be decoded is counted and logged, never fatal: the
+worker dead-lettered it when it first arrived, and the rebuild must get past it as the worker
+did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from google.protobuf.message import Message
+
+from services.platform_core.errors import EventDecodeError
+from services.platform_core.events.envelope import Envelope, decode_record
+from services.platform_core.events.topics import TopicSpec
+from services.platform_core.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplayCounts:
+    """What a replay read: every record, and those that could not be decoded."""
+
+    records: int = 0
+    undecodable: int = 0
+
+
+async def replay_topic(
+    settings: PlatformSettings, spec: TopicSpec, counts: ReplayCounts, *, client_id: str
+) -> AsyncIterator[Envelope[Message]]:
+    """Every decodable record of ``spec``'s topic from its beginning to its end as it is when
+    the replay starts; ``counts`` is kept up to date as records are read."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        client_id=client_id,
+    )
+    await consumer.start()
+    try:
+        count = spec.partitions or settings.topic_partitions
+        partitions = [TopicPartition(spec.name, p) for p in range(count)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            for messages in batches.values():
+                for message in messages:
+                    counts.records += 1
+                    try:
+                        yield decode_record(
+                            message.value, list(message.headers), spec.message_types
+                        )
+                    except EventDecodeError as exc:
+                        counts.undecodable += 1
+                        log.warning("%s offset %s: %s", spec.name, message.offset, exc)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
