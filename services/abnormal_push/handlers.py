@@ -250,9 +250,9 @@ class DeadlineWatch:
         pushes wait: never judged against a guess."""
         stated: list[str] = []
         waiting = 0
-        for push_id in await self._read_model.with_estimated_deadlines():
-            push = await self._read_model.push(push_id)
-            if push is None or not push.deadlines_estimated:
+        estimated = await self._read_model.with_estimated_deadlines()
+        for push in await self._read_model.pushes(estimated):  # one read for them all
+            if not push.deadlines_estimated:
                 continue
             dues = self._deadlines.published_due_times(push.severity, push.routed_at)
             if dues is None:
