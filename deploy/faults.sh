@@ -7,8 +7,8 @@
 # through the APIs; every projection equal to its rebuild from the log), a Redis outage under
 # load (docs/redis-outage.md: 503 + Retry-After, nothing lost or doubled), and every partner
 # principal against every topic of the registry on a broker with ACLs on (kafka.sh --secure, on
-# PRT_FAULTS_SECURE_KAFKA_PORT, default the test port + 600). The whole run takes
-# about 30 minutes on 2 cores, most of it the 100,000 writes; extra arguments go to pytest.
+# PRT_FAULTS_SECURE_KAFKA_PORT, default the test port + 700, clear of the cluster's ports). The
+# whole run takes about 30 minutes on 2 cores, most of it the 100,000 writes; extra arguments go to pytest.
 # One table of every figure closes the run (also in .run/faults/figures.tsv).
 #
 #   bash deploy/faults.sh                      # the whole suite
@@ -30,7 +30,7 @@ cd "$ROOT"
 export PRT_TEST_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_TEST_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
 export PRT_FAULTS_KAFKA_PORT="${PRT_FAULTS_KAFKA_PORT:-29692}"
 export PRT_FAULTS_CLUSTER=1 PRT_FAULTS_SECURE=1
-export PRT_FAULTS_SECURE_KAFKA_PORT="${PRT_FAULTS_SECURE_KAFKA_PORT:-$((PRT_TEST_KAFKA_PORT + 600))}"
+export PRT_FAULTS_SECURE_KAFKA_PORT="${PRT_FAULTS_SECURE_KAFKA_PORT:-$((PRT_TEST_KAFKA_PORT + 700))}"
 export PRT_FAULTS_WORKER_EVENTS="${PRT_FAULTS_WORKER_EVENTS:-100000}"
 export PRT_FAULTS_OUTAGE_EVENTS="${PRT_FAULTS_OUTAGE_EVENTS:-4000}" PRT_FAULTS_OUTAGE_S="${PRT_FAULTS_OUTAGE_S:-20}"
 
@@ -45,6 +45,13 @@ stop_stacks() {
   PRT_REDIS_PORT="$PRT_TEST_REDIS_PORT" bash deploy/local/redis.sh stop || true
 }
 trap stop_stacks EXIT
+
+# A fresh single-node stack, as make test gives each suite: the worker and outage parts compare
+# every projection with its rebuild from the log, which holds only if this code wrote all of it
+# (a stack left by older code keeps projections of an older shape).
+PRT_FAULTS_KEEP='' stop_stacks
+rm -rf "$ROOT/.run/test-$PRT_TEST_KAFKA_PORT" "$ROOT/.run/test-secure-$PRT_FAULTS_SECURE_KAFKA_PORT"
+unset PRT_RUNTIME_DIR
 
 printf '== fault suite: test stack Kafka %s / Redis %s, 3-node cluster from %s, secured broker %s\n' \
   "$PRT_TEST_KAFKA_PORT" "$PRT_TEST_REDIS_PORT" "$PRT_FAULTS_KAFKA_PORT" "$PRT_FAULTS_SECURE_KAFKA_PORT"

@@ -9,8 +9,9 @@ everything else is refused with an authorisation error. An allowed read must ret
 the platform put there; an allowed write must land. The matrix is written to
 .run/faults/partner-acl-matrix.tsv.
 
-A broker of its own: port PRT_FAULTS_SECURE_KAFKA_PORT (default the test port + 600), runtime
-directory .run/test-secure-<port>. Runs with PRT_FAULTS_SECURE=1 (deploy/faults.sh sets it).
+A broker of its own: port PRT_FAULTS_SECURE_KAFKA_PORT (default the test port + 700, clear of
+the 3-node cluster's ports from 29692), runtime directory .run/test-secure-<port>. Runs with
+PRT_FAULTS_SECURE=1 (deploy/faults.sh sets it).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ pytestmark = [
     ),
 ]
 
-SECURE_PORT = os.environ.get("PRT_FAULTS_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 600))
+SECURE_PORT = os.environ.get("PRT_FAULTS_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 700))
 SECURE_RUNTIME = REPO / ".run" / f"test-secure-{SECURE_PORT}"
 BOOTSTRAP = f"127.0.0.1:{SECURE_PORT}"
 MATRIX_FILE = REPO / ".run" / "faults" / "partner-acl-matrix.tsv"
