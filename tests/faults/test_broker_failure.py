@@ -33,12 +33,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
 
+from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import ABNORMAL_REPORTS, PROJECT_EVENTS, TopicSpec
 from services.platform_core.settings import PlatformSettings
-from tests.conftest import IssueKey
 from tests.faults.conftest import HOME_REGION
 from tests.support import fault_figures
 from tests.support.faults import table
@@ -58,6 +59,10 @@ BOOTSTRAP = ",".join(f"127.0.0.1:{CLUSTER_PORT + 2 * i}" for i in range(3))
 KILLS = int(os.environ.get("PRT_FAULTS_KILLS", "3"))
 CREDIT_CODE = "91110000600037341L"
 DOWN_S = 8.0  # how long a killed leader stays down
+# The clustered APIs keep their read models and keys in a Redis database of their own, as their
+# events go to a Kafka of their own: in the test stack's database, their projects would stand
+# without events in the test stack's log, and later parts compare that Redis with its rebuild.
+CLUSTER_REDIS_DB = 1
 # Then the leader and one more node at once: below min.insync.replicas no write can be made
 # durable, so the API must answer 503 with Retry-After (and nothing it refused may appear twice).
 BELOW_MIN_ISR_S = float(os.environ.get("PRT_FAULTS_BELOW_MIN_ISR_S", "25"))
@@ -95,6 +100,7 @@ def clustered_apis(
     min.insync.replicas=2, answering 503 when the broker has not confirmed a write in 10 s."""
     env = {
         **stack_env,
+        "PRT_REDIS_URL": _cluster_redis_url(stack_env["PRT_REDIS_URL"]),
         "PRT_KAFKA_BOOTSTRAP_SERVERS": cluster,
         "PRT_TOPIC_REPLICATION_FACTOR": "3",
         "PRT_TOPIC_MIN_INSYNC_REPLICAS": "2",
@@ -121,6 +127,10 @@ def clustered_apis(
     finally:
         for process in processes.values():
             process.stop()
+
+
+def _cluster_redis_url(stack_url: str) -> str:
+    return f"{stack_url.rsplit('/', 1)[0]}/{CLUSTER_REDIS_DB}"
 
 
 @dataclass(frozen=True)
@@ -323,19 +333,24 @@ def _topic_settings(topic: TopicSpec) -> tuple[int, str]:
 
 
 async def test_acknowledged_writes_survive_leader_kills_exactly_once(
-    clustered_apis: dict[str, ServiceProcess], issue_key: IssueKey
+    clustered_apis: dict[str, ServiceProcess], settings: PlatformSettings
 ) -> None:
     for write in WRITES:
         factor, min_isr = _topic_settings(write.topic)
         assert factor == 3, f"{write.topic.name} has replication factor {factor}"
         assert min_isr == "2", f"{write.topic.name} has min.insync.replicas {min_isr}"
-    registering = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
-    )
-    # Reports are filed by a department of the registry (departments.json).
-    reporting = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset({"370100"})
-    )
+    redis = Redis.from_url(_cluster_redis_url(settings.redis_url))
+    try:
+        store = ApiKeyStore(redis, settings.api_key_pepper)
+        registering = await store.issue(
+            PrincipalKind.DEPARTMENT, "JYZX-CQ", "长清区公共资源交易中心", frozenset({HOME_REGION})
+        )
+        # Reports are filed by a department of the registry (departments.json).
+        reporting = await store.issue(
+            PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset({"370100"})
+        )
+    finally:
+        await redis.aclose()
     keys = {"registrations": registering.key, "reports": reporting.key}
     prefix = f"故障演练 {uuid.uuid4().hex[:8]} #"
     figures = {write.label: Figures() for write in WRITES}
