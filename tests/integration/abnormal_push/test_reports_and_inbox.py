@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from prt.v1 import abnormal_push_pb2, common_pb2
+from prt.v1 import common_pb2
 
-from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import ABNORMAL_REPORTS
 from services.platform_core.kafka.publisher import EventPublisher
 from tests.integration.abnormal_push.fixtures import (
@@ -19,6 +18,7 @@ from tests.integration.abnormal_push.fixtures import (
     inbox,
     publish,
     report_body,
+    report_event,
     wait_for_pushes,
 )
 from tests.support.polling import eventually
@@ -64,26 +64,7 @@ async def test_the_same_report_event_fed_twice_creates_one_set_of_pushes(
     push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
 ) -> None:
     report_id = f"r-{uuid.uuid4()}"
-    message = abnormal_push_pb2.AbnormalReportFiled(
-        report_id=report_id,
-        occurred_at=to_timestamp(datetime.now(UTC)),
-        actor_department="JYZX",
-        source=abnormal_push_pb2.REPORT_SOURCE_MANUAL,
-        subjects=[
-            abnormal_push_pb2.Subject(
-                kind=abnormal_push_pb2.SUBJECT_KIND_BIDDER,
-                organisation=common_pb2.OrganisationRef(
-                    name="某公司", unified_social_credit_code=credit_code()
-                ),
-            )
-        ],
-        project_id="p-dup",
-        behaviour_type=abnormal_push_pb2.BEHAVIOUR_TYPE_OTHER,
-        severity=abnormal_push_pb2.SEVERITY_LOW,
-        description="重复投递测试",
-        act_at=to_timestamp(datetime.now(UTC)),
-        project_category=common_pb2.PROJECT_CATEGORY_TRANSPORT,
-    )
+    message = report_event(report_id, datetime.now(UTC), common_pb2.PROJECT_CATEGORY_TRANSPORT)
     first = await publish(publisher, ABNORMAL_REPORTS, message, report_id)
     # The very same event again (a redelivery), then the same report under a new event id
     # (a producer retry that minted a new id).

@@ -73,6 +73,23 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         await runner.cleanup()
 
 
+async def _register(client: httpx.AsyncClient, api: ServiceProcess, key: str, url: str) -> str:
+    """Registers the department's webhook and waits until it is in force; its secret."""
+    registered = await client.post(
+        f"{api.base_url}/v1/webhooks", json={"url": url}, headers=auth(key, str(uuid.uuid4()))
+    )
+    assert registered.status_code == 201, registered.text
+    # The registration is an event; pushes routed once it is projected are delivered.
+    await eventually(
+        lambda: client.get(f"{api.base_url}/v1/webhooks", headers=auth(key)),
+        lambda r: (
+            r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
+        ),
+    )
+    secret: str = registered.json()["secret"]
+    return secret
+
+
 async def test_a_receiver_failing_twice_gets_the_push_once_signed(
     push_api: ServiceProcess,
     push_worker: ServiceProcess,
@@ -81,20 +98,7 @@ async def test_a_receiver_failing_twice_gets_the_push_once_signed(
 ) -> None:
     handler, url = receiver
     async with httpx.AsyncClient(timeout=10) as client:
-        registered = await client.post(
-            f"{push_api.base_url}/v1/webhooks",
-            json={"url": url},
-            headers=auth(keys["YLJ"], str(uuid.uuid4())),
-        )
-        assert registered.status_code == 201, registered.text
-        secret = registered.json()["secret"]
-        # The registration is an event; pushes routed once it is projected are delivered.
-        await eventually(
-            lambda: client.get(f"{push_api.base_url}/v1/webhooks", headers=auth(keys["YLJ"])),
-            lambda r: (
-                r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
-            ),
-        )
+        secret = await _register(client, push_api, keys["YLJ"], url)
 
         filed = await client.post(
             f"{push_api.base_url}/v1/reports",
@@ -149,18 +153,7 @@ async def test_a_push_sent_with_estimated_deadlines_is_sent_again_with_the_real_
 ) -> None:
     handler, url = receiver
     async with httpx.AsyncClient(timeout=10) as client:
-        registered = await client.post(
-            f"{push_api.base_url}/v1/webhooks",
-            json={"url": url},
-            headers=auth(keys["GZW"], str(uuid.uuid4())),
-        )
-        assert registered.status_code == 201, registered.text
-        await eventually(
-            lambda: client.get(f"{push_api.base_url}/v1/webhooks", headers=auth(keys["GZW"])),
-            lambda r: (
-                r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
-            ),
-        )
+        await _register(client, push_api, keys["GZW"], url)
         # Routed by a worker whose holiday calendar lacks this year: estimated deadlines.
         now = datetime.now(UTC)  # after the registration: pushes routed before it are not sent
         calendar = StandInCalendar(unpublished_from=now.year)
