@@ -522,7 +522,22 @@ class Scheduler:
                 replan.schedule.draw,
                 now,
             )
+        _forget_resolved_failure(state)
         await self._save(state, previous, drawn=[m.assignment.expert_id for m in new_members])
+
+    async def _move_seats(self, state: EvaluationState, moved: Schedule, now: datetime) -> None:
+        """The substitute sits at another partner's venue (the first had nobody left): the
+        schedule is published again, a venue new to it gets a seat request, and one left
+        without seats has no answer left to wait for."""
+        old_venues = {a.venue_id for a in state.allocations}
+        state.allocations = list(moved.allocations)
+        new_venues = {a.venue_id for a in state.allocations}
+        for venue_id in old_venues - new_venues:
+            self._close_deadline(state, DeadlineKind.SEAT_REQUEST, venue_id)
+        await self._publish_schedule(state, moved.draw, now)
+        for allocation in state.allocations:
+            if allocation.venue_id not in old_venues:
+                await self._send_seat_request(state, allocation.venue_id, allocation.seats, now)
 
     async def _emit_substitute(  # noqa: PLR0917
         self,
@@ -660,9 +675,12 @@ class Scheduler:
         )
         state.members.append(substitute)
         state.draws.append(draw_to_json(new_schedule.draw, status, envelope.id))
+        if new_schedule.allocations != tuple(state.allocations):
+            await self._move_seats(state, new_schedule, now)
         await self._emit_substitute(
             state, member.pseudonym, substitute, reason, new_schedule.draw, now
         )
+        _forget_resolved_failure(state)
         await self._save(state, previous, drawn=[substitution.substitute.expert_id])
 
     async def _on_availability_set(
@@ -855,6 +873,13 @@ def still_holds(request: EvaluationRequest, planned: Schedule, context: Scheduli
         policy=context.policy,
     )
     return not problems
+
+
+def _forget_resolved_failure(state: EvaluationState) -> None:
+    """A failure that left a seat empty (no substitute) is over once nobody on the committee
+    stands for an empty seat: e.g. a later re-plan moved that seat to another partner."""
+    if state.failure is not None and all(m.status in {"drawn", "confirmed"} for m in state.members):
+        state.failure = None
 
 
 def _failure_json(failure: Infeasible) -> dict[str, Any]:

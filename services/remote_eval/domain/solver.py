@@ -608,7 +608,7 @@ def replan_after_decline(
 
     ``market`` must not count this evaluation's own bookings; experts staying keep their seats.
     """
-    slot, market = current.slot, context.market
+    market = context.market
     declined_owners = {
         market.venues[v].owner_code for v in declined_venue_ids if v in market.venues
     }
@@ -616,12 +616,39 @@ def replan_after_decline(
         if partner in declined_owners:
             return Infeasible(
                 FailedConstraint.REQUIRED_PARTNER,
-                f"required partner {partner} declined its venue for {slot.describe()}",
+                f"required partner {partner} declined its venue for {current.slot.describe()}",
             )
     moved = [a for a in current.assignments if a.venue_id in declined_venue_ids]
-    staying = [a for a in current.assignments if a.venue_id not in declined_venue_ids]
     if not moved:
         return Replan(current, ())
+    return _move_to_other_partners(
+        request,
+        current,
+        context,
+        seed,
+        moved=moved,
+        closed_venue_ids=declined_venue_ids,
+        involved_expert_ids=involved_expert_ids,
+        why=f"from declined venue(s) {', '.join(sorted(declined_venue_ids))}",
+    )
+
+
+def _move_to_other_partners(
+    request: EvaluationRequest,
+    current: Schedule,
+    context: SchedulingContext,
+    seed: bytes,
+    *,
+    moved: Sequence[Assignment],
+    closed_venue_ids: frozenset[str],
+    involved_expert_ids: frozenset[str],
+    why: str,
+) -> Replan | Infeasible:
+    """Draws new experts for the ``moved`` seats at other partners' venues (never the host's,
+    never a closed venue), under the draw's usual rules; the other experts keep their seats."""
+    slot, market = current.slot, context.market
+    moved_ids = {a.expert_id for a in moved}
+    staying = [a for a in current.assignments if a.expert_id not in moved_ids]
     staying_seats = Counter(a.venue_id for a in staying)
     secondary = _secondary_order(
         request,
@@ -629,7 +656,7 @@ def replan_after_decline(
             v
             for v in market.venues.values()
             if v.owner_code != request.host_code
-            and v.venue_id not in declined_venue_ids
+            and v.venue_id not in closed_venue_ids
             and market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id] > 0
         ),
         market,
@@ -647,8 +674,7 @@ def replan_after_decline(
     if sum(v.max_seats for v in draw_venues) < len(moved):
         return Infeasible(
             FailedConstraint.SEATS,
-            f"{len(moved)} seats to move from declined venue(s) "
-            f"{', '.join(sorted(declined_venue_ids))}; other partners offer "
+            f"{len(moved)} seat(s) to move {why}; other partners offer "
             f"{sum(v.max_seats for v in draw_venues)} free in {slot.describe()}",
         )
     pools = {v.pool_code for v in draw_venues}
@@ -674,10 +700,13 @@ def replan_after_decline(
     result = run_draw(inputs, seed)
     if not isinstance(result, DrawResult):
         constraint, detail = _shortage_answer(request, slot, context, sorted(pools), result.item)
-        return Infeasible(constraint, "re-plan after a declined venue: " + detail)
-    seats = Counter(
-        {a.venue_id: a.seats for a in current.allocations if a.venue_id not in declined_venue_ids}
-    )
+        return Infeasible(constraint, f"moving {len(moved)} seat(s) {why}: {detail}")
+    # A moved expert's seat goes with them; a partner venue left with no seat drops out (the
+    # main venue stays: the representatives sit there).
+    seats = Counter({a.venue_id: a.seats for a in current.allocations})
+    seats.subtract(a.venue_id for a in moved)
+    for venue_id in [v for v, n in seats.items() if n <= 0 and v != request.main_venue_id]:
+        del seats[venue_id]
     for venue_id, count in result.seats_by_venue:
         seats[venue_id] += count
     allocations = tuple(
@@ -704,7 +733,11 @@ def draw_substitute(
     replaced_expert_id: str,
     involved_expert_ids: frozenset[str],
 ) -> tuple[Schedule, Substitution] | Infeasible:
-    """补抽: a substitute of the same specialty and kind for the same seat, under the same rules."""
+    """补抽: a substitute of the same specialty and kind for the same seat, under the same rules.
+
+    When the seat's partner has nobody left to send, the seat moves: a substitute is drawn at
+    another partner's venue, as when a venue declines (the main venue's seats never move, nor
+    a required partner's last one)."""
     replaced = next((a for a in current.assignments if a.expert_id == replaced_expert_id), None)
     if replaced is None:
         return Infeasible(
@@ -739,15 +772,55 @@ def draw_substitute(
         _, detail = _shortage_answer(
             request, current.slot, context, [venue.owner_code], result.item
         )
-        return Infeasible(
+        exhausted = Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
             f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: {detail}",
+        )
+        return _seat_moved(
+            request, current, context, seed, replaced, involved_expert_ids, exhausted
         )
     substitute = result.assignments[0]
     new_schedule = Schedule(
         current.slot, current.allocations, (*staying, substitute), _record(inputs, seed, result)
     )
     return new_schedule, Substitution(replaced_expert_id, substitute)
+
+
+def _seat_moved(  # noqa: PLR0917
+    request: EvaluationRequest,
+    current: Schedule,
+    context: SchedulingContext,
+    seed: bytes,
+    replaced: Assignment,
+    involved_expert_ids: frozenset[str],
+    exhausted: Infeasible,
+) -> tuple[Schedule, Substitution] | Infeasible:
+    owner = context.market.venues[replaced.venue_id].owner_code
+    others_there = [
+        a
+        for a in current.assignments
+        if a.venue_id == replaced.venue_id and a.expert_id != replaced.expert_id
+    ]
+    if replaced.venue_id == request.main_venue_id or (
+        owner in request.required_partner_codes and not others_there
+    ):
+        return exhausted
+    moved = _move_to_other_partners(
+        request,
+        current,
+        context,
+        _seed_for(seed, "seat moved"),
+        moved=(replaced,),
+        # The partner's other venues draw from the same exhausted pool.
+        closed_venue_ids=frozenset(
+            v.venue_id for v in context.market.venues.values() if v.owner_code == owner
+        ),
+        involved_expert_ids=involved_expert_ids,
+        why=f"from venue {replaced.venue_id}, whose partner has no substitute",
+    )
+    if isinstance(moved, Infeasible):
+        return Infeasible(exhausted.constraint, f"{exhausted.detail}; {moved.detail}")
+    return moved.schedule, moved.substitutions[0]
 
 
 def rerun_draw(record: DrawRecord) -> tuple[str, ...]:

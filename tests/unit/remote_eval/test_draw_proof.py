@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import pytest
 
@@ -12,9 +13,17 @@ from services.remote_eval.domain.draw import (
     candidate_pool_sha256,
     inputs_sha256,
 )
-from services.remote_eval.domain.model import ExpertDirectory, ExpertHistory, SchedulingPolicy
+from services.remote_eval.domain.model import (
+    Assignment,
+    EvaluationRequest,
+    ExpertDirectory,
+    ExpertHistory,
+    SchedulingPolicy,
+)
 from services.remote_eval.domain.solver import (
     DrawRecord,
+    FailedConstraint,
+    Infeasible,
     Replan,
     Schedule,
     SchedulingContext,
@@ -23,7 +32,7 @@ from services.remote_eval.domain.solver import (
     rerun_draw,
     schedule,
 )
-from tests.unit.remote_eval.fixtures import MAIN, SLOT, market, request, rich_pools
+from tests.unit.remote_eval.fixtures import HOST, MAIN, SLOT, market, request, rich_pools
 
 POLICY = SchedulingPolicy()
 SEED = bytes.fromhex("5a" * 32)
@@ -198,3 +207,103 @@ def test_substitutes_run_out_with_a_reason() -> None:
     assert getattr(outcome, "constraint", None) is not None
     assert f"no substitute for {gone.expert_id}" in outcome.detail  # type: ignore[union-attr]
     assert SLOT  # the slot is the same; nothing else to offer for a seat already taken
+
+
+def _partner_pool_exhausted(
+    main_venue_experts: int = 2, required_partner_codes: tuple[str, ...] = ()
+) -> tuple[EvaluationRequest, Schedule, Assignment, SchedulingContext, frozenset[str]]:
+    """A schedule whose first partner seat has lost its expert while everyone else of that
+    partner's pool is already involved: nobody left there to send."""
+    experts = rich_pools()
+    req = request(
+        main_venue_experts=main_venue_experts, required_partner_codes=required_partner_codes
+    )
+    context = SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY)
+    first = schedule(req, context, SEED)
+    assert isinstance(first, Schedule)
+    gone = next(a for a in first.assignments if a.venue_id != MAIN)
+    owner = context.market.venues[gone.venue_id].owner_code
+    involved = frozenset(a.expert_id for a in first.assignments) | frozenset(
+        e.expert_id for e in experts if e.pool_code == owner
+    )
+    return req, first, gone, context, involved
+
+
+def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner() -> None:
+    req, first, gone, context, involved = _partner_pool_exhausted()
+    outcome = draw_substitute(
+        req,
+        first,
+        context,
+        bytes(32),
+        replaced_expert_id=gone.expert_id,
+        involved_expert_ids=involved,
+    )
+    assert isinstance(outcome, tuple), outcome
+    new, substitution = outcome
+    sub = substitution.substitute
+    owner = context.market.venues[gone.venue_id].owner_code
+    assert substitution.replaced_expert_id == gone.expert_id
+    assert (sub.specialty_code, sub.kind) == (gone.specialty_code, gone.kind)
+    assert sub.pool_code not in {owner, HOST} and sub.venue_id != gone.venue_id
+    assert sub.expert_id not in involved
+    seats_before = {a.venue_id: a.seats for a in first.allocations}
+    seats_after = {a.venue_id: a.seats for a in new.allocations}
+    assert seats_after.get(gone.venue_id, 0) == seats_before[gone.venue_id] - 1
+    assert seats_after[sub.venue_id] == seats_before.get(sub.venue_id, 0) + 1
+    assert sum(seats_after.values()) == sum(seats_before.values())
+    assert Counter(a.venue_id for a in new.assignments) == Counter(
+        {v: n for v, n in seats_after.items() if v != MAIN}
+    ) + Counter({MAIN: seats_after[MAIN]})
+    assert rerun_draw(new.draw) == new.draw.expert_ids == (sub.expert_id,)
+
+
+def test_a_main_venue_seat_or_a_required_partners_last_seat_never_moves() -> None:
+    experts = rich_pools()
+    req = request(main_venue_experts=2)
+    context = SchedulingContext(market(), ExpertDirectory(experts), ExpertHistory(), POLICY)
+    first = schedule(req, context, SEED)
+    assert isinstance(first, Schedule)
+    at_main = next(a for a in first.assignments if a.venue_id == MAIN)
+    host_pool = frozenset(e.expert_id for e in experts if e.pool_code == HOST)
+    outcome = draw_substitute(
+        req,
+        first,
+        context,
+        bytes(32),
+        replaced_expert_id=at_main.expert_id,
+        involved_expert_ids=host_pool | {a.expert_id for a in first.assignments},
+    )
+    assert getattr(outcome, "constraint", None) is FailedConstraint.SUBSTITUTES_EXHAUSTED
+
+    # One seat at a required partner: moving it would leave that partner out.
+    req, first, gone, context, involved = _partner_pool_exhausted(
+        required_partner_codes=("370300",), main_venue_experts=4
+    )
+    assert [a.venue_id for a in first.assignments if a.venue_id != MAIN] == [gone.venue_id]
+    outcome = draw_substitute(
+        req,
+        first,
+        context,
+        bytes(32),
+        replaced_expert_id=gone.expert_id,
+        involved_expert_ids=involved,
+    )
+    assert getattr(outcome, "constraint", None) is FailedConstraint.SUBSTITUTES_EXHAUSTED
+
+
+def test_a_seat_nobody_can_take_says_why_at_its_venue_and_elsewhere() -> None:
+    req, first, gone, context, _ = _partner_pool_exhausted()
+    everyone = frozenset(context.experts.by_id)
+    outcome = draw_substitute(
+        req,
+        first,
+        context,
+        bytes(32),
+        replaced_expert_id=gone.expert_id,
+        involved_expert_ids=everyone,
+    )
+    assert isinstance(outcome, Infeasible)
+    assert outcome.constraint is FailedConstraint.SUBSTITUTES_EXHAUSTED
+    assert f"no substitute for {gone.expert_id} at venue {gone.venue_id}" in outcome.detail
+    assert f"moving 1 seat(s) from venue {gone.venue_id}" in outcome.detail
