@@ -506,8 +506,9 @@ def _answer_time(
 
 
 async def handle_pushes(demo: Demo) -> None:
-    """Each supervising department opens its inbox, signs for the demo's pushes — most within
-    the sign-for limit — and answers most with the measure taken, a few after the deadline."""
+    """Each supervising department opens its inbox, signs for its pushes — the demo's reports
+    and those the platform detected (容缺 breaches, collusion signals) — most within the
+    sign-for limit, and answers most with the measure taken, a few after the deadline."""
     rng = demo.rng
     if not demo.report_ids:
         return
@@ -520,6 +521,8 @@ async def handle_pushes(demo: Demo) -> None:
             url = f"{demo.args.abnormal}/v1/pushes/{push['push_id']}/sign-for"
             if await demo.post("sign-for", url, key, {"occurred_at": at.isoformat()}) is not None:
                 signed.append((push, key, at))
+                if push["report_id"] not in demo.report_ids:
+                    demo.outcome.done["sign-for of a detected report"] += 1
 
         return job
 
@@ -549,12 +552,21 @@ async def handle_pushes(demo: Demo) -> None:
 
         return job
 
-    # abnormal_push's router pushes each report to its handler within moments; wait for all.
+    # abnormal_push's router pushes each report to its handler within moments. Detection files
+    # a report of its own for each 容缺 breach, once intake's deadline watch has found it
+    # (PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S): wait for the demo's reports and for those.
+    breaches = demo.outcome.done["deficient registration"] - demo.outcome.done["supplement"]
     deadline = asyncio.get_running_loop().time() + demo.args.routing_wait_s
     while True:
         routed = await _routed_pushes(demo)
         reached = {push["report_id"] for push, _ in routed}
-        if reached >= demo.report_ids or asyncio.get_running_loop().time() > deadline:
+        detected = reached - demo.report_ids
+        if reached >= demo.report_ids and len(detected) >= breaches:
+            break
+        if asyncio.get_running_loop().time() > deadline:
+            demo.outcome.pending.append(
+                f"{len(detected)} of at least {breaches} detected reports reached a handler"
+            )
             break
         await asyncio.sleep(1)
     if missing := len(demo.report_ids - reached):
@@ -590,13 +602,13 @@ async def _inbox(demo: Demo, key: str) -> list[dict[str, Any]]:
 
 
 async def _routed_pushes(demo: Demo) -> list[tuple[dict[str, Any], str]]:
-    """The demo's reports' pushes waiting in their handlers' inboxes, with the handler's key."""
+    """The pushes waiting in their handlers' inboxes in the period, with the handler's key."""
     found: list[tuple[dict[str, Any], str]] = []
     for department, key in demo.keys.items():
         if department == "operator" or department.startswith("partner:"):
             continue
         for push in await _inbox(demo, key):
-            if push.get("report_id") in demo.report_ids and push.get("role") == "HANDLER":
+            if push.get("role") == "HANDLER":
                 found.append((push, key))
     return found
 

@@ -87,6 +87,8 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     reports = done["abnormal report"] + expected_breaches
     await expect("abnormal_reports", reports)
     await expect("pushes_signed_for", done["sign-for"])
+    # Departments answer what detection filed as well as what the demo reported.
+    assert done["sign-for of a detected report"] > 0, done
     await expect("large_amount_records", done["large-amount records"])
     await expect("remote_evaluations_hosted", done["evaluation request"])
     await expect("remote_evaluations_served", done["evaluation served"])
