@@ -220,6 +220,19 @@ def _listing(  # noqa: PLR0917 - reads as the sentence it writes
     return parts or ["暂无"]
 
 
+def _provisional_verdicts(composer: _Composer) -> list[Part]:
+    """Said only when it applies: pushes whose deadlines are estimates (their year's holiday
+    arrangement was not yet published) are judged provisionally."""
+    estimated = composer.count("pushes_on_estimated_deadlines", "次")
+    if estimated.raw == "0":
+        return []
+    return [
+        "(其中",
+        estimated,
+        "推送的办理期限为预计期限,所涉年度节假日安排公布后按实际工作日重新判定)",
+    ]
+
+
 def compose_bulletin(
     counters: Mapping[CounterKey, int],
     period: Period,
@@ -399,6 +412,7 @@ def compose_bulletin(
                 c.rate("push_sign_for_rate"),
                 ",按时反馈率",
                 c.rate("push_on_time_feedback_rate"),
+                *_provisional_verdicts(c),
                 ",超期",
                 c.count("pushes_overdue", "次"),
                 "。分部门推送:",

@@ -297,6 +297,18 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         _singles("department"),
     ),
     MetricDefinition(
+        "pushes_on_estimated_deadlines",
+        "期限为预计的推送数",
+        "Pushes on estimated deadlines",
+        "Pushes to handle whose deadlines are still estimates (Monday to Friday counted: the "
+        "holiday arrangement for their year was not in the calendar when they were routed), "
+        "in the routing period; a PushDeadlinesSet takes a push out. Their on-time verdicts "
+        "are provisional until then.",
+        ("prt.v1.PushRouted", "prt.v1.PushDeadlinesSet"),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
         "pushes_overdue",
         "超期推送数",
         "Pushes overdue",

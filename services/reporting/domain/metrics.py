@@ -435,6 +435,9 @@ def _push_routed(fact: PushRoutedFact) -> Contribution:
     if fact.role == HANDLER:
         builder.count("pushes_to_handle", values, fact.occurred_at)
         changes.append(IndexChange(OPEN_PUSHES, fact.push_id, add=True))
+        if fact.deadlines_estimated:
+            department = {"department": fact.department}
+            builder.count("pushes_on_estimated_deadlines", department, fact.occurred_at)
     push: dict[str, Any] = {
         "report_id": fact.report_id,
         "department": fact.department,
@@ -494,13 +497,14 @@ def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Cont
     if state is None or state.get("role") != HANDLER or not state.get("deadlines_estimated"):
         return Contribution()  # as abnormal push: a push's real deadlines are stated once
     builder = _Builder()
+    routed_at = _instant(state["routed_at"]) or fact.occurred_at
+    values = {"department": state["department"]}
+    builder.count("pushes_on_estimated_deadlines", values, routed_at, -1)
     fed_back_at = _instant(state.get("fed_back_at"))
     if fed_back_at is not None:
         was_on_time = _fed_back_on_time(fed_back_at, _instant(state.get("feedback_due")))
         is_on_time = _fed_back_on_time(fed_back_at, fact.feedback_due)
         if was_on_time != is_on_time:
-            routed_at = _instant(state["routed_at"]) or fact.occurred_at
-            values = {"department": state["department"]}
             # The event joins the figure's evidence either way: it is what moved the figure.
             builder.count("pushes_fed_back_on_time", values, routed_at, 1 if is_on_time else -1)
     push = {

@@ -4,7 +4,7 @@ PushDeadlinesSet that replaces them: through the codec, into the figures, onto t
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import pytest
@@ -16,7 +16,7 @@ from services.platform_core.events.topics import ABNORMAL_PUSHES
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.reporting.dashboard import push_board
 from services.reporting.domain import facts
-from services.reporting.domain.bulletin import Labels
+from services.reporting.domain.bulletin import Labels, compose_bulletin
 from services.reporting.domain.catalogue import BY_KEY
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import (
@@ -26,6 +26,7 @@ from services.reporting.domain.metrics import (
     contribute,
     state_key,
 )
+from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
@@ -111,6 +112,10 @@ def test_the_codec_turns_push_deadlines_set_into_a_fact() -> None:
 # ── figures ────────────────────────────────────────────────────────────────────────────────
 
 
+def _moves(contribution: Contribution, metric: str) -> list[int]:
+    return [counted.by for counted in contribution.counted if counted.fields[0] == metric]
+
+
 def test_feedback_late_on_the_estimate_turns_on_time_when_the_real_due_is_later() -> None:
     real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR)
     before = fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"))
@@ -138,13 +143,13 @@ def test_feedback_on_time_on_the_estimate_turns_late_when_the_real_due_is_earlie
     assert figure(after, ON_TIME) == 0
     assert figure(after, "pushes_fed_back", "2027-03") == 1
     moved = contribute(real, before.states["push:u1"])
-    assert [counted.by for counted in moved.counted] == [-1]  # one verdict taken back
+    assert _moves(moved, ON_TIME) == [-1]  # one verdict taken back
 
 
 def test_the_same_verdict_on_the_real_due_moves_nothing() -> None:
     real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-09 18:00", ESTIMATED_SIGN_FOR)
     ledger = fold(_estimated(), _fed_back("u1", "2027-04-08 10:00"))
-    assert contribute(real, ledger.states["push:u1"]).counted == ()
+    assert _moves(contribute(real, ledger.states["push:u1"]), ON_TIME) == []
     ledger.apply(real)
     assert figure(ledger, ON_TIME, "2027-03") == 1
 
@@ -155,6 +160,54 @@ def test_feedback_after_the_real_deadlines_are_set_is_judged_against_them() -> N
     assert figure(ledger, ON_TIME) == 0 and figure(ledger, "pushes_fed_back") == 0
     ledger.apply(_fed_back("u1", "2027-04-09 10:00"))
     assert figure(ledger, ON_TIME, "2027-03") == 1
+
+
+ESTIMATED = "pushes_on_estimated_deadlines"
+
+
+def test_pushes_to_handle_on_estimates_are_counted_until_their_real_deadlines_are_set() -> None:
+    ledger = fold(
+        _estimated("u1"),
+        _estimated("u2"),
+        _estimated("c1", role="COPY"),  # nothing to judge on a copy
+        routed("u3", ROUTED_AT, feedback_due="2027-04-09 18:00"),  # real deadlines at once
+    )
+    assert figure(ledger, ESTIMATED, "2027-03", department="ZJJ") == 2
+    real = deadlines_set("u1", "2027-04-20 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR)
+    ledger.apply(real)
+    assert figure(ledger, ESTIMATED, "2027-03", department="ZJJ") == 1  # in the routing period
+    again = dataclasses.replace(real, event_id=event_id())  # stated twice: counted once
+    ledger.apply(again)
+    ledger.apply(deadlines_set("u3", "2027-04-20 00:00", "2027-04-12 18:00"))
+    assert figure(ledger, ESTIMATED, "2027-03") == 1
+
+
+def _h1_bulletin_text(*pushes: facts.Fact) -> str:
+    bulletin = compose_bulletin(
+        fold(*pushes).figures(),
+        parse_period("2027-H1"),
+        Labels(),
+        issuer="济南市公共资源交易管理工作联席会议办公室",
+        document_number="济公管办〔2027〕1号",
+        issued_on=date(2027, 7, 20),
+        seal_note="",
+    )
+    return "".join(
+        part if isinstance(part, str) else part.text
+        for section in bulletin.sections
+        for paragraph in section.paragraphs
+        for part in paragraph.parts
+    )
+
+
+def test_the_bulletin_says_which_verdicts_are_provisional_only_while_some_are() -> None:
+    provisional = _h1_bulletin_text(_estimated("u1"), _estimated("u2"))
+    assert "(其中2次推送的办理期限为预计期限," in provisional
+    settled = _h1_bulletin_text(
+        _estimated("u1"),
+        deadlines_set("u1", "2027-04-20 00:00", "2027-04-12 18:00", ESTIMATED_SIGN_FOR),
+    )
+    assert "预计期限" not in settled and "按时反馈率" in settled
 
 
 def test_deadlines_set_for_an_unknown_push_change_nothing() -> None:
@@ -196,7 +249,7 @@ def test_replacing_deadlines_gives_the_figures_of_routing_with_the_real_ones() -
     for fact in mix:
         if isinstance(fact, facts.PushDeadlinesSetFact):
             counted = contribute(fact, ledger.states.get(f"push:{fact.push_id}")).counted
-            moves.update(c.by for c in counted)
+            moves.update(c.by for c in counted if c.fields[0] == ON_TIME)
         ledger.apply(fact)
     assert moves == {1, -1}
 
