@@ -27,6 +27,7 @@ from services.remote_eval.domain.solver import (
     Replan,
     Schedule,
     SchedulingContext,
+    Substitution,
     draw_substitute,
     replan_after_decline,
     rerun_draw,
@@ -229,16 +230,26 @@ def _partner_pool_exhausted(
     return req, first, gone, context, involved
 
 
-def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner() -> None:
-    req, first, gone, context, involved = _partner_pool_exhausted()
-    outcome = draw_substitute(
+def _substitute(
+    req: EvaluationRequest,
+    first: Schedule,
+    context: SchedulingContext,
+    replaced_expert_id: str,
+    involved: frozenset[str],
+) -> tuple[Schedule, Substitution] | Infeasible:
+    return draw_substitute(
         req,
         first,
         context,
         bytes(32),
-        replaced_expert_id=gone.expert_id,
+        replaced_expert_id=replaced_expert_id,
         involved_expert_ids=involved,
     )
+
+
+def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner() -> None:
+    req, first, gone, context, involved = _partner_pool_exhausted()
+    outcome = _substitute(req, first, context, gone.expert_id, involved)
     assert isinstance(outcome, tuple), outcome
     new, substitution = outcome
     sub = substitution.substitute
@@ -266,13 +277,8 @@ def test_a_main_venue_seat_or_a_required_partners_last_seat_never_moves() -> Non
     assert isinstance(first, Schedule)
     at_main = next(a for a in first.assignments if a.venue_id == MAIN)
     host_pool = frozenset(e.expert_id for e in experts if e.pool_code == HOST)
-    outcome = draw_substitute(
-        req,
-        first,
-        context,
-        bytes(32),
-        replaced_expert_id=at_main.expert_id,
-        involved_expert_ids=host_pool | {a.expert_id for a in first.assignments},
+    outcome = _substitute(
+        req, first, context, at_main.expert_id, host_pool | {a.expert_id for a in first.assignments}
     )
     assert getattr(outcome, "constraint", None) is FailedConstraint.SUBSTITUTES_EXHAUSTED
 
@@ -281,28 +287,14 @@ def test_a_main_venue_seat_or_a_required_partners_last_seat_never_moves() -> Non
         required_partner_codes=("370300",), main_venue_experts=4
     )
     assert [a.venue_id for a in first.assignments if a.venue_id != MAIN] == [gone.venue_id]
-    outcome = draw_substitute(
-        req,
-        first,
-        context,
-        bytes(32),
-        replaced_expert_id=gone.expert_id,
-        involved_expert_ids=involved,
-    )
+    outcome = _substitute(req, first, context, gone.expert_id, involved)
     assert getattr(outcome, "constraint", None) is FailedConstraint.SUBSTITUTES_EXHAUSTED
 
 
 def test_a_seat_nobody_can_take_says_why_at_its_venue_and_elsewhere() -> None:
     req, first, gone, context, _ = _partner_pool_exhausted()
     everyone = frozenset(context.experts.by_id)
-    outcome = draw_substitute(
-        req,
-        first,
-        context,
-        bytes(32),
-        replaced_expert_id=gone.expert_id,
-        involved_expert_ids=everyone,
-    )
+    outcome = _substitute(req, first, context, gone.expert_id, everyone)
     assert isinstance(outcome, Infeasible)
     assert outcome.constraint is FailedConstraint.SUBSTITUTES_EXHAUSTED
     assert f"no substitute for {gone.expert_id} at venue {gone.venue_id}" in outcome.detail
