@@ -300,10 +300,13 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] |
     last_step_at = registered_at
     if "deficiency" in body:
         demo.outcome.done["deficient registration"] += 1
+        first = demo.outcome.done["deficient registration"] == 1
         # Most 容缺 registrations supply the missing document within the 5 working days; the
-        # rest breach, and intake's deadline watch records the breach on the day after the
-        # deadline. Posted at once: the watch must not see a long-past deadline still open.
-        if rng.random() < 0.75:
+        # rest breach (the first always does, so the half-year shows the whole path: breach,
+        # detection, push, answer), and intake's deadline watch records the breach on the day
+        # after the deadline. Posted at once: the watch must not see a long-past deadline
+        # still open.
+        if not first and rng.random() < 0.75:
             last_step_at = demo.period.after(registered_at, rng, (1, 4))
             await demo.post(
                 "supplement",
@@ -521,8 +524,6 @@ async def handle_pushes(demo: Demo) -> None:
             url = f"{demo.args.abnormal}/v1/pushes/{push['push_id']}/sign-for"
             if await demo.post("sign-for", url, key, {"occurred_at": at.isoformat()}) is not None:
                 signed.append((push, key, at))
-                if push["report_id"] not in demo.report_ids:
-                    demo.outcome.done["sign-for of a detected report"] += 1
 
         return job
 
@@ -571,6 +572,7 @@ async def handle_pushes(demo: Demo) -> None:
         await asyncio.sleep(1)
     if missing := len(demo.report_ids - reached):
         demo.outcome.pending.append(f"{missing} reports reached no handler's inbox in time")
+    demo.outcome.done["detected report in a handler's inbox"] += len(reached - demo.report_ids)
     await run_all("签收", [sign(push, key) for push, key in routed if rng.random() < 0.9], 8)
     # Feedback follows at once: the push service treats steps of backfilled history that arrive
     # together as one migration (see PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S).
