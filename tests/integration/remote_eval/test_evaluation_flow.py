@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -431,6 +432,89 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
             if isinstance(e.message, remote_eval_pb2.SchedulingFailed)
         ]
         assert failed and failed[0].failed_constraint == remote_eval_pb2.SCHEDULING_CONSTRAINT_SEATS
+
+
+def _has_replaced(pseudonym: str) -> Callable[[dict[str, Any]], bool]:
+    """The expert was replaced, or the evaluation says why not."""
+    return lambda view: (
+        view["failure"] is not None
+        or pseudonym in {m["expert_pseudonym"] for m in view["replaced"]}
+    )
+
+
+async def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    """A partner's experts of one kind refuse one after another. Each refusal draws a substitute
+    from the same pool for the same seat (补抽) until the pool has nobody of that kind left;
+    the next refusal moves the seat to another partner's venue, which is asked for it, and the
+    committee stays whole."""
+    slot_day = date(2041, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        created = await client.post(
+            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
+        )
+        assert created.status_code == 202, created.text
+        evaluation_id = created.json()["evaluation_id"]
+        view = await wait_decided(client, world, evaluation_id)
+        assert view["status"] == "scheduled", view
+        first = next(m for m in view["committee"] if m["venue_id"] != MAIN_VENUE)
+        venue, pool, kind = first["venue_id"], first["pool_partner_code"], first["kind"]
+
+        async def current() -> dict[str, Any]:
+            r = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
+            return dict(r.json())
+
+        moved: dict[str, Any] | None = None
+        for _ in range(10):  # the world's pools hold 5 technical and 4 economic experts each
+            refusing = next(
+                m
+                for m in view["committee"]
+                if (m["venue_id"], m["pool_partner_code"], m["kind"]) == (venue, pool, kind)
+            )
+            refusal = await client.post(
+                f"/v1/evaluations/{evaluation_id}/experts/{refusing['expert_pseudonym']}/answer",
+                headers=post_headers(world.partner_keys[pool]),
+                json={"confirmed": False, "reason": "UNAVAILABLE"},
+            )
+            assert refusal.status_code == 202, refusal.text
+            before = {m["expert_pseudonym"] for m in view["committee"]}
+            view = await eventually(current, _has_replaced(refusing["expert_pseudonym"]))
+            assert view["failure"] is None, view
+            assert len(view["committee"]) == 5
+            (newcomer,) = [m for m in view["committee"] if m["expert_pseudonym"] not in before]
+            assert (newcomer["kind"], newcomer["specialty_code"]) == (
+                refusing["kind"],
+                refusing["specialty_code"],
+            )
+            if newcomer["venue_id"] != venue:
+                moved = newcomer
+                break
+            assert newcomer["pool_partner_code"] == pool  # 补抽: the same pool, the same seat
+        assert moved is not None, view  # the pool ran out: the seat moved
+        assert moved["pool_partner_code"] not in {pool, "370100"}  # another partner's pool
+        allocations = {a["venue_id"]: a["seats"] for a in view["allocations"]}
+        assert allocations[moved["venue_id"]] >= 1
+        events = await logged_events(settings, evaluation_id)
+        asked = {
+            e.message.venue_id
+            for e in events
+            if isinstance(e.message, remote_eval_pb2.SeatRequestSent)
+        }
+        assert moved["venue_id"] in asked  # the new partner is asked for its seat
+        assert not [e for e in events if isinstance(e.message, remote_eval_pb2.SchedulingFailed)]
+        assert _types(events).count("EvaluationScheduled") == 2  # the first plan, the move
+        reasons = {
+            e.message.reason
+            for e in events
+            if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
+        }
+        assert reasons == {remote_eval_pb2.SUBSTITUTION_REASON_DECLINED}
+        proof = await client.get(
+            f"/v1/evaluations/{evaluation_id}/draws/{view['draws'] - 1}/proof",
+            headers=world.operator,
+        )
+        assert proof.status_code == 200 and proof.json()["identical"] is True
 
 
 async def test_asyncapi_document_lists_partner_topics(remote_eval_api: ServiceProcess) -> None:
