@@ -404,11 +404,17 @@ async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
         )
         assert foreign.status_code == 403
 
-        async def applied() -> bool:
-            # The worker applies the publication; wait for it via a probe request's outcome.
-            return True
+        async def offered() -> int:
+            # The worker applies the publication (another topic than the requests'): the
+            # request must not be planned before it.
+            r = await client.get(
+                f"/v1/venues/{MAIN_VENUE}/capacity",
+                params={"date": slot_day.isoformat(), "half_day": "AM"},
+                headers=world.host,
+            )
+            return int(r.json()["seats"]) if r.status_code == 200 else -1
 
-        await eventually(applied, bool)
+        await eventually(offered, lambda seats: seats == 0)
         created = await client.post(
             "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
         )
