@@ -82,6 +82,8 @@ def _bid_from_json(raw: bytes | str) -> Bid:
         deposit_account=data["deposit_account"],
         submitted_at=datetime.fromisoformat(data["submitted_at"]),
         project_manager_certificate_no=data.get("project_manager_certificate_no", ""),
+        bidder_address=data.get("bidder_address", ""),
+        bidder_contact_phone=data.get("bidder_contact_phone", ""),
     )
 
 

@@ -244,6 +244,8 @@ def bid_submitted(
         deposit_account=body.deposit_account,
         deposit_fen=body.deposit_fen,
         project_manager_certificate_no=body.project_manager_certificate_no,
+        bidder_address=" ".join(body.bidder_address.split()),
+        bidder_contact_phone=body.bidder_contact_phone or "",
     )
 
 

@@ -164,7 +164,7 @@ class AnnouncementPublished(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bid_section_codes: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., announcement: _Optional[_Union[_common_pb2.EvidenceRef, _Mapping]] = ..., submission_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opening_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BidSubmitted(_message.Message):
-    __slots__ = ("project_id", "occurred_at", "actor_department", "bidder", "bid_section_code", "bid_price_fen", "fingerprint", "deposit_account", "deposit_fen", "project_manager_certificate_no")
+    __slots__ = ("project_id", "occurred_at", "actor_department", "bidder", "bid_section_code", "bid_price_fen", "fingerprint", "deposit_account", "deposit_fen", "project_manager_certificate_no", "bidder_address", "bidder_contact_phone")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +175,8 @@ class BidSubmitted(_message.Message):
     DEPOSIT_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     DEPOSIT_FEN_FIELD_NUMBER: _ClassVar[int]
     PROJECT_MANAGER_CERTIFICATE_NO_FIELD_NUMBER: _ClassVar[int]
+    BIDDER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BIDDER_CONTACT_PHONE_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor_department: str
@@ -185,7 +187,9 @@ class BidSubmitted(_message.Message):
     deposit_account: str
     deposit_fen: int
     project_manager_certificate_no: str
-    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bidder: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., bid_section_code: _Optional[str] = ..., bid_price_fen: _Optional[int] = ..., fingerprint: _Optional[_Union[_common_pb2.BidFileFingerprint, _Mapping]] = ..., deposit_account: _Optional[str] = ..., deposit_fen: _Optional[int] = ..., project_manager_certificate_no: _Optional[str] = ...) -> None: ...
+    bidder_address: str
+    bidder_contact_phone: str
+    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bidder: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., bid_section_code: _Optional[str] = ..., bid_price_fen: _Optional[int] = ..., fingerprint: _Optional[_Union[_common_pb2.BidFileFingerprint, _Mapping]] = ..., deposit_account: _Optional[str] = ..., deposit_fen: _Optional[int] = ..., project_manager_certificate_no: _Optional[str] = ..., bidder_address: _Optional[str] = ..., bidder_contact_phone: _Optional[str] = ...) -> None: ...
 
 class BidsOpened(_message.Message):
     __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_code", "opened_bidder_codes")

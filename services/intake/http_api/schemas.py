@@ -7,6 +7,7 @@ offset (e.g. ``2023-05-04T09:30:00+08:00``).
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -255,6 +256,22 @@ def _ip(value: str) -> str:
         raise ValueError("an IPv4 or IPv6 address, e.g. 10.12.0.7") from exc
 
 
+def _phone(value: str) -> str:
+    """A telephone number as digits only: 0531-8888 6666, (0531)88886666 and +86 0531 8888 6666
+    are one number. Mobile numbers have 11 digits, landlines 7 to 8 with a 3- or 4-digit area
+    code (which may be left out)."""
+    text = unicodedata.normalize("NFKC", value).strip()  # full-width digits and brackets too
+    for country_code in ("+86", "0086"):
+        text = text.removeprefix(country_code)
+    digits = "".join(c for c in text if c not in " -()")
+    if not (digits.isascii() and digits.isdigit()) or not 7 <= len(digits) <= 12:
+        raise ValueError(
+            "a telephone number of 7 to 12 digits, e.g. 13812345678 or 0531-88886666 "
+            "(spaces, hyphens, brackets and a +86 prefix are allowed)"
+        )
+    return digits
+
+
 class FingerprintIn(BaseModel):
     """The bid file's fingerprint from the e-bidding system (read by collusion detection)."""
 
@@ -313,6 +330,17 @@ class BidCreate(StepCreate):
     deposit_fen: Fen = 0
     project_manager_certificate_no: str = Field(
         default="", max_length=64, examples=["鲁137060812345"]
+    )
+    bidder_address: str = Field(
+        default="",
+        max_length=200,
+        description="the bidder's address as its bid states it (shared-address check, R044)",
+        examples=["济南市历下区经十路12345号"],
+    )
+    bidder_contact_phone: Annotated[str, AfterValidator(_phone)] | None = Field(
+        default=None,
+        description="the contact telephone its bid states (shared-contact check, R044)",
+        examples=["0531-88886666"],
     )
 
 

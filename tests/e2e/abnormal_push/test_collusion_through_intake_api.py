@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -42,6 +43,38 @@ def _bid(bidder: str, name: str, mac: str, price: int) -> dict[str, Any]:
     }
 
 
+async def _announced_housing_project(
+    client: httpx.AsyncClient, intake_api: ServiceProcess, headers: Callable[[], dict[str, str]]
+) -> str:
+    """A housing project in 历城区, registered and announced: its URL."""
+    registered = await client.post(
+        f"{intake_api.base_url}/v1/projects",
+        json={
+            "name": f"历城区安置房工程 {uuid.uuid4().hex[:6]}",
+            "category": "HOUSING",
+            "region_code": LICHENG,
+            "tenderer": {"name": "历城区某街道办事处", "credit_code": credit_code()},
+            "budget_fen": 9_900_000_000,
+        },
+        headers=headers(),
+    )
+    assert registered.status_code == 201, registered.text
+    project_id = registered.json()["project_id"]
+    base = f"{intake_api.base_url}/v1/projects/{project_id}"
+    announced = await client.post(
+        f"{base}/announcement",
+        json={
+            "title": "历城区安置房工程招标公告",
+            "announcement": EVIDENCE,
+            "submission_deadline": "2030-06-01T09:30:00+08:00",
+            "opening_at": "2030-06-01T09:30:00+08:00",
+        },
+        headers=headers(),
+    )
+    assert announced.status_code == 201, announced.text
+    return base
+
+
 async def test_one_mac_in_two_bids_submitted_through_intake_reaches_the_inboxes(
     intake_api: ServiceProcess,
     push_api: ServiceProcess,
@@ -58,31 +91,8 @@ async def test_one_mac_in_two_bids_submitted_through_intake_reaches_the_inboxes(
 
     mac = "3C:7C:3F:" + ":".join(f"{byte:02X}" for byte in uuid.uuid4().bytes[:3])
     async with httpx.AsyncClient(timeout=20) as client:
-        registered = await client.post(
-            f"{intake_api.base_url}/v1/projects",
-            json={
-                "name": f"历城区安置房工程 {uuid.uuid4().hex[:6]}",
-                "category": "HOUSING",
-                "region_code": LICHENG,
-                "tenderer": {"name": "历城区某街道办事处", "credit_code": credit_code()},
-                "budget_fen": 9_900_000_000,
-            },
-            headers=headers(),
-        )
-        assert registered.status_code == 201, registered.text
-        project_id = registered.json()["project_id"]
-        base = f"{intake_api.base_url}/v1/projects/{project_id}"
-        announced = await client.post(
-            f"{base}/announcement",
-            json={
-                "title": "历城区安置房工程招标公告",
-                "announcement": EVIDENCE,
-                "submission_deadline": "2030-06-01T09:30:00+08:00",
-                "opening_at": "2030-06-01T09:30:00+08:00",
-            },
-            headers=headers(),
-        )
-        assert announced.status_code == 201, announced.text
+        base = await _announced_housing_project(client, intake_api, headers)
+        project_id = base.rsplit("/", 1)[1]
         first = await client.post(
             f"{base}/bids",
             json=_bid(credit_code(), "甲建设", mac, 9_500_000_000),
@@ -118,3 +128,62 @@ async def test_one_mac_in_two_bids_submitted_through_intake_reaches_the_inboxes(
     assert second.json()["event_id"] in zjj["report"]["detection"]["source_event_ids"]
     assert trading_centre["report_id"] == zjj["report_id"]
     assert seen_after < WITHIN_SECONDS
+
+
+async def test_one_contact_phone_in_two_bids_is_detected_and_a_bad_phone_refused(
+    intake_api: ServiceProcess,
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    issue_key: IssueKey,
+) -> None:
+    """R044 through intake's API: two bidders' bids state one contact phone, written two ways;
+    a phone that is not one is refused with what is accepted."""
+    centre = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX-LC", "历城区公共资源交易中心", frozenset({LICHENG})
+    )
+
+    def headers() -> dict[str, str]:
+        return {"X-API-Key": centre.key, "Idempotency-Key": str(uuid.uuid4())}
+
+    def mac() -> str:
+        return "3C:7C:3F:" + ":".join(f"{byte:02X}" for byte in uuid.uuid4().bytes[:3])
+
+    digits = f"139{uuid.uuid4().int % 10**8:08d}"
+    async with httpx.AsyncClient(timeout=20) as client:
+        base = await _announced_housing_project(client, intake_api, headers)
+        project_id = base.rsplit("/", 1)[1]
+        refused = await client.post(
+            f"{base}/bids",
+            json={
+                **_bid(credit_code(), "丙建设", mac(), 9_700_000_000),
+                "bidder_contact_phone": "电话待补",
+            },
+            headers=headers(),
+        )
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()["details"][0]
+        assert problem["field"].endswith("bidder_contact_phone")
+        assert "7 to 12 digits" in problem["problem"]
+        bids = []
+        for name, phone, price in (
+            ("甲建设", f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}", 9_500_000_000),
+            ("乙建设", digits, 9_610_000_000),
+        ):
+            body = {**_bid(credit_code(), name, mac(), price), "bidder_contact_phone": phone}
+            submitted = await client.post(f"{base}/bids", json=body, headers=headers())
+            assert submitted.status_code == 201, submitted.text
+            bids.append(submitted.json()["event_id"])
+
+        async def detected() -> list[dict[str, Any]]:
+            return [
+                p
+                for p in await inbox(client, push_api, keys["ZJJ"])
+                if p["report"] and p["report"]["project_id"] == project_id
+            ]
+
+        (push,) = await eventually(detected, bool, timeout_s=WITHIN_SECONDS, interval_s=0.1)
+    detection = push["report"]["detection"]
+    assert detection["rule_id"] == "R044"
+    assert detection["evidence_values"] == {"bidder_contact_phone": digits}
+    assert set(detection["source_event_ids"]) == set(bids)

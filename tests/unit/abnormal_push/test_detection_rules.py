@@ -29,6 +29,7 @@ from services.abnormal_push.domain.detection.rules import (
     same_deposit_account,
     same_fingerprint,
     same_project_manager,
+    shared_address_or_contact,
     single_bidder,
 )
 from services.abnormal_push.domain.reports import BehaviourType, SubjectKind
@@ -55,6 +56,7 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "PRT-RQ-001",
         "R035",
         "R038",
+        "R044",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -254,6 +256,51 @@ def test_distinct_or_missing_project_managers_do_not_fire() -> None:
     first = replace(bid(1), project_manager_certificate_no="鲁137000000001")
     second = replace(bid(2), project_manager_certificate_no="鲁137000000002")
     assert findings(same_project_manager.RULE.evaluate(submitted(first, second, bid(3)))) == []
+
+
+def _contact(serial: int, address: str = "", phone: str = "") -> Any:
+    return replace(bid(serial), bidder_address=address, bidder_contact_phone=phone)
+
+
+def test_r044_two_bidders_stating_one_address_fire_however_it_is_written() -> None:
+    first = _contact(1, address="济南市历下区经十路 12345 号")
+    second = _contact(2, address="济南市历下区经十路１２３４５号")  # full-width, no spaces
+    (finding,) = findings(
+        shared_address_or_contact.RULE.evaluate(submitted(first, second, _contact(3)))
+    )
+    assert finding.definition.rule_id == "R044"
+    assert finding.definition.behaviour_type is BehaviourType.COLLUSION_SAME_AGENT
+    assert dict(finding.evidence_values) == {"bidder_address": "济南市历下区经十路12345号"}
+    assert {s.credit_code for s in finding.subjects} == {org(1).credit_code, org(2).credit_code}
+    assert "同一地址" in finding.description
+
+
+def test_r044_two_bidders_stating_one_contact_phone_fire_in_any_notation() -> None:
+    first = _contact(1, phone="+86 138 1234 5678")
+    second = _contact(2, phone="13812345678")
+    third = _contact(3, address="济南市历下区经十路12345号", phone="0531-88886666")
+    (finding,) = findings(shared_address_or_contact.RULE.evaluate(submitted(first, second, third)))
+    assert dict(finding.evidence_values) == {"bidder_contact_phone": "13812345678"}
+    assert "同一联系电话" in finding.description
+    # Address and phone shared by the same two bidders: two findings, two reports.
+    both = [_contact(n, address="济南市历下区经十路12345号", phone="0531-88886666") for n in (1, 2)]
+    two = findings(shared_address_or_contact.RULE.evaluate(submitted(*both)))
+    assert len({f.report_id for f in two}) == 2
+
+
+def test_r044_distinct_missing_too_short_or_one_bidders_own_values_do_not_fire() -> None:
+    rule = shared_address_or_contact.RULE
+    distinct = submitted(
+        _contact(1, address="济南市历下区经十路12345号", phone="13812345678"),
+        _contact(2, address="济南市历下区经十路12346号", phone="13812345679"),
+    )
+    assert findings(rule.evaluate(distinct)) == []
+    assert findings(rule.evaluate(submitted(_contact(1), _contact(2)))) == []  # not given
+    vague = submitted(_contact(1, address="济南市历下区"), _contact(2, address="济南市历下区"))
+    assert findings(rule.evaluate(vague)) == []  # a district names no place
+    own = _contact(1, phone="13812345678")
+    again = replace(own, event_id="e-bid-1-again")  # one bidder bidding twice
+    assert findings(rule.evaluate(submitted(own, again))) == []
 
 
 def evaluated(bidders: int, ruled_out: tuple[int, ...], *, bids_seen: bool = True) -> Any:

@@ -47,6 +47,9 @@ class Bid:
     submitted_at: datetime
     # 注册执业证书编号 of the project manager named in the bid; never an ID-card number.
     project_manager_certificate_no: str = ""
+    # The bidder's address and contact telephone as the bid states them ("" when not given).
+    bidder_address: str = ""
+    bidder_contact_phone: str = ""
 
 
 @dataclass(frozen=True)
