@@ -56,7 +56,7 @@ def bid(project_id: str, bidder: str, name: str, mac: str, serial: int) -> intak
         actor_department="JYZX",
         bidder=common_pb2.OrganisationRef(name=name, unified_social_credit_code=bidder),
         bid_section_code="BD01",
-        bid_price_fen=8_000_000_000 + serial * 1_234_567,
+        bid_price_fen=8_000_000_000 + serial * serial * 1_234_567,  # irregular prices
         fingerprint=common_pb2.BidFileFingerprint(
             cpu_id=f"CPU-{uuid.uuid4().hex[:8]}",
             disk_serial=f"DISK-{uuid.uuid4().hex[:8]}",

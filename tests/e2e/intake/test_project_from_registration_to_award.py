@@ -27,7 +27,7 @@ def _bid(bidder: dict[str, str], n: int) -> dict[str, Any]:
     return {
         "bidder": bidder,
         "bid_section_code": "001",
-        "bid_price_fen": 1_100_000_000 + n,
+        "bid_price_fen": 1_100_000_000 + n * n,  # irregular prices
         "fingerprint": {
             "cpu_id": f"CPU-{n}",
             "disk_serial": f"DISK-{n}",

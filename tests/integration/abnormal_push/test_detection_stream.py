@@ -290,7 +290,7 @@ async def test_all_bids_but_one_ruled_out_at_evaluation_fires_r035(
     await project.register()
     bidders = [credit_code() for _ in range(4)]
     for n, bidder in enumerate(bidders):
-        await project.bid(bidder, 80_000_000_00 + n * 1_234_00)
+        await project.bid(bidder, 80_000_000_00 + n * n * 1_234_00)  # irregular prices
     await project.open(*bidders)
     kept = bidders[2]
     await project.evaluate({code: "未提供有效的安全生产许可证" for code in bidders if code != kept})

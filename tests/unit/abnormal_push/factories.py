@@ -85,7 +85,8 @@ def bid(
         event_id=event_id or f"e-bid-{serial}",
         bidder=org(serial),
         bid_section_code="S1",
-        bid_price_fen=price or 100_000_000 + serial * 12_345,
+        # Irregular by default (squares): equal steps would be a collusion signal.
+        bid_price_fen=price or 100_000_000 + serial * serial * 12_345,
         fingerprint=Fingerprint(
             cpu,
             disk,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from services.abnormal_push.domain.detection.rules import (
     high_disqualification_ratio,
     identical_bid_prices,
     price_close_to_runner_up,
+    regular_price_pattern,
     same_deposit_account,
     same_fingerprint,
     same_project_manager,
@@ -57,6 +59,7 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "R035",
         "R038",
         "R044",
+        "PRT-PRC-001",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -145,6 +148,56 @@ def test_r028_identical_prices_fire_at_opening_only() -> None:
 
 def test_r028_different_prices_do_not_fire() -> None:
     assert findings(identical_bid_prices.RULE.evaluate(opened(bid(1), bid(2), bid(3)))) == []
+
+
+def test_prices_in_equal_steps_fire_at_opening_naming_the_bidders_in_the_pattern() -> None:
+    bids = (
+        bid(1, price=95_000_000_00),
+        bid(2, price=95_500_000_00),
+        bid(3, price=96_000_000_00),
+        bid(4, price=96_500_000_00),
+        bid(5, price=98_123_456_78),  # outside the pattern
+    )
+    rule = regular_price_pattern.RULE
+    assert rule.evaluate(submitted(*bids)) == []  # prices are sealed until opening
+    (finding,) = findings(rule.evaluate(opened(*bids)))
+    assert finding.definition.rule_id == "PRT-PRC-001"
+    assert finding.definition.behaviour_type is BehaviourType.COLLUSION_ABNORMAL_SIMILARITY
+    assert dict(finding.evidence_values) == {
+        "pattern": "equal_steps",
+        "bid_prices_fen": "9500000000,9550000000,9600000000,9650000000",
+    }
+    assert {s.credit_code for s in finding.subjects} == {org(n).credit_code for n in (1, 2, 3, 4)}
+    assert "依次相差 500,000.00 元" in finding.description
+    assert "e-open" in finding.source_event_ids
+
+
+def test_prices_in_equal_ratios_fire() -> None:
+    # Each 1% below the last, to the fen: 10,000,000.00 / 9,900,000.00 / 9,801,000.00.
+    bids = (bid(1, price=1_000_000_000), bid(2, price=990_000_000), bid(3, price=980_100_000))
+    (finding,) = findings(regular_price_pattern.RULE.evaluate(opened(*bids)))
+    assert dict(finding.evidence_values)["pattern"] == "equal_ratios"
+
+
+def test_irregular_identical_unopened_or_superseded_prices_make_no_pattern() -> None:
+    rule = regular_price_pattern.RULE
+    irregular = (
+        bid(1, price=95_000_000_00),
+        bid(2, price=95_500_000_01),
+        bid(3, price=96_000_000_00),
+    )
+    assert findings(rule.evaluate(opened(*irregular))) == []
+    # Equal prices are R028's: the pattern needs three distinct prices.
+    equal = (bid(1, price=95_000_000_00), bid(2, price=95_000_000_00), bid(3, price=96_000_000_00))
+    assert findings(rule.evaluate(opened(*equal))) == []
+    steps = (bid(1, price=100_00), bid(2, price=200_00), bid(3, price=300_00))
+    not_opened = opened(*steps, codes=(org(1).credit_code, org(2).credit_code))
+    assert findings(rule.evaluate(not_opened)) == []
+    # A bidder's last bid stands: bidder 3 revised 300.00 to 310.00 before the deadline.
+    revised = replace(
+        bid(3, price=310_00, event_id="e-bid-3b"), submitted_at=T0 + timedelta(hours=1)
+    )
+    assert findings(rule.evaluate(opened(*steps, revised))) == []
 
 
 def test_r018_single_bidder_in_open_tender_fires_against_the_tenderer() -> None:
