@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from services.abnormal_push.domain.detection.model import (
     Bid,
+    BidsOpenedTrigger,
     BidSubmittedTrigger,
     EvaluationCompletedTrigger,
     Finding,
@@ -35,6 +36,12 @@ def shared_by_different_bidders(
         for value, by_bidder in groups.items()
         if len(by_bidder) >= 2
     }
+
+
+def opened_bids(trigger: BidsOpenedTrigger) -> list[Bid]:
+    """The bids opened at the trigger (every bid seen when the opening names no bidders)."""
+    opened = set(trigger.opened_bidder_codes)
+    return [b for b in trigger.bids if not opened or b.bidder.credit_code in opened]
 
 
 def shared_value_findings(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from services.abnormal_push.domain.detection.grouping import (
     bidder_subject,
+    opened_bids,
     shared_by_different_bidders,
 )
 from services.abnormal_push.domain.detection.model import (
@@ -32,8 +33,7 @@ class IdenticalBidPrices:
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
         if not isinstance(trigger, BidsOpenedTrigger):
             return []
-        opened = set(trigger.opened_bidder_codes)
-        bids = [b for b in trigger.bids if not opened or b.bidder.credit_code in opened]
+        bids = opened_bids(trigger)
         return [
             Finding(
                 definition=self.definition,

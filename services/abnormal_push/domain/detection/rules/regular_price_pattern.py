@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from services.abnormal_push.domain.detection.grouping import bidder_subject
+from services.abnormal_push.domain.detection.grouping import bidder_subject, opened_bids
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidsOpenedTrigger,
@@ -59,10 +59,9 @@ class RegularPricePattern:
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
         if not isinstance(trigger, BidsOpenedTrigger):
             return []
-        opened = set(trigger.opened_bidder_codes)
         latest: dict[str, Bid] = {}  # a bidder's last bid stands
-        for bid in sorted(trigger.bids, key=lambda b: b.submitted_at):
-            if bid.bid_price_fen > 0 and (not opened or bid.bidder.credit_code in opened):
+        for bid in sorted(opened_bids(trigger), key=lambda b: b.submitted_at):
+            if bid.bid_price_fen > 0:
                 latest[bid.bidder.credit_code] = bid
         by_price: dict[int, list[Bid]] = {}
         for bid in latest.values():
