@@ -7,7 +7,6 @@ offset (e.g. ``2023-05-04T09:30:00+08:00``).
 from __future__ import annotations
 
 import ipaddress
-import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from services.intake.domain.lifecycle import ProjectState, Step
 from services.intake.domain.registration import Category, TradingMethod
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
+from services.platform_core.telephone import without_notation
 
 Fen = Annotated[StrictInt, Field(ge=0, description="amount in integer fen (分), zero or more")]
 BudgetFen = Annotated[StrictInt, Field(description="amount in integer fen (分)")]
@@ -260,10 +260,7 @@ def _phone(value: str) -> str:
     """A telephone number as digits only: 0531-8888 6666, (0531)88886666 and +86 0531 8888 6666
     are one number. Mobile numbers have 11 digits, landlines 7 to 8 with a 3- or 4-digit area
     code (which may be left out)."""
-    text = unicodedata.normalize("NFKC", value).strip()  # full-width digits and brackets too
-    for country_code in ("+86", "0086"):
-        text = text.removeprefix(country_code)
-    digits = "".join(c for c in text if c not in " -()")
+    digits = without_notation(value)
     if not (digits.isascii() and digits.isdigit()) or not 7 <= len(digits) <= 12:
         raise ValueError(
             "a telephone number of 7 to 12 digits, e.g. 13812345678 or 0531-88886666 "

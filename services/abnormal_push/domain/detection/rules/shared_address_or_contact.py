@@ -14,6 +14,7 @@ from services.abnormal_push.domain.detection.model import (
     RuleDefinition,
     Trigger,
 )
+from services.platform_core.telephone import without_notation
 
 
 def comparable_address(address: str) -> str:
@@ -27,10 +28,7 @@ def comparable_address(address: str) -> str:
 
 def comparable_phone(phone: str) -> str:
     """A telephone number as compared: its digits, without a +86 / 0086 country code."""
-    text = unicodedata.normalize("NFKC", phone).strip()
-    for country_code in ("+86", "0086"):
-        text = text.removeprefix(country_code)
-    return "".join(c for c in text if c.isascii() and c.isdigit())
+    return "".join(c for c in without_notation(phone) if c.isascii() and c.isdigit())
 
 
 class SharedAddressOrContact:
