@@ -43,6 +43,18 @@ def _bid(bidder: str, name: str, mac: str, price: int) -> dict[str, Any]:
     }
 
 
+async def _licheng_centre(issue_key: IssueKey) -> Callable[[], dict[str, str]]:
+    """历城区's trading centre: the headers of its next write (a new Idempotency-Key each)."""
+    centre = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX-LC", "历城区公共资源交易中心", frozenset({LICHENG})
+    )
+
+    def headers() -> dict[str, str]:
+        return {"X-API-Key": centre.key, "Idempotency-Key": str(uuid.uuid4())}
+
+    return headers
+
+
 async def _announced_housing_project(
     client: httpx.AsyncClient, intake_api: ServiceProcess, headers: Callable[[], dict[str, str]]
 ) -> str:
@@ -82,12 +94,7 @@ async def test_one_mac_in_two_bids_submitted_through_intake_reaches_the_inboxes(
     keys: Keys,
     issue_key: IssueKey,
 ) -> None:
-    centre = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX-LC", "历城区公共资源交易中心", frozenset({LICHENG})
-    )
-
-    def headers() -> dict[str, str]:
-        return {"X-API-Key": centre.key, "Idempotency-Key": str(uuid.uuid4())}
+    headers = await _licheng_centre(issue_key)
 
     mac = "3C:7C:3F:" + ":".join(f"{byte:02X}" for byte in uuid.uuid4().bytes[:3])
     async with httpx.AsyncClient(timeout=20) as client:
@@ -139,12 +146,7 @@ async def test_one_contact_phone_in_two_bids_is_detected_and_a_bad_phone_refused
 ) -> None:
     """R044 through intake's API: two bidders' bids state one contact phone, written two ways;
     a phone that is not one is refused with what is accepted."""
-    centre = await issue_key(
-        PrincipalKind.DEPARTMENT, "JYZX-LC", "历城区公共资源交易中心", frozenset({LICHENG})
-    )
-
-    def headers() -> dict[str, str]:
-        return {"X-API-Key": centre.key, "Idempotency-Key": str(uuid.uuid4())}
+    headers = await _licheng_centre(issue_key)
 
     def mac() -> str:
         return "3C:7C:3F:" + ":".join(f"{byte:02X}" for byte in uuid.uuid4().bytes[:3])
