@@ -62,11 +62,19 @@ async def _kill_at_random_moments(
     rng.shuffle(order)
     points = sorted(rng.uniform(0.05, 0.95) * EVENTS for _ in range(KILLS))
     kills: list[tuple[str, int]] = []
+    started = time.monotonic()
     for name, point in zip(order, points, strict=True):
         while figures.total_sent < point:  # noqa: ASYNC110 - the run's progress is the clock
             await asyncio.sleep(0.05)
         await asyncio.sleep(rng.uniform(0, 0.5))
         kills.append((name, figures.total_sent))
+        elapsed = time.monotonic() - started
+        # The 100,000-write run takes most of an hour on 2 cores: say how far it is.
+        print(
+            f"   kill {len(kills)}/{KILLS}: {name} at {figures.total_sent:,} of {EVENTS:,} "
+            f"writes ({elapsed:.0f} s, {figures.total_sent / max(elapsed, 1e-9):.0f} writes/s)",
+            flush=True,
+        )
         workers.kill(name)  # SIGKILL: no commit, no flush, no goodbye
         workers.start(name, wait=False)  # its successor catches up while the run goes on
     return kills
