@@ -15,7 +15,7 @@ from prt.v1 import common_pb2, intake_pb2
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.large_amount import SOURCE_NAMES, LargeAmountRecord, SourceLevel
-from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
+from services.intake.domain.lifecycle import LifecycleFact, ProjectView, SectionView, Step
 from services.intake.domain.registration import Organisation, ProjectRegistration, TradingMethod
 from services.intake.http_api import schemas
 from services.platform_core.errors import ImpossibleEventValue
@@ -141,7 +141,19 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
         if deficiency
         else None,
         supplement_deadline_pending=pending,
+        sections=tuple(SectionView(section.bid_section_code) for section in message.bid_sections),
     )
+
+
+def _sections_named(message: Message) -> tuple[str, ...]:
+    """The bid sections an event names: a list (empty: all), one code ('' : all), or none (a
+    project step)."""
+    if isinstance(
+        message, intake_pb2.TenderDocumentPrePublished | intake_pb2.AnnouncementPublished
+    ):
+        return tuple(message.bid_section_codes)
+    code: str = getattr(message, "bid_section_code", "")
+    return (code,) if code else ()
 
 
 def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
@@ -164,6 +176,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
         actor_department=getattr(message, "actor_department", ""),
         supplemented_documents=supplemented,
         supplement_deadline=deadline,
+        bid_section_codes=_sections_named(message),
     )
 
 

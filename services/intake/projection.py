@@ -6,7 +6,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2
 
-from services.intake.domain.lifecycle import Step, TransitionRefused
+from services.intake.domain.lifecycle import Step, TransitionRefused, UnknownBidSection
 from services.intake.event_codec import fact_from_envelope, view_from_registered
 from services.intake.read_model import ProjectReadModel, UnknownProject
 from services.platform_core.events.envelope import Envelope
@@ -35,5 +35,5 @@ class Projector:
             if fact.step is Step.REFUND_HISTORICAL_DEPOSIT:
                 return  # a project from before the platform: nothing to fold into
             raise EventRejected(str(unknown)) from unknown
-        except TransitionRefused as refused:
+        except (TransitionRefused, UnknownBidSection) as refused:
             raise EventRejected(str(refused)) from refused

@@ -32,6 +32,7 @@ from services.intake.domain.lifecycle import (
     LifecycleFact,
     ProjectState,
     ProjectView,
+    SectionView,
     Step,
     evolve,
 )
@@ -83,6 +84,7 @@ class HistoryEntry:
     occurred_at: datetime
     actor_department: str
     state_after: ProjectState
+    bid_section_codes: tuple[str, ...] = ()  # the sections it named (none: all, or the project)
 
 
 def view_values(view: ProjectView) -> dict[str, Any]:
@@ -114,6 +116,14 @@ def view_values(view: ProjectView) -> dict[str, Any]:
         "updated_at": view.updated_at.isoformat() if view.updated_at else None,
         "supplement_working_days": view.supplement_working_days,
         "supplement_deadline_pending": view.supplement_deadline_pending,
+        "sections": [
+            {
+                "bid_section_code": section.code,
+                "state": section.state.value,
+                "updated_at": section.updated_at.isoformat() if section.updated_at else None,
+            }
+            for section in view.sections
+        ],
     }
 
 
@@ -132,6 +142,14 @@ def view_from_json(raw: str | bytes) -> ProjectView:
     # Views stored before these fields existed.
     data.setdefault("supplement_working_days", None)
     data.setdefault("supplement_deadline_pending", False)
+    data["sections"] = tuple(
+        SectionView(
+            section["bid_section_code"],
+            ProjectState(section["state"]),
+            datetime.fromisoformat(section["updated_at"]) if section["updated_at"] else None,
+        )
+        for section in data.get("sections", ())
+    )
     return ProjectView(**data)
 
 
@@ -143,6 +161,7 @@ def _entry_to_json(entry: HistoryEntry) -> str:
         "occurred_at": entry.occurred_at.isoformat(),
         "actor_department": entry.actor_department,
         "state_after": entry.state_after.value,
+        "bid_section_codes": list(entry.bid_section_codes),
     }
     return orjson.dumps(data).decode()
 
@@ -156,6 +175,7 @@ def _entry_from_json(raw: str | bytes) -> HistoryEntry:
         occurred_at=datetime.fromisoformat(data["occurred_at"]),
         actor_department=data["actor_department"],
         state_after=ProjectState(data["state_after"]),
+        bid_section_codes=tuple(data.get("bid_section_codes", ())),
     )
 
 
@@ -256,6 +276,8 @@ class ProjectReadModel:
                     before=current,
                     after=after,
                     actor_department=fact.actor_department,
+                    occurred_at=fact.occurred_at,
+                    bid_section_codes=fact.bid_section_codes,
                 )
             except _VersionMoved:
                 continue
@@ -270,14 +292,17 @@ class ProjectReadModel:
         before: ProjectView | None,
         after: ProjectView,
         actor_department: str,
+        occurred_at: datetime | None = None,
+        bid_section_codes: tuple[str, ...] = (),
     ) -> bool:
         entry = HistoryEntry(
             event_id=event_id,
             type=event_type,
             step=step,
-            occurred_at=after.updated_at or after.registered_at,
+            occurred_at=occurred_at or after.registered_at,
             actor_department=actor_department,
             state_after=after.state,
+            bid_section_codes=bid_section_codes,
         )
         deadline_score = ""
         if after.supplement_deadline is not None and not after.deadline_breached:

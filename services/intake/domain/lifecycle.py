@@ -5,6 +5,13 @@ candidates publicised → awarded / completed (成交), or terminated (流标/�
 and negotiated transfers may conclude (成交) straight after the announcement. Some steps do not move
 the state (deposit relief, historical deposit refunds, 补正, a pending 容缺 deadline set, a breached
 容缺 deadline) but are still allowed only in certain states.
+
+Each bid section (标段/包) runs through these states on its own: one section may be awarded
+while another is still taking bids, or is re-tendered after a 流标. The trading steps name the
+sections they concern (a step naming none concerns every section it can apply to); the project-wide
+steps (补正, 容缺 deadlines, historical deposit refunds) concern the project. The project's own
+state sums its sections up: the least advanced open section, or, once every section is final, the
+deal (completed, else awarded) or the termination.
 """
 
 from __future__ import annotations
@@ -83,6 +90,23 @@ TRANSITIONS: dict[Step, dict[ProjectState, ProjectState]] = {
     Step.TERMINATE: {state: S.TERMINATED for state in OPEN_STATES},
 }
 
+# Steps that move bid sections; the rest concern the whole project (and check its summed-up state).
+SECTION_STEPS = frozenset(
+    {
+        Step.PRE_PUBLISH,
+        Step.ANNOUNCE,
+        Step.SUBMIT_BID,
+        Step.OPEN_BIDS,
+        Step.COMPLETE_EVALUATION,
+        Step.PUBLICISE_CANDIDATES,
+        Step.AWARD,
+        Step.COMPLETE_TRANSACTION,
+        Step.RELIEVE_DEPOSIT,
+        Step.TERMINATE,
+    }
+)
+_PROGRESS = tuple(ProjectState)  # declaration order is the order a section moves in
+
 # Steps a department asks for (the rest are the platform's own).
 REQUESTABLE_STEPS = tuple(
     s for s in Step if s not in (Step.REGISTER, Step.SET_DEADLINE, Step.BREACH_DEADLINE)
@@ -90,16 +114,33 @@ REQUESTABLE_STEPS = tuple(
 
 
 class TransitionRefused(PlatformError):
-    """The project's current state does not allow the step."""
+    """The project's (or the named bid section's) current state does not allow the step."""
 
-    def __init__(self, project_id: str, current: ProjectState, step: Step) -> None:
+    def __init__(
+        self, project_id: str, current: ProjectState, step: Step, section: str = ""
+    ) -> None:
         self.project_id = project_id
         self.current = current
         self.step = step
+        self.section = section
         self.allowed = allowed_steps(current)
+        where = f"project {project_id}" + (f" section {section}" if section else "")
         super().__init__(
-            f"project {project_id} is {current.value}; {step.value} is not allowed now; "
+            f"{where} is {current.value}; {step.value} is not allowed now; "
             f"allowed next: {', '.join(s.value for s in self.allowed) or 'nothing (final state)'}"
+        )
+
+
+class UnknownBidSection(PlatformError):
+    """A step names a bid section the project was not registered with."""
+
+    def __init__(self, project_id: str, unknown: tuple[str, ...], known: tuple[str, ...]) -> None:
+        self.project_id = project_id
+        self.unknown = unknown
+        self.known = known
+        super().__init__(
+            f"project {project_id} has no bid section {', '.join(unknown)}; "
+            f"its sections: {', '.join(known)}"
         )
 
 
@@ -116,6 +157,15 @@ def next_state(project_id: str, current: ProjectState, step: Step) -> ProjectSta
     if after is None:
         raise TransitionRefused(project_id, current, step)
     return after
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """One bid section's place in the lifecycle."""
+
+    code: str
+    state: ProjectState = ProjectState.REGISTERED
+    updated_at: datetime | None = None  # its last step (None: none since registration)
 
 
 @dataclass(frozen=True)
@@ -148,6 +198,9 @@ class ProjectView:
     # deadline is dropped when every document is supplied or the project is terminated.
     supplement_working_days: int | None = None
     supplement_deadline_pending: bool = False
+    # The bid sections, in registration order. Empty only for a view stored before sections were
+    # tracked: the project then moves as one, by ``state``, whatever sections its events name.
+    sections: tuple[SectionView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +213,7 @@ class LifecycleFact:
     actor_department: str = ""
     supplemented_documents: tuple[str, ...] = ()
     supplement_deadline: date | None = None  # SET_DEADLINE's deadline
+    bid_section_codes: tuple[str, ...] = ()  # the sections it names; none: every open one
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -173,9 +227,90 @@ def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
         )
 
 
+def summed_up(sections: tuple[SectionView, ...]) -> ProjectState:
+    """The project's state from its sections': the least advanced open one; once all are
+    final, the deal (completed, else awarded), else terminated."""
+    open_states = [s.state for s in sections if s.state not in FINAL_STATES]
+    if open_states:
+        return min(open_states, key=_PROGRESS.index)
+    finals = {s.state for s in sections}
+    for state in (S.COMPLETED, S.AWARDED):
+        if state in finals:
+            return state
+    return S.TERMINATED
+
+
+def sections_concerned(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView, ...]:
+    """The sections a section step moves (raises UnknownBidSection for a code the project lacks).
+
+    Naming none means every section whose state allows the step (announcing "all" after one
+    section went ahead announces the rest; 成交 for the whole project follows each section's
+    award); if none allows it, the project's state is what the step is refused by."""
+    if fact.bid_section_codes:
+        by_code = {section.code: section for section in view.sections}
+        unknown = tuple(code for code in fact.bid_section_codes if code not in by_code)
+        if unknown:
+            known = tuple(section.code for section in view.sections)
+            raise UnknownBidSection(view.project_id, unknown, known)
+        return tuple(by_code[code] for code in dict.fromkeys(fact.bid_section_codes))
+    allowing = tuple(s for s in view.sections if s.state in TRANSITIONS[fact.step])
+    if not allowing:
+        raise TransitionRefused(view.project_id, view.state, fact.step)
+    return allowing
+
+
+def check_step(view: ProjectView, fact: LifecycleFact) -> None:
+    """Raises TransitionRefused / UnknownBidSection when the step cannot happen now."""
+    _moved_sections(view, fact)
+
+
+def last_step_at(view: ProjectView, fact: LifecycleFact) -> datetime:
+    """When the sections the step concerns (or, for a project step, the project) last moved: a
+    step may not be dated before it. Sections keep their own times, so the steps of two sections
+    may be recorded in either order."""
+    if fact.step in SECTION_STEPS and view.sections:
+        return max(
+            (s.updated_at or view.registered_at for s in sections_concerned(view, fact)),
+            default=view.registered_at,
+        )
+    return view.updated_at or view.registered_at
+
+
+def view_allowed_steps(view: ProjectView) -> tuple[Step, ...]:
+    """The steps a department may ask for now: any an open section allows, and the project
+    steps its summed-up state allows."""
+    if not view.sections:
+        return allowed_steps(view.state)
+    states = {s.state for s in view.sections} | {view.state}
+    return tuple(
+        step
+        for step in REQUESTABLE_STEPS
+        if any(
+            state in TRANSITIONS[step]
+            for state in (states if step in SECTION_STEPS else {view.state})
+        )
+    )
+
+
+def _moved_sections(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView, ...]:
+    """Every section after the step (the project's, unchanged, for a project step)."""
+    if fact.step not in SECTION_STEPS or not view.sections:
+        next_state(view.project_id, view.state, fact.step)
+        return view.sections
+    moved: dict[str, SectionView] = {}
+    for section in sections_concerned(view, fact):
+        after = TRANSITIONS[fact.step].get(section.state)
+        if after is None:
+            raise TransitionRefused(view.project_id, section.state, fact.step, section.code)
+        moved[section.code] = replace(section, state=after, updated_at=fact.occurred_at)
+    return tuple(moved.get(section.code, section) for section in view.sections)
+
+
 def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
-    """The view after one more event (raises TransitionRefused when the event is out of order)."""
-    after = next_state(view.project_id, view.state, fact.step)
+    """The view after one more event (raises TransitionRefused when the event is out of order,
+    UnknownBidSection when it names a section the project lacks)."""
+    sections = _moved_sections(view, fact)
+    after = summed_up(sections) if sections else next_state(view.project_id, view.state, fact.step)
     outstanding = view.outstanding_documents
     deadline = view.supplement_deadline
     breached = view.deadline_breached
@@ -193,8 +328,8 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
             pending = False
     elif fact.step is Step.BREACH_DEADLINE:
         breached = True
-    elif fact.step is Step.TERMINATE:
-        pending = False
+    elif fact.step is Step.TERMINATE and after is S.TERMINATED:
+        pending = False  # no section left to trade: no deadline to set
     return replace(
         view,
         state=after,
@@ -202,6 +337,7 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
         outstanding_documents=outstanding,
         supplement_deadline=deadline,
         deadline_breached=breached,
-        updated_at=fact.occurred_at,
+        updated_at=max(fact.occurred_at, view.updated_at or fact.occurred_at),
         supplement_deadline_pending=pending,
+        sections=sections,
     )

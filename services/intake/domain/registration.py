@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from services.intake.domain.catalogue import Category, catalogues
-from services.intake.domain.lifecycle import ProjectView
+from services.intake.domain.lifecycle import ProjectView, SectionView
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
@@ -215,4 +215,5 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
         supplement_deadline_pending=(
             deficiency is not None and deficiency.supplement_deadline is None
         ),
+        sections=tuple(SectionView(section.code) for section in registration.bid_sections),
     )

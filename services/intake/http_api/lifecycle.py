@@ -19,17 +19,18 @@ from google.protobuf.message import Message
 
 from services.intake import event_codec
 from services.intake.domain.lifecycle import (
-    LifecycleFact,
     NothingToSupplement,
     Step,
     TransitionRefused,
-    allowed_steps,
+    UnknownBidSection,
     check_supplement,
-    next_state,
+    evolve,
+    last_step_at,
+    view_allowed_steps,
 )
 from services.intake.http_api import schemas
 from services.intake.http_api.dependencies import Context, IdempotencyKey, IntakeContext
-from services.intake.http_api.projects import REFUSALS, SOURCE, found
+from services.intake.http_api.projects import REFUSALS, SOURCE, found, public_sections
 from services.intake.read_model import ProjectBusy
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_region
 from services.platform_core.auth.principals import Principal
@@ -47,15 +48,35 @@ Build = Callable[[str, str, datetime, BodyT], Message]
 
 def _transition_refused(refused: TransitionRefused) -> ApiError:
     allowed = ", ".join(step.value for step in refused.allowed) or "nothing (final state)"
+    where = f"Project {refused.project_id}"
+    problems = [
+        FieldProblem(field="state", problem=f"current state {refused.current.value}"),
+        FieldProblem(field="allowed_next_steps", problem=allowed),
+    ]
+    if refused.section:
+        where += f" section {refused.section}"
+        problems.insert(0, FieldProblem(field="bid_section_code", problem=refused.section))
     return ApiError(
         409,
         "transition_not_allowed",
-        f"Project {refused.project_id} is {refused.current.value}: {refused.step.value} is not "
-        f"allowed now. Allowed next: {allowed}",
+        f"{where} is {refused.current.value}: {refused.step.value} is not allowed now. "
+        f"Allowed next: {allowed}",
+        problems,
+    )
+
+
+def _unknown_section(unknown: UnknownBidSection) -> ApiError:
+    known = ", ".join(unknown.known)
+    return ApiError(
+        422,
+        "unknown_bid_section",
+        f"Project {unknown.project_id} has no bid section {', '.join(unknown.unknown)}. "
+        f"Its sections: {known}",
         [
-            FieldProblem(field="state", problem=f"current state {refused.current.value}"),
-            FieldProblem(field="allowed_next_steps", problem=allowed),
-        ],
+            FieldProblem(field="bid_section_code", problem=f"not a section of the project: {code}")
+            for code in unknown.unknown
+        ]
+        + [FieldProblem(field="bid_sections", problem=f"the project's sections: {known}")],
     )
 
 
@@ -78,12 +99,20 @@ async def _emit(
             async with read_model.project_lock(project_id):
                 view = await found(read_model, project_id)
                 require_region(principal, view.region_code)
+                occurred_at = business_time(principal, body.occurred_at)
+                message = build(project_id, principal.code, occurred_at, body)
+                envelope = Envelope(message=message, source=SOURCE, subject=project_id)
+                fact = event_codec.fact_from_envelope(envelope)
+                if fact is None or fact.step is not step:  # a route wired to the wrong builder
+                    raise RuntimeError(f"{path} built {envelope.type}, not a {step.value} event")
                 try:
-                    after = next_state(project_id, view.state, step)
+                    after = evolve(view, fact)
                     if step is Step.SUPPLEMENT_DOCUMENTS:
                         check_supplement(view, supplemented)
                 except TransitionRefused as refused:
                     raise _transition_refused(refused) from refused
+                except UnknownBidSection as unknown:
+                    raise _unknown_section(unknown) from unknown
                 except NothingToSupplement as nothing:
                     raise ApiError(
                         409,
@@ -91,20 +120,18 @@ async def _emit(
                         str(nothing),
                         [FieldProblem(field="supplemented_documents", problem=str(nothing))],
                     ) from nothing
-                occurred_at = business_time(principal, body.occurred_at)
-                last_step_at = view.updated_at or view.registered_at
-                if occurred_at < last_step_at:
+                last_at = last_step_at(view, fact)
+                if occurred_at < last_at:
+                    named = ", ".join(fact.bid_section_codes)
+                    whose = f"project {project_id}" + (f" section {named}" if named else "")
                     raise ApiError(
                         422,
                         "occurred_at_before_last_step",
-                        f"occurred_at {occurred_at.isoformat()} precedes project {project_id}'s "
-                        f"last recorded step at {last_step_at.isoformat()}",
+                        f"occurred_at {occurred_at.isoformat()} precedes {whose}'s last recorded "
+                        f"step at {last_at.isoformat()}",
                         [FieldProblem(field="occurred_at", problem="before the last step")],
                     )
-                message = build(project_id, principal.code, occurred_at, body)
-                envelope = Envelope(message=message, source=SOURCE, subject=project_id)
                 await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
-                fact = LifecycleFact(project_id, step, occurred_at, principal.code, supplemented)
                 await read_model.record_after_publish(envelope.id, envelope.type, fact)
         except ProjectBusy as busy:
             raise ApiError(409, "project_busy", f"{busy}; retry shortly") from busy
@@ -112,8 +139,9 @@ async def _emit(
             project_id=project_id,
             event_id=envelope.id,
             step=step,
-            state=after,
-            allowed_next_steps=list(allowed_steps(after)),
+            state=after.state,
+            allowed_next_steps=list(view_allowed_steps(after)),
+            sections=public_sections(after),
         ).model_dump(mode="json")
         return StoredResponse(201, body_out)
 

@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.deficiency import accept_deficiency, pending_reason
-from services.intake.domain.lifecycle import ProjectState, ProjectView, allowed_steps
+from services.intake.domain.lifecycle import (
+    SECTION_STEPS,
+    ProjectState,
+    ProjectView,
+    allowed_steps,
+    view_allowed_steps,
+)
 from services.intake.domain.registration import (
     BidSection,
     Organisation,
@@ -78,9 +84,24 @@ def public_view(view: ProjectView) -> dict[str, Any]:
     values = view_values(view)
     del values["updated_at"]
     values["registered_at"] = _json_instant(view.registered_at)
-    values["allowed_next_steps"] = [step.value for step in allowed_steps(view.state)]
+    values["allowed_next_steps"] = [step.value for step in view_allowed_steps(view)]
+    values["sections"] = public_sections(view)
     values["supplement_deadline_pending_reason"] = pending_reason(view)
     return values
+
+
+def public_sections(view: ProjectView) -> list[dict[str, Any]]:
+    """Each bid section's state and the trading steps it allows (as :class:`SectionPublic`)."""
+    return [
+        {
+            "bid_section_code": section.code,
+            "state": section.state.value,
+            "allowed_next_steps": [
+                step.value for step in allowed_steps(section.state) if step in SECTION_STEPS
+            ],
+        }
+        for section in view.sections
+    ]
 
 
 def _json_instant(moment: datetime) -> str:
@@ -250,6 +271,7 @@ async def read_project(
                 "occurred_at": entry.occurred_at,
                 "actor_department": entry.actor_department,
                 "state_after": entry.state_after,
+                "bid_section_codes": list(entry.bid_section_codes),
             }
             for entry in history
         ],

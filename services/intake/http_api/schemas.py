@@ -160,6 +160,14 @@ class ProjectCreate(BaseModel):
     occurred_at: OccurredAt = None
 
 
+class SectionPublic(BaseModel):
+    """One bid section (标段/包): its own place in the lifecycle."""
+
+    bid_section_code: str
+    state: ProjectState
+    allowed_next_steps: list[Step] = Field(description="the trading steps this section allows")
+
+
 class ProjectPublic(BaseModel):
     project_id: str
     unified_deal_code: str
@@ -194,7 +202,15 @@ class ProjectPublic(BaseModel):
         description="why the deadline is pending, in words (null when it is not)"
     )
     deadline_breached: bool
-    allowed_next_steps: list[Step]
+    allowed_next_steps: list[Step] = Field(
+        description="what may be asked for now: the steps any open section allows, and the "
+        "project steps (补正, historical refunds) its state allows"
+    )
+    sections: list[SectionPublic] = Field(
+        description="the bid sections, each moving through the lifecycle on its own; the "
+        "project's state is its least advanced open section's (or, when all are final, the "
+        "deal or the termination)"
+    )
 
 
 class RegistrationAccepted(ProjectPublic):
@@ -208,6 +224,9 @@ class HistoryEntry(BaseModel):
     occurred_at: datetime
     actor_department: str
     state_after: ProjectState
+    bid_section_codes: list[str] = Field(
+        description="the sections the step named; empty: every open section, or a project step"
+    )
 
 
 class ProjectDetail(ProjectPublic):
@@ -225,6 +244,7 @@ class StepAccepted(BaseModel):
     step: Step
     state: ProjectState
     allowed_next_steps: list[Step]
+    sections: list[SectionPublic]
 
 
 class EvidenceIn(BaseModel):

@@ -254,3 +254,97 @@ async def test_five_concurrent_replays_of_a_lifecycle_post_emit_one_event(
         "ProjectRegistered",
         "AnnouncementPublished",
     ]
+
+
+async def test_each_bid_section_runs_its_own_course(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    """Section 001 is awarded while 002 still takes bids, then 002 fails (流标): the project
+    ends awarded. Steps naming a section the project lacks get 422 with its sections; a step a
+    section's state does not allow gets 409 naming the section."""
+    sections = [
+        {"bid_section_code": "001", "name": "施工", "budget_fen": 1_000_000_000},
+        {"bid_section_code": "002", "name": "监理", "budget_fen": 250_000_000},
+    ]
+    project_id = await _register(intake_api, changqing_dept, bid_sections=sections)
+    announced = await _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
+    assert announced.status_code == 201, announced.text
+    assert [s["state"] for s in announced.json()["sections"]] == ["ANNOUNCED", "ANNOUNCED"]
+
+    unknown = await _step(
+        intake_api, changqing_dept, project_id, "bids", {**BID, "bid_section_code": "003"}
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["code"] == "unknown_bid_section"
+    assert "Its sections: 001, 002" in unknown.json()["message"]
+
+    def in_section(code: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "bid_section_code": code}
+
+    steps_001: list[tuple[str, dict[str, Any]]] = [
+        ("bids", BID),
+        ("bid-opening", {}),
+        ("evaluation", {"report": EVIDENCE}),
+        (
+            "candidates",
+            {
+                "candidates": [{"rank": 1, "bidder": BIDDER, "bid_price_fen": 1_180_000_000}],
+                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+            },
+        ),
+        ("award", {"winner": BIDDER, "amount_fen": 980_000_000}),
+    ]
+    for path, body in steps_001:
+        response = await _step(
+            intake_api, changqing_dept, project_id, path, in_section("001", body)
+        )
+        assert response.status_code == 201, (path, response.text)
+    bid_002 = await _step(intake_api, changqing_dept, project_id, "bids", in_section("002", BID))
+    assert bid_002.status_code == 201, bid_002.text
+    assert bid_002.json()["state"] == "BIDS_SUBMITTED"  # 002 still trading
+    assert {s["bid_section_code"]: s["state"] for s in bid_002.json()["sections"]} == {
+        "001": "AWARDED",
+        "002": "BIDS_SUBMITTED",
+    }
+
+    late_bid = await _step(intake_api, changqing_dept, project_id, "bids", in_section("001", BID))
+    assert late_bid.status_code == 409, late_bid.text
+    assert "section 001 is AWARDED" in late_bid.json()["message"]
+    assert {"field": "bid_section_code", "problem": "001"} in late_bid.json()["details"]
+
+    failed = await _step(
+        intake_api,
+        changqing_dept,
+        project_id,
+        "termination",
+        {"bid_section_code": "002", "reason": "FAILED_TENDER", "explanation": "投标人不足三家"},
+    )
+    assert failed.status_code == 201, failed.text
+    assert failed.json()["state"] == "AWARDED"
+    # 001 may still record its 成交 (after its award); 002 is over.
+    assert failed.json()["allowed_next_steps"] == [
+        "COMPLETE_TRANSACTION",
+        "REFUND_HISTORICAL_DEPOSIT",
+    ]
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        detail = (
+            await client.get(
+                f"{intake_api.base_url}/v1/projects/{project_id}",
+                headers={"X-API-Key": changqing_dept.key},
+            )
+        ).json()
+    assert detail["state"] == "AWARDED"
+    assert [(s["bid_section_code"], s["state"]) for s in detail["sections"]] == [
+        ("001", "AWARDED"),
+        ("002", "TERMINATED"),
+    ]
+    assert [entry["bid_section_codes"] for entry in detail["history"]] == [
+        [],  # registration
+        [],  # the announcement named none: every section
+        *[["001"]] * len(steps_001),
+        ["002"],
+        ["002"],
+    ]
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert len(events) == len(detail["history"])  # the refused steps emitted nothing

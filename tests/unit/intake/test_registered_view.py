@@ -11,6 +11,7 @@ import pytest
 
 from services.intake.domain.lifecycle import ProjectState
 from services.intake.domain.registration import (
+    BidSection,
     Deficiency,
     Organisation,
     ProjectRegistration,
@@ -42,6 +43,14 @@ VARIANTS = {
         key_project=True,
         green_channel=True,
         tender_project_code="Z3701130000000001",
+    ),
+    "three bid sections": replace(
+        GOOD,
+        bid_sections=(
+            BidSection("001", "施工", 60),
+            BidSection("002", "监理", 30),
+            BidSection("003", "设备", 10),
+        ),
     ),
     "stated in +08:00": replace(
         GOOD, registered_at=datetime(2023, 5, 4, 10, 0, tzinfo=timezone(timedelta(hours=8)))
