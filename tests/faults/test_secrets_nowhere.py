@@ -3,7 +3,9 @@ secret, an expert's name, phone and ID number (sealed by remote_eval), a webhook
 secret — are used through the real APIs, workers and broker (the expert is drawn onto a
 committee, so their draw is on the topics), and then looked for, byte for byte:
 
-- in every captured service log of the session (APIs and workers);
+- in every captured service log of the session (APIs and workers), the access logs of the
+  four APIs run as deploy/local/services.sh runs them included, after the key was sent as a
+  ``?key=`` query parameter (as the dashboard's page and event stream send it) to each of them;
 - in every record (key, value, headers) of every topic on the broker;
 - in every error body the APIs gave (bad bodies carrying the values, a mangled key, the sealed
   committee asked for before the award);
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,16 +31,40 @@ from redis.asyncio import Redis
 from services.platform_core.auth.api_keys import ApiKeyStore, IssuedKey
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.credit_code import check_character
+from services.platform_core.http.access_log import REDACTED
 from services.platform_core.kafka.clients import create_consumer
 from services.platform_core.settings import PlatformSettings
-from tests.faults.conftest import PARTNER_CITY, Stack
+from tests.faults.conftest import API_MODULES, LOCAL_WEBHOOKS, PARTNER_CITY, Stack
 from tests.support import fault_figures
 from tests.support.api_load import HOST_CENTRE, HOST_VENUE
 from tests.support.faults import table
 from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess, free_port
 from tests.support.redis_snapshot import snapshot
 
 pytestmark = pytest.mark.faults
+
+
+@pytest.fixture(scope="module")
+def deployed_apis(stack_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
+    """The four APIs as deploy/local/services.sh runs them: at uvicorn's default log level, so
+    the access log (every request's path with its query string) is on. The suite's own API
+    processes log warnings only, which would hide a key in a query string from this test."""
+    processes: dict[str, ServiceProcess] = {}
+    for name, module in API_MODULES.items():
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(port)]
+        env = {**stack_env, **LOCAL_WEBHOOKS}
+        processes[name] = ServiceProcess(f"faults-{name}-api-deployed", argv, env, log_dir, port)
+    try:
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_healthy()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
 
 
 def _employer(n: int) -> str:
@@ -109,7 +136,40 @@ async def _issue_key(settings: PlatformSettings) -> IssuedKey:
         await redis.aclose()
 
 
-async def _plant(stack: Stack, rng: random.Random) -> tuple[dict[str, str], list[bytes]]:
+async def _key_in_query_strings(
+    client: httpx.AsyncClient, deployed: dict[str, ServiceProcess], key: str, errors: list[bytes]
+) -> None:
+    """The key as a ``?key=`` query parameter: the dashboard's page, snapshot and event stream
+    take it so (EventSource cannot send headers); the other APIs refuse it, but their access
+    logs see it all the same."""
+    reporting = deployed["reporting"].base_url
+    page = await client.get(f"{reporting}/dashboard", params={"key": key})
+    assert page.status_code == 200, page.text
+    snapshot_ = await client.get(f"{reporting}/v1/dashboard/snapshot", params={"key": key})
+    assert snapshot_.status_code == 200, snapshot_.text
+    async with client.stream(
+        "GET", f"{reporting}/v1/dashboard/stream", params={"key": key, "period": "2023-H1"}
+    ) as stream:
+        assert stream.status_code == 200
+        async for line in stream.aiter_lines():
+            if line.startswith("event: snapshot"):
+                break
+    refused = await client.get(f"{reporting}/v1/dashboard/snapshot", params={"key": key + "x"})
+    assert refused.status_code == 401, refused.text
+    errors.append(refused.content)
+    for name, path in (
+        ("intake", "/v1/projects"),
+        ("abnormal_push", "/v1/pushes"),
+        ("remote_eval", "/v1/venues"),
+    ):
+        refused = await client.get(deployed[name].base_url + path, params={"key": key})
+        assert refused.status_code == 401, refused.text
+        errors.append(refused.content)
+
+
+async def _plant(
+    stack: Stack, deployed: dict[str, ServiceProcess], rng: random.Random
+) -> tuple[dict[str, str], list[bytes]]:
     """Uses the planted values through the APIs; returns them, the error bodies and the key."""
     marker = uuid.uuid4().hex[:8].upper()
     planted_key = await _issue_key(stack.settings)
@@ -218,15 +278,18 @@ async def _plant(stack: Stack, rng: random.Random) -> tuple[dict[str, str], list
         assert (
             await post(f"{apis['abnormal_push']}/v1/reports", host, bad_report)
         ).status_code == 422
+        await _key_in_query_strings(client, deployed, planted_key.key, errors)
 
     secret = planted_key.key.split("_", 2)[2]
     planted = {"API key secret": secret, **identity, "webhook secret": webhook_secret}
     return planted, errors
 
 
-async def test_planted_secrets_and_identities_appear_nowhere(stack: Stack, log_dir: Path) -> None:
+async def test_planted_secrets_and_identities_appear_nowhere(
+    stack: Stack, deployed_apis: dict[str, ServiceProcess], log_dir: Path
+) -> None:
     rng = random.Random()
-    planted, error_bodies = await _plant(stack, rng)
+    planted, error_bodies = await _plant(stack, deployed_apis, rng)
     await asyncio.sleep(3)  # the workers log what they applied
     await stack.workers.wait_caught_up(stack.settings)
 
@@ -263,6 +326,15 @@ async def test_planted_secrets_and_identities_appear_nowhere(stack: Stack, log_d
             found.append(f"{label} stored in clear in Redis ({in_redis} values)")
         row.append(in_redis)
         rows.append(row)
+    # The scan had the requests to look at: each deployed API logged its ?key= request, with
+    # the value hidden.
+    unlogged = [
+        name
+        for name, process in deployed_apis.items()
+        if f"?key={REDACTED}".encode() not in logs.get(process.log_path.name, b"")
+    ]
+    if unlogged:
+        found.append(f"no access line for the ?key= request in the logs of {unlogged}")
     print(
         f"\n== Secrets and personal data: {len(planted)} planted values looked for in "
         f"{len(logs)} logs, {len(records)} topic records, {len(error_bodies)} error bodies and "

@@ -22,6 +22,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_WEBHOOKS,
 )
 from services.platform_core.garbage_collection import collect_less_often_for_good
+from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.http.telemetry import telemetry_config
@@ -67,6 +68,7 @@ app = FastAPI(
     telemetry=telemetry_config(),
 )
 install_error_handlers(app)
+install_access_log_redaction()  # no API key from a query string in the logs
 for module in (reports, pushes, entities, webhooks, detection):
     app.include_router(module.router)
 document_idempotency_key(app)

@@ -13,6 +13,7 @@ from services.intake.read_model import ProjectReadModel
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.garbage_collection import collect_less_often_for_good
+from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.direct_routes import install_direct_routes
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
@@ -56,6 +57,7 @@ app = FastAPI(
     "(`python -m services.platform_core.auth.cli issue ...`); every POST an Idempotency-Key.",
 )
 install_error_handlers(app)
+install_access_log_redaction()  # no API key from a query string in the logs
 app.include_router(projects.router)
 app.include_router(lifecycle.router)
 app.include_router(catalogue.router)

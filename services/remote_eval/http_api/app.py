@@ -21,6 +21,7 @@ from services.platform_core.events.topics import (
     partner_seat_requests_topic,
 )
 from services.platform_core.garbage_collection import collect_less_often_for_good
+from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.http.telemetry import telemetry_config
@@ -95,6 +96,7 @@ app = FastAPI(
     "every POST an Idempotency-Key.",
 )
 install_error_handlers(app)
+install_access_log_redaction()  # no API key from a query string in the logs
 for module in (venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi):
     app.include_router(module.router)
 document_idempotency_key(app)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.garbage_collection import collect_less_often_for_good
+from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
@@ -40,6 +41,7 @@ app = FastAPI(
     "API key; partners are refused.",
 )
 install_error_handlers(app)
+install_access_log_redaction()  # no API key from a query string in the logs
 app.include_router(metrics.router)
 app.include_router(bulletins.router)
 app.include_router(dashboard.router)
