@@ -7,8 +7,12 @@ repeat arriving while the first is still running waits for its result, so concur
 also produce one event.
 
 A process killed after the broker acknowledged but before the response was stored leaves only
-an in-flight marker, which expires after ``IN_FLIGHT_SECONDS``; a retry after that runs again.
-Consumers dedupe by event id, and the intake service additionally dedupes by business key.
+its in-flight marker, which its process no longer renews: ``IN_FLIGHT_SECONDS`` after the last
+renewal a retry takes the marker over and runs the action again. The marker carries the first
+run's id seed, and every run derives its event and aggregate ids from it
+(:func:`~services.platform_core.events.ids.ids_from_seed`), so the second run writes the same
+ids: the project, report or evaluation is the same one, and consumers drop the repeated events
+by event id.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,9 +32,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from services.platform_core.events.ids import ids_from_seed, new_event_id
 from services.platform_core.http.errors import ApiError
 from services.platform_core.settings import get_settings
 
@@ -168,6 +175,8 @@ class IdempotencyStore:
         its outcome is recorded under the key, so a retry with the same key gets that outcome
         and never runs the action a second time."""
         self._redis = redis
+        self._take_over = redis.register_script(_TAKE_OVER)
+        self._renew = redis.register_script(_RENEW)
         self._poll = poll_interval_s
         self._answer_within = (
             answer_within_s
@@ -197,16 +206,18 @@ class IdempotencyStore:
         """:meth:`run`, answered as status and JSON values rather than a Starlette response."""
         redis_key = KEY_PREFIX + scope + ":" + check_key(key)
         fingerprint = body_fingerprint(body)
-        marker = orjson.dumps({"state": "in_flight", "fingerprint": fingerprint})
+        seed = new_event_id()
+        marker = _in_flight(fingerprint, seed)
         deadline = time.monotonic() + wait_timeout_s
         while True:
             # One round trip takes the key or reads who holds it (SET NX GET: Redis 7.0+);
             # execute_command skips redis-py's argument wrapper, a third of a command's cost.
+            # The marker outlives its run (REMEMBER_SECONDS): its seed must reach a retry.
             raw = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                "SET", redis_key, marker, "NX", "GET", "EX", IN_FLIGHT_SECONDS, get=True
+                "SET", redis_key, marker, "NX", "GET", "EX", REMEMBER_SECONDS, get=True
             )
             if raw is None:
-                return await self._first(redis_key, fingerprint, action)
+                return await self._first(redis_key, fingerprint, seed, action)
             record = orjson.loads(raw)
             if record["fingerprint"] != fingerprint:
                 raise ApiError(
@@ -217,6 +228,13 @@ class IdempotencyStore:
                 )
             if record["state"] == "done":
                 return IdempotentAnswer(record["status"], record["body"], replayed=True)
+            # A marker without "until" is an older process's: it expires by its own TTL.
+            if record.get("until", math.inf) < time.time():
+                # Its run stopped renewing it (the process died): run again, with its seed.
+                taken = _in_flight(fingerprint, record["seed"])
+                if await self._take_over(keys=[redis_key], args=[raw, taken, REMEMBER_SECONDS]):
+                    return await self._first(redis_key, fingerprint, record["seed"], action)
+                continue  # another retry took it first: wait on that one
             if time.monotonic() > deadline:
                 raise ApiError(
                     409,
@@ -231,9 +249,10 @@ class IdempotencyStore:
         self,
         redis_key: str,
         fingerprint: str,
+        seed: str,
         action: Callable[[], Awaitable[StoredResponse]],
     ) -> IdempotentAnswer:
-        outcome = asyncio.ensure_future(self._settle(redis_key, fingerprint, action))
+        outcome = asyncio.ensure_future(self._settle(redis_key, fingerprint, seed, action))
         outcome.add_done_callback(_retrieve_exception)
         # shield: neither a timeout nor a client that hangs up stops the action half-way.
         if self._answer_within is None:
@@ -256,12 +275,15 @@ class IdempotencyStore:
         self,
         redis_key: str,
         fingerprint: str,
+        seed: str,
         action: Callable[[], Awaitable[StoredResponse]],
     ) -> StoredResponse:
-        """Runs the action to its end and records its outcome under the key."""
-        keeper = _InFlightKeeper(self._redis, redis_key)
+        """Runs the action to its end, its ids derived from ``seed``, and records its outcome
+        under the key."""
+        keeper = _InFlightKeeper(self._renew, redis_key, seed)
         try:
-            response = await action()
+            with ids_from_seed(seed):
+                response = await action()
         except BaseException:
             # Nothing was emitted that the caller was told about: let a retry run again.
             await self._redis.delete(redis_key)
@@ -298,14 +320,16 @@ class IdempotencyStore:
 
 
 class _InFlightKeeper:
-    """While an action runs, its marker must not expire, or a retry would run it again.
+    """While an action runs, its marker must stay fresh, or a retry would take it over and run
+    the action a second time.
 
     A timer, not a task: nearly every action ends long before the first renewal, and a task
     per request (created, then cancelled) cost more than the rest of the bookkeeping."""
 
-    def __init__(self, redis: Redis, redis_key: str) -> None:
-        self._redis = redis
+    def __init__(self, renew: AsyncScript, redis_key: str, seed: str) -> None:
+        self._renew_script = renew
         self._key = redis_key
+        self._seed = seed
         self._loop = asyncio.get_running_loop()
         self._renewal: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = self._loop.call_later(
@@ -313,12 +337,14 @@ class _InFlightKeeper:
         )
 
     def _renew(self) -> None:
-        self._renewal = self._loop.create_task(self._expire_later())
+        self._renewal = self._loop.create_task(self._stay_fresh())
         self._renewal.add_done_callback(_ignore_outcome)
         self._timer = self._loop.call_later(IN_FLIGHT_SECONDS / 3, self._renew)
 
-    async def _expire_later(self) -> None:
-        await self._redis.expire(self._key, IN_FLIGHT_SECONDS)
+    async def _stay_fresh(self) -> None:
+        await self._renew_script(
+            keys=[self._key], args=[self._seed, str(time.time() + IN_FLIGHT_SECONDS)]
+        )
 
     def stop(self) -> None:
         if self._timer is not None:
@@ -326,6 +352,42 @@ class _InFlightKeeper:
             self._timer = None
         if self._renewal is not None:
             self._renewal.cancel()
+
+
+def _in_flight(fingerprint: str, seed: str) -> bytes:
+    """The marker of a run in progress: fresh until ``until`` (epoch seconds), renewed while
+    the run lasts."""
+    return orjson.dumps(
+        {
+            "state": "in_flight",
+            "fingerprint": fingerprint,
+            "seed": seed,
+            "until": time.time() + IN_FLIGHT_SECONDS,
+        }
+    )
+
+
+# Replaces a stale marker (ARGV[1], as read) with a fresh one (ARGV[2]) unless another retry
+# replaced it (or the outcome landed) meanwhile.
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# Moves a running action's marker's freshness on (ARGV[2], epoch seconds), only while it is
+# still that run's (ARGV[1]: its seed) and still in flight: never over a recorded outcome.
+_RENEW = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+if record['state'] ~= 'in_flight' or record['seed'] ~= ARGV[1] then return 0 end
+record['until'] = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
+return 1
+"""
 
 
 def _ignore_outcome(task: asyncio.Task[None]) -> None:

@@ -49,3 +49,33 @@ def test_a_clock_that_steps_back_does_not_reorder_ids(monkeypatch: pytest.Monkey
     now[0] -= 200 * 1_000_000
     second = new_event_id()
     assert second > first
+
+
+def test_ids_made_from_one_seed_are_the_same_every_run_and_in_order() -> None:
+    seed = new_event_id()
+    time.sleep(0.002)
+    with ids.ids_from_seed(seed):
+        first_run = [new_event_id() for _ in range(5000)]
+    with ids.ids_from_seed(seed):
+        second_run = [new_event_id() for _ in range(5000)]
+    assert first_run == second_run  # a retry writes the same ids
+    assert first_run == sorted(first_run)
+    assert len(set(first_run)) == len(first_run)
+    for text in first_run[:3]:
+        made = uuid.UUID(text)
+        assert text == str(made)
+        assert made.version == 7
+        assert made.variant == uuid.RFC_4122
+    # The first run's millisecond, not the retry's: the ids say when the write was first made.
+    assert uuid.UUID(first_run[0]).int >> 80 == uuid.UUID(seed).int >> 80
+
+
+def test_another_seed_or_no_seed_makes_other_ids() -> None:
+    seed, other = new_event_id(), new_event_id()
+    with ids.ids_from_seed(seed):
+        from_seed = [new_event_id() for _ in range(3)]
+    with ids.ids_from_seed(other):
+        from_other = [new_event_id() for _ in range(3)]
+    fresh = [new_event_id() for _ in range(3)]
+    assert not set(from_seed) & set(from_other)
+    assert not set(from_seed) & set(fresh)
