@@ -19,10 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.abnormal_push.detection import DetectionState, Detector
 from services.abnormal_push.handlers import (
@@ -54,6 +51,7 @@ from services.platform_core.kafka.faust_worker import (
     run_worker,
 )
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.retrying import run_timer_round
 from services.platform_core.settings import get_settings
 
 ROUTER = "abnormal-push.router"
@@ -62,7 +60,6 @@ DETECTOR = "abnormal-push.detector"
 WEBHOOK_REGISTRY = "abnormal-push.webhook-registry"
 CONSUMERS = (ROUTER, PROJECTOR, DETECTOR, WEBHOOK_REGISTRY)
 CONSUMED_TOPICS = (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS, ABNORMAL_WEBHOOKS)
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 log = logging.getLogger(__name__)
 
@@ -132,47 +129,46 @@ async def resources() -> Resources:
 async def route_reports(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(event, held.router.apply, held.dead_letters[ROUTER], TRANSIENT)
+        await handle_event(event, held.router.apply, held.dead_letters[ROUTER])
 
 
 @app.agent(pushes_topic, name="abnormal-push.project")
 async def project_pushes(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(event, held.projector.apply, held.dead_letters[PROJECTOR], TRANSIENT)
+        await handle_event(event, held.projector.apply, held.dead_letters[PROJECTOR])
 
 
 @app.agent(intake_topic, name="abnormal-push.detect")
 async def detect(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR], TRANSIENT)
+        await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR])
 
 
 @app.agent(webhooks_topic, name="abnormal-push.webhooks")
 async def project_webhooks(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(
-            event, held.webhook_registry.apply, held.dead_letters[WEBHOOK_REGISTRY], TRANSIENT
-        )
+        await handle_event(event, held.webhook_registry.apply, held.dead_letters[WEBHOOK_REGISTRY])
 
 
 @app.timer(interval=push_settings.deadline_check_interval_s)  # type: ignore[untyped-decorator]
 async def watch_deadlines() -> None:
-    try:
+    async def tick() -> None:
         await (await resources()).watch.tick(datetime.now(UTC))
-    except (*TRANSIENT, KafkaError) as exc:
-        # The due index stays as it is: the next tick tries again.
-        log.warning("deadline watch skipped a tick: %r", exc)
+
+    # A failed round leaves the due index as it is: the next tick tries again.
+    await run_timer_round("deadline watch", tick)
 
 
 @app.timer(interval=push_settings.webhook_poll_interval_s)  # type: ignore[untyped-decorator]
 async def deliver_webhooks() -> None:
-    try:
+    async def deliver() -> None:
         await (await resources()).deliverer.deliver_due()
-    except TRANSIENT as exc:
-        log.warning("webhook delivery skipped a round: %r", exc)
+
+    # A claimed delivery not attempted is claimed again when its lease runs out.
+    await run_timer_round("webhook delivery", deliver)
 
 
 def main() -> None:

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.intake.deadlines import DeadlineWatch
 from services.intake.projection import Projector
@@ -30,6 +28,7 @@ from services.platform_core.kafka.faust_worker import (
     run_worker,
 )
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.retrying import run_timer_round
 from services.platform_core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -58,12 +57,7 @@ async def project_state(stream: Any) -> None:
     async with _resources() as (redis, _, dead_letters):
         projector = Projector(ProjectReadModel(redis))
         async for event in stream.events():
-            await handle_event(
-                event,
-                projector.apply,
-                dead_letters,
-                transient_errors=(RedisConnectionError, RedisTimeoutError, OSError),
-            )
+            await handle_event(event, projector.apply, dead_letters)
 
 
 async def watch_deadlines() -> None:
@@ -73,19 +67,18 @@ async def watch_deadlines() -> None:
             publisher,
             settle_seconds=settings.intake_deadline_check_interval_s / 2,
         )
+
+        async def check() -> None:
+            breached = await watch.check(datetime.now(UTC))
+            if breached:
+                log.info("breached 容缺 deadlines: %s", ", ".join(breached))
+
         while True:
             await asyncio.sleep(settings.intake_deadline_check_interval_s)
-            try:
-                breached = await watch.check(datetime.now(UTC))
-                if breached:
-                    log.info("breached 容缺 deadlines: %s", ", ".join(breached))
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("deadline check failed (%s); trying again at the next interval", exc)
-            except Exception:
-                # Anything else (a Kafka error publishing, say) must not end the timer for good:
-                # each check starts afresh from the read model, and the watch's events have ids
-                # derived from what they state, so the next check repeats nothing.
-                log.exception("deadline check failed; trying again at the next interval")
+            # A failed check (Redis or Kafka out, or anything else) must not end the watch for
+            # good: each check starts afresh from the read model, and the watch's events have
+            # ids derived from what they state, so the next check repeats nothing.
+            await run_timer_round("容缺 deadline check", check)
 
 
 app.task(watch_deadlines)

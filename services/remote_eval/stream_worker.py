@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
@@ -44,6 +42,7 @@ from services.platform_core.kafka.faust_worker import (
     run_worker,
 )
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.retrying import TRANSIENT_INFRASTRUCTURE_ERRORS, run_timer_round
 from services.platform_core.settings import get_settings
 from services.remote_eval.reference import partners
 from services.remote_eval.scheduler import Scheduler
@@ -52,7 +51,6 @@ from services.remote_eval.store import RemoteEvalStore
 
 CONSUMER = "remote_eval.scheduler"
 log = logging.getLogger(__name__)
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 settings = get_settings()
 app = create_faust_app("prt-remote-eval", settings)
@@ -121,36 +119,39 @@ async def schedule_evaluations(stream: Any) -> None:
             await scheduler.plan_requests(
                 [e.value for e in events if not isinstance(e.value, Undecodable)]
             )
-        except TRANSIENT as exc:
+        except TRANSIENT_INFRASTRUCTURE_ERRORS as exc:
             log.warning(
                 "planning %d events together failed (%s); deciding each alone", len(events), exc
             )
         for event in events:
-            await handle_event(event, scheduler.apply_evaluation_event, dead_letters, TRANSIENT)
+            await handle_event(event, scheduler.apply_evaluation_event, dead_letters)
 
 
 @app.timer(interval=settings.remote_eval_timer_interval_s)  # type: ignore[untyped-decorator]
 async def fire_answer_deadlines() -> None:
     """Seat requests and confirmations not answered in time become timeout events."""
-    scheduler, _ = await shared.get()
-    try:
+
+    async def fire() -> None:
+        scheduler, _ = await shared.get()
         await scheduler.fire_due_timers(datetime.now(UTC))
-    except TRANSIENT as exc:  # the next tick retries: deadlines stay until handled
-        log.warning("firing answer deadlines failed: %s", exc)
+
+    # The next tick retries: deadlines stay until their timeouts are handled, and a timeout
+    # published twice has one id (derived from its deadline).
+    await run_timer_round("answer deadlines", fire)
 
 
 @app.agent(venues, name="remote_eval.venues")
 async def project_venues(stream: Any) -> None:
     scheduler, dead_letters = await shared.get()
     async for event in stream.events():
-        await handle_event(event, scheduler.apply_venue_event, dead_letters, TRANSIENT)
+        await handle_event(event, scheduler.apply_venue_event, dead_letters)
 
 
 @app.agent(experts, name="remote_eval.experts")
 async def project_experts(stream: Any) -> None:
     scheduler, dead_letters = await shared.get()
     async for event in stream.events():
-        await handle_event(event, scheduler.apply_expert_event, dead_letters, TRANSIENT)
+        await handle_event(event, scheduler.apply_expert_event, dead_letters)
 
 
 @app.agent(answers, name="remote_eval.partner_answers")
@@ -162,14 +163,14 @@ async def record_partner_answers(stream: Any) -> None:
         async def apply(envelope: Any, topic: str = topic) -> None:
             await scheduler.apply_partner_answer(envelope, topic)
 
-        await handle_event(event, apply, dead_letters, TRANSIENT)
+        await handle_event(event, apply, dead_letters)
 
 
 @app.agent(projects, name="remote_eval.awards")
 async def unseal_on_award(stream: Any) -> None:
     scheduler, dead_letters = await shared.get()
     async for event in stream.events():
-        await handle_event(event, scheduler.apply_project_event, dead_letters, TRANSIENT)
+        await handle_event(event, scheduler.apply_project_event, dead_letters)
 
 
 def main() -> None:

@@ -34,8 +34,6 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from google.protobuf.message import Message
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope, decode_record
@@ -54,6 +52,7 @@ from services.platform_core.kafka.faust_worker import (
     faust_topic,
     run_worker,
 )
+from services.platform_core.kafka.retrying import TRANSIENT_INFRASTRUCTURE_ERRORS, retry_delay
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.domain.facts import Fact
@@ -80,9 +79,9 @@ app.conf.stream_buffer_maxsize = max(4096, 16 * reporting_settings.aggregation_b
 
 # Events are applied in batches: one state read and one pipelined Redis round trip per batch.
 # Faust acknowledges a batch's events only after it was applied, so a kill mid-batch replays
-# them, and the read model ignores what it had already applied.
-TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-RETRY_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+# them, and the read model ignores what it had already applied. A Redis (or Kafka) outage is
+# retried at the platform's backoff (services.platform_core.kafka.retrying); the dead letters
+# the batch makes are retried by their publisher.
 
 log = logging.getLogger(__name__)
 # Logged once the batch consumer has joined its group and reads.
@@ -176,8 +175,8 @@ class Aggregator:
             try:
                 await step()
                 return
-            except TRANSIENT_ERRORS as exc:  # retried, never skipped: the batch is idempotent
-                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+            except TRANSIENT_INFRASTRUCTURE_ERRORS as exc:  # retried: the batch is idempotent
+                delay = retry_delay(attempt)
                 attempt += 1
                 log.warning("applying a batch failed (%s); retry %d in %.1fs", exc, attempt, delay)
                 await asyncio.sleep(delay)
@@ -187,8 +186,8 @@ class Aggregator:
         while True:
             try:
                 return await self._read_model.read_states(facts)
-            except TRANSIENT_ERRORS as exc:
-                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+            except TRANSIENT_INFRASTRUCTURE_ERRORS as exc:
+                delay = retry_delay(attempt)
                 attempt += 1
                 log.warning("reading states failed (%s); retry %d in %.1fs", exc, attempt, delay)
                 await asyncio.sleep(delay)

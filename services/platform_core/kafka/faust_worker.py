@@ -6,7 +6,8 @@ value. A record that cannot be decoded is not dropped and does not crash the age
 
 Agents run with concurrency 1 (faust-streaming #606: with more, an offset can be committed past
 a message still in flight), and everything they change is idempotent by event id, because Faust
-delivers at least once.
+delivers at least once - and because :func:`handle_event` applies an event again after a Redis or
+Kafka failure (:mod:`services.platform_core.kafka.retrying`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.types.auth import SASLMechanism
 from google.protobuf.message import Message
 
@@ -28,6 +30,11 @@ from services.platform_core.errors import EventRejected as EventRejected  # noqa
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
+from services.platform_core.kafka.retrying import (
+    RECORD_REFUSED_ERRORS,
+    TRANSIENT_INFRASTRUCTURE_ERRORS,
+    retry_delay,
+)
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 
@@ -95,10 +102,6 @@ def faust_topic(app: faust.App, spec: TopicSpec) -> Any:
 
 ApplyFunction = Callable[[Envelope[Message]], Awaitable[None]]
 
-# Errors of the infrastructure a handler writes to (Redis, Kafka): retried, never skipped,
-# because skipping would lose the event and crashing would stall the partition anyway.
-RETRY_DELAYS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-
 
 def _source_record(event: Any) -> SourceRecord:
     message = event.message
@@ -112,13 +115,13 @@ def _source_record(event: Any) -> SourceRecord:
     )
 
 
-async def handle_event(
-    event: Any,
-    apply: ApplyFunction,
-    dead_letters: DeadLetterPublisher,
-    transient_errors: tuple[type[BaseException], ...] = (ConnectionError, OSError),
-) -> None:
-    """Apply one Faust event, dead-lettering what cannot be decoded or applied."""
+async def handle_event(event: Any, apply: ApplyFunction, dead_letters: DeadLetterPublisher) -> None:
+    """Apply one Faust event, dead-lettering what cannot be decoded or applied.
+
+    Returns only once the event is applied or dead-lettered: an exception let out of an agent
+    would have Faust acknowledge the event unapplied (see retrying.py). The errors retried are
+    the platform's one list, TRANSIENT_INFRASTRUCTURE_ERRORS, for every worker alike.
+    """
     value = event.value
     if isinstance(value, Undecodable):
         await dead_letters.send(_source_record(event), value.reason)
@@ -131,11 +134,44 @@ async def handle_event(
         except EventRejected as exc:
             await dead_letters.send(_source_record(event), f"rejected: {exc}")
             return
-        except transient_errors as exc:
-            delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+        except RECORD_REFUSED_ERRORS as exc:
+            # Kafka refused a record this event made (too large, say): the event's own doing,
+            # so no retry can succeed and retrying would hold its partition for good. What the
+            # handler changed before is idempotent by event id: replayed from the dead-letter
+            # topic after a fix, the event is applied once.
+            await dead_letters.send(_source_record(event), f"kafka refused its output: {exc!r}")
+            return
+        except TRANSIENT_INFRASTRUCTURE_ERRORS as exc:
+            delay = retry_delay(attempt)
             attempt += 1
             log.warning("applying %s failed (%s); retry %d in %.1fs", value.id, exc, attempt, delay)
             await asyncio.sleep(delay)
+        except KafkaError as exc:
+            # Neither the record's fault nor marked retriable: authorisation refused, the
+            # producer fenced or its sender stopped, an answer aiokafka does not expect. These
+            # are the deployment's, not the event's: every following event would fail alike,
+            # so dead-lettering would move the whole stream aside for an operator to replay.
+            # The event is kept instead - the agent waits, retried at the backoff's pace and
+            # logged as an error each time, until the cause is fixed (or the worker restarted
+            # with a fresh producer); nothing is skipped and nothing is quiet about it.
+            delay = retry_delay(attempt)
+            attempt += 1
+            log.error(
+                "applying %s failed on Kafka (%r), an error not marked retriable; retry %d in "
+                "%.1fs - this agent waits until it is fixed",
+                value.id,
+                exc,
+                attempt,
+                delay,
+            )
+            await asyncio.sleep(delay)
+        except Exception as exc:
+            # A bug in the handler (or data it did not foresee): let out, Faust would
+            # acknowledge the event unapplied and restart the agent - a silent skip. Set aside
+            # with the reason instead, to replay once fixed (handlers are idempotent by id).
+            log.exception("applying %s failed in its handler; dead-lettered", value.id)
+            await dead_letters.send(_source_record(event), f"handler failed: {exc!r}")
+            return
 
 
 def run_worker(app: faust.App, settings: PlatformSettings, topics: Iterable[TopicSpec]) -> None:
