@@ -50,7 +50,9 @@ from services.remote_eval.domain.model import (
     EvaluationRequest,
     Expert,
     ExpertDirectory,
+    ExpertHistory,
     HalfDay,
+    MarketView,
     SchedulingPolicy,
     SeatOffer,
     Slot,
@@ -111,6 +113,14 @@ def _all_topics() -> dict[str, TopicSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def scheduling_context(
+    market: MarketView, experts: ExpertDirectory, history: ExpertHistory, policy: SchedulingPolicy
+) -> SchedulingContext:
+    """What every decision solves against, with the reference partners and their agreements:
+    a partner region's venues and pool are offered only to the hosts it signed with."""
+    return SchedulingContext(market, experts, history, policy, partners())
+
+
 def policy_from(settings: PlatformSettings) -> SchedulingPolicy:
     return SchedulingPolicy(
         recent_draw_days=settings.remote_eval_recent_draw_days,
@@ -166,7 +176,7 @@ class Scheduler:
     ) -> SchedulingContext:
         horizon = self._policy.alternative_horizon_half_days
         wanted = sorted({s.shifted(n) for s in slots for n in range(horizon + 1)})
-        return SchedulingContext(
+        return scheduling_context(
             await self._store.market(wanted, excluding_evaluation=excluding),
             await self._experts(),
             await self._store.history(wanted),
@@ -871,6 +881,7 @@ def still_holds(request: EvaluationRequest, planned: Schedule, context: Scheduli
         history_before=context.history,
         market_before=context.market,
         policy=context.policy,
+        partners=context.partners,
     )
     return not problems
 

@@ -21,6 +21,7 @@ from services.remote_eval.domain.model import (
     VenueAllocation,
     VenueRole,
 )
+from services.remote_eval.domain.partners import Partner, owner_may_serve
 
 
 def check_schedule(  # noqa: PLR0912, PLR0915 - one branch per rule is the clearest form
@@ -33,8 +34,10 @@ def check_schedule(  # noqa: PLR0912, PLR0915 - one branch per rule is the clear
     history_before: ExpertHistory,
     market_before: MarketView,
     policy: SchedulingPolicy,
+    partners: Mapping[str, Partner] | None = None,
 ) -> list[str]:
-    """Every rule the schedule breaks, in words; empty when it is valid."""
+    """Every rule the schedule breaks, in words; empty when it is valid. ``partners``: who may
+    serve which host (None: a world without agreements, where any partner serves any host)."""
     violations: list[str] = []
     size = request.committee_size
     if size < 5 or size % 2 == 0:
@@ -86,6 +89,12 @@ def check_schedule(  # noqa: PLR0912, PLR0915 - one branch per rule is the clear
         is_main = allocation.venue_id == request.main_venue_id
         if not is_main and venue_owner.get(allocation.venue_id) == request.host_code:
             violations.append(f"{allocation.venue_id} is the host's own, not a partner's venue")
+        owner = venue_owner.get(allocation.venue_id, "")
+        if not is_main and not owner_may_serve(partners, owner, request.host_code):
+            violations.append(
+                f"{allocation.venue_id} belongs to {owner}, which has no agreement with host "
+                f"{request.host_code}"
+            )
         if (allocation.role is VenueRole.MAIN) != is_main:
             violations.append(f"{allocation.venue_id} has the wrong role {allocation.role}")
     owners = {venue_owner.get(a.venue_id) for a in allocations if a.seats > 0}

@@ -9,8 +9,9 @@ experts drawn, request by request, inside the seats planned for each.
 
 The model is the one the benchmark's exact optimum uses: a request is seated whole or not at all;
 its main-venue seats (main-venue experts and the tenderer's representatives) are fixed at its
-main venue; its secondary experts may sit at any partner venue (a venue not owned by the host)
-with free seats, at least one at each required partner's venue. Whether a set of requests fits is
+main venue; its secondary experts may sit at any partner venue with free seats that may serve
+the host (not the host's own, nor a partner region's without an agreement with the host:
+domain.partners), at least one at each required partner's venue. Whether a set of requests fits is
 a transport problem, answered exactly by augmenting paths. Which set: largest committees first
 (fewest usable venues first among equals), then a local search that swaps a seated request for
 one or two unseated ones while that fills more seats.
@@ -20,7 +21,7 @@ Pure and deterministic: the same requests and market give the same plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from services.remote_eval.domain.model import (
@@ -28,6 +29,7 @@ from services.remote_eval.domain.model import (
     MarketView,
     Slot,
 )
+from services.remote_eval.domain.partners import Partner, owner_may_serve
 
 # Local-search rounds are bounded so that a large batch cannot stall the scheduler; each round
 # that changes the plan fills strictly more seats, so the bound is rarely reached.
@@ -53,7 +55,9 @@ def _demand(
     slot: Slot,
     market: MarketView,
     main_experts: int,
+    *,
     declined_venue_ids: frozenset[str],
+    partners: Mapping[str, Partner] | None,
 ) -> _Demand:
     usable = [
         v
@@ -61,6 +65,7 @@ def _demand(
         if v.owner_code != request.host_code
         and v.venue_id not in declined_venue_ids
         and market.free_seats(v.venue_id, slot) > 0
+        and owner_may_serve(partners, v.owner_code, request.host_code)
     ]
     preferred = set(request.preferred_partner_codes) | set(request.required_partner_codes)
     usable.sort(key=lambda v: (v.owner_code not in preferred, v.venue_id))
@@ -187,12 +192,21 @@ def plan_seats(
     main_experts: dict[str, int],
     *,
     declined_venue_ids: frozenset[str] = frozenset(),
+    partners: Mapping[str, Partner] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Seats per venue for the requests of ``slot`` that can be seated together (evaluation id ->
     venue id -> seats, the main venue's including the representatives); requests left out are
-    absent. ``main_experts``: each request's main-venue expert count under the policy."""
+    absent. ``main_experts``: each request's main-venue expert count under the policy;
+    ``partners``: who may serve which host (None: any partner serves any host)."""
     demands = {
-        r.evaluation_id: _demand(r, slot, market, main_experts[r.evaluation_id], declined_venue_ids)
+        r.evaluation_id: _demand(
+            r,
+            slot,
+            market,
+            main_experts[r.evaluation_id],
+            declined_venue_ids=declined_venue_ids,
+            partners=partners,
+        )
         for r in requests
         if r.slot == slot
     }

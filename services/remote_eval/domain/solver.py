@@ -1,5 +1,7 @@
 """The scheduling solver: seats at the main venue (主场) and secondary venues (副场), and a random
-draw of experts from each venue's regional pool under the committee rules.
+draw of experts from each venue's regional pool under the committee rules. Secondary venues (and
+so their pools) are only those of partners that may serve the host (domain.partners.may_serve:
+a partner region only the centres it signed with), in the first plan, a re-plan and a seat move.
 
 Pure: the caller passes the directory, offers and bookings (:class:`MarketView`), the experts,
 their history and a seed; the answer is a :class:`Schedule` or an :class:`Infeasible` that names
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -38,6 +40,12 @@ from services.remote_eval.domain.model import (
     Venue,
     VenueAllocation,
     VenueRole,
+)
+from services.remote_eval.domain.partners import (
+    Partner,
+    no_agreement_reason,
+    owner_may_serve,
+    unserved_note,
 )
 from services.remote_eval.domain.seat_plan import plan_seats
 
@@ -102,12 +110,44 @@ class Replan:
 
 @dataclass(frozen=True)
 class SchedulingContext:
-    """What the solver decides against: seats, the pools, the experts' history, the policy."""
+    """What the solver decides against: seats, the pools, the experts' history, the policy, and
+    the partners with their agreements (who may serve which host: domain.partners)."""
 
     market: MarketView
     experts: ExpertDirectory
     history: ExpertHistory
     policy: SchedulingPolicy
+    # None: a world without agreements (the benchmark's, small test worlds), where any partner
+    # serves any host. The scheduler always passes the reference partners.
+    partners: Mapping[str, Partner] | None = None
+
+    def may_serve(self, venue: Venue, host_code: str) -> bool:
+        """Whether ``venue`` (its owner's seats and pool) may serve ``host_code``'s evaluation."""
+        return owner_may_serve(self.partners, venue.owner_code, host_code)
+
+    def unserved_note(self, venues: Iterable[Venue], host_code: str) -> str:
+        """Names the venues' owners left out for lack of an agreement (refusals' wording)."""
+        return unserved_note((v.owner_code for v in venues), host_code, self.partners)
+
+
+def _unserved_with_experts(
+    request: EvaluationRequest,
+    slot: Slot,
+    context: SchedulingContext,
+    venues: Iterable[Venue],
+    item: DrawItem,
+) -> str:
+    """For an expert shortage: the partners left out for lack of an agreement whose pools had
+    eligible experts of the missing specialty (the ones a reader would ask about)."""
+    left_out = {v.owner_code for v in venues if not context.may_serve(v, request.host_code)}
+    if not left_out:
+        return ""
+    had_them = {
+        e.pool_code
+        for e in _screen(request, slot, left_out, context).eligible
+        if e.kind is item.kind and item.specialty_code in e.specialties
+    }
+    return unserved_note(had_them, request.host_code, context.partners)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,18 +349,17 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
             f"{request.representative_count} tenderer representatives)",
         )
     required = request.required_partner_codes if enforce_required else ()
+    open_venues = [
+        v
+        for v in market.venues.values()
+        # 副场 are partners' venues: the host's other rooms are not secondary venues. Of
+        # those, only partners that may serve the host are offered (below).
+        if v.owner_code != request.host_code
+        and v.venue_id not in declined_venue_ids
+        and market.free_seats(v.venue_id, slot) > 0
+    ]
     secondary = _secondary_order(
-        request,
-        (
-            v
-            for v in market.venues.values()
-            # 副场 are partners' venues: the host's other rooms are not secondary venues.
-            if v.owner_code != request.host_code
-            and v.venue_id not in declined_venue_ids
-            and market.free_seats(v.venue_id, slot) > 0
-        ),
-        market,
-        slot,
+        request, (v for v in open_venues if context.may_serve(v, request.host_code)), market, slot
     )
     required_venues: list[str] = []
     for partner in required:
@@ -343,7 +382,9 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
         return Infeasible(
             FailedConstraint.SEATS,
             f"{secondary_experts} secondary-venue seats needed in {slot.describe()}, partner "
-            f"venues offer {secondary_free} free",
+            f"venues offer {secondary_free} free"
+            # Partners with seats but no agreement with the host: why "no seats" when there are.
+            + context.unserved_note(open_venues, request.host_code),
         )
 
     # Draw first from a short list (required venues and the best-ranked ones, with room to
@@ -407,7 +448,8 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
             {v.pool_code for v in draw_venues if v.venue_id in result.venue_ids}
         )
         constraint, detail = _shortage_answer(request, slot, context, shortage_pools, result.item)
-        return Infeasible(constraint, detail)
+        note = _unserved_with_experts(request, slot, context, open_venues, result.item)
+        return Infeasible(constraint, detail + note)
     placed = {a.venue_id for a in result.assignments}
     missing = [v for v in required_venues if v not in placed]
     if missing:
@@ -433,6 +475,24 @@ def _plan(  # noqa: PLR0911 - one answer per failed rule
             *allocations,
         )
     return Schedule(slot, allocations, result.assignments, _record(inputs, seed, result))
+
+
+def _required_without_agreement(
+    request: EvaluationRequest, context: SchedulingContext
+) -> Infeasible | None:
+    """A required partner that may not serve the host. The API refuses such a request; one on
+    the log from before (or written past the API) is refused here, in the same words, with the
+    other partners' venues as the alternative (a later slot would not change the agreement)."""
+    if context.partners is None:
+        return None
+    for partner in request.required_partner_codes:
+        if not owner_may_serve(context.partners, partner, request.host_code):
+            return Infeasible(
+                FailedConstraint.REQUIRED_PARTNER,
+                f"required partner {partner} may not serve this evaluation: "
+                + no_agreement_reason(partner, request.host_code, context.partners),
+            )
+    return None
 
 
 def _nearest_alternative(
@@ -485,7 +545,9 @@ def schedule(
     problems = composition_problems(request)
     if problems:
         return Infeasible(FailedConstraint.COMMITTEE_COMPOSITION, "; ".join(problems))
-    outcome = _plan(request, request.slot, context, seed, declined_venue_ids=declined_venue_ids)
+    outcome = _required_without_agreement(request, context) or _plan(
+        request, request.slot, context, seed, declined_venue_ids=declined_venue_ids
+    )
     if isinstance(outcome, Schedule):
         return outcome
     alternative = _nearest_alternative(request, outcome, context, seed, declined_venue_ids)
@@ -540,7 +602,7 @@ def schedule_batch(
     main_experts = {r.evaluation_id: main_venue_expert_count(r, policy) for r in valid}
     plans: dict[str, dict[str, int]] = {}
     for slot in sorted({r.slot for r in valid}):
-        plans.update(plan_seats(valid, slot, market, main_experts))
+        plans.update(plan_seats(valid, slot, market, main_experts, partners=context.partners))
     planning_policy = replace(policy, host_reserve_seats=0)
     decided: dict[int, Schedule | Infeasible] = {}  # insertion order: the order of decision
     # First the planned draws, so that nothing scheduled on its own takes their seats ...
@@ -557,8 +619,11 @@ def schedule_batch(
             )
             for venue_id, seats in plan.items()
         }
-        planned = SchedulingContext(
-            MarketView(market.venues, offers), context.experts, history, planning_policy
+        planned = replace(
+            context,
+            market=MarketView(market.venues, offers),
+            history=history,
+            policy=planning_policy,
         )
         attempt = _plan(request, request.slot, planned, item.seed, declined_venue_ids=frozenset())
         if isinstance(attempt, Schedule):
@@ -570,7 +635,7 @@ def schedule_batch(
         if index in decided:
             continue
         outcome = schedule(
-            item.request, SchedulingContext(market, context.experts, history, policy), item.seed
+            item.request, replace(context, market=market, history=history), item.seed
         )
         decided[index] = outcome
         if isinstance(outcome, Schedule):
@@ -645,22 +710,21 @@ def _move_to_other_partners(
     why: str,
 ) -> Replan | Infeasible:
     """Draws new experts for the ``moved`` seats at other partners' venues (never the host's,
-    never a closed venue), under the draw's usual rules; the other experts keep their seats."""
+    never a closed venue, never one of a partner without an agreement with the host), under the
+    draw's usual rules; the other experts keep their seats."""
     slot, market = current.slot, context.market
     moved_ids = {a.expert_id for a in moved}
     staying = [a for a in current.assignments if a.expert_id not in moved_ids]
     staying_seats = Counter(a.venue_id for a in staying)
+    open_venues = [
+        v
+        for v in market.venues.values()
+        if v.owner_code != request.host_code
+        and v.venue_id not in closed_venue_ids
+        and market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id] > 0
+    ]
     secondary = _secondary_order(
-        request,
-        (
-            v
-            for v in market.venues.values()
-            if v.owner_code != request.host_code
-            and v.venue_id not in closed_venue_ids
-            and market.free_seats(v.venue_id, slot) - staying_seats[v.venue_id] > 0
-        ),
-        market,
-        slot,
+        request, (v for v in open_venues if context.may_serve(v, request.host_code)), market, slot
     )
     draw_venues = tuple(
         DrawVenue(
@@ -675,7 +739,8 @@ def _move_to_other_partners(
         return Infeasible(
             FailedConstraint.SEATS,
             f"{len(moved)} seat(s) to move {why}; other partners offer "
-            f"{sum(v.max_seats for v in draw_venues)} free in {slot.describe()}",
+            f"{sum(v.max_seats for v in draw_venues)} free in {slot.describe()}"
+            + context.unserved_note(open_venues, request.host_code),
         )
     pools = {v.pool_code for v in draw_venues}
     screen = _screen(request, slot, pools, context)
@@ -700,7 +765,8 @@ def _move_to_other_partners(
     result = run_draw(inputs, seed)
     if not isinstance(result, DrawResult):
         constraint, detail = _shortage_answer(request, slot, context, sorted(pools), result.item)
-        return Infeasible(constraint, f"moving {len(moved)} seat(s) {why}: {detail}")
+        note = _unserved_with_experts(request, slot, context, open_venues, result.item)
+        return Infeasible(constraint, f"moving {len(moved)} seat(s) {why}: {detail}{note}")
     # A moved expert's seat goes with them; a partner venue left with no seat drops out (the
     # main venue stays: the representatives sit there).
     seats = Counter({a.venue_id: a.seats for a in current.allocations})
@@ -735,9 +801,10 @@ def draw_substitute(
 ) -> tuple[Schedule, Substitution] | Infeasible:
     """补抽: a substitute of the same specialty and kind for the same seat, under the same rules.
 
-    When the seat's partner has nobody left to send, the seat moves: a substitute is drawn at
-    another partner's venue, as when a venue declines (the main venue's seats never move, nor
-    a required partner's last one)."""
+    When the seat's partner has nobody left to send (or, for a seat given before agreements
+    were kept, may not serve the host), the seat moves: a substitute is drawn at another
+    partner's venue that may serve the host, as when a venue declines (the main venue's seats
+    never move, nor a required partner's last one)."""
     replaced = next((a for a in current.assignments if a.expert_id == replaced_expert_id), None)
     if replaced is None:
         return Infeasible(
@@ -748,6 +815,19 @@ def draw_substitute(
     venue = market.venues[replaced.venue_id]
     staying = [a for a in current.assignments if a.expert_id != replaced_expert_id]
     role = VenueRole.MAIN if venue.venue_id == request.main_venue_id else VenueRole.SECONDARY
+    if (
+        role is VenueRole.SECONDARY
+        and context.partners is not None
+        and not context.may_serve(venue, request.host_code)
+    ):
+        # A seat given before the agreements were kept (an evaluation scheduled earlier): its
+        # partner's pool is not drawn from again; the seat moves to one that may serve.
+        unserved = Infeasible(
+            FailedConstraint.SUBSTITUTES_EXHAUSTED,
+            f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: "
+            + no_agreement_reason(venue.owner_code, request.host_code, context.partners),
+        )
+        return _seat_moved(request, current, context, seed, replaced, involved_expert_ids, unserved)
     screen = _screen(request, current.slot, {venue.owner_code}, context)
     inputs = DrawInputs(
         items=(DrawItem(replaced.specialty_code, replaced.kind),),

@@ -16,6 +16,7 @@ from services.platform_core.http.errors import ApiError, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import EvaluationRequest, SpecialtyNeed
+from services.remote_eval.domain.partners import may_serve, no_agreement_reason
 from services.remote_eval.domain.solver import composition_problems
 from services.remote_eval.http_api.dependencies import (
     Context,
@@ -51,6 +52,22 @@ def _request_problems(body: EvaluationCreate) -> list[FieldProblem]:
     return problems
 
 
+def agreement_problems(host_code: str, body: EvaluationCreate) -> list[FieldProblem]:
+    """Partners the request names (required or preferred) that may not serve the host: a
+    partner region only serves the centres it signed with (domain.partners.may_serve). Naming
+    one is refused rather than ignored, so the host learns it before anything is scheduled."""
+    problems: list[FieldProblem] = []
+    known = partners()
+    for field in ("required_partner_codes", "preferred_partner_codes"):
+        for code in getattr(body, field):
+            partner = known.get(code)
+            if partner is not None and not may_serve(partner, host_code):
+                problems.append(
+                    FieldProblem(field=field, problem=no_agreement_reason(code, host_code, known))
+                )
+    return problems
+
+
 @router.post("", status_code=202, response_model=EvaluationAccepted)
 async def request_evaluation(
     body: EvaluationCreate,
@@ -73,6 +90,16 @@ async def request_evaluation(
             "forbidden_region",
             f"Main venue {main.venue_id} belongs to {main.owner_code}; department "
             f"{principal.code} acts for {', '.join(sorted(principal.regions)) or 'no region'}",
+        )
+    unserved = agreement_problems(main.owner_code, body)
+    if unserved:
+        raise ApiError(
+            422,
+            "no_partner_agreement",
+            f"The evaluation is hosted by {main.owner_code} (main venue {main.venue_id}); a "
+            "partner region serves only the hosts it signed a remote-evaluation agreement with: "
+            + "; ".join(f"{p.field}: {p.problem}" for p in unserved),
+            unserved,
         )
 
     def build(evaluation_id: str) -> EvaluationRequest:

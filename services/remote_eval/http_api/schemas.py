@@ -115,8 +115,17 @@ class EvaluationCreate(BaseModel):
     committee_size: int = Field(ge=1, le=99)
     specialties: list[SpecialtyNeedBody] = Field(min_length=1)
     main_venue_id: str
-    preferred_partner_codes: list[str] = []
-    required_partner_codes: list[str] = []
+    preferred_partner_codes: list[str] = Field(
+        default=[],
+        description="partners whose venues are used first if they can take the seats; each "
+        "must be able to serve the host (a partner region only the centres it signed with, "
+        "else 422 no_partner_agreement)",
+    )
+    required_partner_codes: list[str] = Field(
+        default=[],
+        description="partners whose venues must be used; the same agreement rule as "
+        "preferred_partner_codes",
+    )
     avoided_unit_codes: list[str] = Field(
         default=[], description="bidders', tenderer's, agency's and other avoided units' codes"
     )

@@ -15,6 +15,7 @@ from services.remote_eval.domain.model import (
     SpecialtyNeed,
     Venue,
 )
+from services.remote_eval.domain.partners import Partner, PartnerKind
 
 SLOT = Slot(date(2026, 3, 10), HalfDay.AM)
 HOST = "370100"
@@ -96,3 +97,55 @@ def request(
     }
     fields.update(overrides)
     return EvaluationRequest(**fields)  # type: ignore[arg-type]
+
+
+# --- A world with agreements (domain.partners) ---------------------------------------------
+# Two Jinan district hosts, each with its main venue; a Yellow River city; two partner regions,
+# each signed with one of the hosts only (as 肥城 and 邹平 in venues.json).
+CHANGQING, JIYANG = "370113", "370115"
+ZIBO, FEICHENG, ZOUPING = "370300", "370983", "371626"
+PARTNERS = {
+    CHANGQING: Partner(CHANGQING, "长清区", PartnerKind.JINAN_DISTRICT),
+    JIYANG: Partner(JIYANG, "济阳区", PartnerKind.JINAN_DISTRICT),
+    ZIBO: Partner(ZIBO, "淄博市", PartnerKind.YELLOW_RIVER_CITY),
+    FEICHENG: Partner(
+        FEICHENG, "肥城市", PartnerKind.PARTNER_REGION, partner_of=frozenset({CHANGQING})
+    ),
+    ZOUPING: Partner(ZOUPING, "邹平市", PartnerKind.PARTNER_REGION, partner_of=frozenset({JIYANG})),
+}
+AGREEMENT_VENUES = {
+    "CQ-MAIN": Venue("CQ-MAIN", "长清 主场", CHANGQING, CHANGQING),
+    "JY-MAIN": Venue("JY-MAIN", "济阳 主场", JIYANG, JIYANG),
+    "ZB-1": Venue("ZB-1", "淄博 副场", ZIBO, ZIBO),
+    "FC-1": Venue("FC-1", "肥城 副场", FEICHENG, FEICHENG),
+    "ZP-1": Venue("ZP-1", "邹平 副场", ZOUPING, ZOUPING),
+}
+MAIN_OF = {CHANGQING: "CQ-MAIN", JIYANG: "JY-MAIN"}
+
+
+def agreement_market(seats: dict[str, int] | None = None) -> MarketView:
+    """Every venue of the agreements world with seats (``seats`` overrides some)."""
+    wanted = {"CQ-MAIN": 10, "JY-MAIN": 10, "ZB-1": 6, "FC-1": 12, "ZP-1": 6, **(seats or {})}
+    offers = {(v, SLOT): SeatOffer(v, SLOT, n, 20_000) for v, n in wanted.items()}
+    return MarketView(AGREEMENT_VENUES, offers)
+
+
+def agreement_pools(per_pool: int = 12) -> list[Expert]:
+    experts: list[Expert] = []
+    for n, code in enumerate(PARTNERS):
+        experts += pool(code, per_pool, specialty="A01", employer_base=n * 1000)
+        experts += pool(
+            code, per_pool, specialty="B02", kind=ExpertKind.ECONOMIC, employer_base=n * 1000 + 500
+        )
+    return experts
+
+
+def hosted_by(host: str, **overrides: object) -> EvaluationRequest:
+    """A 5-member request hosted by ``host`` at its main venue, 2 experts at home."""
+    fields: dict[str, object] = {
+        "host_code": host,
+        "main_venue_id": MAIN_OF[host],
+        "main_venue_experts": 2,
+        **overrides,
+    }
+    return request(**fields)  # type: ignore[arg-type]
