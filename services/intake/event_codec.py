@@ -177,6 +177,12 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
         supplemented_documents=supplemented,
         supplement_deadline=deadline,
         bid_section_codes=_sections_named(message),
+        submission_deadline=(
+            from_timestamp(message.submission_deadline)
+            if isinstance(message, intake_pb2.AnnouncementPublished)
+            and message.HasField("submission_deadline")
+            else None
+        ),
     )
 
 

@@ -121,6 +121,9 @@ def view_values(view: ProjectView) -> dict[str, Any]:
                 "bid_section_code": section.code,
                 "state": section.state.value,
                 "updated_at": section.updated_at.isoformat() if section.updated_at else None,
+                "submission_deadline": (
+                    section.submission_deadline.isoformat() if section.submission_deadline else None
+                ),
             }
             for section in view.sections
         ],
@@ -129,6 +132,10 @@ def view_values(view: ProjectView) -> dict[str, Any]:
 
 def view_to_json(view: ProjectView) -> str:
     return orjson.dumps(view_values(view)).decode()
+
+
+def _instant_or_none(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def view_from_json(raw: str | bytes) -> ProjectView:
@@ -147,6 +154,7 @@ def view_from_json(raw: str | bytes) -> ProjectView:
             section["bid_section_code"],
             ProjectState(section["state"]),
             datetime.fromisoformat(section["updated_at"]) if section["updated_at"] else None,
+            _instant_or_none(section.get("submission_deadline")),
         )
         for section in data.get("sections", ())
     )

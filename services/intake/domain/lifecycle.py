@@ -131,6 +131,20 @@ class TransitionRefused(PlatformError):
         )
 
 
+class BidAfterDeadline(PlatformError):
+    """A bid dated after its section's submission deadline (招标投标法 art. 28: 应当拒收)."""
+
+    def __init__(self, project_id: str, section: str, deadline: datetime, at: datetime) -> None:
+        self.project_id = project_id
+        self.section = section
+        self.deadline = deadline
+        super().__init__(
+            f"project {project_id} section {section}: the submission deadline "
+            f"{deadline.isoformat()} passed before this bid ({at.isoformat()}); a bid received "
+            "after the deadline is refused (招标投标法 art. 28)"
+        )
+
+
 class UnknownBidSection(PlatformError):
     """A step names a bid section the project was not registered with."""
 
@@ -166,6 +180,9 @@ class SectionView:
     code: str
     state: ProjectState = ProjectState.REGISTERED
     updated_at: datetime | None = None  # its last step (None: none since registration)
+    # 投标截止时间, as its announcement states it (None: not announced, or announced before the
+    # view kept it): bids arriving after it are refused (招标投标法 art. 28: 应当拒收).
+    submission_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,7 @@ class LifecycleFact:
     supplemented_documents: tuple[str, ...] = ()
     supplement_deadline: date | None = None  # SET_DEADLINE's deadline
     bid_section_codes: tuple[str, ...] = ()  # the sections it names; none: every open one
+    submission_deadline: datetime | None = None  # ANNOUNCE's 投标截止时间
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -259,9 +277,16 @@ def sections_concerned(view: ProjectView, fact: LifecycleFact) -> tuple[SectionV
     return allowing
 
 
-def check_step(view: ProjectView, fact: LifecycleFact) -> None:
-    """Raises TransitionRefused / UnknownBidSection when the step cannot happen now."""
-    _moved_sections(view, fact)
+def check_bid_in_time(view: ProjectView, fact: LifecycleFact) -> None:
+    """Raises BidAfterDeadline for a bid dated after its section's announced deadline. Checked
+    where bids are received (the API), not when the log is folded: the log keeps what was
+    accepted under the rules of its day."""
+    if fact.step is not Step.SUBMIT_BID or not view.sections:
+        return
+    for section in sections_concerned(view, fact):
+        deadline = section.submission_deadline
+        if deadline is not None and fact.occurred_at > deadline:
+            raise BidAfterDeadline(view.project_id, section.code, deadline, fact.occurred_at)
 
 
 def last_step_at(view: ProjectView, fact: LifecycleFact) -> datetime:
@@ -303,6 +328,10 @@ def _moved_sections(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView
         if after is None:
             raise TransitionRefused(view.project_id, section.state, fact.step, section.code)
         moved[section.code] = replace(section, state=after, updated_at=fact.occurred_at)
+        if fact.step is Step.ANNOUNCE and fact.submission_deadline is not None:
+            moved[section.code] = replace(
+                moved[section.code], submission_deadline=fact.submission_deadline
+            )
     return tuple(moved.get(section.code, section) for section in view.sections)
 
 

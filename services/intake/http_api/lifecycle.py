@@ -19,10 +19,12 @@ from google.protobuf.message import Message
 
 from services.intake import event_codec
 from services.intake.domain.lifecycle import (
+    BidAfterDeadline,
     NothingToSupplement,
     Step,
     TransitionRefused,
     UnknownBidSection,
+    check_bid_in_time,
     check_supplement,
     evolve,
     last_step_at,
@@ -107,12 +109,28 @@ async def _emit(
                     raise RuntimeError(f"{path} built {envelope.type}, not a {step.value} event")
                 try:
                     after = evolve(view, fact)
+                    check_bid_in_time(view, fact)
                     if step is Step.SUPPLEMENT_DOCUMENTS:
                         check_supplement(view, supplemented)
                 except TransitionRefused as refused:
                     raise _transition_refused(refused) from refused
                 except UnknownBidSection as unknown:
                     raise _unknown_section(unknown) from unknown
+                except BidAfterDeadline as late:
+                    deadline = late.deadline.isoformat()
+                    raise ApiError(
+                        409,
+                        "bid_after_submission_deadline",
+                        f"Project {project_id} section {late.section}: the submission deadline "
+                        f"{deadline} has passed; a bid received after it is refused "
+                        "(招标投标法 art. 28)",
+                        [
+                            FieldProblem(field="bid_section_code", problem=late.section),
+                            FieldProblem(
+                                field="occurred_at", problem=f"after the deadline {deadline}"
+                            ),
+                        ],
+                    ) from late
                 except NothingToSupplement as nothing:
                     raise ApiError(
                         409,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,9 @@ from tests.conftest import IssueKey
 from tests.integration.abnormal_push.fixtures import Keys, credit_code, inbox
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+
+# Bids close a month from now: every bid the test submits (dated now) is in time.
+BIDS_CLOSE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -78,8 +82,8 @@ async def _announced_housing_project(
         json={
             "title": "历城区安置房工程招标公告",
             "announcement": EVIDENCE,
-            "submission_deadline": "2030-06-01T09:30:00+08:00",
-            "opening_at": "2030-06-01T09:30:00+08:00",
+            "submission_deadline": BIDS_CLOSE,
+            "opening_at": BIDS_CLOSE,
         },
         headers=headers(),
     )

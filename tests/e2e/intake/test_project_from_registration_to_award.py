@@ -4,6 +4,7 @@ keeps the read model; then the read model is wiped and rebuilt from the topic an
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +14,9 @@ from services.intake.rebuild import rebuild
 from services.platform_core.settings import PlatformSettings
 from tests.integration.intake.conftest import Department, registration_body
 from tests.support.processes import ServiceProcess
+
+# Bids close a month from now: every bid the test submits (dated now) is in time.
+BIDS_CLOSE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -74,8 +78,8 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
             {
                 "title": "长清区大学城片区雨污分流工程招标公告",
                 "announcement": EVIDENCE,
-                "submission_deadline": "2023-06-01T09:30:00+08:00",
-                "opening_at": "2023-06-01T09:30:00+08:00",
+                "submission_deadline": BIDS_CLOSE,
+                "opening_at": BIDS_CLOSE,
             },
         )
         for n, bidder in enumerate(BIDDERS, 1):

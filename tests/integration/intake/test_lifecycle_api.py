@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,9 @@ from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.settings import PlatformSettings
 from tests.integration.intake.conftest import Department, events_of, registration_body
 from tests.support.processes import ServiceProcess
+
+# Bids close a month from now: every bid the test submits (dated now) is in time.
+BIDS_CLOSE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +51,8 @@ async def _step(
 ANNOUNCEMENT = {
     "title": "长清区文昌街道老旧小区改造工程招标公告",
     "announcement": EVIDENCE,
-    "submission_deadline": "2023-06-01T09:30:00+08:00",
-    "opening_at": "2023-06-01T09:30:00+08:00",
+    "submission_deadline": BIDS_CLOSE,
+    "opening_at": BIDS_CLOSE,
 }
 FINGERPRINT = {
     "cpu_id": "BFEBFBFF000906EA",
@@ -348,3 +352,29 @@ async def test_each_bid_section_runs_its_own_course(
     ]
     events = await events_of(settings, PROJECT_EVENTS, project_id)
     assert len(events) == len(detail["history"])  # the refused steps emitted nothing
+
+
+async def test_a_bid_after_the_announced_submission_deadline_gets_409(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    project_id = await _register(intake_api, changqing_dept)
+    closed = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # already passed
+    announced = await _step(
+        intake_api,
+        changqing_dept,
+        project_id,
+        "announcement",
+        {**ANNOUNCEMENT, "submission_deadline": closed, "opening_at": closed},
+    )
+    assert announced.status_code == 201, announced.text
+    late = await _step(intake_api, changqing_dept, project_id, "bids", BID)
+    assert late.status_code == 409, late.text
+    refusal = late.json()
+    assert refusal["code"] == "bid_after_submission_deadline"
+    assert "section 001: the submission deadline" in refusal["message"]
+    assert refusal["details"][0] == {"field": "bid_section_code", "problem": "001"}
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message) for e in events] == [
+        intake_pb2.ProjectRegistered,
+        intake_pb2.AnnouncementPublished,
+    ]
