@@ -78,6 +78,15 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
             return facts.AnnouncementPublishedFact(
                 eid, m.project_id, m.actor_department, _time(m.occurred_at, what)
             )
+        case intake_pb2.ContractAwarded():
+            return facts.ContractAwardedFact(
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                m.bid_section_code,
+                m.amount_fen,
+            )
         case intake_pb2.TransactionCompleted():
             return facts.TransactionCompletedFact(
                 eid,
@@ -86,6 +95,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _time(m.occurred_at, what),
                 m.amount_fen,
                 m.on_platform,
+                m.bid_section_code,
             )
         case intake_pb2.DepositWaived():
             return facts.DepositWaivedFact(
@@ -157,6 +167,10 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 m.push_id,
                 _time(m.occurred_at, what),
                 _enum(abnormal_push_pb2.HandlingResult.DESCRIPTOR, m.result),
+            )
+        case abnormal_push_pb2.PushTransferred():
+            return facts.PushTransferredFact(
+                eid, m.push_id, _time(m.occurred_at, what), m.actor_department, m.to_department
             )
         case abnormal_push_pb2.PushOverdue():
             return facts.PushOverdueFact(

@@ -161,9 +161,11 @@ class _Composer:
             shown, str(value), metric, key, _evidence_url(metric, self.period, dimensions)
         )
 
-    def cut(self, metric: str, dimension: str) -> list[Figure]:
-        """The metric's figures cut by one dimension, largest first."""
-        figures = select(self.counters, metric, frozenset({dimension}), self.period)
+    def cut(self, metric: str, dimension: str, **where: str) -> list[Figure]:
+        """The metric's figures cut by one dimension (within the cut ``where`` fixes, e.g.
+        on the platform), largest first."""
+        by = frozenset({dimension, *where})
+        figures = select(self.counters, metric, by, self.period, where)
         return sorted(figures, key=lambda figure: (-figure.value, figure.dimensions))
 
     def rate(self, metric: str, **dimensions: str) -> FigureRef:
@@ -210,13 +212,15 @@ def _listing(  # noqa: PLR0917 - reads as the sentence it writes
     """ "历下区12个(3,456.00万元)、…" for the figures of one cut."""
     parts: list[Part] = []
     for n, figure in enumerate(figures[:limit]):
-        code = dict(figure.dimensions)[dimension]
+        # The figure's other dimensions (those its cut was taken within) name it too.
+        dimensions = dict(figure.dimensions)
+        code = dimensions[dimension]
         name = (name_of or {}).get(code, code)
         if n:
             parts.append("、")
-        parts.extend((name, composer.count(figure.metric, unit, **{dimension: code})))
+        parts.extend((name, composer.count(figure.metric, unit, **dimensions)))
         if amount_metric is not None:
-            parts.extend(("(", composer.count(amount_metric, **{dimension: code}), ")"))
+            parts.extend(("(", composer.count(amount_metric, **dimensions), ")"))
     return parts or ["暂无"]
 
 
@@ -231,6 +235,21 @@ def _provisional_verdicts(composer: _Composer) -> list[Part]:
         estimated,
         "推送的办理期限为预计期限,所涉年度节假日安排公布后按实际工作日重新判定)",
     ]
+
+
+def _transfers(composer: _Composer) -> list[Part]:
+    """Said only when it applies: pushes their department passed on to the one they belong to
+    (移送). Each transfer closes a push and makes another, to that department, so it explains
+    part of the count of pushes to handle (and of misrouting)."""
+    transferred = composer.count("pushes_transferred", "次")
+    if transferred.raw == "0":
+        return []
+    return ["(其中接收部门移送其他部门办理", transferred, ")"]
+
+
+# The platform's deal figures (全市平台成交): SOE property transfers made off the platform,
+# found in the property-rights registration system, count in the SOE figure only.
+ON_PLATFORM = {"on_platform": "true"}
 
 
 def compose_bulletin(
@@ -372,13 +391,17 @@ def compose_bulletin(
                 *_listing(c, rural, "region", regions, "例"),
                 ");完成排污权交易",
                 c.count("emission_rights_trades", "项"),
-                "。全市平台成交项目",
-                c.count("transactions_completed", "个"),
+                "。全市平台成交项目(标段)",
+                c.count("transactions_completed", "个", **ON_PLATFORM),
                 "、成交金额",
-                c.count("transaction_amount_fen"),
+                c.count("transaction_amount_fen", **ON_PLATFORM),
                 ",分交易类别:",
                 *_listing(
-                    c, c.cut("transactions_completed", "category"), "category", CATEGORY_ZH, "个"
+                    c,
+                    c.cut("transactions_completed", "category", **ON_PLATFORM),
+                    "category",
+                    CATEGORY_ZH,
+                    "个",
                 ),
                 "。",
             )
@@ -408,6 +431,7 @@ def compose_bulletin(
                 c.count("pushes_routed", "次"),
                 ",其中须签收处理",
                 c.count("pushes_to_handle", "次"),
+                *_transfers(c),
                 ",签收率",
                 c.rate("push_sign_for_rate"),
                 ",按时反馈率",

@@ -47,6 +47,8 @@ def _singles(*dimensions: str) -> tuple[tuple[str, ...], ...]:
 
 REGISTRATION_DIMENSIONS = ("region", "category", "department")
 REGISTRATION_CUTS = (*_singles(*REGISTRATION_DIMENSIONS), ("category", "region"))
+DEAL_SOURCES = ("prt.v1.ContractAwarded", "prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered")
+PUSH_OUTCOME_SOURCES = ("prt.v1.PushRouted", "prt.v1.PushTransferred")
 
 CATALOGUE: tuple[MetricDefinition, ...] = (
     # ── 1. project intake ──────────────────────────────────────────────────────────────────
@@ -178,20 +180,26 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
     ),
     MetricDefinition(
         "transactions_completed",
-        "成交项目数",
-        "Trades concluded",
-        "Trades concluded (TransactionCompleted), by the project's category and region and "
-        "whether traded on the platform.",
-        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        "成交项目(标段)数",
+        "Deals concluded",
+        "Deals (成交), one per project section (标段): the section's first ContractAwarded "
+        "(中标, a tendered project's usual end) or TransactionCompleted (成交), in the period "
+        "of that event; a completion after the award, or for the project as a whole (no "
+        "section) after a section's deal, is the same deal and not counted again. By the "
+        "project's category and region and whether made on the platform: awards are; "
+        "on_platform=false are SOE property transfers made off it, which the platform "
+        "figures (the bulletin's 全市平台成交) leave out.",
+        DEAL_SOURCES,
         ("category", "region", "on_platform"),
         (*_singles("category", "region", "on_platform"), ("category", "on_platform")),
     ),
     MetricDefinition(
         "transaction_amount_fen",
         "成交金额",
-        "Amount of trades concluded",
-        "Sum of concluded trades' amounts, in fen.",
-        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        "Amount of deals concluded",
+        "Sum of the deals' amounts (each deal's first award or completion, see "
+        "transactions_completed), in fen.",
+        DEAL_SOURCES,
         ("category", "region", "on_platform"),
         (*_singles("category", "region", "on_platform"), ("category", "on_platform")),
         unit="fen",
@@ -200,9 +208,10 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "soe_property_transactions",
         "企业国有产权交易项数",
         "SOE property transactions",
-        "Concluded transfers of state-owned enterprise property rights (category "
-        "SOE_PROPERTY_RIGHTS), on the platform (进场交易) or not.",
-        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        "Deals transferring state-owned enterprise property rights (category "
+        "SOE_PROPERTY_RIGHTS), on the platform (进场交易) or not: the bulletin's "
+        "完成企业国有产权交易N项,其中进场交易M项.",
+        DEAL_SOURCES,
         ("on_platform", "region"),
         _singles("on_platform", "region"),
     ),
@@ -210,8 +219,9 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "rural_collective_trades",
         "农村集体产权交易项数",
         "Rural collective property trades",
-        "Concluded rural collective property trades (农村集体产权, pilot in 莱芜区/钢城区).",
-        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        "Rural collective property deals made on the platform (通过公共资源交易平台; "
+        "农村集体产权, pilot in 莱芜区/钢城区).",
+        DEAL_SOURCES,
         ("region",),
         _singles("region"),
     ),
@@ -219,8 +229,8 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "emission_rights_trades",
         "排污权交易项数",
         "Emission-rights trades",
-        "Concluded emission-rights trades (排污权, pilot).",
-        ("prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered"),
+        "Emission-rights deals (排污权, pilot).",
+        DEAL_SOURCES,
         ("region",),
         _singles("region"),
     ),
@@ -271,8 +281,10 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "pushes_signed_for",
         "已签收推送数",
         "Pushes signed for",
-        "Pushes to handle that were signed for (签收), counted once, in the routing period.",
-        ("prt.v1.PushSignedFor", "prt.v1.PushRouted"),
+        "Pushes to handle that were signed for (签收), counted once, in the routing period; "
+        "a push transferred (移送) before it was signed for counts too, as abnormal push takes "
+        "a transfer to meet the sign-for deadline.",
+        ("prt.v1.PushSignedFor", *PUSH_OUTCOME_SOURCES),
         ("department",),
         _singles("department"),
     ),
@@ -280,8 +292,10 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "pushes_fed_back",
         "已反馈处理结果推送数",
         "Pushes with feedback",
-        "Pushes to handle whose handling result was fed back (处理结果反馈), counted once.",
-        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted"),
+        "Pushes to handle whose handling result was fed back (处理结果反馈), counted once; a "
+        "push transferred (移送) before any feedback counts too, as abnormal push takes a "
+        "transfer to meet the feedback deadline.",
+        ("prt.v1.PushFeedbackGiven", *PUSH_OUTCOME_SOURCES),
         ("department",),
         _singles("department"),
     ),
@@ -289,12 +303,24 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "pushes_fed_back_on_time",
         "按时反馈推送数",
         "Pushes with feedback on time",
-        "Pushes to handle whose first feedback came no later than the feedback deadline: the "
-        "real one once PushDeadlinesSet replaced estimated deadlines (judged against the "
-        "estimate until then).",
-        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted", "prt.v1.PushDeadlinesSet"),
+        "Pushes to handle whose first feedback (or transfer, 移送, if that came first) came no "
+        "later than the feedback deadline: the real one once PushDeadlinesSet replaced "
+        "estimated deadlines (judged against the estimate until then).",
+        ("prt.v1.PushFeedbackGiven", *PUSH_OUTCOME_SOURCES, "prt.v1.PushDeadlinesSet"),
         ("department",),
         _singles("department"),
+    ),
+    MetricDefinition(
+        "pushes_transferred",
+        "移送推送数",
+        "Pushes transferred",
+        "Pushes to handle that their department transferred (移送) to the department they "
+        "belong to, by that department (department) and the receiving one (to_department), "
+        "in the routing period: a sign of pushes routed to the wrong department. The transfer "
+        "closes the push; the receiving department's push counts among the pushes made.",
+        PUSH_OUTCOME_SOURCES,
+        ("department", "to_department"),
+        (*_singles("department", "to_department"), ("department", "to_department")),
     ),
     MetricDefinition(
         "pushes_on_estimated_deadlines",
@@ -323,7 +349,7 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "签收率",
         "Sign-for rate",
         "pushes_signed_for / pushes_to_handle, for pushes routed in the period.",
-        ("prt.v1.PushRouted", "prt.v1.PushSignedFor"),
+        ("prt.v1.PushRouted", "prt.v1.PushSignedFor", "prt.v1.PushTransferred"),
         ("department",),
         (),
         unit="ratio",
@@ -336,7 +362,12 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "按时反馈率",
         "On-time feedback rate",
         "pushes_fed_back_on_time / pushes_to_handle, for pushes routed in the period.",
-        ("prt.v1.PushRouted", "prt.v1.PushFeedbackGiven", "prt.v1.PushDeadlinesSet"),
+        (
+            "prt.v1.PushRouted",
+            "prt.v1.PushFeedbackGiven",
+            "prt.v1.PushTransferred",
+            "prt.v1.PushDeadlinesSet",
+        ),
         ("department",),
         (),
         unit="ratio",

@@ -47,6 +47,18 @@ class AnnouncementPublishedFact:
 
 
 @dataclass(frozen=True)
+class ContractAwardedFact:
+    """中标: the deal of a tendered section (its usual end), made on the platform."""
+
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+    bid_section_code: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
 class TransactionCompletedFact:
     event_id: str
     project_id: str
@@ -54,6 +66,8 @@ class TransactionCompletedFact:
     occurred_at: datetime
     amount_fen: int
     on_platform: bool
+    # Empty when the project is traded as a whole.
+    bid_section_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,18 @@ class PushFeedbackGivenFact:
 
 
 @dataclass(frozen=True)
+class PushTransferredFact:
+    """移送: the receiving department passed the push on; abnormal push closes it and routes a
+    new push (its own PushRouted) to ``to_department``."""
+
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+    department: str  # the department transferring (the push's own, abnormal push checks)
+    to_department: str
+
+
+@dataclass(frozen=True)
 class PushOverdueFact:
     event_id: str
     push_id: str
@@ -197,6 +223,7 @@ Fact = (
     ProjectRegisteredFact
     | TenderDocumentPrePublishedFact
     | AnnouncementPublishedFact
+    | ContractAwardedFact
     | TransactionCompletedFact
     | DepositWaivedFact
     | HistoricalDepositRefundedFact
@@ -207,6 +234,7 @@ Fact = (
     | PushDeadlinesSetFact
     | PushSignedForFact
     | PushFeedbackGivenFact
+    | PushTransferredFact
     | PushOverdueFact
     | VenueCapacityPublishedFact
     | EvaluationRequestedFact

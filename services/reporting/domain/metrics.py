@@ -24,6 +24,7 @@ from services.reporting.domain import catalogue
 from services.reporting.domain.facts import (
     AbnormalReportFiledFact,
     AnnouncementPublishedFact,
+    ContractAwardedFact,
     DeficiencyDeadlineBreachedFact,
     DepositWaivedFact,
     EvaluationRequestedFact,
@@ -38,6 +39,7 @@ from services.reporting.domain.facts import (
     PushOverdueFact,
     PushRoutedFact,
     PushSignedForFact,
+    PushTransferredFact,
     TenderDocumentPrePublishedFact,
     TransactionCompletedFact,
     VenueCapacityPublishedFact,
@@ -232,6 +234,7 @@ def state_key(fact: Fact) -> str | None:
             ProjectRegisteredFact()
             | TenderDocumentPrePublishedFact()
             | AnnouncementPublishedFact()
+            | ContractAwardedFact()
             | TransactionCompletedFact()
             | DepositWaivedFact()
             | DeficiencyDeadlineBreachedFact()
@@ -244,6 +247,7 @@ def state_key(fact: Fact) -> str | None:
             | PushDeadlinesSetFact()
             | PushSignedForFact()
             | PushFeedbackGivenFact()
+            | PushTransferredFact()
             | PushOverdueFact()
         ):
             return f"push:{fact.push_id}"
@@ -275,8 +279,8 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             return _project_count("tender_documents_pre_published", fact, state, fact.department)
         case DeficiencyDeadlineBreachedFact():
             return _project_count("deficiency_breaches", fact, state, UNKNOWN)
-        case TransactionCompletedFact():
-            return _transaction(fact, state)
+        case ContractAwardedFact() | TransactionCompletedFact():
+            return _deal(fact, state)
         case DepositWaivedFact():
             return _deposit_waived(fact, state)
         case HistoricalDepositRefundedFact():
@@ -306,6 +310,8 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             return _push_signed_for(fact, state)
         case PushFeedbackGivenFact():
             return _push_feedback(fact, state)
+        case PushTransferredFact():
+            return _push_transferred(fact, state)
         case PushOverdueFact():
             return _push_overdue(fact, state)
         case VenueCapacityPublishedFact():
@@ -384,20 +390,50 @@ def _project_count(
     return builder.done()
 
 
-def _transaction(fact: TransactionCompletedFact, state: State | None) -> Contribution:
+WHOLE_PROJECT = ""  # the section of a deal made for the project as a whole
+DEAL_SECTIONS = "deal_sections"
+
+
+def _is_new_deal(counted: Iterable[str], section: str) -> bool:
+    """Whether an award or completion of ``section`` is a deal not counted yet. Intake lets a
+    section's COMPLETE_TRANSACTION follow its AWARD, and a completion naming no section (the
+    project as a whole: every section it can apply to) follow the sections' awards: the same
+    deals again, counted once. A whole-project deal and a section's cannot both be counted,
+    as reporting does not know which sections a whole-project completion concluded."""
+    sections = set(counted)
+    if not sections:
+        return True
+    if section == WHOLE_PROJECT or WHOLE_PROJECT in sections:
+        return False  # the whole project's deal covers its sections, and they cover it
+    return section not in sections
+
+
+def _deal(
+    fact: ContractAwardedFact | TransactionCompletedFact, state: State | None
+) -> Contribution:
+    """A deal (成交): the first ContractAwarded (中标) or TransactionCompleted (成交) of each of a
+    project's sections, with that event's amount. A tendered project usually ends at its award,
+    so the award is the deal; a completion after it is not another one."""
+    counted = list((state or {}).get(DEAL_SECTIONS, []))
+    section = fact.bid_section_code
+    if not _is_new_deal(counted, section):
+        return Contribution()
+    # An award is made on the platform; a completion says (SOE transfers may be made off it).
+    on_platform = fact.on_platform if isinstance(fact, TransactionCompletedFact) else True
     builder = _Builder()
-    values = {**_project_values(state, fact.department), "on_platform": _flag(fact.on_platform)}
+    values = {**_project_values(state, fact.department), "on_platform": _flag(on_platform)}
     at = fact.occurred_at
     builder.count("transactions_completed", values, at)
     builder.count("transaction_amount_fen", values, at, fact.amount_fen)
     category = values["category"]
     if category == "SOE_PROPERTY_RIGHTS":
-        builder.count("soe_property_transactions", values, at)
-    elif category == "RURAL_COLLECTIVE_PROPERTY":
+        builder.count("soe_property_transactions", values, at)  # on the platform or not
+    elif category == "RURAL_COLLECTIVE_PROPERTY" and on_platform:
+        # The bulletin counts those done "通过公共资源交易平台".
         builder.count("rural_collective_trades", values, at)
     elif category == "EMISSION_RIGHTS":
         builder.count("emission_rights_trades", values, at)
-    return builder.done()
+    return builder.done({**(state or {}), DEAL_SECTIONS: sorted([*counted, section])})
 
 
 def _deposit_waived(fact: DepositWaivedFact, state: State | None) -> Contribution:
@@ -457,6 +493,8 @@ def _push_routed(fact: PushRoutedFact) -> Contribution:
 def _push_signed_for(fact: PushSignedForFact, state: State | None) -> Contribution:
     if state is None or state.get("role") != HANDLER or state.get("signed_at"):
         return Contribution()
+    if state.get("transferred_at"):
+        return Contribution()  # abnormal push refuses it: the transfer closed the push
     builder = _Builder()
     routed_at = _instant(state["routed_at"]) or fact.occurred_at
     builder.count("pushes_signed_for", {"department": state["department"]}, routed_at)
@@ -470,9 +508,18 @@ def _fed_back_on_time(fed_back_at: datetime, feedback_due: datetime | None) -> b
     return feedback_due is None or fed_back_at <= feedback_due
 
 
+def _feedback_met_at(state: State) -> datetime | None:
+    """When the push's feedback deadline was met, as abnormal push judges it (Push.met_at): at
+    its first feedback, or at its transfer (移送), which passes the case on. Nothing is done on a
+    push after its transfer, so whichever is set came first."""
+    return _instant(state.get("fed_back_at") or state.get("transferred_at"))
+
+
 def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribution:
     if state is None or state.get("role") != HANDLER:
         return Contribution()
+    if state.get("transferred_at"):
+        return Contribution()  # abnormal push refuses it: the transfer closed the push
     builder = _Builder()
     new_state = dict(state)
     if not state.get("fed_back_at"):
@@ -489,18 +536,53 @@ def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribu
     return builder.done(new_state, changes)
 
 
+def _push_transferred(fact: PushTransferredFact, state: State | None) -> Contribution:
+    """移送, as abnormal push has it: the push is closed (TRANSFERRED) and leaves the open
+    pushes, and the transfer meets both of its deadlines (Push.met_at), so a push transferred
+    before signing for counts as signed for, and one transferred before any feedback as fed
+    back — on time when transferred by the feedback due. The receiving department's push is
+    a PushRouted of its own."""
+    if (
+        state is None
+        or state.get("role") != HANDLER
+        or state.get("resolved")
+        or fact.department != state.get("department")
+        or fact.to_department == fact.department
+    ):
+        # Abnormal push refuses such a transfer (check_transfer): an unknown push or a copy,
+        # one fed back or transferred already, another department's, or to itself.
+        return Contribution()
+    builder = _Builder()
+    routed_at = _instant(state["routed_at"]) or fact.occurred_at
+    values = {"department": state["department"]}
+    builder.count("pushes_transferred", {**values, "to_department": fact.to_department}, routed_at)
+    if not state.get("signed_at"):
+        builder.count("pushes_signed_for", values, routed_at)
+    if not state.get("fed_back_at"):
+        builder.count("pushes_fed_back", values, routed_at)
+        if _fed_back_on_time(fact.occurred_at, _instant(state.get("feedback_due"))):
+            builder.count("pushes_fed_back_on_time", values, routed_at)
+    push = {
+        **state,
+        "transferred_at": fact.occurred_at.isoformat(),
+        "transferred_to": fact.to_department,
+        "resolved": True,
+    }
+    return builder.done(push, [IndexChange(OPEN_PUSHES, fact.push_id, add=False)])
+
+
 def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Contribution:
-    """The real deadlines replace the estimated ones. A push already fed back was judged
-    against the estimate: when the real feedback due gives the other verdict, the on-time
-    count moves (+1 or -1), where the feedback counted it, so the figure reads as if the push
-    had been routed with the real deadlines."""
+    """The real deadlines replace the estimated ones. A push already fed back (or transferred)
+    was judged against the estimate: when the real feedback due gives the other verdict, the
+    on-time count moves (+1 or -1), where the feedback counted it, so the figure reads as if
+    the push had been routed with the real deadlines."""
     if state is None or state.get("role") != HANDLER or not state.get("deadlines_estimated"):
         return Contribution()  # as abnormal push: a push's real deadlines are stated once
     builder = _Builder()
     routed_at = _instant(state["routed_at"]) or fact.occurred_at
     values = {"department": state["department"]}
     builder.count("pushes_on_estimated_deadlines", values, routed_at, -1)
-    fed_back_at = _instant(state.get("fed_back_at"))
+    fed_back_at = _feedback_met_at(state)
     if fed_back_at is not None:
         was_on_time = _fed_back_on_time(fed_back_at, _instant(state.get("feedback_due")))
         is_on_time = _fed_back_on_time(fed_back_at, fact.feedback_due)

@@ -1,20 +1,34 @@
-"""The synthetic event mix of bench/reporting_events.py, with some pushes routed on estimated
-deadlines and given their real ones later by PushDeadlinesSet: the tests that compare figures
-computed in different ways (live fold, batches, recompute) then cover the replaced deadlines
-too, including verdicts on feedback already given that the real due turns either way."""
+"""The synthetic event mix of bench/reporting_events.py, with what that mix lacks, so the tests
+that compare figures computed in different ways (live fold, batches, recompute) cover it too:
+
+- pushes routed on estimated deadlines and given their real ones later by PushDeadlinesSet,
+  including verdicts on feedback already given that the real due turns either way;
+- pushes transferred (PushTransferred, 移送) by their department, followed by the push abnormal
+  push routes to the receiving department;
+- tendered sections awarded (ContractAwarded, 中标): some end there, some are completed after
+  (the same section, or the project as a whole), some projects have a second section.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
-from prt.v1 import abnormal_push_pb2
+from google.protobuf.message import Message
+from prt.v1 import abnormal_push_pb2, intake_pb2
 
-from bench.reporting_events import Outgoing, synthetic_events
+from bench.reporting_events import DEPARTMENTS, Outgoing, synthetic_events
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import from_timestamp, to_timestamp
-from services.platform_core.events.topics import ABNORMAL_PUSHES
+from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS
+
+
+def _outgoing(topic_key: str, message: Message, key: str) -> Outgoing:
+    topic = ABNORMAL_PUSHES if topic_key == "push" else PROJECT_EVENTS
+    envelope: Envelope[Message] = Envelope(message=message, source="/tests/reporting", subject=key)
+    return Outgoing(topic, envelope, key)
 
 
 def _deadlines_set(rng: random.Random, routed: abnormal_push_pb2.PushRouted) -> Outgoing:
@@ -27,34 +41,122 @@ def _deadlines_set(rng: random.Random, routed: abnormal_push_pb2.PushRouted) -> 
         sign_for_due=to_timestamp(at + timedelta(days=rng.randrange(1, 4))),
         feedback_due=to_timestamp(at + timedelta(days=rng.randrange(3, 18))),
     )
-    envelope = Envelope(message=message, source="/tests/reporting", subject=routed.push_id)
-    return Outgoing(ABNORMAL_PUSHES, envelope, routed.push_id)
+    return _outgoing("push", message, routed.push_id)
+
+
+def _occurred_at(item: Outgoing) -> datetime:
+    message: Any = item.envelope.message  # every event message has its occurred_at
+    return from_timestamp(message.occurred_at)
+
+
+def _aggregates(outgoing: Iterable[Outgoing]) -> Iterator[list[Outgoing]]:
+    """The synthetic events an aggregate at a time (the mix yields each one's events together)."""
+    group: list[Outgoing] = []
+    for item in outgoing:
+        if group and item.key != group[0].key:
+            yield group
+            group = []
+        group.append(item)
+    if group:
+        yield group
+
+
+def _transferred(rng: random.Random, push: list[Outgoing]) -> list[Outgoing]:
+    """The push's events up to its first feedback, then its transfer (移送) to another
+    department — some in time, some after the feedback due — and the push routed there."""
+    routed = push[0].envelope.message
+    assert isinstance(routed, abnormal_push_pb2.PushRouted)
+    kept = [
+        item
+        for n, item in enumerate(push)
+        if not any(
+            isinstance(earlier.envelope.message, abnormal_push_pb2.PushFeedbackGiven)
+            for earlier in push[: n + 1]
+        )
+    ]
+    at = max(_occurred_at(item) for item in kept) + timedelta(hours=rng.randrange(1, 300))
+    to = rng.choice([d for d in DEPARTMENTS if d != routed.department])
+    transfer = abnormal_push_pb2.PushTransferred(
+        push_id=routed.push_id,
+        occurred_at=to_timestamp(at),
+        actor_department=routed.department,
+        to_department=to,
+        reason="不属本部门监管",
+    )
+    onward_id = f"{routed.push_id}>{to}"
+    onward = abnormal_push_pb2.PushRouted(
+        push_id=onward_id,
+        occurred_at=to_timestamp(at),
+        report_id=routed.report_id,
+        department=to,
+        reason=abnormal_push_pb2.ROUTING_REASON_TRANSFERRED,
+        role=abnormal_push_pb2.PUSH_ROLE_HANDLER,
+        transferred_from_push_id=routed.push_id,
+        sign_for_due=to_timestamp(at + timedelta(days=2)),
+        feedback_due=to_timestamp(at + timedelta(days=10)),
+    )
+    return [
+        *kept,
+        _outgoing("push", transfer, routed.push_id),
+        _outgoing("push", onward, onward_id),
+    ]
+
+
+def _awarded(rng: random.Random, project: list[Outgoing]) -> list[Outgoing]:
+    """A tendered project's section awarded (中标) before its completion: the completion is
+    dropped (the award is the end), or names the same section, the whole project, or another
+    section (a second deal)."""
+    done = [
+        n
+        for n, item in enumerate(project)
+        if isinstance(item.envelope.message, intake_pb2.TransactionCompleted)
+    ]
+    if not done:
+        return project
+    completion = project[done[0]].envelope.message
+    assert isinstance(completion, intake_pb2.TransactionCompleted)
+    award = intake_pb2.ContractAwarded(
+        project_id=completion.project_id,
+        occurred_at=to_timestamp(
+            from_timestamp(completion.occurred_at) - timedelta(hours=rng.randrange(1, 100))
+        ),
+        actor_department=completion.actor_department,
+        bid_section_code="001",
+        amount_fen=rng.randrange(1_000_000, 5_000_000_000),
+    )
+    before = [*project[: done[0]], _outgoing("project", award, completion.project_id)]
+    ending = rng.choice(["award only", "001", "", "002"])
+    if ending == "award only":
+        return [*before, *project[done[0] + 1 :]]
+    completion.bid_section_code = ending  # before it is yielded: callers encode it at once
+    return [*before, *project[done[0] :]]
 
 
 def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> Iterator[Outgoing]:
-    """About ``count`` synthetic events (a few more: the PushDeadlinesSet events). Half the
-    pushes to handle are routed with estimated deadlines; their PushDeadlinesSet follows the
-    routing at once (before any feedback) or after the push's last event (after it)."""
+    """About ``count`` synthetic events (a few more: those added). Half the pushes to handle
+    are routed with estimated deadlines; their PushDeadlinesSet follows the routing at once
+    (before any feedback) or after the push's last event (after it). A fifth of the pushes to
+    handle are transferred; two fifths of the projects concluded were awarded first."""
     rng = random.Random(seed)
-    after_last: Outgoing | None = None  # sent once the push's events are all out
-    for outgoing in synthetic_events(count, seed=seed, tag=tag):
-        if after_last is not None and outgoing.key != after_last.key:
+    # The additions draw from a generator of their own, so the estimated deadlines fall as
+    # they did before transfers and awards were mixed in.
+    more = random.Random(seed * 7919 + 1)
+    for synthetic in _aggregates(synthetic_events(count, seed=seed, tag=tag)):
+        events = synthetic
+        first = events[0].envelope.message
+        after_last: Outgoing | None = None  # sent once the push's events are all out
+        if isinstance(first, abnormal_push_pb2.PushRouted) and first.HasField("feedback_due"):
+            if rng.random() < 0.5:
+                first.deadlines_estimated = True  # before it is yielded: encoded at once
+                deadlines_set = _deadlines_set(rng, first)
+                if rng.random() < 0.3:
+                    events = [events[0], deadlines_set, *events[1:]]
+                else:
+                    after_last = deadlines_set
+            if more.random() < 0.2:
+                events = _transferred(more, events)
+        elif isinstance(first, intake_pb2.ProjectRegistered) and more.random() < 0.4:
+            events = _awarded(more, events)
+        yield from events
+        if after_last is not None:
             yield after_last
-            after_last = None
-        routed = outgoing.envelope.message
-        if (
-            isinstance(routed, abnormal_push_pb2.PushRouted)
-            and routed.HasField("feedback_due")
-            and rng.random() < 0.5
-        ):
-            routed.deadlines_estimated = True  # before it is yielded: callers encode it at once
-            yield outgoing
-            deadlines_set = _deadlines_set(rng, routed)
-            if rng.random() < 0.3:
-                yield deadlines_set
-            else:
-                after_last = deadlines_set
-        else:
-            yield outgoing
-    if after_last is not None:
-        yield after_last

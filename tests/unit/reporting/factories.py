@@ -42,11 +42,17 @@ def announced(project: str, when: str) -> facts.AnnouncementPublishedFact:
 
 
 def completed(
-    project: str, when: str, amount: int = 1000, on_platform: bool = True
+    project: str, when: str, amount: int = 1000, on_platform: bool = True, section: str = ""
 ) -> facts.TransactionCompletedFact:
     return facts.TransactionCompletedFact(
-        event_id(), project, "JYZX", at(when), amount, on_platform
+        event_id(), project, "JYZX", at(when), amount, on_platform, section
     )
+
+
+def awarded(
+    project: str, when: str, amount: int = 1000, section: str = "001"
+) -> facts.ContractAwardedFact:
+    return facts.ContractAwardedFact(event_id(), project, "JYZX", at(when), section, amount)
 
 
 def routed(
@@ -71,6 +77,20 @@ def routed(
         at(feedback_due) if feedback_due and role == "HANDLER" else None,
         deadlines_estimated=deadlines_estimated and role == "HANDLER",
     )
+
+
+def transferred(
+    push: str, when: str, to: str = "JTJ", department: str = "ZJJ"
+) -> facts.PushTransferredFact:
+    return facts.PushTransferredFact(event_id(), push, at(when), department, to)
+
+
+def signed(push: str, when: str) -> facts.PushSignedForFact:
+    return facts.PushSignedForFact(event_id(), push, at(when))
+
+
+def fed_back(push: str, when: str, result: str = "PENALISED") -> facts.PushFeedbackGivenFact:
+    return facts.PushFeedbackGivenFact(event_id(), push, at(when), result)
 
 
 def deadlines_set(

@@ -60,7 +60,10 @@ def test_the_bulletin_states_computed_figures_in_the_source_structure() -> None:
     integration = _text(bulletin, 2)
     assert "完成企业国有产权交易9项,其中进场交易2项" in integration
     assert "农村集体产权交易1例(钢城区1例)" in integration
-    assert "全市平台成交项目10个" in integration  # the H2 trade is not counted
+    # The 7 SOE transfers made off the platform count in the SOE figure only; the H2 trade
+    # is not counted.
+    assert "全市平台成交项目(标段)3个" in integration
+    assert "分交易类别:国有产权2个、农村集体产权1个" in integration
     registrations = _text(bulletin, 0)
     assert "完成进场登记项目10个" in registrations
     assert "市本级9个(0.00万元)、钢城区1个(3.60万元)" in registrations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from services.reporting.domain import facts
 from services.reporting.domain.catalogue import BY_KEY, CATALOGUE
 from services.reporting.domain.figures import distribution, histogram_of, ratio
@@ -256,3 +259,10 @@ def test_every_stored_metric_is_catalogued_with_both_names() -> None:
         if definition.kind == "ratio":
             assert BY_KEY[definition.numerator].kind == "counter"
             assert BY_KEY[definition.denominator].kind == "counter"
+
+
+def test_the_readme_states_how_many_metrics_the_catalogue_has() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"`GET /v1/metrics/catalogue` lists the (\d+) metrics", readme)
+    assert stated is not None
+    assert int(stated.group(1)) == len(CATALOGUE)
