@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -193,7 +194,10 @@ async def _replay(settings: PlatformSettings, events: list[Envelope[Any]], live:
     rebuild's wipe), set after the set, each event applied once however often it comes; the
     view as the live one."""
     project_id = events[0].subject
-    replay = Redis.from_url(settings.redis_url, db=REPLAY_DB)
+    # The database goes in the URL: from_url lets the URL's own (/0) win over a db argument,
+    # and the flushes below then emptied the whole test stack's Redis (API keys included).
+    replay = Redis.from_url(urlunsplit(urlsplit(settings.redis_url)._replace(path=f"/{REPLAY_DB}")))
+    assert replay.connection_pool.connection_kwargs["db"] == REPLAY_DB
     try:
         await replay.flushdb()
         projector = Projector(ProjectReadModel(replay))
