@@ -39,8 +39,21 @@ LOCAL_WEBHOOKS = {"PRT_ABNORMAL_PUSH_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 @pytest.fixture(scope="session")
 def service_apis(stack_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, ServiceProcess]]:
     """All four HTTP APIs, started side by side."""
+    yield from running_apis(stack_env, log_dir)
+
+
+def running_apis(
+    stack_env: dict[str, str], log_dir: Path, *, name_suffix: str = "", log_level: str = "warning"
+) -> Iterator[dict[str, ServiceProcess]]:
+    """Starts the four APIs, yields them once healthy, stops them afterwards."""
     processes = {
-        name: api_process(f"faults-{name}-api", module, {**stack_env, **LOCAL_WEBHOOKS}, log_dir)
+        name: api_process(
+            f"faults-{name}-api{name_suffix}",
+            module,
+            {**stack_env, **LOCAL_WEBHOOKS},
+            log_dir,
+            log_level=log_level,
+        )
         for name, module in API_MODULES.items()
     }
     try:

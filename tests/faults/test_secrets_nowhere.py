@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,12 +33,12 @@ from services.platform_core.credit_code import check_character
 from services.platform_core.http.access_log import REDACTED
 from services.platform_core.kafka.clients import create_consumer
 from services.platform_core.settings import PlatformSettings
-from tests.faults.conftest import API_MODULES, LOCAL_WEBHOOKS, PARTNER_CITY, Stack
+from tests.faults.conftest import PARTNER_CITY, Stack, running_apis
 from tests.support import fault_figures
 from tests.support.api_load import HOST_CENTRE, HOST_VENUE
 from tests.support.faults import table
 from tests.support.polling import eventually
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 from tests.support.redis_snapshot import snapshot
 
 pytestmark = pytest.mark.faults
@@ -50,21 +49,7 @@ def deployed_apis(stack_env: dict[str, str], log_dir: Path) -> Iterator[dict[str
     """The four APIs as deploy/local/services.sh runs them: at uvicorn's default log level, so
     the access log (every request's path with its query string) is on. The suite's own API
     processes log warnings only, which would hide a key in a query string from this test."""
-    processes: dict[str, ServiceProcess] = {}
-    for name, module in API_MODULES.items():
-        port = free_port()
-        argv = [sys.executable, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(port)]
-        env = {**stack_env, **LOCAL_WEBHOOKS}
-        processes[name] = ServiceProcess(f"faults-{name}-api-deployed", argv, env, log_dir, port)
-    try:
-        for process in processes.values():
-            process.start()
-        for process in processes.values():
-            process.wait_healthy()
-        yield processes
-    finally:
-        for process in processes.values():
-            process.stop()
+    yield from running_apis(stack_env, log_dir, name_suffix="-deployed", log_level="info")
 
 
 def _employer(n: int) -> str:

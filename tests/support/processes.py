@@ -97,7 +97,11 @@ class ServiceProcess:
                 self.process.wait(timeout=10)
 
 
-def api_process(name: str, module: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
+def api_process(
+    name: str, module: str, env: dict[str, str], log_dir: Path, *, log_level: str = "warning"
+) -> ServiceProcess:
+    """An API under uvicorn. ``log_level="info"`` is how deploy/local/services.sh runs it (uvicorn's
+    default): the access log, every request's path with its query string, is then on."""
     port = free_port()
     argv = [
         sys.executable,
@@ -109,7 +113,7 @@ def api_process(name: str, module: str, env: dict[str, str], log_dir: Path) -> S
         "--port",
         str(port),
         "--log-level",
-        "warning",
+        log_level,
     ]
     return ServiceProcess(name, argv, env, log_dir, port)
 
