@@ -142,7 +142,16 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
         else None,
         supplement_deadline_pending=pending,
         sections=tuple(SectionView(section.bid_section_code) for section in message.bid_sections),
+        trading_method=_trading_method(message.trading_method),
     )
+
+
+def _trading_method(number: int) -> str:
+    """TradingMethod's value for the enum number; '' when the event names none (or one this
+    code does not know yet): the rules that depend on the method then do not apply."""
+    value = intake_pb2.TradingMethod.DESCRIPTOR.values_by_number.get(number)
+    name = value.name.removeprefix("TRADING_METHOD_") if value is not None else ""
+    return name if name in TradingMethod.__members__ else ""
 
 
 def _sections_named(message: Message) -> tuple[str, ...]:
@@ -154,6 +163,27 @@ def _sections_named(message: Message) -> tuple[str, ...]:
         return tuple(message.bid_section_codes)
     code: str = getattr(message, "bid_section_code", "")
     return (code,) if code else ()
+
+
+def _parties_named(message: Message) -> tuple[str, ...]:
+    """The credit codes of the parties a step names (trading_rules checks them)."""
+    match message:
+        case intake_pb2.BidSubmitted():
+            return (message.bidder.unified_social_credit_code,)
+        case intake_pb2.BidsOpened():
+            return tuple(message.opened_bidder_codes)
+        case intake_pb2.EvaluationCompleted():
+            return tuple(ruled_out.bidder_code for ruled_out in message.disqualifications)
+        case intake_pb2.CandidatesPublicised():
+            ranked = sorted(message.candidates, key=lambda candidate: candidate.rank)
+            return tuple(candidate.bidder.unified_social_credit_code for candidate in ranked)
+        case intake_pb2.ContractAwarded():
+            return (message.winner.unified_social_credit_code,)
+    return ()
+
+
+def _instant_field(message: Message, name: str) -> datetime | None:
+    return from_timestamp(getattr(message, name)) if message.HasField(name) else None
 
 
 def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
@@ -178,9 +208,19 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
         supplement_deadline=deadline,
         bid_section_codes=_sections_named(message),
         submission_deadline=(
-            from_timestamp(message.submission_deadline)
+            _instant_field(message, "submission_deadline")
             if isinstance(message, intake_pb2.AnnouncementPublished)
-            and message.HasField("submission_deadline")
+            else None
+        ),
+        opening_at=(
+            _instant_field(message, "opening_at")
+            if isinstance(message, intake_pb2.AnnouncementPublished)
+            else None
+        ),
+        party_codes=_parties_named(message),
+        publicity_ends_at=(
+            _instant_field(message, "publicity_ends_at")
+            if isinstance(message, intake_pb2.CandidatesPublicised)
             else None
         ),
     )

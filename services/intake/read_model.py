@@ -124,10 +124,25 @@ def view_values(view: ProjectView) -> dict[str, Any]:
                 "submission_deadline": (
                     section.submission_deadline.isoformat() if section.submission_deadline else None
                 ),
+                "bidders": _list_or_none(section.bidders),
+                "disqualified": _list_or_none(section.disqualified),
+                "candidates": _list_or_none(section.candidates),
+                "publicity_ends_at": (
+                    section.publicity_ends_at.isoformat() if section.publicity_ends_at else None
+                ),
             }
             for section in view.sections
         ],
+        "trading_method": view.trading_method,
     }
+
+
+def _list_or_none(codes: tuple[str, ...] | None) -> list[str] | None:
+    return None if codes is None else list(codes)
+
+
+def _tuple_or_none(codes: list[str] | None) -> tuple[str, ...] | None:
+    return None if codes is None else tuple(codes)
 
 
 def view_to_json(view: ProjectView) -> str:
@@ -149,12 +164,19 @@ def view_from_json(raw: str | bytes) -> ProjectView:
     # Views stored before these fields existed.
     data.setdefault("supplement_working_days", None)
     data.setdefault("supplement_deadline_pending", False)
+    data.setdefault("trading_method", "")
+    # A section stored before its parties were kept has None for them (trading_rules then skips
+    # the rules that need them), which a missing key gives.
     data["sections"] = tuple(
         SectionView(
             section["bid_section_code"],
             ProjectState(section["state"]),
             datetime.fromisoformat(section["updated_at"]) if section["updated_at"] else None,
             _instant_or_none(section.get("submission_deadline")),
+            bidders=_tuple_or_none(section.get("bidders")),
+            disqualified=_tuple_or_none(section.get("disqualified")),
+            candidates=_tuple_or_none(section.get("candidates")),
+            publicity_ends_at=_instant_or_none(section.get("publicity_ends_at")),
         )
         for section in data.get("sections", ())
     )

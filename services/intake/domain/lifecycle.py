@@ -131,20 +131,6 @@ class TransitionRefused(PlatformError):
         )
 
 
-class BidAfterDeadline(PlatformError):
-    """A bid dated after its section's submission deadline (招标投标法 art. 28: 应当拒收)."""
-
-    def __init__(self, project_id: str, section: str, deadline: datetime, at: datetime) -> None:
-        self.project_id = project_id
-        self.section = section
-        self.deadline = deadline
-        super().__init__(
-            f"project {project_id} section {section}: the submission deadline "
-            f"{deadline.isoformat()} passed before this bid ({at.isoformat()}); a bid received "
-            "after the deadline is refused (招标投标法 art. 28)"
-        )
-
-
 class UnknownBidSection(PlatformError):
     """A step names a bid section the project was not registered with."""
 
@@ -181,8 +167,17 @@ class SectionView:
     state: ProjectState = ProjectState.REGISTERED
     updated_at: datetime | None = None  # its last step (None: none since registration)
     # 投标截止时间, as its announcement states it (None: not announced, or announced before the
-    # view kept it): bids arriving after it are refused (招标投标法 art. 28: 应当拒收).
+    # view kept it): bids arriving after it are refused (招标投标法 art. 28: 应当拒收), bids are
+    # not opened before it (art. 34).
     submission_deadline: datetime | None = None
+    # Who bid (credit codes, in order of first bid), who was ruled out at evaluation (否决投标),
+    # who was publicised as a candidate, and when the publicity ends: the parties each later
+    # step may name (trading_rules). None: the view was stored before it kept them, so the
+    # rules that need them are not applied to this section.
+    bidders: tuple[str, ...] | None = ()
+    disqualified: tuple[str, ...] | None = ()
+    candidates: tuple[str, ...] | None = ()
+    publicity_ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +213,9 @@ class ProjectView:
     # The bid sections, in registration order. Empty only for a view stored before sections were
     # tracked: the project then moves as one, by ``state``, whatever sections its events name.
     sections: tuple[SectionView, ...] = ()
+    # The registration's trading method (TradingMethod's value; '' for a view stored before it
+    # was kept): which of the trading rules apply (trading_rules).
+    trading_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -232,6 +230,11 @@ class LifecycleFact:
     supplement_deadline: date | None = None  # SET_DEADLINE's deadline
     bid_section_codes: tuple[str, ...] = ()  # the sections it names; none: every open one
     submission_deadline: datetime | None = None  # ANNOUNCE's 投标截止时间
+    opening_at: datetime | None = None  # ANNOUNCE's scheduled opening (开标时间)
+    # The parties a step names: SUBMIT_BID's bidder, OPEN_BIDS' opened bids, COMPLETE_EVALUATION's
+    # ruled-out bidders, PUBLICISE_CANDIDATES' candidates, AWARD's winner (credit codes).
+    party_codes: tuple[str, ...] = ()
+    publicity_ends_at: datetime | None = None  # PUBLICISE_CANDIDATES' end of the publicity
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -277,18 +280,6 @@ def sections_concerned(view: ProjectView, fact: LifecycleFact) -> tuple[SectionV
     return allowing
 
 
-def check_bid_in_time(view: ProjectView, fact: LifecycleFact) -> None:
-    """Raises BidAfterDeadline for a bid dated after its section's announced deadline. Checked
-    where bids are received (the API), not when the log is folded: the log keeps what was
-    accepted under the rules of its day."""
-    if fact.step is not Step.SUBMIT_BID or not view.sections:
-        return
-    for section in sections_concerned(view, fact):
-        deadline = section.submission_deadline
-        if deadline is not None and fact.occurred_at > deadline:
-            raise BidAfterDeadline(view.project_id, section.code, deadline, fact.occurred_at)
-
-
 def last_step_at(view: ProjectView, fact: LifecycleFact) -> datetime:
     """When the sections the step concerns (or, for a project step, the project) last moved: a
     step may not be dated before it. Sections keep their own times, so the steps of two sections
@@ -327,12 +318,28 @@ def _moved_sections(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView
         after = TRANSITIONS[fact.step].get(section.state)
         if after is None:
             raise TransitionRefused(view.project_id, section.state, fact.step, section.code)
-        moved[section.code] = replace(section, state=after, updated_at=fact.occurred_at)
-        if fact.step is Step.ANNOUNCE and fact.submission_deadline is not None:
-            moved[section.code] = replace(
-                moved[section.code], submission_deadline=fact.submission_deadline
-            )
+        moved[section.code] = _with_parties(
+            replace(section, state=after, updated_at=fact.occurred_at), fact
+        )
     return tuple(moved.get(section.code, section) for section in view.sections)
+
+
+def _with_parties(section: SectionView, fact: LifecycleFact) -> SectionView:
+    """What the step tells about the section's deadline and parties, kept for later steps."""
+    if fact.step is Step.ANNOUNCE and fact.submission_deadline is not None:
+        return replace(section, submission_deadline=fact.submission_deadline)
+    if fact.step is Step.SUBMIT_BID and section.bidders is not None:
+        new = tuple(code for code in fact.party_codes if code not in section.bidders)
+        return replace(section, bidders=(*section.bidders, *new))
+    if fact.step is Step.COMPLETE_EVALUATION:  # the committee's whole list, once
+        return replace(section, disqualified=tuple(dict.fromkeys(fact.party_codes)))
+    if fact.step is Step.PUBLICISE_CANDIDATES:  # the whole list, in rank order, once
+        return replace(
+            section,
+            candidates=tuple(dict.fromkeys(fact.party_codes)),
+            publicity_ends_at=fact.publicity_ends_at,
+        )
+    return section
 
 
 def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:

@@ -216,4 +216,5 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
             deficiency is not None and deficiency.supplement_deadline is None
         ),
         sections=tuple(SectionView(section.code) for section in registration.bid_sections),
+        trading_method=registration.trading_method.value,
     )

@@ -19,16 +19,19 @@ from google.protobuf.message import Message
 
 from services.intake import event_codec
 from services.intake.domain.lifecycle import (
-    BidAfterDeadline,
     NothingToSupplement,
     Step,
     TransitionRefused,
     UnknownBidSection,
-    check_bid_in_time,
     check_supplement,
     evolve,
     last_step_at,
     view_allowed_steps,
+)
+from services.intake.domain.trading_rules import (
+    StepOutOfTime,
+    TradingRuleBroken,
+    check_trading_rules,
 )
 from services.intake.http_api import schemas
 from services.intake.http_api.dependencies import Context, IdempotencyKey, IntakeContext
@@ -82,6 +85,17 @@ def _unknown_section(unknown: UnknownBidSection) -> ApiError:
     )
 
 
+def _rule_broken(broken: TradingRuleBroken) -> ApiError:
+    """409 for a step too early or too late for a deadline on record (it may fit later, or
+    never), 422 for a step whose content contradicts itself or the record."""
+    return ApiError(
+        409 if isinstance(broken, StepOutOfTime) else 422,
+        broken.code,
+        broken.message,
+        [FieldProblem(field=field, problem=problem) for field, problem in broken.problems],
+    )
+
+
 async def _emit(
     *,
     path: str,
@@ -109,28 +123,15 @@ async def _emit(
                     raise RuntimeError(f"{path} built {envelope.type}, not a {step.value} event")
                 try:
                     after = evolve(view, fact)
-                    check_bid_in_time(view, fact)
+                    check_trading_rules(view, fact)
                     if step is Step.SUPPLEMENT_DOCUMENTS:
                         check_supplement(view, supplemented)
                 except TransitionRefused as refused:
                     raise _transition_refused(refused) from refused
                 except UnknownBidSection as unknown:
                     raise _unknown_section(unknown) from unknown
-                except BidAfterDeadline as late:
-                    deadline = late.deadline.isoformat()
-                    raise ApiError(
-                        409,
-                        "bid_after_submission_deadline",
-                        f"Project {project_id} section {late.section}: the submission deadline "
-                        f"{deadline} has passed; a bid received after it is refused "
-                        "(招标投标法 art. 28)",
-                        [
-                            FieldProblem(field="bid_section_code", problem=late.section),
-                            FieldProblem(
-                                field="occurred_at", problem=f"after the deadline {deadline}"
-                            ),
-                        ],
-                    ) from late
+                except TradingRuleBroken as broken:
+                    raise _rule_broken(broken) from broken
                 except NothingToSupplement as nothing:
                     raise ApiError(
                         409,

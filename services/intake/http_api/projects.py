@@ -87,6 +87,7 @@ def public_view(view: ProjectView) -> dict[str, Any]:
     values["allowed_next_steps"] = [step.value for step in view_allowed_steps(view)]
     values["sections"] = public_sections(view)
     values["supplement_deadline_pending_reason"] = pending_reason(view)
+    values["trading_method"] = view.trading_method or None
     return values
 
 
@@ -99,9 +100,15 @@ def public_sections(view: ProjectView) -> list[dict[str, Any]]:
             "allowed_next_steps": [
                 step.value for step in allowed_steps(section.state) if step in SECTION_STEPS
             ],
+            "submission_deadline": _json_instant_or_none(section.submission_deadline),
+            "publicity_ends_at": _json_instant_or_none(section.publicity_ends_at),
         }
         for section in view.sections
     ]
+
+
+def _json_instant_or_none(moment: datetime | None) -> str | None:
+    return _json_instant(moment) if moment is not None else None
 
 
 def _json_instant(moment: datetime) -> str:

@@ -166,6 +166,13 @@ class SectionPublic(BaseModel):
     bid_section_code: str
     state: ProjectState
     allowed_next_steps: list[Step] = Field(description="the trading steps this section allows")
+    submission_deadline: datetime | None = Field(
+        default=None,
+        description="投标截止时间 as announced: bids after it are refused, bids are opened at it",
+    )
+    publicity_ends_at: datetime | None = Field(
+        default=None, description="end of the candidates' publicity: the award waits for it"
+    )
 
 
 class ProjectPublic(BaseModel):
@@ -179,6 +186,9 @@ class ProjectPublic(BaseModel):
     tenderer_name: str
     tenderer_credit_code: str
     budget_fen: int
+    trading_method: TradingMethod | None = Field(
+        description="the registered trading method (null for a record that predates it)"
+    )
     key_project: bool
     green_channel: bool
     commitment_pledged: bool

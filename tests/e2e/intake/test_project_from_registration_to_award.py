@@ -4,7 +4,6 @@ keeps the read model; then the read model is wiped and rebuilt from the topic an
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,11 +11,8 @@ import pytest
 
 from services.intake.rebuild import rebuild
 from services.platform_core.settings import PlatformSettings
-from tests.integration.intake.conftest import Department, registration_body
+from tests.integration.intake.conftest import Department, TenderDates, registration_body
 from tests.support.processes import ServiceProcess
-
-# Bids close a month from now: every bid the test submits (dated now) is in time.
-BIDS_CLOSE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +42,18 @@ def _bid(bidder: dict[str, str], n: int) -> dict[str, Any]:
 async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
     intake_api: ServiceProcess,
     intake_worker: ServiceProcess,
-    changqing_dept: Department,
+    changqing_archive: Department,
     settings: PlatformSettings,
 ) -> None:
+    # The tender's weeks, entered as its history (a backfill key): bids close on day 0.5 and
+    # are opened then, the candidates are publicised for 3 days from day 0.7, the award is on
+    # day 3.8. The 容缺 deadline (5 working days from day 0) lies ahead: nothing is breached.
+    dates = TenderDates(days_ago=4.5)
     async with httpx.AsyncClient(base_url=intake_api.base_url, timeout=20) as client:
 
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            response = await client.post(path, json=body, headers=changqing_dept.headers())
+        async def post(path: str, body: dict[str, Any], day: float) -> dict[str, Any]:
+            dated = {**body, "occurred_at": dates.at(day)}
+            response = await client.post(path, json=dated, headers=changqing_archive.headers())
             assert response.status_code == 201, (path, response.text)
             answer: dict[str, Any] = response.json()
             return answer
@@ -70,34 +71,40 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
                 },
                 commitment_pledged=True,
             ),
+            0,
         )
         project = f"/v1/projects/{registered['project_id']}"
-        await post(f"{project}/supplements", {"supplemented_documents": ["施工图审查合格书"]})
+        await post(f"{project}/supplements", {"supplemented_documents": ["施工图审查合格书"]}, 0.05)
         await post(
             f"{project}/announcement",
             {
                 "title": "长清区大学城片区雨污分流工程招标公告",
                 "announcement": EVIDENCE,
-                "submission_deadline": BIDS_CLOSE,
-                "opening_at": BIDS_CLOSE,
+                "submission_deadline": dates.at(0.5),
+                "opening_at": dates.at(0.5),
             },
+            0.1,
         )
         for n, bidder in enumerate(BIDDERS, 1):
-            await post(f"{project}/bids", _bid(bidder, n))
-        await post(f"{project}/deposit-relief", {"kind": "WAIVED", "amount_saved_fen": 400_000_00})
-        await post(f"{project}/bid-opening", {"bid_section_code": "001"})
-        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE})
+            await post(f"{project}/bids", _bid(bidder, n), 0.1 + n / 100)
+        await post(
+            f"{project}/deposit-relief", {"kind": "WAIVED", "amount_saved_fen": 400_000_00}, 0.2
+        )
+        await post(f"{project}/bid-opening", {"bid_section_code": "001"}, 0.5)
+        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE}, 0.6)
         await post(
             f"{project}/candidates",
             {
                 "bid_section_code": "001",
                 "candidates": [{"rank": 1, "bidder": BIDDERS[0], "bid_price_fen": 1_100_000_001}],
-                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+                "publicity_ends_at": dates.at(3.7),
             },
+            0.7,
         )
         awarded = await post(
             f"{project}/award",
             {"bid_section_code": "001", "winner": BIDDERS[0], "amount_fen": 1_100_000_001},
+            3.8,
         )
         assert awarded["state"] == "AWARDED"
         assert awarded["allowed_next_steps"] == [
@@ -105,7 +112,7 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
             "REFUND_HISTORICAL_DEPOSIT",
         ]
 
-        auth = {"X-API-Key": changqing_dept.key}
+        auth = {"X-API-Key": changqing_archive.key}
         before = (await client.get(project, headers=auth)).json()
         assert before["state"] == "AWARDED"
         assert before["outstanding_documents"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,32 @@ async def changqing_dept(issue_key: IssueKey) -> Department:
         PrincipalKind.DEPARTMENT, "ZJJ-CQ", "长清区住房和城乡建设局", frozenset({CHANGQING})
     )
     return Department(issued.key, "ZJJ-CQ")
+
+
+@pytest.fixture(scope="session")
+async def changqing_archive(issue_key: IssueKey) -> Department:
+    """长清区住建局 entering a tender's history with a key issued with --backfill: a tender's
+    steps span weeks (bids until the deadline, opening at it, 3 days of publicity before the
+    award), and the trading rules judge each step by its date."""
+    issued = await issue_key(
+        PrincipalKind.DEPARTMENT,
+        "ZJJ-CQ",
+        "长清区住房和城乡建设局",
+        frozenset({CHANGQING}),
+        backfill=True,
+    )
+    return Department(issued.key, "ZJJ-CQ")
+
+
+class TenderDates:
+    """Dates for a tender's history that ends before now, so a backfill key may state them:
+    ``dates.at(days)`` is ``days`` after the start (ISO 8601, UTC)."""
+
+    def __init__(self, days_ago: float = 5) -> None:
+        self.start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_ago)
+
+    def at(self, days: float) -> str:
+        return (self.start + timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(scope="session")

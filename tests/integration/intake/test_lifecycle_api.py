@@ -13,9 +13,15 @@ import httpx
 import pytest
 from prt.v1 import intake_pb2
 
+from services.platform_core.credit_code import check_character
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.settings import PlatformSettings
-from tests.integration.intake.conftest import Department, events_of, registration_body
+from tests.integration.intake.conftest import (
+    Department,
+    TenderDates,
+    events_of,
+    registration_body,
+)
 from tests.support.processes import ServiceProcess
 
 # Bids close a month from now: every bid the test submits (dated now) is in time.
@@ -25,6 +31,11 @@ pytestmark = pytest.mark.integration
 
 EVIDENCE = {"sha256": "a" * 64, "location": "docstore://jyzx/2023/zbwj.pdf"}
 BIDDER = {"name": "山东黄河建工集团有限公司", "credit_code": "91110000600037341L"}
+_OTHER_BASE = "91370113MA3C1XQ21"
+OTHER_BIDDER = {
+    "name": "济南泉城路桥工程有限公司",
+    "credit_code": _OTHER_BASE + check_character(_OTHER_BASE),
+}
 
 
 async def _register(api: ServiceProcess, dept: Department, **changes: Any) -> str:
@@ -54,6 +65,22 @@ ANNOUNCEMENT = {
     "submission_deadline": BIDS_CLOSE,
     "opening_at": BIDS_CLOSE,
 }
+
+
+def _dated_announcement(
+    dates: TenderDates, at: float, closes: float, **more: Any
+) -> dict[str, Any]:
+    """An announcement made on day ``at`` whose bids close (and are opened) on day ``closes``."""
+    deadline = dates.at(closes)
+    return {
+        **ANNOUNCEMENT,
+        "submission_deadline": deadline,
+        "opening_at": deadline,
+        "occurred_at": dates.at(at),
+        **more,
+    }
+
+
 FINGERPRINT = {
     "cpu_id": "BFEBFBFF000906EA",
     "disk_serial": "WD-WCC6Y3LX0123",
@@ -74,12 +101,17 @@ BID: dict[str, Any] = {
 async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
     intake_api: ServiceProcess,
     intake_worker: ServiceProcess,
-    changqing_dept: Department,
+    changqing_archive: Department,
     settings: PlatformSettings,
 ) -> None:
-    project_id = await _register(intake_api, changqing_dept)
+    dates, dept = TenderDates(), changqing_archive
+    project_id = await _register(intake_api, dept, occurred_at=dates.at(0))
     early = await _step(
-        intake_api, changqing_dept, project_id, "bid-opening", {"bid_section_code": "001"}
+        intake_api,
+        dept,
+        project_id,
+        "bid-opening",
+        {"bid_section_code": "001", "occurred_at": dates.at(0.01)},
     )
     assert early.status_code == 409
     refusal = early.json()
@@ -88,47 +120,76 @@ async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
     assert "OPEN_BIDS is not allowed" in refusal["message"]
     assert "ANNOUNCE" in refusal["message"] and "PRE_PUBLISH" in refusal["message"]
 
+    # Bids close on day 0.5 and are opened then; the candidates are publicised on day 0.7 for
+    # 3 days; the award follows on day 3.8.
     steps: list[tuple[str, dict[str, Any], str]] = [
         (
             "pre-publication",
-            {"document": EVIDENCE, "comments_close_at": "2023-05-20T17:00:00+08:00"},
+            {
+                "document": EVIDENCE,
+                "comments_close_at": dates.at(0.09),
+                "occurred_at": dates.at(0.05),
+            },
             "PRE_PUBLISHED",
         ),
-        ("announcement", ANNOUNCEMENT, "ANNOUNCED"),
-        ("bids", BID, "BIDS_SUBMITTED"),
+        ("announcement", _dated_announcement(dates, 0.1, closes=0.5), "ANNOUNCED"),
+        ("bids", {**BID, "occurred_at": dates.at(0.2)}, "BIDS_SUBMITTED"),
         (
             "deposit-relief",
-            {"kind": "REDUCED", "amount_saved_fen": 100_000_00, "bidder": BIDDER},
+            {
+                "kind": "REDUCED",
+                "amount_saved_fen": 100_000_00,
+                "bidder": BIDDER,
+                "occurred_at": dates.at(0.3),
+            },
             "BIDS_SUBMITTED",
         ),
-        ("bid-opening", {"bid_section_code": "001"}, "BIDS_OPENED"),
-        ("evaluation", {"bid_section_code": "001", "report": EVIDENCE}, "EVALUATED"),
+        (
+            "bid-opening",
+            {
+                "bid_section_code": "001",
+                "opened_bidder_codes": [BIDDER["credit_code"]],
+                "occurred_at": dates.at(0.5),
+            },
+            "BIDS_OPENED",
+        ),
+        (
+            "evaluation",
+            {"bid_section_code": "001", "report": EVIDENCE, "occurred_at": dates.at(0.6)},
+            "EVALUATED",
+        ),
         (
             "candidates",
             {
                 "bid_section_code": "001",
                 "candidates": [{"rank": 1, "bidder": BIDDER, "bid_price_fen": 1_180_000_000}],
-                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+                "publicity_ends_at": dates.at(3.7),
+                "occurred_at": dates.at(0.7),
             },
             "CANDIDATES_PUBLICISED",
         ),
         (
             "award",
-            {"bid_section_code": "001", "winner": BIDDER, "amount_fen": 1_180_000_000},
+            {
+                "bid_section_code": "001",
+                "winner": BIDDER,
+                "amount_fen": 1_180_000_000,
+                "occurred_at": dates.at(3.8),
+            },
             "AWARDED",
         ),
     ]
     for path, body, state in steps:
-        response = await _step(intake_api, changqing_dept, project_id, path, body)
+        response = await _step(intake_api, dept, project_id, path, body)
         assert response.status_code == 201, (path, response.text)
         assert response.json()["state"] == state
 
     after_award = await _step(
         intake_api,
-        changqing_dept,
+        dept,
         project_id,
         "termination",
-        {"reason": "TERMINATED", "explanation": "招标人终止"},
+        {"reason": "TERMINATED", "explanation": "招标人终止", "occurred_at": dates.at(3.9)},
     )
     assert after_award.status_code == 409
     assert "is AWARDED" in after_award.json()["message"]
@@ -137,10 +198,14 @@ async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
         detail = (
             await client.get(
                 f"{intake_api.base_url}/v1/projects/{project_id}",
-                headers={"X-API-Key": changqing_dept.key},
+                headers={"X-API-Key": dept.key},
             )
         ).json()
     assert detail["state"] == "AWARDED"
+    assert detail["trading_method"] == "OPEN_TENDER"
+    (section,) = detail["sections"]
+    assert section["submission_deadline"] == dates.at(0.5).replace("+00:00", "Z")
+    assert section["publicity_ends_at"] == dates.at(3.7).replace("+00:00", "Z")
     assert len(detail["history"]) == 1 + len(steps)
 
     events = await events_of(settings, PROJECT_EVENTS, project_id)
@@ -261,49 +326,60 @@ async def test_five_concurrent_replays_of_a_lifecycle_post_emit_one_event(
 
 
 async def test_each_bid_section_runs_its_own_course(
-    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+    intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
 ) -> None:
-    """Section 001 is awarded while 002 still takes bids, then 002 fails (流标): the project
-    ends awarded. Steps naming a section the project lacks get 422 with its sections; a step a
-    section's state does not allow gets 409 naming the section."""
+    """Section 001 is awarded while 002, announced with a later deadline, still takes bids;
+    then 002 fails (流标): the project ends awarded. Steps naming a section the project lacks
+    get 422 with its sections; a step a section's state does not allow gets 409 naming it."""
+    dates, dept = TenderDates(), changqing_archive
     sections = [
         {"bid_section_code": "001", "name": "施工", "budget_fen": 1_000_000_000},
         {"bid_section_code": "002", "name": "监理", "budget_fen": 250_000_000},
     ]
-    project_id = await _register(intake_api, changqing_dept, bid_sections=sections)
-    announced = await _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
-    assert announced.status_code == 201, announced.text
+    project_id = await _register(intake_api, dept, bid_sections=sections, occurred_at=dates.at(0))
+    for code, closes in (("001", 0.5), ("002", 4.5)):
+        announced = await _step(
+            intake_api,
+            dept,
+            project_id,
+            "announcement",
+            _dated_announcement(dates, 0.1, closes, bid_section_codes=[code]),
+        )
+        assert announced.status_code == 201, announced.text
     assert [s["state"] for s in announced.json()["sections"]] == ["ANNOUNCED", "ANNOUNCED"]
 
     unknown = await _step(
-        intake_api, changqing_dept, project_id, "bids", {**BID, "bid_section_code": "003"}
+        intake_api,
+        dept,
+        project_id,
+        "bids",
+        {**BID, "bid_section_code": "003", "occurred_at": dates.at(0.2)},
     )
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["code"] == "unknown_bid_section"
     assert "Its sections: 001, 002" in unknown.json()["message"]
 
-    def in_section(code: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "bid_section_code": code}
+    def in_section(code: str, day: float, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "bid_section_code": code, "occurred_at": dates.at(day)}
 
-    steps_001: list[tuple[str, dict[str, Any]]] = [
-        ("bids", BID),
-        ("bid-opening", {}),
-        ("evaluation", {"report": EVIDENCE}),
+    steps_001: list[tuple[str, float, dict[str, Any]]] = [
+        ("bids", 0.2, BID),
+        ("bid-opening", 0.5, {}),
+        ("evaluation", 0.6, {"report": EVIDENCE}),
         (
             "candidates",
+            0.7,
             {
                 "candidates": [{"rank": 1, "bidder": BIDDER, "bid_price_fen": 1_180_000_000}],
-                "publicity_ends_at": "2023-06-10T17:00:00+08:00",
+                "publicity_ends_at": dates.at(3.7),
             },
         ),
-        ("award", {"winner": BIDDER, "amount_fen": 980_000_000}),
+        ("award", 3.8, {"winner": BIDDER, "amount_fen": 980_000_000}),
     ]
-    for path, body in steps_001:
-        response = await _step(
-            intake_api, changqing_dept, project_id, path, in_section("001", body)
-        )
+    for path, day, body in steps_001:
+        response = await _step(intake_api, dept, project_id, path, in_section("001", day, body))
         assert response.status_code == 201, (path, response.text)
-    bid_002 = await _step(intake_api, changqing_dept, project_id, "bids", in_section("002", BID))
+    bid_002 = await _step(intake_api, dept, project_id, "bids", in_section("002", 3.9, BID))
     assert bid_002.status_code == 201, bid_002.text
     assert bid_002.json()["state"] == "BIDS_SUBMITTED"  # 002 still trading
     assert {s["bid_section_code"]: s["state"] for s in bid_002.json()["sections"]} == {
@@ -311,17 +387,22 @@ async def test_each_bid_section_runs_its_own_course(
         "002": "BIDS_SUBMITTED",
     }
 
-    late_bid = await _step(intake_api, changqing_dept, project_id, "bids", in_section("001", BID))
+    late_bid = await _step(intake_api, dept, project_id, "bids", in_section("001", 3.95, BID))
     assert late_bid.status_code == 409, late_bid.text
     assert "section 001 is AWARDED" in late_bid.json()["message"]
     assert {"field": "bid_section_code", "problem": "001"} in late_bid.json()["details"]
 
     failed = await _step(
         intake_api,
-        changqing_dept,
+        dept,
         project_id,
         "termination",
-        {"bid_section_code": "002", "reason": "FAILED_TENDER", "explanation": "投标人不足三家"},
+        {
+            "bid_section_code": "002",
+            "reason": "FAILED_TENDER",
+            "explanation": "投标人不足三家",
+            "occurred_at": dates.at(4.6),
+        },
     )
     assert failed.status_code == 201, failed.text
     assert failed.json()["state"] == "AWARDED"
@@ -335,7 +416,7 @@ async def test_each_bid_section_runs_its_own_course(
         detail = (
             await client.get(
                 f"{intake_api.base_url}/v1/projects/{project_id}",
-                headers={"X-API-Key": changqing_dept.key},
+                headers={"X-API-Key": dept.key},
             )
         ).json()
     assert detail["state"] == "AWARDED"
@@ -345,7 +426,8 @@ async def test_each_bid_section_runs_its_own_course(
     ]
     assert [entry["bid_section_codes"] for entry in detail["history"]] == [
         [],  # registration
-        [],  # the announcement named none: every section
+        ["001"],  # each section announced with its own deadline
+        ["002"],
         *[["001"]] * len(steps_001),
         ["002"],
         ["002"],
@@ -355,16 +437,29 @@ async def test_each_bid_section_runs_its_own_course(
 
 
 async def test_a_bid_after_the_announced_submission_deadline_gets_409(
-    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+    intake_api: ServiceProcess,
+    changqing_dept: Department,
+    changqing_archive: Department,
+    settings: PlatformSettings,
 ) -> None:
-    project_id = await _register(intake_api, changqing_dept)
-    closed = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()  # already passed
+    # Announced two hours ago (entered by a backfill key), bids closed a minute ago; the bid
+    # arrives now, live.
+    now = datetime.now(UTC)
+    project_id = await _register(
+        intake_api, changqing_archive, occurred_at=(now - timedelta(hours=3)).isoformat()
+    )
+    closed = (now - timedelta(minutes=1)).isoformat()
     announced = await _step(
         intake_api,
-        changqing_dept,
+        changqing_archive,
         project_id,
         "announcement",
-        {**ANNOUNCEMENT, "submission_deadline": closed, "opening_at": closed},
+        {
+            **ANNOUNCEMENT,
+            "submission_deadline": closed,
+            "opening_at": closed,
+            "occurred_at": (now - timedelta(hours=2)).isoformat(),
+        },
     )
     assert announced.status_code == 201, announced.text
     late = await _step(intake_api, changqing_dept, project_id, "bids", BID)
@@ -377,4 +472,81 @@ async def test_a_bid_after_the_announced_submission_deadline_gets_409(
     assert [type(e.message) for e in events] == [
         intake_pb2.ProjectRegistered,
         intake_pb2.AnnouncementPublished,
+    ]
+
+
+async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothing(
+    intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
+) -> None:
+    """409 for a step too early for a deadline on record, 422 for one naming parties the record
+    contradicts; each names the rule, and none reaches the topic."""
+    dates, dept = TenderDates(), changqing_archive
+    project_id = await _register(intake_api, dept, occurred_at=dates.at(0))
+
+    async def refused(path: str, body: dict[str, Any], status: int, code: str) -> str:
+        response = await _step(intake_api, dept, project_id, path, body)
+        assert response.status_code == status, (path, response.text)
+        assert response.json()["code"] == code, response.text
+        message: str = response.json()["message"]
+        return message
+
+    async def accepted(path: str, body: dict[str, Any]) -> None:
+        response = await _step(intake_api, dept, project_id, path, body)
+        assert response.status_code == 201, (path, response.text)
+
+    opening_early = _dated_announcement(dates, 0.1, 0.5, opening_at=dates.at(0.4))
+    await refused("announcement", opening_early, 422, "opening_before_submission_deadline")
+    await accepted("announcement", _dated_announcement(dates, 0.1, closes=0.5))
+    await accepted("bids", {**BID, "occurred_at": dates.at(0.2)})
+    opening = {"bid_section_code": "001", "opened_bidder_codes": [BIDDER["credit_code"]]}
+    message = await refused(
+        "bid-opening",
+        {**opening, "occurred_at": dates.at(0.4)},
+        409,
+        "opening_before_submission_deadline",
+    )
+    assert "art. 34" in message
+    stranger = {**opening, "opened_bidder_codes": [OTHER_BIDDER["credit_code"]]}
+    await refused(
+        "bid-opening", {**stranger, "occurred_at": dates.at(0.5)}, 422, "opened_bid_not_submitted"
+    )
+    await accepted("bid-opening", {**opening, "occurred_at": dates.at(0.5)})
+    await accepted(
+        "evaluation", {"bid_section_code": "001", "report": EVIDENCE, "occurred_at": dates.at(0.6)}
+    )
+    candidates = {
+        "bid_section_code": "001",
+        "candidates": [{"rank": 1, "bidder": BIDDER, "bid_price_fen": 1_180_000_000}],
+        "occurred_at": dates.at(0.7),
+    }
+    message = await refused(
+        "candidates",
+        {**candidates, "publicity_ends_at": dates.at(1.7)},
+        422,
+        "publicity_too_short",
+    )
+    assert "at least 3 days" in message
+    await accepted("candidates", {**candidates, "publicity_ends_at": dates.at(3.7)})
+    award = {"bid_section_code": "001", "winner": BIDDER, "amount_fen": 1_180_000_000}
+    message = await refused(
+        "award", {**award, "occurred_at": dates.at(3.6)}, 409, "award_before_publicity_ends"
+    )
+    assert "art. 54" in message
+    await refused(
+        "award",
+        {**award, "winner": OTHER_BIDDER, "occurred_at": dates.at(3.8)},
+        422,
+        "winner_not_a_candidate",
+    )
+    await accepted("award", {**award, "occurred_at": dates.at(3.8)})
+
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message).__name__ for e in events] == [
+        "ProjectRegistered",
+        "AnnouncementPublished",
+        "BidSubmitted",
+        "BidsOpened",
+        "EvaluationCompleted",
+        "CandidatesPublicised",
+        "ContractAwarded",
     ]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
 from services.intake.domain.lifecycle import (
-    BidAfterDeadline,
     LifecycleFact,
     NothingToSupplement,
     ProjectState,
@@ -18,7 +16,6 @@ from services.intake.domain.lifecycle import (
     TransitionRefused,
     UnknownBidSection,
     allowed_steps,
-    check_bid_in_time,
     check_supplement,
     evolve,
     last_step_at,
@@ -246,30 +243,3 @@ def test_a_whole_project_step_after_one_section_went_ahead_applies_to_the_rest()
         Step.AWARD,
     )
     assert _run(awarded, Step.COMPLETE_TRANSACTION).state is S.COMPLETED  # 成交 after 中标
-
-
-def test_a_bid_after_its_sections_submission_deadline_is_refused() -> None:
-    close_001, close_002 = NOW.replace(hour=9), NOW.replace(hour=12)
-    view = _view(sections=TWO_SECTIONS)
-    for code, close in (("001", close_001), ("002", close_002)):
-        view = evolve(
-            view,
-            LifecycleFact(
-                "p1", Step.ANNOUNCE, NOW, bid_section_codes=(code,), submission_deadline=close
-            ),
-        )
-    assert [s.submission_deadline for s in view.sections] == [close_001, close_002]
-    at_the_deadline = LifecycleFact("p1", Step.SUBMIT_BID, close_001, bid_section_codes=("001",))
-    check_bid_in_time(view, at_the_deadline)  # in time
-    late = LifecycleFact("p1", Step.SUBMIT_BID, NOW.replace(hour=10), bid_section_codes=("001",))
-    with pytest.raises(BidAfterDeadline, match="section 001: the submission deadline") as refused:
-        check_bid_in_time(view, late)
-    assert refused.value.deadline == close_001
-    # The same moment is in time for 002, which closes later.
-    check_bid_in_time(view, replace(late, bid_section_codes=("002",)))
-    assert view_from_json(view_to_json(view)) == view
-
-
-def test_a_section_announced_without_a_kept_deadline_takes_bids() -> None:
-    view = _run(_view(sections=TWO_SECTIONS), Step.ANNOUNCE)  # no deadline in the fact
-    check_bid_in_time(view, LifecycleFact("p1", Step.SUBMIT_BID, NOW, bid_section_codes=("001",)))

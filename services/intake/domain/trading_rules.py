@@ -1,0 +1,260 @@
+"""The rules of the trade a lifecycle step must keep beyond the state machine's order: its time
+against the deadlines the project announced, and the parties it names against those on record.
+
+- an announcement's submission deadline lies after the announcement, and the bids are opened at
+  it, not before (招标投标法 art. 34: 开标应当在提交投标文件截止时间的同一时间公开进行);
+- a bid after its section's submission deadline is refused (art. 28: 应当拒收);
+- bids are opened, ruled out and publicised only for bidders who bid in that section;
+- a ruled-out bidder (否决投标) is no candidate; the candidates' publicity ends after it starts
+  and, for a tender outside government procurement, lasts at least 3 days (招标投标法实施条例
+  art. 54: 公示期不得少于3日, counted from the day after it starts, 民法典 art. 201);
+- the award waits for the publicity to end, and a tender's winner is one of its publicised
+  candidates (招标投标法 art. 40).
+
+Checked where a step is received (the API), never when the log is folded: the log keeps what
+was accepted under the rules of its day, and a rule added later must not make it unreadable. A
+view stored before it kept a section's parties (``None``) skips the party rules for that section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from services.intake.domain.lifecycle import (
+    LifecycleFact,
+    ProjectView,
+    SectionView,
+    Step,
+    sections_concerned,
+)
+from services.platform_core.errors import PlatformError
+
+# Tenders (招标): the methods 招标投标法 governs, with candidates and a publicity period.
+TENDER_METHODS = frozenset({"OPEN_TENDER", "INVITED_TENDER"})
+# 政府采购 announces its result (中标公告) instead of publicising candidates for 3 days.
+NO_CANDIDATE_PUBLICITY_CATEGORIES = frozenset({"GOVERNMENT_PROCUREMENT"})
+PUBLICITY_MINIMUM_DAYS = 3
+# Days in law are calendar days where the act happens: Beijing time.
+CHINA_TIME = ZoneInfo("Asia/Shanghai")
+
+
+class TradingRuleBroken(PlatformError):
+    """A step that breaks a rule of the trade; ``problems`` are (field, problem) pairs."""
+
+    def __init__(
+        self, code: str, message: str, problems: tuple[tuple[str, str], ...], section: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.problems = problems
+        self.section = section
+
+
+class StepOutOfTime(TradingRuleBroken):
+    """The step comes too early or too late for a deadline on record (a conflict: 409)."""
+
+
+class StepContradictsRecord(TradingRuleBroken):
+    """The step's own content contradicts itself or the record (unprocessable: 422)."""
+
+
+class BidAfterDeadline(StepOutOfTime):
+    """A bid dated after its section's submission deadline (招标投标法 art. 28: 应当拒收)."""
+
+    def __init__(self, project_id: str, section: str, deadline: datetime, at: datetime) -> None:
+        self.deadline = deadline
+        super().__init__(
+            "bid_after_submission_deadline",
+            f"Project {project_id} section {section}: the submission deadline "
+            f"{deadline.isoformat()} passed before this bid ({at.isoformat()}); a bid received "
+            "after the deadline is refused (招标投标法 art. 28)",
+            (("bid_section_code", section), ("occurred_at", f"after the deadline {deadline}")),
+            section,
+        )
+
+
+def check_trading_rules(view: ProjectView, fact: LifecycleFact) -> None:
+    """Raises the first TradingRuleBroken the step breaks (checked after the state machine
+    accepted it: ``sections_concerned`` then names the sections it moves)."""
+    if fact.step is Step.ANNOUNCE:
+        _check_announcement(view, fact)
+    check = _SECTION_RULES.get(fact.step)
+    if check is None or not view.sections:
+        return
+    for section in sections_concerned(view, fact):
+        check(view, section, fact)
+
+
+# --- each step's rules ------------------------------------------------------------------------
+
+
+def _where(view: ProjectView, section: SectionView) -> str:
+    return f"Project {view.project_id} section {section.code}"
+
+
+def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
+    deadline = fact.submission_deadline
+    if deadline is None:
+        return
+    if deadline <= fact.occurred_at:
+        raise StepContradictsRecord(
+            "submission_deadline_not_after_announcement",
+            f"Project {view.project_id}: the submission deadline {deadline.isoformat()} is not "
+            f"after the announcement ({fact.occurred_at.isoformat()}); announce a deadline that "
+            "leaves bidders time to prepare their bids (招标投标法 art. 24)",
+            (("submission_deadline", f"not after the announcement {fact.occurred_at}"),),
+        )
+    if fact.opening_at is not None and fact.opening_at < deadline:
+        raise StepContradictsRecord(
+            "opening_before_submission_deadline",
+            f"Project {view.project_id}: the opening {fact.opening_at.isoformat()} is before the "
+            f"submission deadline {deadline.isoformat()}; bids are opened at the deadline, "
+            "not before (招标投标法 art. 34)",
+            (("opening_at", f"before submission_deadline {deadline}"),),
+        )
+
+
+def _bid(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    deadline = section.submission_deadline
+    if deadline is not None and fact.occurred_at > deadline:
+        raise BidAfterDeadline(view.project_id, section.code, deadline, fact.occurred_at)
+
+
+def _not_bidders(section: SectionView, codes: tuple[str, ...]) -> tuple[str, ...]:
+    if section.bidders is None:
+        return ()  # a view from before bidders were kept: nothing to check against
+    return tuple(code for code in codes if code not in section.bidders)
+
+
+def _bidders_text(section: SectionView) -> str:
+    return ", ".join(section.bidders or ()) or "none"
+
+
+def _opening(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    deadline = section.submission_deadline
+    if deadline is not None and fact.occurred_at < deadline:
+        raise StepOutOfTime(
+            "opening_before_submission_deadline",
+            f"{_where(view, section)}: bids are opened at the submission deadline "
+            f"{deadline.isoformat()}, not before ({fact.occurred_at.isoformat()}) "
+            "(招标投标法 art. 34)",
+            (
+                ("bid_section_code", section.code),
+                ("occurred_at", f"before the deadline {deadline}"),
+            ),
+            section.code,
+        )
+    strangers = _not_bidders(section, fact.party_codes)
+    if strangers:
+        raise StepContradictsRecord(
+            "opened_bid_not_submitted",
+            f"{_where(view, section)}: no bid of {', '.join(strangers)} was submitted, so none "
+            f"can be opened; the section's bidders: {_bidders_text(section)}",
+            tuple(("opened_bidder_codes", f"submitted no bid: {code}") for code in strangers),
+            section.code,
+        )
+
+
+def _evaluation(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    strangers = _not_bidders(section, fact.party_codes)
+    if strangers:
+        raise StepContradictsRecord(
+            "disqualified_bidder_did_not_bid",
+            f"{_where(view, section)}: {', '.join(strangers)} submitted no bid, so none can be "
+            f"ruled out; the section's bidders: {_bidders_text(section)}",
+            tuple(("disqualifications", f"submitted no bid: {code}") for code in strangers),
+            section.code,
+        )
+
+
+def publicity_long_enough(started: datetime, ends: datetime) -> bool:
+    """Whether a publicity started at ``started`` and ending at ``ends`` runs its 3 days: they
+    are counted from the day after it starts (民法典 art. 201), so it may end on the third day
+    after its first, Beijing time."""
+    first_day = started.astimezone(CHINA_TIME).date()
+    return ends.astimezone(CHINA_TIME).date() >= first_day + timedelta(days=PUBLICITY_MINIMUM_DAYS)
+
+
+def _candidates(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    ends = fact.publicity_ends_at
+    where = _where(view, section)
+    if ends is not None and ends <= fact.occurred_at:
+        raise StepContradictsRecord(
+            "publicity_ends_before_it_starts",
+            f"{where}: the publicity ends at {ends.isoformat()}, not after it starts "
+            f"({fact.occurred_at.isoformat()})",
+            (("publicity_ends_at", f"not after {fact.occurred_at}"),),
+            section.code,
+        )
+    if (
+        ends is not None
+        and view.trading_method in TENDER_METHODS
+        and view.category not in NO_CANDIDATE_PUBLICITY_CATEGORIES
+        and not publicity_long_enough(fact.occurred_at, ends)
+    ):
+        earliest = fact.occurred_at.astimezone(CHINA_TIME).date() + timedelta(
+            days=PUBLICITY_MINIMUM_DAYS
+        )
+        raise StepContradictsRecord(
+            "publicity_too_short",
+            f"{where}: the candidates' publicity must last at least {PUBLICITY_MINIMUM_DAYS} "
+            f"days (招标投标法实施条例 art. 54), counted from the day after it starts: it may end "
+            f"on {earliest.isoformat()} at the earliest, not {ends.isoformat()}",
+            (("publicity_ends_at", f"before {earliest.isoformat()} (Beijing time)"),),
+            section.code,
+        )
+    strangers = _not_bidders(section, fact.party_codes)
+    if strangers:
+        raise StepContradictsRecord(
+            "candidate_did_not_bid",
+            f"{where}: {', '.join(strangers)} submitted no bid and cannot be a candidate; the "
+            f"section's bidders: {_bidders_text(section)}",
+            tuple(("candidates", f"submitted no bid: {code}") for code in strangers),
+            section.code,
+        )
+    ruled_out = tuple(code for code in fact.party_codes if code in (section.disqualified or ()))
+    if ruled_out:
+        raise StepContradictsRecord(
+            "candidate_ruled_out",
+            f"{where}: {', '.join(ruled_out)} was ruled out at evaluation (否决投标) and cannot "
+            "be a candidate",
+            tuple(("candidates", f"ruled out at evaluation: {code}") for code in ruled_out),
+            section.code,
+        )
+
+
+def _award(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    ends = section.publicity_ends_at
+    where = _where(view, section)
+    if ends is not None and fact.occurred_at < ends:
+        raise StepOutOfTime(
+            "award_before_publicity_ends",
+            f"{where}: the candidates' publicity runs until {ends.isoformat()}; the award "
+            f"({fact.occurred_at.isoformat()}) waits for it to end (招标投标法实施条例 art. 54)",
+            (("bid_section_code", section.code), ("occurred_at", f"before {ends}")),
+            section.code,
+        )
+    if view.trading_method not in TENDER_METHODS or not section.candidates:
+        return
+    outsiders = tuple(code for code in fact.party_codes if code not in section.candidates)
+    if outsiders:
+        raise StepContradictsRecord(
+            "winner_not_a_candidate",
+            f"{where}: the winner {', '.join(outsiders)} is not one of the publicised candidates "
+            f"({', '.join(section.candidates)}); a tender's winner is chosen from them "
+            "(招标投标法 art. 40)",
+            tuple(("winner", f"not a publicised candidate: {code}") for code in outsiders),
+            section.code,
+        )
+
+
+_SECTION_RULES: dict[Step, Callable[[ProjectView, SectionView, LifecycleFact], None]] = {
+    Step.SUBMIT_BID: _bid,
+    Step.OPEN_BIDS: _opening,
+    Step.COMPLETE_EVALUATION: _evaluation,
+    Step.PUBLICISE_CANDIDATES: _candidates,
+    Step.AWARD: _award,
+}
