@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.reporting.domain.bulletin import CATEGORY_ZH, Labels
+from services.reporting.domain.bulletin import CATEGORY_ZH, MEASURE_ZH, Labels
 from services.reporting.domain.figures import select
 from services.reporting.domain.metrics import OPEN_PUSHES
 from services.reporting.read_model import MetricsReadModel
@@ -22,6 +22,7 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     registrations = await model.counters("registrations")
     amounts = await model.counters("registered_amount_fen")
     venues = await model.counters("remote_evaluations_by_venue")
+    resolved = await model.counters("pushes_resolved")
     by_region = [
         {
             "code": dict(f.dimensions)["region"],
@@ -49,6 +50,16 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
         }
         for venue_id, figure in zip(venue_ids, venue_figures, strict=True)
     ]
+    # Pushes resolved with the measure taken (已办结), in the period they were routed, and by
+    # measure in the bulletin's order.
+    resolved_by_measure = {
+        dict(f.dimensions)["measure"]: f.value
+        for f in select(resolved, "pushes_resolved", frozenset({"measure"}), period)
+    }
+    by_measure = [
+        {"code": code, "name": name, "value": resolved_by_measure.get(code, 0)}
+        for code, name in MEASURE_ZH.items()
+    ]
     return {
         "version": version,
         "period": period,
@@ -58,7 +69,11 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "registered_amount_fen": sum(
                 f.value for f in select(amounts, None, frozenset(), period)
             ),
+            "pushes_resolved": sum(
+                f.value for f in select(resolved, "pushes_resolved", frozenset(), period)
+            ),
         },
+        "pushes_resolved_by_measure": by_measure,
         "registrations_by_region": by_region,
         "registrations_by_category": by_category,
         "remote_evaluations_by_venue": by_venue,
@@ -74,7 +89,14 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
     board = []
     for push_id, push in states.items():
         signed = bool(push.get("signed_at"))
-        due = _instant(push.get("feedback_due") if signed else push.get("sign_for_due"))
+        # 立案 (a case filed) met the feedback deadline, as abnormal push judges it: nothing is
+        # due any more, the push waits for the measure taken.
+        case_filed = bool(push.get("case_filed_at"))
+        due = (
+            None
+            if case_filed
+            else _instant(push.get("feedback_due") if signed else push.get("sign_for_due"))
+        )
         estimated = bool(push.get("deadlines_estimated"))
         board.append(
             {
@@ -82,7 +104,7 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
                 "report_id": push.get("report_id"),
                 "department": push["department"],
                 "department_name": labels.department(push["department"]),
-                "status": "待处理" if signed else "待签收",
+                "status": "已立案" if case_filed else "待处理" if signed else "待签收",
                 "due": due.isoformat() if due else None,
                 # Routed before the holiday calendar covered the due's year: Monday to Friday
                 # counted, until PushDeadlinesSet states the real deadlines.

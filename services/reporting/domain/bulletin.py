@@ -59,6 +59,14 @@ BEHAVIOUR_ZH = {
     "COMMITMENT_BREACH": "违反告知承诺",
     "OTHER": "其他",
 }
+# The measures a push is resolved with (abnormal push's HandlingResult), in the order the
+# bulletin names them.
+MEASURE_ZH = {
+    "PENALISED": "处罚",
+    "INTERVIEWED": "约谈",
+    "REFERRED": "移送有关机关",
+    "NO_ACTION": "不予处理",
+}
 SECTION_HEADINGS = (
     "一、强化交易服务保障,助力重点项目建设",
     "二、加强制度文件创新,不断优化营商环境",
@@ -245,6 +253,24 @@ def _transfers(composer: _Composer) -> list[Part]:
     if transferred.raw == "0":
         return []
     return ["(其中接收部门移送其他部门办理", transferred, ")"]
+
+
+def _resolutions(composer: _Composer) -> list[Part]:
+    """Said only when it applies: pushes resolved (已办结) with the measure taken, and which
+    measures, each named only when taken (立案 is not a measure; a transfer is not a
+    resolution: the receiving department's push is resolved, if it is)."""
+    resolved = composer.count("pushes_resolved", "次")
+    if resolved.raw == "0":
+        return []
+    measures: list[Part] = []
+    for measure, name in MEASURE_ZH.items():
+        taken = composer.count("pushes_resolved", "次", measure=measure)
+        if taken.raw == "0":
+            continue
+        if measures:
+            measures.append("、")
+        measures.extend((name, taken))
+    return [",已办结", resolved, *(("(其中", *measures, ")") if measures else ())]
 
 
 # The platform's deal figures (全市平台成交): SOE property transfers made off the platform,
@@ -437,6 +463,7 @@ def compose_bulletin(
                 ",按时反馈率",
                 c.rate("push_on_time_feedback_rate"),
                 *_provisional_verdicts(c),
+                *_resolutions(c),
                 ",超期",
                 c.count("pushes_overdue", "次"),
                 "。分部门推送:",

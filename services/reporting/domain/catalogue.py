@@ -323,6 +323,31 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         (*_singles("department", "to_department"), ("department", "to_department")),
     ),
     MetricDefinition(
+        "pushes_resolved",
+        "已办结推送数",
+        "Pushes resolved",
+        "Pushes to handle whose handling ended with the measure taken (已处理/办结): the "
+        "feedback that closes the push in abnormal push, by that measure (measure: PENALISED "
+        "处罚, INTERVIEWED 约谈, REFERRED 移送司法/纪检机关, NO_ACTION 不予处理), counted once, "
+        "in the routing period. 立案 (CASE_FILED) is not a measure: the push stays in hand "
+        "(pushes_in_hand) until one is fed back. A push transferred (移送) to another "
+        "department is not resolved here; the receiving department's push is, when it is.",
+        ("prt.v1.PushFeedbackGiven", "prt.v1.PushRouted"),
+        ("department", "measure"),
+        (*_singles("department", "measure"), ("department", "measure")),
+    ),
+    MetricDefinition(
+        "pushes_in_hand",
+        "已立案处理中推送数",
+        "Pushes in hand (case filed)",
+        "Pushes to handle with a case filed (立案, a CASE_FILED feedback) and no measure fed "
+        "back yet, in the routing period: the measure (see pushes_resolved) or a transfer "
+        "(移送) takes a push out.",
+        ("prt.v1.PushFeedbackGiven", *PUSH_OUTCOME_SOURCES),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
         "pushes_on_estimated_deadlines",
         "期限为预计的推送数",
         "Pushes on estimated deadlines",

@@ -484,7 +484,9 @@ def _push_routed(fact: PushRoutedFact) -> Contribution:
         "deadlines_estimated": fact.deadlines_estimated,
         "signed_at": None,
         "fed_back_at": None,
-        "resolved": False,
+        "case_filed_at": None,  # the first 立案 feedback: in hand until the measure
+        "resolved": False,  # closed: by the measure taken (then ``measure``) or a transfer
+        "measure": None,
         "overdue": [],
     }
     return builder.done(push, changes)
@@ -501,6 +503,10 @@ def _push_signed_for(fact: PushSignedForFact, state: State | None) -> Contributi
     return builder.done({**state, "signed_at": fact.occurred_at.isoformat()})
 
 
+# 立案: the first feedback (it meets the feedback deadline), but the push stays in hand until a
+# later feedback gives the measure taken, one of RESOLVING_RESULTS (abnormal push's
+# HandlingResult); after that abnormal push takes no more feedback on the push.
+CASE_FILED = "CASE_FILED"
 RESOLVING_RESULTS = frozenset({"PENALISED", "INTERVIEWED", "REFERRED", "NO_ACTION"})
 
 
@@ -516,23 +522,36 @@ def _feedback_met_at(state: State) -> datetime | None:
 
 
 def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribution:
+    """处理结果反馈. The first feedback (立案 included) meets the feedback deadline; the one
+    giving the measure taken resolves the push (已办结), by that measure, and closes it. A case
+    filed (立案) keeps the push in hand until then. The state's ``resolved`` says the push is
+    closed (by its measure, or by a transfer); ``measure`` which measure resolved it."""
     if state is None or state.get("role") != HANDLER:
         return Contribution()
     if state.get("transferred_at"):
         return Contribution()  # abnormal push refuses it: the transfer closed the push
+    if state.get("resolved"):
+        return Contribution()  # abnormal push refuses it: the measure was fed back already
     builder = _Builder()
     new_state = dict(state)
+    routed_at = _instant(state["routed_at"]) or fact.occurred_at
+    values = {"department": state["department"]}
     if not state.get("fed_back_at"):
-        routed_at = _instant(state["routed_at"]) or fact.occurred_at
-        values = {"department": state["department"]}
         builder.count("pushes_fed_back", values, routed_at)
         if _fed_back_on_time(fact.occurred_at, _instant(state.get("feedback_due"))):
             builder.count("pushes_fed_back_on_time", values, routed_at)
         new_state["fed_back_at"] = fact.occurred_at.isoformat()
     changes: list[IndexChange] = []
-    if fact.result in RESOLVING_RESULTS and not state.get("resolved"):
+    if fact.result in RESOLVING_RESULTS:
+        builder.count("pushes_resolved", {**values, "measure": fact.result}, routed_at)
+        if state.get("case_filed_at"):
+            builder.count("pushes_in_hand", values, routed_at, -1)
         new_state["resolved"] = True
+        new_state["measure"] = fact.result
         changes.append(IndexChange(OPEN_PUSHES, fact.push_id, add=False))
+    elif fact.result == CASE_FILED and not state.get("case_filed_at"):
+        builder.count("pushes_in_hand", values, routed_at)
+        new_state["case_filed_at"] = fact.occurred_at.isoformat()
     return builder.done(new_state, changes)
 
 
@@ -540,8 +559,9 @@ def _push_transferred(fact: PushTransferredFact, state: State | None) -> Contrib
     """移送, as abnormal push has it: the push is closed (TRANSFERRED) and leaves the open
     pushes, and the transfer meets both of its deadlines (Push.met_at), so a push transferred
     before signing for counts as signed for, and one transferred before any feedback as fed
-    back — on time when transferred by the feedback due. The receiving department's push is
-    a PushRouted of its own."""
+    back — on time when transferred by the feedback due. A push in hand (立案) leaves
+    pushes_in_hand, but is not resolved: the receiving department's push, a PushRouted of its
+    own, is resolved when its measure is fed back."""
     if (
         state is None
         or state.get("role") != HANDLER
@@ -562,6 +582,9 @@ def _push_transferred(fact: PushTransferredFact, state: State | None) -> Contrib
         builder.count("pushes_fed_back", values, routed_at)
         if _fed_back_on_time(fact.occurred_at, _instant(state.get("feedback_due"))):
             builder.count("pushes_fed_back_on_time", values, routed_at)
+    if state.get("case_filed_at"):
+        # A case filed (立案) and passed on: no longer in hand here, and not resolved here.
+        builder.count("pushes_in_hand", values, routed_at, -1)
     push = {
         **state,
         "transferred_at": fact.occurred_at.isoformat(),

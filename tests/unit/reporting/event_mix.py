@@ -6,7 +6,9 @@ that compare figures computed in different ways (live fold, batches, recompute) 
 - pushes transferred (PushTransferred, 移送) by their department, followed by the push abnormal
   push routes to the receiving department;
 - tendered sections awarded (ContractAwarded, 中标): some end there, some are completed after
-  (the same section, or the project as a whole), some projects have a second section.
+  (the same section, or the project as a whole), some projects have a second section;
+- cases filed (立案, a CASE_FILED feedback) followed by the measure taken (处罚, 约谈, 移送有关机关,
+  不予处理): the push in hand, then resolved; some are left in hand.
 """
 
 from __future__ import annotations
@@ -102,6 +104,37 @@ def _transferred(rng: random.Random, push: list[Outgoing]) -> list[Outgoing]:
     ]
 
 
+MEASURES = (
+    abnormal_push_pb2.HANDLING_RESULT_PENALISED,
+    abnormal_push_pb2.HANDLING_RESULT_INTERVIEWED,
+    abnormal_push_pb2.HANDLING_RESULT_REFERRED,
+    abnormal_push_pb2.HANDLING_RESULT_NO_ACTION,
+)
+
+
+def _case_filed_first(rng: random.Random, push: list[Outgoing]) -> list[Outgoing]:
+    """Most pushes fed back get a case filed (立案) first and the measure taken later (a
+    second feedback, as abnormal push takes it): in hand, then resolved. The first feedback
+    keeps its time (the on-time verdicts stay as they were); a push whose one feedback was
+    立案 already gets a measure; the others are left as they were (a 立案 stays in hand)."""
+    last = push[-1].envelope.message
+    if not isinstance(last, abnormal_push_pb2.PushFeedbackGiven) or rng.random() < 0.4:
+        return push
+    if last.result == abnormal_push_pb2.HANDLING_RESULT_CASE_FILED:
+        result = rng.choice(MEASURES)
+    else:
+        result = last.result
+        last.result = abnormal_push_pb2.HANDLING_RESULT_CASE_FILED  # not yielded yet
+    measure = abnormal_push_pb2.PushFeedbackGiven(
+        push_id=last.push_id,
+        occurred_at=to_timestamp(_occurred_at(push[-1]) + timedelta(hours=rng.randrange(1, 500))),
+        actor_department=last.actor_department,
+        result=result,
+        result_text="立案查处后作出处理",
+    )
+    return [*push, _outgoing("push", measure, last.push_id)]
+
+
 def _awarded(rng: random.Random, project: list[Outgoing]) -> list[Outgoing]:
     """A tendered project's section awarded (中标) before its completion: the completion is
     dropped (the award is the end), or names the same section, the whole project, or another
@@ -136,11 +169,14 @@ def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> It
     """About ``count`` synthetic events (a few more: those added). Half the pushes to handle
     are routed with estimated deadlines; their PushDeadlinesSet follows the routing at once
     (before any feedback) or after the push's last event (after it). A fifth of the pushes to
-    handle are transferred; two fifths of the projects concluded were awarded first."""
+    handle are transferred; two fifths of the projects concluded were awarded first; most
+    pushes fed back get a case filed (立案) first and the measure taken later."""
     rng = random.Random(seed)
-    # The additions draw from a generator of their own, so the estimated deadlines fall as
-    # they did before transfers and awards were mixed in.
+    # The additions draw from generators of their own, so the estimated deadlines fall as
+    # they did before transfers and awards were mixed in, and transfers and awards as they
+    # did before the measures after a case filed.
     more = random.Random(seed * 7919 + 1)
+    measures = random.Random(seed * 7919 + 2)
     for synthetic in _aggregates(synthetic_events(count, seed=seed, tag=tag)):
         events = synthetic
         first = events[0].envelope.message
@@ -155,6 +191,7 @@ def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> It
                     after_last = deadlines_set
             if more.random() < 0.2:
                 events = _transferred(more, events)
+            events = _case_filed_first(measures, events)
         elif isinstance(first, intake_pb2.ProjectRegistered) and more.random() < 0.4:
             events = _awarded(more, events)
         yield from events

@@ -22,6 +22,7 @@ from services.abnormal_push.domain.pushes import (
     PushFeedbackGiven,
     PushRouted,
     PushSignedFor,
+    PushStatus,
     PushTransferred,
     apply_push_event,
 )
@@ -59,6 +60,8 @@ SIGNED = "pushes_signed_for"
 FED_BACK = "pushes_fed_back"
 ON_TIME = "pushes_fed_back_on_time"
 TRANSFERRED = "pushes_transferred"
+RESOLVED = "pushes_resolved"
+IN_HAND = "pushes_in_hand"
 
 
 # ── codec ──────────────────────────────────────────────────────────────────────────────────
@@ -325,14 +328,16 @@ def _history(rng: random.Random, n: int) -> list[PushEvent]:
         )
     ]
     when = T0
-    for step in range(rng.randrange(0, 5)):
+    for step in range(rng.randrange(0, 8)):
         when += timedelta(hours=rng.randrange(1, 120))
         event_id = f"{push_id}-{step}"
-        kind = rng.choice(["sign", "feedback", "transfer", "transfer", "deadlines"])
+        kind = rng.choice(["sign", "sign", "feedback", "feedback", "transfer", "deadlines"])
         if kind == "sign":
             events.append(PushSignedFor(event_id, push_id, when, department))
         elif kind == "feedback":
-            result = rng.choice(list(HandlingResult))
+            # 立案 half the time (it keeps the push in hand), else the measure taken, which
+            # ends the handling: cases are filed, then closed by a measure or a transfer.
+            result = rng.choice([HandlingResult.CASE_FILED] * 3 + list(HandlingResult))
             events.append(PushFeedbackGiven(event_id, push_id, when, department, result, "结果"))
         elif kind == "transfer":
             to = rng.choice(["JTJ", "SWJ", department])
@@ -357,7 +362,7 @@ def test_reporting_judges_each_push_as_abnormal_push_does() -> None:
     rng = random.Random(20230822)
     ledger = Ledger()
     pushes: list[Push] = []
-    for n in range(400):
+    for n in range(800):
         push: Push | None = None
         for event in _history(rng, n):
             try:
@@ -369,7 +374,16 @@ def test_reporting_judges_each_push_as_abnormal_push_does() -> None:
         pushes.append(push)
 
     figures = ledger.figures()
-    verdicts: dict[str, int] = {"transferred": 0, "on time": 0, "late": 0}
+    measures = [result for result in HandlingResult if result is not HandlingResult.CASE_FILED]
+    verdicts: dict[str, int] = {
+        "transferred": 0,
+        "on time": 0,
+        "late": 0,
+        "in hand": 0,
+        "case filed, then the measure": 0,
+        "case filed, then transferred": 0,
+        **{measure.value: 0 for measure in measures},
+    }
     for push in pushes:
         department = push.department
         handler = push.role is PushRole.HANDLER
@@ -384,14 +398,31 @@ def test_reporting_judges_each_push_as_abnormal_push_does() -> None:
             FED_BACK: handler and feedback_met is not None,
             ON_TIME: handler and on_time,
             TRANSFERRED: handler and push.transferred_to != "",
+            # 已办结: the measure taken ended the handling (FEEDBACK_GIVEN); 立案 alone leaves
+            # the push SIGNED_FOR, in hand, with its feedback given.
+            RESOLVED: handler and push.status is PushStatus.FEEDBACK_GIVEN,
+            IN_HAND: handler and push.status is PushStatus.SIGNED_FOR and push.feedback != (),
         }
         found = {
             metric: value_of(figures, metric, None, department=department) for metric in expected
         }
         assert found == {metric: int(flag) for metric, flag in expected.items()}, push
+        # The measure: the last feedback's result (abnormal push takes none after it).
+        measure = push.feedback[-1].result if expected[RESOLVED] else None
+        by_measure = {
+            result: value_of(figures, RESOLVED, None, department=department, measure=result)
+            for result in measures
+        }
+        assert by_measure == {result: int(result is measure) for result in measures}, push
         assert (push.push_id in ledger.indexes[OPEN_PUSHES]) is push.is_open, push
+        if measure is not None:
+            verdicts[measure.value] += 1
+        verdicts["in hand"] += expected[IN_HAND]
+        case_filed = any(f.result is HandlingResult.CASE_FILED for f in push.feedback)
+        verdicts["case filed, then the measure"] += case_filed and measure is not None
+        verdicts["case filed, then transferred"] += case_filed and expected[TRANSFERRED]
         verdicts["transferred"] += expected[TRANSFERRED]
         verdicts["on time"] += handler and on_time
         verdicts["late"] += handler and feedback_met is not None and not on_time
-    # The mix exercises each case: transfers, and verdicts either way.
+    # The mix exercises each case: transfers, verdicts either way, each measure, cases in hand.
     assert min(verdicts.values()) >= 10, verdicts

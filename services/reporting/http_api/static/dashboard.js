@@ -55,6 +55,12 @@
     const wan = data.totals.registered_amount_fen / 1000000;
     document.getElementById("total-amount").textContent = wan.toFixed(2);
     document.getElementById("open-pushes").textContent = data.push_board.length;
+    document.getElementById("resolved-pushes").textContent = data.totals.pushes_resolved;
+    // The measures taken (处罚、约谈、移送有关机关、不予处理), those taken at all.
+    document.getElementById("resolved-measures").textContent = data.pushes_resolved_by_measure
+      .filter((m) => m.value > 0)
+      .map((m) => `${m.name}${m.value}`)
+      .join("、");
     document.getElementById("updated").textContent = new Date(data.generated_at).toLocaleString("zh-CN");
     document.body.dataset.version = data.version;
 
