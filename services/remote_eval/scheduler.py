@@ -1,7 +1,11 @@
 """The scheduler: what the stream worker does with each event, around the pure solver.
 
-One instance per worker; a lock makes its decisions one at a time, because seats and experts
-are shared by all evaluations across partitions. Each decision is: load state, solve, then store
+One instance per worker; a lease makes decisions one at a time, because seats and experts are
+shared by all evaluations across partitions: a lock within the process and a Redis lease across
+processes (services.platform_core.redis_lease), whose fence refuses the store of a decision that
+outlived its lease (LeaseLost: nothing stored, the event is decided again). So a second worker
+process, started by mistake or overlapping in a rebalance, waits its turn instead of booking the
+same seats and experts. Each decision is: load state, solve, then store
 the new state together with the events it publishes (an outbox), the cause marked applied and
 the draw days, in one Redis MULTI; only then publish the outbox (acks=all) and clear it. A crash
 before the MULTI leaves nothing (the redelivered event decides afresh); a crash after it leaves
@@ -17,7 +21,6 @@ stored, and decided alone if it no longer holds.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -43,6 +46,7 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.redis_lease import RedisLease
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
 from services.remote_eval.domain.checker import check_schedule
@@ -128,6 +132,12 @@ def policy_from(settings: PlatformSettings) -> SchedulingPolicy:
     )
 
 
+# Held for one decision (milliseconds; a batch plan, seconds); a worker killed while holding it
+# delays the next decision by at most this long.
+DECISION_LEASE_KEY = "prt:remote_eval:decision-lease"
+DECISION_LEASE_MS = 10_000
+
+
 class Scheduler:
     def __init__(
         self,
@@ -144,7 +154,7 @@ class Scheduler:
         self._secret = settings.remote_eval_draw_secret
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
-        self._lock = asyncio.Lock()
+        self._lease = RedisLease(redis, DECISION_LEASE_KEY, lease_ms=DECISION_LEASE_MS)
         self._directory: tuple[int, int, ExpertDirectory] | None = None
         self._topics = _all_topics()
         # The decision under way: its cause, and the events it will publish.
@@ -238,7 +248,9 @@ class Scheduler:
             applied=((CONSUMER, self._cause),) if mark_applied else (),
         )
         draw_days = (drawn, state.slot.day) if drawn and state.slot is not None else None
-        await self._store.save(state, previous, outbox=outbox, draw_days=draw_days)
+        await self._store.save(
+            state, previous, outbox=outbox, draw_days=draw_days, fence=self._lease
+        )
         self._outgoing = []
         await self._flush()
 
@@ -275,7 +287,7 @@ class Scheduler:
         handler = handlers.get(type(envelope.message))
         if handler is None:
             return  # the scheduler's own outputs: already reflected in the state
-        async with self._lock:
+        async with self._lease.held():
             await self._flush()
             if await self._seen(CONSUMER, envelope.id):
                 return
@@ -293,7 +305,7 @@ class Scheduler:
         by :meth:`apply_evaluation_event`, which uses the plan if it still holds)."""
         pending: list[PendingRequest] = []
         ids: dict[str, str] = {}
-        async with self._lock:
+        async with self._lease.held():
             for envelope in envelopes:
                 if not isinstance(envelope.message, remote_eval_pb2.EvaluationRequested):
                     continue
@@ -781,7 +793,7 @@ class Scheduler:
         message = envelope.message
         if not isinstance(message, intake_pb2.ContractAwarded):
             return  # every other project event (registration, 容缺 deadlines ...) is not ours
-        async with self._lock:
+        async with self._lease.held():
             await self._flush()
             for evaluation_id in await self._store.evaluations_for(
                 message.project_id, message.bid_section_code

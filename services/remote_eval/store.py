@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.platform_core.redis_lease import RedisLease
 from services.remote_eval.domain.draw import DrawInputs
 from services.remote_eval.domain.model import (
     Assignment,
@@ -279,53 +280,23 @@ class RemoteEvalStore:
         *,
         outbox: Outbox | None = None,
         draw_days: tuple[list[str], date] | None = None,
+        fence: RedisLease | None = None,
     ) -> None:
         """Writes the evaluation and replaces its bookings and busy marks, in one MULTI — with
         the events the decision publishes (``outbox``: published after, cleared once acked),
         the cause marked applied and the drawn experts' draw days, so that a crash leaves
-        either all of a decision or none."""
-        request = state.request
+        either all of a decision or none. Under ``fence`` (the scheduler's decision lease) the
+        MULTI runs only while the lease is still this decision's: else LeaseLost, nothing
+        written."""
         day_updates = await self._draw_day_updates(*draw_days) if draw_days else {}
         async with self._redis.pipeline(transaction=True) as pipe:
-            if outbox is not None:
-                pipe.hset(OUTBOX_KEY, outbox.name, json.dumps(outbox.records))
-                for consumer, event_id in outbox.applied:
-                    pipe.set(f"{PREFIX}applied:{consumer}:{event_id}", "1")
-            if day_updates:
-                pipe.hset(DRAW_DAYS_KEY, mapping=day_updates)
-            pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
-            pipe.sadd(
-                _project_key(request.project_id, request.bid_section_code), request.evaluation_id
-            )
-            if previous is not None and previous.deadlines:
-                pipe.zrem(
-                    DEADLINES_KEY, *(json.dumps(deadline_to_json(d)) for d in previous.deadlines)
-                )
-            if state.deadlines:
-                pipe.zadd(
-                    DEADLINES_KEY,
-                    {json.dumps(deadline_to_json(d)): d.due.timestamp() for d in state.deadlines},
-                )
-            if previous is not None and previous.slot is not None:
-                for allocation in previous.allocations:
-                    pipe.hdel(
-                        _bookings_key(previous.slot),
-                        f"{allocation.venue_id}|{request.evaluation_id}",
-                    )
-                for member in previous.members:
-                    pipe.hdel(_busy_key(previous.slot), member.assignment.expert_id)
-            if state.slot is not None and state.status == "scheduled":
-                for allocation in state.allocations:
-                    pipe.hset(
-                        _bookings_key(state.slot),
-                        f"{allocation.venue_id}|{request.evaluation_id}",
-                        allocation.seats,
-                    )
-                for member in state.members:
-                    pipe.hset(
-                        _busy_key(state.slot), member.assignment.expert_id, request.evaluation_id
-                    )
-            await pipe.execute()
+            if fence is not None:
+                await fence.begin_fenced(pipe)
+            _queue_decision(pipe, state, previous, outbox, day_updates)
+            if fence is not None:
+                await fence.execute_fenced(pipe)
+            else:
+                await pipe.execute()
 
     async def _draw_day_updates(self, expert_ids: list[str], day: date) -> dict[Any, Any]:
         if not expert_ids:
@@ -421,3 +392,46 @@ class RemoteEvalStore:
             k.decode(): tuple(date.fromisoformat(d) for d in json.loads(v)) for k, v in raw.items()
         }
         return ExpertHistory(busy, days)
+
+
+def _queue_decision(
+    pipe: Any,
+    state: EvaluationState,
+    previous: EvaluationState | None,
+    outbox: Outbox | None,
+    day_updates: dict[Any, Any],
+) -> None:
+    """Queues one decision's writes on ``pipe`` (see RemoteEvalStore.save)."""
+    request = state.request
+    if outbox is not None:
+        pipe.hset(OUTBOX_KEY, outbox.name, json.dumps(outbox.records))
+        for consumer, event_id in outbox.applied:
+            pipe.set(f"{PREFIX}applied:{consumer}:{event_id}", "1")
+    if day_updates:
+        pipe.hset(DRAW_DAYS_KEY, mapping=day_updates)
+    pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
+    pipe.sadd(_project_key(request.project_id, request.bid_section_code), request.evaluation_id)
+    if previous is not None and previous.deadlines:
+        pipe.zrem(DEADLINES_KEY, *(json.dumps(deadline_to_json(d)) for d in previous.deadlines))
+    if state.deadlines:
+        pipe.zadd(
+            DEADLINES_KEY,
+            {json.dumps(deadline_to_json(d)): d.due.timestamp() for d in state.deadlines},
+        )
+    if previous is not None and previous.slot is not None:
+        for allocation in previous.allocations:
+            pipe.hdel(
+                _bookings_key(previous.slot),
+                f"{allocation.venue_id}|{request.evaluation_id}",
+            )
+        for member in previous.members:
+            pipe.hdel(_busy_key(previous.slot), member.assignment.expert_id)
+    if state.slot is not None and state.status == "scheduled":
+        for allocation in state.allocations:
+            pipe.hset(
+                _bookings_key(state.slot),
+                f"{allocation.venue_id}|{request.evaluation_id}",
+                allocation.seats,
+            )
+        for member in state.members:
+            pipe.hset(_busy_key(state.slot), member.assignment.expert_id, request.evaluation_id)

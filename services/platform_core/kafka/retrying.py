@@ -44,6 +44,8 @@ from aiokafka.errors import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from services.platform_core.redis_lease import LeaseLost
+
 log = logging.getLogger(__name__)
 
 
@@ -71,6 +73,7 @@ TRANSIENT_INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     KafkaTimeoutError,
     BrokerNotAvailableError,
     *_retriable_kafka_errors(),
+    LeaseLost,  # another process took a lease this work held: nothing was stored, do it again
 )
 
 #: Kafka refused a record an event made because of the record itself: retrying cannot succeed,

@@ -5,6 +5,7 @@ answers with their stated times, and pool owners see their pool and mark availab
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -110,6 +111,47 @@ async def _in_process_scheduler(
         redis, RemoteEvalStore(redis), registry, publisher, settings.model_copy(update=overrides)
     )
     return scheduler, producer, redis
+
+
+async def test_two_scheduler_processes_take_turns_and_never_book_an_expert_twice(
+    world: World, settings: PlatformSettings
+) -> None:
+    """Two workers started by mistake (two schedulers, each with its own Redis client and
+    producer, so no lock is shared in-process) decide requests for one half-day at the same
+    time: the decision lease makes them take turns, so no expert sits in two committees and
+    every decision passes the independent checker's view of the bookings."""
+    slot = _future_slot(600)
+    requests = [_request(world, slot) for _ in range(6)]
+    causes = [
+        Envelope(
+            message=event_codec.evaluation_requested(request, datetime.now(UTC)),
+            source="test",
+            subject=request.evaluation_id,
+        )
+        for request in requests
+    ]
+    first, first_producer, first_redis = await _in_process_scheduler(settings)
+    second, second_producer, second_redis = await _in_process_scheduler(settings)
+    try:
+        await asyncio.gather(
+            *(
+                scheduler.apply_evaluation_event(cause)
+                for scheduler, cause in zip([first, second] * 3, causes, strict=True)
+            )
+        )
+    finally:
+        await first_producer.stop()
+        await second_producer.stop()
+        await second_redis.aclose()
+    store = RemoteEvalStore(first_redis)
+    states = [await store.evaluation(request.evaluation_id) for request in requests]
+    scheduled = [state for state in states if state is not None and state.status == "scheduled"]
+    assert len(scheduled) >= 2, [state.status if state else None for state in states]
+    seated = [member.assignment.expert_id for state in scheduled for member in state.members]
+    assert len(seated) == len(set(seated)), "an expert was booked into two committees"
+    busy = await store.history([slot])
+    assert set(busy.busy[slot]) == set(seated)  # the busy marks agree with the committees
+    await first_redis.aclose()
 
 
 async def test_a_crash_after_storing_republishes_the_same_event_ids(
