@@ -4,7 +4,9 @@ against the deadlines the project announced, and the parties it names against th
 - an announcement's submission deadline lies after the announcement, and the bids are opened at
   it, not before (招标投标法 art. 34: 开标应当在提交投标文件截止时间的同一时间公开进行);
 - a bid after its section's submission deadline is refused (art. 28: 应当拒收);
-- bids are opened, ruled out and publicised only for bidders who bid in that section;
+- bids are opened, ruled out and publicised only for bidders who bid in that section, and a
+  tender with fewer than 3 bidders is not opened but fails (流标) and is tendered again
+  (招标投标法 art. 28, 实施条例 art. 44: 投标人少于3个的, 不得开标);
 - a ruled-out bidder (否决投标) is no candidate; the candidates' publicity ends after it starts
   and, for a tender outside government procurement, lasts at least 3 days (招标投标法实施条例
   art. 54: 公示期不得少于3日, counted from the day after it starts, 民法典 art. 201);
@@ -36,12 +38,17 @@ TENDER_METHODS = frozenset({"OPEN_TENDER", "INVITED_TENDER"})
 # 政府采购 announces its result (中标公告) instead of publicising candidates for 3 days.
 NO_CANDIDATE_PUBLICITY_CATEGORIES = frozenset({"GOVERNMENT_PROCUREMENT"})
 PUBLICITY_MINIMUM_DAYS = 3
+MINIMUM_TENDER_BIDDERS = 3
 # Days in law are calendar days where the act happens: Beijing time.
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
 
 
 class TradingRuleBroken(PlatformError):
-    """A step that breaks a rule of the trade; ``problems`` are (field, problem) pairs."""
+    """A step that breaks a rule of the trade; ``problems`` are (field, problem) pairs.
+    ``conflict``: the record as it stands does not allow the step (409), rather than the step
+    contradicting itself or the record (422)."""
+
+    conflict = False
 
     def __init__(
         self, code: str, message: str, problems: tuple[tuple[str, str], ...], section: str = ""
@@ -55,6 +62,14 @@ class TradingRuleBroken(PlatformError):
 
 class StepOutOfTime(TradingRuleBroken):
     """The step comes too early or too late for a deadline on record (a conflict: 409)."""
+
+    conflict = True
+
+
+class TooFewBidders(TradingRuleBroken):
+    """A tender's bids opened with fewer than 3 bidders on record (a conflict: 409)."""
+
+    conflict = True
 
 
 class StepContradictsRecord(TradingRuleBroken):
@@ -154,6 +169,20 @@ def _opening(view: ProjectView, section: SectionView, fact: LifecycleFact) -> No
             f"{_where(view, section)}: no bid of {', '.join(strangers)} was submitted, so none "
             f"can be opened; the section's bidders: {_bidders_text(section)}",
             tuple(("opened_bidder_codes", f"submitted no bid: {code}") for code in strangers),
+            section.code,
+        )
+    if view.trading_method not in TENDER_METHODS:
+        return  # auctions, listings, negotiations: the rules of their own procedures
+    bidders = section.bidders if section.bidders is not None else fact.party_codes
+    count = len(set(bidders))
+    if (section.bidders is not None or bidders) and count < MINIMUM_TENDER_BIDDERS:
+        raise TooFewBidders(
+            "fewer_than_three_bidders",
+            f"{_where(view, section)} has {count} bidder(s) on record: a tender with fewer than "
+            f"{MINIMUM_TENDER_BIDDERS} bidders is not opened (招标投标法实施条例 art. 44); record "
+            "the failed tender (流标: POST /termination with reason FAILED_TENDER) and tender it "
+            "again (招标投标法 art. 28)",
+            (("bid_section_code", section.code), ("bidders", f"{count} on record, at least 3")),
             section.code,
         )
 

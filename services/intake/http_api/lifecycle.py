@@ -28,11 +28,7 @@ from services.intake.domain.lifecycle import (
     last_step_at,
     view_allowed_steps,
 )
-from services.intake.domain.trading_rules import (
-    StepOutOfTime,
-    TradingRuleBroken,
-    check_trading_rules,
-)
+from services.intake.domain.trading_rules import TradingRuleBroken, check_trading_rules
 from services.intake.http_api import schemas
 from services.intake.http_api.dependencies import Context, IdempotencyKey, IntakeContext
 from services.intake.http_api.projects import REFUSALS, SOURCE, found, public_sections
@@ -89,7 +85,7 @@ def _rule_broken(broken: TradingRuleBroken) -> ApiError:
     """409 for a step too early or too late for a deadline on record (it may fit later, or
     never), 422 for a step whose content contradicts itself or the record."""
     return ApiError(
-        409 if isinstance(broken, StepOutOfTime) else 422,
+        409 if broken.conflict else 422,
         broken.code,
         broken.message,
         [FieldProblem(field=field, problem=problem) for field, problem in broken.problems],

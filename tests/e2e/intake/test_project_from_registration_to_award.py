@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from services.intake.rebuild import rebuild
+from services.platform_core.credit_code import check_character
 from services.platform_core.settings import PlatformSettings
 from tests.integration.intake.conftest import Department, TenderDates, registration_body
 from tests.support.processes import ServiceProcess
@@ -17,9 +18,17 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 EVIDENCE = {"sha256": "b" * 64, "location": "docstore://jyzx/2023/report.pdf"}
+
+
+def _party(name: str, first_17: str) -> dict[str, str]:
+    return {"name": name, "credit_code": first_17 + check_character(first_17)}
+
+
+# A tender is opened with 3 bidders or more (实施条例 art. 44).
 BIDDERS = [
     {"name": "山东黄河建工集团有限公司", "credit_code": "91110000600037341L"},
-    {"name": "济南泉城路桥工程有限公司", "credit_code": "91110000600037341L"},
+    _party("济南泉城路桥工程有限公司", "91370113MA3C1XQ21"),
+    _party("山东齐鲁建设集团有限公司", "91370112MA3EU8W08"),
 ]
 
 
@@ -116,10 +125,10 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
         before = (await client.get(project, headers=auth)).json()
         assert before["state"] == "AWARDED"
         assert before["outstanding_documents"] == []
-        assert len(before["history"]) == 10
+        assert len(before["history"]) == 11
 
         report = await rebuild(settings, wipe_first=True)
         assert report.wiped_keys > 0
-        assert report.records >= 10
+        assert report.records >= 11
         after = (await client.get(project, headers=auth)).json()
         assert after == before

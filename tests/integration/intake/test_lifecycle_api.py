@@ -31,11 +31,15 @@ pytestmark = pytest.mark.integration
 
 EVIDENCE = {"sha256": "a" * 64, "location": "docstore://jyzx/2023/zbwj.pdf"}
 BIDDER = {"name": "山东黄河建工集团有限公司", "credit_code": "91110000600037341L"}
-_OTHER_BASE = "91370113MA3C1XQ21"
-OTHER_BIDDER = {
-    "name": "济南泉城路桥工程有限公司",
-    "credit_code": _OTHER_BASE + check_character(_OTHER_BASE),
-}
+
+
+def _party(name: str, first_17: str) -> dict[str, str]:
+    return {"name": name, "credit_code": first_17 + check_character(first_17)}
+
+
+OTHER_BIDDER = _party("济南泉城路桥工程有限公司", "91370113MA3C1XQ21")
+THIRD_BIDDER = _party("山东齐鲁建设集团有限公司", "91370112MA3EU8W08")
+STRANGER = _party("济南某未投标企业", "91370102MA3D9K2P5")  # bids nowhere
 
 
 async def _register(api: ServiceProcess, dept: Department, **changes: Any) -> str:
@@ -98,6 +102,28 @@ BID: dict[str, Any] = {
 }
 
 
+def _rival_bid(bidder: dict[str, str], n: int) -> dict[str, Any]:
+    """Another bidder's bid in section 001, from its own machine and account."""
+    return {
+        **BID,
+        "bidder": bidder,
+        "bid_price_fen": 1_180_000_000 + n * 7_310_000,
+        "fingerprint": {
+            "cpu_id": f"BFEBFBFF00090{n}EA",
+            "disk_serial": f"WD-WCC6Y3LX012{n}",
+            "mac_address": f"3c-7c-3f-1a-2c-5{n}",
+            "ip_address": f"10.12.1.{n}",
+            "document_md5": f"{n:032x}",
+        },
+        "deposit_account": f"3700161880105099999{n}",
+    }
+
+
+# A tender is opened only with 3 bidders or more (实施条例 art. 44): BID and these two.
+RIVAL_BIDS = [_rival_bid(OTHER_BIDDER, 1), _rival_bid(THIRD_BIDDER, 2)]
+ALL_BIDDER_CODES = [party["credit_code"] for party in (BIDDER, OTHER_BIDDER, THIRD_BIDDER)]
+
+
 async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
     intake_api: ServiceProcess,
     intake_worker: ServiceProcess,
@@ -134,6 +160,8 @@ async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
         ),
         ("announcement", _dated_announcement(dates, 0.1, closes=0.5), "ANNOUNCED"),
         ("bids", {**BID, "occurred_at": dates.at(0.2)}, "BIDS_SUBMITTED"),
+        ("bids", {**RIVAL_BIDS[0], "occurred_at": dates.at(0.21)}, "BIDS_SUBMITTED"),
+        ("bids", {**RIVAL_BIDS[1], "occurred_at": dates.at(0.22)}, "BIDS_SUBMITTED"),
         (
             "deposit-relief",
             {
@@ -148,7 +176,7 @@ async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
             "bid-opening",
             {
                 "bid_section_code": "001",
-                "opened_bidder_codes": [BIDDER["credit_code"]],
+                "opened_bidder_codes": ALL_BIDDER_CODES,
                 "occurred_at": dates.at(0.5),
             },
             "BIDS_OPENED",
@@ -211,7 +239,7 @@ async def test_a_tender_runs_its_course_and_out_of_order_steps_get_409(
     events = await events_of(settings, PROJECT_EVENTS, project_id)
     assert len(events) == 1 + len(steps)
     bids = [e.message for e in events if isinstance(e.message, intake_pb2.BidSubmitted)]
-    assert len(bids) == 1
+    assert len(bids) == 3
     fingerprint = bids[0].fingerprint
     assert fingerprint.mac_address == "3C:7C:3F:1A:2B:4D"
     assert fingerprint.ip_address == "10.12.0.7"
@@ -364,6 +392,8 @@ async def test_each_bid_section_runs_its_own_course(
 
     steps_001: list[tuple[str, float, dict[str, Any]]] = [
         ("bids", 0.2, BID),
+        ("bids", 0.21, RIVAL_BIDS[0]),
+        ("bids", 0.22, RIVAL_BIDS[1]),
         ("bid-opening", 0.5, {}),
         ("evaluation", 0.6, {"report": EVIDENCE}),
         (
@@ -498,7 +528,12 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
     await refused("announcement", opening_early, 422, "opening_before_submission_deadline")
     await accepted("announcement", _dated_announcement(dates, 0.1, closes=0.5))
     await accepted("bids", {**BID, "occurred_at": dates.at(0.2)})
-    opening = {"bid_section_code": "001", "opened_bidder_codes": [BIDDER["credit_code"]]}
+    alone = {"bid_section_code": "001", "occurred_at": dates.at(0.5)}
+    message = await refused("bid-opening", alone, 409, "fewer_than_three_bidders")
+    assert "has 1 bidder(s) on record" in message and "FAILED_TENDER" in message
+    for n, rival in enumerate(RIVAL_BIDS):
+        await accepted("bids", {**rival, "occurred_at": dates.at(0.3 + n / 100)})
+    opening = {"bid_section_code": "001", "opened_bidder_codes": ALL_BIDDER_CODES}
     message = await refused(
         "bid-opening",
         {**opening, "occurred_at": dates.at(0.4)},
@@ -506,7 +541,7 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
         "opening_before_submission_deadline",
     )
     assert "art. 34" in message
-    stranger = {**opening, "opened_bidder_codes": [OTHER_BIDDER["credit_code"]]}
+    stranger = {**opening, "opened_bidder_codes": [*ALL_BIDDER_CODES, STRANGER["credit_code"]]}
     await refused(
         "bid-opening", {**stranger, "occurred_at": dates.at(0.5)}, 422, "opened_bid_not_submitted"
     )
@@ -544,6 +579,8 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
     assert [type(e.message).__name__ for e in events] == [
         "ProjectRegistered",
         "AnnouncementPublished",
+        "BidSubmitted",
+        "BidSubmitted",
         "BidSubmitted",
         "BidsOpened",
         "EvaluationCompleted",

@@ -19,6 +19,7 @@ from services.intake.domain.trading_rules import (
     BidAfterDeadline,
     StepContradictsRecord,
     StepOutOfTime,
+    TooFewBidders,
     check_trading_rules,
     publicity_long_enough,
 )
@@ -183,8 +184,30 @@ def test_only_bids_submitted_in_the_section_are_opened() -> None:
     assert f"bidders: {A}, {B}" in refused.value.message
 
 
+def test_a_tender_with_fewer_than_three_bidders_is_not_opened() -> None:
+    two = _bids(_announced(), A, B, A)  # A bid twice: still two bidders
+    opening = _fact(Step.OPEN_BIDS, CLOSE, party_codes=(A, B))
+    with pytest.raises(TooFewBidders, match=r"has 2 bidder\(s\) on record.*流标") as refused:
+        _step(two, opening)
+    assert refused.value.code == "fewer_than_three_bidders"
+    assert refused.value.conflict  # 409: the section must fail (流标) instead
+    _step(_bids(two, C), replace(opening, party_codes=(A, B, C)))
+    # Negotiations, consultations, auctions: the rules of their own procedures.
+    _step(replace(two, trading_method="COMPETITIVE_CONSULTATION"), opening)
+    _step(replace(two, trading_method=""), opening)  # a view from before the method was kept
+
+
+def test_a_view_without_its_bidders_counts_the_bids_opened() -> None:
+    legacy = _bids(_announced(), A)  # bids taken before the view kept its bidders
+    legacy = replace(legacy, sections=tuple(replace(s, bidders=None) for s in legacy.sections))
+    with pytest.raises(TooFewBidders):
+        _step(legacy, _fact(Step.OPEN_BIDS, CLOSE, party_codes=(A, B, A)))  # two bidders
+    _step(legacy, _fact(Step.OPEN_BIDS, CLOSE))  # nothing on record to count
+
+
 def test_only_bidders_are_ruled_out_at_evaluation() -> None:
-    view = _step(_bids(_announced(), A, B), _fact(Step.OPEN_BIDS, CLOSE, party_codes=(A, B)))
+    opening = _fact(Step.OPEN_BIDS, CLOSE, party_codes=(A, B, C))
+    view = _step(_bids(_announced(), A, B, C), opening)
     with pytest.raises(StepContradictsRecord) as refused:
         _step(view, _fact(Step.COMPLETE_EVALUATION, CLOSE, party_codes=(D,)))
     assert refused.value.code == "disqualified_bidder_did_not_bid"
