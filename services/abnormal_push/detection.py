@@ -28,6 +28,7 @@ from services.abnormal_push.domain.detection.intake_facts import (
     IntakeFact,
     OpeningSeen,
     ProjectSeen,
+    TenderFailedSeen,
 )
 from services.abnormal_push.domain.detection.model import (
     Bid,
@@ -41,6 +42,7 @@ from services.abnormal_push.domain.detection.model import (
     NotApplied,
     Organisation,
     ProjectFacts,
+    TenderFailedTrigger,
     Trigger,
 )
 from services.abnormal_push.domain.detection.rules.price_close_to_runner_up import relative_gap
@@ -59,6 +61,7 @@ DETECTION = PREFIX + "detection:"
 APPLIED = DETECTION + "applied:"
 PROJECT = DETECTION + "project:"
 BIDS = DETECTION + "bids:"
+SECTIONS = DETECTION + "sections:"  # set per project: the sections that received bids
 GAPS = DETECTION + "price-gaps"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
@@ -108,6 +111,10 @@ class DetectionState:
             (k.decode() if isinstance(k, bytes) else k): _bid_from_json(v) for k, v in raw.items()
         }
 
+    async def sections_with_bids(self, project_id: str) -> list[str]:
+        raw: set[Any] = await self._redis.smembers(SECTIONS + project_id)
+        return sorted(k.decode() if isinstance(k, bytes) else k for k in raw)
+
     async def gap_history(self, excluding: str) -> tuple[float, ...]:
         raw: dict[Any, Any] = await self._redis.hgetall(GAPS)
         return tuple(
@@ -134,6 +141,7 @@ class DetectionState:
                 project_id, value = bid
                 key = f"{BIDS}{project_id}:{value.bid_section_code}"
                 pipe.hset(key, value.bidder.credit_code, _bid_to_json(value))
+                pipe.sadd(SECTIONS + project_id, value.bid_section_code)
             if gap is not None:
                 pipe.hset(GAPS, gap[0], repr(gap[1]))
             for finding in findings:
@@ -180,6 +188,7 @@ class Detector:
             await self._state.commit(event_id, project=fact.project)
             return
         trigger: Trigger
+        more: list[Trigger] = []  # a project-wide 流标 concerns each section with bids
         bid: tuple[str, Bid] | None = None
         gap: tuple[str, float] | None = None
         if isinstance(fact, BidSeen):
@@ -226,6 +235,27 @@ class Detector:
             )
             section_gap = relative_gap(fact.candidates)
             gap = None if section_gap is None else (section_key, section_gap)
+        elif isinstance(fact, TenderFailedSeen):
+            project = await self._state.project(fact.project_id)
+            sections = (
+                [fact.section_code]
+                if fact.section_code
+                else await self._state.sections_with_bids(fact.project_id)
+            )
+            failed = [
+                TenderFailedTrigger(
+                    event_id,
+                    fact.at,
+                    project,
+                    section,
+                    tuple((await self._state.bids(fact.project_id, section)).values()),
+                )
+                for section in sections
+            ]
+            if not failed:  # no section took bids: nothing to look at
+                await self._state.commit(event_id)
+                return
+            trigger, more = failed[0], list(failed[1:])
         else:
             assert isinstance(fact, BreachSeen)
             trigger = DeficiencyBreachTrigger(
@@ -236,7 +266,7 @@ class Detector:
                 fact.supplement_deadline,
                 fact.outstanding_documents,
             )
-        outcomes = evaluate_all(trigger, registry())
+        outcomes = [o for t in (trigger, *more) for o in evaluate_all(t, registry())]
         findings = [o for o in outcomes if isinstance(o, Finding)]
         not_applied = [o for o in outcomes if isinstance(o, NotApplied)]
         trading_centre = load_routing_table().trading_centre

@@ -17,6 +17,7 @@ from services.abnormal_push.domain.detection.intake_facts import (
     IntakeFact,
     OpeningSeen,
     ProjectSeen,
+    TenderFailedSeen,
 )
 from services.abnormal_push.domain.detection.model import (
     Bid,
@@ -449,6 +450,16 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 RankedCandidate(c.rank, _organisation(c.bidder), c.bid_price_fen)
                 for c in message.candidates
             ),
+        )
+    if (
+        isinstance(message, intake_pb2.ProjectTerminated)
+        and message.reason == intake_pb2.TERMINATION_REASON_FAILED_TENDER
+    ):
+        return TenderFailedSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            message.bid_section_code,
         )
     if isinstance(message, intake_pb2.DeficiencyDeadlineBreached):
         deadline = message.supplement_deadline

@@ -190,6 +190,38 @@ async def test_single_bidder_in_open_tender_fires_at_opening_but_not_in_negotiat
     assert set(silent) == {"PRT-RQ-001"}  # no R018 outside open procedures
 
 
+async def test_an_open_tender_failing_with_one_bidder_fires_r018(
+    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+) -> None:
+    """Intake opens no tender with fewer than 3 bidders (实施条例 art. 44): the section fails
+    (流标, here for the whole project, naming no section) and the single bidder shows there."""
+    failed = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_WATER, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await failed.register()
+    only = credit_code()
+    await failed.bid(only, 2_000_000_00)
+    await failed.send(
+        intake_pb2.ProjectTerminated(
+            project_id=failed.project_id,
+            occurred_at=_now(),
+            reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+            explanation="投标人不足三家",
+        )
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        reports = await eventually(
+            lambda: _reports(client, push_api, keys["SWJ"], failed.project_id),
+            lambda found: "R018" in found,
+        )
+    assert set(reports) == {"R018"}
+    assert reports["R018"]["detection"]["evidence_values"] == {
+        "bidder_count": "1",
+        "only_bidder": only,
+    }
+    assert "流标" in reports["R018"]["description"]
+
+
 async def test_honest_bids_fire_nothing_and_a_replayed_bid_changes_nothing(
     push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from services.abnormal_push.domain.detection import evaluate_all, registry
 from services.abnormal_push.domain.detection.model import (
+    Bid,
     BidsOpenedTrigger,
     BidSubmittedTrigger,
     CandidatesPublicisedTrigger,
@@ -20,6 +21,7 @@ from services.abnormal_push.domain.detection.model import (
     Finding,
     NotApplied,
     RankedCandidate,
+    TenderFailedTrigger,
 )
 from services.abnormal_push.domain.detection.rules import (
     all_but_one_disqualified,
@@ -213,6 +215,23 @@ def test_r018_does_not_fire_with_two_bidders_or_outside_open_procedures() -> Non
     negotiated = replace(PROJECT, trading_method="SINGLE_SOURCE")
     trigger = replace(opened(bid(1)), project=negotiated)
     assert findings(single_bidder.RULE.evaluate(trigger)) == []
+
+
+def failed(*bids: Bid) -> TenderFailedTrigger:
+    return TenderFailedTrigger("e-failed", T0, PROJECT, "S1", bids)
+
+
+def test_r018_fires_when_an_open_tender_fails_with_a_single_bidder() -> None:
+    (finding,) = findings(single_bidder.RULE.evaluate(failed(bid(1))))
+    assert "流标" in finding.description
+    assert finding.source_event_ids == ("e-failed",)
+    # A section seen at both (opened before intake refused it, then failed) files one report.
+    (at_opening,) = findings(single_bidder.RULE.evaluate(opened(bid(1))))
+    assert finding.report_id == at_opening.report_id
+    assert findings(single_bidder.RULE.evaluate(failed(bid(1), bid(2)))) == []
+    assert findings(single_bidder.RULE.evaluate(failed())) == []  # no bid at all
+    negotiated = replace(failed(bid(1)), project=replace(PROJECT, trading_method="SINGLE_SOURCE"))
+    assert findings(single_bidder.RULE.evaluate(negotiated)) == []
 
 
 def test_r018_says_so_when_the_procedure_is_unknown() -> None:

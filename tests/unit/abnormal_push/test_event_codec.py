@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from google.protobuf.message import Message
-from prt.v1 import abnormal_push_pb2
+from prt.v1 import abnormal_push_pb2, intake_pb2
 
+from services.abnormal_push.domain.detection.intake_facts import TenderFailedSeen
 from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
@@ -33,6 +34,7 @@ from services.abnormal_push.domain.reports import (
 )
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
 from services.abnormal_push.event_codec import (
+    intake_fact_from_envelope,
     push_event_from_envelope,
     push_event_to_message,
     report_from_event,
@@ -120,3 +122,26 @@ def test_push_deadlines_set_without_both_deadlines_is_refused() -> None:
     envelope: Envelope[Message] = Envelope(message=message, source="/t", subject="push-1")
     with pytest.raises(EventDecodeError, match="both deadlines"):
         push_event_from_envelope(envelope)
+
+
+def test_a_failed_tender_is_seen_and_a_plain_termination_is_not() -> None:
+    failed = intake_pb2.ProjectTerminated(
+        project_id="P-1",
+        occurred_at=to_timestamp(T0),
+        bid_section_code="002",
+        reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+        explanation="投标人不足三家",
+    )
+    seen = intake_fact_from_envelope(Envelope(message=failed, source="test", subject="P-1"))
+    assert isinstance(seen, TenderFailedSeen)
+    assert (seen.project_id, seen.section_code, seen.at) == ("P-1", "002", T0)
+    ended = Envelope(
+        message=intake_pb2.ProjectTerminated(
+            project_id="P-1",
+            occurred_at=to_timestamp(T0),
+            reason=intake_pb2.TERMINATION_REASON_TERMINATED,
+        ),
+        source="test",
+        subject="P-1",
+    )
+    assert intake_fact_from_envelope(ended) is None

@@ -54,6 +54,16 @@ class CandidatesSeen:
 
 
 @dataclass(frozen=True)
+class TenderFailedSeen:
+    """流标 of one section, or of every section of the project (section_code '')."""
+
+    event_id: str
+    at: datetime
+    project_id: str
+    section_code: str
+
+
+@dataclass(frozen=True)
 class BreachSeen:
     event_id: str
     at: datetime
@@ -63,4 +73,12 @@ class BreachSeen:
     outstanding_documents: tuple[str, ...]
 
 
-IntakeFact = ProjectSeen | BidSeen | OpeningSeen | EvaluationSeen | CandidatesSeen | BreachSeen
+IntakeFact = (
+    ProjectSeen
+    | BidSeen
+    | OpeningSeen
+    | EvaluationSeen
+    | CandidatesSeen
+    | TenderFailedSeen
+    | BreachSeen
+)

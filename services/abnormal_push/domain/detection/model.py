@@ -122,6 +122,18 @@ class EvaluationCompletedTrigger:
 
 
 @dataclass(frozen=True)
+class TenderFailedTrigger:
+    """A section's tender failed (流标) — since intake does not open a tender with fewer than 3
+    bidders, this is where a tender that drew too few bids ends."""
+
+    event_id: str
+    at: datetime
+    project: ProjectFacts
+    section_code: str
+    bids: tuple[Bid, ...]  # the section's bids, one per bidder
+
+
+@dataclass(frozen=True)
 class DeficiencyBreachTrigger:
     event_id: str
     at: datetime
@@ -136,6 +148,7 @@ Trigger = (
     | BidsOpenedTrigger
     | EvaluationCompletedTrigger
     | CandidatesPublicisedTrigger
+    | TenderFailedTrigger
     | DeficiencyBreachTrigger
 )
 

@@ -1,5 +1,11 @@
-"""R018: an open procedure drew a single bidder at opening, a sign that potential bidders were
-kept out (排斥潜在投标人). The subject is the tenderer who set the terms."""
+"""R018: an open procedure drew a single bidder, a sign that potential bidders were kept out
+(排斥潜在投标人). The subject is the tenderer who set the terms.
+
+Seen at opening, or — since intake does not open a tender with fewer than 3 bidders (实施条例
+art. 44) — when the section's tender fails (流标) with one bidder on record. Both give the same
+report (its id is fixed by rule, section, tenderer and evidence), so a section seen at both
+files one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from services.abnormal_push.domain.detection.model import (
     NotApplied,
     Outcome,
     RuleDefinition,
+    TenderFailedTrigger,
     Trigger,
 )
 from services.abnormal_push.domain.reports import Subject, SubjectKind
@@ -22,7 +29,7 @@ class SingleBidder:
         self._open = frozenset(definition.parameters["open_procedures"])
 
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
-        if not isinstance(trigger, BidsOpenedTrigger):
+        if not isinstance(trigger, BidsOpenedTrigger | TenderFailedTrigger):
             return []
         if not trigger.project.trading_method:
             return [
@@ -34,7 +41,8 @@ class SingleBidder:
             ]
         if trigger.project.trading_method not in self._open:
             return []
-        bidders = set(trigger.opened_bidder_codes) or {b.bidder.credit_code for b in trigger.bids}
+        opened = trigger.opened_bidder_codes if isinstance(trigger, BidsOpenedTrigger) else ()
+        bidders = set(opened) or {b.bidder.credit_code for b in trigger.bids}
         if len(bidders) != 1:
             return []
         tenderer = trigger.project.tenderer
@@ -53,6 +61,8 @@ class SingleBidder:
                 ),
                 description=(
                     f"公开招标项目标段 {trigger.section_code} 开标时仅有一家投标人 ({only})"
+                    if isinstance(trigger, BidsOpenedTrigger)
+                    else f"公开招标项目标段 {trigger.section_code} 仅有一家投标人 ({only}), 流标"
                 ),
                 source_event_ids=(trigger.event_id,),
                 evidence_values=(("bidder_count", "1"), ("only_bidder", only)),
