@@ -144,8 +144,22 @@ def _not_bidders(section: SectionView, codes: tuple[str, ...]) -> tuple[str, ...
     return tuple(code for code in codes if code not in section.bidders)
 
 
-def _bidders_text(section: SectionView) -> str:
-    return ", ".join(section.bidders or ()) or "none"
+def _check_bid_here(
+    view: ProjectView, section: SectionView, codes: tuple[str, ...], code: str, field: str
+) -> None:
+    """Raises StepContradictsRecord (``code``) when a step names, in ``field``, parties that
+    submitted no bid in the section: no bid of theirs to open, rule out or publicise."""
+    strangers = _not_bidders(section, codes)
+    if strangers:
+        bidders = ", ".join(section.bidders or ()) or "none"
+        raise StepContradictsRecord(
+            code,
+            f"{_where(view, section)}: {', '.join(strangers)} submitted no bid in this section, "
+            f"so no bid of theirs can be opened, ruled out or publicised; the section's "
+            f"bidders: {bidders}",
+            tuple((field, f"submitted no bid: {party}") for party in strangers),
+            section.code,
+        )
 
 
 def _opening(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
@@ -162,15 +176,9 @@ def _opening(view: ProjectView, section: SectionView, fact: LifecycleFact) -> No
             ),
             section.code,
         )
-    strangers = _not_bidders(section, fact.party_codes)
-    if strangers:
-        raise StepContradictsRecord(
-            "opened_bid_not_submitted",
-            f"{_where(view, section)}: no bid of {', '.join(strangers)} was submitted, so none "
-            f"can be opened; the section's bidders: {_bidders_text(section)}",
-            tuple(("opened_bidder_codes", f"submitted no bid: {code}") for code in strangers),
-            section.code,
-        )
+    _check_bid_here(
+        view, section, fact.party_codes, "opened_bid_not_submitted", "opened_bidder_codes"
+    )
     if view.trading_method not in TENDER_METHODS:
         return  # auctions, listings, negotiations: the rules of their own procedures
     bidders = section.bidders if section.bidders is not None else fact.party_codes
@@ -188,15 +196,9 @@ def _opening(view: ProjectView, section: SectionView, fact: LifecycleFact) -> No
 
 
 def _evaluation(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
-    strangers = _not_bidders(section, fact.party_codes)
-    if strangers:
-        raise StepContradictsRecord(
-            "disqualified_bidder_did_not_bid",
-            f"{_where(view, section)}: {', '.join(strangers)} submitted no bid, so none can be "
-            f"ruled out; the section's bidders: {_bidders_text(section)}",
-            tuple(("disqualifications", f"submitted no bid: {code}") for code in strangers),
-            section.code,
-        )
+    _check_bid_here(
+        view, section, fact.party_codes, "disqualified_bidder_did_not_bid", "disqualifications"
+    )
 
 
 def publicity_long_enough(started: datetime, ends: datetime) -> bool:
@@ -235,15 +237,7 @@ def _candidates(view: ProjectView, section: SectionView, fact: LifecycleFact) ->
             (("publicity_ends_at", f"before {earliest.isoformat()} (Beijing time)"),),
             section.code,
         )
-    strangers = _not_bidders(section, fact.party_codes)
-    if strangers:
-        raise StepContradictsRecord(
-            "candidate_did_not_bid",
-            f"{where}: {', '.join(strangers)} submitted no bid and cannot be a candidate; the "
-            f"section's bidders: {_bidders_text(section)}",
-            tuple(("candidates", f"submitted no bid: {code}") for code in strangers),
-            section.code,
-        )
+    _check_bid_here(view, section, fact.party_codes, "candidate_did_not_bid", "candidates")
     ruled_out = tuple(code for code in fact.party_codes if code in (section.disqualified or ()))
     if ruled_out:
         raise StepContradictsRecord(

@@ -16,12 +16,10 @@ from redis.asyncio import Redis
 
 from services.intake.deadlines import DeadlineWatch
 from services.intake.read_model import ProjectReadModel
-from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
-from tests.conftest import IssueKey
 from tests.integration.intake.conftest import (
     CHANGQING,
     Department,
@@ -35,18 +33,6 @@ pytestmark = pytest.mark.integration
 
 EVIDENCE = {"sha256": "b" * 64, "location": "docstore://jyzx/2023/zbwj.pdf"}
 PRE_PUBLICATION = {"document": EVIDENCE, "comments_close_at": "2023-03-10T17:00:00+08:00"}
-
-
-@pytest.fixture(scope="module")
-async def archive_dept(issue_key: IssueKey) -> Department:
-    issued = await issue_key(
-        PrincipalKind.DEPARTMENT,
-        "ZJJ-CQ",
-        "长清区住房和城乡建设局（历史数据迁移）",
-        frozenset({CHANGQING}),
-        backfill=True,
-    )
-    return Department(issued.key, "ZJJ-CQ")
 
 
 async def _post(
@@ -63,12 +49,12 @@ def _body(**changes: Any) -> dict[str, Any]:
 async def test_a_backfilled_project_carries_its_own_dates(
     intake_api: ServiceProcess,
     intake_worker: ServiceProcess,
-    archive_dept: Department,
+    changqing_archive: Department,
     settings: PlatformSettings,
 ) -> None:
     registered = await _post(
         intake_api,
-        archive_dept,
+        changqing_archive,
         "/v1/projects",
         _body(occurred_at="2023-03-01T09:30:00+08:00"),
     )
@@ -81,7 +67,7 @@ async def test_a_backfilled_project_carries_its_own_dates(
     # A step may not be dated before the project's last step ...
     early = await _post(
         intake_api,
-        archive_dept,
+        changqing_archive,
         f"/v1/projects/{project_id}/pre-publication",
         {**PRE_PUBLICATION, "occurred_at": "2023-02-27T10:00:00+08:00"},
     )
@@ -90,7 +76,7 @@ async def test_a_backfilled_project_carries_its_own_dates(
     # ... and is recorded at the stated time when it follows it.
     later = await _post(
         intake_api,
-        archive_dept,
+        changqing_archive,
         f"/v1/projects/{project_id}/pre-publication",
         {**PRE_PUBLICATION, "occurred_at": "2023-03-03T10:00:00+08:00"},
     )
@@ -107,7 +93,7 @@ async def test_a_backfilled_project_carries_its_own_dates(
 
 
 async def test_only_backfill_keys_may_state_the_time_and_only_a_usable_one(
-    intake_api: ServiceProcess, changqing_dept: Department, archive_dept: Department
+    intake_api: ServiceProcess, changqing_dept: Department, changqing_archive: Department
 ) -> None:
     live = await _post(
         intake_api, changqing_dept, "/v1/projects", _body(occurred_at="2023-03-01T09:30:00+08:00")
@@ -121,7 +107,9 @@ async def test_only_backfill_keys_may_state_the_time_and_only_a_usable_one(
         ("2099-01-01T00:00:00+08:00", "occurred_at_in_future"),
         ("2001-01-01T00:00:00+08:00", "occurred_at_too_early"),
     ]:
-        refused = await _post(intake_api, archive_dept, "/v1/projects", _body(occurred_at=stated))
+        refused = await _post(
+            intake_api, changqing_archive, "/v1/projects", _body(occurred_at=stated)
+        )
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == code
 
@@ -129,7 +117,7 @@ async def test_only_backfill_keys_may_state_the_time_and_only_a_usable_one(
 async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
     intake_api: ServiceProcess,
     intake_worker: ServiceProcess,
-    archive_dept: Department,
+    changqing_archive: Department,
     settings: PlatformSettings,
     redis: Redis,
 ) -> None:
@@ -138,7 +126,7 @@ async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
         (
             await _post(
                 intake_api,
-                archive_dept,
+                changqing_archive,
                 "/v1/projects",
                 _body(occurred_at="2023-03-01T09:30:00+08:00", deficiency=deficiency),
             )
@@ -157,7 +145,7 @@ async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
         assert met not in first and missed not in first
         supplemented = await _post(
             intake_api,
-            archive_dept,
+            changqing_archive,
             f"/v1/projects/{met}/supplements",
             {
                 "supplemented_documents": ["施工图审查合格书"],
@@ -183,7 +171,7 @@ async def test_a_backfilled_deadline_met_a_moment_later_is_not_breached(
 
 async def test_a_historical_pull_of_large_amount_records_is_dated_when_it_happened(
     intake_api: ServiceProcess,
-    archive_dept: Department,
+    changqing_archive: Department,
     changqing_dept: Department,
     settings: PlatformSettings,
 ) -> None:
@@ -217,7 +205,7 @@ async def test_a_historical_pull_of_large_amount_records_is_dated_when_it_happen
     refused = await pull(changqing_dept)
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "backfill_not_permitted"
-    imported = await pull(archive_dept)
+    imported = await pull(changqing_archive)
     assert imported.status_code == 200, imported.text
     assert imported.json()["imported"] == 3, imported.text
     for n in range(3):
