@@ -120,7 +120,7 @@ async def test_two_scheduler_processes_take_turns_and_never_book_an_expert_twice
     producer, so no lock is shared in-process) decide requests for one half-day at the same
     time: the decision lease makes them take turns, so no expert sits in two committees and
     every decision passes the independent checker's view of the bookings."""
-    slot = _future_slot(600)
+    slot = _future_slot(1200)  # clear of the other tests' bands (and their 7-day draw window)
     requests = [_request(world, slot) for _ in range(6)]
     causes = [
         Envelope(
