@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain import facts
+from services.reporting.domain.bulletin import Bulletin, Labels, compose_bulletin
 from services.reporting.domain.figures import value_of
 from services.reporting.domain.ledger import Ledger
+from services.reporting.domain.periods import parse_period
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -111,3 +113,26 @@ def fold(*items: facts.Fact) -> Ledger:
 
 def figure(ledger: Ledger, metric: str, period: str | None = None, **dimensions: str) -> int:
     return value_of(ledger.figures(), metric, period, **dimensions)
+
+
+def half_year_bulletin(*items: facts.Fact, labels: Labels | None = None) -> Bulletin:
+    """The 2023-H1 bulletin of ``items``, issued as the seed bulletin was."""
+    return compose_bulletin(
+        fold(*items).figures(),
+        parse_period("2023-H1"),
+        labels or Labels(),
+        issuer="济南市公共资源交易管理工作联席会议办公室",
+        document_number="济公管办〔2023〕16号",
+        issued_on=date(2023, 8, 22),
+        seal_note="",
+    )
+
+
+def bulletin_text(bulletin: Bulletin) -> str:
+    """Every section's text, figures as they read."""
+    return "".join(
+        part if isinstance(part, str) else part.text
+        for section in bulletin.sections
+        for paragraph in section.paragraphs
+        for part in paragraph.parts
+    )

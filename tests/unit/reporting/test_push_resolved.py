@@ -8,7 +8,7 @@ test_push_transferred.py.)"""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
@@ -23,7 +23,7 @@ from services.platform_core.events.topics import ABNORMAL_PUSHES
 from services.reporting.bulletin_render import to_docx, to_markdown
 from services.reporting.dashboard import push_board, snapshot
 from services.reporting.domain import facts
-from services.reporting.domain.bulletin import MEASURE_ZH, Bulletin, Labels, compose_bulletin
+from services.reporting.domain.bulletin import MEASURE_ZH, Labels
 from services.reporting.domain.catalogue import BY_KEY
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import (
@@ -33,14 +33,15 @@ from services.reporting.domain.metrics import (
     CounterKey,
     contribute,
 )
-from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
 from tests.unit.reporting.factories import (
+    bulletin_text,
     fed_back,
     figure,
     fold,
+    half_year_bulletin,
     routed,
     signed,
     transferred,
@@ -243,27 +244,6 @@ def test_the_mix_the_live_fold_and_the_recompute_are_compared_on_has_both() -> N
 # ── the bulletin ───────────────────────────────────────────────────────────────────────────
 
 
-def _bulletin(*items: facts.Fact) -> Bulletin:
-    return compose_bulletin(
-        fold(*items).figures(),
-        parse_period("2023-H1"),
-        Labels(),
-        issuer="济南市公共资源交易管理工作联席会议办公室",
-        document_number="济公管办〔2023〕16号",
-        issued_on=date(2023, 8, 22),
-        seal_note="",
-    )
-
-
-def _text(bulletin: Bulletin) -> str:
-    return "".join(
-        part if isinstance(part, str) else part.text
-        for section in bulletin.sections
-        for paragraph in section.paragraphs
-        for part in paragraph.parts
-    )
-
-
 def _resolved_mix() -> list[facts.Fact]:
     return [
         *_handled("u1", "CASE_FILED", "PENALISED"),
@@ -276,23 +256,23 @@ def _resolved_mix() -> list[facts.Fact]:
 
 
 def test_the_bulletin_says_how_many_pushes_were_resolved_and_by_which_measures() -> None:
-    text = _text(_bulletin(*_resolved_mix()))
+    text = bulletin_text(half_year_bulletin(*_resolved_mix()))
     # 约谈 and 移送有关机关 were not taken: not named.
     assert "已办结3次(其中处罚2次、不予处理1次),超期" in text
     assert "约谈" not in text and "移送有关机关" not in text
 
 
 def test_the_bulletin_says_nothing_of_resolutions_when_there_are_none() -> None:
-    text = _text(_bulletin(*_handled("u1", "CASE_FILED"), routed("u2", ROUTED_AT)))
+    text = bulletin_text(half_year_bulletin(*_handled("u1", "CASE_FILED"), routed("u2", ROUTED_AT)))
     assert "已办结" not in text and "处罚" not in text
     assert "按时反馈率50.0%,超期" in text  # u1's 立案 on time; u2 not fed back
 
 
 def test_every_measure_named_reads_its_own_counter() -> None:
-    bulletin = _bulletin(
+    bulletin = half_year_bulletin(
         *_resolved_mix(), *_handled("u6", "INTERVIEWED"), *_handled("u7", "REFERRED")
     )
-    text = _text(bulletin)
+    text = bulletin_text(bulletin)
     assert "已办结5次(其中处罚2次、约谈1次、移送有关机关1次、不予处理1次)" in text
     resolved = [f for f in bulletin.figures if f.metric == RESOLVED]
     assert [(f.raw, f.source) for f in resolved] == [
@@ -308,7 +288,7 @@ def test_every_measure_named_reads_its_own_counter() -> None:
 
 
 def test_the_rendered_bulletins_carry_the_resolutions_and_their_sources() -> None:
-    bulletin = _bulletin(*_resolved_mix())
+    bulletin = half_year_bulletin(*_resolved_mix())
     markdown = to_markdown(bulletin, "2023年上半年")
     assert "已办结3次[^" in markdown and "处罚2次[^" in markdown
     assert "pushes_resolved = 2 (`pushes_resolved|measure=PENALISED|period=2023-H1`" in markdown

@@ -5,7 +5,7 @@ board — and agrees with abnormal push's own fold of the same events."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -35,20 +35,21 @@ from services.platform_core.events.topics import ABNORMAL_PUSHES
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.reporting.dashboard import push_board
 from services.reporting.domain import facts
-from services.reporting.domain.bulletin import Labels, compose_bulletin
+from services.reporting.domain.bulletin import Labels
 from services.reporting.domain.catalogue import BY_KEY
 from services.reporting.domain.figures import ratio, value_of
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import OPEN_PUSHES, Contribution, contribute, state_key
-from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.factories import (
     at,
+    bulletin_text,
     deadlines_set,
     fed_back,
     figure,
     fold,
+    half_year_bulletin,
     routed,
     signed,
     transferred,
@@ -273,21 +274,7 @@ def test_the_catalogue_names_transfers_as_a_source_of_the_figures_they_move() ->
 
 
 def _bulletin_text(*items: facts.Fact) -> str:
-    bulletin = compose_bulletin(
-        fold(*items).figures(),
-        parse_period("2023-H1"),
-        Labels(),
-        issuer="济南市公共资源交易管理工作联席会议办公室",
-        document_number="济公管办〔2023〕16号",
-        issued_on=date(2023, 8, 22),
-        seal_note="",
-    )
-    return "".join(
-        part if isinstance(part, str) else part.text
-        for section in bulletin.sections
-        for paragraph in section.paragraphs
-        for part in paragraph.parts
-    )
+    return bulletin_text(half_year_bulletin(*items))
 
 
 def test_the_bulletin_names_transfers_only_when_there_are_some() -> None:
