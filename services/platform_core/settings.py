@@ -47,6 +47,10 @@ class PlatformSettings(BaseSettings):
     # Faust waits up to the session timeout on every group join; keep it short locally.
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    # A stream worker asked to stop (SIGTERM) exits within this many seconds, cleanly or - if
+    # the event in hand still waits for Kafka or Redis - without committing it, as a kill would
+    # (services/platform_core/kafka/stop_deadline.py).
+    worker_stop_grace_s: float = Field(default=10.0, gt=0)
     # Where Faust keeps its local state (table stores, worker lock files).
     faust_data_dir: str = ".run/faust"
     # How often intake's worker looks for passed 容缺 deadlines.

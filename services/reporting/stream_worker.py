@@ -53,6 +53,7 @@ from services.platform_core.kafka.faust_worker import (
     run_worker,
 )
 from services.platform_core.kafka.retrying import TRANSIENT_INFRASTRUCTURE_ERRORS, retry_delay
+from services.platform_core.kafka.stop_deadline import exit_unless_stopped_within
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.domain.facts import Fact
@@ -339,8 +340,13 @@ async def _run_batch_consumer() -> None:
     await ensure_topics(settings, [*CONSUMED_TOPICS, dead_letter_topic(CONSUMER)])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_soon() -> None:
+        stop.set()
+        exit_unless_stopped_within(settings.worker_stop_grace_s, CONSUMER)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop_soon)
     await consume_in_batches(stop)
 
 

@@ -35,6 +35,7 @@ from services.platform_core.kafka.retrying import (
     TRANSIENT_INFRASTRUCTURE_ERRORS,
     retry_delay,
 )
+from services.platform_core.kafka.stop_deadline import WorkerStoppingInTime
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 
@@ -93,6 +94,9 @@ def create_faust_app(app_id: str, settings: PlatformSettings) -> faust.App:
         # declared by Faust.
         topic_allow_declare=True,
         broker_credentials=_broker_credentials(settings),
+        Worker=type(
+            "Worker", (WorkerStoppingInTime,), {"stop_grace_s": settings.worker_stop_grace_s}
+        ),
     )
 
 
