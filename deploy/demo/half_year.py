@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.reference_data import load_json, regions
+from services.platform_core.reference_data import district_branches, load_json, regions
 from services.platform_core.settings import PlatformSettings, get_settings
 
 # How many registrations each district makes, roughly in proportion to its activity.
@@ -222,6 +222,16 @@ async def provision_keys(settings: PlatformSettings | None = None) -> dict[str, 
                 may_backfill=True,
             )
             keys[department["code"]] = issued.key
+        # District branches act for their own region, and handle its pushes.
+        for branch in district_branches():
+            issued = await store.issue(
+                PrincipalKind.DEPARTMENT,
+                branch.code,
+                branch.name,
+                frozenset({branch.region}),
+                may_backfill=True,
+            )
+            keys[branch.code] = issued.key
         # Partner centres answer their seat requests and their experts' confirmations.
         for partner in load_json("venues.json")["partners"]:
             if partner["kind"] == "jinan_district" or partner["code"] == "370100":
@@ -481,6 +491,7 @@ async def abnormal_reports(demo: Demo, count: int) -> None:
                     ],
                     "project_id": project["project_id"],
                     "project_category": project["category"],
+                    "region_code": project["region_code"],
                     "behaviour_type": rng.choice(BEHAVIOURS),
                     "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]),
                     "description": "评标过程中发现的异常行为(演示数据)",

@@ -103,6 +103,7 @@ def report_to_event(report: AbnormalReport) -> pb.AbnormalReportFiled:
         suspected_official_misconduct=report.suspected_official_misconduct,
         suspected_misuse_of_funds=report.suspected_misuse_of_funds,
         project_category=_number(common_pb2.ProjectCategory, report.project_category),
+        region_code=report.region_code,
     )
     if report.detection is not None:
         trail = report.detection
@@ -152,6 +153,7 @@ def report_from_event(message: pb.AbnormalReportFiled) -> AbnormalReport:
             suspected_crime=message.suspected_crime,
             suspected_official_misconduct=message.suspected_official_misconduct,
             suspected_misuse_of_funds=message.suspected_misuse_of_funds,
+            region_code=message.region_code,
         )
     except ValueError as exc:
         raise EventDecodeError(f"AbnormalReportFiled {message.report_id}: {exc}") from exc
@@ -399,6 +401,7 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 category=_member(common_pb2.ProjectCategory, message.category),
                 trading_method=_member(intake_pb2.TradingMethod, message.trading_method),
                 tenderer=_organisation(message.tenderer) if message.HasField("tenderer") else None,
+                region_code=message.region_code,
             ),
         )
     if isinstance(message, intake_pb2.BidSubmitted):

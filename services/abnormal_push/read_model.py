@@ -186,6 +186,7 @@ def report_to_json(report: AbnormalReport) -> dict[str, Any]:
         "project_id": report.project_id,
         "bid_section_code": report.bid_section_code,
         "project_category": report.project_category,
+        "region_code": report.region_code,
         "behaviour_type": report.behaviour_type.value,
         "severity": report.severity.value,
         "description": report.description,
@@ -221,6 +222,7 @@ def report_from_json(data: dict[str, Any]) -> AbnormalReport:
         project_id=data["project_id"],
         bid_section_code=data["bid_section_code"],
         project_category=data["project_category"],
+        region_code=data.get("region_code", ""),  # absent from reports stored before it
         behaviour_type=BehaviourType(data["behaviour_type"]),
         severity=Severity(data["severity"]),
         description=data["description"],

@@ -59,6 +59,7 @@ class RoutingReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROUTING_REASON_OFFICIAL_MISCONDUCT: _ClassVar[RoutingReason]
     ROUTING_REASON_MISUSE_OF_FUNDS: _ClassVar[RoutingReason]
     ROUTING_REASON_TRANSFERRED: _ClassVar[RoutingReason]
+    ROUTING_REASON_BRANCH_OVERSIGHT: _ClassVar[RoutingReason]
 
 class PushRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -114,6 +115,7 @@ ROUTING_REASON_SUSPECTED_CRIME: RoutingReason
 ROUTING_REASON_OFFICIAL_MISCONDUCT: RoutingReason
 ROUTING_REASON_MISUSE_OF_FUNDS: RoutingReason
 ROUTING_REASON_TRANSFERRED: RoutingReason
+ROUTING_REASON_BRANCH_OVERSIGHT: RoutingReason
 PUSH_ROLE_UNSPECIFIED: PushRole
 PUSH_ROLE_HANDLER: PushRole
 PUSH_ROLE_COPY: PushRole
@@ -161,7 +163,7 @@ class Detection(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., rule_version: _Optional[str] = ..., legal_basis: _Optional[str] = ..., source_event_ids: _Optional[_Iterable[str]] = ..., rule_name: _Optional[str] = ..., evidence_values: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class AbnormalReportFiled(_message.Message):
-    __slots__ = ("report_id", "occurred_at", "actor_department", "source", "subjects", "project_id", "bid_section_code", "behaviour_type", "severity", "description", "evidence", "act_at", "detection", "suspected_crime", "suspected_official_misconduct", "suspected_misuse_of_funds", "project_category")
+    __slots__ = ("report_id", "occurred_at", "actor_department", "source", "subjects", "project_id", "bid_section_code", "behaviour_type", "severity", "description", "evidence", "act_at", "detection", "suspected_crime", "suspected_official_misconduct", "suspected_misuse_of_funds", "project_category", "region_code")
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +181,7 @@ class AbnormalReportFiled(_message.Message):
     SUSPECTED_OFFICIAL_MISCONDUCT_FIELD_NUMBER: _ClassVar[int]
     SUSPECTED_MISUSE_OF_FUNDS_FIELD_NUMBER: _ClassVar[int]
     PROJECT_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     report_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor_department: str
@@ -196,7 +199,8 @@ class AbnormalReportFiled(_message.Message):
     suspected_official_misconduct: bool
     suspected_misuse_of_funds: bool
     project_category: _common_pb2.ProjectCategory
-    def __init__(self, report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., source: _Optional[_Union[ReportSource, str]] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., behaviour_type: _Optional[_Union[BehaviourType, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., description: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ..., act_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detection: _Optional[_Union[Detection, _Mapping]] = ..., suspected_crime: _Optional[bool] = ..., suspected_official_misconduct: _Optional[bool] = ..., suspected_misuse_of_funds: _Optional[bool] = ..., project_category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ...) -> None: ...
+    region_code: str
+    def __init__(self, report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., source: _Optional[_Union[ReportSource, str]] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., behaviour_type: _Optional[_Union[BehaviourType, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., description: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ..., act_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detection: _Optional[_Union[Detection, _Mapping]] = ..., suspected_crime: _Optional[bool] = ..., suspected_official_misconduct: _Optional[bool] = ..., suspected_misuse_of_funds: _Optional[bool] = ..., project_category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ..., region_code: _Optional[str] = ...) -> None: ...
 
 class PushRouted(_message.Message):
     __slots__ = ("push_id", "occurred_at", "report_id", "department", "reason", "role", "sign_for_due", "feedback_due", "transferred_from_push_id", "severity", "deadlines_estimated")

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from services.abnormal_push.domain.errors import ReportRefused
 from services.platform_core.credit_code import credit_code_problem
+from services.platform_core.reference_data import regions
 
 
 class SubjectKind(StrEnum):
@@ -98,6 +99,9 @@ class AbnormalReport:
     suspected_crime: bool = False
     suspected_official_misconduct: bool = False
     suspected_misuse_of_funds: bool = False
+    # The region of the project (GB/T 2260 code, regions.json): decides whether a district
+    # branch handles the report. "" when unknown (reports filed before it was asked for).
+    region_code: str = ""
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -158,5 +162,9 @@ def check_report(report: AbnormalReport, known_departments: frozenset[str]) -> N
     problems.update(evidence_problems(report.evidence))
     if report.act_at > report.filed_at:
         problems["act_at"] = "the act cannot be later than the report"
+    if report.region_code and report.region_code not in regions():
+        problems["region_code"] = (
+            f"unknown region {report.region_code!r}; accepted: {', '.join(sorted(regions()))}"
+        )
     if problems:
         raise ReportRefused(problems)

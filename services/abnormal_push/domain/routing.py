@@ -2,6 +2,10 @@
 
 One report becomes one push per department; a department reached for several reasons gets one
 push, with the strongest role (a handler is also informed, so HANDLER wins over COPY).
+Supervision is tiered (分级监管): a report on a project of a district or county with a branch of
+the category's supervisor (长清区住房和城乡建设局 for a 长清区 housing project) is handled by the
+branch, and the city department gets a copy; without a branch there, the city department
+handles it.
 Push ids are derived from (report id, department), so routing the same report twice names the
 same pushes and the read model keeps one set.
 """
@@ -10,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from services.abnormal_push.domain.errors import RoutingDataError
 from services.abnormal_push.domain.reports import AbnormalReport
+from services.platform_core.reference_data import district_branches
 
 # Fixed namespace: push and event ids derived from it are stable across processes and replays.
 PUSH_NAMESPACE = uuid.UUID("6f1c7a52-3a4e-4d0e-9a53-0d8f3e1b2c61")
@@ -28,6 +33,8 @@ class RoutingReason(StrEnum):
     OFFICIAL_MISCONDUCT = "OFFICIAL_MISCONDUCT"
     MISUSE_OF_FUNDS = "MISUSE_OF_FUNDS"
     TRANSFERRED = "TRANSFERRED"
+    # The city department whose district branch handles the report: a copy, to supervise.
+    BRANCH_OVERSIGHT = "BRANCH_OVERSIGHT"
 
 
 class PushRole(StrEnum):
@@ -44,12 +51,30 @@ class RoutingTable:
     joint_conference_office: str
     trading_centre: str
     entity_record_readers: frozenset[str]
+    # (city department, region code) -> the branch that supervises there.
+    branches: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> RoutingTable:
-        """Build from the parsed departments.json, refusing a table naming unknown departments."""
+        """Build from the parsed departments.json, refusing a table naming unknown departments
+        or a branch of one, and two branches of a department in one region."""
         departments = {entry["code"]: entry["name"] for entry in data["departments"]}
         roles = {entry.get("role"): entry["code"] for entry in data["departments"]}
+        branches: dict[tuple[str, str], str] = {}
+        for branch in district_branches(data):
+            if branch.parent not in departments:
+                raise RoutingDataError(
+                    f"branch {branch.code} belongs to an unknown department {branch.parent!r}"
+                )
+            if branch.code in departments:
+                raise RoutingDataError(f"department code {branch.code} is used twice")
+            if (branch.parent, branch.region) in branches:
+                raise RoutingDataError(
+                    f"{branch.parent} has two branches in region {branch.region}: "
+                    f"{branches[branch.parent, branch.region]} and {branch.code}"
+                )
+            branches[branch.parent, branch.region] = branch.code
+            departments[branch.code] = branch.name
         table = cls(
             departments=departments,
             supervision_by_category=dict(data["supervision_by_category"]),
@@ -58,6 +83,7 @@ class RoutingTable:
             joint_conference_office=roles.get("joint_conference_office", ""),
             trading_centre=roles.get("trading_centre", ""),
             entity_record_readers=frozenset(data.get("entity_record_readers", ())),
+            branches=branches,
         )
         named = [
             *table.supervision_by_category.values(),
@@ -75,7 +101,19 @@ class RoutingTable:
         return table
 
     def supervisor_of(self, category: str) -> str:
+        """The city department supervising a category."""
         return self.supervision_by_category.get(category) or self.supervision_by_category["OTHER"]
+
+    def branch_of(self, department: str, region_code: str) -> str | None:
+        """The department's branch in a region, if it has one there."""
+        return self.branches.get((department, region_code))
+
+    def parent_of(self, department: str) -> str | None:
+        """The city department a district branch belongs to; None for a city department."""
+        for (parent, _), branch in self.branches.items():
+            if branch == department:
+                return parent
+        return None
 
 
 @dataclass(frozen=True)
@@ -108,11 +146,13 @@ def route(report: AbnormalReport, table: RoutingTable) -> list[PushAddress]:
         if current is None or (current[1] is PushRole.COPY and role is PushRole.HANDLER):
             wanted[department] = (reason, role)
 
-    add(
-        table.supervisor_of(report.project_category),
-        RoutingReason.CATEGORY_SUPERVISOR,
-        PushRole.HANDLER,
-    )
+    supervisor = table.supervisor_of(report.project_category)
+    branch = table.branch_of(supervisor, report.region_code)
+    if branch is None:
+        add(supervisor, RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER)
+    else:
+        add(branch, RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER)
+        add(supervisor, RoutingReason.BRANCH_OVERSIGHT, PushRole.COPY)
     natures = (
         (report.suspected_crime, "suspected_crime", RoutingReason.SUSPECTED_CRIME),
         (

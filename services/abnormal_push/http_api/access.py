@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.abnormal_push.domain.pushes import Push
+from services.abnormal_push.domain.routing import RoutingTable
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import ApiError
 
@@ -11,11 +12,15 @@ def is_operator(principal: Principal) -> bool:
     return principal.kind is PrincipalKind.OPERATOR
 
 
-def check_may_read_push(principal: Principal, push: Push, escalation_office: str) -> None:
-    """The addressee and operators read a push; the office it was escalated to reads it too."""
+def check_may_read_push(principal: Principal, push: Push, routing: RoutingTable) -> None:
+    """The addressee and operators read a push; the office it was escalated to reads it too,
+    and so does the city department over the district branch it is addressed to (which
+    supervises the branch's handling; only the branch answers)."""
     if is_operator(principal) or push.department == principal.code:
         return
-    if push.escalation_levels and principal.code == escalation_office:
+    if push.escalation_levels and principal.code == routing.joint_conference_office:
+        return
+    if routing.parent_of(push.department) == principal.code:
         return
     raise ApiError(
         403,

@@ -30,7 +30,7 @@ from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
-from services.platform_core.reference_data import load_json
+from services.platform_core.reference_data import district_branches, load_json
 from services.platform_core.settings import get_settings
 
 
@@ -38,6 +38,9 @@ class DepartmentPublic(BaseModel):
     code: str
     name: str
     joint_issuer: bool
+    # A district or county branch: the city department it belongs to, and its region.
+    parent: str | None = None
+    region: str | None = None
 
 
 @asynccontextmanager
@@ -76,8 +79,19 @@ document_idempotency_key(app)
 
 @app.get("/v1/departments", response_model=list[DepartmentPublic])
 async def list_departments() -> list[DepartmentPublic]:
-    """The departments that send and receive pushes (configuration, not code)."""
-    return [DepartmentPublic(**entry) for entry in load_json("departments.json")["departments"]]
+    """The departments that send and receive pushes, the city's and their district branches
+    (configuration, not code)."""
+    data = load_json("departments.json")
+    return [DepartmentPublic(**entry) for entry in data["departments"]] + [
+        DepartmentPublic(
+            code=branch.code,
+            name=branch.name,
+            joint_issuer=False,
+            parent=branch.parent,
+            region=branch.region,
+        )
+        for branch in district_branches(data)
+    ]
 
 
 @app.get("/healthz")

@@ -208,7 +208,7 @@ async def get_push(
     push = await read_model.push(push_id)
     if push is None:
         raise not_found(push_id)
-    check_may_read_push(reader, push, routing.joint_conference_office)
+    check_may_read_push(reader, push, routing)
     return await _public(read_model, push, with_report=True)
 
 

@@ -33,6 +33,7 @@ from services.abnormal_push.http_api.schemas import (
 )
 from services.abnormal_push.publishing import publish_report
 from services.abnormal_push.read_model import report_to_json
+from services.platform_core.auth.principals import Principal
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
@@ -75,6 +76,7 @@ async def file_report(
             project_id=body.project_id,
             bid_section_code=body.bid_section_code,
             project_category=body.project_category.value,
+            region_code=_region_of(body, department),
             behaviour_type=body.behaviour_type,
             severity=body.severity,
             description=body.description,
@@ -111,6 +113,16 @@ async def file_report(
         fingerprint_body(body),
         action,
     )
+
+
+def _region_of(body: ReportCreate, department: Principal) -> str:
+    """The region the body names, else the reporter's own when it acts for one region only."""
+    if body.region_code is not None:
+        return body.region_code
+    if len(department.regions) == 1:
+        (region,) = department.regions
+        return region
+    return ""
 
 
 @router.get(

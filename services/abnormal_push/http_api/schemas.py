@@ -61,6 +61,7 @@ class ReportCreate(BaseModel):
                     "project_id": "0193c1de-0000-7000-8000-000000000001",
                     "bid_section_code": "BD01",
                     "project_category": "HOUSING",
+                    "region_code": "370113",
                     "behaviour_type": "FALSE_MATERIALS",
                     "severity": "HIGH",
                     "description": "投标文件中的业绩证明经核查为伪造",
@@ -83,6 +84,15 @@ class ReportCreate(BaseModel):
     project_category: ProjectCategory = Field(
         description="the project's trading category (a ProjectCategory of the catalogue); it "
         "decides the supervising department the report is routed to"
+    )
+    region_code: str | None = Field(
+        default=None,
+        max_length=12,
+        description="the project's region (GB/T 2260 code of regions.json, e.g. 370113 长清区; "
+        "370100 市本级). Where the category's supervisor has a branch in that region (长清区住房和"
+        "城乡建设局), the branch handles the report and the city department gets a copy. "
+        "Omitted: the reporting department's region if it acts for exactly one (a district "
+        "branch), else the city department handles it",
     )
     behaviour_type: BehaviourType
     severity: Severity

@@ -12,7 +12,12 @@ from services.intake.domain.lifecycle import ProjectView, SectionView
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
-from services.platform_core.reference_data import load_json, regions
+from services.platform_core.reference_data import (
+    department_names,
+    district_branches,
+    load_json,
+    regions,
+)
 
 __all__ = [
     "BidSection",
@@ -96,7 +101,7 @@ class RegistrationRefused(PlatformError):
 
 
 @lru_cache(maxsize=1)
-def _departments() -> dict[str, str]:
+def _city_departments() -> dict[str, str]:
     return {entry["code"]: entry["name"] for entry in load_json("departments.json")["departments"]}
 
 
@@ -106,9 +111,17 @@ def _supervision() -> dict[str, str]:
     return routing
 
 
-def default_supervisor(category: Category) -> str:
-    """The supervising department for a category, from the routing data (房建市政→住建局 ...)."""
-    return _supervision()[category.value]
+@lru_cache(maxsize=1)
+def _branches() -> dict[tuple[str, str], str]:
+    return {(branch.parent, branch.region): branch.code for branch in district_branches()}
+
+
+def default_supervisor(category: Category, region_code: str) -> str:
+    """The supervising department, from the routing data: the category's city department
+    (房建市政→住建局 ...), or its branch in the project's region where it has one (长清区 →
+    长清区住房和城乡建设局)."""
+    city = _supervision()[category.value]
+    return _branches().get((city, region_code), city)
 
 
 def _organisation_problems(
@@ -151,11 +164,13 @@ def check_registration(registration: ProjectRegistration) -> None:
 
 
 def _service_rule_problems(registration: ProjectRegistration, problems: dict[str, str]) -> None:
-    departments = _departments()
-    if registration.supervise_dept_code and registration.supervise_dept_code not in departments:
+    code = registration.supervise_dept_code
+    if code and code not in department_names():
         problems["supervise_dept_code"] = (
-            f"unknown department {registration.supervise_dept_code!r}; accepted: "
-            + ", ".join(f"{code} {name}" for code, name in departments.items())
+            f"unknown department {code!r}; accepted: a city department ("
+            + ", ".join(f"{code} {name}" for code, name in _city_departments().items())
+            + ") or one of their district branches (code like ZJJ-CQ 长清区住房和城乡建设局; "
+            "abnormal push's GET /v1/departments lists them all)"
         )
     if registration.green_channel and not registration.key_project:
         problems["green_channel"] = (

@@ -151,7 +151,8 @@ def _registration(
         registered_at=registered_at,
         tender_project_code=body.tender_project_code or "",
         agency=Organisation(body.agency.name, body.agency.credit_code) if body.agency else None,
-        supervise_dept_code=body.supervise_dept_code or default_supervisor(body.category),
+        supervise_dept_code=body.supervise_dept_code
+        or default_supervisor(body.category, body.region_code),
         trading_method=body.trading_method,
         bid_sections=tuple(BidSection(s.bid_section_code, s.name, s.budget_fen) for s in sections)
         or (BidSection("001", body.name, body.budget_fen),),

@@ -46,3 +46,33 @@ def yellow_river_cities() -> dict[str, str]:
     return {
         entry["code"]: entry["name"] for entry in load_json("regions.json")["yellow_river_cities"]
     }
+
+
+@dataclass(frozen=True)
+class DistrictBranch:
+    """A district or county branch of a city department (长清区住房和城乡建设局 of 市住建局)."""
+
+    code: str
+    name: str
+    parent: str
+    region: str
+
+
+def district_branches(data: Any = None) -> tuple[DistrictBranch, ...]:
+    """The branches in departments.json (or in ``data``, that file already parsed)."""
+    entries = (data if data is not None else load_json("departments.json")).get(
+        "district_branches", ()
+    )
+    return tuple(
+        DistrictBranch(entry["code"], entry["name"], entry["parent"], entry["region"])
+        for entry in entries
+    )
+
+
+@lru_cache(maxsize=1)
+def department_names() -> dict[str, str]:
+    """Every department's name by code: the city's departments and their district branches."""
+    data = load_json("departments.json")
+    names = {entry["code"]: entry["name"] for entry in data["departments"]}
+    names.update({branch.code: branch.name for branch in district_branches(data)})
+    return names

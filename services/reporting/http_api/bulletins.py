@@ -8,7 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from services.platform_core.reference_data import load_json, regions, yellow_river_cities
+from services.platform_core.reference_data import (
+    department_names,
+    load_json,
+    regions,
+    yellow_river_cities,
+)
 from services.reporting.bulletin_render import to_docx, to_markdown
 from services.reporting.domain.bulletin import Bulletin, Labels, compose_bulletin
 from services.reporting.domain.periods import CHINA, InvalidPeriod, parse_period
@@ -23,12 +28,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def reference_labels() -> Labels:
-    departments = {
-        entry["code"]: entry["name"] for entry in load_json("departments.json")["departments"]
-    }
     return Labels(
         regions={code: region.name for code, region in regions().items()},
-        departments=departments,
+        departments=department_names(),
         partners=partner_names(),
     )
 

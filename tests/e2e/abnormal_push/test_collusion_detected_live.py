@@ -1,5 +1,6 @@
-"""Two bids on one section from different bidders with one MAC address put a push in 住建局's
-and the trading centre's inboxes within seconds of the second bid.
+"""Two bids on one section from different bidders with one MAC address put a push in the
+district 住建局's and the trading centre's inboxes within seconds of the second bid (the project
+is 历城区's: 历城区住房和城乡建设局 handles it, 市住建局 gets a copy).
 
 The intake events are published straight to intake.projects.v1 with the platform's
 EventPublisher (the real broker and the real contract); once intake's bid API exists, the same
@@ -16,9 +17,11 @@ import httpx
 import pytest
 from prt.v1 import common_pb2, intake_pb2
 
+from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
+from tests.conftest import IssueKey
 from tests.integration.abnormal_push.fixtures import (
     Keys,
     auth,
@@ -80,8 +83,17 @@ async def _detected(
 
 
 async def test_one_mac_across_two_bidders_reaches_the_housing_bureau_and_trading_centre(
-    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    issue_key: IssueKey,
 ) -> None:
+    district_bureau = (
+        await issue_key(
+            PrincipalKind.DEPARTMENT, "ZJJ-LC", "历城区住房和城乡建设局", frozenset({"370112"})
+        )
+    ).key
     project_id = f"p-{uuid.uuid4()}"
     mac = "3C:7C:3F:" + ":".join(f"{byte:02X}" for byte in uuid.uuid4().bytes[:3])
     first_bidder, second_bidder, honest = credit_code(), credit_code(), credit_code()
@@ -96,7 +108,7 @@ async def test_one_mac_across_two_bidders_reaches_the_housing_bureau_and_trading
 
     async with httpx.AsyncClient(timeout=10) as client:
         (zjj,) = await eventually(
-            lambda: _detected(client, push_api, keys["ZJJ"], project_id),
+            lambda: _detected(client, push_api, district_bureau, project_id),
             lambda found: len(found) >= 1,
             timeout_s=WITHIN_SECONDS,
             interval_s=0.05,
@@ -110,7 +122,13 @@ async def test_one_mac_across_two_bidders_reaches_the_housing_bureau_and_trading
         )
         centre_seen_after = time.monotonic() - second_bid_at
         print(
-            f"\nsecond bid → 住建局 inbox {zjj_seen_after:.2f}s, 交易中心 {centre_seen_after:.2f}s"
+            f"\nsecond bid → 区住建局 inbox {zjj_seen_after:.2f}s, "
+            f"交易中心 {centre_seen_after:.2f}s"
+        )
+        (city,) = await eventually(
+            lambda: _detected(client, push_api, keys["ZJJ"], project_id),
+            lambda found: len(found) >= 1,
+            timeout_s=WITHIN_SECONDS,
         )
 
         # The same bid delivered again changes nothing: still one report, one push each.
@@ -118,12 +136,13 @@ async def test_one_mac_across_two_bidders_reaches_the_housing_bureau_and_trading
         rules = await client.get(
             f"{push_api.base_url}/v1/detection/rules", headers=auth(keys["operator"])
         )
-        again = await _detected(client, push_api, keys["ZJJ"], project_id)
+        again = await _detected(client, push_api, district_bureau, project_id)
 
     report = zjj["report"]
     assert isinstance(report, dict)
     assert zjj["role"] == "HANDLER" and zjj["reason"] == "CATEGORY_SUPERVISOR"
     assert centre["role"] == "COPY" and centre["report_id"] == zjj["report_id"]
+    assert (city["role"], city["reason"]) == ("COPY", "BRANCH_OVERSIGHT")
     assert report["source"] == "DETECTED"
     assert report["behaviour_type"] == "COLLUSION_SAME_PREPARER"
     assert report["detection"]["rule_id"] == "PRT-FP-001"

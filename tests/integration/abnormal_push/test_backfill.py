@@ -222,7 +222,7 @@ async def test_a_detection_over_backfilled_intake_events_is_dated_by_the_opening
             actor_department="JYZX",
             name="迁移项目",
             category=common_pb2.PROJECT_CATEGORY_WATER,
-            region_code="370102",
+            region_code="370100",  # city level: 市水务局 itself handles it
             tenderer=_org(credit_code()),
             trading_method=intake_pb2.TRADING_METHOD_OPEN_TENDER,
             bid_sections=[intake_pb2.BidSection(bid_section_code="S1", name="一标段")],

@@ -55,7 +55,8 @@ async def test_registration_is_accepted_with_derived_fields_and_read_back(
     assert response.status_code == 201, response.text
     accepted = response.json()
     assert accepted["registering_department"] == changqing_dept.code  # from the key
-    assert accepted["supervise_dept_code"] == "ZJJ"  # 房建 → 住建局, from the routing data
+    # 房建 → 住建局, from the routing data: its branch in the project's region, 长清区.
+    assert accepted["supervise_dept_code"] == "ZJJ-CQ"
     assert accepted["unified_deal_code"].startswith(f"JN-{CHANGQING}-")
     assert accepted["state"] == "REGISTERED"
     assert accepted["outstanding_documents"] == ["建设工程规划许可证"]

@@ -39,6 +39,7 @@ def report(
     misconduct: bool = False,
     funds: bool = False,
     severity: Severity = Severity.MEDIUM,
+    region: str = "",
 ) -> AbnormalReport:
     return AbnormalReport(
         report_id="r-1",
@@ -57,6 +58,7 @@ def report(
         suspected_crime=crime,
         suspected_official_misconduct=misconduct,
         suspected_misuse_of_funds=funds,
+        region_code=region,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.abnormal_push.domain.detection import evaluate_all, registry
+from services.abnormal_push.domain.detection.findings import report_from_finding
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidsOpenedTrigger,
@@ -451,3 +452,13 @@ def test_r038_without_a_tenderer_is_not_applied_and_says_so() -> None:
 
 def test_the_evaluation_rules_ignore_other_triggers() -> None:
     assert both_rules(opened(bid(1), bid(2), bid(3))) == {}
+
+
+def test_a_detected_report_carries_the_projects_region_to_routing() -> None:
+    in_changqing = replace(PROJECT, region_code="370113")
+    trigger = BidSubmittedTrigger(
+        "e-trigger", T0, in_changqing, "S1", (bid(1, mac="AA"), bid(2, mac="AA"))
+    )
+    (finding,) = findings(same_fingerprint.RULE.evaluate(trigger))
+    detected = report_from_finding(finding, "JYZX", T0)
+    assert (detected.project_category, detected.region_code) == ("HOUSING", "370113")

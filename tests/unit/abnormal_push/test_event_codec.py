@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 from google.protobuf.message import Message
-from prt.v1 import abnormal_push_pb2, intake_pb2
+from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2
 
-from services.abnormal_push.domain.detection.intake_facts import TenderFailedSeen
+from services.abnormal_push.domain.detection.intake_facts import ProjectSeen, TenderFailedSeen
 from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
@@ -54,7 +54,7 @@ from tests.unit.abnormal_push.factories import T0, report
 
 def _detected() -> AbnormalReport:
     return replace(
-        report(crime=True),
+        report(crime=True, region="370113"),
         source=ReportSource.DETECTED,
         subjects=(
             Subject(SubjectKind.BIDDER, credit_code="91110000600037341L", name="甲"),
@@ -96,6 +96,7 @@ EVENTS: list[PushEvent] = [
     PushOverdue("e-5", "push-1", T0, Deadline.SIGN_FOR, T0, "ZJJ"),
     PushEscalated("e-6", "push-1", T0, Deadline.FEEDBACK, "FGW", 2),
     replace(ROUTED, event_id="e-7", deadlines_estimated=True),
+    replace(ROUTED, event_id="e-9", reason=RoutingReason.BRANCH_OVERSIGHT, role=PushRole.COPY),
     PushDeadlinesSet("e-8", "push-1", T0, T0 + timedelta(days=3), T0 + timedelta(days=14)),
 ]
 
@@ -145,3 +146,22 @@ def test_a_failed_tender_is_seen_and_a_plain_termination_is_not() -> None:
         subject="P-1",
     )
     assert intake_fact_from_envelope(ended) is None
+
+
+def test_detection_keeps_the_region_of_a_registered_project() -> None:
+    registered = intake_pb2.ProjectRegistered(
+        project_id="P-1",
+        occurred_at=to_timestamp(T0),
+        name="长清区某道路工程",
+        category=common_pb2.PROJECT_CATEGORY_TRANSPORT,
+        region_code="370113",
+    )
+    seen = intake_fact_from_envelope(Envelope(message=registered, source="test", subject="P-1"))
+    assert isinstance(seen, ProjectSeen)
+    assert (seen.project.category, seen.project.region_code) == ("TRANSPORT", "370113")
+
+
+def test_a_report_stored_before_regions_reads_as_region_unknown() -> None:
+    stored = report_to_json(report())
+    del stored["region_code"]
+    assert report_from_json(stored).region_code == ""

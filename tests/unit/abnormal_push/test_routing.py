@@ -15,7 +15,7 @@ from services.abnormal_push.domain.routing import (
     push_id_for,
     route,
 )
-from services.platform_core.reference_data import load_json
+from services.platform_core.reference_data import load_json, regions
 from tests.unit.abnormal_push.factories import report
 
 
@@ -99,3 +99,98 @@ def test_a_table_naming_an_unknown_department_is_refused(data: dict[str, Any]) -
     data["supervision_by_category"]["WATER"] = "NOPE"
     with pytest.raises(RoutingDataError, match="NOPE"):
         RoutingTable.from_data(data)
+
+
+# --- tiered supervision (分级监管): district and county branches -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("category", "region", "branch", "city"),
+    [
+        ("HOUSING", "370113", "ZJJ-CQ", "ZJJ"),  # 长清区住房和城乡建设局
+        ("TRANSPORT", "370114", "JTJ-ZQ", "JTJ"),  # 章丘区交通运输局
+        ("GOVERNMENT_PROCUREMENT", "370126", "CZJ-SH", "CZJ"),  # 商河县财政局
+        ("LAND_USE_RIGHTS", "370116", "ZRZYJ-LW", "ZRZYJ"),  # 济南市自然资源和规划局莱芜分局
+        ("RURAL_COLLECTIVE_PROPERTY", "370117", "NYNCJ-GC", "NYNCJ"),  # 钢城区农业农村局
+    ],
+)
+def test_a_district_project_is_handled_by_the_branch_and_copied_to_the_city_department(
+    data: dict[str, Any], category: str, region: str, branch: str, city: str
+) -> None:
+    routes = _routes(RoutingTable.from_data(data), category=category, region=region)
+    assert routes == {
+        branch: (RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER),
+        city: (RoutingReason.BRANCH_OVERSIGHT, PushRole.COPY),
+        "JYZX": (RoutingReason.OVERSIGHT, PushRole.COPY),
+        "FGW": (RoutingReason.OVERSIGHT, PushRole.COPY),
+    }
+
+
+@pytest.mark.parametrize(
+    ("category", "region", "handler"),
+    [
+        ("HOUSING", "370100", "ZJJ"),  # 市本级
+        ("HOUSING", "370171", "ZJJ"),  # 高新区: no branch in the data
+        ("HOUSING", "", "ZJJ"),  # region unknown (a report filed before it was asked for)
+        ("LANDSCAPING", "370113", "YLJ"),  # 园林 has no branch in 长清区
+        ("", "370113", "FGW"),  # OTHER: the joint-conference office
+    ],
+)
+def test_without_a_branch_there_the_city_department_handles(
+    data: dict[str, Any], category: str, region: str, handler: str
+) -> None:
+    routes = _routes(RoutingTable.from_data(data), category=category, region=region)
+    assert routes[handler] == (RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER)
+    assert [d for d, (_, role) in routes.items() if role is PushRole.HANDLER] == [handler]
+    assert RoutingReason.BRANCH_OVERSIGHT not in {reason for reason, _ in routes.values()}
+
+
+def test_case_nature_stays_with_the_city_beside_the_branch(data: dict[str, Any]) -> None:
+    routes = _routes(RoutingTable.from_data(data), category="WATER", region="370115", crime=True)
+    assert routes["SWJ-JY"] == (RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER)
+    assert routes["GAJ"] == (RoutingReason.SUSPECTED_CRIME, PushRole.HANDLER)
+    assert routes["SWJ"] == (RoutingReason.BRANCH_OVERSIGHT, PushRole.COPY)
+
+
+def test_branches_are_data(data: dict[str, Any]) -> None:
+    data["district_branches"].append(
+        {"code": "YLJ-CQ", "name": "长清区园林绿化局", "parent": "YLJ", "region": "370113"}
+    )
+    routes = _routes(RoutingTable.from_data(data), category="LANDSCAPING", region="370113")
+    assert routes["YLJ-CQ"] == (RoutingReason.CATEGORY_SUPERVISOR, PushRole.HANDLER)
+    assert routes["YLJ"] == (RoutingReason.BRANCH_OVERSIGHT, PushRole.COPY)
+
+
+def test_every_branch_belongs_to_a_department_and_a_region_of_the_registry(
+    data: dict[str, Any],
+) -> None:
+    table = RoutingTable.from_data(data)
+    known_regions = set(regions())
+    for entry in data["district_branches"]:
+        assert entry["parent"] in data["supervision_by_category"].values(), entry
+        assert entry["region"] in known_regions, entry
+        assert table.departments[entry["code"]] == entry["name"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"parent": "NOPE"}, "unknown department 'NOPE'"),
+        ({"code": "ZJJ"}, "used twice"),
+        ({"code": "ZJJ-CQ2"}, "two branches in region 370113"),
+    ],
+)
+def test_a_table_with_a_bad_branch_is_refused(
+    data: dict[str, Any], change: dict[str, str], message: str
+) -> None:
+    branch = {"code": "ZJJ-X", "name": "某分局", "parent": "ZJJ", "region": "370113", **change}
+    data["district_branches"].append(branch)
+    with pytest.raises(RoutingDataError, match=message):
+        RoutingTable.from_data(data)
+
+
+def test_a_branch_knows_its_city_department(data: dict[str, Any]) -> None:
+    table = RoutingTable.from_data(data)
+    assert table.parent_of("ZJJ-CQ") == "ZJJ"
+    assert table.parent_of("ZRZYJ-LW") == "ZRZYJ"
+    assert table.parent_of("ZJJ") is None

@@ -87,8 +87,17 @@ def test_unknown_supervising_department_is_refused() -> None:
 
 
 def test_the_supervisor_comes_from_the_routing_data() -> None:
-    assert default_supervisor(Category.HOUSING) == "ZJJ"
-    assert default_supervisor(Category.WATER) == "SWJ"
+    # The city department at city level and where it has no branch (the functional zones).
+    assert default_supervisor(Category.HOUSING, "370100") == "ZJJ"
+    assert default_supervisor(Category.WATER, "370171") == "SWJ"
+    assert default_supervisor(Category.LANDSCAPING, "370113") == "YLJ"
+    # Its branch in a district or county that has one.
+    assert default_supervisor(Category.HOUSING, "370113") == "ZJJ-CQ"
+    assert default_supervisor(Category.LAND_USE_RIGHTS, "370124") == "ZRZYJ-PY"
+
+
+def test_a_district_branch_may_be_named_as_supervisor() -> None:
+    check_registration(replace(GOOD, supervise_dept_code="ZJJ-CQ"))
 
 
 def test_deficiency_needs_documents_and_a_later_deadline() -> None:

@@ -21,6 +21,7 @@ def report_from_finding(
         project_id=finding.project.project_id,
         bid_section_code=finding.bid_section_code,
         project_category=finding.project.category,
+        region_code=finding.project.region_code,
         behaviour_type=definition.behaviour_type,
         severity=definition.severity,
         description=f"[{definition.rule_id}] {finding.description}",

@@ -61,6 +61,9 @@ class ProjectFacts:
     category: str = ""  # ProjectCategory member name; "" when the registration was not seen
     trading_method: str = ""  # TradingMethod member name
     tenderer: Organisation | None = None
+    # The project's region, which routes its reports to a district branch; "" when not seen
+    # (and in facts stored before detection kept it).
+    region_code: str = ""
 
 
 @dataclass(frozen=True)
