@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from prt.v1 import common_pb2, remote_eval_pb2
+from prt.v1 import common_pb2, intake_pb2, remote_eval_pb2
 
 from services.platform_core.events.proto_values import to_timestamp
+from services.remote_eval.domain.conflicts import WHOLE_PROJECT, PartiesLearned
 from services.remote_eval.domain.model import (
     EARLIEST_SLOT_DAY,
     LATEST_SLOT_DAY,
@@ -246,3 +247,27 @@ def scheduling_failed(
     if failure.alternative is not None:
         message.nearest_alternative.CopyFrom(alternative_message(failure.alternative))
     return message
+
+
+# --- intake's events: the parties to a trade (回避) -------------------------------------------
+
+
+def parties_learned_from(message: object) -> PartiesLearned | None:
+    """The parties an intake event names: the tenderer and agency of a registration (the whole
+    project), the bidder of a bid (its section); None for every other event."""
+    if isinstance(message, intake_pb2.ProjectRegistered):
+        codes = {
+            org.unified_social_credit_code
+            for org, present in (
+                (message.tenderer, message.HasField("tenderer")),
+                (message.agency, message.HasField("agency")),
+            )
+            if present and org.unified_social_credit_code
+        }
+        return PartiesLearned(message.project_id, WHOLE_PROJECT, frozenset(codes))
+    if isinstance(message, intake_pb2.BidSubmitted):
+        code = message.bidder.unified_social_credit_code
+        return PartiesLearned(
+            message.project_id, message.bid_section_code, frozenset({code} if code else ())
+        )
+    return None

@@ -6,6 +6,7 @@ What is rebuilt, and from where:
   evaluation (the scheduler publishes it with every decision, from the same outbox);
 - seat offers: from remote-eval.venues.v1, in log order, as the worker applies them;
 - experts' availability: from the ExpertAvailabilitySet events of remote-eval.evaluations.v1;
+- the parties to each trade (回避): from intake's intake.projects.v1, as the worker learns them;
 - unsealed committee lists: re-made from the sealed registry for the evaluations unsealed.
 
 Decisions are not taken again: replaying requests through the scheduler would draw against
@@ -35,12 +36,13 @@ from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
     EXPERT_REGISTRY,
+    PROJECT_EVENTS,
     VENUE_CAPACITY,
 )
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.log_replay import ReplayCounts, replay_topic
 from services.platform_core.settings import PlatformSettings, get_settings
-from services.remote_eval.event_codec import UnreadableEvent, expert_from
+from services.remote_eval.event_codec import UnreadableEvent, expert_from, parties_learned_from
 from services.remote_eval.scheduler import (
     COMMITTEE_LISTS_PREFIX,
     availability_from,
@@ -67,6 +69,7 @@ CLIENT_ID = "remote-eval-rebuild"
 PROJECTION_PATTERNS = (
     f"{PREFIX}evaluation:*",
     f"{PREFIX}by-project:*",
+    f"{PREFIX}parties:*",
     f"{PREFIX}bookings:*",
     f"{PREFIX}busy:*",
     f"{COMMITTEE_LISTS_PREFIX}*",
@@ -80,6 +83,7 @@ class RebuildReport(ReplayCounts):
     evaluations: int = 0
     offers: int = 0
     availability: int = 0
+    parties: int = 0  # intake events that named a party
     wiped_keys: int = 0
     experts: int = 0
 
@@ -144,6 +148,16 @@ async def _offers_and_availability(
             report.availability += 1
 
 
+async def _parties(
+    settings: PlatformSettings, store: RemoteEvalStore, report: RebuildReport
+) -> None:
+    async for envelope in replay_topic(settings, PROJECT_EVENTS, report, client_id=CLIENT_ID):
+        learned = parties_learned_from(envelope.message)
+        if learned is not None:
+            await store.add_parties(learned)
+            report.parties += 1
+
+
 async def _latest_states(
     settings: PlatformSettings, report: RebuildReport
 ) -> dict[str, EvaluationState]:
@@ -167,6 +181,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
         registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
         await _experts(settings, registry, report)
         await _offers_and_availability(settings, store, registry, report)
+        await _parties(settings, store, report)
         latest = await _latest_states(settings, report)
         draw_days: dict[str, set[str]] = {}
         for state in latest.values():

@@ -50,6 +50,7 @@ from services.platform_core.redis_lease import RedisLease
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
 from services.remote_eval.domain.checker import check_schedule
+from services.remote_eval.domain.conflicts import PartiesLearned, conflicted_experts
 from services.remote_eval.domain.model import (
     EvaluationRequest,
     Expert,
@@ -313,6 +314,7 @@ class Scheduler:
                     request = event_codec.request_from(envelope.message)
                 except event_codec.UnreadableEvent:
                     continue  # rejected when applied
+                request = await self._with_known_parties(request)
                 if await self._seen(CONSUMER, envelope.id):
                     continue
                 if await self._store.evaluation(request.evaluation_id) is not None:
@@ -329,9 +331,18 @@ class Scheduler:
         return bool(await self._redis.exists(f"prt:remote_eval:applied:{consumer}:{event_id}"))
 
     # -- requests ------------------------------------------------------------------------------
+    async def _with_known_parties(self, request: EvaluationRequest) -> EvaluationRequest:
+        """The request avoiding, beside the units it lists, every party to the trade intake has
+        shown so far (回避: domain.conflicts). The evaluation's state keeps this request, so
+        every later draw for it avoids them too."""
+        parties = await self._store.parties(request.project_id, request.bid_section_code)
+        if parties <= request.avoided_unit_codes:
+            return request
+        return replace(request, avoided_unit_codes=request.avoided_unit_codes | parties)
+
     async def _on_requested(self, envelope: Envelope[remote_eval_pb2.EvaluationRequested]) -> None:
         try:
-            request = event_codec.request_from(envelope.message)
+            request = await self._with_known_parties(event_codec.request_from(envelope.message))
         except event_codec.UnreadableEvent as exc:
             raise EventRejected(str(exc)) from exc
         if await self._store.evaluation(request.evaluation_id) is not None:
@@ -671,14 +682,18 @@ class Scheduler:
         status: str,
         reason: int,
         envelope: Envelope[Any],
+        *,
+        seed_cause: str | None = None,
     ) -> None:
+        """``seed_cause``: what the draw's seed is derived from, when one event replaces
+        several members (default: the event's id)."""
         previous = EvaluationState.from_json(state.to_json())
         context = await self._context(state.request.slot, excluding=state.request.evaluation_id)
         outcome = draw_substitute(
             state.request,
             state.schedule(),
             context,
-            draw_seed(self._secret, envelope.id),
+            draw_seed(self._secret, seed_cause or envelope.id),
             replaced_expert_id=member.assignment.expert_id,
             involved_expert_ids=state.involved_expert_ids,
         )
@@ -791,8 +806,12 @@ class Scheduler:
     # -- award: unseal the committee -------------------------------------------------------------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
         message = envelope.message
+        learned = event_codec.parties_learned_from(message)
+        if learned is not None:
+            await self._learn_parties(learned, envelope)
+            return
         if not isinstance(message, intake_pb2.ContractAwarded):
-            return  # every other project event (registration, 容缺 deadlines ...) is not ours
+            return  # every other project event (容缺 deadlines, openings ...) is not ours
         async with self._lease.held():
             await self._flush()
             for evaluation_id in await self._store.evaluations_for(
@@ -805,6 +824,55 @@ class Scheduler:
                 # already unsealed gives the others the same event ids as the first time.
                 self._begin(f"{envelope.id}|{evaluation_id}")
                 await self._unseal(state, envelope.time)
+
+    async def _learn_parties(self, learned: PartiesLearned, envelope: Envelope[Message]) -> None:
+        """Remembers the parties, then makes each scheduled committee of the trade avoid them:
+        its request takes them in, and a member they employ is replaced (补抽). Idempotent:
+        on a redelivery the parties are known and the member is gone already."""
+        async with self._lease.held():
+            await self._flush()
+            await self._store.add_parties(learned)
+            for evaluation_id in await self._store.evaluations_for(
+                learned.project_id, learned.bid_section_code
+            ):
+                state = await self._store.evaluation(evaluation_id)
+                if state is None or state.status != "scheduled" or state.unsealed:
+                    continue
+                if learned.unit_codes <= state.request.avoided_unit_codes:
+                    continue
+                await self._avoid(state, learned.unit_codes, envelope, evaluation_id)
+
+    async def _avoid(
+        self,
+        state: EvaluationState,
+        parties: frozenset[str],
+        envelope: Envelope[Message],
+        evaluation_id: str,
+    ) -> None:
+        self._begin(f"{envelope.id}|{evaluation_id}")
+        previous = EvaluationState.from_json(state.to_json())
+        state.request = replace(
+            state.request, avoided_unit_codes=state.request.avoided_unit_codes | parties
+        )
+        experts = (await self._experts()).by_id
+        conflicted = conflicted_experts(
+            [m.assignment.expert_id for m in state.members], experts, parties
+        )
+        if not conflicted:
+            await self._save(state, previous)
+            return
+        for expert_id in conflicted:
+            member = next(m for m in state.members if m.assignment.expert_id == expert_id)
+            await self._substitute(
+                state,
+                member,
+                "avoided",
+                remote_eval_pb2.SUBSTITUTION_REASON_CONFLICT_OF_INTEREST,
+                envelope,
+                seed_cause=f"{envelope.id}|{evaluation_id}|{expert_id}",
+            )
+            if state.status != "scheduled":
+                return  # no substitute could be drawn: the evaluation failed, and says why
 
     async def _unseal(self, state: EvaluationState, now: datetime) -> None:
         document = await committee_document(self._registry, state)

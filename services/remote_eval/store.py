@@ -18,6 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.platform_core.redis_lease import RedisLease
+from services.remote_eval.domain.conflicts import WHOLE_PROJECT, PartiesLearned
 from services.remote_eval.domain.draw import DrawInputs
 from services.remote_eval.domain.model import (
     Assignment,
@@ -49,6 +50,10 @@ def _evaluation_key(evaluation_id: str) -> str:
 
 def _project_key(project_id: str, bid_section_code: str) -> str:
     return f"{PREFIX}by-project:{project_id}|{bid_section_code}"
+
+
+def _parties_key(project_id: str, bid_section_code: str) -> str:
+    return f"{PREFIX}parties:{project_id}|{bid_section_code}"
 
 
 def _bookings_key(slot: Slot) -> str:
@@ -103,7 +108,7 @@ class Member:
 
     assignment: Assignment
     pseudonym: str
-    status: str = "drawn"  # drawn | confirmed | declined | no_show | replaced
+    status: str = "drawn"  # drawn | confirmed | declined | no_show | not_confirmed | avoided (回避)
 
     def to_json(self) -> dict[str, Any]:
         a = self.assignment
@@ -270,8 +275,28 @@ class RemoteEvalStore:
         return EvaluationState.from_json(json.loads(raw)) if raw else None
 
     async def evaluations_for(self, project_id: str, bid_section_code: str) -> list[str]:
+        """The evaluations of a section; of every section for WHOLE_PROJECT (evaluations
+        stored before this index existed are found there once the store is rebuilt)."""
         raw = await self._redis.smembers(_project_key(project_id, bid_section_code))
         return sorted(value.decode() if isinstance(value, bytes) else value for value in raw)
+
+    # -- parties to a trade, from intake's events (回避) -----------------------------------------
+    async def add_parties(self, learned: PartiesLearned) -> None:
+        """A set: learning a party twice changes nothing."""
+        if learned.unit_codes:
+            key = _parties_key(learned.project_id, learned.bid_section_code)
+            await self._redis.sadd(key, *sorted(learned.unit_codes))
+
+    async def parties(self, project_id: str, bid_section_code: str) -> frozenset[str]:
+        """The units known to be parties to the section: its bidders, and the project's
+        tenderer and agency."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.smembers(_parties_key(project_id, WHOLE_PROJECT))
+            pipe.smembers(_parties_key(project_id, bid_section_code))
+            whole, section = await pipe.execute()
+        return frozenset(
+            value.decode() if isinstance(value, bytes) else value for value in whole | section
+        )
 
     async def save(
         self,
@@ -411,6 +436,8 @@ def _queue_decision(
         pipe.hset(DRAW_DAYS_KEY, mapping=day_updates)
     pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
     pipe.sadd(_project_key(request.project_id, request.bid_section_code), request.evaluation_id)
+    # And under the whole project, for what concerns all its sections (its tenderer's 回避).
+    pipe.sadd(_project_key(request.project_id, WHOLE_PROJECT), request.evaluation_id)
     if previous is not None and previous.deadlines:
         pipe.zrem(DEADLINES_KEY, *(json.dumps(deadline_to_json(d)) for d in previous.deadlines))
     if state.deadlines:

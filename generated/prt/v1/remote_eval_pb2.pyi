@@ -50,6 +50,7 @@ class SubstitutionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSTITUTION_REASON_NO_SHOW: _ClassVar[SubstitutionReason]
     SUBSTITUTION_REASON_VENUE_DECLINED: _ClassVar[SubstitutionReason]
     SUBSTITUTION_REASON_NOT_CONFIRMED: _ClassVar[SubstitutionReason]
+    SUBSTITUTION_REASON_CONFLICT_OF_INTEREST: _ClassVar[SubstitutionReason]
 
 class SchedulingConstraint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -82,6 +83,7 @@ SUBSTITUTION_REASON_DECLINED: SubstitutionReason
 SUBSTITUTION_REASON_NO_SHOW: SubstitutionReason
 SUBSTITUTION_REASON_VENUE_DECLINED: SubstitutionReason
 SUBSTITUTION_REASON_NOT_CONFIRMED: SubstitutionReason
+SUBSTITUTION_REASON_CONFLICT_OF_INTEREST: SubstitutionReason
 SCHEDULING_CONSTRAINT_UNSPECIFIED: SchedulingConstraint
 SCHEDULING_CONSTRAINT_COMMITTEE_COMPOSITION: SchedulingConstraint
 SCHEDULING_CONSTRAINT_SEATS: SchedulingConstraint

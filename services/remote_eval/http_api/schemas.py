@@ -127,7 +127,11 @@ class EvaluationCreate(BaseModel):
         "preferred_partner_codes",
     )
     avoided_unit_codes: list[str] = Field(
-        default=[], description="bidders', tenderer's, agency's and other avoided units' codes"
+        default=[],
+        description="units whose employees may not evaluate (回避), by credit code. The "
+        "tenderer, agency and bidders of the section that intake has registered are avoided "
+        "without being listed, and a drawn expert whose employer bids later is replaced (补抽); "
+        "list here the others, and parties of trades intake does not hold",
     )
     main_venue_experts: int | None = Field(default=None, ge=0)
     occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
