@@ -63,6 +63,9 @@ PROJECT = DETECTION + "project:"
 BIDS = DETECTION + "bids:"
 SECTIONS = DETECTION + "sections:"  # set per project: the sections that received bids
 GAPS = DETECTION + "price-gaps"
+# When each section's evaluation completed ("project:section" -> ISO time), for the deadline of
+# its candidates' publicity.
+EVALUATED_AT = DETECTION + "evaluated-at"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -130,6 +133,7 @@ class DetectionState:
         project: ProjectFacts | None = None,
         bid: tuple[str, Bid] | None = None,
         gap: tuple[str, float] | None = None,
+        evaluated: tuple[str, datetime] | None = None,
         findings: Sequence[Finding] = (),
         not_applied: Sequence[NotApplied] = (),
     ) -> None:
@@ -144,6 +148,8 @@ class DetectionState:
                 pipe.sadd(SECTIONS + project_id, value.bid_section_code)
             if gap is not None:
                 pipe.hset(GAPS, gap[0], repr(gap[1]))
+            if evaluated is not None:
+                pipe.hset(EVALUATED_AT, evaluated[0], evaluated[1].isoformat())
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:
@@ -157,6 +163,12 @@ class DetectionState:
                 pipe.ltrim(NOT_APPLIED, 0, NOT_APPLIED_LENGTH - 1)
             pipe.set(APPLIED + event_id, "1")
             await pipe.execute()
+
+    async def evaluated_at(self, section_key: str) -> datetime | None:
+        raw = await self._redis.hget(EVALUATED_AT, section_key)
+        return (
+            datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
+        )
 
     async def findings_by_rule(self) -> dict[str, int]:
         raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
@@ -191,6 +203,7 @@ class Detector:
         more: list[Trigger] = []  # a project-wide 流标 concerns each section with bids
         bid: tuple[str, Bid] | None = None
         gap: tuple[str, float] | None = None
+        evaluated: tuple[str, datetime] | None = None
         if isinstance(fact, BidSeen):
             section = fact.bid.bid_section_code
             bids = await self._state.bids(fact.project_id, section)
@@ -223,6 +236,7 @@ class Detector:
                 tuple(bids.values()),
                 fact.disqualifications,
             )
+            evaluated = (f"{fact.project_id}:{fact.section_code}", fact.at)
         elif isinstance(fact, CandidatesSeen):
             section_key = f"{fact.project_id}:{fact.section_code}"
             trigger = CandidatesPublicisedTrigger(
@@ -232,6 +246,7 @@ class Detector:
                 fact.section_code,
                 fact.candidates,
                 await self._state.gap_history(excluding=section_key),
+                await self._state.evaluated_at(section_key),
             )
             section_gap = relative_gap(fact.candidates)
             gap = None if section_gap is None else (section_key, section_gap)
@@ -279,5 +294,10 @@ class Detector:
         for outcome in not_applied:
             log.info("rule %s not applied to %s: %s", outcome.rule_id, event_id, outcome.reason)
         await self._state.commit(
-            event_id, bid=bid, gap=gap, findings=findings, not_applied=not_applied
+            event_id,
+            bid=bid,
+            gap=gap,
+            evaluated=evaluated,
+            findings=findings,
+            not_applied=not_applied,
         )

@@ -5,7 +5,7 @@ are routed; honest bids do not fire; the detection state is idempotent by event 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -343,3 +343,47 @@ async def test_all_bids_but_one_ruled_out_at_evaluation_fires_r035(
         "remaining_bidder": kept,
     }
     assert "未提供有效的安全生产许可证" in report["description"]
+
+
+async def test_candidates_publicised_five_days_after_the_evaluation_fire_prt_pub_001(
+    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+) -> None:
+    project = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_HOUSING, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await project.register()
+    bidders = [credit_code() for _ in range(3)]
+    for n, bidder in enumerate(bidders):
+        await project.bid(bidder, 60_000_000_00 + n * n * 7_654_00)  # irregular prices
+    await project.open(*bidders)
+    evaluated = datetime.now(UTC) - timedelta(days=5)
+    await project.send(
+        intake_pb2.EvaluationCompleted(
+            project_id=project.project_id,
+            occurred_at=to_timestamp(evaluated),
+            actor_department="JYZX",
+            bid_section_code="S1",
+        )
+    )
+    await project.send(
+        intake_pb2.CandidatesPublicised(
+            project_id=project.project_id,
+            occurred_at=_now(),
+            actor_department="JYZX",
+            bid_section_code="S1",
+            candidates=[
+                intake_pb2.Candidate(rank=n + 1, bidder=_org(code), bid_price_fen=60_000_000_00)
+                for n, code in enumerate(bidders)
+            ],
+        )
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        reports = await eventually(
+            lambda: _reports(client, push_api, keys["ZJJ"], project.project_id),
+            lambda found: "PRT-PUB-001" in found,
+        )
+    report = reports["PRT-PUB-001"]
+    assert [(s["kind"], s["credit_code"]) for s in report["subjects"]] == [
+        ("TENDERER", project.tenderer)
+    ]
+    assert int(report["detection"]["evidence_values"]["days_late"]) >= 1

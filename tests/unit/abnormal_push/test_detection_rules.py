@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from services.abnormal_push.domain.detection.rules import (
     deficiency_breach,
     high_disqualification_ratio,
     identical_bid_prices,
+    late_candidate_publicity,
     price_close_to_runner_up,
     regular_price_pattern,
     same_deposit_account,
@@ -63,6 +64,7 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "R038",
         "R044",
         "PRT-PRC-001",
+        "PRT-PUB-001",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -462,3 +464,60 @@ def test_a_detected_report_carries_the_projects_region_to_routing() -> None:
     (finding,) = findings(same_fingerprint.RULE.evaluate(trigger))
     detected = report_from_finding(finding, "JYZX", T0)
     assert (detected.project_category, detected.region_code) == ("HOUSING", "370113")
+
+
+# --- PRT-PUB-001: candidates publicised late ------------------------------------------------
+
+BEIJING = timezone(timedelta(hours=8))
+EVALUATED = datetime(2023, 5, 8, 23, 30, tzinfo=BEIJING)  # a Monday, late in the evening
+
+
+def publicised(at: datetime, evaluated_at: datetime | None = EVALUATED, **project: Any) -> Any:
+    return replace(
+        candidates(100_000_00, 101_000_00, ()),
+        at=at,
+        evaluated_at=evaluated_at,
+        project=replace(PROJECT, **project),
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "days_late"),
+    [
+        (datetime(2023, 5, 11, 23, 59, tzinfo=BEIJING), 0),  # the third day after: in time
+        # 00:30 on the 12th in Beijing is still the 11th in UTC: Beijing dates count.
+        (datetime(2023, 5, 12, 0, 30, tzinfo=BEIJING), 1),
+        (datetime(2023, 5, 15, 9, 0, tzinfo=BEIJING), 4),
+    ],
+)
+def test_candidates_publicised_after_the_third_day_are_late(at: datetime, days_late: int) -> None:
+    outcomes = findings(late_candidate_publicity.RULE.evaluate(publicised(at)))
+    if days_late == 0:
+        assert outcomes == []
+        return
+    (finding,) = outcomes
+    assert dict(finding.evidence_values) == {
+        "evaluated_on": "2023-05-08",
+        "publicised_on": at.date().isoformat(),
+        "days_late": str(days_late),
+    }
+    assert finding.subjects[0].kind is SubjectKind.TENDERER
+    assert PROJECT.tenderer is not None
+    assert finding.subjects[0].credit_code == PROJECT.tenderer.credit_code
+
+
+def test_late_publicity_is_judged_for_tenders_outside_government_procurement_only() -> None:
+    late = datetime(2023, 5, 20, 9, 0, tzinfo=BEIJING)
+    rule = late_candidate_publicity.RULE
+    assert findings(rule.evaluate(publicised(late, trading_method="INVITED_TENDER")))
+    assert rule.evaluate(publicised(late, category="GOVERNMENT_PROCUREMENT")) == []
+    assert rule.evaluate(publicised(late, trading_method="COMPETITIVE_NEGOTIATION")) == []
+
+
+def test_late_publicity_without_the_evaluation_or_the_procedure_is_not_judged() -> None:
+    late = datetime(2023, 5, 20, 9, 0, tzinfo=BEIJING)
+    rule = late_candidate_publicity.RULE
+    (unseen,) = rule.evaluate(publicised(late, evaluated_at=None))
+    assert isinstance(unseen, NotApplied) and "evaluation was not seen" in unseen.reason
+    (unknown,) = rule.evaluate(publicised(late, trading_method=""))
+    assert isinstance(unknown, NotApplied) and "registration was not seen" in unknown.reason

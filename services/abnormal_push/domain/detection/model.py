@@ -112,6 +112,8 @@ class CandidatesPublicisedTrigger:
     candidates: tuple[RankedCandidate, ...]
     # Relative winner/runner-up price gaps of earlier sections (this one not included).
     gap_history: tuple[float, ...]
+    # When the section's evaluation completed (its report was handed over); None if not seen.
+    evaluated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
