@@ -42,7 +42,10 @@ start_one() {
   read -r -a args <<<"$module"
   if [[ -n "$port" ]]; then
     port_open "$port" && die "port $port for $name is taken by another process"
-    args+=(--host 127.0.0.1 --port "$port")
+    # uvicorn's graceful shutdown waits for the requests in flight; a write waiting for Redis to
+    # come back (to record its outcome, up to 10 min) would hold it until stop's SIGKILL. (The
+    # dashboard's event stream is ended by sse-starlette on shutdown: measured, 0.2 s.)
+    args+=(--host 127.0.0.1 --port "$port" --timeout-graceful-shutdown 10)
   fi
   (cd "$PRT_REPO_ROOT" && exec nohup "$PYTHON" -m "${args[@]}" >>"$log_file" 2>&1) &
   echo $! >"$pid_file"
