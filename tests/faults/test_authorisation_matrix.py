@@ -128,6 +128,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/bulletins/{period}"): READERS,
         ("GET", "/v1/dashboard/snapshot"): READERS,
         ("GET", "/v1/dashboard/stream"): READERS,
+        ("GET", "/v1/operations/streams"): frozenset({OP}),  # stream health: operators only
     },
 }
 # Routes that need no key at all.

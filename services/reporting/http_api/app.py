@@ -14,7 +14,7 @@ from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
-from services.reporting.http_api import bulletins, dashboard, metrics
+from services.reporting.http_api import bulletins, dashboard, metrics, operations
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.settings import get_reporting_settings
 
@@ -45,6 +45,7 @@ install_access_log_redaction()  # no API key from a query string in the logs
 app.include_router(metrics.router)
 app.include_router(bulletins.router)
 app.include_router(dashboard.router)
+app.include_router(operations.router)
 
 
 @app.get("/healthz", include_in_schema=False)

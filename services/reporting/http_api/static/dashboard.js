@@ -116,4 +116,70 @@
     };
   }
   connect();
+
+  // Stream health (operators only): each consumer group's lag and each dead-letter topic's
+  // records, polled; the server reads the broker at most every few seconds whoever asks.
+  const STREAMS_POLL_MS = 10000;
+  const GROUP_STATES = {
+    Stable: "运行中",
+    Empty: "未运行",
+    PreparingRebalance: "再均衡",
+    CompletingRebalance: "再均衡",
+    Dead: "已删除",
+  };
+  const streamsPanel = document.getElementById("streams");
+  const streamsStatus = document.getElementById("streams-status");
+
+  function count(row, value) {
+    const td = cell(row, value);
+    td.className = value > 0 ? "count nonzero" : "count";
+    return td;
+  }
+
+  function drawStreams(data) {
+    const groups = document.querySelector("#stream-groups tbody");
+    groups.replaceChildren();
+    for (const g of data.groups) {
+      const row = document.createElement("tr");
+      cell(row, g.group_id);
+      const state = GROUP_STATES[g.state] || g.state || "—";
+      cell(row, g.members ? `${state}(${g.members})` : state);
+      count(row, g.lag).title = g.topics.map((t) => `${t.topic}: ${t.lag}`).join("\n");
+      groups.appendChild(row);
+    }
+    const deadLetters = document.querySelector("#dead-letters tbody");
+    deadLetters.replaceChildren();
+    for (const d of data.dead_letters) {
+      const row = document.createElement("tr");
+      cell(row, d.topic).title = d.consumer;
+      count(row, d.records);
+      deadLetters.appendChild(row);
+    }
+    streamsStatus.textContent = `读取于 ${new Date(data.observed_at).toLocaleTimeString("zh-CN")}`;
+  }
+
+  let streamsTimer = null;
+  async function pollStreams() {
+    let response;
+    try {
+      response = await fetch(`/v1/operations/streams?${new URLSearchParams({ key })}`);
+    } catch (error) {
+      streamsStatus.textContent = "连接中断";
+      return;
+    }
+    if (response.status === 401 || response.status === 403) {
+      // A department's key: the panel is for the 联席办's duty officers; stop asking.
+      streamsPanel.hidden = true;
+      clearInterval(streamsTimer);
+      return;
+    }
+    streamsPanel.hidden = false;
+    if (!response.ok) {
+      streamsStatus.textContent = response.status === 503 ? "Kafka 暂不可读" : `错误 ${response.status}`;
+      return;
+    }
+    drawStreams(await response.json());
+  }
+  streamsTimer = setInterval(pollStreams, STREAMS_POLL_MS);
+  pollStreams();
 })();

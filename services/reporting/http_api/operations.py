@@ -1,0 +1,231 @@
+"""``/v1/operations/streams``: whether the platform's stream workers keep up and what they have
+set aside - each consumer group's lag and each dead-letter topic's records. For operators (联席办
+duty officers) only: group and topic names say how the platform is built, which is no
+department's business.
+
+The dashboard calls it too, and a page's fetch sends no header the page does not know, so the key
+is accepted as the ``key`` query parameter as well as in the usual headers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from services.platform_core.auth.api_keys import AuthenticationError
+from services.platform_core.auth.dependencies import (
+    api_key_store,
+    authenticate_headers,
+    require_kind,
+)
+from services.platform_core.auth.principals import Principal, PrincipalKind
+from services.platform_core.http.errors import ApiError, ErrorBody
+from services.platform_core.settings import get_settings
+from services.reporting.stream_health_probe import (
+    CACHE_TTL_S,
+    StreamHealthProbe,
+    StreamHealthReading,
+    StreamHealthUnavailable,
+)
+
+router = APIRouter(prefix="/v1/operations", tags=["operations"])
+
+
+class TopicLagPublic(BaseModel):
+    topic: str
+    lag: int = Field(description="records of this topic the group has still to read")
+
+
+class PartitionBehindPublic(BaseModel):
+    topic: str
+    partition: int
+    committed: int | None = Field(
+        description="the group's committed offset; null: nothing committed, so it reads from "
+        "the partition's beginning offset"
+    )
+    end: int = Field(description="the partition's end offset (the next record's)")
+    lag: int
+
+
+class ConsumerGroupPublic(BaseModel):
+    group_id: str
+    state: str | None = Field(
+        description="the broker's word for the group: Stable (consuming), Empty (no consumer "
+        "running), PreparingRebalance, CompletingRebalance; null if it could not be described"
+    )
+    members: int | None = Field(description="consumers in the group now")
+    lag: int = Field(description="records the group has still to read, over all its topics")
+    topics: list[TopicLagPublic] = Field(description="every topic it reads, most behind first")
+    behind: list[PartitionBehindPublic] = Field(description="the partitions with records left")
+
+
+class DeadLetterTopicPublic(BaseModel):
+    topic: str
+    consumer: str = Field(description="the consumer that set the records aside")
+    records: int = Field(description="records the topic holds (kept 30 days)")
+
+
+class StreamHealthPublic(BaseModel):
+    observed_at: datetime = Field(
+        description=f"when the broker was read; a reading is shared for {CACHE_TTL_S:g} s"
+    )
+    total_lag: int
+    dead_letter_records: int
+    groups: list[ConsumerGroupPublic] = Field(
+        description="every consumer group reading the platform's topics, most behind first"
+    )
+    dead_letters: list[DeadLetterTopicPublic] = Field(description="fullest first")
+
+
+EXAMPLE: dict[str, Any] = {
+    "observed_at": "2026-12-02T06:30:05.120431Z",
+    "total_lag": 1240,
+    "dead_letter_records": 3,
+    "groups": [
+        {
+            "group_id": "prt-reporting",
+            "state": "Stable",
+            "members": 1,
+            "lag": 1240,
+            "topics": [
+                {"topic": "intake.projects.v1", "lag": 1200},
+                {"topic": "abnormal.pushes.v1", "lag": 40},
+                {"topic": "abnormal.reports.v1", "lag": 0},
+            ],
+            "behind": [
+                {
+                    "topic": "abnormal.pushes.v1",
+                    "partition": 4,
+                    "committed": 8812,
+                    "end": 8852,
+                    "lag": 40,
+                },
+                {
+                    "topic": "intake.projects.v1",
+                    "partition": 2,
+                    "committed": 40211,
+                    "end": 41411,
+                    "lag": 1200,
+                },
+            ],
+        },
+        {
+            "group_id": "prt-abnormal-push",
+            "state": "Stable",
+            "members": 1,
+            "lag": 0,
+            "topics": [{"topic": "abnormal.reports.v1", "lag": 0}],
+            "behind": [],
+        },
+    ],
+    "dead_letters": [
+        {
+            "topic": "reporting.aggregator.dead-letters.v1",
+            "consumer": "reporting.aggregator",
+            "records": 3,
+        },
+        {"topic": "intake.projector.dead-letters.v1", "consumer": "intake.projector", "records": 0},
+    ],
+}
+
+
+async def _operator(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Query(description="the API key, for the dashboard page; otherwise send it as a header"),
+    ] = None,
+) -> Principal:
+    store = api_key_store(request)
+    if key:
+        try:
+            principal = await store.authenticate(key)
+        except AuthenticationError as exc:
+            raise ApiError(401, "unauthenticated", str(exc)) from exc
+    else:
+        headers = request.headers
+        principal = await authenticate_headers(
+            store, headers.get("x-api-key"), headers.get("authorization")
+        )
+    require_kind(principal, PrincipalKind.OPERATOR)
+    return principal
+
+
+def _probe(request: Request) -> StreamHealthProbe:
+    # Made on first use, not in the lifespan: the app starts and serves figures without the
+    # broker, and only this route needs it.
+    probe: StreamHealthProbe | None = getattr(request.app.state, "stream_health_probe", None)
+    if probe is None:
+        probe = StreamHealthProbe(get_settings())
+        request.app.state.stream_health_probe = probe
+    return probe
+
+
+Operator = Annotated[Principal, Depends(_operator)]
+Probe = Annotated[StreamHealthProbe, Depends(_probe)]
+
+
+def stream_health_public(reading: StreamHealthReading) -> StreamHealthPublic:
+    health = reading.health
+    return StreamHealthPublic(
+        observed_at=reading.observed_at,
+        total_lag=health.total_lag,
+        dead_letter_records=health.dead_letter_records,
+        groups=[
+            ConsumerGroupPublic(
+                group_id=group.group_id,
+                state=group.state,
+                members=group.members,
+                lag=group.lag,
+                topics=[TopicLagPublic(topic=t.topic, lag=t.lag) for t in group.topics],
+                behind=[
+                    PartitionBehindPublic(
+                        topic=p.topic,
+                        partition=p.partition,
+                        committed=p.committed,
+                        end=p.end,
+                        lag=p.lag,
+                    )
+                    for p in group.behind
+                ],
+            )
+            for group in health.groups
+        ],
+        dead_letters=[
+            DeadLetterTopicPublic(topic=d.topic, consumer=d.consumer, records=d.records)
+            for d in health.dead_letters
+        ],
+    )
+
+
+@router.get(
+    "/streams",
+    response_model=StreamHealthPublic,
+    # The header scheme is checked by _operator itself (it takes ?key= too); state it here so
+    # the OpenAPI document shows the requirement as on every other route.
+    openapi_extra={"security": [{"ApiKey": []}]},
+    responses={
+        200: {"content": {"application/json": {"example": EXAMPLE}}},
+        401: {"model": ErrorBody, "description": "no key, or a key not known"},
+        403: {"model": ErrorBody, "description": "a department's or partner's key"},
+        503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
+    },
+)
+async def get_streams(_: Operator, probe: Probe) -> StreamHealthPublic:
+    """Each consumer group reading the platform's topics with its lag (records it has still to
+    read: end offset less committed offset, from the beginning offset where nothing is
+    committed), and each dead-letter topic (``<consumer>.dead-letters.v1``) with the records it
+    holds. Read from the broker at most every few seconds."""
+    try:
+        reading = await probe.read()
+    except StreamHealthUnavailable as exc:
+        raise ApiError(
+            503,
+            "event_log_unavailable",
+            f"Consumer offsets cannot be read just now: {exc}; retry later.",
+            headers={"Retry-After": str(round(CACHE_TTL_S))},
+        ) from exc
+    return stream_health_public(reading)
