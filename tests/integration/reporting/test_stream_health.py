@@ -71,7 +71,7 @@ async def delete_before(settings: PlatformSettings, partition: TopicPartition, o
 
 
 async def streams(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
-    response = await client.get(STREAMS, params={"key": key})
+    response = await client.get(STREAMS, headers={"X-API-Key": key})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -141,11 +141,10 @@ async def test_departments_and_callers_without_a_key_are_refused(
         PrincipalKind.DEPARTMENT, "ZJJ", "市住房城乡建设局", frozenset({"370102"})
     )
     async with httpx.AsyncClient(base_url=own_api.base_url, timeout=30) as client:
-        as_query = await client.get(STREAMS, params={"key": department.key})
         as_header = await client.get(STREAMS, headers={"X-API-Key": department.key})
         without_key = await client.get(STREAMS)
 
-    for refused in (as_query, as_header):
+    for refused in (as_header,):
         assert refused.status_code == 403, refused.text
         body = refused.json()
         assert set(body) == {"code", "message", "details"}

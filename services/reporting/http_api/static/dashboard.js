@@ -162,7 +162,7 @@
   async function pollStreams() {
     let response;
     try {
-      response = await fetch(`/v1/operations/streams?${new URLSearchParams({ key })}`);
+      response = await fetch("/v1/operations/streams", { headers: { "X-API-Key": key } });
     } catch (error) {
       streamsStatus.textContent = "连接中断";
       return;

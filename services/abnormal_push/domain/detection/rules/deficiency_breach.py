@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.abnormal_push.domain.detection.grouping import tenderer_subject
 from services.abnormal_push.domain.detection.model import (
     DeficiencyBreachTrigger,
     Finding,
@@ -12,7 +13,6 @@ from services.abnormal_push.domain.detection.model import (
     RuleDefinition,
     Trigger,
 )
-from services.abnormal_push.domain.reports import Subject, SubjectKind
 
 
 class DeficiencyBreach:
@@ -31,11 +31,7 @@ class DeficiencyBreach:
                 definition=self.definition,
                 project=trigger.project,
                 bid_section_code="",
-                subjects=(
-                    Subject(
-                        SubjectKind.TENDERER, credit_code=tenderer.credit_code, name=tenderer.name
-                    ),
-                ),
+                subjects=(tenderer_subject(tenderer),),
                 description=(
                     f"项目 {trigger.project.name or trigger.project.project_id} 容缺受理, "
                     f"补正期限 {trigger.supplement_deadline} 已过, 仍缺: {missing}"

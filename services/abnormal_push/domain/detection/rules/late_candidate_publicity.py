@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from services.abnormal_push.domain.detection.grouping import tenderer_subject
 from services.abnormal_push.domain.detection.model import (
     CandidatesPublicisedTrigger,
     Finding,
@@ -20,7 +21,6 @@ from services.abnormal_push.domain.detection.model import (
     RuleDefinition,
     Trigger,
 )
-from services.abnormal_push.domain.reports import Subject, SubjectKind
 
 
 class LateCandidatePublicity:
@@ -51,11 +51,7 @@ class LateCandidatePublicity:
                 definition=self.definition,
                 project=trigger.project,
                 bid_section_code=trigger.section_code,
-                subjects=(
-                    Subject(
-                        SubjectKind.TENDERER, credit_code=tenderer.credit_code, name=tenderer.name
-                    ),
-                ),
+                subjects=(tenderer_subject(tenderer),),
                 description=(
                     f"标段 {trigger.section_code} 于 {evaluated_on} 完成评标, 中标候选人于 "
                     f"{publicised_on} 才公示, 超过收到评标报告之日起{self._days}日的期限 "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.abnormal_push.domain.detection.grouping import tenderer_subject
 from services.abnormal_push.domain.detection.model import (
     BidsOpenedTrigger,
     Finding,
@@ -20,7 +21,6 @@ from services.abnormal_push.domain.detection.model import (
     TenderFailedTrigger,
     Trigger,
 )
-from services.abnormal_push.domain.reports import Subject, SubjectKind
 
 
 class SingleBidder:
@@ -54,11 +54,7 @@ class SingleBidder:
                 definition=self.definition,
                 project=trigger.project,
                 bid_section_code=trigger.section_code,
-                subjects=(
-                    Subject(
-                        SubjectKind.TENDERER, credit_code=tenderer.credit_code, name=tenderer.name
-                    ),
-                ),
+                subjects=(tenderer_subject(tenderer),),
                 description=(
                     f"公开招标项目标段 {trigger.section_code} 开标时仅有一家投标人 ({only})"
                     if isinstance(trigger, BidsOpenedTrigger)
