@@ -402,6 +402,11 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 trading_method=_member(intake_pb2.TradingMethod, message.trading_method),
                 tenderer=_organisation(message.tenderer) if message.HasField("tenderer") else None,
                 region_code=message.region_code,
+                tender_required_by_law=(
+                    message.tender_required_by_law
+                    if message.HasField("tender_required_by_law")
+                    else None
+                ),
             ),
         )
     if isinstance(message, intake_pb2.BidSubmitted):

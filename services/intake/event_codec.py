@@ -94,6 +94,9 @@ def registration_to_event(registration: ProjectRegistration) -> intake_pb2.Proje
         green_channel=registration.green_channel,
         commitment_pledged=registration.commitment_pledged,
     )
+    if (obligation := registration.tender_obligation) is not None:
+        event.tender_required_by_law = obligation.required
+        event.tender_obligation_derived = obligation.derived
     if registration.agency is not None:
         event.agency.CopyFrom(_org(registration.agency))
     if (deficiency := registration.deficiency) is not None:
@@ -143,6 +146,10 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
         supplement_deadline_pending=pending,
         sections=tuple(SectionView(section.bid_section_code) for section in message.bid_sections),
         trading_method=_trading_method(message.trading_method),
+        tender_required_by_law=(
+            message.tender_required_by_law if message.HasField("tender_required_by_law") else None
+        ),
+        tender_obligation_derived=message.tender_obligation_derived,
     )
 
 

@@ -134,6 +134,8 @@ def view_values(view: ProjectView) -> dict[str, Any]:
             for section in view.sections
         ],
         "trading_method": view.trading_method,
+        "tender_required_by_law": view.tender_required_by_law,
+        "tender_obligation_derived": view.tender_obligation_derived,
     }
 
 
@@ -165,6 +167,8 @@ def view_from_json(raw: str | bytes) -> ProjectView:
     data.setdefault("supplement_working_days", None)
     data.setdefault("supplement_deadline_pending", False)
     data.setdefault("trading_method", "")
+    data.setdefault("tender_required_by_law", None)
+    data.setdefault("tender_obligation_derived", False)
     # A section stored before its parties were kept has None for them (trading_rules then skips
     # the rules that need them), which a missing key gives.
     data["sections"] = tuple(

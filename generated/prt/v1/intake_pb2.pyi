@@ -88,7 +88,7 @@ class DeficiencyAcceptance(_message.Message):
     def __init__(self, missing_documents: _Optional[_Iterable[str]] = ..., supplement_deadline: _Optional[_Union[_common_pb2.LocalDate, _Mapping]] = ..., supplement_working_days: _Optional[int] = ...) -> None: ...
 
 class ProjectRegistered(_message.Message):
-    __slots__ = ("project_id", "occurred_at", "actor_department", "tender_project_code", "unified_deal_code", "name", "category", "region_code", "tenderer", "agency", "supervise_dept_code", "budget_fen", "trading_method", "bid_sections", "key_project", "green_channel", "deficiency_acceptance", "commitment_pledged")
+    __slots__ = ("project_id", "occurred_at", "actor_department", "tender_project_code", "unified_deal_code", "name", "category", "region_code", "tenderer", "agency", "supervise_dept_code", "budget_fen", "trading_method", "bid_sections", "key_project", "green_channel", "deficiency_acceptance", "commitment_pledged", "tender_required_by_law", "tender_obligation_derived")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +107,8 @@ class ProjectRegistered(_message.Message):
     GREEN_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     DEFICIENCY_ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
     COMMITMENT_PLEDGED_FIELD_NUMBER: _ClassVar[int]
+    TENDER_REQUIRED_BY_LAW_FIELD_NUMBER: _ClassVar[int]
+    TENDER_OBLIGATION_DERIVED_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor_department: str
@@ -125,7 +127,9 @@ class ProjectRegistered(_message.Message):
     green_channel: bool
     deficiency_acceptance: DeficiencyAcceptance
     commitment_pledged: bool
-    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., tender_project_code: _Optional[str] = ..., unified_deal_code: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ..., region_code: _Optional[str] = ..., tenderer: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., agency: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., supervise_dept_code: _Optional[str] = ..., budget_fen: _Optional[int] = ..., trading_method: _Optional[_Union[TradingMethod, str]] = ..., bid_sections: _Optional[_Iterable[_Union[BidSection, _Mapping]]] = ..., key_project: _Optional[bool] = ..., green_channel: _Optional[bool] = ..., deficiency_acceptance: _Optional[_Union[DeficiencyAcceptance, _Mapping]] = ..., commitment_pledged: _Optional[bool] = ...) -> None: ...
+    tender_required_by_law: bool
+    tender_obligation_derived: bool
+    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., tender_project_code: _Optional[str] = ..., unified_deal_code: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ..., region_code: _Optional[str] = ..., tenderer: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., agency: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., supervise_dept_code: _Optional[str] = ..., budget_fen: _Optional[int] = ..., trading_method: _Optional[_Union[TradingMethod, str]] = ..., bid_sections: _Optional[_Iterable[_Union[BidSection, _Mapping]]] = ..., key_project: _Optional[bool] = ..., green_channel: _Optional[bool] = ..., deficiency_acceptance: _Optional[_Union[DeficiencyAcceptance, _Mapping]] = ..., commitment_pledged: _Optional[bool] = ..., tender_required_by_law: _Optional[bool] = ..., tender_obligation_derived: _Optional[bool] = ...) -> None: ...
 
 class TenderDocumentPrePublished(_message.Message):
     __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_codes", "document", "comments_close_at")

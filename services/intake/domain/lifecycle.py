@@ -216,6 +216,11 @@ class ProjectView:
     # The registration's trading method (TradingMethod's value; '' for a view stored before it
     # was kept): which of the trading rules apply (trading_rules).
     trading_method: str = ""
+    # 依法必须招标 (see tender_obligation): None for a project registered before it was recorded
+    # (the 20-day bidding period then binds only government procurement); ``derived`` when intake
+    # worked it out from the section budgets because the department did not say.
+    tender_required_by_law: bool | None = None
+    tender_obligation_derived: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from services.intake.domain.catalogue import Category, catalogues
 from services.intake.domain.lifecycle import ProjectView, SectionView
+from services.intake.domain.tender_obligation import TenderObligation
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
@@ -90,6 +91,9 @@ class ProjectRegistration:
     green_channel: bool = False
     deficiency: Deficiency | None = None
     commitment_pledged: bool = False
+    # 依法必须招标: as declared, or derived (tender_obligation) when the department did not say;
+    # None: not recorded (as in events from before it was).
+    tender_obligation: TenderObligation | None = None
 
 
 class RegistrationRefused(PlatformError):
@@ -205,6 +209,7 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
     """A newly registered project's view: what the stream worker folds from its
     ProjectRegistered event (the API answers with it before the worker has run)."""
     deficiency = registration.deficiency
+    obligation = registration.tender_obligation
     registered_at = registration.registered_at.astimezone(UTC)  # as the event's Timestamp has it
     return ProjectView(
         project_id=registration.project_id,
@@ -232,4 +237,6 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
         ),
         sections=tuple(SectionView(section.code) for section in registration.bid_sections),
         trading_method=registration.trading_method.value,
+        tender_required_by_law=obligation.required if obligation else None,
+        tender_obligation_derived=obligation.derived if obligation else False,
     )

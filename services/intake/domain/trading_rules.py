@@ -3,6 +3,9 @@ against the deadlines the project announced, and the parties it names against th
 
 - an announcement's submission deadline lies after the announcement, and the bids are opened at
   it, not before (招标投标法 art. 34: 开标应当在提交投标文件截止时间的同一时间公开进行);
+- a tender that must by law be tendered, and every government procurement tender, leaves at
+  least 20 days from the announcement (the documents' issue) to the deadline (招标投标法 art.
+  24, 政府采购法 art. 35; see tender_obligation);
 - a bid after its section's submission deadline is refused (art. 28: 应当拒收);
 - bids are opened, ruled out and publicised only for bidders who bid in that section, and a
   tender with fewer than 3 bidders is not opened but fails (流标) and is tendered again
@@ -31,10 +34,16 @@ from services.intake.domain.lifecycle import (
     Step,
     sections_concerned,
 )
+from services.intake.domain.tender_obligation import (
+    LAW_ON_GOVERNMENT_PROCUREMENT,
+    MINIMUM_BIDDING_PERIOD_DAYS,
+    TENDER_METHODS,
+    bidding_period_long_enough,
+    earliest_submission_deadline,
+    minimum_bidding_period_basis,
+)
 from services.platform_core.errors import PlatformError
 
-# Tenders (招标): the methods 招标投标法 governs, with candidates and a publicity period.
-TENDER_METHODS = frozenset({"OPEN_TENDER", "INVITED_TENDER"})
 # 政府采购 announces its result (中标公告) instead of publicising candidates for 3 days.
 NO_CANDIDATE_PUBLICITY_CATEGORIES = frozenset({"GOVERNMENT_PROCUREMENT"})
 PUBLICITY_MINIMUM_DAYS = 3
@@ -122,6 +131,20 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             "leaves bidders time to prepare their bids (招标投标法 art. 24)",
             (("submission_deadline", f"not after the announcement {fact.occurred_at}"),),
         )
+    basis = minimum_bidding_period_basis(
+        view.category, view.trading_method, view.tender_required_by_law
+    )
+    if basis is not None and not bidding_period_long_enough(fact.occurred_at, deadline):
+        earliest = earliest_submission_deadline(fact.occurred_at)
+        raise StepContradictsRecord(
+            "bidding_period_too_short",
+            f"Project {view.project_id}: {_bound_by(view, basis)} leaves bidders at least "
+            f"{MINIMUM_BIDDING_PERIOD_DAYS} days from the tender documents' issue (the "
+            f"announcement, {fact.occurred_at.isoformat()}) to the submission deadline "
+            f"({basis}), counted from the next day: the deadline may be on "
+            f"{earliest.isoformat()} at the earliest (Beijing time), not {deadline.isoformat()}",
+            (("submission_deadline", f"before {earliest.isoformat()} (Beijing time)"),),
+        )
     if fact.opening_at is not None and fact.opening_at < deadline:
         raise StepContradictsRecord(
             "opening_before_submission_deadline",
@@ -130,6 +153,18 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             "not before (招标投标法 art. 34)",
             (("opening_at", f"before submission_deadline {deadline}"),),
         )
+
+
+def _bound_by(view: ProjectView, basis: str) -> str:
+    """What binds the project to the 20-day bidding period, in words."""
+    if basis == LAW_ON_GOVERNMENT_PROCUREMENT:
+        return "a government procurement tender"
+    how = (
+        "derived: a section's budget reaches 400万元"
+        if view.tender_obligation_derived
+        else "as registered"
+    )
+    return f"a project that must by law be tendered (依法必须招标, {how})"
 
 
 def _bid(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:

@@ -28,6 +28,7 @@ from services.intake.domain.registration import (
     default_supervisor,
     registered_view,
 )
+from services.intake.domain.tender_obligation import tender_obligation
 from services.intake.domain.working_days import china_date
 from services.intake.event_codec import registration_to_event
 from services.intake.http_api.dependencies import (
@@ -138,6 +139,9 @@ def _registration(
             body.deficiency.supplement_working_days,
         )
     sections = body.bid_sections or []
+    bid_sections = tuple(
+        BidSection(s.bid_section_code, s.name, s.budget_fen) for s in sections
+    ) or (BidSection("001", body.name, body.budget_fen),)
     return ProjectRegistration(
         project_id=project_id,
         unified_deal_code=body.unified_deal_code
@@ -154,12 +158,17 @@ def _registration(
         supervise_dept_code=body.supervise_dept_code
         or default_supervisor(body.category, body.region_code),
         trading_method=body.trading_method,
-        bid_sections=tuple(BidSection(s.bid_section_code, s.name, s.budget_fen) for s in sections)
-        or (BidSection("001", body.name, body.budget_fen),),
+        bid_sections=bid_sections,
         key_project=body.key_project,
         green_channel=body.green_channel,
         deficiency=deficiency,
         commitment_pledged=body.commitment_pledged,
+        tender_obligation=tender_obligation(
+            body.tender_required_by_law,
+            body.category,
+            body.trading_method.value,
+            (section.budget_fen for section in bid_sections),
+        ),
     )
 
 

@@ -127,6 +127,7 @@ class ProjectCreate(BaseModel):
                         "supplement_working_days": 5,
                     },
                     "commitment_pledged": True,
+                    "tender_required_by_law": True,
                 }
             ]
         },
@@ -157,6 +158,16 @@ class ProjectCreate(BaseModel):
     green_channel: bool = Field(default=False, description="绿色通道; key projects only")
     deficiency: DeficiencyIn | None = Field(default=None, description="容缺受理")
     commitment_pledged: bool = Field(default=False, description="告知承诺")
+    tender_required_by_law: bool | None = Field(
+        default=None,
+        description="依法必须招标, as the approved tender plan (招标方案核准) states it: binds "
+        "the tender to a bidding period of at least 20 days (招标投标法 art. 24). When absent, "
+        "intake derives it: true for an open or invited tender of an engineering category "
+        "(房建, 市政, 交通, 水利, 园林绿化) with a section budget of 400万元 or more "
+        "(国家发展改革委令第16号 art. 5), false otherwise. Government procurement tenders keep "
+        "20 days whatever it says (政府采购法 art. 35)",
+        examples=[True],
+    )
     occurred_at: OccurredAt = None
 
 
@@ -192,6 +203,14 @@ class ProjectPublic(BaseModel):
     key_project: bool
     green_channel: bool
     commitment_pledged: bool
+    tender_required_by_law: bool | None = Field(
+        description="依法必须招标: its tenders keep a bidding period of at least 20 days (null for "
+        "a record that predates it)"
+    )
+    tender_obligation_derived: bool = Field(
+        description="true when intake derived tender_required_by_law from the section budgets "
+        "because the registering department did not state it"
+    )
     registered_at: datetime
     state: ProjectState
     version: int

@@ -57,7 +57,9 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
     # The tender's weeks, entered as its history (a backfill key): bids close on day 0.5 and
     # are opened then, the candidates are publicised for 3 days from day 0.7, the award is on
     # day 3.8. The 容缺 deadline (5 working days from day 0) lies ahead: nothing is breached.
-    dates = TenderDates(days_ago=4.5)
+    # 25 days: a municipal tender of 1250万元 must by law be tendered, so its bids close 20 days
+    # or more after the announcement (招标投标法 art. 24).
+    dates = TenderDates(days_ago=25)
     async with httpx.AsyncClient(base_url=intake_api.base_url, timeout=20) as client:
 
         async def post(path: str, body: dict[str, Any], day: float) -> dict[str, Any]:
@@ -89,8 +91,8 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
             {
                 "title": "长清区大学城片区雨污分流工程招标公告",
                 "announcement": EVIDENCE,
-                "submission_deadline": dates.at(0.5),
-                "opening_at": dates.at(0.5),
+                "submission_deadline": dates.at(21),
+                "opening_at": dates.at(21),
             },
             0.1,
         )
@@ -99,21 +101,21 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
         await post(
             f"{project}/deposit-relief", {"kind": "WAIVED", "amount_saved_fen": 400_000_00}, 0.2
         )
-        await post(f"{project}/bid-opening", {"bid_section_code": "001"}, 0.5)
-        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE}, 0.6)
+        await post(f"{project}/bid-opening", {"bid_section_code": "001"}, 21)
+        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE}, 21.1)
         await post(
             f"{project}/candidates",
             {
                 "bid_section_code": "001",
                 "candidates": [{"rank": 1, "bidder": BIDDERS[0], "bid_price_fen": 1_100_000_001}],
-                "publicity_ends_at": dates.at(3.7),
+                "publicity_ends_at": dates.at(24.7),
             },
-            0.7,
+            21.2,
         )
         awarded = await post(
             f"{project}/award",
             {"bid_section_code": "001", "winner": BIDDERS[0], "amount_fen": 1_100_000_001},
-            3.8,
+            24.8,
         )
         assert awarded["state"] == "AWARDED"
         assert awarded["allowed_next_steps"] == [

@@ -43,6 +43,9 @@ STRANGER = _party("济南某未投标企业", "91370102MA3D9K2P5")  # bids nowhe
 
 
 async def _register(api: ServiceProcess, dept: Department, **changes: Any) -> str:
+    # These histories fit into a few days: registered as not bound by law to tender, a project
+    # may close its bids within them (the 20-day bidding period has a test of its own).
+    changes.setdefault("tender_required_by_law", False)
     async with httpx.AsyncClient(timeout=20) as client:
         response = await client.post(
             f"{api.base_url}/v1/projects",
@@ -587,3 +590,57 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
         "CandidatesPublicised",
         "ContractAwarded",
     ]
+
+
+async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
+    intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
+) -> None:
+    """A housing tender with a section of 400万元 or more, registered without saying, is derived
+    依法必须招标; an announcement closing bids sooner than 20 days after it gets 422 naming the
+    earliest day, and emits nothing; one keeping the 20 days is accepted."""
+    dept = changqing_archive
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{intake_api.base_url}/v1/projects",
+            json=registration_body(name=f"依法必须招标测试 {uuid.uuid4()}"),
+            headers=dept.headers(),
+        )
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    assert (registered["tender_required_by_law"], registered["tender_obligation_derived"]) == (
+        True,
+        True,
+    )
+    project_id = registered["project_id"]
+    announced_at = datetime.now(UTC)
+    short = (announced_at + timedelta(days=15)).isoformat()
+    response = await _step(
+        intake_api,
+        dept,
+        project_id,
+        "announcement",
+        {**ANNOUNCEMENT, "submission_deadline": short, "opening_at": short},
+    )
+    assert response.status_code == 422, response.text
+    refusal = response.json()
+    assert refusal["code"] == "bidding_period_too_short"
+    assert "招标投标法 art. 24" in refusal["message"]
+    assert "derived" in refusal["message"]
+    assert refusal["details"][0]["field"] == "submission_deadline"
+    twenty_days = (announced_at + timedelta(days=21)).isoformat()
+    response = await _step(
+        intake_api,
+        dept,
+        project_id,
+        "announcement",
+        {**ANNOUNCEMENT, "submission_deadline": twenty_days, "opening_at": twenty_days},
+    )
+    assert response.status_code == 201, response.text
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message) for e in events] == [
+        intake_pb2.ProjectRegistered,
+        intake_pb2.AnnouncementPublished,
+    ]
+    registration = events[0].message
+    assert registration.HasField("tender_required_by_law")
+    assert registration.tender_required_by_law and registration.tender_obligation_derived

@@ -514,6 +514,14 @@ def test_late_publicity_is_judged_for_tenders_outside_government_procurement_onl
     assert rule.evaluate(publicised(late, trading_method="COMPETITIVE_NEGOTIATION")) == []
 
 
+def test_late_publicity_is_judged_unless_the_project_is_free_of_the_obligation_to_tender() -> None:
+    late = datetime(2023, 5, 20, 9, 0, tzinfo=BEIJING)
+    rule = late_candidate_publicity.RULE
+    assert findings(rule.evaluate(publicised(late, tender_required_by_law=True)))
+    assert findings(rule.evaluate(publicised(late, tender_required_by_law=None)))  # not recorded
+    assert rule.evaluate(publicised(late, tender_required_by_law=False)) == []
+
+
 def test_late_publicity_without_the_evaluation_or_the_procedure_is_not_judged() -> None:
     late = datetime(2023, 5, 20, 9, 0, tzinfo=BEIJING)
     rule = late_candidate_publicity.RULE

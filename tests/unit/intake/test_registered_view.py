@@ -17,6 +17,7 @@ from services.intake.domain.registration import (
     ProjectRegistration,
     registered_view,
 )
+from services.intake.domain.tender_obligation import TenderObligation
 from services.intake.event_codec import registration_to_event, view_from_registered
 from services.intake.http_api.projects import public_view
 from services.intake.http_api.schemas import ProjectPublic
@@ -52,6 +53,8 @@ VARIANTS = {
             BidSection("003", "设备", 10),
         ),
     ),
+    "依法必须招标 declared": replace(GOOD, tender_obligation=TenderObligation(True, derived=False)),
+    "not required, derived": replace(GOOD, tender_obligation=TenderObligation(False, derived=True)),
     "stated in +08:00": replace(
         GOOD, registered_at=datetime(2023, 5, 4, 10, 0, tzinfo=timezone(timedelta(hours=8)))
     ),

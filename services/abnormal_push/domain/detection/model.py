@@ -64,6 +64,9 @@ class ProjectFacts:
     # The project's region, which routes its reports to a district branch; "" when not seen
     # (and in facts stored before detection kept it).
     region_code: str = ""
+    # 依法必须招标 as intake registered it (declared or derived); None when the registration did
+    # not record it (or was not seen, or the facts were stored before detection kept it).
+    tender_required_by_law: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """PRT-PUB-001: the tenderer publicised the winning candidates later than the law allows.
 
 实施条例 art. 54 gives the tenderer 3 days from receiving the evaluation report to publicise the
-candidates. The days are counted as 民法典 art. 201 counts them: from the day after the
-evaluation, Beijing dates; the evaluation report is taken as received the day the evaluation
-completed. Intake does not refuse a late publicity - the candidates must still be publicised -
-so the lateness is reported to the supervising department instead. The subject is the tenderer.
+candidates of a project that must by law be tendered (依法必须招标, as intake registered it). The
+days are counted as 民法典 art. 201 counts them: from the day after the evaluation, Beijing
+dates; the evaluation report is taken as received the day the evaluation completed. Intake does
+not refuse a late publicity - the candidates must still be publicised - so the lateness is
+reported to the supervising department instead. The subject is the tenderer.
 """
 
 from __future__ import annotations
@@ -68,12 +69,18 @@ class LateCandidatePublicity:
         ]
 
     def _concerns(self, trigger: CandidatesPublicisedTrigger) -> bool:
-        """A tender outside the excluded categories, or a project whose procedure is unknown
-        (which the rule then says it could not judge)."""
+        """A tender outside the excluded categories that must by law be tendered (or was
+        registered before intake recorded whether it must: art. 54 is then assumed to bind it,
+        as nearly every tender on the platform is bound), or a project whose procedure is
+        unknown (which the rule then says it could not judge)."""
         project = trigger.project
         if not project.trading_method:
             return True
-        return project.trading_method in self._tenders and project.category not in self._excluded
+        return (
+            project.trading_method in self._tenders
+            and project.category not in self._excluded
+            and project.tender_required_by_law is not False
+        )
 
     @staticmethod
     def _cannot_judge(trigger: CandidatesPublicisedTrigger) -> str | None:

@@ -1,0 +1,140 @@
+"""依法必须招标 and the 20-day bidding period (services/intake/domain/tender_obligation.py), as the
+announcement rule applies it (trading_rules)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.intake.domain.catalogue import Category
+from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
+from services.intake.domain.tender_obligation import (
+    CONSTRUCTION_THRESHOLD_FEN,
+    TenderObligation,
+    bidding_period_long_enough,
+    tender_obligation,
+)
+from services.intake.domain.trading_rules import StepContradictsRecord, check_trading_rules
+from services.intake.event_codec import registration_to_event, view_from_registered
+from services.intake.read_model import view_from_json, view_to_json
+from tests.unit.intake.test_registration import GOOD
+from tests.unit.intake.test_trading_rules import _view
+
+# 2023-05-04 10:00 Beijing: documents issued that day may close on 24 May at the earliest.
+ANNOUNCED_AT = datetime(2023, 5, 4, 2, 0, tzinfo=UTC)
+BEIJING_24_MAY_09_00 = datetime(2023, 5, 24, 1, 0, tzinfo=UTC)
+BEIJING_23_MAY_23_30 = datetime(2023, 5, 23, 15, 30, tzinfo=UTC)
+
+
+def _announce(view: ProjectView, deadline: datetime) -> None:
+    fact = LifecycleFact(
+        "p1", Step.ANNOUNCE, ANNOUNCED_AT, submission_deadline=deadline, opening_at=deadline
+    )
+    check_trading_rules(view, fact)
+
+
+@pytest.mark.parametrize(
+    ("declared", "category", "method", "budgets", "expected"),
+    [
+        (None, Category.HOUSING, "OPEN_TENDER", [CONSTRUCTION_THRESHOLD_FEN], (True, True)),
+        (None, Category.WATER, "INVITED_TENDER", [1, CONSTRUCTION_THRESHOLD_FEN * 2], (True, True)),
+        (None, Category.MUNICIPAL, "OPEN_TENDER", [CONSTRUCTION_THRESHOLD_FEN - 1], (False, True)),
+        # Three sections under the threshold each: 单项合同估算价, not the project's sum.
+        (
+            None,
+            Category.HOUSING,
+            "OPEN_TENDER",
+            [CONSTRUCTION_THRESHOLD_FEN - 1] * 3,
+            (False, True),
+        ),
+        (None, Category.HOUSING, "COMPETITIVE_NEGOTIATION", [10**12], (False, True)),
+        (None, Category.GOVERNMENT_PROCUREMENT, "OPEN_TENDER", [10**12], (False, True)),
+        (None, Category.LAND_USE_RIGHTS, "AUCTION", [10**12], (False, True)),
+        (False, Category.HOUSING, "OPEN_TENDER", [10**12], (False, False)),
+        (True, Category.HOUSING, "OPEN_TENDER", [1], (True, False)),
+    ],
+)
+def test_the_department_says_or_intake_derives_it_from_the_section_budgets(
+    declared: bool | None,
+    category: Category,
+    method: str,
+    budgets: list[int],
+    expected: tuple[bool, bool],
+) -> None:
+    obligation = tender_obligation(declared, category, method, budgets)
+    assert (obligation.required, obligation.derived) == expected
+
+
+def test_twenty_days_count_from_the_day_after_the_documents_are_issued_beijing_time() -> None:
+    assert bidding_period_long_enough(ANNOUNCED_AT, BEIJING_24_MAY_09_00)
+    assert not bidding_period_long_enough(ANNOUNCED_AT, BEIJING_24_MAY_09_00 - timedelta(days=1))
+    # 23 May 15:30 UTC is 23:30 on the 23rd in Beijing: a day short, though 19.6 days in hours.
+    assert not bidding_period_long_enough(ANNOUNCED_AT, BEIJING_23_MAY_23_30)
+    # Issued at 23:30 UTC on 3 May, which is 4 May in Beijing: the 24th is the first day.
+    late_evening = datetime(2023, 5, 3, 23, 30, tzinfo=UTC)
+    assert bidding_period_long_enough(late_evening, BEIJING_24_MAY_09_00)
+    assert not bidding_period_long_enough(late_evening, datetime(2023, 5, 23, 2, 0, tzinfo=UTC))
+
+
+def test_a_tender_required_by_law_is_refused_a_shorter_bidding_period() -> None:
+    required = _view(tender_required_by_law=True, tender_obligation_derived=False)
+    with pytest.raises(StepContradictsRecord, match=r"招标投标法 art\. 24") as refused:
+        _announce(required, BEIJING_24_MAY_09_00 - timedelta(days=1))
+    assert refused.value.code == "bidding_period_too_short"
+    assert "as registered" in refused.value.message
+    assert "2023-05-24 at the earliest" in refused.value.message
+    assert refused.value.problems == (("submission_deadline", "before 2023-05-24 (Beijing time)"),)
+    _announce(required, BEIJING_24_MAY_09_00)
+
+
+def test_the_refusal_says_when_intake_derived_the_obligation() -> None:
+    derived = _view(tender_required_by_law=True, tender_obligation_derived=True)
+    with pytest.raises(StepContradictsRecord, match="derived: a section's budget reaches 400万元"):
+        _announce(derived, ANNOUNCED_AT + timedelta(days=3))
+
+
+def test_government_procurement_tenders_keep_twenty_days_whatever_the_flag() -> None:
+    procurement = _view(category="GOVERNMENT_PROCUREMENT", tender_required_by_law=False)
+    with pytest.raises(StepContradictsRecord, match=r"政府采购法 art\. 35") as refused:
+        _announce(procurement, ANNOUNCED_AT + timedelta(days=10))
+    assert "government procurement tender" in refused.value.message
+    negotiation = replace(procurement, trading_method="COMPETITIVE_NEGOTIATION")
+    _announce(negotiation, ANNOUNCED_AT + timedelta(days=10))  # 竞争性谈判: its own periods
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        _view(tender_required_by_law=False),  # declared or derived not required
+        _view(tender_required_by_law=None),  # registered before the platform recorded it
+        _view(tender_required_by_law=True, trading_method="LISTING"),  # not a tender
+    ],
+    ids=["not required", "not recorded", "not a tender"],
+)
+def test_other_projects_may_announce_a_shorter_bidding_period(view: ProjectView) -> None:
+    _announce(view, ANNOUNCED_AT + timedelta(days=3))
+
+
+def test_the_obligation_travels_in_the_event_and_the_stored_view() -> None:
+    registration = replace(GOOD, tender_obligation=TenderObligation(True, derived=True))
+    view = view_from_registered(registration_to_event(registration))
+    assert (view.tender_required_by_law, view.tender_obligation_derived) == (True, True)
+    assert view_from_json(view_to_json(view)) == view
+    # Events and stored views from before the field: not recorded, not derived.
+    earlier = view_from_registered(registration_to_event(replace(GOOD, tender_obligation=None)))
+    assert (earlier.tender_required_by_law, earlier.tender_obligation_derived) == (None, False)
+    stored = stored_without(
+        view_to_json(view), "tender_required_by_law", "tender_obligation_derived"
+    )
+    assert view_from_json(stored).tender_required_by_law is None
+
+
+def stored_without(raw: str, *keys: str) -> str:
+    """A stored view as the read model kept it before ``keys`` existed."""
+    data = json.loads(raw)
+    for key in keys:
+        del data[key]
+    return json.dumps(data)
