@@ -200,7 +200,7 @@ class DeadlineWatch:
         self,
         read_model: PushReadModel,
         publisher: EventPublisher,
-        escalate_to: str,
+        routing: RoutingTable,
         *,
         backfill_settle_s: float = 0.0,
         wall_clock: Callable[[], float] = time.time,
@@ -208,7 +208,7 @@ class DeadlineWatch:
     ) -> None:
         self._read_model = read_model
         self._publisher = publisher
-        self._escalate_to = escalate_to
+        self._routing = routing
         self._settle_s = backfill_settle_s
         self._wall_clock = wall_clock
         self._deadlines = deadlines or load_deadline_policy()
@@ -293,13 +293,14 @@ class DeadlineWatch:
             department=push.department,
         )
         await publish_push_event(self._publisher, overdue)
+        to_department = self._routing.escalation_target(push.department, level)
         escalated = PushEscalated(
             event_id=derived_event_id("push-escalated", push.push_id, deadline.value),
             push_id=push.push_id,
             at=due_at,
             deadline=deadline,
-            to_department=self._escalate_to,
+            to_department=to_department,
             level=level,
         )
         await publish_push_event(self._publisher, escalated)
-        log.info("push %s overdue (%s), escalated to %s", push.push_id, deadline, self._escalate_to)
+        log.info("push %s overdue (%s), escalated to %s", push.push_id, deadline, to_department)

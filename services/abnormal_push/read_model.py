@@ -271,6 +271,7 @@ def push_to_json(push: Push) -> dict[str, Any]:
         "transferred_to": push.transferred_to,
         "overdue": [d.value for d in push.overdue],
         "escalation_levels": list(push.escalation_levels),
+        "escalated_to": list(push.escalated_to),
         "steps": [
             {
                 "event_id": s.event_id,
@@ -311,6 +312,7 @@ def push_from_json(data: dict[str, Any]) -> Push:
         transferred_to=data["transferred_to"],
         overdue=tuple(Deadline(d) for d in data["overdue"]),
         escalation_levels=tuple(data["escalation_levels"]),
+        escalated_to=tuple(data.get("escalated_to", ())),  # absent: stored before it was kept
         steps=tuple(
             Step(s["event_id"], s["kind"], _must(s["at"]), s["actor"], s["detail"])
             for s in data["steps"]

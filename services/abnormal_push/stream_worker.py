@@ -108,7 +108,7 @@ async def resources() -> Resources:
                 watch=DeadlineWatch(
                     read_model,
                     publisher,
-                    load_routing_table().joint_conference_office,
+                    load_routing_table(),
                     backfill_settle_s=push_settings.backfill_settle_s,
                     deadlines=deadlines,
                 ),

@@ -174,6 +174,10 @@ class Push:
     escalation_levels: tuple[int, ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
     deadlines_estimated: bool = False
+    # The departments each escalation went to, in order (escalation_levels' order). Empty for a
+    # push escalated before they were kept, when every escalation went to the joint-conference
+    # office.
+    escalated_to: tuple[str, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -237,6 +241,14 @@ def check_step_time(push: Push, at: datetime) -> None:
 
 def next_escalation_level(push: Push) -> int:
     return max(push.escalation_levels, default=0) + 1
+
+
+def was_escalated_to(push: Push, department: str, *, office: str) -> bool:
+    """Whether an escalation of ``push`` went to ``department``; ``office``, the joint-conference
+    office, received every escalation of a push stored before the targets were kept."""
+    if department in push.escalated_to:
+        return True
+    return department == office and bool(push.escalation_levels) and not push.escalated_to
 
 
 # --- checks the HTTP edge applies before emitting an event ------------------------------------
@@ -373,7 +385,11 @@ def _overdue(push: Push, event: PushOverdue) -> Push:
 def _escalated(push: Push, event: PushEscalated) -> Push:
     if event.level in push.escalation_levels:
         return push
-    escalated = replace(push, escalation_levels=(*push.escalation_levels, event.level))
+    escalated = replace(
+        push,
+        escalation_levels=(*push.escalation_levels, event.level),
+        escalated_to=(*push.escalated_to, event.to_department),
+    )
     return _step(
         escalated,
         event.event_id,

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from services.abnormal_push.domain.errors import RoutingDataError
@@ -110,10 +111,26 @@ class RoutingTable:
 
     def parent_of(self, department: str) -> str | None:
         """The city department a district branch belongs to; None for a city department."""
-        for (parent, _), branch in self.branches.items():
-            if branch == department:
-                return parent
-        return None
+        return self._parents.get(department)
+
+    @cached_property
+    def _parents(self) -> dict[str, str]:
+        return {branch: parent for (parent, _), branch in self.branches.items()}
+
+    def escalation_target(self, department: str, level: int) -> str:
+        """Who chases a late push (分级监管): a district branch's first escalation goes to the
+        city department that supervises it; its later ones, and every escalation of a city
+        department's push, go to the joint-conference office."""
+        parent = self.parent_of(department)
+        return parent if parent is not None and level == 1 else self.joint_conference_office
+
+    def receives_escalations(self, department: str) -> bool:
+        """The joint-conference office, and each city department with district branches."""
+        return department == self.joint_conference_office or department in self._with_branches
+
+    @cached_property
+    def _with_branches(self) -> frozenset[str]:
+        return frozenset(self._parents.values())
 
 
 @dataclass(frozen=True)

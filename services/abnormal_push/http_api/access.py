@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.abnormal_push.domain.pushes import Push
+from services.abnormal_push.domain.pushes import Push, was_escalated_to
 from services.abnormal_push.domain.routing import RoutingTable
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import ApiError
@@ -13,12 +13,12 @@ def is_operator(principal: Principal) -> bool:
 
 
 def check_may_read_push(principal: Principal, push: Push, routing: RoutingTable) -> None:
-    """The addressee and operators read a push; the office it was escalated to reads it too,
+    """The addressee and operators read a push; a department it was escalated to reads it too,
     and so does the city department over the district branch it is addressed to (which
     supervises the branch's handling; only the branch answers)."""
     if is_operator(principal) or push.department == principal.code:
         return
-    if push.escalation_levels and principal.code == routing.joint_conference_office:
+    if was_escalated_to(push, principal.code, office=routing.joint_conference_office):
         return
     if routing.parent_of(push.department) == principal.code:
         return

@@ -21,8 +21,10 @@ from services.abnormal_push.domain.pushes import (
     check_sign_for,
     check_step_time,
     check_transfer,
+    was_escalated_to,
 )
 from services.abnormal_push.domain.reports import Evidence, evidence_problems
+from services.abnormal_push.domain.routing import RoutingTable
 from services.abnormal_push.http_api.access import check_may_read_push, is_operator, not_found
 from services.abnormal_push.http_api.dependencies import (
     ActingDepartment,
@@ -105,6 +107,38 @@ def _list_index(
     return facet, accept
 
 
+def _anything(_: Push) -> bool:
+    return True
+
+
+def _list_scope(
+    reader: Principal, department: str | None, escalated: bool | None, routing: RoutingTable
+) -> tuple[str | None, Callable[[Push], bool]]:
+    """The inbox a list reads (None: every department's) and which of its pushes the reader
+    sees: operators any inbox; a department its own, and a city department its district
+    branches'. Who chases late pushes (the joint-conference office, a city department with
+    branches) lists with escalated=true every push escalated to it as well as its own."""
+    if is_operator(reader):
+        return department, _anything
+    if escalated is True and department is None and routing.receives_escalations(reader.code):
+        office = routing.joint_conference_office
+
+        def chased(push: Push) -> bool:
+            return push.department == reader.code or was_escalated_to(
+                push, reader.code, office=office
+            )
+
+        return None, chased
+    if department in (None, reader.code) or routing.parent_of(department or "") == reader.code:
+        return department or reader.code, _anything
+    raise ApiError(
+        403,
+        "not_addressed_to_you",
+        f"{reader.code} reads only its own inbox (a city department also its district "
+        f"branches'), not {department}'s",
+    )
+
+
 def _next_link(request: Request, cursor: PageCursor) -> str:
     return str(request.url.include_query_params(cursor=cursor.encode()))
 
@@ -140,13 +174,20 @@ async def list_pushes(
     status_filter: Annotated[PushStatus | None, Query(alias="status")] = None,
     since: Annotated[datetime | None, Query(description="routed at or after")] = None,
     until: Annotated[datetime | None, Query(description="routed at or before")] = None,
-    department: Annotated[str | None, Query(description="operators only: one department")] = None,
+    department: Annotated[
+        str | None,
+        Query(
+            description="one department's inbox: operators any, a city department its district "
+            "branches' (分级监管)"
+        ),
+    ] = None,
     overdue: Annotated[bool | None, Query(description="only pushes past a deadline")] = None,
     escalated: Annotated[
         bool | None,
         Query(
-            description="only escalated pushes; the joint-conference office gets every "
-            "department's escalated pushes with escalated=true"
+            description="only escalated pushes; the joint-conference office, and a city "
+            "department with district branches, get those escalated to them too (a branch's "
+            "first escalation goes to its city department, the others to the office)"
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="pushes per page")] = 100,
@@ -156,17 +197,7 @@ async def list_pushes(
     ] = None,
     routing: Routing,
 ) -> list[PushPublic]:
-    chases_escalations = escalated is True and reader.code == routing.joint_conference_office
-    if is_operator(reader) or chases_escalations:
-        scope = department
-    elif department not in (None, reader.code):
-        raise ApiError(
-            403,
-            "not_addressed_to_you",
-            f"{reader.code} reads only its own inbox, not {department}'s",
-        )
-    else:
-        scope = reader.code
+    scope, chased = _list_scope(reader, department, escalated, routing)
     try:
         after = None if cursor is None else PageCursor.decode(cursor)
     except ValueError as exc:
@@ -178,7 +209,13 @@ async def list_pushes(
         ) from exc
     facet, accept = _list_index(status_filter, overdue, escalated)
     page, following = await read_model.page(
-        scope, facet, limit=limit, since=since, until=until, after=after, accept=accept
+        scope,
+        facet,
+        limit=limit,
+        since=since,
+        until=until,
+        after=after,
+        accept=lambda push: accept(push) and chased(push),
     )
     if following is not None:
         response.headers["X-Next-Cursor"] = following.encode()

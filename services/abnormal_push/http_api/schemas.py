@@ -187,6 +187,11 @@ class PushPublic(BaseModel):
     )
     overdue: list[str]
     escalation_levels: list[int]
+    escalated_to: list[str] = Field(
+        description="the department each escalation went to, in order: a district branch's "
+        "first to its city department (分级监管), the others to the joint-conference office "
+        "(empty for escalations recorded before the platform kept them: the office's)"
+    )
     transferred_to: str
     transferred_from_push_id: str
     feedback: list[dict[str, Any]]

@@ -18,7 +18,7 @@ from prt.v1 import common_pb2, intake_pb2
 from services.abnormal_push.domain.reports import Severity
 from services.abnormal_push.handlers import DeadlineWatch
 from services.abnormal_push.read_model import PushReadModel
-from services.abnormal_push.service_config import load_deadline_policy
+from services.abnormal_push.service_config import load_deadline_policy, load_routing_table
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS
@@ -88,7 +88,9 @@ async def test_a_backfilled_push_answered_late_is_overdue_at_its_2023_deadline(
 
         # Both deadlines passed long ago, but the migration is still posting this push's
         # steps: a watch with the production grace judges nothing yet.
-        settling = DeadlineWatch(read_model, publisher, "FGW", backfill_settle_s=3600)
+        settling = DeadlineWatch(
+            read_model, publisher, load_routing_table(), backfill_settle_s=3600
+        )
         assert push_id not in {p for p, _ in await settling.tick(datetime.now(UTC))}
 
         url = f"{base}/v1/pushes/{push_id}"
@@ -122,7 +124,7 @@ async def test_a_backfilled_push_answered_late_is_overdue_at_its_2023_deadline(
         )
 
         # The migration is done; the watch judges the push, years after the fact.
-        watch = DeadlineWatch(read_model, publisher, "FGW", backfill_settle_s=0)
+        watch = DeadlineWatch(read_model, publisher, load_routing_table(), backfill_settle_s=0)
         emitted = {(p, d) for p, d in await watch.tick(datetime.now(UTC)) if p == push_id}
         assert emitted == {(push_id, "FEEDBACK")}
         final = await eventually(

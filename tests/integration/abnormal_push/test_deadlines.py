@@ -14,7 +14,7 @@ import pytest
 
 from services.abnormal_push.handlers import DeadlineWatch, ReportRouter
 from services.abnormal_push.read_model import PushReadModel
-from services.abnormal_push.service_config import load_deadline_policy
+from services.abnormal_push.service_config import load_deadline_policy, load_routing_table
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import ABNORMAL_REPORTS
 from services.platform_core.kafka.publisher import EventPublisher
@@ -63,7 +63,7 @@ async def test_sign_for_overdue_escalates_on_the_first_working_day_after_nationa
         push_id = push["push_id"]
         assert datetime.fromisoformat(push["sign_for_due"]) == SIGN_FOR_DUE
 
-        watch = DeadlineWatch(read_model, publisher, escalate_to="FGW")
+        watch = DeadlineWatch(read_model, publisher, load_routing_table())
         for moment in (
             datetime(2024, 10, 1, 2, 0, tzinfo=UTC),  # the first day of the holiday
             datetime(2024, 10, 7, 15, 59, tzinfo=UTC),  # its last evening
@@ -132,7 +132,7 @@ async def test_estimated_deadlines_are_never_judged_and_the_real_ones_follow_the
             2024, 10, 1, 16, 0, tzinfo=UTC
         )
 
-        watch = DeadlineWatch(read_model, publisher, escalate_to="FGW", deadlines=policy)
+        watch = DeadlineWatch(read_model, publisher, load_routing_table(), deadlines=policy)
         # Past the estimate, in the holiday: nothing is judged, nothing is stated yet.
         holiday = datetime(2024, 10, 3, 2, 0, tzinfo=UTC)
         assert push_id not in {p for p, _ in await watch.tick(holiday)}

@@ -5,16 +5,19 @@ A report on a project of intake's stream is routed by the region intake register
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from prt.v1 import common_pb2, intake_pb2
 
+from services.abnormal_push.handlers import DeadlineWatch
+from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.service_config import load_routing_table
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.events.topics import ABNORMAL_REPORTS, PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
 from tests.conftest import IssueKey
 from tests.integration.abnormal_push.fixtures import (
@@ -24,6 +27,7 @@ from tests.integration.abnormal_push.fixtures import (
     inbox,
     publish,
     report_body,
+    report_event,
     wait_for_pushes,
 )
 from tests.support.polling import eventually
@@ -193,3 +197,66 @@ async def test_a_detected_report_is_routed_by_the_region_intake_registered(
         (pushed,) = await eventually(detected, lambda found: len(found) >= 1, timeout_s=60)
     assert pushed["role"] == "HANDLER"
     assert pushed["report"]["source"] == "DETECTED"
+
+
+async def test_a_late_branch_is_chased_by_its_city_department_then_by_the_office(
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    read_model: PushReadModel,
+) -> None:
+    """A branch's first escalation (its sign-for overdue) goes to the city department that
+    supervises it, which finds it among its escalated pushes; the next (feedback overdue) goes
+    to the joint-conference office. A city department reads its branches' inboxes only."""
+    filed_at = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)  # a MEDIUM push: sign-for due 10-08
+    report_id = f"r-{uuid.uuid4()}"
+    event = report_event(report_id, filed_at)
+    event.region_code = CHANGQING
+    await publish(publisher, ABNORMAL_REPORTS, event, report_id)
+    until = {"until": filed_at.isoformat()}
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def branch_push() -> list[dict[str, Any]]:
+            listed = await inbox(client, push_api, keys["ZJJ"], department="ZJJ-CQ", **until)
+            return [p for p in listed if p["report_id"] == report_id]
+
+        # The city department reads its branch's inbox; another department may not.
+        (push,) = await eventually(branch_push, lambda found: len(found) == 1)
+        strangers = await client.get(
+            f"{push_api.base_url}/v1/pushes",
+            params={"department": "ZJJ-CQ"},
+            headers=auth(keys["JTJ"]),
+        )
+        assert strangers.status_code == 403, strangers.text
+
+        async def escalated_to(key: str) -> set[str]:
+            listed = await inbox(client, push_api, key, escalated="true", **until)
+            return {p["push_id"] for p in listed}
+
+        url = f"{push_api.base_url}/v1/pushes/{push['push_id']}"
+        watch = DeadlineWatch(read_model, publisher, load_routing_table())
+        sign_for_due = datetime.fromisoformat(push["sign_for_due"])
+        await watch.tick(sign_for_due)
+        first = await eventually(
+            lambda: client.get(url, headers=auth(keys["ZJJ"])),
+            lambda r: r.json()["escalation_levels"] == [1],
+        )
+        assert first.json()["escalated_to"] == ["ZJJ"]
+        assert push["push_id"] in await escalated_to(keys["ZJJ"])
+        assert push["push_id"] not in await escalated_to(keys["FGW"])
+        office_reads = await client.get(url, headers=auth(keys["FGW"]))
+        assert office_reads.status_code == 403, office_reads.text
+
+        await watch.tick(datetime.fromisoformat(push["feedback_due"]) + timedelta(seconds=1))
+        second = await eventually(
+            lambda: client.get(url, headers=auth(keys["FGW"])),
+            lambda r: r.status_code == 200 and r.json()["escalation_levels"] == [1, 2],
+        )
+    assert second.json()["escalated_to"] == ["ZJJ", "FGW"]
+    steps = [(s["kind"], s["detail"]) for s in second.json()["steps"]]
+    assert ("ESCALATED", "SIGN_FOR to ZJJ, level 1") in steps
+    assert ("ESCALATED", "FEEDBACK to FGW, level 2") in steps
+    async with httpx.AsyncClient(timeout=10) as client:
+        listed = await inbox(client, push_api, keys["FGW"], escalated="true", **until)
+    assert push["push_id"] in {p["push_id"] for p in listed}

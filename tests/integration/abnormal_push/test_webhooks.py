@@ -22,7 +22,7 @@ from services.abnormal_push.domain.reports import Severity
 from services.abnormal_push.domain.webhook_delivery import verify
 from services.abnormal_push.handlers import DeadlineWatch, ReportRouter
 from services.abnormal_push.read_model import PushReadModel
-from services.abnormal_push.service_config import load_deadline_policy
+from services.abnormal_push.service_config import load_deadline_policy, load_routing_table
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.kafka.publisher import EventPublisher
 from tests.integration.abnormal_push.fixtures import (
@@ -175,7 +175,7 @@ async def test_a_push_sent_with_estimated_deadlines_is_sent_again_with_the_real_
         assert first["deadlines_estimated"] is True
 
         calendar.published = True  # a release covers the year
-        watch = DeadlineWatch(read_model, publisher, escalate_to="FGW", deadlines=policy)
+        watch = DeadlineWatch(read_model, publisher, load_routing_table(), deadlines=policy)
         assert push["push_id"] in await watch.state_real_deadlines(now)
         first, second = await eventually(deliveries, lambda found: len(found) == 2, timeout_s=30)
 

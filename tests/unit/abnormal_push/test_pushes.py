@@ -24,6 +24,7 @@ from services.abnormal_push.domain.pushes import (
     check_transfer,
     next_escalation_level,
     overdue_now,
+    was_escalated_to,
 )
 from services.abnormal_push.domain.reports import Severity
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
@@ -148,6 +149,7 @@ def test_overdue_and_escalation_are_marked_once_and_levels_count_up() -> None:
     assert next_escalation_level(push) == 1
     push = apply_push_event(push, PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1))
     assert next_escalation_level(push) == 2
+    assert push.escalated_to == ("FGW",)
     assert apply_push_event(push, overdue) == push
     # Signing late stops nothing else: feedback is still due, and then late as well.
     push = sign(push)
@@ -182,3 +184,20 @@ def test_estimated_deadlines_are_never_judged_until_the_real_ones_replace_them()
     assert apply_push_event(counted, stated) == counted
     later = PushDeadlinesSet("e-set-2", "push-1", long_after, long_after, long_after)
     assert apply_push_event(counted, later) == counted
+
+
+def test_a_push_knows_whom_it_was_escalated_to() -> None:
+    push = replace(routed(), department="ZJJ-CQ")
+    due = push.sign_for_due
+    assert due is not None
+    assert not was_escalated_to(push, "ZJJ", office="FGW")
+    push = apply_push_event(push, PushEscalated("e-1", "push-1", due, Deadline.SIGN_FOR, "ZJJ", 1))
+    assert was_escalated_to(push, "ZJJ", office="FGW")
+    assert not was_escalated_to(push, "FGW", office="FGW")
+    later = apply_push_event(push, PushEscalated("e-2", "push-1", due, Deadline.FEEDBACK, "FGW", 2))
+    assert later.escalated_to == ("ZJJ", "FGW")
+    assert was_escalated_to(later, "FGW", office="FGW")
+    # Stored before the targets were kept: every escalation went to the office.
+    legacy = replace(later, escalated_to=())
+    assert was_escalated_to(legacy, "FGW", office="FGW")
+    assert not was_escalated_to(legacy, "ZJJ", office="FGW")

@@ -194,3 +194,22 @@ def test_a_branch_knows_its_city_department(data: dict[str, Any]) -> None:
     assert table.parent_of("ZJJ-CQ") == "ZJJ"
     assert table.parent_of("ZRZYJ-LW") == "ZRZYJ"
     assert table.parent_of("ZJJ") is None
+
+
+def test_a_branchs_first_escalation_goes_to_its_city_department(data: dict[str, Any]) -> None:
+    """分级监管: the city department chases its late branch first; the joint-conference office
+    takes the branch's later escalations, and every one of a city department's push."""
+    table = RoutingTable.from_data(data)
+    office = table.joint_conference_office
+    assert table.escalation_target("ZJJ-CQ", 1) == "ZJJ"
+    assert table.escalation_target("ZJJ-CQ", 2) == office
+    assert table.escalation_target("ZJJ", 1) == office
+    assert table.escalation_target("ZJJ", 2) == office
+
+
+def test_who_receives_escalations(data: dict[str, Any]) -> None:
+    table = RoutingTable.from_data(data)
+    assert table.receives_escalations(table.joint_conference_office)
+    assert table.receives_escalations("ZJJ")  # has district branches
+    assert not table.receives_escalations("ZJJ-CQ")
+    assert not table.receives_escalations(table.trading_centre)
