@@ -374,7 +374,7 @@ async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
             "title": f"{project['project_id']} 公告",
             "announcement": evidence(f"ann {project['project_id']}"),
             "submission_deadline": (last + timedelta(days=20)).isoformat(),
-            "opening_at": (last + timedelta(days=20, hours=1)).isoformat(),
+            "opening_at": (last + timedelta(days=20)).isoformat(),  # art. 34: at the deadline
             "occurred_at": last.isoformat(),
         },
     )

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from services.abnormal_push.domain.detection import evaluate_all, registry
 from services.abnormal_push.domain.detection.findings import report_from_finding
 from services.abnormal_push.domain.detection.intake_facts import (
+    AnnouncementSeen,
     BidSeen,
     BreachSeen,
     CandidatesSeen,
@@ -66,6 +67,9 @@ GAPS = DETECTION + "price-gaps"
 # When each section's evaluation completed ("project:section" -> ISO time), for the deadline of
 # its candidates' publicity.
 EVALUATED_AT = DETECTION + "evaluated-at"
+# The submission deadline each announcement stated ("project:section", or "project:" for the
+# whole project -> "deadline ISO|announced at ISO"): the latest announcement's is in force.
+SUBMISSION_DEADLINES = DETECTION + "submission-deadlines"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -134,6 +138,7 @@ class DetectionState:
         bid: tuple[str, Bid] | None = None,
         gap: tuple[str, float] | None = None,
         evaluated: tuple[str, datetime] | None = None,
+        announced: AnnouncementSeen | None = None,
         findings: Sequence[Finding] = (),
         not_applied: Sequence[NotApplied] = (),
     ) -> None:
@@ -150,6 +155,10 @@ class DetectionState:
                 pipe.hset(GAPS, gap[0], repr(gap[1]))
             if evaluated is not None:
                 pipe.hset(EVALUATED_AT, evaluated[0], evaluated[1].isoformat())
+            if announced is not None:
+                stated = f"{announced.submission_deadline.isoformat()}|{announced.at.isoformat()}"
+                for section in announced.section_codes or ("",):
+                    pipe.hset(SUBMISSION_DEADLINES, f"{announced.project_id}:{section}", stated)
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:
@@ -169,6 +178,21 @@ class DetectionState:
         return (
             datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
         )
+
+    async def submission_deadline(self, project_id: str, section: str) -> datetime | None:
+        """The section's deadline as last announced, for the section or the whole project."""
+        stated = await self._redis.hmget(
+            SUBMISSION_DEADLINES, [f"{project_id}:{section}", f"{project_id}:"]
+        )
+        announcements = []  # (announced at, deadline)
+        for raw in stated:
+            if raw:
+                text = raw.decode() if isinstance(raw, bytes) else raw
+                deadline, _, announced_at = text.partition("|")
+                announcements.append(
+                    (datetime.fromisoformat(announced_at), datetime.fromisoformat(deadline))
+                )
+        return max(announcements)[1] if announcements else None
 
     async def findings_by_rule(self) -> dict[str, int]:
         raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
@@ -199,6 +223,9 @@ class Detector:
         if isinstance(fact, ProjectSeen):
             await self._state.commit(event_id, project=fact.project)
             return
+        if isinstance(fact, AnnouncementSeen):
+            await self._state.commit(event_id, announced=fact)
+            return
         trigger: Trigger
         more: list[Trigger] = []  # a project-wide 流标 concerns each section with bids
         bid: tuple[str, Bid] | None = None
@@ -225,6 +252,7 @@ class Detector:
                 fact.section_code,
                 fact.opened_bidder_codes,
                 tuple(bids.values()),
+                await self._state.submission_deadline(fact.project_id, fact.section_code),
             )
         elif isinstance(fact, EvaluationSeen):
             bids = await self._state.bids(fact.project_id, fact.section_code)

@@ -10,6 +10,7 @@ from prt.v1 import abnormal_push_pb2 as pb
 from prt.v1 import common_pb2, intake_pb2
 
 from services.abnormal_push.domain.detection.intake_facts import (
+    AnnouncementSeen,
     BidSeen,
     BreachSeen,
     CandidatesSeen,
@@ -431,6 +432,16 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 bidder_address=message.bidder_address,
                 bidder_contact_phone=message.bidder_contact_phone,
             ),
+        )
+    if isinstance(message, intake_pb2.AnnouncementPublished) and message.HasField(
+        "submission_deadline"
+    ):
+        return AnnouncementSeen(
+            envelope.id,
+            from_timestamp(message.occurred_at),
+            message.project_id,
+            tuple(message.bid_section_codes),
+            from_timestamp(message.submission_deadline),
         )
     if isinstance(message, intake_pb2.BidsOpened):
         return OpeningSeen(

@@ -387,3 +387,44 @@ async def test_candidates_publicised_five_days_after_the_evaluation_fire_prt_pub
         ("TENDERER", project.tenderer)
     ]
     assert int(report["detection"]["evidence_values"]["days_late"]) >= 1
+
+
+async def test_bids_opened_hours_after_the_announced_deadline_fire_prt_open_001(
+    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+) -> None:
+    """The deadline in force is the latest announcement's: a section's first announcement
+    (deadline 10 minutes ago: an opening now would be in time) is replaced by a re-announcement
+    of the whole project whose deadline passed 3 hours ago."""
+    project = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_HOUSING, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await project.register()
+    now = datetime.now(UTC)
+    for announced, sections, deadline in (
+        (now - timedelta(days=30), ["S1"], now - timedelta(minutes=10)),
+        (now - timedelta(days=25), [], now - timedelta(hours=3)),
+    ):
+        await project.send(
+            intake_pb2.AnnouncementPublished(
+                project_id=project.project_id,
+                occurred_at=to_timestamp(announced),
+                actor_department="JYZX",
+                bid_section_codes=sections,
+                title="招标公告",
+                submission_deadline=to_timestamp(deadline),
+            )
+        )
+    bidders = [credit_code() for _ in range(3)]
+    for n, bidder in enumerate(bidders):
+        await project.bid(bidder, 70_000_000_00 + n * n * 3_210_00)  # irregular prices
+    await project.open(*bidders)
+    async with httpx.AsyncClient(timeout=10) as client:
+        reports = await eventually(
+            lambda: _reports(client, push_api, keys["ZJJ"], project.project_id),
+            lambda found: "PRT-OPEN-001" in found,
+        )
+    report = reports["PRT-OPEN-001"]
+    assert [(s["kind"], s["credit_code"]) for s in report["subjects"]] == [
+        ("TENDERER", project.tenderer)
+    ]
+    assert int(report["detection"]["evidence_values"]["minutes_late"]) >= 179

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from services.abnormal_push.domain.detection.model import (
 from services.abnormal_push.domain.detection.rules import (
     all_but_one_disqualified,
     deficiency_breach,
+    delayed_bid_opening,
     high_disqualification_ratio,
     identical_bid_prices,
     late_candidate_publicity,
@@ -65,6 +66,7 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "R044",
         "PRT-PRC-001",
         "PRT-PUB-001",
+        "PRT-OPEN-001",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -529,3 +531,54 @@ def test_late_publicity_without_the_evaluation_or_the_procedure_is_not_judged() 
     assert isinstance(unseen, NotApplied) and "evaluation was not seen" in unseen.reason
     (unknown,) = rule.evaluate(publicised(late, trading_method=""))
     assert isinstance(unknown, NotApplied) and "registration was not seen" in unknown.reason
+
+
+# --- PRT-OPEN-001: bids opened well after the submission deadline -----------------------------
+
+DEADLINE = datetime(2024, 9, 20, 1, 30, tzinfo=UTC)  # 09:30 Beijing
+
+
+def opened_at(at: datetime, deadline: datetime | None = DEADLINE, **project: Any) -> Any:
+    return replace(
+        opened(bid(1), bid(2), bid(3)),
+        at=at,
+        submission_deadline=deadline,
+        project=replace(PROJECT, **project),
+    )
+
+
+@pytest.mark.parametrize(
+    ("delay", "minutes_late"),
+    [
+        (timedelta(0), None),  # at the deadline, as the law says
+        (timedelta(minutes=30), None),  # within the tolerance
+        (timedelta(minutes=31), 31),
+        (timedelta(days=1, hours=2), 26 * 60),
+    ],
+)
+def test_bids_opened_past_the_tolerance_after_the_deadline_are_reported(
+    delay: timedelta, minutes_late: int | None
+) -> None:
+    outcomes = delayed_bid_opening.RULE.evaluate(opened_at(DEADLINE + delay))
+    if minutes_late is None:
+        assert outcomes == []
+        return
+    (finding,) = findings(outcomes)
+    assert dict(finding.evidence_values)["minutes_late"] == str(minutes_late)
+    assert finding.subjects[0].kind is SubjectKind.TENDERER
+    assert "投标截止时间为 2024-09-20 09:30" in finding.description  # Beijing time
+    assert finding.definition.rule_id == "PRT-OPEN-001"
+
+
+def test_opening_rule_judges_tenders_only_and_says_when_it_cannot() -> None:
+    late = DEADLINE + timedelta(hours=3)
+    rule = delayed_bid_opening.RULE
+    assert findings(rule.evaluate(opened_at(late, trading_method="INVITED_TENDER")))
+    assert rule.evaluate(opened_at(late, trading_method="AUCTION")) == []
+    (unannounced,) = rule.evaluate(opened_at(late, deadline=None))
+    assert isinstance(unannounced, NotApplied) and "submission deadline" in unannounced.reason
+    (unregistered,) = rule.evaluate(opened_at(late, trading_method=""))
+    assert isinstance(unregistered, NotApplied) and "registration" in unregistered.reason
+    assert rule.evaluate(opened_at(DEADLINE, tenderer=None)) == []  # in time: nothing to say
+    (nameless,) = rule.evaluate(opened_at(late, tenderer=None))
+    assert isinstance(nameless, NotApplied) and "tenderer" in nameless.reason

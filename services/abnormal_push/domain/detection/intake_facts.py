@@ -27,6 +27,18 @@ class BidSeen:
 
 
 @dataclass(frozen=True)
+class AnnouncementSeen:
+    """An announcement's submission deadline (投标截止时间), for the sections it names (none: the
+    whole project)."""
+
+    event_id: str
+    at: datetime
+    project_id: str
+    section_codes: tuple[str, ...]
+    submission_deadline: datetime
+
+
+@dataclass(frozen=True)
 class OpeningSeen:
     event_id: str
     at: datetime
@@ -76,6 +88,7 @@ class BreachSeen:
 IntakeFact = (
     ProjectSeen
     | BidSeen
+    | AnnouncementSeen
     | OpeningSeen
     | EvaluationSeen
     | CandidatesSeen

@@ -104,6 +104,8 @@ class BidsOpenedTrigger:
     section_code: str
     opened_bidder_codes: tuple[str, ...]
     bids: tuple[Bid, ...]
+    # The section's submission deadline as last announced; None if no announcement stated it.
+    submission_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
