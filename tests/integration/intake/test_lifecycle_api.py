@@ -613,28 +613,20 @@ async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
     )
     project_id = registered["project_id"]
     announced_at = datetime.now(UTC)
-    short = (announced_at + timedelta(days=15)).isoformat()
-    response = await _step(
-        intake_api,
-        dept,
-        project_id,
-        "announcement",
-        {**ANNOUNCEMENT, "submission_deadline": short, "opening_at": short},
-    )
+
+    async def announce_closing_after(days: int) -> httpx.Response:
+        deadline = (announced_at + timedelta(days=days)).isoformat()
+        body = {**ANNOUNCEMENT, "submission_deadline": deadline, "opening_at": deadline}
+        return await _step(intake_api, dept, project_id, "announcement", body)
+
+    response = await announce_closing_after(15)
     assert response.status_code == 422, response.text
     refusal = response.json()
     assert refusal["code"] == "bidding_period_too_short"
     assert "招标投标法 art. 24" in refusal["message"]
     assert "derived" in refusal["message"]
     assert refusal["details"][0]["field"] == "submission_deadline"
-    twenty_days = (announced_at + timedelta(days=21)).isoformat()
-    response = await _step(
-        intake_api,
-        dept,
-        project_id,
-        "announcement",
-        {**ANNOUNCEMENT, "submission_deadline": twenty_days, "opening_at": twenty_days},
-    )
+    response = await announce_closing_after(21)
     assert response.status_code == 201, response.text
     events = await events_of(settings, PROJECT_EVENTS, project_id)
     assert [type(e.message) for e in events] == [
