@@ -24,6 +24,7 @@ from services.platform_core.events.proto_values import enum_member, from_timesta
 
 STEP_BY_TYPE: dict[type[Message], Step] = {
     intake_pb2.ProjectRegistered: Step.REGISTER,
+    intake_pb2.TenderObligationDeclared: Step.DECLARE_TENDER_OBLIGATION,
     intake_pb2.TenderDocumentPrePublished: Step.PRE_PUBLISH,
     intake_pb2.AnnouncementPublished: Step.ANNOUNCE,
     intake_pb2.BidSubmitted: Step.SUBMIT_BID,
@@ -230,6 +231,11 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
             if isinstance(message, intake_pb2.CandidatesPublicised)
             else None
         ),
+        tender_required_by_law=(
+            message.tender_required_by_law
+            if isinstance(message, intake_pb2.TenderObligationDeclared)
+            else None
+        ),
     )
 
 
@@ -401,6 +407,18 @@ def deposit_waived(
     if body.bidder is not None:
         event.bidder.CopyFrom(_org(body.bidder))
     return event
+
+
+def tender_obligation_declared(
+    project_id: str, actor: str, at: datetime, body: schemas.TenderObligationCreate
+) -> intake_pb2.TenderObligationDeclared:
+    return intake_pb2.TenderObligationDeclared(
+        project_id=project_id,
+        occurred_at=to_timestamp(at),
+        actor_department=actor,
+        tender_required_by_law=body.tender_required_by_law,
+        basis=body.basis,
+    )
 
 
 def historical_deposit_refunded(

@@ -131,6 +131,20 @@ class ProjectRegistered(_message.Message):
     tender_obligation_derived: bool
     def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., tender_project_code: _Optional[str] = ..., unified_deal_code: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ..., region_code: _Optional[str] = ..., tenderer: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., agency: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., supervise_dept_code: _Optional[str] = ..., budget_fen: _Optional[int] = ..., trading_method: _Optional[_Union[TradingMethod, str]] = ..., bid_sections: _Optional[_Iterable[_Union[BidSection, _Mapping]]] = ..., key_project: _Optional[bool] = ..., green_channel: _Optional[bool] = ..., deficiency_acceptance: _Optional[_Union[DeficiencyAcceptance, _Mapping]] = ..., commitment_pledged: _Optional[bool] = ..., tender_required_by_law: _Optional[bool] = ..., tender_obligation_derived: _Optional[bool] = ...) -> None: ...
 
+class TenderObligationDeclared(_message.Message):
+    __slots__ = ("project_id", "occurred_at", "actor_department", "tender_required_by_law", "basis")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    TENDER_REQUIRED_BY_LAW_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    actor_department: str
+    tender_required_by_law: bool
+    basis: str
+    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., tender_required_by_law: _Optional[bool] = ..., basis: _Optional[str] = ...) -> None: ...
+
 class TenderDocumentPrePublished(_message.Message):
     __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_codes", "document", "comments_close_at")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]

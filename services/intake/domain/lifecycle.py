@@ -9,7 +9,8 @@ the state (deposit relief, historical deposit refunds, 补正, a pending 容缺 
 Each bid section (标段/包) runs through these states on its own: one section may be awarded
 while another is still taking bids, or is re-tendered after a 流标. The trading steps name the
 sections they concern (a step naming none concerns every section it can apply to); the project-wide
-steps (补正, 容缺 deadlines, historical deposit refunds) concern the project. The project's own
+steps (补正, 容缺 deadlines, historical deposit refunds, declaring 依法必须招标 before the first
+announcement) concern the project. The project's own
 state sums its sections up: the least advanced open section, or, once every section is final, the
 deal (completed, else awarded) or the termination.
 """
@@ -40,6 +41,7 @@ class Step(StrEnum):
     """What a lifecycle event does; each is one event type on intake.projects.v1."""
 
     REGISTER = "REGISTER"
+    DECLARE_TENDER_OBLIGATION = "DECLARE_TENDER_OBLIGATION"
     PRE_PUBLISH = "PRE_PUBLISH"
     ANNOUNCE = "ANNOUNCE"
     SUBMIT_BID = "SUBMIT_BID"
@@ -62,6 +64,8 @@ OPEN_STATES = frozenset(ProjectState) - FINAL_STATES
 
 # step -> {state it may happen in: state after it}
 TRANSITIONS: dict[Step, dict[ProjectState, ProjectState]] = {
+    # Before any section is announced (trading_rules refuses it once one is).
+    Step.DECLARE_TENDER_OBLIGATION: {S.REGISTERED: S.REGISTERED, S.PRE_PUBLISHED: S.PRE_PUBLISHED},
     Step.PRE_PUBLISH: {S.REGISTERED: S.PRE_PUBLISHED, S.PRE_PUBLISHED: S.PRE_PUBLISHED},
     Step.ANNOUNCE: {S.REGISTERED: S.ANNOUNCED, S.PRE_PUBLISHED: S.ANNOUNCED},
     Step.SUBMIT_BID: {S.ANNOUNCED: S.BIDS_SUBMITTED, S.BIDS_SUBMITTED: S.BIDS_SUBMITTED},
@@ -240,6 +244,7 @@ class LifecycleFact:
     # ruled-out bidders, PUBLICISE_CANDIDATES' candidates, AWARD's winner (credit codes).
     party_codes: tuple[str, ...] = ()
     publicity_ends_at: datetime | None = None  # PUBLICISE_CANDIDATES' end of the publicity
+    tender_required_by_law: bool | None = None  # DECLARE_TENDER_OBLIGATION's 依法必须招标
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -369,6 +374,12 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
             pending = False
     elif fact.step is Step.BREACH_DEADLINE:
         breached = True
+    elif fact.step is Step.DECLARE_TENDER_OBLIGATION:
+        view = replace(
+            view,
+            tender_required_by_law=fact.tender_required_by_law,
+            tender_obligation_derived=False,
+        )
     elif fact.step is Step.TERMINATE and after is S.TERMINATED:
         pending = False  # no section left to trade: no deadline to set
     return replace(

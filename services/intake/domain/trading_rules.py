@@ -5,7 +5,8 @@ against the deadlines the project announced, and the parties it names against th
   it, not before (招标投标法 art. 34: 开标应当在提交投标文件截止时间的同一时间公开进行);
 - a tender that must by law be tendered, and every government procurement tender, leaves at
   least 20 days from the announcement (the documents' issue) to the deadline (招标投标法 art.
-  24, 政府采购法 art. 35; see tender_obligation);
+  24, 政府采购法 art. 35; see tender_obligation), and whether it must is declared before the
+  first announcement;
 - a bid after its section's submission deadline is refused (art. 28: 应当拒收);
 - bids are opened, ruled out and publicised only for bidders who bid in that section, and a
   tender with fewer than 3 bidders is not opened but fails (流标) and is tendered again
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from services.intake.domain.lifecycle import (
     LifecycleFact,
+    ProjectState,
     ProjectView,
     SectionView,
     Step,
@@ -47,6 +49,7 @@ from services.platform_core.errors import PlatformError
 # 政府采购 announces its result (中标公告) instead of publicising candidates for 3 days.
 NO_CANDIDATE_PUBLICITY_CATEGORIES = frozenset({"GOVERNMENT_PROCUREMENT"})
 PUBLICITY_MINIMUM_DAYS = 3
+_BEFORE_ANNOUNCEMENT = frozenset({ProjectState.REGISTERED, ProjectState.PRE_PUBLISHED})
 MINIMUM_TENDER_BIDDERS = 3
 # Days in law are calendar days where the act happens: Beijing time.
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
@@ -105,6 +108,8 @@ def check_trading_rules(view: ProjectView, fact: LifecycleFact) -> None:
     accepted it: ``sections_concerned`` then names the sections it moves)."""
     if fact.step is Step.ANNOUNCE:
         _check_announcement(view, fact)
+    if fact.step is Step.DECLARE_TENDER_OBLIGATION:
+        _check_declaration(view)
     check = _SECTION_RULES.get(fact.step)
     if check is None or not view.sections:
         return
@@ -152,6 +157,20 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             f"submission deadline {deadline.isoformat()}; bids are opened at the deadline, "
             "not before (招标投标法 art. 34)",
             (("opening_at", f"before submission_deadline {deadline}"),),
+        )
+
+
+def _check_declaration(view: ProjectView) -> None:
+    """依法必须招标 is settled before the first announcement: the bidding period an announcement
+    keeps depends on it."""
+    announced = [s.code for s in view.sections if s.state not in _BEFORE_ANNOUNCEMENT]
+    if announced:
+        raise StepOutOfTime(
+            "tender_obligation_after_announcement",
+            f"Project {view.project_id}: section(s) {', '.join(announced)} were announced under "
+            "what the project recorded; whether it must by law be tendered (依法必须招标) is "
+            "declared before the first announcement",
+            tuple(("bid_section_code", code) for code in announced),
         )
 
 

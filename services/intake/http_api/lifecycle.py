@@ -176,6 +176,32 @@ def _doc(step: Step, what: str) -> dict[str, Any]:
 
 
 @router.post(
+    "/tender-obligation",
+    **_doc(
+        Step.DECLARE_TENDER_OBLIGATION,
+        "依法必须招标 declared or corrected before the first announcement",
+    ),
+)
+async def declare_tender_obligation(
+    project_id: str,
+    body: schemas.TenderObligationCreate,
+    principal: CurrentPrincipal,
+    context: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _emit(
+        path="tender-obligation",
+        step=Step.DECLARE_TENDER_OBLIGATION,
+        project_id=project_id,
+        body=body,
+        build=event_codec.tender_obligation_declared,
+        principal=principal,
+        context=context,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
     "/pre-publication", **_doc(Step.PRE_PUBLISH, "Tender documents pre-published (招标文件预公示)")
 )
 async def pre_publish(

@@ -57,6 +57,20 @@ class StepCreate(BaseModel):
     occurred_at: OccurredAt = None
 
 
+class TenderObligationCreate(StepCreate):
+    """依法必须招标 as the approved tender plan (招标方案核准) says, declared or corrected before
+    the first announcement; it replaces what the registration recorded or intake derived."""
+
+    tender_required_by_law: bool
+    basis: str = Field(
+        min_length=1,
+        max_length=500,
+        description="on what ground: the approval's document number (核准文号), or why the "
+        "project is not one that must be tendered",
+        examples=["济发改核准〔2023〕12号", "企业自有资金建设, 不属于必须招标的项目范围"],
+    )
+
+
 class OrganisationIn(BaseModel):
     """An organisation in a registration: its code is checked with the registration's rules."""
 

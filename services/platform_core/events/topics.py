@@ -43,6 +43,7 @@ PROJECT_EVENTS = TopicSpec(
     description="A trading project's registration (进场登记) and every step of its lifecycle.",
     message_types=_types(
         "ProjectRegistered",
+        "TenderObligationDeclared",
         "TenderDocumentPrePublished",
         "AnnouncementPublished",
         "BidSubmitted",

@@ -596,8 +596,10 @@ async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
     intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
 ) -> None:
     """A housing tender with a section of 400万元 or more, registered without saying, is derived
-    依法必须招标; an announcement closing bids sooner than 20 days after it gets 422 naming the
-    earliest day, and emits nothing; one keeping the 20 days is accepted."""
+    依法必须招标: an announcement closing bids sooner than 20 days after it gets 422 naming the
+    rule, and emits nothing. The department declares, before the first announcement, that the
+    project is not bound (its tender plan says so); the same announcement is then accepted, and
+    the obligation can no longer change."""
     dept = changqing_archive
     async with httpx.AsyncClient(timeout=20) as client:
         response = await client.post(
@@ -612,27 +614,41 @@ async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
         True,
     )
     project_id = registered["project_id"]
-    announced_at = datetime.now(UTC)
-
-    async def announce_closing_after(days: int) -> httpx.Response:
-        deadline = (announced_at + timedelta(days=days)).isoformat()
-        body = {**ANNOUNCEMENT, "submission_deadline": deadline, "opening_at": deadline}
-        return await _step(intake_api, dept, project_id, "announcement", body)
-
-    response = await announce_closing_after(15)
+    deadline = (datetime.now(UTC) + timedelta(days=15)).isoformat()
+    announcement = {**ANNOUNCEMENT, "submission_deadline": deadline, "opening_at": deadline}
+    response = await _step(intake_api, dept, project_id, "announcement", announcement)
     assert response.status_code == 422, response.text
     refusal = response.json()
     assert refusal["code"] == "bidding_period_too_short"
     assert "招标投标法 art. 24" in refusal["message"]
     assert "derived" in refusal["message"]
     assert refusal["details"][0]["field"] == "submission_deadline"
-    response = await announce_closing_after(21)
+
+    not_bound = {"tender_required_by_law": False, "basis": "企业自有资金建设, 不属于必须招标范围"}
+    response = await _step(intake_api, dept, project_id, "tender-obligation", not_bound)
     assert response.status_code == 201, response.text
+    async with httpx.AsyncClient(timeout=20) as client:
+        project = await client.get(
+            f"{intake_api.base_url}/v1/projects/{project_id}", headers=dept.headers()
+        )
+    assert (
+        project.json()["tender_required_by_law"],
+        project.json()["tender_obligation_derived"],
+    ) == (False, False)
+    response = await _step(intake_api, dept, project_id, "announcement", announcement)
+    assert response.status_code == 201, response.text
+    response = await _step(intake_api, dept, project_id, "tender-obligation", not_bound)
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "transition_not_allowed"
+
     events = await events_of(settings, PROJECT_EVENTS, project_id)
     assert [type(e.message) for e in events] == [
         intake_pb2.ProjectRegistered,
+        intake_pb2.TenderObligationDeclared,
         intake_pb2.AnnouncementPublished,
     ]
     registration = events[0].message
     assert registration.HasField("tender_required_by_law")
     assert registration.tender_required_by_law and registration.tender_obligation_derived
+    declared = events[1].message
+    assert not declared.tender_required_by_law and declared.basis == not_bound["basis"]

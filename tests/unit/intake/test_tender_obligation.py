@@ -10,16 +10,35 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.intake.domain.catalogue import Category
-from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step
+from services.intake.domain.lifecycle import (
+    LifecycleFact,
+    ProjectState,
+    ProjectView,
+    SectionView,
+    Step,
+    TransitionRefused,
+    evolve,
+)
 from services.intake.domain.tender_obligation import (
     CONSTRUCTION_THRESHOLD_FEN,
     TenderObligation,
     bidding_period_long_enough,
     tender_obligation,
 )
-from services.intake.domain.trading_rules import StepContradictsRecord, check_trading_rules
-from services.intake.event_codec import registration_to_event, view_from_registered
+from services.intake.domain.trading_rules import (
+    StepContradictsRecord,
+    StepOutOfTime,
+    check_trading_rules,
+)
+from services.intake.event_codec import (
+    fact_from_envelope,
+    registration_to_event,
+    tender_obligation_declared,
+    view_from_registered,
+)
+from services.intake.http_api.schemas import TenderObligationCreate
 from services.intake.read_model import view_from_json, view_to_json
+from services.platform_core.events.envelope import Envelope
 from tests.unit.intake.test_registration import GOOD
 from tests.unit.intake.test_trading_rules import _view
 
@@ -138,3 +157,39 @@ def stored_without(raw: str, *keys: str) -> str:
     for key in keys:
         del data[key]
     return json.dumps(data)
+
+
+def _declared(required: bool) -> LifecycleFact:
+    body = TenderObligationCreate(tender_required_by_law=required, basis="济发改核准〔2023〕12号")
+    message = tender_obligation_declared("p1", "ZJJ-CQ", ANNOUNCED_AT, body)
+    fact = fact_from_envelope(Envelope(message=message, source="test", subject="p1"))
+    assert fact is not None and fact.step is Step.DECLARE_TENDER_OBLIGATION
+    return fact
+
+
+def test_a_declaration_before_the_announcement_replaces_a_derived_obligation() -> None:
+    derived = _view(tender_required_by_law=True, tender_obligation_derived=True)
+    declared = evolve(derived, _declared(False))
+    check_trading_rules(derived, _declared(False))
+    assert (declared.tender_required_by_law, declared.tender_obligation_derived) == (False, False)
+    assert declared.state is ProjectState.REGISTERED
+    _announce(declared, ANNOUNCED_AT + timedelta(days=10))  # no longer bound to 20 days
+    pre_published = replace(
+        derived,
+        state=ProjectState.PRE_PUBLISHED,
+        sections=(SectionView("001", ProjectState.PRE_PUBLISHED),),
+    )
+    assert evolve(pre_published, _declared(True)).tender_required_by_law is True
+
+
+def test_once_a_section_is_announced_the_obligation_stands() -> None:
+    one_announced = _view(
+        tender_required_by_law=True,
+        sections=(SectionView("001", ProjectState.ANNOUNCED), SectionView("002")),
+    )
+    with pytest.raises(StepOutOfTime, match="declared before the first announcement") as refused:
+        check_trading_rules(one_announced, _declared(False))
+    assert refused.value.code == "tender_obligation_after_announcement"
+    assert refused.value.problems == (("bid_section_code", "001"),)
+    with pytest.raises(TransitionRefused):
+        evolve(replace(one_announced, state=ProjectState.BIDS_SUBMITTED), _declared(False))
