@@ -55,6 +55,7 @@ DEPARTMENTS = frozenset({DEP, BRANCH})
 READERS = frozenset({DEP, BRANCH, OP})
 EVERYONE = frozenset({DEP, BRANCH, PARTNER, OP})
 INTAKE_STEPS = (
+    "tender-obligation",
     "pre-publication",
     "announcement",
     "bids",

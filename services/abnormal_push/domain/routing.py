@@ -113,6 +113,13 @@ class RoutingTable:
         """The city department a district branch belongs to; None for a city department."""
         return self._parents.get(department)
 
+    def branches_of(self, department: str) -> tuple[str, ...]:
+        """A city department's district branches, in the registry's order (none for a branch or
+        a department without them)."""
+        return tuple(
+            branch for (parent, _), branch in self.branches.items() if parent == department
+        )
+
     @cached_property
     def _parents(self) -> dict[str, str]:
         return {branch: parent for (parent, _), branch in self.branches.items()}

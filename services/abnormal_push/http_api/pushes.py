@@ -226,10 +226,15 @@ async def list_pushes(
 @router.get(
     "/counts",
     response_model=list[CountsPublic],
-    summary="Open and overdue pushes per department (a department: its own)",
+    summary="Open and overdue pushes per department (a department: its own; a city department "
+    "also its district branches', which it supervises)",
 )
-async def counts(reader: Reader, read_model: ReadModel) -> list[CountsPublic]:
-    departments = await read_model.departments() if is_operator(reader) else [reader.code]
+async def counts(reader: Reader, read_model: ReadModel, routing: Routing) -> list[CountsPublic]:
+    departments = (
+        await read_model.departments()
+        if is_operator(reader)
+        else [reader.code, *routing.branches_of(reader.code)]
+    )
     return [CountsPublic(**(await read_model.counts(code)).__dict__) for code in departments]
 
 

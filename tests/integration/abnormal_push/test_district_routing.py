@@ -259,4 +259,11 @@ async def test_a_late_branch_is_chased_by_its_city_department_then_by_the_office
     assert ("ESCALATED", "FEEDBACK to FGW, level 2") in steps
     async with httpx.AsyncClient(timeout=10) as client:
         listed = await inbox(client, push_api, keys["FGW"], escalated="true", **until)
+        counts = await client.get(
+            f"{push_api.base_url}/v1/pushes/counts", headers=auth(keys["ZJJ"])
+        )
     assert push["push_id"] in {p["push_id"] for p in listed}
+    # The city department's counts show its branches' beside its own.
+    by_department = {c["department"]: c for c in counts.json()}
+    assert by_department["ZJJ-CQ"]["escalated"] >= 1
+    assert "ZJJ" in by_department and "JTJ-CQ" not in by_department

@@ -276,6 +276,8 @@ async def test_counts_per_department(
         everyone = await client.get(
             f"{push_api.base_url}/v1/pushes/counts", headers=auth(keys["operator"])
         )
-    (zjj,) = own.json()
+    # A department's own counts first; a city department's district branches' after them.
+    zjj, *branches = own.json()
     assert zjj["department"] == "ZJJ" and zjj["open"] >= 1
+    assert branches and all(c["department"].startswith("ZJJ-") for c in branches)
     assert {"ZJJ", "JYZX", "FGW"} <= {c["department"] for c in everyone.json()}

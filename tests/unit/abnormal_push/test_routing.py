@@ -213,3 +213,11 @@ def test_who_receives_escalations(data: dict[str, Any]) -> None:
     assert table.receives_escalations("ZJJ")  # has district branches
     assert not table.receives_escalations("ZJJ-CQ")
     assert not table.receives_escalations(table.trading_centre)
+
+
+def test_a_city_department_lists_its_branches(data: dict[str, Any]) -> None:
+    table = RoutingTable.from_data(data)
+    branches = table.branches_of("ZJJ")
+    assert "ZJJ-CQ" in branches and len(branches) == len(set(branches))
+    assert all(table.parent_of(branch) == "ZJJ" for branch in branches)
+    assert table.branches_of("ZJJ-CQ") == ()
