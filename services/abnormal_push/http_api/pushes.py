@@ -117,10 +117,11 @@ def _list_scope(
     """The inbox a list reads (None: every department's) and which of its pushes the reader
     sees: operators any inbox; a department its own, and a city department its district
     branches'. Who chases late pushes (the joint-conference office, a city department with
-    branches) lists with escalated=true every push escalated to it as well as its own."""
+    branches) lists with escalated=true every push escalated to it as well as its own, from
+    every inbox or the one it names."""
     if is_operator(reader):
         return department, _anything
-    if escalated is True and department is None and routing.receives_escalations(reader.code):
+    if escalated is True and routing.receives_escalations(reader.code):
         office = routing.joint_conference_office
 
         def chased(push: Push) -> bool:
@@ -128,7 +129,7 @@ def _list_scope(
                 push, reader.code, office=office
             )
 
-        return None, chased
+        return department, chased
     if department in (None, reader.code) or routing.parent_of(department or "") == reader.code:
         return department or reader.code, _anything
     raise ApiError(

@@ -230,8 +230,8 @@ async def test_a_late_branch_is_chased_by_its_city_department_then_by_the_office
         )
         assert strangers.status_code == 403, strangers.text
 
-        async def escalated_to(key: str) -> set[str]:
-            listed = await inbox(client, push_api, key, escalated="true", **until)
+        async def escalated_to(key: str, **one_inbox: str) -> set[str]:
+            listed = await inbox(client, push_api, key, escalated="true", **until, **one_inbox)
             return {p["push_id"] for p in listed}
 
         url = f"{push_api.base_url}/v1/pushes/{push['push_id']}"
@@ -245,6 +245,7 @@ async def test_a_late_branch_is_chased_by_its_city_department_then_by_the_office
         assert first.json()["escalated_to"] == ["ZJJ"]
         assert push["push_id"] in await escalated_to(keys["ZJJ"])
         assert push["push_id"] not in await escalated_to(keys["FGW"])
+        assert push["push_id"] not in await escalated_to(keys["FGW"], department="ZJJ-CQ")
         office_reads = await client.get(url, headers=auth(keys["FGW"]))
         assert office_reads.status_code == 403, office_reads.text
 
@@ -253,6 +254,7 @@ async def test_a_late_branch_is_chased_by_its_city_department_then_by_the_office
             lambda: client.get(url, headers=auth(keys["FGW"])),
             lambda r: r.status_code == 200 and r.json()["escalation_levels"] == [1, 2],
         )
+        assert push["push_id"] in await escalated_to(keys["FGW"], department="ZJJ-CQ")
     assert second.json()["escalated_to"] == ["ZJJ", "FGW"]
     steps = [(s["kind"], s["detail"]) for s in second.json()["steps"]]
     assert ("ESCALATED", "SIGN_FOR to ZJJ, level 1") in steps
