@@ -2,7 +2,8 @@
 against the deadlines the project announced, and the parties it names against those on record.
 
 - an announcement's submission deadline lies after the announcement, and the bids are opened at
-  it, not before (招标投标法 art. 34: 开标应当在提交投标文件截止时间的同一时间公开进行);
+  it, not before, and for a tender not after either (招标投标法 art. 34:
+  开标应当在提交投标文件截止时间的同一时间公开进行);
 - a tender that must by law be tendered, and every government procurement tender, leaves at
   least 20 days from the announcement (the documents' issue) to the deadline (招标投标法 art.
   24, 政府采购法 art. 35; see tender_obligation), and whether it must is declared before the
@@ -157,6 +158,18 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             f"submission deadline {deadline.isoformat()}; bids are opened at the deadline, "
             "not before (招标投标法 art. 34)",
             (("opening_at", f"before submission_deadline {deadline}"),),
+        )
+    if (
+        fact.opening_at is not None
+        and fact.opening_at > deadline
+        and view.trading_method in TENDER_METHODS
+    ):
+        raise StepContradictsRecord(
+            "opening_after_submission_deadline",
+            f"Project {view.project_id}: the opening {fact.opening_at.isoformat()} is after the "
+            f"submission deadline {deadline.isoformat()}; a tender's bids are opened at the very "
+            "time bidding closes, not left unopened after it (招标投标法 art. 34)",
+            (("opening_at", f"not at submission_deadline {deadline}"),),
         )
 
 

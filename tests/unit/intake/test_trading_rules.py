@@ -136,6 +136,20 @@ def test_an_announcement_may_not_schedule_the_opening_before_the_deadline() -> N
     _step(_view(), replace(early, opening_at=CLOSE))  # at the deadline: as the law says
 
 
+def test_a_tender_may_not_schedule_the_opening_after_the_deadline() -> None:
+    late = LifecycleFact(
+        "p1",
+        Step.ANNOUNCE,
+        ANNOUNCED_AT,
+        submission_deadline=CLOSE,
+        opening_at=CLOSE + timedelta(hours=1),
+    )
+    with pytest.raises(StepContradictsRecord, match=r"art\. 34") as refused:
+        _step(_view(), late)
+    assert refused.value.code == "opening_after_submission_deadline"
+    _step(_view(trading_method="AUCTION"), late)  # an auction's own procedure
+
+
 def test_a_bid_after_its_sections_submission_deadline_is_refused() -> None:
     view = _announced()
     at_the_deadline = _fact(Step.SUBMIT_BID, CLOSE, party_codes=(A,))
