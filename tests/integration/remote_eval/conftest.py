@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import KAFKA_PORT, _running
+from tests.conftest import KAFKA_PORT, IssueKey, _running
+from tests.integration.remote_eval.world import World, build_world
 from tests.support.processes import REPO, ServiceProcess, api_process, worker_process
 
 
@@ -33,6 +34,14 @@ def remote_eval_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[Ser
             log_dir,
         )
     )
+
+
+@pytest.fixture(scope="module")
+async def world(
+    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
+) -> World:
+    """A world of its own for each test module: its pools, venues, hosts and partners."""
+    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 SECURE_PORT = os.environ.get("PRT_TEST_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 500))

@@ -31,7 +31,6 @@ from tests.integration.remote_eval.world import (
     MAIN_VENUE,
     World,
     auth_headers,
-    build_world,
     post_headers,
     wait_decided,
 )
@@ -41,13 +40,6 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 SEATS = {MAIN_VENUE: 3, "ZB-370300-1": 4, "DY-370500-1": 3}
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 def _request(w: World, host: str, main_venue: str, main_experts: int, slot: Slot) -> Any:

@@ -24,10 +24,8 @@ from services.platform_core.settings import PlatformSettings
 from services.remote_eval.domain.model import Expert
 from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import EvaluationState, RemoteEvalStore
-from tests.conftest import IssueKey
 from tests.integration.remote_eval.world import (
     World,
-    build_world,
     logged_events,
     post_headers,
     request_body,
@@ -37,13 +35,6 @@ from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 @pytest.fixture

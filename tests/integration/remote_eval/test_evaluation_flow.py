@@ -29,13 +29,11 @@ from services.platform_core.events.topics import (
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
-from tests.conftest import IssueKey
 from tests.integration.remote_eval.topic_reading import events_of, read_topic, read_topic_headers
 from tests.integration.remote_eval.world import (
     MAIN_VENUE,
     PARTNERS,
     World,
-    build_world,
     logged_events,
     post_headers,
     request_body,
@@ -45,13 +43,6 @@ from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 def _types(envelopes: list[Envelope[Any]]) -> list[str]:

@@ -36,7 +36,6 @@ from tests.integration.remote_eval.world import (
     MAIN_VENUE,
     World,
     auth_headers,
-    build_world,
     logged_events,
     post_headers,
     request_body,
@@ -49,13 +48,6 @@ pytestmark = pytest.mark.integration
 
 ANSWERS = (remote_eval_pb2.ExpertConfirmed, remote_eval_pb2.PartnerVenueDecision)
 TIMEOUTS = (remote_eval_pb2.SeatRequestTimedOut, remote_eval_pb2.ExpertConfirmationTimedOut)
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 class SimulatedCrash(Exception):

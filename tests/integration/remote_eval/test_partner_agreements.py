@@ -27,7 +27,6 @@ from tests.integration.remote_eval.world import (
     CHECK_DIGITS,
     World,
     auth_headers,
-    build_world,
     credit_code,
     post_headers,
     request_body,
@@ -38,13 +37,6 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 CHANGQING, JIYANG, FEICHENG, ZOUPING = "370113", "370115", "370983", "371626"
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 def _far_day() -> date:

@@ -23,11 +23,9 @@ from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.rebuild import projection_keys, rebuild
 from services.remote_eval.store import OUTBOX_KEY
-from tests.conftest import IssueKey
 from tests.integration.remote_eval.topic_reading import read_topic
 from tests.integration.remote_eval.world import (
     World,
-    build_world,
     post_headers,
     request_body,
     wait_decided,
@@ -36,13 +34,6 @@ from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def world(
-    remote_eval_api: ServiceProcess, remote_eval_worker: ServiceProcess, issue_key: IssueKey
-) -> World:
-    return await build_world(remote_eval_api, remote_eval_worker, issue_key)
 
 
 async def snapshot(redis: Redis) -> dict[bytes, Any]:
