@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from services.abnormal_push.domain.detection.intake_facts import (
     CandidatesSeen,
     EvaluationSeen,
     IntakeFact,
+    ObligationDeclared,
     OpeningSeen,
     ProjectSeen,
     TenderFailedSeen,
@@ -225,6 +226,11 @@ class Detector:
             return
         if isinstance(fact, AnnouncementSeen):
             await self._state.commit(event_id, announced=fact)
+            return
+        if isinstance(fact, ObligationDeclared):
+            project = await self._state.project(fact.project_id)
+            declared = replace(project, tender_required_by_law=fact.tender_required_by_law)
+            await self._state.commit(event_id, project=declared)
             return
         trigger: Trigger
         more: list[Trigger] = []  # a project-wide 流标 concerns each section with bids

@@ -16,6 +16,7 @@ from services.abnormal_push.domain.detection.intake_facts import (
     CandidatesSeen,
     EvaluationSeen,
     IntakeFact,
+    ObligationDeclared,
     OpeningSeen,
     ProjectSeen,
     TenderFailedSeen,
@@ -433,6 +434,8 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 bidder_contact_phone=message.bidder_contact_phone,
             ),
         )
+    if isinstance(message, intake_pb2.TenderObligationDeclared):
+        return ObligationDeclared(envelope.id, message.project_id, message.tender_required_by_law)
     if isinstance(message, intake_pb2.AnnouncementPublished) and message.HasField(
         "submission_deadline"
     ):

@@ -47,7 +47,7 @@ class Project:
         self.category = category
         self.method = method
 
-    async def register(self) -> None:
+    async def register(self, **fields: Any) -> None:
         await self.send(
             intake_pb2.ProjectRegistered(
                 project_id=self.project_id,
@@ -59,6 +59,7 @@ class Project:
                 tenderer=_org(self.tenderer, "招标人"),
                 trading_method=self.method,  # type: ignore[arg-type]
                 bid_sections=[intake_pb2.BidSection(bid_section_code="S1", name="一标段")],
+                **fields,
             )
         )
 
@@ -348,10 +349,21 @@ async def test_all_bids_but_one_ruled_out_at_evaluation_fires_r035(
 async def test_candidates_publicised_five_days_after_the_evaluation_fire_prt_pub_001(
     push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
 ) -> None:
+    """Registered as not bound to tender, then declared bound before its announcement: the
+    declaration is what detection judges the project by."""
     project = Project(
         publisher, common_pb2.PROJECT_CATEGORY_HOUSING, intake_pb2.TRADING_METHOD_OPEN_TENDER
     )
-    await project.register()
+    await project.register(tender_required_by_law=False)
+    await project.send(
+        intake_pb2.TenderObligationDeclared(
+            project_id=project.project_id,
+            occurred_at=_now(),
+            actor_department="JYZX",
+            tender_required_by_law=True,
+            basis="济发改核准〔2023〕12号",
+        )
+    )
     bidders = [credit_code() for _ in range(3)]
     for n, bidder in enumerate(bidders):
         await project.bid(bidder, 60_000_000_00 + n * n * 7_654_00)  # irregular prices

@@ -27,6 +27,15 @@ class BidSeen:
 
 
 @dataclass(frozen=True)
+class ObligationDeclared:
+    """The department declared or corrected 依法必须招标 after registering the project."""
+
+    event_id: str
+    project_id: str
+    tender_required_by_law: bool
+
+
+@dataclass(frozen=True)
 class AnnouncementSeen:
     """An announcement's submission deadline (投标截止时间), for the sections it names (none: the
     whole project)."""
@@ -88,6 +97,7 @@ class BreachSeen:
 IntakeFact = (
     ProjectSeen
     | BidSeen
+    | ObligationDeclared
     | AnnouncementSeen
     | OpeningSeen
     | EvaluationSeen
