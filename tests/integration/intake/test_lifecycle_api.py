@@ -625,6 +625,11 @@ async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
     assert refusal["details"][0]["field"] == "submission_deadline"
 
     not_bound = {"tender_required_by_law": False, "basis": "企业自有资金建设, 不属于必须招标范围"}
+    groundless = await _step(
+        intake_api, dept, project_id, "tender-obligation", {**not_bound, "basis": ""}
+    )
+    assert groundless.status_code == 422, groundless.text
+    assert groundless.json()["details"][0]["field"].endswith("basis"), groundless.text
     response = await _step(intake_api, dept, project_id, "tender-obligation", not_bound)
     assert response.status_code == 201, response.text
     async with httpx.AsyncClient(timeout=20) as client:
