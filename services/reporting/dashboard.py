@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.reporting.domain.bulletin import CATEGORY_ZH, MEASURE_ZH, Labels
+from services.reporting.domain.bulletin import CATEGORY_ZH, MEASURE_ZH, Labels, rule_label
 from services.reporting.domain.figures import select
 from services.reporting.domain.metrics import OPEN_PUSHES
 from services.reporting.read_model import MetricsReadModel
@@ -60,6 +60,34 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
         {"code": code, "name": name, "value": resolved_by_measure.get(code, 0)}
         for code, name in MEASURE_ZH.items()
     ]
+    detected = await model.counters("detected_signals")
+    escalated = await model.counters("pushes_escalated")
+    # Signals automatic detection raised, by rule (largest first): what the collusion checks
+    # and red flags found in the period.
+    rule_figures = select(detected, "detected_signals", frozenset({"rule", "rule_name"}), period)
+    rule_figures.sort(key=lambda f: (-f.value, f.dimensions))
+    by_rule = [
+        {
+            "code": dict(f.dimensions)["rule"],
+            "name": rule_label(dict(f.dimensions)["rule"], dict(f.dimensions)["rule_name"]),
+            "value": f.value,
+        }
+        for f in rule_figures
+    ]
+    # Overdue pushes escalated (升级督办), by level, then the department escalated to.
+    tier_figures = select(
+        escalated, "pushes_escalated", frozenset({"level", "to_department"}), period
+    )
+    tier_figures.sort(key=lambda f: (int(dict(f.dimensions)["level"]), -f.value, f.dimensions))
+    by_target = [
+        {
+            "code": dict(f.dimensions)["to_department"],
+            "name": labels.department(dict(f.dimensions)["to_department"]),
+            "level": int(dict(f.dimensions)["level"]),
+            "value": f.value,
+        }
+        for f in tier_figures
+    ]
     return {
         "version": version,
         "period": period,
@@ -72,7 +100,15 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "pushes_resolved": sum(
                 f.value for f in select(resolved, "pushes_resolved", frozenset(), period)
             ),
+            "detected_signals": sum(
+                f.value for f in select(detected, "detected_signals", frozenset(), period)
+            ),
+            "pushes_escalated": sum(
+                f.value for f in select(escalated, "pushes_escalated", frozenset(), period)
+            ),
         },
+        "detected_signals_by_rule": by_rule,
+        "pushes_escalated_by_target": by_target,
         "pushes_resolved_by_measure": by_measure,
         "registrations_by_region": by_region,
         "registrations_by_category": by_category,

@@ -137,6 +137,8 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _time(m.occurred_at, what),
                 _enum(abnormal_push_pb2.ReportSource.DESCRIPTOR, m.source),
                 _enum(abnormal_push_pb2.BehaviourType.DESCRIPTOR, m.behaviour_type),
+                rule_id=m.detection.rule_id,
+                rule_name=m.detection.rule_name,
             )
         case abnormal_push_pb2.PushRouted():
             return facts.PushRoutedFact(
@@ -179,6 +181,15 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _time(m.occurred_at, what),
                 _enum(abnormal_push_pb2.PushDeadline.DESCRIPTOR, m.deadline),
                 m.department,
+            )
+        case abnormal_push_pb2.PushEscalated():
+            return facts.PushEscalatedFact(
+                eid,
+                m.push_id,
+                _time(m.occurred_at, what),
+                _enum(abnormal_push_pb2.PushDeadline.DESCRIPTOR, m.deadline),
+                m.to_department,
+                m.level,
             )
         case remote_eval_pb2.VenueCapacityPublished():
             return facts.VenueCapacityPublishedFact(

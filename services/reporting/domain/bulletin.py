@@ -255,6 +255,59 @@ def _transfers(composer: _Composer) -> list[Part]:
     return ["(其中接收部门移送其他部门办理", transferred, ")"]
 
 
+def rule_label(rule_id: str, rule_name: str) -> str:
+    """A detection rule as the bulletin names it: the Chinese part of the rule's name (its
+    English gloss in brackets left out) and its id, e.g. "公开招标仅一家投标人(R018)"."""
+    name = rule_name.split(" (", 1)[0].strip()
+    return f"{name}({rule_id})" if name else rule_id
+
+
+def _detections(composer: _Composer) -> list[Part]:
+    """Said only when it applies: the signals automatic detection raised, by rule, largest
+    first (a rule whose name changed between versions is listed under each name)."""
+    figures = select(
+        composer.counters, "detected_signals", frozenset({"rule", "rule_name"}), composer.period
+    )
+    if not figures:
+        return []
+    figures.sort(key=lambda figure: (-figure.value, figure.dimensions))
+    parts: list[Part] = [";系统自动监测预警按规则:"]
+    for n, figure in enumerate(figures[:16]):
+        dimensions = dict(figure.dimensions)
+        if n:
+            parts.append("、")
+        parts.extend(
+            (
+                rule_label(dimensions["rule"], dimensions["rule_name"]),
+                composer.count("detected_signals", "条", **dimensions),
+            )
+        )
+    if len(figures) > 16:
+        parts.append("等")
+    return parts
+
+
+def _escalations(composer: _Composer, departments: Mapping[str, str]) -> list[Part]:
+    """Said only when it applies: overdue pushes escalated (升级督办), by the department
+    escalated to — a district branch's city department, or the joint-conference office."""
+    escalated = composer.count("pushes_escalated", "次")
+    if escalated.raw == "0":
+        return []
+    return [
+        "(其中升级督办",
+        escalated,
+        ":",
+        *_listing(
+            composer,
+            composer.cut("pushes_escalated", "to_department"),
+            "to_department",
+            departments,
+            "次",
+        ),
+        ")",
+    ]
+
+
 def _resolutions(composer: _Composer) -> list[Part]:
     """Said only when it applies: pushes resolved (已办结) with the measure taken, and which
     measures, each named only when taken (立案 is not a measure; a transfer is not a
@@ -448,6 +501,7 @@ def compose_bulletin(
                     BEHAVIOUR_ZH,
                     "条",
                 ),
+                *_detections(c),
                 "。",
             )
         ),
@@ -466,6 +520,7 @@ def compose_bulletin(
                 *_resolutions(c),
                 ",超期",
                 c.count("pushes_overdue", "次"),
+                *_escalations(c, departments),
                 "。分部门推送:",
                 *_listing(
                     c, c.cut("pushes_to_handle", "department"), "department", departments, "次"

@@ -258,6 +258,16 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         _singles("behaviour_type", "source", "department"),
     ),
     MetricDefinition(
+        "detected_signals",
+        "系统自动监测预警数",
+        "Signals detected",
+        "Abnormal-behaviour reports filed by automatic detection (source DETECTED), by the rule "
+        "that fired (rule id, and its name as the rule stated it when it fired).",
+        ("prt.v1.AbnormalReportFiled",),
+        ("rule", "rule_name"),
+        (("rule",), ("rule", "rule_name")),
+    ),
+    MetricDefinition(
         "pushes_routed",
         "异常行为信息推送数",
         "Pushes made",
@@ -368,6 +378,18 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         ("prt.v1.PushOverdue", "prt.v1.PushRouted"),
         ("deadline", "department"),
         _singles("deadline", "department"),
+    ),
+    MetricDefinition(
+        "pushes_escalated",
+        "升级督办推送数",
+        "Pushes escalated",
+        "Escalations (升级督办) of overdue pushes, one per push and level, in the routing "
+        "period: by level (1 for a push's first), the department escalated to (a district "
+        "branch's city department, or the joint-conference office), the late department and "
+        "the deadline passed.",
+        ("prt.v1.PushEscalated", "prt.v1.PushRouted"),
+        ("level", "to_department", "department", "deadline"),
+        (*_singles("level", "to_department", "department", "deadline"), ("level", "to_department")),
     ),
     MetricDefinition(
         "push_sign_for_rate",

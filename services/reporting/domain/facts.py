@@ -116,6 +116,10 @@ class AbnormalReportFiledFact:
     occurred_at: datetime
     source: str  # MANUAL | DETECTED
     behaviour_type: str
+    # For detected reports: the rule that fired (e.g. "R028") and its name as the rule states
+    # it; empty for manual reports.
+    rule_id: str = ""
+    rule_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,19 @@ class PushOverdueFact:
 
 
 @dataclass(frozen=True)
+class PushEscalatedFact:
+    """An overdue push was escalated (升级督办) to a higher authority: a district branch's to the
+    city department supervising it, a city department's to the joint-conference office."""
+
+    event_id: str
+    push_id: str
+    occurred_at: datetime
+    deadline: str  # SIGN_FOR | FEEDBACK
+    to_department: str
+    level: int  # 1 for the push's first escalation, 2 for the next, ...
+
+
+@dataclass(frozen=True)
 class VenueCapacityPublishedFact:
     event_id: str
     venue_id: str
@@ -236,6 +253,7 @@ Fact = (
     | PushFeedbackGivenFact
     | PushTransferredFact
     | PushOverdueFact
+    | PushEscalatedFact
     | VenueCapacityPublishedFact
     | EvaluationRequestedFact
     | PartnerVenueDecisionFact

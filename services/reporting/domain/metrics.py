@@ -35,6 +35,7 @@ from services.reporting.domain.facts import (
     PartnerVenueDecisionFact,
     ProjectRegisteredFact,
     PushDeadlinesSetFact,
+    PushEscalatedFact,
     PushFeedbackGivenFact,
     PushOverdueFact,
     PushRoutedFact,
@@ -249,6 +250,7 @@ def state_key(fact: Fact) -> str | None:
             | PushFeedbackGivenFact()
             | PushTransferredFact()
             | PushOverdueFact()
+            | PushEscalatedFact()
         ):
             return f"push:{fact.push_id}"
         case VenueCapacityPublishedFact():
@@ -301,6 +303,9 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
                 "department": fact.department,
             }
             builder.count("abnormal_reports", values, fact.occurred_at)
+            if fact.source == "DETECTED":
+                rule = {"rule": fact.rule_id, "rule_name": fact.rule_name}
+                builder.count("detected_signals", rule, fact.occurred_at)
             return builder.done()
         case PushRoutedFact():
             return _push_routed(fact)
@@ -314,6 +319,8 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             return _push_transferred(fact, state)
         case PushOverdueFact():
             return _push_overdue(fact, state)
+        case PushEscalatedFact():
+            return _push_escalated(fact, state)
         case VenueCapacityPublishedFact():
             venue = {
                 "name": fact.venue_name,
@@ -630,6 +637,27 @@ def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
         return builder.done()
     overdue = sorted({*state.get("overdue", []), fact.deadline})
     return builder.done({**state, "overdue": overdue})
+
+
+def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contribution:
+    """One count per push and level: a level escalated again (a watch that published it twice
+    under different ids) is the same escalation."""
+    escalated = [str(level) for level in (state or {}).get("escalated_levels", [])]
+    level = str(fact.level)
+    if level in escalated:
+        return Contribution()
+    builder = _Builder()
+    routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
+    values = {
+        "level": level,
+        "to_department": fact.to_department,
+        "department": (state or {}).get("department") or UNKNOWN,
+        "deadline": fact.deadline,
+    }
+    builder.count("pushes_escalated", values, routed_at)
+    if state is None:
+        return builder.done()
+    return builder.done({**state, "escalated_levels": sorted([*escalated, level])})
 
 
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────

@@ -86,6 +86,8 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     # Each 容缺 breach is also detected as abnormal behaviour (a report of its own).
     reports = done["abnormal report"] + expected_breaches
     await expect("abnormal_reports", reports)
+    # The detected ones, by the rule that fired: the 容缺 breach rule.
+    await expect("detected_signals", expected_breaches)
     await expect("pushes_signed_for", done["sign-for"])
     # Departments handle what detection filed as well as what the demo reported: every
     # breach's report reached its handler before they opened their inboxes.
@@ -109,6 +111,8 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     assert f"逾期未补正违反承诺{expected_breaches}个" in bulletin
     assert f"大额交易项目信息{done['large-amount records']}条" in bulletin
     assert f"采集异常行为信息{reports}条" in bulletin
+    breach_rule = "容缺受理补正期限届满未补正(PRT-RQ-001)"
+    assert f"系统自动监测预警按规则:{breach_rule}{expected_breaches}条" in bulletin
     assert "签收率—" not in bulletin and done["sign-for"] > 0
     assert f"发起远程异地评标{done['evaluation request']}场" in bulletin
     assert f"提供副场服务{done['evaluation served']}场次" in bulletin

@@ -8,7 +8,10 @@ that compare figures computed in different ways (live fold, batches, recompute) 
 - tendered sections awarded (ContractAwarded, 中标): some end there, some are completed after
   (the same section, or the project as a whole), some projects have a second section;
 - cases filed (立案, a CASE_FILED feedback) followed by the measure taken (处罚, 约谈, 移送有关机关,
-  不予处理): the push in hand, then resolved; some are left in hand.
+  不予处理): the push in hand, then resolved; some are left in hand;
+- overdue pushes escalated (PushEscalated, 升级督办), some to a second level, some level
+  escalated twice under different event ids (counted once);
+- detected reports naming the rule that fired (Detection.rule_id and rule_name).
 """
 
 from __future__ import annotations
@@ -135,6 +138,52 @@ def _case_filed_first(rng: random.Random, push: list[Outgoing]) -> list[Outgoing
     return [*push, _outgoing("push", measure, last.push_id)]
 
 
+RULES = (
+    ("PRT-FP-001", "同一投标文件指纹出现在不同投标人 (same bid-file fingerprint)"),
+    ("R018", "公开招标仅一家投标人 (single bidder in an open procedure, OCP red flag R018)"),
+    ("R028", "不同投标人报价相同 (identical bid prices, OCP red flag R028)"),
+)
+
+
+def _escalated(rng: random.Random, push: list[Outgoing]) -> list[Outgoing]:
+    """An overdue push escalated after its overdue: to the joint-conference office, or first to
+    a city department and then to the office; now and then a level is published twice."""
+    overdue = push[-1].envelope.message
+    if not isinstance(overdue, abnormal_push_pb2.PushOverdue) or rng.random() < 0.3:
+        return push
+    at = _occurred_at(push[-1])
+    targets = ["FGW"] if rng.random() < 0.5 else ["ZJJ", "FGW"]
+    escalations: list[Outgoing] = []
+    for level, target in enumerate(targets, start=1):
+        at += timedelta(days=rng.randrange(1, 5))
+        message = abnormal_push_pb2.PushEscalated(
+            push_id=overdue.push_id,
+            occurred_at=to_timestamp(at),
+            deadline=overdue.deadline,
+            to_department=target,
+            level=level,
+        )
+        escalations.append(_outgoing("push", message, overdue.push_id))
+        if rng.random() < 0.25:  # the watch published it again, under a new id
+            again = abnormal_push_pb2.PushEscalated()
+            again.CopyFrom(message)
+            escalations.append(_outgoing("push", again, overdue.push_id))
+    return [*push, *escalations]
+
+
+def _rule_named(rng: random.Random, report: list[Outgoing]) -> list[Outgoing]:
+    """A detected report names the rule that fired (before it is yielded: encoded at once)."""
+    filed = report[0].envelope.message
+    if (
+        isinstance(filed, abnormal_push_pb2.AbnormalReportFiled)
+        and filed.source == abnormal_push_pb2.REPORT_SOURCE_DETECTED
+    ):
+        rule_id, rule_name = rng.choice(RULES)
+        filed.detection.rule_id = rule_id
+        filed.detection.rule_name = rule_name
+    return report
+
+
 def _awarded(rng: random.Random, project: list[Outgoing]) -> list[Outgoing]:
     """A tendered project's section awarded (中标) before its completion: the completion is
     dropped (the award is the end), or names the same section, the whole project, or another
@@ -170,13 +219,15 @@ def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> It
     are routed with estimated deadlines; their PushDeadlinesSet follows the routing at once
     (before any feedback) or after the push's last event (after it). A fifth of the pushes to
     handle are transferred; two fifths of the projects concluded were awarded first; most
-    pushes fed back get a case filed (立案) first and the measure taken later."""
+    pushes fed back get a case filed (立案) first and the measure taken later; most overdue
+    pushes are escalated; detected reports name their rule."""
     rng = random.Random(seed)
     # The additions draw from generators of their own, so the estimated deadlines fall as
     # they did before transfers and awards were mixed in, and transfers and awards as they
     # did before the measures after a case filed.
     more = random.Random(seed * 7919 + 1)
     measures = random.Random(seed * 7919 + 2)
+    escalations = random.Random(seed * 7919 + 3)
     for synthetic in _aggregates(synthetic_events(count, seed=seed, tag=tag)):
         events = synthetic
         first = events[0].envelope.message
@@ -192,6 +243,9 @@ def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> It
             if more.random() < 0.2:
                 events = _transferred(more, events)
             events = _case_filed_first(measures, events)
+            events = _escalated(escalations, events)
+        elif isinstance(first, abnormal_push_pb2.AbnormalReportFiled):
+            events = _rule_named(escalations, events)
         elif isinstance(first, intake_pb2.ProjectRegistered) and more.random() < 0.4:
             events = _awarded(more, events)
         yield from events

@@ -81,6 +81,27 @@
     }, true);
     bar(charts.venue, data.remote_evaluations_by_venue);
 
+    document.getElementById("total-detected").textContent = data.totals.detected_signals;
+    const rules = document.querySelector("#detected-by-rule tbody");
+    rules.replaceChildren();
+    for (const r of data.detected_signals_by_rule) {
+      const row = document.createElement("tr");
+      cell(row, r.name.replace(`(${r.code})`, ""));
+      cell(row, r.code);
+      cell(row, r.value).dataset.rule = r.code;
+      rules.appendChild(row);
+    }
+    document.getElementById("total-escalated").textContent = data.totals.pushes_escalated;
+    const escalations = document.querySelector("#escalated-by-target tbody");
+    escalations.replaceChildren();
+    for (const e of data.pushes_escalated_by_target) {
+      const row = document.createElement("tr");
+      cell(row, e.name);
+      cell(row, `第${e.level}级`);
+      cell(row, e.value).dataset.department = e.code;
+      escalations.appendChild(row);
+    }
+
     const board = document.querySelector("#push-board tbody");
     board.replaceChildren();
     for (const p of data.push_board) {
