@@ -99,7 +99,6 @@ WorkingDayCalendar = Callable[[date], bool | None]
 @dataclass(frozen=True)
 class DeadlinePolicy:
     by_severity: Mapping[Severity, Limits]
-    escalate_to_role: str
     calendar: WorkingDayCalendar = published_working_day
 
     @classmethod
@@ -113,7 +112,7 @@ class DeadlinePolicy:
         missing = [s.value for s in Severity if s not in limits]
         if missing:
             raise ValueError(f"push deadlines miss severities {missing}")
-        return cls(limits, data.get("escalate_to_role", "joint_conference_office"))
+        return cls(limits)
 
     def due_times(self, severity: Severity, routed_at: datetime) -> PushDues:
         """The deadlines of a push routed at ``routed_at``: the real ones, or estimates while
