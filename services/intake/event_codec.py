@@ -87,7 +87,12 @@ def registration_to_event(registration: ProjectRegistration) -> intake_pb2.Proje
         trading_method=f"TRADING_METHOD_{registration.trading_method.value}",
         bid_sections=[
             intake_pb2.BidSection(
-                bid_section_code=section.code, name=section.name, budget_fen=section.budget_fen
+                bid_section_code=section.code,
+                name=section.name,
+                budget_fen=section.budget_fen,
+                contract_type=f"CONTRACT_TYPE_{section.contract_type.value}"
+                if section.contract_type
+                else "CONTRACT_TYPE_UNSPECIFIED",
             )
             for section in registration.bid_sections
         ],

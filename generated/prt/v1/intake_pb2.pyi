@@ -26,6 +26,13 @@ class TradingMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRADING_METHOD_NEGOTIATED_TRANSFER: _ClassVar[TradingMethod]
     TRADING_METHOD_OTHER: _ClassVar[TradingMethod]
 
+class ContractType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONTRACT_TYPE_UNSPECIFIED: _ClassVar[ContractType]
+    CONTRACT_TYPE_CONSTRUCTION: _ClassVar[ContractType]
+    CONTRACT_TYPE_GOODS: _ClassVar[ContractType]
+    CONTRACT_TYPE_SERVICES: _ClassVar[ContractType]
+
 class DepositReliefKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEPOSIT_RELIEF_KIND_UNSPECIFIED: _ClassVar[DepositReliefKind]
@@ -56,6 +63,10 @@ TRADING_METHOD_LISTING: TradingMethod
 TRADING_METHOD_ONLINE_BIDDING: TradingMethod
 TRADING_METHOD_NEGOTIATED_TRANSFER: TradingMethod
 TRADING_METHOD_OTHER: TradingMethod
+CONTRACT_TYPE_UNSPECIFIED: ContractType
+CONTRACT_TYPE_CONSTRUCTION: ContractType
+CONTRACT_TYPE_GOODS: ContractType
+CONTRACT_TYPE_SERVICES: ContractType
 DEPOSIT_RELIEF_KIND_UNSPECIFIED: DepositReliefKind
 DEPOSIT_RELIEF_KIND_WAIVED: DepositReliefKind
 DEPOSIT_RELIEF_KIND_REDUCED: DepositReliefKind
@@ -68,14 +79,16 @@ SOURCE_LEVEL_CITY: SourceLevel
 SOURCE_LEVEL_COUNTY: SourceLevel
 
 class BidSection(_message.Message):
-    __slots__ = ("bid_section_code", "name", "budget_fen")
+    __slots__ = ("bid_section_code", "name", "budget_fen", "contract_type")
     BID_SECTION_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FEN_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_TYPE_FIELD_NUMBER: _ClassVar[int]
     bid_section_code: str
     name: str
     budget_fen: int
-    def __init__(self, bid_section_code: _Optional[str] = ..., name: _Optional[str] = ..., budget_fen: _Optional[int] = ...) -> None: ...
+    contract_type: ContractType
+    def __init__(self, bid_section_code: _Optional[str] = ..., name: _Optional[str] = ..., budget_fen: _Optional[int] = ..., contract_type: _Optional[_Union[ContractType, str]] = ...) -> None: ...
 
 class DeficiencyAcceptance(_message.Message):
     __slots__ = ("missing_documents", "supplement_deadline", "supplement_working_days")

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from services.intake.domain.catalogue import Category, catalogues
 from services.intake.domain.lifecycle import ProjectView, SectionView
-from services.intake.domain.tender_obligation import TenderObligation
+from services.intake.domain.tender_obligation import ContractType, TenderObligation
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
@@ -23,6 +23,7 @@ from services.platform_core.reference_data import (
 __all__ = [
     "BidSection",
     "Category",
+    "ContractType",
     "Deficiency",
     "Organisation",
     "ProjectRegistration",
@@ -58,6 +59,7 @@ class BidSection:
     code: str  # BID_SECTION_CODE
     name: str
     budget_fen: int
+    contract_type: ContractType | None = None  # 施工 / 货物 / 服务, when the department says
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,16 @@ follows from it.
 
 The registering department knows: the approval of the tender plan (招标方案核准) says so, since
 it turns on the funding source (国有资金占控股或者主导地位 ...), which intake does not record. When
-the department does not say, intake derives it for an engineering tender from the one figure it
-has, the sections' budgets (单项合同估算价), against the construction threshold of
-必须招标的工程项目规定 (国家发展改革委令第16号 art. 5: 施工单项合同估算价在400万元人民币以上).
-The view says which it is, so a supervisor sees a derived value for what it is.
+the department does not say, intake derives it for an engineering tender from what it has, the
+sections' budgets (单项合同估算价) and what each contracts for, against the thresholds of
+必须招标的工程项目规定 (国家发展改革委令第16号 art. 5): 施工 400万元, 重要设备、材料等货物
+200万元, 勘察、设计、监理等服务 100万元. Procurements of one project that can be made together
+count together (art. 5 para. 2; 发改办法规〔2020〕770号: 同一项目中适宜放在一起进行采购的同类采购
+项目): the sections one registration tenders together are, so each kind's sections are summed —
+three 施工 sections of 150万元 reach the 400万元 line, as splitting them must not evade it
+(化整为零规避招标, 招标投标法 art. 4). A section that does not say what it contracts for is taken
+as 施工, the usual section of an engineering tender. The view says the value was derived, so a
+supervisor sees it for what it is, and the department can declare the approved value instead.
 
 The bidding period (招标文件开始发出之日起至提交投标文件截止之日止) lasts at least 20 days:
 - 招标投标法 art. 24, for a project that must by law be tendered;
@@ -21,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.working_days import china_date
@@ -36,8 +43,24 @@ ENGINEERING_CATEGORIES = frozenset(
 )
 # Tenders (招标): the methods 招标投标法 and 政府采购法's tender procedures govern.
 TENDER_METHODS = frozenset({"OPEN_TENDER", "INVITED_TENDER"})
-# 国家发展改革委令第16号 art. 5(1): 施工单项合同估算价在400万元人民币以上.
+
+
+class ContractType(StrEnum):
+    """What a section contracts for, as 发改委令第16号 art. 5 sets its thresholds."""
+
+    CONSTRUCTION = "CONSTRUCTION"  # 施工
+    GOODS = "GOODS"  # 与工程建设有关的重要设备、材料等货物
+    SERVICES = "SERVICES"  # 勘察、设计、监理等服务
+
+
+# 国家发展改革委令第16号 art. 5(1)-(3): 单项合同估算价 at or above which the tender is required.
 CONSTRUCTION_THRESHOLD_FEN = 4_000_000 * 100
+THRESHOLD_FEN = {
+    ContractType.CONSTRUCTION: CONSTRUCTION_THRESHOLD_FEN,
+    ContractType.GOODS: 2_000_000 * 100,
+    ContractType.SERVICES: 1_000_000 * 100,
+}
+THRESHOLDS_IN_WORDS = "施工400万元、货物200万元、服务100万元"
 MINIMUM_BIDDING_PERIOD_DAYS = 20
 
 LAW_ON_TENDERING = "招标投标法 art. 24"
@@ -57,18 +80,20 @@ def tender_obligation(
     declared: bool | None,
     category: Category,
     trading_method: str,
-    section_budgets_fen: Iterable[int],
+    sections: Iterable[tuple[ContractType | None, int]],
 ) -> TenderObligation:
-    """The department's word when given; otherwise required for an engineering tender with a
-    section at or above the construction threshold, and not required for anything else
-    (government procurement is bound by its own law, not by this flag)."""
+    """The department's word when given; otherwise required for an engineering tender whose
+    sections of one kind (施工, 货物, 服务; unsaid is 施工) reach that kind's threshold
+    together, and not required for anything else (government procurement is bound by its own
+    law, not by this flag). ``sections`` are (contract type, budget in fen) pairs."""
     if declared is not None:
         return TenderObligation(declared, derived=False)
-    required = (
-        category in ENGINEERING_CATEGORIES
-        and trading_method in TENDER_METHODS
-        and any(budget >= CONSTRUCTION_THRESHOLD_FEN for budget in section_budgets_fen)
-    )
+    if category not in ENGINEERING_CATEGORIES or trading_method not in TENDER_METHODS:
+        return TenderObligation(required=False, derived=True)
+    totals = dict.fromkeys(ContractType, 0)
+    for contract_type, budget_fen in sections:
+        totals[contract_type or ContractType.CONSTRUCTION] += budget_fen
+    required = any(total >= THRESHOLD_FEN[kind] for kind, total in totals.items())
     return TenderObligation(required, derived=True)
 
 

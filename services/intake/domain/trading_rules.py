@@ -41,6 +41,7 @@ from services.intake.domain.tender_obligation import (
     LAW_ON_GOVERNMENT_PROCUREMENT,
     MINIMUM_BIDDING_PERIOD_DAYS,
     TENDER_METHODS,
+    THRESHOLDS_IN_WORDS,
     bidding_period_long_enough,
     earliest_submission_deadline,
     minimum_bidding_period_basis,
@@ -192,7 +193,7 @@ def _bound_by(view: ProjectView, basis: str) -> str:
     if basis == LAW_ON_GOVERNMENT_PROCUREMENT:
         return "a government procurement tender"
     how = (
-        "derived: a section's budget reaches 400万元"
+        f"derived: its sections of one kind reach 发改委令第16号's line ({THRESHOLDS_IN_WORDS})"
         if view.tender_obligation_derived
         else "as registered"
     )

@@ -140,7 +140,7 @@ def _registration(
         )
     sections = body.bid_sections or []
     bid_sections = tuple(
-        BidSection(s.bid_section_code, s.name, s.budget_fen) for s in sections
+        BidSection(s.bid_section_code, s.name, s.budget_fen, s.contract_type) for s in sections
     ) or (BidSection("001", body.name, body.budget_fen),)
     return ProjectRegistration(
         project_id=project_id,
@@ -167,7 +167,7 @@ def _registration(
             body.tender_required_by_law,
             body.category,
             body.trading_method.value,
-            (section.budget_fen for section in bid_sections),
+            ((section.contract_type, section.budget_fen) for section in bid_sections),
         ),
     )
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from services.intake.domain.lifecycle import ProjectState, Step
-from services.intake.domain.registration import Category, TradingMethod
+from services.intake.domain.registration import Category, ContractType, TradingMethod
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 from services.platform_core.telephone import without_notation
@@ -98,6 +98,14 @@ class BidSectionIn(BaseModel):
     bid_section_code: str = Field(min_length=1, max_length=64, examples=["001"])
     name: str = Field(min_length=1, max_length=300, examples=["一标段 施工"])
     budget_fen: BudgetFen
+    contract_type: ContractType | None = Field(
+        default=None,
+        description="what the section contracts for: CONSTRUCTION 施工, GOODS 与工程建设有关的"
+        "重要设备、材料等货物, SERVICES 勘察、设计、监理等服务 (发改委令第16号 art. 5 sets the "
+        "thresholds of 依法必须招标 by it); an engineering section that does not say is taken "
+        "as CONSTRUCTION",
+        examples=["CONSTRUCTION"],
+    )
 
 
 class DeficiencyIn(BaseModel):
@@ -132,7 +140,12 @@ class ProjectCreate(BaseModel):
                     "budget_fen": 1_250_000_000,
                     "trading_method": "OPEN_TENDER",
                     "bid_sections": [
-                        {"bid_section_code": "001", "name": "施工", "budget_fen": 1_250_000_000}
+                        {
+                            "bid_section_code": "001",
+                            "name": "施工",
+                            "budget_fen": 1_250_000_000,
+                            "contract_type": "CONSTRUCTION",
+                        }
                     ],
                     "key_project": True,
                     "green_channel": True,
@@ -177,8 +190,10 @@ class ProjectCreate(BaseModel):
         description="依法必须招标, as the approved tender plan (招标方案核准) states it: binds "
         "the tender to a bidding period of at least 20 days (招标投标法 art. 24). When absent, "
         "intake derives it: true for an open or invited tender of an engineering category "
-        "(房建, 市政, 交通, 水利, 园林绿化) with a section budget of 400万元 or more "
-        "(国家发展改革委令第16号 art. 5), false otherwise. Government procurement tenders keep "
+        "(房建, 市政, 交通, 水利, 园林绿化) whose sections of one contract type reach together "
+        "施工 400万元, 货物 200万元 or 服务 100万元 (国家发展改革委令第16号 art. 5: procurements "
+        "of one project made together count together), false otherwise. Government "
+        "procurement tenders keep "
         "20 days whatever it says (政府采购法 art. 35)",
         examples=[True],
     )

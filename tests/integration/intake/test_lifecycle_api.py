@@ -657,3 +657,56 @@ async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(
     assert registration.tender_required_by_law and registration.tender_obligation_derived
     declared = events[1].message
     assert not declared.tender_required_by_law and declared.basis == not_bound["basis"]
+
+
+async def test_sections_of_one_kind_count_together_against_their_kind_s_threshold(
+    intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
+) -> None:
+    """发改委令第16号 art. 5 through the API: two 施工 sections of 250万元 (one says so, one does
+    not, taken as 施工) reach 400万元 together, so the tender is derived 依法必须招标; 300万元 of
+    施工, 150万元 of 货物 and 80万元 of 服务 reach none of their own lines. The sections' contract
+    types travel in the event; one the rule does not know gets 422 naming the field."""
+    wan = 1_000_000
+
+    def body(*sections: tuple[str, int, str | None]) -> dict[str, Any]:
+        return registration_body(
+            name=f"合同类型测试 {uuid.uuid4()}",
+            budget_fen=sum(budget for _, budget, _ in sections),
+            trading_method="OPEN_TENDER",
+            bid_sections=[
+                {
+                    "bid_section_code": code,
+                    "name": f"{code}标段",
+                    "budget_fen": budget,
+                    **({"contract_type": kind} if kind else {}),
+                }
+                for code, budget, kind in sections
+            ],
+        )
+
+    split = body(("001", 250 * wan, "CONSTRUCTION"), ("002", 250 * wan, None))
+    mixed = body(
+        ("001", 300 * wan, "CONSTRUCTION"),
+        ("002", 150 * wan, "GOODS"),
+        ("003", 80 * wan, "SERVICES"),
+    )
+    unknown = body(("001", 10 * wan, "LABOUR"))
+    async with httpx.AsyncClient(timeout=20) as client:
+        answers = [
+            await client.post(
+                f"{intake_api.base_url}/v1/projects", json=each, headers=changqing_archive.headers()
+            )
+            for each in (split, mixed, unknown)
+        ]
+    assert answers[0].status_code == answers[1].status_code == 201, answers
+    assert answers[0].json()["tender_required_by_law"] is True
+    assert answers[1].json()["tender_required_by_law"] is False
+    assert answers[0].json()["tender_obligation_derived"] is True
+    assert answers[2].status_code == 422, answers[2].text
+    assert answers[2].json()["details"][0]["field"] == "bid_sections.0.contract_type"
+
+    [registered] = await events_of(settings, PROJECT_EVENTS, answers[1].json()["project_id"])
+    assert [
+        intake_pb2.ContractType.Name(section.contract_type)
+        for section in registered.message.bid_sections
+    ] == ["CONTRACT_TYPE_CONSTRUCTION", "CONTRACT_TYPE_GOODS", "CONTRACT_TYPE_SERVICES"]

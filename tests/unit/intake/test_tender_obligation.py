@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prt.v1 import intake_pb2
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.lifecycle import (
@@ -19,8 +20,10 @@ from services.intake.domain.lifecycle import (
     TransitionRefused,
     evolve,
 )
+from services.intake.domain.registration import BidSection
 from services.intake.domain.tender_obligation import (
     CONSTRUCTION_THRESHOLD_FEN,
+    ContractType,
     TenderObligation,
     bidding_period_long_enough,
     tender_obligation,
@@ -55,35 +58,51 @@ def _announce(view: ProjectView, deadline: datetime) -> None:
     check_trading_rules(view, fact)
 
 
+C = ContractType.CONSTRUCTION
+G = ContractType.GOODS
+S = ContractType.SERVICES
+WAN = 1_000_000  # fen in 1万元
+
+
 @pytest.mark.parametrize(
-    ("declared", "category", "method", "budgets", "expected"),
+    ("declared", "category", "method", "sections", "expected"),
     [
-        (None, Category.HOUSING, "OPEN_TENDER", [CONSTRUCTION_THRESHOLD_FEN], (True, True)),
-        (None, Category.WATER, "INVITED_TENDER", [1, CONSTRUCTION_THRESHOLD_FEN * 2], (True, True)),
-        (None, Category.MUNICIPAL, "OPEN_TENDER", [CONSTRUCTION_THRESHOLD_FEN - 1], (False, True)),
-        # Three sections under the threshold each: 单项合同估算价, not the project's sum.
+        (None, Category.HOUSING, "OPEN_TENDER", [(C, CONSTRUCTION_THRESHOLD_FEN)], (True, True)),
+        # A section that does not say what it contracts for is taken as 施工.
+        (None, Category.HOUSING, "OPEN_TENDER", [(None, 400 * WAN)], (True, True)),
+        (None, Category.WATER, "INVITED_TENDER", [(C, 1), (None, 800 * WAN)], (True, True)),
+        (None, Category.MUNICIPAL, "OPEN_TENDER", [(C, 400 * WAN - 1)], (False, True)),
+        # The kinds' own thresholds: 货物 200万元, 服务 100万元.
+        (None, Category.TRANSPORT, "OPEN_TENDER", [(G, 200 * WAN)], (True, True)),
+        (None, Category.TRANSPORT, "OPEN_TENDER", [(G, 200 * WAN - 1)], (False, True)),
+        (None, Category.LANDSCAPING, "OPEN_TENDER", [(S, 100 * WAN)], (True, True)),
+        (None, Category.LANDSCAPING, "OPEN_TENDER", [(S, 100 * WAN - 1)], (False, True)),
+        # Sections of one kind tendered together count together (art. 5 para. 2): three 施工
+        # sections of 150万元 reach 400万元; split, they must not escape it.
+        (None, Category.HOUSING, "OPEN_TENDER", [(C, 150 * WAN)] * 3, (True, True)),
+        # ... but kinds are not added to each other: 399万 施工 + 199万 货物 + 99万 服务.
         (
             None,
             Category.HOUSING,
             "OPEN_TENDER",
-            [CONSTRUCTION_THRESHOLD_FEN - 1] * 3,
+            [(C, 399 * WAN), (G, 199 * WAN), (S, 99 * WAN)],
             (False, True),
         ),
-        (None, Category.HOUSING, "COMPETITIVE_NEGOTIATION", [10**12], (False, True)),
-        (None, Category.GOVERNMENT_PROCUREMENT, "OPEN_TENDER", [10**12], (False, True)),
-        (None, Category.LAND_USE_RIGHTS, "AUCTION", [10**12], (False, True)),
-        (False, Category.HOUSING, "OPEN_TENDER", [10**12], (False, False)),
-        (True, Category.HOUSING, "OPEN_TENDER", [1], (True, False)),
+        (None, Category.HOUSING, "COMPETITIVE_NEGOTIATION", [(C, 10**12)], (False, True)),
+        (None, Category.GOVERNMENT_PROCUREMENT, "OPEN_TENDER", [(G, 10**12)], (False, True)),
+        (None, Category.LAND_USE_RIGHTS, "AUCTION", [(None, 10**12)], (False, True)),
+        (False, Category.HOUSING, "OPEN_TENDER", [(C, 10**12)], (False, False)),
+        (True, Category.HOUSING, "OPEN_TENDER", [(C, 1)], (True, False)),
     ],
 )
-def test_the_department_says_or_intake_derives_it_from_the_section_budgets(
+def test_the_department_says_or_intake_derives_it_from_the_sections(
     declared: bool | None,
     category: Category,
     method: str,
-    budgets: list[int],
+    sections: list[tuple[ContractType | None, int]],
     expected: tuple[bool, bool],
 ) -> None:
-    obligation = tender_obligation(declared, category, method, budgets)
+    obligation = tender_obligation(declared, category, method, sections)
     assert (obligation.required, obligation.derived) == expected
 
 
@@ -111,8 +130,10 @@ def test_a_tender_required_by_law_is_refused_a_shorter_bidding_period() -> None:
 
 def test_the_refusal_says_when_intake_derived_the_obligation() -> None:
     derived = _view(tender_required_by_law=True, tender_obligation_derived=True)
-    with pytest.raises(StepContradictsRecord, match="derived: a section's budget reaches 400万元"):
+    with pytest.raises(StepContradictsRecord) as refused:
         _announce(derived, ANNOUNCED_AT + timedelta(days=3))
+    assert "derived: its sections of one kind reach 发改委令第16号's line" in refused.value.message
+    assert "施工400万元、货物200万元、服务100万元" in refused.value.message
 
 
 def test_government_procurement_tenders_keep_twenty_days_whatever_the_flag() -> None:
@@ -149,6 +170,22 @@ def test_the_obligation_travels_in_the_event_and_the_stored_view() -> None:
         view_to_json(view), "tender_required_by_law", "tender_obligation_derived"
     )
     assert view_from_json(stored).tender_required_by_law is None
+
+
+def test_each_sections_contract_type_travels_in_the_event() -> None:
+    sections = (
+        BidSection("001", "施工", 3_000_000_000, ContractType.CONSTRUCTION),
+        BidSection("002", "电梯设备采购", 300_000_000, ContractType.GOODS),
+        BidSection("003", "监理", 80_000_000, ContractType.SERVICES),
+        BidSection("004", "其他", 1_000_000),
+    )
+    event = registration_to_event(replace(GOOD, bid_sections=sections))
+    assert [intake_pb2.ContractType.Name(s.contract_type) for s in event.bid_sections] == [
+        "CONTRACT_TYPE_CONSTRUCTION",
+        "CONTRACT_TYPE_GOODS",
+        "CONTRACT_TYPE_SERVICES",
+        "CONTRACT_TYPE_UNSPECIFIED",
+    ]
 
 
 def stored_without(raw: str, *keys: str) -> str:
