@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain import facts
 from services.reporting.domain.bulletin import Bulletin, Labels, compose_bulletin
 from services.reporting.domain.figures import value_of
 from services.reporting.domain.ledger import Ledger
+from services.reporting.domain.metrics import CounterKey
 from services.reporting.domain.periods import parse_period
+from services.reporting.read_model import MetricsReadModel
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -136,3 +139,29 @@ def bulletin_text(bulletin: Bulletin) -> str:
         for paragraph in section.paragraphs
         for part in paragraph.parts
     )
+
+
+class _LedgerReadModel:
+    """The reads the dashboard and its deadline board make, from a ledger instead of Redis."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    async def version(self) -> int:
+        return len(self._ledger.applied)
+
+    async def counters(self, metric: str | None = None) -> dict[CounterKey, int]:
+        figures = self._ledger.figures()
+        return {key: value for key, value in figures.items() if metric in (None, key.metric)}
+
+    async def index(self, name: str) -> set[str]:
+        return set(self._ledger.indexes[name])
+
+    async def states(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = {i: self._ledger.states.get(f"{kind}:{i}") for i in ids}
+        return {i: state for i, state in found.items() if state is not None}
+
+
+def ledger_read_model(ledger: Ledger) -> MetricsReadModel:
+    """The read model the dashboard reads, answering from ``ledger``."""
+    return cast(MetricsReadModel, _LedgerReadModel(ledger))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from prt.v1 import abnormal_push_pb2
@@ -28,9 +28,16 @@ from services.reporting.domain.metrics import (
 )
 from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
-from tests.unit.reporting.factories import at, deadlines_set, event_id, figure, fold, routed
+from tests.unit.reporting.factories import (
+    at,
+    deadlines_set,
+    event_id,
+    figure,
+    fold,
+    ledger_read_model,
+    routed,
+)
 
 ON_TIME = "pushes_fed_back_on_time"
 # Routed at the end of March: every push outcome counts in 2027-03, whenever it happens.
@@ -272,22 +279,8 @@ def test_replacing_deadlines_gives_the_figures_of_routing_with_the_real_ones() -
 # ── the deadline board ─────────────────────────────────────────────────────────────────────
 
 
-class _LedgerReadModel:
-    """The two reads the board makes, from a ledger instead of Redis."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    async def index(self, name: str) -> set[str]:
-        return set(self._ledger.indexes[name])
-
-    async def states(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {i: self._ledger.states.get(f"{kind}:{i}") for i in ids}
-        return {i: state for i, state in found.items() if state is not None}
-
-
 async def _board(ledger: Ledger) -> dict[str, dict[str, Any]]:
-    model = cast(MetricsReadModel, _LedgerReadModel(ledger))
+    model = ledger_read_model(ledger)
     return {entry["push_id"]: entry for entry in await push_board(model, Labels())}
 
 

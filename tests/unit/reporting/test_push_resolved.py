@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from typing import Any, cast
 
 import pytest
 from docx import Document
@@ -34,7 +33,6 @@ from services.reporting.domain.metrics import (
     contribute,
 )
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
 from tests.unit.reporting.factories import (
     bulletin_text,
@@ -42,6 +40,7 @@ from tests.unit.reporting.factories import (
     figure,
     fold,
     half_year_bulletin,
+    ledger_read_model,
     routed,
     signed,
     transferred,
@@ -303,34 +302,9 @@ def test_the_rendered_bulletins_carry_the_resolutions_and_their_sources() -> Non
 # ── the dashboard ──────────────────────────────────────────────────────────────────────────
 
 
-class _LedgerReadModel:
-    """The reads the dashboard makes, from a ledger instead of Redis."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    async def version(self) -> int:
-        return len(self._ledger.applied)
-
-    async def counters(self, metric: str | None = None) -> dict[CounterKey, int]:
-        figures = self._ledger.figures()
-        return {key: value for key, value in figures.items() if metric in (None, key.metric)}
-
-    async def index(self, name: str) -> set[str]:
-        return set(self._ledger.indexes[name])
-
-    async def states(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {i: self._ledger.states.get(f"{kind}:{i}") for i in ids}
-        return {i: state for i, state in found.items() if state is not None}
-
-
-def _model(ledger: Ledger) -> MetricsReadModel:
-    return cast(MetricsReadModel, _LedgerReadModel(ledger))
-
-
 async def test_the_dashboard_shows_the_pushes_resolved_and_their_measures() -> None:
     ledger = fold(*_resolved_mix())
-    data = await snapshot(_model(ledger), Labels(), "2023-H1")
+    data = await snapshot(ledger_read_model(ledger), Labels(), "2023-H1")
     assert data["totals"]["pushes_resolved"] == 3
     assert data["pushes_resolved_by_measure"] == [
         {"code": "PENALISED", "name": "处罚", "value": 2},
@@ -338,7 +312,7 @@ async def test_the_dashboard_shows_the_pushes_resolved_and_their_measures() -> N
         {"code": "REFERRED", "name": "移送有关机关", "value": 0},
         {"code": "NO_ACTION", "name": "不予处理", "value": 1},
     ]
-    elsewhere = await snapshot(_model(ledger), Labels(), "2023-H2")  # routed in H1
+    elsewhere = await snapshot(ledger_read_model(ledger), Labels(), "2023-H2")  # routed in H1
     assert elsewhere["totals"]["pushes_resolved"] == 0
 
 
@@ -346,7 +320,9 @@ async def test_the_board_shows_a_case_filed_as_in_hand_with_nothing_due() -> Non
     # 立案 met the feedback deadline (abnormal push: Push.met_at), so the push is not late
     # though its 2023 feedback due has passed; a push merely signed for is.
     ledger = fold(*_handled("u1", "CASE_FILED"), *_handled("u2"))
-    board = {entry["push_id"]: entry for entry in await push_board(_model(ledger), Labels())}
+    board = {
+        entry["push_id"]: entry for entry in await push_board(ledger_read_model(ledger), Labels())
+    }
     assert (board["u1"]["status"], board["u1"]["due"], board["u1"]["overdue"]) == (
         "已立案",
         None,
@@ -354,4 +330,6 @@ async def test_the_board_shows_a_case_filed_as_in_hand_with_nothing_due() -> Non
     )
     assert (board["u2"]["status"], board["u2"]["overdue"]) == ("待处理", True)
     ledger.apply(fed_back("u1", "2023-03-20 09:00", "PENALISED"))
-    assert "u1" not in {entry["push_id"] for entry in await push_board(_model(ledger), Labels())}
+    assert "u1" not in {
+        entry["push_id"] for entry in await push_board(ledger_read_model(ledger), Labels())
+    }

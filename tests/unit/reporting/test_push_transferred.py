@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from google.protobuf.message import Message
@@ -41,7 +41,6 @@ from services.reporting.domain.figures import ratio, value_of
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import OPEN_PUSHES, Contribution, contribute, state_key
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.factories import (
     at,
     bulletin_text,
@@ -50,6 +49,7 @@ from tests.unit.reporting.factories import (
     figure,
     fold,
     half_year_bulletin,
+    ledger_read_model,
     routed,
     signed,
     transferred,
@@ -109,22 +109,8 @@ def test_a_transfer_closes_the_push_and_the_receiving_departments_push_is_open()
     assert push["transferred_at"] == at("2023-03-02 09:00").isoformat()
 
 
-class _LedgerReadModel:
-    """The two reads the board makes, from a ledger instead of Redis."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    async def index(self, name: str) -> set[str]:
-        return set(self._ledger.indexes[name])
-
-    async def states(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {i: self._ledger.states.get(f"{kind}:{i}") for i in ids}
-        return {i: state for i, state in found.items() if state is not None}
-
-
 async def _board(ledger: Ledger) -> dict[str, dict[str, Any]]:
-    model = cast(MetricsReadModel, _LedgerReadModel(ledger))
+    model = ledger_read_model(ledger)
     return {entry["push_id"]: entry for entry in await push_board(model, Labels())}
 
 

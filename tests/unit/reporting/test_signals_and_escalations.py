@@ -4,7 +4,7 @@ codec, into the figures, the bulletin's supervision section and the dashboard.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from google.protobuf.message import Message
@@ -20,7 +20,6 @@ from services.reporting.domain.bulletin import Labels, rule_label
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import CounterKey, state_key
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.read_model import MetricsReadModel
 from tests.unit.reporting.event_mix import events_with_deadlines_set
 from tests.unit.reporting.factories import (
     at,
@@ -29,6 +28,7 @@ from tests.unit.reporting.factories import (
     figure,
     fold,
     half_year_bulletin,
+    ledger_read_model,
     routed,
 )
 
@@ -216,25 +216,6 @@ def test_the_bulletin_says_nothing_of_detections_or_escalations_when_there_are_n
 # ── the dashboard ──────────────────────────────────────────────────────────────────────────
 
 
-class _LedgerReadModel:
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    async def version(self) -> int:
-        return len(self._ledger.applied)
-
-    async def counters(self, metric: str | None = None) -> dict[CounterKey, int]:
-        figures = self._ledger.figures()
-        return {key: value for key, value in figures.items() if metric in (None, key.metric)}
-
-    async def index(self, name: str) -> set[str]:
-        return set(self._ledger.indexes[name])
-
-    async def states(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {i: self._ledger.states.get(f"{kind}:{i}") for i in ids}
-        return {i: state for i, state in found.items() if state is not None}
-
-
 async def test_the_dashboard_shows_detections_by_rule_and_escalations_by_tier() -> None:
     ledger = fold(
         filed(rule="PRT-FP-001", name=FP),
@@ -244,7 +225,7 @@ async def test_the_dashboard_shows_detections_by_rule_and_escalations_by_tier() 
         escalated("u1", "2023-03-04 09:00", "ZJJ", 1),
         escalated("u1", "2023-03-12 09:00", "FGW", 2),
     )
-    model = cast(MetricsReadModel, _LedgerReadModel(ledger))
+    model = ledger_read_model(ledger)
     data = await snapshot(model, Labels(departments={"ZJJ": "市住房城乡建设局"}), "2023-H1")
     assert data["totals"]["detected_signals"] == 3
     assert data["detected_signals_by_rule"] == [
