@@ -130,6 +130,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/dashboard/snapshot"): READERS,
         ("GET", "/v1/dashboard/stream"): READERS,
         ("GET", "/v1/operations/streams"): frozenset({OP}),  # stream health: operators only
+        ("GET", "/v1/operations/dead-letters/{consumer}"): frozenset({OP}),  # and dead letters
     },
 }
 # Routes that need no key at all.

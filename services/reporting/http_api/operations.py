@@ -9,15 +9,18 @@ only the page's event stream needs the key in its query).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import ApiError, ErrorBody
+from services.platform_core.kafka.dead_letter_review import RedriveRefused, review
 from services.platform_core.settings import get_settings
 from services.reporting.stream_health_probe import (
     CACHE_TTL_S,
@@ -204,3 +207,85 @@ async def get_streams(_: Operator, probe: Probe) -> StreamHealthPublic:
             headers={"Retry-After": str(round(CACHE_TTL_S))},
         ) from exc
     return stream_health_public(reading)
+
+
+class DeadLetterPublic(BaseModel):
+    offset: int = Field(description="its offset in the dead-letter topic")
+    dead_lettered_at: str
+    consumer: str = Field(description="the consumer that set it aside")
+    source: str = Field(description="where it was read: topic[partition]@offset")
+    event_type: str | None = Field(description="ce_type, when the record had one")
+    event_id: str | None = Field(description="ce_id, when the record had one")
+    key: str | None
+    value_bytes: int = Field(description="the record's size; its value is not shown")
+    reason: str = Field(description="why the consumer could not decode or apply it")
+    redriven_from: str | None = Field(
+        description="the dead letter it was re-driven from, when it came back refused again"
+    )
+    redriven: bool = Field(description="re-driven (or passed over) already")
+
+
+class DeadLettersPublic(BaseModel):
+    consumer: str
+    topic: str
+    redriven_through: int = Field(description="letters before this offset were re-driven")
+    pending: int = Field(description="letters not yet re-driven")
+    letters: list[DeadLetterPublic] = Field(description="newest first, at most `limit`")
+
+
+ConsumerName = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9_][a-z0-9_.-]{0,99}$",
+        description="the consumer, e.g. reporting.aggregator (its topic is "
+        "<consumer>.dead-letters.v1)",
+        examples=["reporting.aggregator"],
+    ),
+]
+
+
+@router.get(
+    "/dead-letters/{consumer}",
+    response_model=DeadLettersPublic,
+    responses={
+        401: {"model": ErrorBody, "description": "no key, or a key not known"},
+        403: {"model": ErrorBody, "description": "a department's or partner's key"},
+        404: {"model": ErrorBody, "description": "the consumer has no dead-letter topic"},
+        503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
+    },
+)
+async def get_dead_letters(
+    _: Operator,
+    consumer: ConsumerName,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    pending_only: Annotated[bool, Query(description="only those not yet re-driven")] = False,
+) -> DeadLettersPublic:
+    """What a consumer set aside: each letter's source, event type and id and the reason it
+    was refused — never the record's value, which may carry what the event protects. Re-drive
+    them, once the cause is fixed, with ``python -m services.platform_core.kafka.dead_letter_cli
+    redrive <consumer>``."""
+    try:
+        async with asyncio.timeout(10):
+            found = await review(get_settings(), consumer, all_letters=not pending_only)
+    except RedriveRefused as exc:
+        raise ApiError(404, "no_dead_letter_topic", str(exc)) from exc
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise ApiError(
+            503,
+            "event_log_unavailable",
+            f"The dead letters cannot be read just now: {type(exc).__name__}; retry later.",
+            headers={"Retry-After": "5"},
+        ) from exc
+    newest = sorted(found.letters, key=lambda letter: -letter.offset)[:limit]
+    return DeadLettersPublic(
+        consumer=consumer,
+        topic=found.topic,
+        redriven_through=found.redriven_through,
+        pending=len(found.pending),
+        letters=[
+            DeadLetterPublic.model_validate(
+                letter.summary(redriven=letter.offset < found.redriven_through)
+            )
+            for letter in newest
+        ],
+    )

@@ -174,9 +174,40 @@
       const row = document.createElement("tr");
       cell(row, d.topic).title = d.consumer;
       count(row, d.records);
+      if (d.records > 0) {
+        // The letters themselves: where each came from and why it was refused.
+        row.className = "clickable";
+        row.addEventListener("click", () => showLetters(d.consumer));
+      }
       deadLetters.appendChild(row);
     }
     streamsStatus.textContent = `读取于 ${new Date(data.observed_at).toLocaleTimeString("zh-CN")}`;
+  }
+
+  async function showLetters(consumer) {
+    const list = document.getElementById("letters");
+    const body = document.querySelector("#letters tbody");
+    const response = await fetch(`/v1/operations/dead-letters/${encodeURIComponent(consumer)}`,
+      { headers: { "X-API-Key": key } });
+    body.replaceChildren();
+    document.getElementById("letters-consumer").textContent = consumer;
+    list.hidden = false;
+    if (!response.ok) {
+      const row = document.createElement("tr");
+      cell(row, `读取失败(${response.status})`).colSpan = 4;
+      body.appendChild(row);
+      return;
+    }
+    const data = await response.json();
+    document.getElementById("letters-pending").textContent = `待重投 ${data.pending} 条`;
+    for (const letter of data.letters) {
+      const row = document.createElement("tr");
+      cell(row, new Date(letter.dead_lettered_at).toLocaleString("zh-CN"));
+      cell(row, letter.source).title = letter.event_id || "";
+      cell(row, letter.event_type || "—");
+      cell(row, letter.reason + (letter.redriven ? "(已重投)" : ""));
+      body.appendChild(row);
+    }
   }
 
   let streamsTimer = null;

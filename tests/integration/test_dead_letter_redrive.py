@@ -1,0 +1,200 @@
+"""Dead letters reviewed and re-driven (services/platform_core/kafka/dead_letter_review.py)
+against the real broker and the real reporting worker: a registration set aside goes back to
+its topic and is counted once, however often it is re-driven; a letter that cannot go back
+stops the re-drive until it is passed over."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from prt.v1 import common_pb2, intake_pb2
+
+from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.events.envelope import Envelope, encode_envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letter_cli import parse
+from services.platform_core.kafka.dead_letter_review import RedriveRefused, redrive, review
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
+from services.platform_core.kafka.partitioning import murmur2
+from services.platform_core.kafka.topic_admin import ensure_topics
+from services.platform_core.settings import PlatformSettings
+from tests.conftest import IssueKey
+from tests.support.polling import eventually
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _registration(department: str) -> Envelope[intake_pb2.ProjectRegistered]:
+    project_id = f"p-{department}-{uuid.uuid4().hex[:6]}"
+    return Envelope(
+        message=intake_pb2.ProjectRegistered(
+            project_id=project_id,
+            occurred_at=to_timestamp(datetime.now(UTC)),
+            actor_department=department,
+            name="死信重投测试项目",
+            category=common_pb2.PROJECT_CATEGORY_WATER,
+            region_code="370124",
+            budget_fen=1000,
+        ),
+        source="/tests",
+        subject=project_id,
+    )
+
+
+def _on_the_partition_of(
+    first: Envelope[intake_pb2.ProjectRegistered], settings: PlatformSettings, department: str
+) -> Envelope[intake_pb2.ProjectRegistered]:
+    """Another registration whose key Kafka places on ``first``'s partition."""
+    partitions = PROJECT_EVENTS.partitions or settings.topic_partitions
+
+    def partition(envelope: Envelope[intake_pb2.ProjectRegistered]) -> int:
+        return (murmur2(envelope.subject.encode()) & 0x7FFFFFFF) % partitions
+
+    while partition(later := _registration(department)) != partition(first):
+        pass
+    return later
+
+
+async def _set_aside(
+    settings: PlatformSettings,
+    consumer: str,
+    topic: str,
+    *envelopes: Envelope[intake_pb2.ProjectRegistered],
+) -> None:
+    """Each envelope dead-lettered by ``consumer`` as if it had read it from ``topic``."""
+    producer = create_producer(settings, client_id="test-redrive")
+    await producer.start()
+    try:
+        publisher = DeadLetterPublisher(producer, consumer)
+        for n, envelope in enumerate(envelopes):
+            value, headers = encode_envelope(envelope)
+            record = SourceRecord(topic, 0, 1000 + n, envelope.subject.encode(), value, headers)
+            await publisher.send(record, "region 370124 missing from the reference data")
+    finally:
+        await producer.stop()
+
+
+async def test_a_letter_goes_back_to_its_topic_and_counts_once(
+    settings: PlatformSettings,
+    reporting_worker: ServiceProcess,
+    reporting_api: ServiceProcess,
+    issue_key: IssueKey,
+) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-redrive", "联席办值班员")
+    marker = f"R{uuid.uuid4().hex[:10]}"
+    consumer = f"tests.redrive-{marker}"
+    await ensure_topics(settings, [dead_letter_topic(consumer)])
+    first = _registration(marker)
+    later = _on_the_partition_of(first, settings, marker)
+    await _set_aside(settings, consumer, PROJECT_EVENTS.name, first)
+    await _set_aside(settings, consumer, "tests.no-such-topic.v1", _registration(marker))
+
+    async def counted() -> int:
+        headers = {"Authorization": f"Bearer {operator.key}"}
+        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
+            response = await client.get(
+                f"{reporting_api.base_url}/v1/metrics",
+                params={"metric": "registrations", "by": "department"},
+            )
+        counters = response.json()["counters"]
+        return sum(c["value"] for c in counters if c["dimensions"]["department"] == marker)
+
+    # The review: both letters, where they came from and why, never the value.
+    found = await review(settings, consumer, all_letters=False)
+    assert [letter.offset for letter in found.pending] == [0, 1]
+    shown = found.pending[0].summary(redriven=False)
+    assert shown["source"] == f"{PROJECT_EVENTS.name}[0]@1000"
+    assert (shown["event_type"], shown["event_id"]) == ("prt.v1.ProjectRegistered", first.id)
+    assert shown["reason"] == "region 370124 missing from the reference data"
+    assert "value" not in shown and shown["value_bytes"] == len(encode_envelope(first)[0])
+
+    # The second letter's topic is not on the broker: nothing goes back, nothing is recorded.
+    with pytest.raises(RedriveRefused, match=r"@1: its topic tests.no-such-topic.v1 is not"):
+        await redrive(settings, consumer)
+    assert len((await review(settings, consumer, all_letters=False)).pending) == 2
+
+    # A dry run says what would go, and sends nothing.
+    dry = await redrive(settings, consumer, skip=[1], dry_run=True)
+    assert [letter.offset for letter in dry.redriven] == [0] and dry.redriven_through == 0
+    assert len((await review(settings, consumer, all_letters=False)).pending) == 2
+
+    outcome = await redrive(settings, consumer, skip=[1])
+    assert [letter.offset for letter in outcome.redriven] == [0]
+    assert [letter.offset for letter in outcome.skipped] == [1]
+    assert outcome.redriven_through == 2
+    assert await eventually(counted, lambda n: n == 1) == 1
+    assert (await review(settings, consumer, all_letters=False)).pending == ()
+    everything = await review(settings, consumer, all_letters=True)
+    assert [letter.offset for letter in everything.letters] == [0, 1]
+    assert everything.redriven_through == 2
+
+    # Nothing left: a second re-drive sends nothing.
+    assert (await redrive(settings, consumer)).redriven == ()
+    # The same event set aside again (a re-drive interrupted before its commit sends it
+    # again): it reaches the topic a second time and is still counted once. The later
+    # registration, sent after it to the same partition, is the barrier: once it is counted,
+    # the copy was read.
+    await _set_aside(settings, consumer, PROJECT_EVENTS.name, first, later)
+    again = await redrive(settings, consumer)
+    assert [letter.event_id for letter in again.redriven] == [first.id, later.id]
+    assert await eventually(counted, lambda n: n >= 2) == 2
+
+
+async def test_operators_review_the_letters_through_the_api(
+    settings: PlatformSettings, reporting_api: ServiceProcess, issue_key: IssueKey
+) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-letters", "联席办值班员")
+    department = await issue_key(PrincipalKind.DEPARTMENT, "ZJJ", "市住房城乡建设局")
+    marker = f"A{uuid.uuid4().hex[:10]}"
+    consumer = f"tests.letters-{marker.lower()}"
+    await ensure_topics(settings, [dead_letter_topic(consumer)])
+    first, second = _registration(marker), _registration(marker)
+    await _set_aside(settings, consumer, PROJECT_EVENTS.name, first, second)
+    url = f"{reporting_api.base_url}/v1/operations/dead-letters"
+    async with httpx.AsyncClient(timeout=20) as client:
+
+        async def get(path: str, key: str, **params: str | int) -> httpx.Response:
+            return await client.get(f"{url}/{path}", params=params, headers={"X-API-Key": key})
+
+        answer = await get(consumer, operator.key, limit=1)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["topic"], body["pending"], body["redriven_through"]) == (
+            f"{consumer}.dead-letters.v1",
+            2,
+            0,
+        )
+        [newest] = body["letters"]  # newest first, one asked for
+        assert (newest["offset"], newest["event_id"], newest["redriven"]) == (1, second.id, False)
+        assert newest["reason"] == "region 370124 missing from the reference data"
+        assert "value" not in newest
+        await redrive(settings, consumer, through=0)
+        body = (await get(consumer, operator.key, pending_only="true")).json()
+        assert [letter["offset"] for letter in body["letters"]] == [1] and body["pending"] == 1
+        assert (await get(consumer, department.key)).status_code == 403
+        missing = await get("tests.nobody-here", operator.key)
+        assert (missing.status_code, missing.json()["code"]) == (404, "no_dead_letter_topic")
+        assert (await get("NOT A CONSUMER!", operator.key)).status_code == 422
+
+
+async def test_a_consumer_without_dead_letters_is_named(settings: PlatformSettings) -> None:
+    with pytest.raises(RedriveRefused, match="has no dead-letter topic"):
+        await review(settings, f"tests.nobody-{uuid.uuid4().hex[:6]}", all_letters=True)
+
+
+def test_the_command_line_reads_as_documented() -> None:
+    args = parse(["redrive", "reporting.aggregator", "--through", "41", "--skip", "7", "--dry-run"])
+    assert (args.command, args.consumer, args.through, args.skip, args.dry_run) == (
+        "redrive",
+        "reporting.aggregator",
+        41,
+        [7],
+        True,
+    )
+    assert parse(["list", "intake.projector", "--all"]).all
