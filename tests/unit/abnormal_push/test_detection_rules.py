@@ -19,6 +19,8 @@ from services.abnormal_push.domain.detection.model import (
     DeficiencyBreachTrigger,
     Disqualification,
     EvaluationCompletedTrigger,
+    ExpertNoShow,
+    ExpertNoShowTrigger,
     Finding,
     NotApplied,
     RankedCandidate,
@@ -33,6 +35,7 @@ from services.abnormal_push.domain.detection.rules import (
     late_candidate_publicity,
     price_close_to_runner_up,
     regular_price_pattern,
+    repeated_expert_no_show,
     same_deposit_account,
     same_fingerprint,
     same_project_manager,
@@ -67,6 +70,7 @@ def test_registry_lists_every_rule_with_id_and_legal_basis() -> None:
         "PRT-PRC-001",
         "PRT-PUB-001",
         "PRT-OPEN-001",
+        "PRT-EXP-001",
     }
     for rule in registry():
         assert rule.definition.legal_basis and rule.definition.name
@@ -582,3 +586,71 @@ def test_opening_rule_judges_tenders_only_and_says_when_it_cannot() -> None:
     assert rule.evaluate(opened_at(DEADLINE, tenderer=None)) == []  # in time: nothing to say
     (nameless,) = rule.evaluate(opened_at(late, tenderer=None))
     assert isinstance(nameless, NotApplied) and "tenderer" in nameless.reason
+
+
+# --- PRT-EXP-001: an evaluation expert repeatedly absent after confirming ---------------------
+
+
+def no_show(n: int, day: int, expert: str = "EXP-7F3A") -> ExpertNoShow:
+    """The expert's no-show at evaluation ``ev-n`` (of project ``PROJECT``) on day ``day``."""
+    return ExpertNoShow(
+        f"e-ns-{n}", T0 + timedelta(days=day), expert, f"ev-{n}", PROJECT.project_id, f"V-{n}"
+    )
+
+
+def no_shows_seen(*seen: ExpertNoShow) -> list[Finding]:
+    """Feed the no-shows in the order given, as detection would (history grows); all findings."""
+    found: list[Finding] = []
+    history: list[ExpertNoShow] = []
+    for each in seen:
+        history = sorted([*history, each], key=lambda n: n.at)
+        trigger = ExpertNoShowTrigger(
+            each.event_id, each.at, each, tuple(history), {PROJECT.project_id: PROJECT}
+        )
+        found += findings(repeated_expert_no_show.RULE.evaluate(trigger))
+    return found
+
+
+def test_a_second_no_show_within_a_year_is_reported_naming_the_expert_by_pseudonym() -> None:
+    assert no_shows_seen(no_show(1, 0)) == []  # one may have a good reason
+    (finding,) = no_shows_seen(no_show(1, 0), no_show(2, 200))
+    assert finding.definition.rule_id == "PRT-EXP-001"
+    assert finding.definition.behaviour_type is BehaviourType.EXPERT_MISCONDUCT
+    (subject,) = finding.subjects
+    assert (subject.kind, subject.expert_pseudonym, subject.credit_code) == (
+        SubjectKind.EXPERT,
+        "EXP-7F3A",
+        "",
+    )
+    assert dict(finding.evidence_values)["evaluation_id"] == "ev-2"
+    assert finding.source_event_ids == ("e-ns-1", "e-ns-2")
+    assert "第 2 次缺席" in finding.description
+    report = report_from_finding(finding, "JYZX", finding.act_at)
+    assert report.project_category == PROJECT.category  # routed to the project's supervisor
+
+
+def test_no_shows_further_apart_than_the_window_or_of_other_experts_are_not() -> None:
+    assert no_shows_seen(no_show(1, 0), no_show(2, 366)) == []
+    assert no_shows_seen(no_show(1, 0), no_show(2, 10, expert="EXP-0000")) == []
+    # The third within a year is reported too, as its own report.
+    third = no_shows_seen(no_show(1, 0), no_show(2, 100), no_show(3, 300))
+    assert [dict(f.evidence_values)["evaluation_id"] for f in third] == ["ev-2", "ev-3"]
+
+
+def test_the_same_reports_whatever_order_the_no_shows_arrive_in() -> None:
+    """No-shows of one expert come from evaluations on different partitions (and again in a
+    replay): a late-arriving earlier one reports the later one it brings to the threshold,
+    under the same report id as in time order."""
+    in_time = no_shows_seen(no_show(1, 0), no_show(2, 100), no_show(3, 500))
+    late = no_shows_seen(no_show(3, 500), no_show(2, 100), no_show(1, 0))
+    assert [f.report_id for f in in_time] == [f.report_id for f in late]
+    assert len(in_time) == 1  # ev-2; ev-3 is 400 days after ev-2
+    random.seed(7)
+    for _ in range(10):
+        shuffled = [no_show(n, day) for n, day in enumerate((0, 30, 90, 400, 420, 800))]
+        random.shuffle(shuffled)
+        reports = {f.report_id for f in no_shows_seen(*shuffled)}
+        ordered = no_shows_seen(
+            *(no_show(n, day) for n, day in enumerate((0, 30, 90, 400, 420, 800)))
+        )
+        assert reports == {f.report_id for f in ordered}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -153,6 +153,33 @@ class DeficiencyBreachTrigger:
     outstanding_documents: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ExpertNoShow:
+    """A confirmed evaluation expert who did not arrive at the venue (remote_eval's
+    ExpertNoShow), known by pseudonym only."""
+
+    event_id: str
+    at: datetime
+    expert_pseudonym: str
+    evaluation_id: str
+    project_id: str  # the evaluation's project; "" when its request was not seen
+    venue_id: str
+
+
+@dataclass(frozen=True)
+class ExpertNoShowTrigger:
+    """An expert's no-show, with every no-show of that expert detection has seen (this one
+    included, in time order) and the facts of the projects they concern. No-shows of one
+    expert arrive from evaluations on different partitions, so not necessarily in time order:
+    a rule judges each no-show the new one can matter to, not only the new one."""
+
+    event_id: str
+    at: datetime
+    no_show: ExpertNoShow
+    history: tuple[ExpertNoShow, ...]
+    projects: Mapping[str, ProjectFacts]
+
+
 Trigger = (
     BidSubmittedTrigger
     | BidsOpenedTrigger
@@ -160,6 +187,7 @@ Trigger = (
     | CandidatesPublicisedTrigger
     | TenderFailedTrigger
     | DeficiencyBreachTrigger
+    | ExpertNoShowTrigger
 )
 
 
