@@ -1,5 +1,6 @@
-"""The detection agent's work: keep each live section's bids (Redis, rebuilt from the intake
-topic), evaluate the rule registry on every relevant intake event, file findings as reports.
+"""The detection agents' work: keep each live section's bids (Redis, rebuilt from the intake
+topic) and each expert's no-shows (from the remote evaluation topic), evaluate the rule registry
+on every relevant event, file findings as reports.
 
 Idempotent by event id: an intake event already applied is skipped; one applied again after a
 crash (state not yet marked) re-files reports whose ids and event ids are fixed by the finding,
@@ -39,6 +40,8 @@ from services.abnormal_push.domain.detection.model import (
     CandidatesPublicisedTrigger,
     DeficiencyBreachTrigger,
     EvaluationCompletedTrigger,
+    ExpertNoShow,
+    ExpertNoShowTrigger,
     Finding,
     Fingerprint,
     NotApplied,
@@ -47,9 +50,16 @@ from services.abnormal_push.domain.detection.model import (
     TenderFailedTrigger,
     Trigger,
 )
+from services.abnormal_push.domain.detection.remote_eval_facts import (
+    NoShowSeen,
+    RemoteEvaluationSeen,
+)
 from services.abnormal_push.domain.detection.rules.price_close_to_runner_up import relative_gap
 from services.abnormal_push.domain.routing import derived_event_id
-from services.abnormal_push.event_codec import intake_fact_from_envelope
+from services.abnormal_push.event_codec import (
+    evaluation_fact_from_envelope,
+    intake_fact_from_envelope,
+)
 from services.abnormal_push.publishing import publish_report
 from services.abnormal_push.read_model import PREFIX
 from services.abnormal_push.service_config import load_routing_table
@@ -71,6 +81,11 @@ EVALUATED_AT = DETECTION + "evaluated-at"
 # The submission deadline each announcement stated ("project:section", or "project:" for the
 # whole project -> "deadline ISO|announced at ISO"): the latest announcement's is in force.
 SUBMISSION_DEADLINES = DETECTION + "submission-deadlines"
+# Each remote evaluation's project (evaluation id -> project id), from its request.
+EVALUATION_PROJECTS = DETECTION + "evaluation-projects"
+# Per expert pseudonym, a hash of its no-shows (event id -> JSON): a hash, not a list, so the
+# state is the same whatever order no-shows from different partitions arrive in.
+NO_SHOWS = DETECTION + "no-shows:"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -96,6 +111,17 @@ def _bid_from_json(raw: bytes | str) -> Bid:
         bidder_address=data.get("bidder_address", ""),
         bidder_contact_phone=data.get("bidder_contact_phone", ""),
     )
+
+
+def _no_show_to_json(no_show: ExpertNoShow) -> str:
+    data = asdict(no_show)
+    data["at"] = no_show.at.isoformat()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _no_show_from_json(raw: bytes | str) -> ExpertNoShow:
+    data = json.loads(raw)
+    return ExpertNoShow(**{**data, "at": datetime.fromisoformat(data["at"])})
 
 
 class DetectionState:
@@ -140,6 +166,8 @@ class DetectionState:
         gap: tuple[str, float] | None = None,
         evaluated: tuple[str, datetime] | None = None,
         announced: AnnouncementSeen | None = None,
+        evaluation: RemoteEvaluationSeen | None = None,
+        no_show: ExpertNoShow | None = None,
         findings: Sequence[Finding] = (),
         not_applied: Sequence[NotApplied] = (),
     ) -> None:
@@ -160,6 +188,11 @@ class DetectionState:
                 stated = f"{announced.submission_deadline.isoformat()}|{announced.at.isoformat()}"
                 for section in announced.section_codes or ("",):
                     pipe.hset(SUBMISSION_DEADLINES, f"{announced.project_id}:{section}", stated)
+            if evaluation is not None:
+                pipe.hset(EVALUATION_PROJECTS, evaluation.evaluation_id, evaluation.project_id)
+            if no_show is not None:
+                key = NO_SHOWS + no_show.expert_pseudonym
+                pipe.hset(key, no_show.event_id, _no_show_to_json(no_show))
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:
@@ -195,6 +228,15 @@ class DetectionState:
                 )
         return max(announcements)[1] if announcements else None
 
+    async def evaluation_project(self, evaluation_id: str) -> str:
+        """The project an evaluation is for; "" when its request was not seen."""
+        raw = await self._redis.hget(EVALUATION_PROJECTS, evaluation_id)
+        return (raw.decode() if isinstance(raw, bytes) else raw) or ""
+
+    async def no_shows(self, expert_pseudonym: str) -> list[ExpertNoShow]:
+        raw: dict[Any, Any] = await self._redis.hgetall(NO_SHOWS + expert_pseudonym)
+        return [_no_show_from_json(value) for value in raw.values()]
+
     async def findings_by_rule(self) -> dict[str, int]:
         raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
         return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
@@ -219,6 +261,45 @@ class Detector:
         if fact is None or await self._state.applied(envelope.id):
             return
         await self._apply_fact(envelope.id, fact)
+
+    async def apply_evaluation_event(self, envelope: Envelope[Message]) -> None:
+        """A remote evaluation event: which project an evaluation is for, and no-shows."""
+        fact = evaluation_fact_from_envelope(envelope)
+        if fact is None or await self._state.applied(envelope.id):
+            return
+        if isinstance(fact, RemoteEvaluationSeen):
+            await self._state.commit(envelope.id, evaluation=fact)
+            return
+        assert isinstance(fact, NoShowSeen)
+        project_id = await self._state.evaluation_project(fact.no_show.evaluation_id)
+        no_show = replace(fact.no_show, project_id=project_id)
+        seen = {n.event_id: n for n in await self._state.no_shows(no_show.expert_pseudonym)}
+        seen[no_show.event_id] = no_show
+        history = tuple(sorted(seen.values(), key=lambda n: (n.at, n.event_id)))
+        projects = {
+            pid: await self._state.project(pid) for pid in {n.project_id for n in history} if pid
+        }
+        trigger = ExpertNoShowTrigger(envelope.id, no_show.at, no_show, history, projects)
+        outcomes = evaluate_all(trigger, registry())
+        findings = [o for o in outcomes if isinstance(o, Finding)]
+        # A finding may concern a later no-show this one brought to the threshold: it is
+        # filed as of that no-show, as it would have been had they arrived in time order.
+        await self._file([(f, max(trigger.at, f.act_at)) for f in findings])
+        await self._state.commit(
+            envelope.id,
+            no_show=no_show,
+            findings=findings,
+            not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+        )
+
+    async def _file(self, findings: Sequence[tuple[Finding, datetime]]) -> None:
+        trading_centre = load_routing_table().trading_centre
+        for finding, filed_at in findings:
+            report = report_from_finding(finding, trading_centre, filed_at=filed_at)
+            await publish_report(
+                self._publisher, report, derived_event_id("report-filed", report.report_id)
+            )
+            log.info("rule %s fired: report %s", finding.definition.rule_id, report.report_id)
 
     async def _apply_fact(self, event_id: str, fact: IntakeFact) -> None:
         if isinstance(fact, ProjectSeen):
@@ -318,13 +399,7 @@ class Detector:
         outcomes = [o for t in (trigger, *more) for o in evaluate_all(t, registry())]
         findings = [o for o in outcomes if isinstance(o, Finding)]
         not_applied = [o for o in outcomes if isinstance(o, NotApplied)]
-        trading_centre = load_routing_table().trading_centre
-        for finding in findings:
-            report = report_from_finding(finding, trading_centre, filed_at=trigger.at)
-            await publish_report(
-                self._publisher, report, derived_event_id("report-filed", report.report_id)
-            )
-            log.info("rule %s fired: report %s", finding.definition.rule_id, report.report_id)
+        await self._file([(finding, trigger.at) for finding in findings])
         for outcome in not_applied:
             log.info("rule %s not applied to %s: %s", outcome.rule_id, event_id, outcome.reason)
         await self._state.commit(

@@ -7,7 +7,7 @@ from datetime import datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from prt.v1 import abnormal_push_pb2 as pb
-from prt.v1 import common_pb2, intake_pb2
+from prt.v1 import common_pb2, intake_pb2, remote_eval_pb2
 
 from services.abnormal_push.domain.detection.intake_facts import (
     AnnouncementSeen,
@@ -24,10 +24,16 @@ from services.abnormal_push.domain.detection.intake_facts import (
 from services.abnormal_push.domain.detection.model import (
     Bid,
     Disqualification,
+    ExpertNoShow,
     Fingerprint,
     Organisation,
     ProjectFacts,
     RankedCandidate,
+)
+from services.abnormal_push.domain.detection.remote_eval_facts import (
+    NoShowSeen,
+    RemoteEvaluationFact,
+    RemoteEvaluationSeen,
 )
 from services.abnormal_push.domain.pushes import (
     Deadline,
@@ -496,4 +502,28 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
     # Every other intake event: no rule looks at it. Among them DeficiencyDeadlineSet (a
     # pending 容缺 deadline set once the working-day calendar covers it): nothing to detect
     # until the deadline is breached, and the breach above carries the deadline it broke.
+    return None
+
+
+def evaluation_fact_from_envelope(
+    envelope: Envelope[Message],
+) -> RemoteEvaluationFact | None:
+    """What detection needs from a remote evaluation event: which project an evaluation is for,
+    and its experts' no-shows; None for the rest."""
+    message = envelope.message
+    if isinstance(message, remote_eval_pb2.EvaluationRequested):
+        return RemoteEvaluationSeen(message.evaluation_id, message.project_id)
+    if isinstance(message, remote_eval_pb2.ExpertNoShow):
+        if not message.expert_pseudonym:
+            raise EventDecodeError(f"ExpertNoShow {envelope.id} names no expert")
+        return NoShowSeen(
+            ExpertNoShow(
+                event_id=envelope.id,
+                at=from_timestamp(message.occurred_at),
+                expert_pseudonym=message.expert_pseudonym,
+                evaluation_id=message.evaluation_id,
+                project_id="",
+                venue_id=message.venue_id,
+            )
+        )
     return None

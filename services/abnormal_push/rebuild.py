@@ -1,9 +1,9 @@
 """Rebuild abnormal push's Redis projections by replaying its topics.
 
 Run with the stream worker stopped: ``python -m services.abnormal_push.rebuild``, then start
-the worker; it replays abnormal.reports.v1, abnormal.pushes.v1, abnormal.webhooks.v1 and
-intake.projects.v1 from the beginning and the inboxes, list indexes, records, due times, webhook
-registrations and detection state come back as they were.
+the worker; it replays abnormal.reports.v1, abnormal.pushes.v1, abnormal.webhooks.v1,
+intake.projects.v1 and remote-eval.evaluations.v1 from the beginning and the inboxes, list
+indexes, records, due times, webhook registrations and detection state come back as they were.
 
 Webhook registrations come back from abnormal.webhooks.v1 like the rest. Kept on purpose: API
 keys and idempotency records (not projections), the webhook delivery queue, log and delivered

@@ -6,6 +6,7 @@ Agents (concurrency 1, each hands off to :mod:`handlers` / :mod:`detection`):
 - ``abnormal-push.route``   abnormal.reports.v1 → report projection + one PushRouted per department
 - ``abnormal-push.project`` abnormal.pushes.v1  → push projection, transfers, webhook queue
 - ``abnormal-push.detect``  intake.projects.v1  → detection rules → AbnormalReportFiled
+- ``abnormal-push.watch-experts`` remote-eval.evaluations.v1 → experts' no-shows → detection
 - ``abnormal-push.webhooks`` abnormal.webhooks.v1 → webhook registrations projection
 Timers: the deadline watch (PushOverdue / PushEscalated) and webhook delivery.
 """
@@ -39,6 +40,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
     ABNORMAL_WEBHOOKS,
+    EVALUATIONS,
     PROJECT_EVENTS,
     dead_letter_topic,
 )
@@ -58,8 +60,15 @@ ROUTER = "abnormal-push.router"
 PROJECTOR = "abnormal-push.projector"
 DETECTOR = "abnormal-push.detector"
 WEBHOOK_REGISTRY = "abnormal-push.webhook-registry"
-CONSUMERS = (ROUTER, PROJECTOR, DETECTOR, WEBHOOK_REGISTRY)
-CONSUMED_TOPICS = (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS, ABNORMAL_WEBHOOKS)
+EXPERT_WATCH = "abnormal-push.expert-watch"
+CONSUMERS = (ROUTER, PROJECTOR, DETECTOR, WEBHOOK_REGISTRY, EXPERT_WATCH)
+CONSUMED_TOPICS = (
+    ABNORMAL_REPORTS,
+    ABNORMAL_PUSHES,
+    PROJECT_EVENTS,
+    ABNORMAL_WEBHOOKS,
+    EVALUATIONS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,7 @@ reports_topic = faust_topic(app, ABNORMAL_REPORTS)
 pushes_topic = faust_topic(app, ABNORMAL_PUSHES)
 intake_topic = faust_topic(app, PROJECT_EVENTS)
 webhooks_topic = faust_topic(app, ABNORMAL_WEBHOOKS)
+evaluations_topic = faust_topic(app, EVALUATIONS)
 
 
 @dataclass
@@ -144,6 +154,15 @@ async def detect(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
         await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR])
+
+
+@app.agent(evaluations_topic, name="abnormal-push.watch-experts")
+async def watch_experts(stream: Any) -> None:
+    held = await resources()
+    async for event in stream.events():
+        await handle_event(
+            event, held.detector.apply_evaluation_event, held.dead_letters[EXPERT_WATCH]
+        )
 
 
 @app.agent(webhooks_topic, name="abnormal-push.webhooks")

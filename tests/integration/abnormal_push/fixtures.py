@@ -27,6 +27,7 @@ from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
     ABNORMAL_WEBHOOKS,
+    EVALUATIONS,
     PROJECT_EVENTS,
     dead_letter_topic,
 )
@@ -86,7 +87,8 @@ def push_worker(stack_env: dict[str, str], log_dir: Path) -> Iterator[ServicePro
 @pytest.fixture(scope="session")
 async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
     await ensure_topics(
-        settings, [PROJECT_EVENTS, ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS]
+        settings,
+        [PROJECT_EVENTS, ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS, EVALUATIONS],
     )
     producer = create_producer(settings, client_id="abnormal-push-tests")
     await producer.start()

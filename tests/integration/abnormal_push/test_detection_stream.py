@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from google.protobuf.message import Message
-from prt.v1 import common_pb2, intake_pb2
+from prt.v1 import common_pb2, intake_pb2, remote_eval_pb2
 
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import PROJECT_EVENTS
+from services.platform_core.events.topics import EVALUATIONS, PROJECT_EVENTS
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.integration.abnormal_push.fixtures import (
@@ -440,3 +440,64 @@ async def test_bids_opened_hours_after_the_announced_deadline_fire_prt_open_001(
         ("TENDERER", project.tenderer)
     ]
     assert int(report["detection"]["evidence_values"]["minutes_late"]) >= 179
+
+
+async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
+    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+) -> None:
+    """PRT-EXP-001 from remote evaluation's topic: an expert who confirmed and did not come to
+    two evaluations of a water project, the later no-show published first (evaluations sit on
+    different partitions, so either may be read first). One report, for the later one, names
+    the expert by pseudonym and reaches the project's supervisor (市水务局)."""
+    project = Project(
+        publisher, common_pb2.PROJECT_CATEGORY_WATER, intake_pb2.TRADING_METHOD_OPEN_TENDER
+    )
+    await project.register()
+    expert = f"EXP-{uuid.uuid4().hex[:8].upper()}"
+    earlier, later = f"ev-{uuid.uuid4()}", f"ev-{uuid.uuid4()}"
+    now = datetime.now(UTC)
+    for evaluation in (earlier, later):
+        await publish(
+            publisher,
+            EVALUATIONS,
+            remote_eval_pb2.EvaluationRequested(
+                evaluation_id=evaluation,
+                occurred_at=_now(),
+                host_centre_code="370113",
+                project_id=project.project_id,
+                bid_section_code="S1",
+            ),
+            evaluation,
+        )
+    for evaluation, at in ((later, now), (earlier, now - timedelta(days=100))):
+        await publish(
+            publisher,
+            EVALUATIONS,
+            remote_eval_pb2.ExpertNoShow(
+                evaluation_id=evaluation,
+                occurred_at=to_timestamp(at),
+                partner_code="370300",
+                expert_pseudonym=expert,
+                venue_id=f"V-{evaluation[-4:]}",
+            ),
+            evaluation,
+        )
+
+    async def expert_reports(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+        return [
+            push["report"]
+            for push in await inbox(client, push_api, keys["SWJ"])
+            if push["report"]
+            and push["report"]["detection"]
+            and push["report"]["detection"]["rule_id"] == "PRT-EXP-001"
+            and push["report"]["subjects"][0].get("expert_pseudonym") == expert
+        ]
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        [report] = await eventually(lambda: expert_reports(client), lambda found: len(found) > 0)
+    assert report["project_id"] == project.project_id
+    assert report["behaviour_type"] == "EXPERT_MISCONDUCT"
+    assert report["subjects"][0]["kind"] == "EXPERT"
+    assert not report["subjects"][0].get("credit_code")
+    assert report["detection"]["evidence_values"]["evaluation_id"] == later
+    assert len(report["detection"]["source_event_ids"]) == 2
