@@ -6,6 +6,7 @@ stops the re-drive until it is passed over."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import httpx
@@ -26,6 +27,7 @@ from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.reporting_figures import registrations_of_department
 
 pytestmark = pytest.mark.integration
 
@@ -89,21 +91,15 @@ async def test_a_letter_goes_back_to_its_topic_and_counts_once(
     operator = await issue_key(PrincipalKind.OPERATOR, "op-redrive", "联席办值班员")
     marker = f"R{uuid.uuid4().hex[:10]}"
     consumer = f"tests.redrive-{marker}"
+
+    def counted() -> Awaitable[int]:
+        return registrations_of_department(reporting_api, operator.key, marker)
+
     await ensure_topics(settings, [dead_letter_topic(consumer)])
     first = _registration(marker)
     later = _on_the_partition_of(first, settings, marker)
     await _set_aside(settings, consumer, PROJECT_EVENTS.name, first)
     await _set_aside(settings, consumer, "tests.no-such-topic.v1", _registration(marker))
-
-    async def counted() -> int:
-        headers = {"Authorization": f"Bearer {operator.key}"}
-        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
-            response = await client.get(
-                f"{reporting_api.base_url}/v1/metrics",
-                params={"metric": "registrations", "by": "department"},
-            )
-        counters = response.json()["counters"]
-        return sum(c["value"] for c in counters if c["dimensions"]["department"] == marker)
 
     # The review: both letters, where they came from and why, never the value.
     found = await review(settings, consumer, all_letters=False)

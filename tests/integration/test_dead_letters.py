@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prt.v1 import common_pb2, intake_pb2
@@ -19,6 +18,7 @@ from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.reporting_figures import registrations_of_department
 
 pytestmark = pytest.mark.integration
 
@@ -94,17 +94,13 @@ async def test_poison_record_is_dead_lettered_and_next_event_counted(
     finally:
         await producer.stop()
 
-    async def department_count() -> int:
-        headers = {"Authorization": f"Bearer {operator.key}"}
-        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
-            response = await client.get(
-                f"{reporting_api.base_url}/v1/metrics",
-                params={"metric": "registrations", "by": "department"},
-            )
-        counters = response.json()["counters"]
-        return sum(c["value"] for c in counters if c["dimensions"]["department"] == marker)
-
-    assert await eventually(department_count, lambda n: n == 1) == 1
+    assert (
+        await eventually(
+            lambda: registrations_of_department(reporting_api, operator.key, marker),
+            lambda n: n == 1,
+        )
+        == 1
+    )
     letters = await eventually(
         lambda: _dead_letter_with_key(settings, poison_key), lambda found: len(found) == 1
     )
