@@ -22,7 +22,7 @@ from services.reporting.domain.figures import (
     select,
     value_of,
 )
-from services.reporting.domain.metrics import PERIOD, CounterKey
+from services.reporting.domain.metrics import PERIOD, UNKNOWN, CounterKey
 from services.reporting.domain.periods import Period
 
 CATEGORY_ZH = {
@@ -258,7 +258,10 @@ def _transfers(composer: _Composer) -> list[Part]:
 def rule_label(rule_id: str, rule_name: str) -> str:
     """A detection rule as the bulletin names it: the Chinese part of the rule's name (its
     English gloss in brackets left out) and its id, e.g. "公开招标仅一家投标人(R018)"."""
-    name = rule_name.split(" (", 1)[0].strip()
+    # A detected report from before rules were named in events counts under UNKNOWN.
+    name = "" if rule_name == UNKNOWN else rule_name.split(" (", 1)[0].strip()
+    if rule_id == UNKNOWN:
+        return name or "未注明规则"
     return f"{name}({rule_id})" if name else rule_id
 
 

@@ -183,6 +183,10 @@ def test_the_mix_escalates_and_names_rules_and_the_figures_equal_a_direct_count(
 def test_rule_labels_keep_the_chinese_name_and_the_id() -> None:
     assert rule_label("R018", R018) == "公开招标仅一家投标人(R018)"
     assert rule_label("PRT-X", "") == "PRT-X"
+    # Detected reports whose event named no rule (or no name) count under UNKNOWN.
+    assert rule_label("R018", "UNKNOWN") == "R018"
+    assert rule_label("UNKNOWN", "UNKNOWN") == "未注明规则"
+    assert figure(fold(filed()), DETECTED, rule="UNKNOWN", rule_name="UNKNOWN") == 1
 
 
 def test_the_bulletin_names_detections_by_rule_and_escalations_by_tier() -> None:
