@@ -382,6 +382,8 @@ class ProjectReadModel:
         category: str | None,
         state: ProjectState | None,
         department: str | None,
+        key_project: bool | None = None,
+        tender_required_by_law: bool | None = None,
         offset: int,
         limit: int,
     ) -> tuple[list[ProjectView], int | None]:
@@ -406,6 +408,8 @@ class ProjectReadModel:
                     category=category,
                     state=state,
                     department=department,
+                    key_project=key_project,
+                    tender_required_by_law=tender_required_by_law,
                 ):
                     continue
                 if position >= offset:
@@ -467,6 +471,8 @@ def _matches(
     category: str | None,
     state: ProjectState | None,
     department: str | None,
+    key_project: bool | None = None,
+    tender_required_by_law: bool | None = None,
 ) -> bool:
     return (
         (regions is None or view.region_code in regions)
@@ -474,4 +480,8 @@ def _matches(
         and (category is None or view.category == category)
         and (state is None or view.state is state)
         and (department is None or view.registering_department == department)
+        and (key_project is None or view.key_project is key_project)
+        and (
+            tender_required_by_law is None or view.tender_required_by_law is tender_required_by_law
+        )
     )

@@ -302,6 +302,14 @@ class ProjectQuery(BaseModel):
     category: Category | None = None
     state: ProjectState | None = None
     department: str | None = Field(default=None, description="registering department code")
+    key_project: bool | None = Field(
+        default=None, description="重点项目 only (true), or none of them (false)"
+    )
+    tender_required_by_law: bool | None = Field(
+        default=None,
+        description="依法必须招标 as recorded (declared or derived): true, false; projects "
+        "registered before it was recorded match neither",
+    )
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
 
@@ -326,6 +334,8 @@ async def list_projects(
         category=query.category.value if query.category else None,
         state=query.state,
         department=query.department,
+        key_project=query.key_project,
+        tender_required_by_law=query.tender_required_by_law,
         offset=query.offset,
         limit=query.limit,
     )

@@ -79,6 +79,40 @@ async def test_registration_is_accepted_with_derived_fields_and_read_back(
     assert accepted["project_id"] in {p["project_id"] for p in listed.json()["projects"]}
 
 
+async def test_key_projects_and_those_bound_to_tender_are_listed_apart(
+    intake_api: ServiceProcess, changqing_dept: Department
+) -> None:
+    """Supervisors follow 重点项目 end to end and the tenders the law binds: the list filters
+    on both, and a project is found under its own values only."""
+    key = await _post(
+        intake_api,
+        changqing_dept,
+        registration_body(key_project=True, tender_required_by_law=True, name="重点项目筛选"),
+    )
+    plain = await _post(
+        intake_api, changqing_dept, registration_body(tender_required_by_law=False, name="一般项目")
+    )
+    assert key.status_code == plain.status_code == 201, (key.text, plain.text)
+    ids = {key.json()["project_id"]: "key", plain.json()["project_id"]: "plain"}
+
+    async def listed(**filters: str) -> set[str]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(
+                f"{intake_api.base_url}/v1/projects",
+                params={"region_code": CHANGQING, "limit": 500, **filters},
+                headers={"X-API-Key": changqing_dept.key},
+            )
+        assert response.status_code == 200, response.text
+        return {ids[p["project_id"]] for p in response.json()["projects"] if p["project_id"] in ids}
+
+    assert await listed(key_project="true") == {"key"}
+    assert await listed(key_project="false") == {"plain"}
+    assert await listed(tender_required_by_law="true") == {"key"}
+    assert await listed(tender_required_by_law="false", key_project="false") == {"plain"}
+    assert await listed(tender_required_by_law="true", key_project="false") == set()
+    assert await listed() == {"key", "plain"}
+
+
 async def test_each_refusal_names_its_reason(
     intake_api: ServiceProcess, changqing_dept: Department
 ) -> None:
