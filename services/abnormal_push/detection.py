@@ -63,6 +63,7 @@ from services.abnormal_push.event_codec import (
 from services.abnormal_push.publishing import publish_report
 from services.abnormal_push.read_model import PREFIX
 from services.abnormal_push.service_config import load_routing_table
+from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
@@ -264,7 +265,10 @@ class Detector:
 
     async def apply_evaluation_event(self, envelope: Envelope[Message]) -> None:
         """A remote evaluation event: which project an evaluation is for, and no-shows."""
-        fact = evaluation_fact_from_envelope(envelope)
+        try:
+            fact = evaluation_fact_from_envelope(envelope)
+        except EventDecodeError as exc:  # a no-show naming no expert, or no time
+            raise EventRejected(str(exc)) from exc
         if fact is None or await self._state.applied(envelope.id):
             return
         if isinstance(fact, RemoteEvaluationSeen):

@@ -516,6 +516,9 @@ def evaluation_fact_from_envelope(
     if isinstance(message, remote_eval_pb2.ExpertNoShow):
         if not message.expert_pseudonym:
             raise EventDecodeError(f"ExpertNoShow {envelope.id} names no expert")
+        if not message.HasField("occurred_at"):
+            # A no-show is judged by when it happened: without a time it has no window.
+            raise EventDecodeError(f"ExpertNoShow {envelope.id} has no occurred_at")
         return NoShowSeen(
             ExpertNoShow(
                 event_id=envelope.id,

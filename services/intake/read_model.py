@@ -382,8 +382,8 @@ class ProjectReadModel:
         category: str | None,
         state: ProjectState | None,
         department: str | None,
-        key_project: bool | None = None,
-        tender_required_by_law: bool | None = None,
+        key_project: bool | None,
+        tender_required_by_law: bool | None,
         offset: int,
         limit: int,
     ) -> tuple[list[ProjectView], int | None]:
@@ -471,8 +471,8 @@ def _matches(
     category: str | None,
     state: ProjectState | None,
     department: str | None,
-    key_project: bool | None = None,
-    tender_required_by_law: bool | None = None,
+    key_project: bool | None,
+    tender_required_by_law: bool | None,
 ) -> bool:
     return (
         (regions is None or view.region_code in regions)

@@ -64,29 +64,25 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     escalated = await model.counters("pushes_escalated")
     # Signals automatic detection raised, by rule (largest first): what the collusion checks
     # and red flags found in the period.
-    rule_figures = select(detected, "detected_signals", frozenset({"rule", "rule_name"}), period)
-    rule_figures.sort(key=lambda f: (-f.value, f.dimensions))
     by_rule = [
-        {
-            "code": dict(f.dimensions)["rule"],
-            "name": rule_label(dict(f.dimensions)["rule"], dict(f.dimensions)["rule_name"]),
-            "value": f.value,
-        }
-        for f in rule_figures
+        {"code": rule, "name": rule_label(rule, name), "value": f.value}
+        for f in sorted(
+            select(detected, "detected_signals", frozenset({"rule", "rule_name"}), period),
+            key=lambda f: (-f.value, f.dimensions),
+        )
+        for rule, name in [(dict(f.dimensions)["rule"], dict(f.dimensions)["rule_name"])]
     ]
     # Overdue pushes escalated (升级督办), by level, then the department escalated to.
-    tier_figures = select(
-        escalated, "pushes_escalated", frozenset({"level", "to_department"}), period
-    )
-    tier_figures.sort(key=lambda f: (int(dict(f.dimensions)["level"]), -f.value, f.dimensions))
+    tiers = [
+        (int(dimensions["level"]), dimensions["to_department"], f.value)
+        for f in select(
+            escalated, "pushes_escalated", frozenset({"level", "to_department"}), period
+        )
+        for dimensions in [dict(f.dimensions)]
+    ]
     by_target = [
-        {
-            "code": dict(f.dimensions)["to_department"],
-            "name": labels.department(dict(f.dimensions)["to_department"]),
-            "level": int(dict(f.dimensions)["level"]),
-            "value": f.value,
-        }
-        for f in tier_figures
+        {"code": code, "name": labels.department(code), "level": level, "value": value}
+        for level, code, value in sorted(tiers, key=lambda t: (t[0], -t[2], t[1]))
     ]
     return {
         "version": version,

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.platform_core.errors import PlatformError
+from services.platform_core.events.topics import is_dead_letter_topic
 from services.platform_core.kafka.clients import security_options
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.stream_health import (
@@ -29,7 +30,6 @@ from services.reporting.domain.stream_health import (
     LogExtent,
     Partition,
     StreamHealth,
-    is_dead_letter_topic,
     reads_platform_topics,
     stream_health,
 )

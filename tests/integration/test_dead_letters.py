@@ -6,14 +6,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prt.v1 import common_pb2, intake_pb2
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letter_review import DeadLetter, RedriveRefused, review
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.polling import eventually
@@ -23,30 +23,13 @@ from tests.support.reporting_figures import registrations_of_department
 pytestmark = pytest.mark.integration
 
 
-async def _dead_letter_with_key(settings: PlatformSettings, key: bytes) -> list[dict[str, bytes]]:
-    spec = dead_letter_topic("reporting.aggregator")
-    topic = spec.name
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    await consumer.start()
+async def _dead_letter_with_key(settings: PlatformSettings, key: bytes) -> list[DeadLetter]:
+    """reporting.aggregator's dead letters with ``key``, as an operator's review reads them."""
     try:
-        if topic not in await consumer.topics():
-            return []
-        partitions = [TopicPartition(topic, p) for p in range(spec.partitions or 1)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        found: list[dict[str, bytes]] = []
-        while True:
-            positions = {tp: await consumer.position(tp) for tp in partitions}
-            if all(positions[tp] >= end[tp] for tp in partitions):
-                return found
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                found.extend(dict(r.headers) for r in records if r.key == key)
-    finally:
-        await consumer.stop()
+        found = await review(settings, "reporting.aggregator", all_letters=True)
+    except RedriveRefused:  # nothing set aside yet
+        return []
+    return [letter for letter in found.letters if letter.key == key]
 
 
 async def test_poison_record_is_dead_lettered_and_next_event_counted(
@@ -104,7 +87,7 @@ async def test_poison_record_is_dead_lettered_and_next_event_counted(
     letters = await eventually(
         lambda: _dead_letter_with_key(settings, poison_key), lambda found: len(found) == 1
     )
-    assert b"missing CloudEvents header" in letters[0]["dlq-reason"]
-    assert letters[0]["dlq-topic"] == PROJECT_EVENTS.name.encode()
+    assert "missing CloudEvents header" in letters[0].reason
+    assert letters[0].source_topic == PROJECT_EVENTS.name
     truncated = await _dead_letter_with_key(settings, good.subject.encode())
-    assert len(truncated) == 1 and b"not a valid" in truncated[0]["dlq-reason"]
+    assert len(truncated) == 1 and "not a valid" in truncated[0].reason

@@ -214,5 +214,13 @@ def dead_letter_topic(consumer: str) -> TopicSpec:
     )
 
 
+# ".dead-letters.v1": every consumer's dead-letter topic is named by dead_letter_topic().
+DEAD_LETTER_SUFFIX = dead_letter_topic("").name
+
+
+def is_dead_letter_topic(name: str) -> bool:
+    return name.endswith(DEAD_LETTER_SUFFIX) and len(name) > len(DEAD_LETTER_SUFFIX)
+
+
 def topic_by_name(name: str) -> TopicSpec | None:
     return next((spec for spec in EVENT_TOPICS if spec.name == name), None)

@@ -30,13 +30,12 @@ from aiokafka.structs import OffsetAndMetadata
 
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.envelope import Headers
-from services.platform_core.events.topics import dead_letter_topic
+from services.platform_core.events.topics import dead_letter_topic, is_dead_letter_topic
 from services.platform_core.kafka.clients import create_consumer, create_producer
 from services.platform_core.settings import PlatformSettings
 
 DLQ_PREFIX = "dlq-"
 REDRIVEN_FROM = "prt-redriven-from"
-DEAD_LETTER_SUFFIX = dead_letter_topic("").name
 
 
 class RedriveRefused(PlatformError):
@@ -154,7 +153,7 @@ def plan_redrive(
         topic = letter.source_topic
         if not topic:
             problems.append(f"@{letter.offset}: it does not say which topic it came from")
-        elif topic.endswith(DEAD_LETTER_SUFFIX):
+        elif is_dead_letter_topic(topic):
             problems.append(f"@{letter.offset}: it came from a dead-letter topic ({topic})")
         elif topic not in known_topics:
             problems.append(f"@{letter.offset}: its topic {topic} is not on the broker")
@@ -213,7 +212,8 @@ async def _read(
 class _Position:
     consumer: AIOKafkaConsumer
     tp: TopicPartition
-    redriven_through: int  # the committed offset, or the topic's beginning when later
+    beginning: int  # the first offset the topic still keeps
+    redriven_through: int  # the committed offset, or the beginning when later
     end: int
     topics: frozenset[str]  # every topic on the broker
 
@@ -235,7 +235,7 @@ async def _opened(settings: PlatformSettings, consumer_name: str) -> AsyncIterat
         committed = await consumer.committed(tp) or 0
         beginning = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
-        yield _Position(consumer, tp, max(committed, beginning), end, frozenset(topics))
+        yield _Position(consumer, tp, beginning, max(committed, beginning), end, frozenset(topics))
     finally:
         await consumer.stop()
 
@@ -244,8 +244,7 @@ async def review(settings: PlatformSettings, consumer_name: str, *, all_letters:
     """The consumer's dead letters now: every one kept (``all_letters``), or those not yet
     re-driven."""
     async with _opened(settings, consumer_name) as at:
-        beginning = (await at.consumer.beginning_offsets([at.tp]))[at.tp]
-        start = beginning if all_letters else at.redriven_through
+        start = at.beginning if all_letters else at.redriven_through
         letters = await _read(at.consumer, at.tp, start, at.end)
         return Review(consumer_name, at.tp.topic, at.redriven_through, tuple(letters))
 

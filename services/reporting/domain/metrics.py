@@ -642,14 +642,13 @@ def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
 def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contribution:
     """One count per push and level: a level escalated again (a watch that published it twice
     under different ids) is the same escalation."""
-    escalated = [str(level) for level in (state or {}).get("escalated_levels", [])]
-    level = str(fact.level)
-    if level in escalated:
+    escalated: list[int] = (state or {}).get("escalated_levels", [])
+    if fact.level in escalated:
         return Contribution()
     builder = _Builder()
     routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
     values = {
-        "level": level,
+        "level": str(fact.level),
         "to_department": fact.to_department,
         "department": (state or {}).get("department") or UNKNOWN,
         "deadline": fact.deadline,
@@ -657,7 +656,7 @@ def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contributio
     builder.count("pushes_escalated", values, routed_at)
     if state is None:
         return builder.done()
-    return builder.done({**state, "escalated_levels": sorted([*escalated, level])})
+    return builder.done({**state, "escalated_levels": sorted([*escalated, fact.level])})
 
 
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 
 from services.platform_core.events.topics import (
     ABNORMAL_WEBHOOKS,
+    DEAD_LETTER_SUFFIX,
     EVALUATION_STATES,
     EXPERT_REGISTRY,
     PARTNER_TOPIC_PREFIX,
-    dead_letter_topic,
+    is_dead_letter_topic,
     topic_by_name,
 )
-
-# ".dead-letters.v1": every consumer's dead-letter topic is named by dead_letter_topic().
-DEAD_LETTER_SUFFIX = dead_letter_topic("").name
 
 # Registry topics outside EVENT_TOPICS (topic_by_name knows only those): each is read by one
 # service's worker, whose lag counts as much as any other's.
@@ -111,10 +109,6 @@ class StreamHealth:
     @property
     def dead_letter_records(self) -> int:
         return sum(topic.records for topic in self.dead_letters)
-
-
-def is_dead_letter_topic(name: str) -> bool:
-    return name.endswith(DEAD_LETTER_SUFFIX) and len(name) > len(DEAD_LETTER_SUFFIX)
 
 
 def is_platform_topic(name: str) -> bool:

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.protobuf.message import Message
 from prt.v1 import abnormal_push_pb2, common_pb2
 from redis.asyncio import Redis
@@ -29,9 +28,9 @@ from services.platform_core.events.topics import (
     ABNORMAL_WEBHOOKS,
     EVALUATIONS,
     PROJECT_EVENTS,
-    dead_letter_topic,
 )
 from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letter_review import RedriveRefused, review
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
@@ -233,24 +232,8 @@ WaitFor = Callable[..., Awaitable[list[dict[str, Any]]]]
 
 async def dead_letter_reasons(settings: PlatformSettings, consumer: str, key: bytes) -> list[str]:
     """The dlq-reason of every record with ``key`` on ``consumer``'s dead-letter topic."""
-    topic = dead_letter_topic(consumer).name
-    client = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    await client.start()
     try:
-        if topic not in await client.topics():
-            return []
-        partition = TopicPartition(topic, 0)
-        client.assign([partition])
-        await client.seek_to_beginning(partition)
-        end = (await client.end_offsets([partition]))[partition]
-        reasons: list[str] = []
-        while await client.position(partition) < end:
-            for records in (await client.getmany(timeout_ms=1000)).values():
-                reasons.extend(
-                    dict(r.headers)["dlq-reason"].decode() for r in records if r.key == key
-                )
-        return reasons
-    finally:
-        await client.stop()
+        found = await review(settings, consumer, all_letters=True)
+    except RedriveRefused:  # the consumer has not set anything aside yet
+        return []
+    return [letter.reason for letter in found.letters if letter.key == key]

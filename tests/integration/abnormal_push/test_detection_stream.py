@@ -443,7 +443,11 @@ async def test_bids_opened_hours_after_the_announced_deadline_fire_prt_open_001(
 
 
 async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
-    push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
+    push_api: ServiceProcess,
+    push_worker: ServiceProcess,
+    keys: Keys,
+    publisher: EventPublisher,
+    settings: PlatformSettings,
 ) -> None:
     """PRT-EXP-001 from remote evaluation's topic: an expert who confirmed and did not come to
     two evaluations of a water project, the later no-show published first (evaluations sit on
@@ -501,3 +505,16 @@ async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
     assert not report["subjects"][0].get("credit_code")
     assert report["detection"]["evidence_values"]["evaluation_id"] == later
     assert len(report["detection"]["source_event_ids"]) == 2
+
+    # A no-show naming no expert cannot be judged: it is set aside with the reason.
+    await publish(
+        publisher,
+        EVALUATIONS,
+        remote_eval_pb2.ExpertNoShow(evaluation_id=later, occurred_at=_now(), venue_id="V-9"),
+        later,
+    )
+    reasons = await eventually(
+        lambda: dead_letter_reasons(settings, "abnormal-push.expert-watch", later.encode()),
+        lambda found: len(found) > 0,
+    )
+    assert len(reasons) == 1 and "names no expert" in reasons[0]

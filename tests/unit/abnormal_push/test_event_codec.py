@@ -7,9 +7,13 @@ from datetime import timedelta
 
 import pytest
 from google.protobuf.message import Message
-from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2
+from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
 
 from services.abnormal_push.domain.detection.intake_facts import ProjectSeen, TenderFailedSeen
+from services.abnormal_push.domain.detection.remote_eval_facts import (
+    NoShowSeen,
+    RemoteEvaluationSeen,
+)
 from services.abnormal_push.domain.pushes import (
     Deadline,
     HandlingResult,
@@ -34,6 +38,7 @@ from services.abnormal_push.domain.reports import (
 )
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
 from services.abnormal_push.event_codec import (
+    evaluation_fact_from_envelope,
     intake_fact_from_envelope,
     push_event_from_envelope,
     push_event_to_message,
@@ -165,3 +170,48 @@ def test_a_report_stored_before_regions_reads_as_region_unknown() -> None:
     stored = report_to_json(report())
     del stored["region_code"]
     assert report_from_json(stored).region_code == ""
+
+
+def _evaluation_event(message: Message) -> Envelope[Message]:
+    return Envelope(message=message, source="test", subject="ev-1")
+
+
+def test_detection_sees_an_evaluation_s_project_and_its_no_shows() -> None:
+    requested = remote_eval_pb2.EvaluationRequested(
+        evaluation_id="ev-1", occurred_at=to_timestamp(T0), project_id="P-1"
+    )
+    assert evaluation_fact_from_envelope(_evaluation_event(requested)) == RemoteEvaluationSeen(
+        "ev-1", "P-1"
+    )
+    no_show = _evaluation_event(
+        remote_eval_pb2.ExpertNoShow(
+            evaluation_id="ev-1",
+            occurred_at=to_timestamp(T0),
+            expert_pseudonym="EXP-7F3A",
+            venue_id="V-1",
+        )
+    )
+    seen = evaluation_fact_from_envelope(no_show)
+    assert isinstance(seen, NoShowSeen)
+    assert (seen.no_show.event_id, seen.no_show.at, seen.no_show.project_id) == (
+        no_show.id,
+        T0,
+        "",  # filled in by detection from the request
+    )
+    confirmed = remote_eval_pb2.ExpertConfirmed(evaluation_id="ev-1", expert_pseudonym="X")
+    assert evaluation_fact_from_envelope(_evaluation_event(confirmed)) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"occurred_at": to_timestamp(T0)}, "names no expert"),
+        ({"expert_pseudonym": "EXP-7F3A"}, "has no occurred_at"),
+    ],
+)
+def test_a_no_show_detection_cannot_judge_is_refused_for_the_dead_letters(
+    fields: dict[str, object], reason: str
+) -> None:
+    message = remote_eval_pb2.ExpertNoShow(evaluation_id="ev-1", **fields)  # type: ignore[arg-type]
+    with pytest.raises(EventDecodeError, match=reason):
+        evaluation_fact_from_envelope(_evaluation_event(message))

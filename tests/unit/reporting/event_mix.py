@@ -25,9 +25,11 @@ from google.protobuf.message import Message
 from prt.v1 import abnormal_push_pb2, intake_pb2
 
 from bench.reporting_events import DEPARTMENTS, Outgoing, synthetic_events
-from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.proto_values import from_timestamp, to_timestamp
 from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS
+from services.reporting.domain.facts import Fact
+from services.reporting.event_codec import fact_from_envelope
 
 
 def _outgoing(topic_key: str, message: Message, key: str) -> Outgoing:
@@ -251,3 +253,13 @@ def events_with_deadlines_set(count: int, seed: int = 7, tag: str = "syn") -> It
         yield from events
         if after_last is not None:
             yield after_last
+
+
+def mix_facts(count: int = 3000, seed: int = 11) -> Iterator[Fact]:
+    """The mix's events as reporting reads them: through Kafka's record form and the codec,
+    the events reporting does not count left out."""
+    for outgoing in events_with_deadlines_set(count, seed=seed, tag="mix"):
+        value, headers = encode_envelope(outgoing.envelope)
+        fact = fact_from_envelope(decode_record(value, headers))
+        if fact is not None:
+            yield fact

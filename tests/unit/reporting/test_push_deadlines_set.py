@@ -28,7 +28,7 @@ from services.reporting.domain.metrics import (
 )
 from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
-from tests.unit.reporting.event_mix import events_with_deadlines_set
+from tests.unit.reporting.event_mix import mix_facts
 from tests.unit.reporting.factories import (
     at,
     deadlines_set,
@@ -241,12 +241,7 @@ def test_replacing_deadlines_gives_the_figures_of_routing_with_the_real_ones() -
     """Over the synthetic mix (which the live fold and the recompute are compared on, with
     real Kafka and Redis): pushes whose estimated deadlines were replaced, before or after
     their feedback, count as if routed with the real deadlines; some verdicts turn each way."""
-    mix: list[facts.Fact] = []
-    for outgoing in events_with_deadlines_set(3000, seed=11, tag="mix"):
-        value, headers = encode_envelope(outgoing.envelope)
-        fact = fact_from_envelope(decode_record(value, headers))
-        if fact is not None:
-            mix.append(fact)
+    mix = list(mix_facts())
     real_dues = {f.push_id: f for f in mix if isinstance(f, facts.PushDeadlinesSetFact)}
     estimated = [f for f in mix if isinstance(f, facts.PushRoutedFact) and f.deadlines_estimated]
     assert real_dues and {f.push_id for f in estimated} == set(real_dues)

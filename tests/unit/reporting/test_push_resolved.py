@@ -33,7 +33,7 @@ from services.reporting.domain.metrics import (
     contribute,
 )
 from services.reporting.event_codec import fact_from_envelope
-from tests.unit.reporting.event_mix import events_with_deadlines_set
+from tests.unit.reporting.event_mix import mix_facts
 from tests.unit.reporting.factories import (
     bulletin_text,
     fed_back,
@@ -216,11 +216,7 @@ def test_the_mix_the_live_fold_and_the_recompute_are_compared_on_has_both() -> N
     last_result: dict[str, str] = {}
     case_filed: set[str] = set()
     handlers: set[str] = set()
-    for outgoing in events_with_deadlines_set(3000, seed=11, tag="mix"):
-        value, headers = encode_envelope(outgoing.envelope)
-        fact = fact_from_envelope(decode_record(value, headers))
-        if fact is None:
-            continue
+    for fact in mix_facts():
         ledger.apply(fact)
         if isinstance(fact, facts.PushRoutedFact) and fact.role == "HANDLER":
             handlers.add(fact.push_id)

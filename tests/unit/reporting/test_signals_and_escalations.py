@@ -20,7 +20,7 @@ from services.reporting.domain.bulletin import Labels, rule_label
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import CounterKey, state_key
 from services.reporting.event_codec import fact_from_envelope
-from tests.unit.reporting.event_mix import events_with_deadlines_set
+from tests.unit.reporting.event_mix import mix_facts
 from tests.unit.reporting.factories import (
     at,
     bulletin_text,
@@ -135,7 +135,7 @@ def test_escalations_count_once_per_push_and_level_in_the_routing_period() -> No
     assert figure(ledger, ESCALATED, "2023-H1", level="2", to_department="FGW") == 1
     assert figure(ledger, ESCALATED, "2023-H1", department="ZJJ-CQ") == 2
     assert figure(ledger, ESCALATED, "2023-H1", deadline="FEEDBACK") == 1
-    assert ledger.states["push:u1"]["escalated_levels"] == ["1", "2"]
+    assert ledger.states["push:u1"]["escalated_levels"] == [1, 2]
     # The evidence of the branch's first escalation is the event that made it.
     cell = CounterKey(
         ESCALATED,
@@ -158,11 +158,7 @@ def test_the_mix_escalates_and_names_rules_and_the_figures_equal_a_direct_count(
     levels: set[tuple[str, int]] = set()
     published = 0
     rules: dict[str, int] = {}
-    for outgoing in events_with_deadlines_set(3000, seed=11, tag="mix"):
-        value, headers = encode_envelope(outgoing.envelope)
-        fact = fact_from_envelope(decode_record(value, headers))
-        if fact is None:
-            continue
+    for fact in mix_facts():
         ledger.apply(fact)
         if isinstance(fact, facts.PushEscalatedFact):
             published += 1
