@@ -1,6 +1,6 @@
 """The detection agents' work: keep each live section's bids (Redis, rebuilt from the intake
-topic) and each expert's no-shows (from the remote evaluation topic), evaluate the rule registry
-on every relevant event, file findings as reports.
+topic) and each expert's no-shows and the committees unsealed (from the remote evaluation
+topic), evaluate the rule registry on every relevant event, file findings as reports.
 
 Idempotent by event id: an intake event already applied is skipped; one applied again after a
 crash (state not yet marked) re-files reports whose ids and event ids are fixed by the finding,
@@ -18,6 +18,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from services.abnormal_push.domain.detection import evaluate_all, registry
 from services.abnormal_push.domain.detection.findings import report_from_finding
@@ -38,6 +39,7 @@ from services.abnormal_push.domain.detection.model import (
     BidsOpenedTrigger,
     BidSubmittedTrigger,
     CandidatesPublicisedTrigger,
+    CommitteeUnsealedTrigger,
     DeficiencyBreachTrigger,
     EvaluationCompletedTrigger,
     ExpertNoShow,
@@ -46,11 +48,13 @@ from services.abnormal_push.domain.detection.model import (
     Fingerprint,
     NotApplied,
     Organisation,
+    Outcome,
     ProjectFacts,
     TenderFailedTrigger,
     Trigger,
 )
 from services.abnormal_push.domain.detection.remote_eval_facts import (
+    CommitteeUnsealedSeen,
     NoShowSeen,
     RemoteEvaluationSeen,
 )
@@ -67,6 +71,7 @@ from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.redis_lease import RedisLease
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,17 @@ EVALUATION_PROJECTS = DETECTION + "evaluation-projects"
 # Per expert pseudonym, a hash of its no-shows (event id -> JSON): a hash, not a list, so the
 # state is the same whatever order no-shows from different partitions arrive in.
 NO_SHOWS = DETECTION + "no-shows:"
+# Per evaluation, the set of expert pseudonyms absent from it: whose no-shows its unsealing
+# releases.
+ABSENT_EXPERTS = DETECTION + "absent-experts:"
+# The evaluations whose committee the award unsealed (evaluation id -> ISO time): no-shows at
+# them may be reported (招标投标法 art. 37).
+UNSEALED = DETECTION + "unsealed-evaluations"
+# Held while one remote evaluation event is judged. One expert's no-shows, and the unsealings
+# that release them, come from evaluations on different partitions, which two workers may
+# judge at once: each would read the history without the other's event and both could miss
+# the report. The topic carries a few events per evaluation, so one lease for all is cheap.
+EXPERT_WATCH_LEASE = DETECTION + "expert-watch-lease"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -123,6 +139,21 @@ def _no_show_to_json(no_show: ExpertNoShow) -> str:
 def _no_show_from_json(raw: bytes | str) -> ExpertNoShow:
     data = json.loads(raw)
     return ExpertNoShow(**{**data, "at": datetime.fromisoformat(data["at"])})
+
+
+def _queue_expert_watch(
+    pipe: Pipeline,
+    evaluation: RemoteEvaluationSeen | None,
+    no_show: ExpertNoShow | None,
+    unsealed: CommitteeUnsealedSeen | None,
+) -> None:
+    if evaluation is not None:
+        pipe.hset(EVALUATION_PROJECTS, evaluation.evaluation_id, evaluation.project_id)
+    if no_show is not None:
+        pipe.hset(NO_SHOWS + no_show.expert_pseudonym, no_show.event_id, _no_show_to_json(no_show))
+        pipe.sadd(ABSENT_EXPERTS + no_show.evaluation_id, no_show.expert_pseudonym)
+    if unsealed is not None:
+        pipe.hset(UNSEALED, unsealed.evaluation_id, unsealed.at.isoformat())
 
 
 class DetectionState:
@@ -169,10 +200,16 @@ class DetectionState:
         announced: AnnouncementSeen | None = None,
         evaluation: RemoteEvaluationSeen | None = None,
         no_show: ExpertNoShow | None = None,
+        unsealed: CommitteeUnsealedSeen | None = None,
         findings: Sequence[Finding] = (),
         not_applied: Sequence[NotApplied] = (),
+        fence: RedisLease | None = None,
     ) -> None:
+        """Store what the event taught and mark it applied, in one transaction (fenced by the
+        lease under which it was judged, if any: a holder whose lease lapsed writes nothing)."""
         async with self._redis.pipeline(transaction=True) as pipe:
+            if fence is not None:
+                await fence.begin_fenced(pipe)
             if project is not None:
                 data = asdict(project)
                 pipe.set(PROJECT + project.project_id, json.dumps(data, ensure_ascii=False))
@@ -189,11 +226,7 @@ class DetectionState:
                 stated = f"{announced.submission_deadline.isoformat()}|{announced.at.isoformat()}"
                 for section in announced.section_codes or ("",):
                     pipe.hset(SUBMISSION_DEADLINES, f"{announced.project_id}:{section}", stated)
-            if evaluation is not None:
-                pipe.hset(EVALUATION_PROJECTS, evaluation.evaluation_id, evaluation.project_id)
-            if no_show is not None:
-                key = NO_SHOWS + no_show.expert_pseudonym
-                pipe.hset(key, no_show.event_id, _no_show_to_json(no_show))
+            _queue_expert_watch(pipe, evaluation, no_show, unsealed)
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:
@@ -206,7 +239,13 @@ class DetectionState:
                 pipe.lpush(NOT_APPLIED, json.dumps(entry, ensure_ascii=False))
                 pipe.ltrim(NOT_APPLIED, 0, NOT_APPLIED_LENGTH - 1)
             pipe.set(APPLIED + event_id, "1")
-            await pipe.execute()
+            if fence is not None:
+                await fence.execute_fenced(pipe)
+            else:
+                await pipe.execute()
+
+    def expert_watch_lease(self) -> RedisLease:
+        return RedisLease(self._redis, EXPERT_WATCH_LEASE)
 
     async def evaluated_at(self, section_key: str) -> datetime | None:
         raw = await self._redis.hget(EVALUATED_AT, section_key)
@@ -238,6 +277,17 @@ class DetectionState:
         raw: dict[Any, Any] = await self._redis.hgetall(NO_SHOWS + expert_pseudonym)
         return [_no_show_from_json(value) for value in raw.values()]
 
+    async def absent_experts(self, evaluation_id: str) -> list[str]:
+        raw: set[Any] = await self._redis.smembers(ABSENT_EXPERTS + evaluation_id)
+        return sorted(k.decode() if isinstance(k, bytes) else k for k in raw)
+
+    async def unsealed(self, evaluation_ids: Sequence[str]) -> frozenset[str]:
+        """Those of the evaluations whose committee has been unsealed."""
+        if not evaluation_ids:
+            return frozenset()
+        stamps = await self._redis.hmget(UNSEALED, list(evaluation_ids))
+        return frozenset(e for e, stamp in zip(evaluation_ids, stamps, strict=True) if stamp)
+
     async def findings_by_rule(self) -> dict[str, int]:
         raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
         return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
@@ -253,6 +303,7 @@ class Detector:
     def __init__(self, state: DetectionState, publisher: EventPublisher) -> None:
         self._state = state
         self._publisher = publisher
+        self._expert_watch = state.expert_watch_lease()
 
     async def apply(self, envelope: Envelope[Message]) -> None:
         try:
@@ -264,37 +315,78 @@ class Detector:
         await self._apply_fact(envelope.id, fact)
 
     async def apply_evaluation_event(self, envelope: Envelope[Message]) -> None:
-        """A remote evaluation event: which project an evaluation is for, and no-shows."""
+        """A remote evaluation event: which project an evaluation is for, no-shows, and the
+        unsealing of a committee (which releases the reports on its no-shows)."""
         try:
             fact = evaluation_fact_from_envelope(envelope)
         except EventDecodeError as exc:  # a no-show naming no expert, or no time
             raise EventRejected(str(exc)) from exc
-        if fact is None or await self._state.applied(envelope.id):
+        if fact is None:
             return
-        if isinstance(fact, RemoteEvaluationSeen):
-            await self._state.commit(envelope.id, evaluation=fact)
-            return
-        assert isinstance(fact, NoShowSeen)
+        async with self._expert_watch.held():
+            if await self._state.applied(envelope.id):
+                return
+            if isinstance(fact, RemoteEvaluationSeen):
+                await self._state.commit(envelope.id, evaluation=fact, fence=self._expert_watch)
+            elif isinstance(fact, CommitteeUnsealedSeen):
+                await self._release_no_shows(envelope.id, fact)
+            else:
+                await self._judge_no_show(envelope.id, fact)
+
+    async def _judge_no_show(self, event_id: str, fact: NoShowSeen) -> None:
         project_id = await self._state.evaluation_project(fact.no_show.evaluation_id)
         no_show = replace(fact.no_show, project_id=project_id)
-        seen = {n.event_id: n for n in await self._state.no_shows(no_show.expert_pseudonym)}
-        seen[no_show.event_id] = no_show
-        history = tuple(sorted(seen.values(), key=lambda n: (n.at, n.event_id)))
-        projects = {
-            pid: await self._state.project(pid) for pid in {n.project_id for n in history} if pid
-        }
-        trigger = ExpertNoShowTrigger(envelope.id, no_show.at, no_show, history, projects)
+        history, projects = await self._no_show_history(no_show.expert_pseudonym, no_show)
+        disclosed = await self._state.unsealed(sorted({n.evaluation_id for n in history}))
+        trigger = ExpertNoShowTrigger(event_id, no_show.at, no_show, history, projects, disclosed)
         outcomes = evaluate_all(trigger, registry())
         findings = [o for o in outcomes if isinstance(o, Finding)]
         # A finding may concern a later no-show this one brought to the threshold: it is
         # filed as of that no-show, as it would have been had they arrived in time order.
         await self._file([(f, max(trigger.at, f.act_at)) for f in findings])
         await self._state.commit(
-            envelope.id,
+            event_id,
             no_show=no_show,
             findings=findings,
             not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+            fence=self._expert_watch,
         )
+
+    async def _release_no_shows(self, event_id: str, fact: CommitteeUnsealedSeen) -> None:
+        """The committee is unsealed: judge the no-shows at its evaluation, which were held."""
+        if await self._state.unsealed([fact.evaluation_id]):  # unsealed once already
+            await self._state.commit(event_id, fence=self._expert_watch)
+            return
+        outcomes: list[Outcome] = []
+        for expert in await self._state.absent_experts(fact.evaluation_id):
+            history, projects = await self._no_show_history(expert)
+            trigger = CommitteeUnsealedTrigger(
+                event_id, fact.at, fact.evaluation_id, history, projects
+            )
+            outcomes += evaluate_all(trigger, registry())
+        findings = [o for o in outcomes if isinstance(o, Finding)]
+        await self._file([(f, max(fact.at, f.act_at)) for f in findings])
+        await self._state.commit(
+            event_id,
+            unsealed=fact,
+            findings=findings,
+            not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+            fence=self._expert_watch,
+        )
+
+    async def _no_show_history(
+        self, expert_pseudonym: str, adding: ExpertNoShow | None = None
+    ) -> tuple[tuple[ExpertNoShow, ...], dict[str, ProjectFacts]]:
+        """The expert's no-shows in time order (with ``adding``, not yet stored) and the facts
+        of the projects they concern."""
+        seen = {n.event_id: n for n in await self._state.no_shows(expert_pseudonym)}
+        if adding is not None:
+            seen[adding.event_id] = adding
+        history = tuple(sorted(seen.values(), key=lambda n: (n.at, n.event_id)))
+        projects = {
+            pid: await self._state.project(pid) for pid in {n.project_id for n in history} if pid
+        }
+        return history, projects
 
     async def _file(self, findings: Sequence[tuple[Finding, datetime]]) -> None:
         trading_centre = load_routing_table().trading_centre

@@ -31,6 +31,7 @@ from services.abnormal_push.domain.detection.model import (
     RankedCandidate,
 )
 from services.abnormal_push.domain.detection.remote_eval_facts import (
+    CommitteeUnsealedSeen,
     NoShowSeen,
     RemoteEvaluationFact,
     RemoteEvaluationSeen,
@@ -509,24 +510,32 @@ def evaluation_fact_from_envelope(
     envelope: Envelope[Message],
 ) -> RemoteEvaluationFact | None:
     """What detection needs from a remote evaluation event: which project an evaluation is for,
-    and its experts' no-shows; None for the rest."""
+    its experts' no-shows, and when its committee was unsealed; None for the rest."""
     message = envelope.message
     if isinstance(message, remote_eval_pb2.EvaluationRequested):
         return RemoteEvaluationSeen(message.evaluation_id, message.project_id)
-    if isinstance(message, remote_eval_pb2.ExpertNoShow):
-        if not message.expert_pseudonym:
-            raise EventDecodeError(f"ExpertNoShow {envelope.id} names no expert")
+    # Not ExpertNoShow, the venue owner's claim: remote_eval checks it against the committee
+    # and then records the absence under the expert's supervision pseudonym, the same in every
+    # evaluation (the per-evaluation pseudonym could never match a second no-show).
+    if isinstance(message, remote_eval_pb2.ExpertAbsenceRecorded):
+        if not message.supervision_pseudonym:
+            raise EventDecodeError(f"ExpertAbsenceRecorded {envelope.id} names no expert")
         if not message.HasField("occurred_at"):
             # A no-show is judged by when it happened: without a time it has no window.
-            raise EventDecodeError(f"ExpertNoShow {envelope.id} has no occurred_at")
+            raise EventDecodeError(f"ExpertAbsenceRecorded {envelope.id} has no occurred_at")
         return NoShowSeen(
             ExpertNoShow(
                 event_id=envelope.id,
                 at=from_timestamp(message.occurred_at),
-                expert_pseudonym=message.expert_pseudonym,
+                expert_pseudonym=message.supervision_pseudonym,
                 evaluation_id=message.evaluation_id,
                 project_id="",
                 venue_id=message.venue_id,
             )
         )
+    if isinstance(message, remote_eval_pb2.CommitteeUnsealed):
+        if not message.evaluation_id:
+            raise EventDecodeError(f"CommitteeUnsealed {envelope.id} names no evaluation")
+        at = from_timestamp(message.occurred_at) if message.HasField("occurred_at") else None
+        return CommitteeUnsealedSeen(message.evaluation_id, at or envelope.time)
     return None

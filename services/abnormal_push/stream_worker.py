@@ -6,7 +6,8 @@ Agents (concurrency 1, each hands off to :mod:`handlers` / :mod:`detection`):
 - ``abnormal-push.route``   abnormal.reports.v1 → report projection + one PushRouted per department
 - ``abnormal-push.project`` abnormal.pushes.v1  → push projection, transfers, webhook queue
 - ``abnormal-push.detect``  intake.projects.v1  → detection rules → AbnormalReportFiled
-- ``abnormal-push.watch-experts`` remote-eval.evaluations.v1 → experts' no-shows → detection
+- ``abnormal-push.watch-experts`` remote-eval.evaluations.v1 → experts' absences and unsealed
+  committees → detection
 - ``abnormal-push.webhooks`` abnormal.webhooks.v1 → webhook registrations projection
 Timers: the deadline watch (PushOverdue / PushEscalated) and webhook delivery.
 """

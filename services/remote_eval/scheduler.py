@@ -63,7 +63,11 @@ from services.remote_eval.domain.model import (
     Slot,
     VenueRole,
 )
-from services.remote_eval.domain.pseudonyms import draw_seed, expert_pseudonym
+from services.remote_eval.domain.pseudonyms import (
+    draw_seed,
+    expert_pseudonym,
+    supervision_pseudonym,
+)
 from services.remote_eval.domain.solver import (
     DrawRecord,
     Infeasible,
@@ -648,6 +652,23 @@ class Scheduler:
                 + (f" (venue {responsible})" if responsible else "")
             )
         if no_show:
+            # For supervision (PRT-EXP-001), under the pseudonym that is the same in every
+            # evaluation; it goes out with the substitute draw, or the failure to draw one.
+            absence = remote_eval_pb2.ExpertAbsenceRecorded(
+                evaluation_id=message.evaluation_id,
+                occurred_at=(
+                    message.occurred_at
+                    if message.HasField("occurred_at")
+                    else to_timestamp(envelope.time)
+                ),
+                partner_code=message.partner_code,
+                expert_pseudonym=member.pseudonym,
+                venue_id=member.assignment.venue_id,
+                supervision_pseudonym=supervision_pseudonym(
+                    self._secret, member.assignment.expert_id
+                ),
+            )
+            await self._emit(EVALUATIONS, absence, message.evaluation_id, envelope.time)
             await self._substitute(
                 state, member, "no_show", remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW, envelope
             )

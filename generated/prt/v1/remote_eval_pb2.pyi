@@ -304,6 +304,22 @@ class ExpertNoShow(_message.Message):
     venue_id: str
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., expert_pseudonym: _Optional[str] = ..., venue_id: _Optional[str] = ...) -> None: ...
 
+class ExpertAbsenceRecorded(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "partner_code", "expert_pseudonym", "venue_id", "supervision_pseudonym")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_CODE_FIELD_NUMBER: _ClassVar[int]
+    EXPERT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    VENUE_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISION_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    partner_code: str
+    expert_pseudonym: str
+    venue_id: str
+    supervision_pseudonym: str
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., expert_pseudonym: _Optional[str] = ..., venue_id: _Optional[str] = ..., supervision_pseudonym: _Optional[str] = ...) -> None: ...
+
 class SubstituteDrawn(_message.Message):
     __slots__ = ("evaluation_id", "occurred_at", "replaced_expert_pseudonym", "reason", "assignment", "draw")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -123,6 +123,7 @@ EVALUATIONS = TopicSpec(
         "ExpertConfirmed",
         "ExpertDeclined",
         "ExpertNoShow",
+        "ExpertAbsenceRecorded",
         "SubstituteDrawn",
         "CommitteeUnsealed",
         "SeatRequestTimedOut",

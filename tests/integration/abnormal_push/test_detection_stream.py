@@ -12,7 +12,9 @@ import httpx
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import common_pb2, intake_pb2, remote_eval_pb2
+from redis.asyncio import Redis
 
+from services.abnormal_push.detection import DetectionState
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import EVALUATIONS, PROJECT_EVENTS
@@ -20,6 +22,7 @@ from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from tests.integration.abnormal_push.fixtures import (
     Keys,
+    auth,
     credit_code,
     dead_letter_reasons,
     inbox,
@@ -443,21 +446,25 @@ async def test_bids_opened_hours_after_the_announced_deadline_fire_prt_open_001(
 
 
 async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
+    *,
     push_api: ServiceProcess,
     push_worker: ServiceProcess,
     keys: Keys,
     publisher: EventPublisher,
     settings: PlatformSettings,
+    redis: Redis,
 ) -> None:
     """PRT-EXP-001 from remote evaluation's topic: an expert who confirmed and did not come to
     two evaluations of a water project, the later no-show published first (evaluations sit on
-    different partitions, so either may be read first). One report, for the later one, names
-    the expert by pseudonym and reaches the project's supervisor (市水务局)."""
+    different partitions, so either may be read first). The report on the later one is held
+    until the award unseals that evaluation's committee (招标投标法 art. 37) — unsealing the
+    earlier one releases nothing — then it names the expert by pseudonym and reaches the
+    project's supervisor (市水务局)."""
     project = Project(
         publisher, common_pb2.PROJECT_CATEGORY_WATER, intake_pb2.TRADING_METHOD_OPEN_TENDER
     )
     await project.register()
-    expert = f"EXP-{uuid.uuid4().hex[:8].upper()}"
+    expert = f"SUP-{uuid.uuid4().hex[:8].upper()}"
     earlier, later = f"ev-{uuid.uuid4()}", f"ev-{uuid.uuid4()}"
     now = datetime.now(UTC)
     for evaluation in (earlier, later):
@@ -477,12 +484,13 @@ async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
         await publish(
             publisher,
             EVALUATIONS,
-            remote_eval_pb2.ExpertNoShow(
+            remote_eval_pb2.ExpertAbsenceRecorded(
                 evaluation_id=evaluation,
                 occurred_at=to_timestamp(at),
                 partner_code="370300",
-                expert_pseudonym=expert,
+                expert_pseudonym=f"EXP-{evaluation[-8:]}",  # unrelated in each evaluation
                 venue_id=f"V-{evaluation[-4:]}",
+                supervision_pseudonym=expert,
             ),
             evaluation,
         )
@@ -497,7 +505,36 @@ async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
             and push["report"]["subjects"][0].get("expert_pseudonym") == expert
         ]
 
+    state = DetectionState(redis)
+
+    async def unseal(evaluation: str) -> None:
+        message = remote_eval_pb2.CommitteeUnsealed(
+            evaluation_id=evaluation,
+            occurred_at=_now(),
+            project_id=project.project_id,
+            bid_section_code="S1",
+            member_count=5,
+        )
+        await publish(publisher, EVALUATIONS, message, evaluation)
+
+    async def held_cases(client: httpx.AsyncClient) -> list[str]:
+        response = await client.get(
+            f"{push_api.base_url}/v1/detection/rules", headers=auth(keys["operator"])
+        )
+        assert response.status_code == 200, response.text
+        return [
+            case["reason"]
+            for case in response.json()["recently_not_applied"]
+            if case["rule_id"] == "PRT-EXP-001" and expert in case["reason"]
+        ]
+
     async with httpx.AsyncClient(timeout=10) as client:
+        [held] = await eventually(lambda: held_cases(client), lambda found: len(found) > 0)
+        assert later in held and "第三十七条" in held
+        await unseal(earlier)  # on the worker's one expert watch, read after the no-shows
+        await eventually(lambda: state.unsealed([earlier]), bool)
+        assert await expert_reports(client) == []
+        await unseal(later)
         [report] = await eventually(lambda: expert_reports(client), lambda found: len(found) > 0)
     assert report["project_id"] == project.project_id
     assert report["behaviour_type"] == "EXPERT_MISCONDUCT"
@@ -506,11 +543,13 @@ async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
     assert report["detection"]["evidence_values"]["evaluation_id"] == later
     assert len(report["detection"]["source_event_ids"]) == 2
 
-    # A no-show naming no expert cannot be judged: it is set aside with the reason.
+    # An absence naming no supervision pseudonym cannot be judged: set aside with the reason.
     await publish(
         publisher,
         EVALUATIONS,
-        remote_eval_pb2.ExpertNoShow(evaluation_id=later, occurred_at=_now(), venue_id="V-9"),
+        remote_eval_pb2.ExpertAbsenceRecorded(
+            evaluation_id=later, occurred_at=_now(), expert_pseudonym="EXP-1", venue_id="V-9"
+        ),
         later,
     )
     reasons = await eventually(

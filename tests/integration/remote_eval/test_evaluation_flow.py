@@ -29,6 +29,7 @@ from services.platform_core.events.topics import (
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
+from services.remote_eval.domain.pseudonyms import supervision_pseudonym
 from tests.integration.remote_eval.topic_reading import events_of, read_topic, read_topic_headers
 from tests.integration.remote_eval.world import (
     MAIN_VENUE,
@@ -212,6 +213,21 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             if isinstance(e.message, remote_eval_pb2.SubstituteDrawn)
         ]
         assert remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW in reasons
+        # Supervision hears of the absence under the expert's pseudonym for every evaluation:
+        # one of the registry's experts', and not the one the host and partners see here.
+        [absence] = [
+            e.message
+            for e in await logged_events(settings, evaluation_id)
+            if isinstance(e.message, remote_eval_pb2.ExpertAbsenceRecorded)
+        ]
+        assert (absence.expert_pseudonym, absence.venue_id) == (
+            absent["expert_pseudonym"],
+            MAIN_VENUE,
+        )
+        secret = settings.remote_eval_draw_secret
+        assert absence.supervision_pseudonym in {
+            supervision_pseudonym(secret, expert_id) for expert_id in world.expert_ids
+        }
 
         # A secondary-pool expert refuses (reported by the pool's partner): 补抽 under the same
         # rules, from the same pool, for the same seat.
@@ -334,6 +350,8 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
                     )
                     assert whole.text.count("event: prt.v1.") == len(records)
                     texts.append(whole.text)
+            # The pseudonym that links an expert's evaluations stays with supervision.
+            assert not [t for t in texts if absence.supervision_pseudonym in t]
             for _, raw, _ in await read_topic(bootstrap, EVALUATIONS.name):
                 texts.append((raw or b"").decode("utf-8", "replace"))
             leaked = [p for p in world.planted for t in texts if p in t]

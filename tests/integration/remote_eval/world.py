@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -44,6 +44,7 @@ class World:
     operator: dict[str, str]
     partner_keys: dict[str, dict[str, str]]
     planted: list[str]  # every name, phone and ID number given to the registry
+    expert_ids: list[str] = field(default_factory=list)  # as the registry issued them
 
 
 def auth_headers(secret: str) -> dict[str, str]:
@@ -102,6 +103,7 @@ async def build_world(
                     assert response.status_code == 201, response.text
                     body = response.json()
                     assert set(body) == {"expert_id", "pool_code", "kind", "specialties"}
+                    w.expert_ids.append(body["expert_id"])
     return w
 
 

@@ -16,6 +16,7 @@ from services.abnormal_push.domain.detection.model import (
     BidsOpenedTrigger,
     BidSubmittedTrigger,
     CandidatesPublicisedTrigger,
+    CommitteeUnsealedTrigger,
     DeficiencyBreachTrigger,
     Disqualification,
     EvaluationCompletedTrigger,
@@ -23,8 +24,10 @@ from services.abnormal_push.domain.detection.model import (
     ExpertNoShowTrigger,
     Finding,
     NotApplied,
+    Outcome,
     RankedCandidate,
     TenderFailedTrigger,
+    Trigger,
 )
 from services.abnormal_push.domain.detection.rules import (
     all_but_one_disqualified,
@@ -598,17 +601,32 @@ def no_show(n: int, day: int, expert: str = "EXP-7F3A") -> ExpertNoShow:
     )
 
 
-def no_shows_seen(*seen: ExpertNoShow) -> list[Finding]:
-    """Feed the no-shows in the order given, as detection would (history grows); all findings."""
-    found: list[Finding] = []
+def judged(*events: ExpertNoShow | str, sealed: bool = False) -> list[Outcome]:
+    """Feed no-shows and committee unsealings (an evaluation id) in the order given, as
+    detection would: the history grows, each unsealing judges the no-shows at its evaluation.
+    Unless ``sealed``, every committee counts as unsealed before its no-shows are judged."""
+    outcomes: list[Outcome] = []
     history: list[ExpertNoShow] = []
-    for each in seen:
-        history = sorted([*history, each], key=lambda n: n.at)
-        trigger = ExpertNoShowTrigger(
-            each.event_id, each.at, each, tuple(history), {PROJECT.project_id: PROJECT}
-        )
-        found += findings(repeated_expert_no_show.RULE.evaluate(trigger))
-    return found
+    unsealed: set[str] = set()
+    projects = {PROJECT.project_id: PROJECT}
+    for event in events:
+        if isinstance(event, str):
+            unsealed.add(event)
+            trigger: Trigger = CommitteeUnsealedTrigger(
+                f"e-unsealed-{event}", T0, event, tuple(history), projects
+            )
+        else:
+            history = sorted([*history, event], key=lambda n: n.at)
+            disclosed = unsealed if sealed else {n.evaluation_id for n in history}
+            trigger = ExpertNoShowTrigger(
+                event.event_id, event.at, event, tuple(history), projects, frozenset(disclosed)
+            )
+        outcomes += repeated_expert_no_show.RULE.evaluate(trigger)
+    return outcomes
+
+
+def no_shows_seen(*events: ExpertNoShow | str, sealed: bool = False) -> list[Finding]:
+    return findings(judged(*events, sealed=sealed))
 
 
 def test_a_second_no_show_within_a_year_is_reported_naming_the_expert_by_pseudonym() -> None:
@@ -654,3 +672,44 @@ def test_the_same_reports_whatever_order_the_no_shows_arrive_in() -> None:
             *(no_show(n, day) for n, day in enumerate((0, 30, 90, 400, 420, 800)))
         )
         assert reports == {f.report_id for f in ordered}
+
+
+def test_a_qualifying_no_show_is_held_until_the_award_unseals_its_committee() -> None:
+    """A report naming the evaluation the expert missed would disclose a committee member
+    before the award (招标投标法 art. 37): it waits, visible as a case the rule did not apply
+    yet, and is filed when that committee (not another) is unsealed."""
+    held = judged(no_show(1, 0), no_show(2, 200), sealed=True)
+    assert findings(held) == []
+    (waiting,) = held
+    assert isinstance(waiting, NotApplied) and waiting.rule_id == "PRT-EXP-001"
+    assert "ev-2" in waiting.reason and "第三十七条" in waiting.reason
+    assert no_shows_seen(no_show(1, 0), no_show(2, 200), "ev-1", sealed=True) == []
+    (released,) = no_shows_seen(no_show(1, 0), no_show(2, 200), "ev-1", "ev-2", sealed=True)
+    (at_once,) = no_shows_seen(no_show(1, 0), no_show(2, 200))
+    assert released.report_id == at_once.report_id
+    assert released.source_event_ids == ("e-ns-1", "e-ns-2")
+    # Unsealed before the no-show is judged (a replay, or a late no-show): reported at once.
+    (replayed,) = no_shows_seen("ev-2", no_show(1, 0), no_show(2, 200), sealed=True)
+    assert replayed.report_id == at_once.report_id
+
+
+def test_each_report_is_filed_once_whatever_the_order_of_no_shows_and_unsealings() -> None:
+    """Shuffled no-shows with their unsealings interleaved (some before their own no-show is
+    read, as in a replay) file the reports of the time order, each once: a late earlier
+    no-show does not file again a report it only adds a count to."""
+    days = (0, 30, 90, 400, 420, 800)
+    expected = {f.report_id for f in no_shows_seen(*(no_show(n, d) for n, d in enumerate(days)))}
+    assert len(expected) == 4  # ev-1, ev-2 (3rd within a year), ev-4, ev-5
+    random.seed(11)
+    for _ in range(30):
+        order = [no_show(n, d) for n, d in enumerate(days)]
+        random.shuffle(order)
+        events: list[ExpertNoShow | str] = []
+        pending = [n.evaluation_id for n in order]
+        for each in order:
+            events.append(each)
+            while pending and random.random() < 0.5:  # some unsealings catch up
+                events.append(pending.pop(0))
+        events += pending
+        filed = [f.report_id for f in no_shows_seen(*events, sealed=True)]
+        assert sorted(filed) == sorted(expected)  # the same reports, none twice

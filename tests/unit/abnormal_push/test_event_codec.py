@@ -11,6 +11,7 @@ from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
 
 from services.abnormal_push.domain.detection.intake_facts import ProjectSeen, TenderFailedSeen
 from services.abnormal_push.domain.detection.remote_eval_facts import (
+    CommitteeUnsealedSeen,
     NoShowSeen,
     RemoteEvaluationSeen,
 )
@@ -183,35 +184,56 @@ def test_detection_sees_an_evaluation_s_project_and_its_no_shows() -> None:
     assert evaluation_fact_from_envelope(_evaluation_event(requested)) == RemoteEvaluationSeen(
         "ev-1", "P-1"
     )
-    no_show = _evaluation_event(
-        remote_eval_pb2.ExpertNoShow(
+    absence = _evaluation_event(
+        remote_eval_pb2.ExpertAbsenceRecorded(
             evaluation_id="ev-1",
             occurred_at=to_timestamp(T0),
             expert_pseudonym="EXP-7F3A",
+            supervision_pseudonym="SUP-0A1B",
             venue_id="V-1",
         )
     )
-    seen = evaluation_fact_from_envelope(no_show)
+    seen = evaluation_fact_from_envelope(absence)
     assert isinstance(seen, NoShowSeen)
     assert (seen.no_show.event_id, seen.no_show.at, seen.no_show.project_id) == (
-        no_show.id,
+        absence.id,
         T0,
         "",  # filled in by detection from the request
     )
+    # Known by the pseudonym that is the same in every evaluation, not this evaluation's.
+    assert seen.no_show.expert_pseudonym == "SUP-0A1B"
     confirmed = remote_eval_pb2.ExpertConfirmed(evaluation_id="ev-1", expert_pseudonym="X")
     assert evaluation_fact_from_envelope(_evaluation_event(confirmed)) is None
+    # The venue owner's claim is not judged: remote_eval may refuse it (not on the committee).
+    claim = remote_eval_pb2.ExpertNoShow(
+        evaluation_id="ev-1", occurred_at=to_timestamp(T0), expert_pseudonym="EXP-7F3A"
+    )
+    assert evaluation_fact_from_envelope(_evaluation_event(claim)) is None
+
+
+def test_detection_sees_when_an_evaluation_s_committee_was_unsealed() -> None:
+    unsealed = remote_eval_pb2.CommitteeUnsealed(
+        evaluation_id="ev-1", occurred_at=to_timestamp(T0), project_id="P-1", member_count=7
+    )
+    assert evaluation_fact_from_envelope(_evaluation_event(unsealed)) == CommitteeUnsealedSeen(
+        "ev-1", T0
+    )
+    untimed = _evaluation_event(remote_eval_pb2.CommitteeUnsealed(evaluation_id="ev-1"))
+    assert evaluation_fact_from_envelope(untimed) == CommitteeUnsealedSeen("ev-1", untimed.time)
+    with pytest.raises(EventDecodeError, match="names no evaluation"):
+        evaluation_fact_from_envelope(_evaluation_event(remote_eval_pb2.CommitteeUnsealed()))
 
 
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"occurred_at": to_timestamp(T0)}, "names no expert"),
-        ({"expert_pseudonym": "EXP-7F3A"}, "has no occurred_at"),
+        ({"occurred_at": to_timestamp(T0), "expert_pseudonym": "EXP-7F3A"}, "names no expert"),
+        ({"supervision_pseudonym": "SUP-0A1B"}, "has no occurred_at"),
     ],
 )
-def test_a_no_show_detection_cannot_judge_is_refused_for_the_dead_letters(
+def test_an_absence_detection_cannot_judge_is_refused_for_the_dead_letters(
     fields: dict[str, object], reason: str
 ) -> None:
-    message = remote_eval_pb2.ExpertNoShow(evaluation_id="ev-1", **fields)  # type: ignore[arg-type]
+    message = remote_eval_pb2.ExpertAbsenceRecorded(evaluation_id="ev-1", **fields)  # type: ignore[arg-type]
     with pytest.raises(EventDecodeError, match=reason):
         evaluation_fact_from_envelope(_evaluation_event(message))

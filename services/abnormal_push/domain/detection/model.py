@@ -155,12 +155,12 @@ class DeficiencyBreachTrigger:
 
 @dataclass(frozen=True)
 class ExpertNoShow:
-    """A confirmed evaluation expert who did not arrive at the venue (remote_eval's
-    ExpertNoShow), known by pseudonym only."""
+    """A confirmed evaluation expert who did not arrive at the venue, as remote_eval recorded
+    it (ExpertAbsenceRecorded), known by pseudonym only."""
 
     event_id: str
     at: datetime
-    expert_pseudonym: str
+    expert_pseudonym: str  # the supervision pseudonym: the same in every evaluation
     evaluation_id: str
     project_id: str  # the evaluation's project; "" when its request was not seen
     venue_id: str
@@ -171,11 +171,29 @@ class ExpertNoShowTrigger:
     """An expert's no-show, with every no-show of that expert detection has seen (this one
     included, in time order) and the facts of the projects they concern. No-shows of one
     expert arrive from evaluations on different partitions, so not necessarily in time order:
-    a rule judges each no-show the new one can matter to, not only the new one."""
+    a rule judges each no-show the new one can matter to, not only the new one.
+
+    ``disclosed_evaluations`` are those of the history's evaluations whose committee has been
+    unsealed (the award decided): only a no-show at one of them may be reported yet, since a
+    report naming the expert's evaluation would disclose its committee (招标投标法 art. 37)."""
 
     event_id: str
     at: datetime
     no_show: ExpertNoShow
+    history: tuple[ExpertNoShow, ...]
+    projects: Mapping[str, ProjectFacts]
+    disclosed_evaluations: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CommitteeUnsealedTrigger:
+    """An evaluation's committee was unsealed (remote_eval's CommitteeUnsealed, on the award):
+    the no-shows at it may now be reported. One trigger per expert absent from it, with that
+    expert's whole no-show history (in time order) and the projects it concerns."""
+
+    event_id: str
+    at: datetime
+    evaluation_id: str
     history: tuple[ExpertNoShow, ...]
     projects: Mapping[str, ProjectFacts]
 
@@ -188,6 +206,7 @@ Trigger = (
     | TenderFailedTrigger
     | DeficiencyBreachTrigger
     | ExpertNoShowTrigger
+    | CommitteeUnsealedTrigger
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.abnormal_push.domain.detection.model import ExpertNoShow
 
@@ -23,4 +24,12 @@ class NoShowSeen:
     no_show: ExpertNoShow
 
 
-RemoteEvaluationFact = RemoteEvaluationSeen | NoShowSeen
+@dataclass(frozen=True)
+class CommitteeUnsealedSeen:
+    """The award unsealed an evaluation's committee: its no-shows may now be reported."""
+
+    evaluation_id: str
+    at: datetime
+
+
+RemoteEvaluationFact = RemoteEvaluationSeen | NoShowSeen | CommitteeUnsealedSeen

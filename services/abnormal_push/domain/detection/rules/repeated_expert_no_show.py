@@ -5,20 +5,30 @@ expert management notice asks supervisors to look at. The report names the exper
 pseudonym only (identities stay sealed in remote_eval) and the evaluation's project, so it goes
 to the department supervising that project's category, as a report on any trading party does.
 
-Each qualifying no-show is reported once: the report's identity is the rule, the expert and the
-no-show's evaluation (no count in it), so a no-show that arrives late — from an evaluation on
-another partition, or in a replay — files the same reports the time order would have.
+A report names the evaluation the expert missed, so it would tell that a (pseudonymous) expert
+sat on its committee: it is held until that committee is unsealed by the award (招标投标法
+art. 37), and shows meanwhile among the rule's not-applied cases. A held no-show still counts
+towards the expert's other no-shows.
+
+Each qualifying no-show is reported once, on the event that first makes it both qualifying and
+disclosed: its own arrival (a qualifying no-show at an unsealed evaluation), an earlier no-show
+arriving late that brings it to the threshold, or its committee's unsealing. The report's
+identity is the rule, the expert and the no-show's evaluation (no count in it), so whatever
+order no-shows and unsealings arrive in — from evaluations on different partitions, or in a
+replay — the same reports are filed; the count a report states is the one known when it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from services.abnormal_push.domain.detection.model import (
+    CommitteeUnsealedTrigger,
     ExpertNoShow,
     ExpertNoShowTrigger,
     Finding,
+    NotApplied,
     Outcome,
     ProjectFacts,
     RuleDefinition,
@@ -38,8 +48,18 @@ class RepeatedExpertNoShow:
         return [n for n in history if last.at - self.window <= n.at <= last.at]
 
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
-        if not isinstance(trigger, ExpertNoShowTrigger):
-            return []
+        if isinstance(trigger, ExpertNoShowTrigger):
+            return self._on_no_show(trigger)
+        if isinstance(trigger, CommitteeUnsealedTrigger):
+            return [
+                self._finding(judged, within, trigger.projects)
+                for judged in trigger.history
+                if judged.evaluation_id == trigger.evaluation_id
+                and len(within := self._within(trigger.history, judged)) >= self.min_no_shows
+            ]
+        return []
+
+    def _on_no_show(self, trigger: ExpertNoShowTrigger) -> list[Outcome]:
         new = trigger.no_show
         history = [n for n in trigger.history if n.expert_pseudonym == new.expert_pseudonym]
         outcomes: list[Outcome] = []
@@ -49,33 +69,55 @@ class RepeatedExpertNoShow:
             if not judged.at - self.window <= new.at <= judged.at:
                 continue
             within = self._within(history, judged)
-            if len(within) < self.min_no_shows:
-                continue
-            project = trigger.projects.get(judged.project_id) or ProjectFacts(judged.project_id)
-            earlier = "、".join(n.at.date().isoformat() for n in within if n is not judged)
-            outcomes.append(
-                Finding(
-                    definition=self.definition,
-                    project=project,
-                    bid_section_code="",
-                    subjects=(
-                        Subject(SubjectKind.EXPERT, expert_pseudonym=judged.expert_pseudonym),
-                    ),
-                    description=(
-                        f"评标专家 {judged.expert_pseudonym} 确认出席远程异地评标 "
-                        f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}), "
-                        f"{self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
-                    ),
-                    source_event_ids=tuple(n.event_id for n in within),
-                    evidence_values=(
-                        ("expert_pseudonym", judged.expert_pseudonym),
-                        ("evaluation_id", judged.evaluation_id),
-                        ("venue_id", judged.venue_id),
-                    ),
-                    act_at=judged.at,
-                )
+            # The new one qualifies from now on; an earlier-seen one qualifies newly only if
+            # the new one is what brings it to the threshold (above it, it was judged before).
+            newly = (
+                len(within) >= self.min_no_shows
+                if judged.event_id == new.event_id
+                else len(within) == self.min_no_shows
             )
+            if not newly:
+                continue
+            if judged.evaluation_id not in trigger.disclosed_evaluations:
+                outcomes.append(
+                    NotApplied(
+                        self.definition.rule_id,
+                        f"expert {judged.expert_pseudonym}'s no-show at evaluation "
+                        f"{judged.evaluation_id} qualifies ({len(within)} within "
+                        f"{self.window.days} days) but is held until the award unseals its "
+                        "committee (招标投标法 第三十七条); it is reported then",
+                    )
+                )
+                continue
+            outcomes.append(self._finding(judged, within, trigger.projects))
         return outcomes
+
+    def _finding(
+        self,
+        judged: ExpertNoShow,
+        within: Sequence[ExpertNoShow],
+        projects: Mapping[str, ProjectFacts],
+    ) -> Finding:
+        project = projects.get(judged.project_id) or ProjectFacts(judged.project_id)
+        earlier = "、".join(n.at.date().isoformat() for n in within if n is not judged)
+        return Finding(
+            definition=self.definition,
+            project=project,
+            bid_section_code="",
+            subjects=(Subject(SubjectKind.EXPERT, expert_pseudonym=judged.expert_pseudonym),),
+            description=(
+                f"评标专家 {judged.expert_pseudonym} 确认出席远程异地评标 "
+                f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}), "
+                f"{self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
+            ),
+            source_event_ids=tuple(n.event_id for n in within),
+            evidence_values=(
+                ("expert_pseudonym", judged.expert_pseudonym),
+                ("evaluation_id", judged.evaluation_id),
+                ("venue_id", judged.venue_id),
+            ),
+            act_at=judged.at,
+        )
 
 
 RULE = RepeatedExpertNoShow(RuleDefinition.load(__file__))
