@@ -37,6 +37,7 @@ from tests.integration.remote_eval.world import (
     World,
     logged_events,
     post_headers,
+    publish_spare_seats,
     request_body,
     wait_decided,
 )
@@ -83,39 +84,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
     slot_day = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # today: check-in is allowed
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
         # Today's seats are shared by every run of this test: the owners publish plenty.
-        owners = {
-            MAIN_VENUE: world.host,
-            "ZB-370300-1": world.partner_keys["370300"],
-            "DY-370500-1": world.partner_keys["370500"],
-            "JNG-370800-1": world.partner_keys["370800"],
-        }
-        for venue_id, owner in owners.items():
-            booked = await client.get(
-                f"/v1/venues/{venue_id}/capacity",
-                params={"date": slot_day.isoformat(), "half_day": "AM"},
-                headers=owner,
-            )
-            wanted = booked.json()["booked"] + 40
-            published = await client.post(
-                f"/v1/venues/{venue_id}/capacity",
-                headers=post_headers(owner),
-                json={
-                    "slot": {"date": slot_day.isoformat(), "half_day": "AM"},
-                    "seats": wanted,
-                    "fee_fen": 20_000,
-                },
-            )
-            assert published.status_code == 202, published.text
-
-            async def offered(venue_id: str = venue_id, owner: dict[str, str] = owner) -> int:
-                r = await client.get(
-                    f"/v1/venues/{venue_id}/capacity",
-                    params={"date": slot_day.isoformat(), "half_day": "AM"},
-                    headers=owner,
-                )
-                return int(r.json()["seats"])
-
-            await eventually(offered, wanted.__eq__)
+        await publish_spare_seats(client, world, slot_day, spare=40)
         headers = post_headers(world.host)
         body = request_body(world, slot_day)
         first = await client.post("/v1/evaluations", headers=headers, json=body)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
@@ -25,6 +27,7 @@ from tests.support.processes import ServiceProcess
 
 MAIN_VENUE = "JN-370100-1"
 PARTNERS = ("370300", "370500", "370800")
+VENUES = {"370300": "ZB-370300-1", "370500": "DY-370500-1", "370800": "JNG-370800-1"}
 CHECK_DIGITS = "0123456789X"
 
 
@@ -124,6 +127,35 @@ def request_body(w: World, slot_day: date, **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+async def _offers(capacity: Callable[[], Awaitable[Any]]) -> int:
+    return int((await capacity())["seats"])
+
+
+async def publish_spare_seats(
+    client: httpx.AsyncClient, w: World, slot_day: date, *, spare: int
+) -> None:
+    """Every venue's owner publishes ``spare`` seats more than are booked in the slot's
+    morning (seats of a day are shared by every test that schedules on it)."""
+    owners = {MAIN_VENUE: w.host, **{venue: w.partner_keys[code] for code, venue in VENUES.items()}}
+    slot = {"date": slot_day.isoformat(), "half_day": "AM"}
+    for venue_id, owner in owners.items():
+
+        async def capacity(venue_id: str = venue_id, owner: dict[str, str] = owner) -> Any:
+            response = await client.get(
+                f"/v1/venues/{venue_id}/capacity", params=slot, headers=owner
+            )
+            return response.json()
+
+        wanted = (await capacity())["booked"] + spare
+        published = await client.post(
+            f"/v1/venues/{venue_id}/capacity",
+            headers=post_headers(owner),
+            json={"slot": slot, "seats": wanted, "fee_fen": 20_000},
+        )
+        assert published.status_code == 202, published.text
+        await eventually(partial(_offers, capacity), wanted.__eq__)
 
 
 async def wait_decided(
