@@ -103,6 +103,9 @@ UNSEALED = DETECTION + "unsealed-evaluations"
 # judge at once: each would read the history without the other's event and both could miss
 # the report. The topic carries a few events per evaluation, so one lease for all is cheap.
 EXPERT_WATCH_LEASE = DETECTION + "expert-watch-lease"
+# A holder killed mid-judgement leaves the lease until it expires, stalling the watch: the work
+# under it is a few Redis reads and at most a few reports, so it expires soon.
+EXPERT_WATCH_LEASE_MS = 10_000
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -245,7 +248,7 @@ class DetectionState:
                 await pipe.execute()
 
     def expert_watch_lease(self) -> RedisLease:
-        return RedisLease(self._redis, EXPERT_WATCH_LEASE)
+        return RedisLease(self._redis, EXPERT_WATCH_LEASE, lease_ms=EXPERT_WATCH_LEASE_MS)
 
     async def evaluated_at(self, section_key: str) -> datetime | None:
         raw = await self._redis.hget(EVALUATED_AT, section_key)

@@ -45,7 +45,7 @@ def worker_specs(reporting_group: str) -> dict[str, WorkerSpec]:
             "abnormal_push",
             "services.abnormal_push.stream_worker",
             "prt-abnormal-push",
-            (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS),
+            (ABNORMAL_REPORTS, ABNORMAL_PUSHES, PROJECT_EVENTS, EVALUATIONS),
         ),
         WorkerSpec(
             "remote_eval",
