@@ -52,6 +52,7 @@ from services.abnormal_push.domain.detection.model import (
     ProjectFacts,
     TenderFailedTrigger,
     Trigger,
+    Withheld,
 )
 from services.abnormal_push.domain.detection.remote_eval_facts import (
     CommitteeUnsealedSeen,
@@ -103,6 +104,9 @@ UNSEALED = DETECTION + "unsealed-evaluations"
 # judge at once: each would read the history without the other's event and both could miss
 # the report. The topic carries a few events per evaluation, so one lease for all is cheap.
 EXPERT_WATCH_LEASE = DETECTION + "expert-watch-lease"
+# Qualifying no-shows held until their committee is unsealed ("expert|evaluation" -> JSON), for
+# operators: the not-applied list holds every rule's last few cases only.
+HELD = DETECTION + "held-until-award"
 # A holder killed mid-judgement leaves the lease until it expires, stalling the watch: the work
 # under it is a few Redis reads and at most a few reports, so it expires soon.
 EXPERT_WATCH_LEASE_MS = 10_000
@@ -144,11 +148,16 @@ def _no_show_from_json(raw: bytes | str) -> ExpertNoShow:
     return ExpertNoShow(**{**data, "at": datetime.fromisoformat(data["at"])})
 
 
+def _held_field(expert_pseudonym: str, evaluation_id: str) -> str:
+    return f"{expert_pseudonym}|{evaluation_id}"
+
+
 def _queue_expert_watch(
     pipe: Pipeline,
     evaluation: RemoteEvaluationSeen | None,
     no_show: ExpertNoShow | None,
     unsealed: CommitteeUnsealedSeen | None,
+    not_applied: Sequence[NotApplied],
 ) -> None:
     if evaluation is not None:
         pipe.hset(EVALUATION_PROJECTS, evaluation.evaluation_id, evaluation.project_id)
@@ -157,6 +166,16 @@ def _queue_expert_watch(
         pipe.sadd(ABSENT_EXPERTS + no_show.evaluation_id, no_show.expert_pseudonym)
     if unsealed is not None:
         pipe.hset(UNSEALED, unsealed.evaluation_id, unsealed.at.isoformat())
+    for held in (o for o in not_applied if isinstance(o, Withheld)):
+        entry = {
+            "rule_id": held.rule_id,
+            "expert_pseudonym": held.expert_pseudonym,
+            "evaluation_id": held.evaluation_id,
+            "project_id": held.project_id,
+            "no_show_at": held.no_show_at.isoformat(),
+        }
+        field = _held_field(held.expert_pseudonym, held.evaluation_id)
+        pipe.hset(HELD, field, json.dumps(entry, ensure_ascii=False))
 
 
 class DetectionState:
@@ -206,6 +225,7 @@ class DetectionState:
         unsealed: CommitteeUnsealedSeen | None = None,
         findings: Sequence[Finding] = (),
         not_applied: Sequence[NotApplied] = (),
+        released: Sequence[str] = (),
         fence: RedisLease | None = None,
     ) -> None:
         """Store what the event taught and mark it applied, in one transaction (fenced by the
@@ -229,7 +249,9 @@ class DetectionState:
                 stated = f"{announced.submission_deadline.isoformat()}|{announced.at.isoformat()}"
                 for section in announced.section_codes or ("",):
                     pipe.hset(SUBMISSION_DEADLINES, f"{announced.project_id}:{section}", stated)
-            _queue_expert_watch(pipe, evaluation, no_show, unsealed)
+            _queue_expert_watch(pipe, evaluation, no_show, unsealed, not_applied)
+            for field in released:
+                pipe.hdel(HELD, field)
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:
@@ -294,6 +316,11 @@ class DetectionState:
     async def findings_by_rule(self) -> dict[str, int]:
         raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
         return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+
+    async def held_until_award(self) -> list[dict[str, str]]:
+        """The qualifying no-shows whose report waits for the award, oldest first."""
+        raw: dict[Any, Any] = await self._redis.hgetall(HELD)
+        return sorted((json.loads(v) for v in raw.values()), key=lambda e: e["no_show_at"])
 
     async def recent_not_applied(self, limit: int = 50) -> list[dict[str, str]]:
         return [json.loads(e) for e in await self._redis.lrange(NOT_APPLIED, 0, limit - 1)]
@@ -361,7 +388,8 @@ class Detector:
             await self._state.commit(event_id, fence=self._expert_watch)
             return
         outcomes: list[Outcome] = []
-        for expert in await self._state.absent_experts(fact.evaluation_id):
+        absent = await self._state.absent_experts(fact.evaluation_id)
+        for expert in absent:
             history, projects = await self._no_show_history(expert)
             trigger = CommitteeUnsealedTrigger(
                 event_id, fact.at, fact.evaluation_id, history, projects
@@ -374,6 +402,7 @@ class Detector:
             unsealed=fact,
             findings=findings,
             not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+            released=[_held_field(expert, fact.evaluation_id) for expert in absent],
             fence=self._expert_watch,
         )
 

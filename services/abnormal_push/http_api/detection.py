@@ -7,7 +7,11 @@ from fastapi import APIRouter
 
 from services.abnormal_push.domain.detection import registry
 from services.abnormal_push.http_api.dependencies import Detection, Reader
-from services.abnormal_push.http_api.schemas import DetectionStatusPublic, RulePublic
+from services.abnormal_push.http_api.schemas import (
+    DetectionStatusPublic,
+    HeldNoShowPublic,
+    RulePublic,
+)
 
 router = APIRouter(prefix="/v1/detection", tags=["detection"])
 
@@ -32,4 +36,7 @@ async def rules(_: Reader, state: Detection) -> DetectionStatusPublic:
         ],
         price_history_sections=await state.history_size(),
         recently_not_applied=await state.recent_not_applied(),
+        held_until_award=[
+            HeldNoShowPublic.model_validate(entry) for entry in await state.held_until_award()
+        ],
     )

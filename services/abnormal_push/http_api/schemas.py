@@ -257,7 +257,21 @@ class RulePublic(BaseModel):
     reports_filed: int
 
 
+class HeldNoShowPublic(BaseModel):
+    """A qualifying no-show whose report waits until the award unseals the committee."""
+
+    rule_id: str
+    expert_pseudonym: str = Field(description="The expert's supervision pseudonym.")
+    evaluation_id: str
+    project_id: str
+    no_show_at: datetime
+
+
 class DetectionStatusPublic(BaseModel):
     rules: list[RulePublic]
     price_history_sections: int
     recently_not_applied: list[dict[str, str]]
+    held_until_award: list[HeldNoShowPublic] = Field(
+        description="Expert no-shows that qualify for PRT-EXP-001, held until the award "
+        "unseals their evaluation's committee (招标投标法 第三十七条)."
+    )

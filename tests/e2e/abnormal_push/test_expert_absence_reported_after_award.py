@@ -130,9 +130,9 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
         async def held() -> list[str]:
             response = await client.get("/v1/detection/rules", headers=auth(keys["operator"]))
             return [
-                case["reason"]
-                for case in response.json()["recently_not_applied"]
-                if case["rule_id"] == "PRT-EXP-001" and expert in case["reason"]
+                entry["evaluation_id"]
+                for entry in response.json()["held_until_award"]
+                if entry["expert_pseudonym"] == expert
             ]
 
         async def reports() -> list[dict[str, Any]]:
@@ -144,8 +144,7 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
                 and push["report"]["subjects"][0].get("expert_pseudonym") == expert
             ]
 
-        [reason] = await eventually(held, lambda found: len(found) > 0)
-        assert evaluation_id in reason
+        assert await eventually(held, lambda found: len(found) > 0) == [evaluation_id]
         assert await reports() == []  # the committee is sealed: nothing reached a department
 
         # The award: remote_eval unseals the committee, which releases the report.
@@ -159,6 +158,7 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
             )
         )
         [report] = await eventually(reports, lambda found: len(found) > 0)
+        await eventually(held, lambda found: found == [])
     assert report["project_id"] == project_id
     assert report["detection"]["evidence_values"]["evaluation_id"] == evaluation_id
     assert absent["expert_pseudonym"] not in str(report)

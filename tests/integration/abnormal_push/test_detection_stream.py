@@ -528,14 +528,26 @@ async def test_an_expert_absent_twice_within_a_year_is_reported_by_pseudonym(
             if case["rule_id"] == "PRT-EXP-001" and expert in case["reason"]
         ]
 
+    async def held_list(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+        response = await client.get(
+            f"{push_api.base_url}/v1/detection/rules", headers=auth(keys["operator"])
+        )
+        return [
+            (entry["evaluation_id"], entry["project_id"])
+            for entry in response.json()["held_until_award"]
+            if entry["expert_pseudonym"] == expert
+        ]
+
     async with httpx.AsyncClient(timeout=10) as client:
         [held] = await eventually(lambda: held_cases(client), lambda found: len(found) > 0)
         assert later in held and "第三十七条" in held
+        assert await held_list(client) == [(later, project.project_id)]
         await unseal(earlier)  # on the worker's one expert watch, read after the no-shows
         await eventually(lambda: state.unsealed([earlier]), bool)
         assert await expert_reports(client) == []
         await unseal(later)
         [report] = await eventually(lambda: expert_reports(client), lambda found: len(found) > 0)
+        await eventually(lambda: held_list(client), lambda found: found == [])  # released
     assert report["project_id"] == project.project_id
     assert report["behaviour_type"] == "EXPERT_MISCONDUCT"
     assert report["subjects"][0]["kind"] == "EXPERT"

@@ -28,6 +28,7 @@ from services.abnormal_push.domain.detection.model import (
     RankedCandidate,
     TenderFailedTrigger,
     Trigger,
+    Withheld,
 )
 from services.abnormal_push.domain.detection.rules import (
     all_but_one_disqualified,
@@ -681,8 +682,13 @@ def test_a_qualifying_no_show_is_held_until_the_award_unseals_its_committee() ->
     held = judged(no_show(1, 0), no_show(2, 200), sealed=True)
     assert findings(held) == []
     (waiting,) = held
-    assert isinstance(waiting, NotApplied) and waiting.rule_id == "PRT-EXP-001"
+    assert isinstance(waiting, Withheld) and waiting.rule_id == "PRT-EXP-001"
     assert "ev-2" in waiting.reason and "第三十七条" in waiting.reason
+    assert (waiting.evaluation_id, waiting.expert_pseudonym, waiting.project_id) == (
+        "ev-2",
+        "EXP-7F3A",
+        PROJECT.project_id,
+    )
     assert no_shows_seen(no_show(1, 0), no_show(2, 200), "ev-1", sealed=True) == []
     (released,) = no_shows_seen(no_show(1, 0), no_show(2, 200), "ev-1", "ev-2", sealed=True)
     (at_once,) = no_shows_seen(no_show(1, 0), no_show(2, 200))

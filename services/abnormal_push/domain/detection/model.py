@@ -280,6 +280,17 @@ class NotApplied:
     reason: str
 
 
+@dataclass(frozen=True)
+class Withheld(NotApplied):
+    """A no-show that qualifies but may not be reported yet: its evaluation's committee is
+    sealed until the award (招标投标法 art. 37). Listed as held until its unsealing."""
+
+    evaluation_id: str
+    expert_pseudonym: str
+    project_id: str
+    no_show_at: datetime
+
+
 Outcome = Finding | NotApplied
 
 

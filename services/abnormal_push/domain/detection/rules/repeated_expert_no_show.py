@@ -28,11 +28,11 @@ from services.abnormal_push.domain.detection.model import (
     ExpertNoShow,
     ExpertNoShowTrigger,
     Finding,
-    NotApplied,
     Outcome,
     ProjectFacts,
     RuleDefinition,
     Trigger,
+    Withheld,
 )
 from services.abnormal_push.domain.reports import Subject, SubjectKind
 
@@ -80,12 +80,16 @@ class RepeatedExpertNoShow:
                 continue
             if judged.evaluation_id not in trigger.disclosed_evaluations:
                 outcomes.append(
-                    NotApplied(
+                    Withheld(
                         self.definition.rule_id,
                         f"expert {judged.expert_pseudonym}'s no-show at evaluation "
                         f"{judged.evaluation_id} qualifies ({len(within)} within "
                         f"{self.window.days} days) but is held until the award unseals its "
                         "committee (招标投标法 第三十七条); it is reported then",
+                        judged.evaluation_id,
+                        judged.expert_pseudonym,
+                        judged.project_id,
+                        judged.at,
                     )
                 )
                 continue
