@@ -516,7 +516,8 @@ def evaluation_fact_from_envelope(
         return RemoteEvaluationSeen(message.evaluation_id, message.project_id)
     # Not ExpertNoShow, the venue owner's claim: remote_eval checks it against the committee
     # and then records the absence under the expert's supervision pseudonym, the same in every
-    # evaluation (the per-evaluation pseudonym could never match a second no-show).
+    # evaluation (the per-evaluation pseudonym could never match a second no-show; it is kept as
+    # evidence, for the unsealed committee list).
     if isinstance(message, remote_eval_pb2.ExpertAbsenceRecorded):
         if not message.supervision_pseudonym:
             raise EventDecodeError(f"ExpertAbsenceRecorded {envelope.id} names no expert")
@@ -531,6 +532,7 @@ def evaluation_fact_from_envelope(
                 evaluation_id=message.evaluation_id,
                 project_id="",
                 venue_id=message.venue_id,
+                evaluation_pseudonym=message.expert_pseudonym,
             )
         )
     if isinstance(message, remote_eval_pb2.CommitteeUnsealed):

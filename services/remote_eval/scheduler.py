@@ -942,8 +942,13 @@ async def availability_from(
 
 
 async def committee_document(registry: ExpertRegistry, state: EvaluationState) -> bytes:
-    """The unsealed committee list (names revealed) as stored for the host after the award."""
-    identities = await registry.reveal([m.assignment.expert_id for m in state.members])
+    """The unsealed committee list (names revealed) as stored for the host after the award:
+    the members as the committee sat, then the confirmed experts who did not come (NO_SHOW),
+    so a supervisor holding a no-show report (its evaluation and pseudonym) can learn who."""
+    listed = [(m, "SAT") for m in state.members] + [
+        (m, "NO_SHOW") for m in state.former if m.status == "no_show"
+    ]
+    identities = await registry.reveal([m.assignment.expert_id for m, _ in listed])
     names = {
         "evaluation_id": state.request.evaluation_id,
         "project_id": state.request.project_id,
@@ -955,8 +960,9 @@ async def committee_document(registry: ExpertRegistry, state: EvaluationState) -
                 "specialty_code": m.assignment.specialty_code,
                 "kind": m.assignment.kind.value,
                 "venue_id": m.assignment.venue_id,
+                "attendance": attendance,
             }
-            for m in state.members
+            for m, attendance in listed
             if m.assignment.expert_id in identities
         ],
     }

@@ -244,6 +244,11 @@ class CommitteeMemberNamed(BaseModel):
     specialty_code: str
     kind: str
     venue_id: str
+    attendance: Literal["SAT", "NO_SHOW"] = Field(
+        "SAT",
+        description="SAT: on the committee as it sat. NO_SHOW: confirmed, did not come, "
+        "replaced (补抽) — listed so a no-show report's pseudonym can be matched to a name.",
+    )
 
 
 class PoolExpertPublic(BaseModel):

@@ -3,7 +3,8 @@ the host reports a no-show over remote_eval's API; remote_eval records the absen
 expert's supervision pseudonym; abnormal_push, knowing of an earlier absence of the same expert
 at another evaluation, holds the report while the committee is sealed; the award on intake's
 topic makes remote_eval unseal the committee, and the report reaches the project's supervisor
-(市水务局) — naming the expert by the supervision pseudonym, never the one partners saw."""
+(市水务局) — naming the expert by the supervision pseudonym, with the evaluation's own
+pseudonym as evidence, under which the unsealed committee list names the absent expert."""
 
 from __future__ import annotations
 
@@ -161,7 +162,16 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
         await eventually(held, lambda found: found == [])
     assert report["project_id"] == project_id
     assert report["detection"]["evidence_values"]["evaluation_id"] == evaluation_id
-    assert absent["expert_pseudonym"] not in str(report)
+    # Named by the supervision pseudonym; the evaluation's own pseudonym, disclosed with the
+    # unsealing, leads the supervisor to the name in the unsealed committee list.
+    assert report["subjects"][0]["expert_pseudonym"] == expert
+    evidence = report["detection"]["evidence_values"]
+    assert evidence["evaluation_pseudonym"] == absent["expert_pseudonym"]
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        listed = await client.get(f"/v1/evaluations/{evaluation_id}/committee", headers=world.host)
+    assert listed.status_code == 200, listed.text
+    [named] = [m for m in listed.json() if m["pseudonym"] == evidence["evaluation_pseudonym"]]
+    assert named["attendance"] == "NO_SHOW" and named["name"] in world.planted
     unsealed = [
         e
         for e in await logged_events(settings, evaluation_id)

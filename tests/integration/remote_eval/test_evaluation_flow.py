@@ -351,8 +351,12 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             )
 
         unsealed = await eventually(committee, lambda r: r.status_code == 200)
-        names = [m["name"] for m in unsealed.json()]
+        names = [m["name"] for m in unsealed.json() if m["attendance"] == "SAT"]
         assert len(names) == 5 and all(name in world.planted for name in names)
+        # The expert who did not come is listed too, under the pseudonym the no-show named.
+        [missing] = [m for m in unsealed.json() if m["attendance"] == "NO_SHOW"]
+        assert missing["pseudonym"] == absent["expert_pseudonym"]
+        assert missing["name"] in world.planted and missing["name"] not in names
         assert "CommitteeUnsealed" in _types(await logged_events(settings, evaluation_id))
 
 

@@ -598,7 +598,13 @@ def test_opening_rule_judges_tenders_only_and_says_when_it_cannot() -> None:
 def no_show(n: int, day: int, expert: str = "EXP-7F3A") -> ExpertNoShow:
     """The expert's no-show at evaluation ``ev-n`` (of project ``PROJECT``) on day ``day``."""
     return ExpertNoShow(
-        f"e-ns-{n}", T0 + timedelta(days=day), expert, f"ev-{n}", PROJECT.project_id, f"V-{n}"
+        f"e-ns-{n}",
+        T0 + timedelta(days=day),
+        expert,
+        f"ev-{n}",
+        PROJECT.project_id,
+        f"V-{n}",
+        evaluation_pseudonym=f"EXP-IN-EV-{n}",
     )
 
 
@@ -642,6 +648,9 @@ def test_a_second_no_show_within_a_year_is_reported_naming_the_expert_by_pseudon
         "",
     )
     assert dict(finding.evidence_values)["evaluation_id"] == "ev-2"
+    # The pseudonym under which the unsealed committee list names the absent expert.
+    assert dict(finding.evidence_values)["evaluation_pseudonym"] == "EXP-IN-EV-2"
+    assert "EXP-IN-EV-2" in finding.description
     assert finding.source_event_ids == ("e-ns-1", "e-ns-2")
     assert "第 2 次缺席" in finding.description
     report = report_from_finding(finding, "JYZX", finding.act_at)

@@ -164,6 +164,8 @@ class ExpertNoShow:
     evaluation_id: str
     project_id: str  # the evaluation's project; "" when its request was not seen
     venue_id: str
+    # The expert's pseudonym in that evaluation, which its unsealed committee list names.
+    evaluation_pseudonym: str = ""
 
 
 @dataclass(frozen=True)

@@ -111,14 +111,26 @@ class RepeatedExpertNoShow:
             subjects=(Subject(SubjectKind.EXPERT, expert_pseudonym=judged.expert_pseudonym),),
             description=(
                 f"评标专家 {judged.expert_pseudonym} 确认出席远程异地评标 "
-                f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}), "
-                f"{self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
+                f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}"
+                + (
+                    f", 该次评标中代号 {judged.evaluation_pseudonym}, 见解密后的评标委员会名单"
+                    if judged.evaluation_pseudonym
+                    else ""
+                )
+                + f"), {self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
             ),
             source_event_ids=tuple(n.event_id for n in within),
             evidence_values=(
                 ("expert_pseudonym", judged.expert_pseudonym),
                 ("evaluation_id", judged.evaluation_id),
                 ("venue_id", judged.venue_id),
+                # Disclosed only now that the committee is unsealed: the unsealed list names
+                # the expert under it (attendance NO_SHOW).
+                *(
+                    (("evaluation_pseudonym", judged.evaluation_pseudonym),)
+                    if judged.evaluation_pseudonym
+                    else ()
+                ),
             ),
             act_at=judged.at,
         )
