@@ -104,12 +104,12 @@ UNSEALED = DETECTION + "unsealed-evaluations"
 # judge at once: each would read the history without the other's event and both could miss
 # the report. The topic carries a few events per evaluation, so one lease for all is cheap.
 EXPERT_WATCH_LEASE = DETECTION + "expert-watch-lease"
-# Qualifying no-shows held until their committee is unsealed ("expert|evaluation" -> JSON), for
-# operators: the not-applied list holds every rule's last few cases only.
-HELD = DETECTION + "held-until-award"
 # A holder killed mid-judgement leaves the lease until it expires, stalling the watch: the work
 # under it is a few Redis reads and at most a few reports, so it expires soon.
 EXPERT_WATCH_LEASE_MS = 10_000
+# Qualifying no-shows held until their committee is unsealed ("expert|evaluation" -> JSON), for
+# operators: the not-applied list holds every rule's last few cases only.
+HELD = DETECTION + "held-until-award"
 FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
@@ -154,10 +154,12 @@ def _held_field(expert_pseudonym: str, evaluation_id: str) -> str:
 
 def _queue_expert_watch(
     pipe: Pipeline,
+    *,
     evaluation: RemoteEvaluationSeen | None,
     no_show: ExpertNoShow | None,
     unsealed: CommitteeUnsealedSeen | None,
     not_applied: Sequence[NotApplied],
+    released: Sequence[str],
 ) -> None:
     if evaluation is not None:
         pipe.hset(EVALUATION_PROJECTS, evaluation.evaluation_id, evaluation.project_id)
@@ -176,6 +178,8 @@ def _queue_expert_watch(
         }
         field = _held_field(held.expert_pseudonym, held.evaluation_id)
         pipe.hset(HELD, field, json.dumps(entry, ensure_ascii=False))
+    if released:
+        pipe.hdel(HELD, *released)
 
 
 class DetectionState:
@@ -249,9 +253,14 @@ class DetectionState:
                 stated = f"{announced.submission_deadline.isoformat()}|{announced.at.isoformat()}"
                 for section in announced.section_codes or ("",):
                     pipe.hset(SUBMISSION_DEADLINES, f"{announced.project_id}:{section}", stated)
-            _queue_expert_watch(pipe, evaluation, no_show, unsealed, not_applied)
-            for field in released:
-                pipe.hdel(HELD, field)
+            _queue_expert_watch(
+                pipe,
+                evaluation=evaluation,
+                no_show=no_show,
+                unsealed=unsealed,
+                not_applied=not_applied,
+                released=released,
+            )
             for finding in findings:
                 pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
             for outcome in not_applied:

@@ -7,8 +7,10 @@ to the department supervising that project's category, as a report on any tradin
 
 A report names the evaluation the expert missed, so it would tell that a (pseudonymous) expert
 sat on its committee: it is held until that committee is unsealed by the award (招标投标法
-art. 37), and shows meanwhile among the rule's not-applied cases. A held no-show still counts
-towards the expert's other no-shows.
+art. 37), and meanwhile is listed as held (a Withheld outcome: the detection status's
+``held_until_award``). A held no-show still counts towards the expert's other no-shows. Once
+unsealed, the report also gives the expert's pseudonym in that evaluation, under which the
+unsealed committee list names the expert (attendance NO_SHOW).
 
 Each qualifying no-show is reported once, on the event that first makes it both qualifying and
 disclosed: its own arrival (a qualifying no-show at an unsealed evaluation), an earlier no-show
@@ -104,6 +106,11 @@ class RepeatedExpertNoShow:
     ) -> Finding:
         project = projects.get(judged.project_id) or ProjectFacts(judged.project_id)
         earlier = "、".join(n.at.date().isoformat() for n in within if n is not judged)
+        known_as = (
+            f", 该次评标中代号 {judged.evaluation_pseudonym}, 见解密后的评标委员会名单"
+            if judged.evaluation_pseudonym
+            else ""
+        )
         return Finding(
             definition=self.definition,
             project=project,
@@ -111,26 +118,17 @@ class RepeatedExpertNoShow:
             subjects=(Subject(SubjectKind.EXPERT, expert_pseudonym=judged.expert_pseudonym),),
             description=(
                 f"评标专家 {judged.expert_pseudonym} 确认出席远程异地评标 "
-                f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}"
-                + (
-                    f", 该次评标中代号 {judged.evaluation_pseudonym}, 见解密后的评标委员会名单"
-                    if judged.evaluation_pseudonym
-                    else ""
-                )
-                + f"), {self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
+                f"{judged.evaluation_id} 后未到场 (场地 {judged.venue_id or '未知'}{known_as}), "
+                f"{self.window.days} 天内第 {len(within)} 次缺席 (此前: {earlier})"
             ),
             source_event_ids=tuple(n.event_id for n in within),
             evidence_values=(
                 ("expert_pseudonym", judged.expert_pseudonym),
                 ("evaluation_id", judged.evaluation_id),
                 ("venue_id", judged.venue_id),
-                # Disclosed only now that the committee is unsealed: the unsealed list names
-                # the expert under it (attendance NO_SHOW).
-                *(
-                    (("evaluation_pseudonym", judged.evaluation_pseudonym),)
-                    if judged.evaluation_pseudonym
-                    else ()
-                ),
+                # Disclosed only now that the committee is unsealed ("" from a record kept
+                # before the field existed).
+                ("evaluation_pseudonym", judged.evaluation_pseudonym),
             ),
             act_at=judged.at,
         )
