@@ -824,14 +824,20 @@ class Scheduler:
             raise EventRejected(f"expert registration {envelope.id}: {exc}") from exc
         await self._registry.add_sealed(expert, sealed)
 
-    # -- award: unseal the committee -------------------------------------------------------------
+    # -- award or termination: unseal the committee ---------------------------------------------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
         message = envelope.message
         learned = event_codec.parties_learned_from(message)
         if learned is not None:
             await self._learn_parties(learned, envelope)
             return
-        if not isinstance(message, intake_pb2.ContractAwarded):
+        if isinstance(message, intake_pb2.ContractAwarded):
+            cause = remote_eval_pb2.UNSEALING_CAUSE_CONTRACT_AWARDED
+        elif isinstance(message, intake_pb2.ProjectTerminated):
+            # No award will come for a terminated trade (流标/终止): what art. 37's secrecy
+            # protected is over, and a no-show at its evaluation must still reach supervision.
+            cause = remote_eval_pb2.UNSEALING_CAUSE_TRADE_TERMINATED
+        else:
             return  # every other project event (容缺 deadlines, openings ...) is not ours
         async with self._lease.held():
             await self._flush()
@@ -844,7 +850,7 @@ class Scheduler:
                 # One cause per evaluation: a redelivered award that finds some committees
                 # already unsealed gives the others the same event ids as the first time.
                 self._begin(f"{envelope.id}|{evaluation_id}")
-                await self._unseal(state, envelope.time)
+                await self._unseal(state, envelope.time, cause)
 
     async def _learn_parties(self, learned: PartiesLearned, envelope: Envelope[Message]) -> None:
         """Remembers the parties, then makes each scheduled committee of the trade avoid them:
@@ -895,7 +901,9 @@ class Scheduler:
             if state.status != "scheduled":
                 return  # no substitute could be drawn: the evaluation failed, and says why
 
-    async def _unseal(self, state: EvaluationState, now: datetime) -> None:
+    async def _unseal(
+        self, state: EvaluationState, now: datetime, cause: remote_eval_pb2.UnsealingCause
+    ) -> None:
         document = await committee_document(self._registry, state)
         digest = hashlib.sha256(document).hexdigest()
         evaluation_id = state.request.evaluation_id
@@ -906,6 +914,7 @@ class Scheduler:
             project_id=state.request.project_id,
             bid_section_code=state.request.bid_section_code,
             member_count=state.request.committee_size,
+            cause=cause,
         )
         message.committee_list.sha256 = digest
         message.committee_list.location = f"prt-docs://remote-eval/committee-lists/{evaluation_id}"

@@ -61,6 +61,12 @@ class SchedulingConstraint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEDULING_CONSTRAINT_AVOIDANCE: _ClassVar[SchedulingConstraint]
     SCHEDULING_CONSTRAINT_REQUIRED_PARTNER: _ClassVar[SchedulingConstraint]
     SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED: _ClassVar[SchedulingConstraint]
+
+class UnsealingCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNSEALING_CAUSE_UNSPECIFIED: _ClassVar[UnsealingCause]
+    UNSEALING_CAUSE_CONTRACT_AWARDED: _ClassVar[UnsealingCause]
+    UNSEALING_CAUSE_TRADE_TERMINATED: _ClassVar[UnsealingCause]
 HALF_DAY_UNSPECIFIED: HalfDay
 HALF_DAY_AM: HalfDay
 HALF_DAY_PM: HalfDay
@@ -91,6 +97,9 @@ SCHEDULING_CONSTRAINT_EXPERT_AVAILABILITY: SchedulingConstraint
 SCHEDULING_CONSTRAINT_AVOIDANCE: SchedulingConstraint
 SCHEDULING_CONSTRAINT_REQUIRED_PARTNER: SchedulingConstraint
 SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED: SchedulingConstraint
+UNSEALING_CAUSE_UNSPECIFIED: UnsealingCause
+UNSEALING_CAUSE_CONTRACT_AWARDED: UnsealingCause
+UNSEALING_CAUSE_TRADE_TERMINATED: UnsealingCause
 
 class HalfDaySlot(_message.Message):
     __slots__ = ("date", "half_day")
@@ -361,20 +370,22 @@ class SchedulingFailed(_message.Message):
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_constraint: _Optional[_Union[SchedulingConstraint, str]] = ..., detail: _Optional[str] = ..., nearest_alternative: _Optional[_Union[NearestAlternative, _Mapping]] = ...) -> None: ...
 
 class CommitteeUnsealed(_message.Message):
-    __slots__ = ("evaluation_id", "occurred_at", "project_id", "bid_section_code", "committee_list", "member_count")
+    __slots__ = ("evaluation_id", "occurred_at", "project_id", "bid_section_code", "committee_list", "member_count", "cause")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     BID_SECTION_CODE_FIELD_NUMBER: _ClassVar[int]
     COMMITTEE_LIST_FIELD_NUMBER: _ClassVar[int]
     MEMBER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     occurred_at: _timestamp_pb2.Timestamp
     project_id: str
     bid_section_code: str
     committee_list: _common_pb2.EvidenceRef
     member_count: int
-    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., committee_list: _Optional[_Union[_common_pb2.EvidenceRef, _Mapping]] = ..., member_count: _Optional[int] = ...) -> None: ...
+    cause: UnsealingCause
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., committee_list: _Optional[_Union[_common_pb2.EvidenceRef, _Mapping]] = ..., member_count: _Optional[int] = ..., cause: _Optional[_Union[UnsealingCause, str]] = ...) -> None: ...
 
 class SeatRequestTimedOut(_message.Message):
     __slots__ = ("evaluation_id", "occurred_at", "partner_code", "venue_id", "respond_by")

@@ -258,7 +258,8 @@ class RulePublic(BaseModel):
 
 
 class HeldNoShowPublic(BaseModel):
-    """A qualifying no-show whose report waits until the award unseals the committee."""
+    """A qualifying no-show whose report waits until the committee is unsealed: by the award,
+    or by the trade's termination when no award will come."""
 
     rule_id: str
     expert_pseudonym: str = Field(description="The expert's supervision pseudonym.")
@@ -272,6 +273,7 @@ class DetectionStatusPublic(BaseModel):
     price_history_sections: int
     recently_not_applied: list[dict[str, str]]
     held_until_award: list[HeldNoShowPublic] = Field(
-        description="Expert no-shows that qualify for PRT-EXP-001, held until the award "
-        "unseals their evaluation's committee (招标投标法 第三十七条)."
+        description="Expert no-shows that qualify for PRT-EXP-001, held until their "
+        "evaluation's committee is unsealed: by the award (招标投标法 第三十七条), or by the "
+        "trade's termination (流标/终止) when no award will come."
     )

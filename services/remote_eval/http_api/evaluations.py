@@ -201,7 +201,8 @@ async def view_evaluation(
 async def unsealed_committee(
     evaluation_id: str, principal: CurrentPrincipal, context: Context
 ) -> list[CommitteeMemberNamed]:
-    """The committee's names: sealed until the award (ContractAwarded) arrives."""
+    """The committee's names: sealed until the award (ContractAwarded) arrives, or the trade
+    is terminated without one (ProjectTerminated)."""
     state = await evaluation_or_404(context, evaluation_id)
     require_host_or_operator(principal, state)
     if not state.unsealed:
@@ -209,8 +210,9 @@ async def unsealed_committee(
             409,
             "committee_sealed",
             "The committee's names stay sealed until the award is decided "
-            "(招标投标法 art. 37); no ContractAwarded has arrived for project "
-            f"{state.request.project_id} section {state.request.bid_section_code}",
+            "(招标投标法 art. 37); neither a ContractAwarded nor a ProjectTerminated has "
+            f"arrived for project {state.request.project_id} section "
+            f"{state.request.bid_section_code}",
         )
     raw = await context.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
     document = json.loads(raw) if raw else {"members": []}

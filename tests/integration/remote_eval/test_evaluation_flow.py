@@ -1,7 +1,7 @@
 """The remote-evaluation flow on the real broker and Redis: request, schedule, seat requests on
 the partner's stream, draw proof, a declined venue re-planned, a refusal and a no-show replaced
-(补抽), answers over Kafka, the award unsealing the committee — and no expert identity in any
-partner stream, SSE message or API response before the award."""
+(补抽), answers over Kafka, the award (or the trade's termination) unsealing the committee — and
+no expert identity in any partner stream, SSE message or API response before the award."""
 
 from __future__ import annotations
 
@@ -357,7 +357,64 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         [missing] = [m for m in unsealed.json() if m["attendance"] == "NO_SHOW"]
         assert missing["pseudonym"] == absent["expert_pseudonym"]
         assert missing["name"] in world.planted and missing["name"] not in names
-        assert "CommitteeUnsealed" in _types(await logged_events(settings, evaluation_id))
+        [unsealing] = [
+            e.message
+            for e in await logged_events(settings, evaluation_id)
+            if isinstance(e.message, remote_eval_pb2.CommitteeUnsealed)
+        ]
+        assert unsealing.cause == remote_eval_pb2.UNSEALING_CAUSE_CONTRACT_AWARDED
+
+
+async def test_a_terminated_trade_unseals_its_committee(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    """No award will come for a terminated section (流标/终止), so its termination unseals the
+    committee, saying why; another section's termination leaves it sealed."""
+    slot_day = date(2051, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        created = await client.post(
+            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
+        )
+        assert created.status_code == 202, created.text
+        evaluation_id = created.json()["evaluation_id"]
+        view = await wait_decided(client, world, evaluation_id)
+        assert view["status"] == "scheduled", view
+        project_id = view["project_id"]
+
+        producer = create_producer(settings, client_id="test-terminations")
+        await producer.start()
+        try:
+            for section in ("002", "001"):  # another section first: it unseals nothing
+                terminated = intake_pb2.ProjectTerminated(
+                    project_id=project_id,
+                    occurred_at=to_timestamp(datetime.now(UTC)),
+                    actor_department="JYZX",
+                    bid_section_code=section,
+                    reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+                    explanation="投标人不足三家，流标",
+                )
+                await EventPublisher(producer).publish(
+                    PROJECT_EVENTS,
+                    Envelope(message=terminated, source="test", subject=project_id),
+                    key=project_id,
+                )
+        finally:
+            await producer.stop()
+
+        async def committee() -> httpx.Response:
+            return await client.get(
+                f"/v1/evaluations/{evaluation_id}/committee", headers=world.host
+            )
+
+        unsealed = await eventually(committee, lambda r: r.status_code == 200)
+        assert [m["attendance"] for m in unsealed.json()] == ["SAT"] * 5
+    [unsealing] = [
+        e.message
+        for e in await logged_events(settings, evaluation_id)
+        if isinstance(e.message, remote_eval_pb2.CommitteeUnsealed)
+    ]
+    assert unsealing.cause == remote_eval_pb2.UNSEALING_CAUSE_TRADE_TERMINATED
+    assert unsealing.project_id == project_id and unsealing.bid_section_code == "001"
 
 
 async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(

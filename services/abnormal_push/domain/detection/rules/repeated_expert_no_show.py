@@ -7,10 +7,11 @@ to the department supervising that project's category, as a report on any tradin
 
 A report names the evaluation the expert missed, so it would tell that a (pseudonymous) expert
 sat on its committee: it is held until that committee is unsealed by the award (招标投标法
-art. 37), and meanwhile is listed as held (a Withheld outcome: the detection status's
-``held_until_award``). A held no-show still counts towards the expert's other no-shows. Once
-unsealed, the report also gives the expert's pseudonym in that evaluation, under which the
-unsealed committee list names the expert (attendance NO_SHOW).
+art. 37), or by the trade's termination when no award will come, and meanwhile is listed as
+held (a Withheld outcome: the detection status's ``held_until_award``). A held no-show still
+counts towards the expert's other no-shows. Once unsealed, the report also gives the expert's
+pseudonym in that evaluation, under which the unsealed committee list names the expert
+(attendance NO_SHOW).
 
 Each qualifying no-show is reported once, on the event that first makes it both qualifying and
 disclosed: its own arrival (a qualifying no-show at an unsealed evaluation), an earlier no-show
@@ -86,8 +87,9 @@ class RepeatedExpertNoShow:
                         self.definition.rule_id,
                         f"expert {judged.expert_pseudonym}'s no-show at evaluation "
                         f"{judged.evaluation_id} qualifies ({len(within)} within "
-                        f"{self.window.days} days) but is held until the award unseals its "
-                        "committee (招标投标法 第三十七条); it is reported then",
+                        f"{self.window.days} days) but is held until its committee is unsealed "
+                        "by the award (招标投标法 第三十七条) or the trade's termination; it "
+                        "is reported then",
                         judged.evaluation_id,
                         judged.expert_pseudonym,
                         judged.project_id,
