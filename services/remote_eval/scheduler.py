@@ -614,6 +614,10 @@ class Scheduler:
         state = await self._store.evaluation(evaluation_id)
         if state is None or state.status != "scheduled":
             raise EventRejected(f"evaluation {evaluation_id} is not scheduled")
+        if state.unsealed:
+            # After the award (or the trade's end) the committee's work is over; its unsealed
+            # list is the record of who sat and who did not come.
+            raise EventRejected(f"the committee of evaluation {evaluation_id} is unsealed")
         return state
 
     # -- experts ---------------------------------------------------------------------------------

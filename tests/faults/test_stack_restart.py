@@ -34,6 +34,7 @@ from tests.faults.conftest import Stack
 from tests.integration.reporting.conftest import Namespace
 from tests.support import fault_figures
 from tests.support.api_load import HOST_CENTRE, LoadFigures, WritePlan, add_experts, drive
+from tests.support.expert_absence_load import remote_eval_outbox_empty
 from tests.support.faults import table
 from tests.support.processes import REPO
 from tests.support.projection_checks import (
@@ -140,6 +141,10 @@ async def test_whole_stack_restart_rebuilds_identical_snapshots(stack: Stack, re
     figures = LoadFigures()
     await drive(base_urls, (plan.write(n) for n in range(EVENTS)), figures, concurrency=12)
     assert figures.total_acknowledged == EVENTS, figures.refused[:3] + figures.server_errors[:3]
+    await stack.workers.wait_caught_up(stack.settings)
+    # remote_eval's last decisions may leave its outbox after the other groups were seen caught
+    # up (abnormal_push and reporting read its evaluations topic): wait for both in turn.
+    await remote_eval_outbox_empty(stack.settings)
     await stack.workers.wait_caught_up(stack.settings)
 
     before_api = await _api_snapshot(stack)

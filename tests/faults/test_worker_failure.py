@@ -5,7 +5,10 @@ every projection and figure equals what the log rebuilds: 0 lost, 0 double-count
 Every acknowledged write is in the log exactly once (registrations, reports, seat publications,
 evaluation requests), and each service's projections equal its rebuild from the log (see
 tests/support/projection_checks.py: reporting's recompute, intake's and abnormal_push's rebuild
-commands, an independent fold of remote_eval's topics).
+commands, an independent fold of remote_eval's topics). Beside the writes, the host reports
+expert no-shows at the run's evaluations and some trades are awarded: each no-show is recorded
+once, and abnormal_push's expert watch files exactly the PRT-EXP-001 reports the log makes due
+and holds the rest (tests/support/expert_absence_load.py).
 
 Sizes: PRT_FAULTS_WORKER_EVENTS writes (default 2,000; deploy/faults.sh runs 100,000) and
 PRT_FAULTS_WORKER_KILLS kills (default 10), at moments drawn from PRT_FAULTS_SEED (printed).
@@ -35,6 +38,13 @@ from tests.support.api_load import (
     add_experts,
     count_in_log,
     drive,
+)
+from tests.support.expert_absence_load import (
+    AbsenceFigures,
+    ExpertWatchCheck,
+    drive_absences,
+    expert_watch_check,
+    remote_eval_outbox_empty,
 )
 from tests.support.faults import table
 from tests.support.projection_checks import (
@@ -80,7 +90,9 @@ async def _kill_at_random_moments(
     return kills
 
 
-async def _run_with_kills(stack: Stack, tag: str) -> tuple[LoadFigures, list[tuple[str, int]]]:
+async def _run_with_kills(
+    stack: Stack, tag: str
+) -> tuple[LoadFigures, AbsenceFigures, list[tuple[str, int]]]:
     specialty = uuid.uuid4().hex[:8].upper()
     base_urls = {name: process.base_url for name, process in stack.apis.items()}
     async with httpx.AsyncClient(base_url=base_urls["remote_eval"], timeout=30) as client:
@@ -90,24 +102,39 @@ async def _run_with_kills(stack: Stack, tag: str) -> tuple[LoadFigures, list[tup
     killing = asyncio.create_task(
         _kill_at_random_moments(stack.workers, figures, random.Random(SEED))
     )
-    await drive(base_urls, (plan.write(n) for n in range(EVENTS)), figures, concurrency=16)
+    writing = asyncio.create_task(
+        drive(base_urls, (plan.write(n) for n in range(EVENTS)), figures, concurrency=16)
+    )
+    # No-shows and awards follow the evaluations as they are scheduled, kills and all.
+    absences = await drive_absences(
+        base_urls["remote_eval"], stack.keys, stack.settings, figures, writing.done
+    )
+    await writing
     kills = await killing
     for process in stack.workers.processes.values():
         await asyncio.to_thread(process.wait_for_log, WORKER_READY, 180)
     try:
         await stack.workers.wait_caught_up(stack.settings)
+        # remote_eval's last absences and unsealings may leave its outbox after abnormal_push's
+        # group was seen caught up: once that outbox is empty, every group is waited for again.
+        await remote_eval_outbox_empty(stack.settings)
+        await stack.workers.wait_caught_up(stack.settings)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nkills: {kills}\n{stack.workers.log_tails()}") from None
-    return figures, kills
+    return figures, absences, kills
 
 
 def _report(
     figures: LoadFigures,
     kills: list[tuple[str, int]],
     log_counts: list[LogCount],
-    checks: list[ProjectionCheck],
+    checks: list[ProjectionCheck | ExpertWatchCheck],
 ) -> None:
     per_worker = Counter(name for name, _ in kills)
+
+    def killed(check_name: str) -> int:  # "abnormal_push expert watch" is abnormal_push's
+        return per_worker[check_name.split(" ", maxsplit=1)[0]]
+
     print("   kills (worker @ writes sent): " + ", ".join(f"{n}@{at}" for n, at in kills))
     print(
         table(
@@ -118,7 +145,7 @@ def _report(
     print(
         table(
             ["projection", "kills", "compared (counters/keys/items)", "differences"],
-            [[c.service, per_worker[c.service], c.compared, c.differences] for c in checks],
+            [[c.service, killed(c.service), c.compared, c.differences] for c in checks],
         )
     )
     for check in checks:
@@ -127,7 +154,7 @@ def _report(
         fault_figures.record(
             f"worker kills: {check.service} projection",
             passed=not check.problems,
-            kills=per_worker[check.service],
+            kills=killed(check.service),
             differences=check.differences,
             note=f"{check.compared} compared",
         )
@@ -152,13 +179,23 @@ async def test_killed_workers_leave_every_projection_equal_to_the_log(
     tag = f"wk{uuid.uuid4().hex[:6]}"
     print(f"\n== Worker failure: seed {SEED} (PRT_FAULTS_SEED)")
     started = time.monotonic()
-    figures, kills = await _run_with_kills(stack, tag)
+    figures, absences, kills = await _run_with_kills(stack, tag)
     print(
-        f"\n== Worker failure: {figures.total_sent} writes through the APIs, {len(kills)} "
-        f"SIGKILLs (seed {SEED}), all caught up after {time.monotonic() - started:.0f}s"
+        f"\n== Worker failure: {figures.total_sent} writes through the APIs, "
+        f"{len(absences.no_shows)} no-shows and {len(absences.awarded)} awards beside them, "
+        f"{len(kills)} SIGKILLs (seed {SEED}), all caught up after "
+        f"{time.monotonic() - started:.0f}s"
     )
     log_counts = await count_in_log(stack.settings, figures, tag)
-    checks = [
+    # Judged on the live state, before abnormal_push's rebuild replays the log.
+    expert_watch = await expert_watch_check(
+        stack.settings,
+        stack.apis["abnormal_push"].base_url,
+        stack.keys.operator,
+        absences,
+        figures.evaluation_ids.values(),
+    )
+    checks: list[ProjectionCheck | ExpertWatchCheck] = [
         await reporting_check(stack.settings, redis, stack.reporting.prefix),
         await intake_check(redis, stack.env, stack.workers),
         await abnormal_push_check(stack.settings, redis, stack.env, stack.workers),
@@ -170,12 +207,20 @@ async def test_killed_workers_leave_every_projection_equal_to_the_log(
             figures.acknowledged.get(EVALUATION.label, set()),
         ),
     ]
+    checks.append(expert_watch)
     _report(figures, kills, log_counts, checks)
+    print(
+        f"   expert watch: {expert_watch.reports} PRT-EXP-001 reports, {expert_watch.held} held "
+        f"until the award; {absences.not_scheduled} evaluations not scheduled, "
+        f"{absences.without_known_venue} seated elsewhere"
+    )
 
     assert len(kills) == KILLS
     assert figures.server_errors == [], figures.server_errors[:5]
     assert figures.refused == [], figures.refused[:5]
     assert figures.total_acknowledged == EVENTS
+    assert absences.refused == [] and absences.unfinished == 0, absences
+    assert absences.no_shows and absences.awarded, absences  # the mix has both
     assert [(c.label, c.lost, c.duplicated) for c in log_counts] == [
         (c.label, 0, 0) for c in log_counts
     ]

@@ -79,6 +79,7 @@ class LoadFigures:
     server_errors: list[str] = field(default_factory=list)  # 5xx other than 503
     refused: list[str] = field(default_factory=list)  # final answers other than 2xx
     given_up: int = 0
+    evaluation_ids: dict[str, str] = field(default_factory=dict)  # marker -> id it was given
 
     def acknowledge(self, write: Write) -> None:
         self.acknowledged.setdefault(write.kind.label, set()).add(write.marker)
@@ -144,11 +145,20 @@ class WritePlan:
             return Write(kind, marker, "/v1/reports", body, self.keys.host)
         day = self.first_day + timedelta(days=n)
         if kind is CAPACITY:
-            half = "AM" if n % 2 else "PM"
-            body = {"slot": {"date": day.isoformat(), "half_day": half}, "seats": 6, "fee_fen": n}
-            slot_key = f"{HOME_VENUE}|{day.isoformat()}-{half}"  # Slot.key()
-            path = f"/v1/venues/{HOME_VENUE}/capacity"
-            return Write(kind, slot_key, path, body, self.keys.department)
+            # The seats of the next block's evaluation, on its morning: the main venue's from
+            # its owner (the host), then the department's venue's, so most evaluations have
+            # seats by the time they are requested (the first, and any whose seats a killed
+            # worker has not projected yet, fail: scheduling failures are in the mix too).
+            block = len(self.MIX)  # its evaluation is the last write of each block
+            day = self.first_day + timedelta(days=n - n % block + 2 * block - 1)
+            venue, owner = (
+                (HOST_VENUE, self.keys.host)
+                if self.MIX[(n + 1) % len(self.MIX)] is CAPACITY
+                else (HOME_VENUE, self.keys.department)
+            )
+            body = {"slot": {"date": day.isoformat(), "half_day": "AM"}, "seats": 6, "fee_fen": n}
+            slot_key = f"{venue}|{day.isoformat()}-AM"  # Slot.key()
+            return Write(kind, slot_key, f"/v1/venues/{venue}/capacity", body, owner)
         body = {
             "project_id": marker,
             "bid_section_code": "001",
@@ -164,25 +174,28 @@ class WritePlan:
 
 
 async def add_experts(client: httpx.AsyncClient, keys: Keys, specialty: str) -> None:
-    """Experts in the host's pool with the run's specialties, enough for every committee."""
+    """Experts with the run's specialties, enough for every committee: in the host's pool for
+    the main venue and in 长清区's for its venue (a remote evaluation seats partners' experts
+    in their own venues), each with an employer of their own."""
     base = int(uuid.uuid4().int % 10**7)
-    for kind, count in (("TECHNICAL", 5), ("ECONOMIC", 4)):
-        for i in range(count):
-            n = base + (i if kind == "TECHNICAL" else 10 + i)
-            added = await client.post(
-                "/v1/experts",
-                headers={"X-API-Key": keys.operator, "Idempotency-Key": str(uuid.uuid4())},
-                json={
-                    "pool_code": HOST_CENTRE,
-                    "kind": kind,
-                    "specialties": [f"{kind[0]}{specialty}"],
-                    "employer_code": _code(n),
-                    "name": f"专家{n}",
-                    "phone": f"137{n:08d}",
-                    "id_number": f"37010219800101{n % 10000:04d}",
-                },
-            )
-            assert added.status_code == 201, added.text
+    for p, pool in enumerate((HOST_CENTRE, HOME_REGION)):
+        for kind, count in (("TECHNICAL", 5), ("ECONOMIC", 4)):
+            for i in range(count):
+                n = base + 20 * p + (i if kind == "TECHNICAL" else 10 + i)
+                added = await client.post(
+                    "/v1/experts",
+                    headers={"X-API-Key": keys.operator, "Idempotency-Key": str(uuid.uuid4())},
+                    json={
+                        "pool_code": pool,
+                        "kind": kind,
+                        "specialties": [f"{kind[0]}{specialty}"],
+                        "employer_code": _code(n),
+                        "name": f"专家{n}",
+                        "phone": f"137{n:08d}",
+                        "id_number": f"37010219800101{n % 10000:04d}",
+                    },
+                )
+                assert added.status_code == 201, added.text
 
 
 def _retry_after_s(response: httpx.Response) -> float:
@@ -207,6 +220,8 @@ async def send(
             continue
         figures.statuses[response.status_code] += 1
         if response.status_code in (200, 201, 202):
+            if write.kind is EVALUATION:
+                figures.evaluation_ids[write.marker] = response.json()["evaluation_id"]
             figures.acknowledge(write)
             return
         if response.status_code == 503:

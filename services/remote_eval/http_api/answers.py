@@ -44,6 +44,13 @@ async def _scheduled(context: RemoteEvalContext, evaluation_id: str) -> Evaluati
     state = await evaluation_or_404(context, evaluation_id)
     if state.status != "scheduled":
         raise ApiError(409, "not_scheduled", f"Evaluation {evaluation_id} is {state.status}")
+    if state.unsealed:
+        raise ApiError(
+            409,
+            "committee_unsealed",
+            f"The committee of evaluation {evaluation_id} is unsealed (the award is decided, or "
+            "the trade ended): its answers and no-shows are closed",
+        )
     return state
 
 

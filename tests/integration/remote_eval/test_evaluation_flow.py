@@ -408,6 +408,14 @@ async def test_a_terminated_trade_unseals_its_committee(
 
         unsealed = await eventually(committee, lambda r: r.status_code == 200)
         assert [m["attendance"] for m in unsealed.json()] == ["SAT"] * 5
+        # The committee's work is over: a no-show reported now is refused, saying why.
+        member = next(m for m in view["committee"] if m["venue_id"] == MAIN_VENUE)
+        late = await client.post(
+            f"/v1/evaluations/{evaluation_id}/experts/{member['expert_pseudonym']}/no-show",
+            headers=post_headers(world.host),
+            json={"venue_id": MAIN_VENUE},
+        )
+        assert late.status_code == 409 and late.json()["code"] == "committee_unsealed", late.text
     [unsealing] = [
         e.message
         for e in await logged_events(settings, evaluation_id)
