@@ -262,7 +262,9 @@ async def _evaluations_log(
     unsealed: set[str] = set()
     for envelope in await read_topic(settings, EVALUATIONS):
         message = envelope.message
-        if message.evaluation_id not in run:
+        # The topic also carries events that name no evaluation (expert registrations, pool
+        # owners' availability).
+        if getattr(message, "evaluation_id", None) not in run:
             continue
         if message.DESCRIPTOR.name == "ExpertAbsenceRecorded":
             recorded[envelope.id] = _Absence(
