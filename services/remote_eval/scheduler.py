@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
@@ -95,6 +96,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "prt/remote-eval/scheduler"
 COMMITTEE_LISTS_PREFIX = "prt:remote_eval:committee-lists:"
+# Evaluation days are Beijing days: a termination cancels the evaluations on a later day.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Namespace of the event ids derived from a causing event's id (UUIDv5).
 DERIVED_EVENT_IDS = uuid.UUID("6f1d3c1e-5b0a-4d0e-9a57-0c2b8e4f7a11")
 CONSUMER = "evaluations"
@@ -835,14 +838,18 @@ class Scheduler:
         if learned is not None:
             await self._learn_parties(learned, envelope)
             return
+        cancelled_for: str | None = None
         if isinstance(message, intake_pb2.ContractAwarded):
             cause = remote_eval_pb2.UNSEALING_CAUSE_CONTRACT_AWARDED
         elif isinstance(message, intake_pb2.ProjectTerminated):
-            # No award will come for a terminated trade (流标/终止): what art. 37's secrecy
-            # protected is over, and a no-show at its evaluation must still reach supervision.
+            # No award will come for a terminated trade (流标/终止): an evaluation still ahead
+            # is cancelled; one held already is unsealed, since what art. 37's secrecy
+            # protected is over and a no-show at it must still reach supervision.
             cause = remote_eval_pb2.UNSEALING_CAUSE_TRADE_TERMINATED
+            cancelled_for = termination_reason(message)
         else:
             return  # every other project event (容缺 deadlines, openings ...) is not ours
+        day = envelope.time.astimezone(SHANGHAI).date()
         async with self._lease.held():
             await self._flush()
             for evaluation_id in await self._store.evaluations_for(
@@ -854,7 +861,10 @@ class Scheduler:
                 # One cause per evaluation: a redelivered award that finds some committees
                 # already unsealed gives the others the same event ids as the first time.
                 self._begin(f"{envelope.id}|{evaluation_id}")
-                await self._unseal(state, envelope.time, cause)
+                if cancelled_for is not None and state.slot is not None and state.slot.day > day:
+                    await self._cancel(state, cancelled_for, envelope.time)
+                else:
+                    await self._unseal(state, envelope.time, cause)
 
     async def _learn_parties(self, learned: PartiesLearned, envelope: Envelope[Message]) -> None:
         """Remembers the parties, then makes each scheduled committee of the trade avoid them:
@@ -905,6 +915,46 @@ class Scheduler:
             if state.status != "scheduled":
                 return  # no substitute could be drawn: the evaluation failed, and says why
 
+    async def _cancel(self, state: EvaluationState, reason: str, now: datetime) -> None:
+        """The trade ended before the evaluation's day: its seats and experts are released,
+        the answers it awaited are no longer due, and each partner whose venue or experts it
+        used is told its part. The committee stays sealed: it never sat."""
+        assert state.slot is not None
+        request, slot = state.request, event_codec.slot_message(state.slot)
+        directory = venue_directory()
+
+        def cancellation(venue_ids: list[str], members: list[Member]) -> Message:
+            return remote_eval_pb2.EvaluationCancelled(
+                evaluation_id=request.evaluation_id,
+                occurred_at=to_timestamp(now),
+                project_id=request.project_id,
+                bid_section_code=request.bid_section_code,
+                slot=slot,
+                reason=reason,
+                released_venue_ids=sorted(venue_ids),
+                released_expert_pseudonyms=sorted(m.pseudonym for m in members),
+            )
+
+        everything = [a.venue_id for a in state.allocations]
+        await self._emit(
+            EVALUATIONS, cancellation(everything, state.members), request.evaluation_id, now
+        )
+        asked = {  # the partners asked for seats, by the venues they were asked for
+            a.venue_id: directory[a.venue_id].venue.owner_code
+            for a in state.allocations
+            if a.role is VenueRole.SECONDARY
+        }
+        for partner in sorted({*asked.values(), *(m.assignment.pool_code for m in state.members)}):
+            part = cancellation(
+                [venue for venue, owner in asked.items() if owner == partner],
+                [m for m in state.members if m.assignment.pool_code == partner],
+            )
+            await self._emit(partner_seat_requests_topic(partner), part, request.evaluation_id, now)
+        previous = EvaluationState.from_json(state.to_json())
+        state.status = "cancelled"
+        state.deadlines = []
+        await self._save(state, previous, mark_applied=False)
+
     async def _unseal(
         self, state: EvaluationState, now: datetime, cause: remote_eval_pb2.UnsealingCause
     ) -> None:
@@ -927,6 +977,14 @@ class Scheduler:
         previous = EvaluationState.from_json(state.to_json())
         state.unsealed = True
         await self._save(state, previous, mark_applied=False)
+
+
+def termination_reason(message: intake_pb2.ProjectTerminated) -> str:
+    """The termination in words, as a cancellation states it."""
+    kind = "流标" if message.reason == intake_pb2.TERMINATION_REASON_FAILED_TENDER else "终止"
+    section = f"标段 {message.bid_section_code}" if message.bid_section_code else "全部标段"
+    explanation = f": {message.explanation}" if message.explanation else ""
+    return f"项目 {message.project_id} {section}{kind}{explanation}"
 
 
 def offer_from(message: remote_eval_pb2.VenueCapacityPublished) -> SeatOffer:

@@ -175,7 +175,7 @@ def deadline_from_json(data: list[str]) -> Deadline:
 @dataclass
 class EvaluationState:
     request: EvaluationRequest
-    status: str = "requested"  # requested | scheduled | failed
+    status: str = "requested"  # requested | scheduled | failed | cancelled (trade terminated)
     slot: Slot | None = None
     allocations: list[VenueAllocation] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)  # the committee as it stands

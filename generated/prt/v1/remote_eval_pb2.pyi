@@ -387,6 +387,26 @@ class CommitteeUnsealed(_message.Message):
     cause: UnsealingCause
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., committee_list: _Optional[_Union[_common_pb2.EvidenceRef, _Mapping]] = ..., member_count: _Optional[int] = ..., cause: _Optional[_Union[UnsealingCause, str]] = ...) -> None: ...
 
+class EvaluationCancelled(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "project_id", "bid_section_code", "slot", "reason", "released_venue_ids", "released_expert_pseudonyms")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    BID_SECTION_CODE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_VENUE_IDS_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_EXPERT_PSEUDONYMS_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    project_id: str
+    bid_section_code: str
+    slot: HalfDaySlot
+    reason: str
+    released_venue_ids: _containers.RepeatedScalarFieldContainer[str]
+    released_expert_pseudonyms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., reason: _Optional[str] = ..., released_venue_ids: _Optional[_Iterable[str]] = ..., released_expert_pseudonyms: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class SeatRequestTimedOut(_message.Message):
     __slots__ = ("evaluation_id", "occurred_at", "partner_code", "venue_id", "respond_by")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -126,6 +126,7 @@ EVALUATIONS = TopicSpec(
         "ExpertAbsenceRecorded",
         "SubstituteDrawn",
         "CommitteeUnsealed",
+        "EvaluationCancelled",
         "SeatRequestTimedOut",
         "ExpertConfirmationTimedOut",
         "ExpertAvailabilitySet",
@@ -165,7 +166,9 @@ EVENT_TOPICS: tuple[TopicSpec, ...] = (
 # Partner streams (remote evaluation): each partner's own topics under ``partner.<code>.``, so a
 # prefixed ACL on that prefix gives a partner its streams and nothing else.
 PARTNER_TOPIC_PREFIX = "partner."
-PARTNER_SEAT_REQUEST_TYPES = _types("SeatRequestSent", "ExpertDrawn", "SubstituteDrawn")
+PARTNER_SEAT_REQUEST_TYPES = _types(
+    "SeatRequestSent", "ExpertDrawn", "SubstituteDrawn", "EvaluationCancelled"
+)
 PARTNER_ANSWER_TYPES = _types(
     "PartnerVenueDecision", "ExpertConfirmed", "ExpertDeclined", "ExpertNoShow"
 )
@@ -177,7 +180,8 @@ def partner_topic_prefix(partner_code: str) -> str:
 
 def partner_seat_requests_topic(partner_code: str) -> TopicSpec:
     """What the platform asks one partner: seat requests for its venues, experts drawn from
-    its pool (pseudonyms, time and place only) and substitutes. Read by that partner only."""
+    its pool (pseudonyms, time and place only), substitutes, and cancellations of evaluations
+    that used them. Read by that partner only."""
     return TopicSpec(
         name=f"{partner_topic_prefix(partner_code)}seat-requests.v1",
         key="evaluation_id",

@@ -365,13 +365,37 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert unsealing.cause == remote_eval_pb2.UNSEALING_CAUSE_CONTRACT_AWARDED
 
 
-async def test_a_terminated_trade_unseals_its_committee(
+async def _terminate(settings: PlatformSettings, project_id: str, *sections: str) -> None:
+    """intake's ProjectTerminated (流标) for each of ``sections`` of the project, in turn."""
+    producer = create_producer(settings, client_id="test-terminations")
+    await producer.start()
+    try:
+        for section in sections:
+            terminated = intake_pb2.ProjectTerminated(
+                project_id=project_id,
+                occurred_at=to_timestamp(datetime.now(UTC)),
+                actor_department="JYZX",
+                bid_section_code=section,
+                reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+                explanation="投标人不足三家",
+            )
+            await EventPublisher(producer).publish(
+                PROJECT_EVENTS,
+                Envelope(message=terminated, source="test", subject=project_id),
+                key=project_id,
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_a_trade_terminated_on_the_day_unseals_its_committee(
     world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
 ) -> None:
-    """No award will come for a terminated section (流标/终止), so its termination unseals the
-    committee, saying why; another section's termination leaves it sealed."""
-    slot_day = date(2051, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
+    """No award will come for a section terminated on (or after) its evaluation's day, so the
+    termination unseals the committee, saying why; another section's leaves it sealed."""
+    slot_day = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        await publish_spare_seats(client, world, slot_day, spare=40)
         created = await client.post(
             "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
         )
@@ -380,26 +404,7 @@ async def test_a_terminated_trade_unseals_its_committee(
         view = await wait_decided(client, world, evaluation_id)
         assert view["status"] == "scheduled", view
         project_id = view["project_id"]
-
-        producer = create_producer(settings, client_id="test-terminations")
-        await producer.start()
-        try:
-            for section in ("002", "001"):  # another section first: it unseals nothing
-                terminated = intake_pb2.ProjectTerminated(
-                    project_id=project_id,
-                    occurred_at=to_timestamp(datetime.now(UTC)),
-                    actor_department="JYZX",
-                    bid_section_code=section,
-                    reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
-                    explanation="投标人不足三家，流标",
-                )
-                await EventPublisher(producer).publish(
-                    PROJECT_EVENTS,
-                    Envelope(message=terminated, source="test", subject=project_id),
-                    key=project_id,
-                )
-        finally:
-            await producer.stop()
+        await _terminate(settings, project_id, "002", "001")  # another section first
 
         async def committee() -> httpx.Response:
             return await client.get(
@@ -416,13 +421,74 @@ async def test_a_terminated_trade_unseals_its_committee(
             json={"venue_id": MAIN_VENUE},
         )
         assert late.status_code == 409 and late.json()["code"] == "committee_unsealed", late.text
+    logged = await logged_events(settings, evaluation_id)
     [unsealing] = [
-        e.message
-        for e in await logged_events(settings, evaluation_id)
-        if isinstance(e.message, remote_eval_pb2.CommitteeUnsealed)
+        e.message for e in logged if isinstance(e.message, remote_eval_pb2.CommitteeUnsealed)
     ]
     assert unsealing.cause == remote_eval_pb2.UNSEALING_CAUSE_TRADE_TERMINATED
     assert unsealing.project_id == project_id and unsealing.bid_section_code == "001"
+    assert "EvaluationCancelled" not in _types(logged)
+
+
+async def test_a_trade_terminated_before_the_day_cancels_its_evaluation(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    """A section terminated before its evaluation's day: the evaluation is cancelled, its seats
+    are free again, each partner it used is told its part, and the committee stays sealed."""
+    slot_day = date(2051, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
+    slot = {"date": slot_day.isoformat(), "half_day": "AM"}
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        created = await client.post(
+            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
+        )
+        assert created.status_code == 202, created.text
+        evaluation_id = created.json()["evaluation_id"]
+        view = await wait_decided(client, world, evaluation_id)
+        assert view["status"] == "scheduled", view
+        booked = await client.get(
+            f"/v1/venues/{MAIN_VENUE}/capacity", params=slot, headers=world.host
+        )
+        assert booked.json()["booked"] > 0
+        await _terminate(settings, view["project_id"], "001")
+
+        async def current() -> dict[str, Any]:
+            r = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
+            return dict(r.json())
+
+        await eventually(current, lambda v: v["status"] == "cancelled")
+        freed = await client.get(
+            f"/v1/venues/{MAIN_VENUE}/capacity", params=slot, headers=world.host
+        )
+        assert freed.json()["booked"] == 0
+        sealed = await client.get(f"/v1/evaluations/{evaluation_id}/committee", headers=world.host)
+        assert sealed.status_code == 409 and sealed.json()["code"] == "committee_sealed"
+    logged = await logged_events(settings, evaluation_id)
+    [cancelled] = [
+        e.message for e in logged if isinstance(e.message, remote_eval_pb2.EvaluationCancelled)
+    ]
+    assert "CommitteeUnsealed" not in _types(logged)
+    pseudonyms = sorted(m["expert_pseudonym"] for m in view["committee"])
+    assert list(cancelled.released_expert_pseudonyms) == pseudonyms
+    assert set(cancelled.released_venue_ids) == {a["venue_id"] for a in view["allocations"]}
+    assert "流标" in cancelled.reason and "投标人不足三家" in cancelled.reason
+    # Each partner it used hears of its own venue and experts only.
+    for allocation in (a for a in view["allocations"] if a["role"] == "SECONDARY"):
+        partner = allocation["partner_code"]
+        told = [
+            e.message
+            for e in await events_of(
+                settings.kafka_bootstrap_servers,
+                partner_seat_requests_topic(partner).name,
+                evaluation_id,
+            )
+            if isinstance(e.message, remote_eval_pb2.EvaluationCancelled)
+        ]
+        assert len(told) == 1, told
+        assert list(told[0].released_venue_ids) == [allocation["venue_id"]]
+        own = sorted(
+            m["expert_pseudonym"] for m in view["committee"] if m["pool_partner_code"] == partner
+        )
+        assert list(told[0].released_expert_pseudonyms) == own
 
 
 async def test_a_slot_without_seats_fails_with_the_constraint_and_a_later_slot(
@@ -576,7 +642,12 @@ async def test_asyncapi_document_lists_partner_topics(remote_eval_api: ServicePr
     assert document["asyncapi"] == "3.0.0"
     requests = document["channels"]["partnerSeatRequests"]
     assert requests["address"] == "partner.{partnerCode}.seat-requests.v1"
-    assert set(requests["messages"]) == {"SeatRequestSent", "ExpertDrawn", "SubstituteDrawn"}
+    assert set(requests["messages"]) == {
+        "SeatRequestSent",
+        "ExpertDrawn",
+        "SubstituteDrawn",
+        "EvaluationCancelled",
+    }
     assert "370300" in requests["parameters"]["partnerCode"]["enum"]
     answers = document["channels"]["partnerAnswers"]["messages"]
     assert "expert_pseudonym" in answers["ExpertConfirmed"]["payload"]["properties"]
