@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
@@ -53,6 +52,7 @@ from services.remote_eval import event_codec
 from services.remote_eval.domain.checker import check_schedule
 from services.remote_eval.domain.conflicts import PartiesLearned, conflicted_experts
 from services.remote_eval.domain.model import (
+    SHANGHAI,
     EvaluationRequest,
     Expert,
     ExpertDirectory,
@@ -96,8 +96,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "prt/remote-eval/scheduler"
 COMMITTEE_LISTS_PREFIX = "prt:remote_eval:committee-lists:"
-# Evaluation days are Beijing days: a termination cancels the evaluations on a later day.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Namespace of the event ids derived from a causing event's id (UUIDv5).
 DERIVED_EVENT_IDS = uuid.UUID("6f1d3c1e-5b0a-4d0e-9a57-0c2b8e4f7a11")
 CONSUMER = "evaluations"
@@ -831,7 +829,7 @@ class Scheduler:
             raise EventRejected(f"expert registration {envelope.id}: {exc}") from exc
         await self._registry.add_sealed(expert, sealed)
 
-    # -- award or termination: unseal the committee ---------------------------------------------
+    # -- award or termination: unseal the committee, or cancel an evaluation still ahead ---------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
         message = envelope.message
         learned = event_codec.parties_learned_from(message)

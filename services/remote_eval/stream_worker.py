@@ -7,8 +7,9 @@ Agents (each a few lines, handing off to :class:`Scheduler`):
 - a timer: answer deadlines passed become timeout events on the evaluations log;
 - venues: owners' seat publications;
 - partner answers: answers partners write on their own topics, validated onto the log;
-- projects: ContractAwarded unseals the committee (招标投标法 art. 37), and so does a
-  ProjectTerminated (no award will come); the trade's parties are avoided (回避).
+- projects: ContractAwarded unseals the committee (招标投标法 art. 37); ProjectTerminated (no
+  award will come) cancels an evaluation of a later day and unseals one held already; the
+  trade's parties are avoided (回避).
 
 Run: python -m services.remote_eval.stream_worker
 """

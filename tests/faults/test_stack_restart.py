@@ -34,7 +34,6 @@ from tests.faults.conftest import Stack
 from tests.integration.reporting.conftest import Namespace
 from tests.support import fault_figures
 from tests.support.api_load import HOST_CENTRE, LoadFigures, WritePlan, add_experts, drive
-from tests.support.expert_absence_load import remote_eval_outbox_empty
 from tests.support.faults import table
 from tests.support.processes import REPO
 from tests.support.projection_checks import (
@@ -44,6 +43,7 @@ from tests.support.projection_checks import (
     INTAKE_PATTERNS,
 )
 from tests.support.redis_snapshot import Snapshot, compare, snapshot
+from tests.support.remote_eval_outbox import remote_eval_outbox_empty
 from tests.support.stream_workers import StreamWorkers, run_module, worker_specs
 
 pytestmark = pytest.mark.faults
@@ -144,7 +144,7 @@ async def test_whole_stack_restart_rebuilds_identical_snapshots(stack: Stack, re
     await stack.workers.wait_caught_up(stack.settings)
     # remote_eval's last decisions may leave its outbox after the other groups were seen caught
     # up (abnormal_push and reporting read its evaluations topic): wait for both in turn.
-    await remote_eval_outbox_empty(stack.settings)
+    await remote_eval_outbox_empty(stack.settings, timeout_s=300)
     await stack.workers.wait_caught_up(stack.settings)
 
     before_api = await _api_snapshot(stack)

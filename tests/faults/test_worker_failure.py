@@ -44,7 +44,6 @@ from tests.support.expert_absence_load import (
     ExpertWatchCheck,
     drive_absences,
     expert_watch_check,
-    remote_eval_outbox_empty,
 )
 from tests.support.faults import table
 from tests.support.projection_checks import (
@@ -54,6 +53,7 @@ from tests.support.projection_checks import (
     remote_eval_check,
     reporting_check,
 )
+from tests.support.remote_eval_outbox import remote_eval_outbox_empty
 from tests.support.stream_workers import StreamWorkers
 
 pytestmark = pytest.mark.faults
@@ -117,7 +117,7 @@ async def _run_with_kills(
         await stack.workers.wait_caught_up(stack.settings)
         # remote_eval's last absences and unsealings may leave its outbox after abnormal_push's
         # group was seen caught up: once that outbox is empty, every group is waited for again.
-        await remote_eval_outbox_empty(stack.settings)
+        await remote_eval_outbox_empty(stack.settings, timeout_s=300)
         await stack.workers.wait_caught_up(stack.settings)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nkills: {kills}\n{stack.workers.log_tails()}") from None

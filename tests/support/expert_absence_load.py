@@ -2,9 +2,9 @@
 
 While the run's evaluation requests are being scheduled, a venue's owner (the host for the main
 venue, 长清区 for its own) reports one member of some committees as absent through remote_eval's
-API, and the
-awards of some trades arrive on intake's topic (the test stands in for intake there: the run's
-evaluations are for projects intake never registered). remote_eval records each accepted no-show
+API, and the awards of some trades arrive on intake's topic (the test stands in for intake
+there: the run's evaluations are for projects intake never registered, so intake's own worker
+dead-letters those awards). remote_eval records each accepted no-show
 (``ExpertAbsenceRecorded``) and unseals the awarded committees; abnormal_push's expert watch
 judges them under its lease. :func:`expert_watch_check` then works out from the log alone which
 no-shows qualify (the rule's data: so many within the window, by supervision pseudonym) and
@@ -20,23 +20,19 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
-from prt.v1 import intake_pb2
-from redis.asyncio import Redis
 
 from services.abnormal_push.domain.detection.rules.repeated_expert_no_show import RULE
-from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.proto_values import from_timestamp, to_timestamp
-from services.platform_core.events.topics import ABNORMAL_REPORTS, EVALUATIONS, PROJECT_EVENTS
+from services.platform_core.events.proto_values import from_timestamp
+from services.platform_core.events.topics import ABNORMAL_REPORTS, EVALUATIONS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
-from services.remote_eval.store import OUTBOX_KEY
 from tests.support.api_load import HOME_VENUE, HOST_VENUE, Keys, LoadFigures, read_topic
-from tests.support.polling import eventually
+from tests.support.project_events import contract_awarded, publish_project_event
 
 RULE_ID = RULE.definition.rule_id
 
@@ -189,32 +185,8 @@ async def _report_no_show(
 async def _award(
     publisher: EventPublisher, project_id: str, evaluation_id: str, absences: AbsenceFigures
 ) -> None:
-    award = intake_pb2.ContractAwarded(
-        project_id=project_id,
-        occurred_at=to_timestamp(datetime.now(UTC)),
-        actor_department="JYZX",
-        bid_section_code="001",
-        amount_fen=1_000_000,
-    )
-    await publisher.publish(
-        PROJECT_EVENTS,
-        Envelope(message=award, source="faults-test", subject=project_id),
-        key=project_id,
-    )
+    await publish_project_event(publisher, contract_awarded(project_id))
     absences.awarded.add(evaluation_id)
-
-
-async def remote_eval_outbox_empty(settings: PlatformSettings) -> None:
-    """Until every decision remote_eval stored has its events on the log."""
-    redis = Redis.from_url(settings.redis_url)
-    try:
-
-        async def pending() -> int:
-            return int(await redis.hlen(OUTBOX_KEY))
-
-        await eventually(pending, lambda n: n == 0, timeout_s=300)
-    finally:
-        await redis.aclose()
 
 
 @dataclass(frozen=True)

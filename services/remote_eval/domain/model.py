@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from services.platform_core.errors import PlatformError
 
@@ -27,6 +28,9 @@ class HalfDay(StrEnum):
 # Slots the scheduler can reason about: any date whose following half-days (the nearest-
 # alternative search, answer deadlines) are still representable. Far-future slots are valid
 # (load tests keep their runs apart with them); only the calendar's end is not.
+# A slot's day is a Beijing day: check-in is for today there, and a termination cancels the
+# evaluations of a later day.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date.min, date.max - timedelta(days=366)
 
 

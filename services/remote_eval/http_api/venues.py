@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from prt.v1 import remote_eval_pb2
@@ -17,7 +16,7 @@ from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
-from services.remote_eval.domain.model import HalfDay, Slot
+from services.remote_eval.domain.model import SHANGHAI, HalfDay, Slot
 from services.remote_eval.http_api.dependencies import (
     Context,
     IdempotencyKey,
@@ -35,7 +34,6 @@ from services.remote_eval.http_api.schemas import (
 from services.remote_eval.reference import DirectoryEntry, venue_directory
 
 router = APIRouter(prefix="/v1/venues", tags=["venues"])
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _venue_or_404(venue_id: str) -> DirectoryEntry:

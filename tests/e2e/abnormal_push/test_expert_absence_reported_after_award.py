@@ -34,6 +34,7 @@ from tests.integration.remote_eval.world import (
 )
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.project_events import contract_awarded
 
 pytestmark = pytest.mark.integration
 
@@ -149,15 +150,7 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
         assert await reports() == []  # the committee is sealed: nothing reached a department
 
         # The award: remote_eval unseals the committee, which releases the report.
-        await on_intake(
-            intake_pb2.ContractAwarded(
-                project_id=project_id,
-                occurred_at=_at(datetime.now(UTC)),
-                actor_department="JYZX",
-                bid_section_code="001",
-                amount_fen=1_000_000,
-            )
-        )
+        await on_intake(contract_awarded(project_id))
         [report] = await eventually(reports, lambda found: len(found) > 0)
         await eventually(held, lambda found: found == [])
     assert report["project_id"] == project_id

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from prt.v1 import intake_pb2, remote_eval_pb2
+from google.protobuf.message import Message
+from prt.v1 import remote_eval_pb2
 
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import (
     EVALUATIONS,
-    PROJECT_EVENTS,
     dead_letter_topic,
     partner_answers_topic,
     partner_seat_requests_topic,
@@ -39,10 +39,17 @@ from tests.integration.remote_eval.world import (
     post_headers,
     publish_spare_seats,
     request_body,
+    scheduled_evaluation,
     wait_decided,
 )
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.project_events import (
+    contract_awarded,
+    publish_project_event,
+    publish_project_events,
+    tender_failed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -330,18 +337,7 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             # The award arrives on intake's topic: the committee is unsealed.
             state = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
             project_id = state.json()["project_id"]
-            award = intake_pb2.ContractAwarded(
-                project_id=project_id,
-                occurred_at=to_timestamp(datetime.now(UTC)),
-                actor_department="JYZX",
-                bid_section_code="001",
-                amount_fen=1_000_000,
-            )
-            await EventPublisher(producer).publish(
-                PROJECT_EVENTS,
-                Envelope(message=award, source="test", subject=project_id),
-                key=project_id,
-            )
+            await publish_project_event(EventPublisher(producer), contract_awarded(project_id))
         finally:
             await producer.stop()
 
@@ -365,25 +361,34 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
         assert unsealing.cause == remote_eval_pb2.UNSEALING_CAUSE_CONTRACT_AWARDED
 
 
-async def _terminate(settings: PlatformSettings, project_id: str, *sections: str) -> None:
-    """intake's ProjectTerminated (流标) for each of ``sections`` of the project, in turn."""
-    producer = create_producer(settings, client_id="test-terminations")
+async def _dead_lettered(settings: PlatformSettings, evaluation_id: str) -> list[bytes]:
+    """The reasons remote_eval's scheduler gave for the records on ``evaluation_id`` it refused,
+    once there is one."""
+    dead_letters = dead_letter_topic("remote_eval.scheduler").name
+
+    async def reasons() -> list[bytes]:
+        return [
+            dict(headers)["dlq-reason"]
+            for key, _, headers in await read_topic_headers(
+                settings.kafka_bootstrap_servers, dead_letters
+            )
+            if key == evaluation_id.encode()
+        ]
+
+    return await eventually(reasons, bool)
+
+
+async def _answer_on_kafka(settings: PlatformSettings, partner: str, answer: Message) -> None:
+    """``answer`` as ``partner`` writes it on its own answers topic."""
+    evaluation_id = getattr(answer, "evaluation_id")  # noqa: B009 - every answer has one
+    producer = create_producer(settings, client_id=f"test-partner-{partner}")
     await producer.start()
     try:
-        for section in sections:
-            terminated = intake_pb2.ProjectTerminated(
-                project_id=project_id,
-                occurred_at=to_timestamp(datetime.now(UTC)),
-                actor_department="JYZX",
-                bid_section_code=section,
-                reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
-                explanation="投标人不足三家",
-            )
-            await EventPublisher(producer).publish(
-                PROJECT_EVENTS,
-                Envelope(message=terminated, source="test", subject=project_id),
-                key=project_id,
-            )
+        await EventPublisher(producer).publish(
+            partner_answers_topic(partner),
+            Envelope(message=answer, source=f"partner/{partner}", subject=evaluation_id),
+            key=evaluation_id,
+        )
     finally:
         await producer.stop()
 
@@ -396,15 +401,12 @@ async def test_a_trade_terminated_on_the_day_unseals_its_committee(
     slot_day = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
         await publish_spare_seats(client, world, slot_day, spare=40)
-        created = await client.post(
-            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
-        )
-        assert created.status_code == 202, created.text
-        evaluation_id = created.json()["evaluation_id"]
-        view = await wait_decided(client, world, evaluation_id)
-        assert view["status"] == "scheduled", view
+        view = await scheduled_evaluation(client, world, slot_day)
+        evaluation_id = view["evaluation_id"]
         project_id = view["project_id"]
-        await _terminate(settings, project_id, "002", "001")  # another section first
+        await publish_project_events(  # another section first: it unseals nothing
+            settings, tender_failed(project_id, "002"), tender_failed(project_id, "001")
+        )
 
         async def committee() -> httpx.Response:
             return await client.get(
@@ -421,6 +423,16 @@ async def test_a_trade_terminated_on_the_day_unseals_its_committee(
             json={"venue_id": MAIN_VENUE},
         )
         assert late.status_code == 409 and late.json()["code"] == "committee_unsealed", late.text
+    # Nor is an answer written on a partner's own topic: it is dead-lettered, saying why.
+    remote = next(m for m in view["committee"] if m["pool_partner_code"] in PARTNERS)
+    confirmed = remote_eval_pb2.ExpertConfirmed(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(datetime.now(UTC)),
+        partner_code=remote["pool_partner_code"],
+        expert_pseudonym=remote["expert_pseudonym"],
+    )
+    await _answer_on_kafka(settings, remote["pool_partner_code"], confirmed)
+    assert b"is unsealed" in (await _dead_lettered(settings, evaluation_id))[0]
     logged = await logged_events(settings, evaluation_id)
     [unsealing] = [
         e.message for e in logged if isinstance(e.message, remote_eval_pb2.CommitteeUnsealed)
@@ -438,18 +450,13 @@ async def test_a_trade_terminated_before_the_day_cancels_its_evaluation(
     slot_day = date(2051, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
     slot = {"date": slot_day.isoformat(), "half_day": "AM"}
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
-        created = await client.post(
-            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
-        )
-        assert created.status_code == 202, created.text
-        evaluation_id = created.json()["evaluation_id"]
-        view = await wait_decided(client, world, evaluation_id)
-        assert view["status"] == "scheduled", view
+        view = await scheduled_evaluation(client, world, slot_day)
+        evaluation_id = view["evaluation_id"]
         booked = await client.get(
             f"/v1/venues/{MAIN_VENUE}/capacity", params=slot, headers=world.host
         )
         assert booked.json()["booked"] > 0
-        await _terminate(settings, view["project_id"], "001")
+        await publish_project_events(settings, tender_failed(view["project_id"], "001"))
 
         async def current() -> dict[str, Any]:
             r = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
@@ -471,6 +478,17 @@ async def test_a_trade_terminated_before_the_day_cancels_its_evaluation(
     assert list(cancelled.released_expert_pseudonyms) == pseudonyms
     assert set(cancelled.released_venue_ids) == {a["venue_id"] for a in view["allocations"]}
     assert "流标" in cancelled.reason and "投标人不足三家" in cancelled.reason
+    # A partner's answer to the cancelled evaluation is dead-lettered, saying why.
+    secondary = next(a for a in view["allocations"] if a["role"] == "SECONDARY")
+    accepted = remote_eval_pb2.PartnerVenueDecision(
+        evaluation_id=evaluation_id,
+        occurred_at=to_timestamp(datetime.now(UTC)),
+        partner_code=secondary["partner_code"],
+        venue_id=secondary["venue_id"],
+        decision=remote_eval_pb2.VENUE_DECISION_ACCEPTED,
+    )
+    await _answer_on_kafka(settings, secondary["partner_code"], accepted)
+    assert b"is not scheduled" in (await _dead_lettered(settings, evaluation_id))[0]
     # Each partner it used hears of its own venue and experts only.
     for allocation in (a for a in view["allocations"] if a["role"] == "SECONDARY"):
         partner = allocation["partner_code"]
@@ -570,13 +588,8 @@ async def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner(
     committee stays whole."""
     slot_day = date(2041, 1, 1) + timedelta(days=random.randrange(1000))  # no other draws near
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
-        created = await client.post(
-            "/v1/evaluations", headers=post_headers(world.host), json=request_body(world, slot_day)
-        )
-        assert created.status_code == 202, created.text
-        evaluation_id = created.json()["evaluation_id"]
-        view = await wait_decided(client, world, evaluation_id)
-        assert view["status"] == "scheduled", view
+        view = await scheduled_evaluation(client, world, slot_day)
+        evaluation_id = view["evaluation_id"]
         first = next(m for m in view["committee"] if m["venue_id"] != MAIN_VENUE)
         venue, pool, kind = first["venue_id"], first["pool_partner_code"], first["kind"]
 
@@ -674,17 +687,6 @@ async def test_a_forged_partner_answer_is_dead_lettered(
         )
     finally:
         await producer.stop()
-    dead_letters = dead_letter_topic("remote_eval.scheduler").name
-
-    async def dead() -> list[dict[str, bytes]]:
-        return [
-            dict(headers)
-            for key, _, headers in await read_topic_headers(
-                settings.kafka_bootstrap_servers, dead_letters
-            )
-            if key == marker.encode()
-        ]
-
-    found = await eventually(dead, bool)
-    assert b"names partner '370500', not 370300" in found[0]["dlq-reason"]
+    found = await _dead_lettered(settings, marker)
+    assert b"names partner '370500', not 370300" in found[0]
     assert not await events_of(settings.kafka_bootstrap_servers, EVALUATIONS.name, marker)

@@ -13,17 +13,16 @@ from typing import Any
 
 import httpx
 from google.protobuf.message import Message
-from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.settings import PlatformSettings
-from services.remote_eval.store import OUTBOX_KEY
 from tests.conftest import IssueKey
 from tests.integration.remote_eval.topic_reading import events_of
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.remote_eval_outbox import remote_eval_outbox_empty
 
 MAIN_VENUE = "JN-370100-1"
 PARTNERS = ("370300", "370500", "370800")
@@ -176,17 +175,20 @@ async def wait_decided(
     return result
 
 
+async def scheduled_evaluation(
+    client: httpx.AsyncClient, w: World, slot_day: date
+) -> dict[str, Any]:
+    """The host requests an evaluation on ``slot_day``'s morning; its view once scheduled."""
+    created = await client.post(
+        "/v1/evaluations", headers=post_headers(w.host), json=request_body(w, slot_day)
+    )
+    assert created.status_code == 202, created.text
+    view = await wait_decided(client, w, created.json()["evaluation_id"])
+    assert view["status"] == "scheduled", view
+    return view
+
+
 async def logged_events(settings: PlatformSettings, evaluation_id: str) -> list[Envelope[Message]]:
-    """The evaluation's events on the log once every stored decision is published: the state
-    a reader sees is stored before its events go out (with their outbox, in one MULTI), so the
-    log catches up when the outbox is empty."""
-    redis = Redis.from_url(settings.redis_url)
-    try:
-
-        async def pending() -> int:
-            return int(await redis.hlen(OUTBOX_KEY))
-
-        await eventually(pending, lambda n: n == 0)
-    finally:
-        await redis.aclose()
+    """The evaluation's events on the log once every stored decision is published."""
+    await remote_eval_outbox_empty(settings)
     return await events_of(settings.kafka_bootstrap_servers, EVALUATIONS.name, evaluation_id)
