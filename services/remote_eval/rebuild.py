@@ -53,7 +53,7 @@ from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import (
     AVAILABILITY_KEY,
     DEADLINES_KEY,
-    DRAW_DAYS_KEY,
+    DRAWN_ON_PREFIX,
     OFFERS_KEY,
     PREFIX,
     EvaluationState,
@@ -72,9 +72,10 @@ PROJECTION_PATTERNS = (
     f"{PREFIX}parties:*",
     f"{PREFIX}bookings:*",
     f"{PREFIX}busy:*",
+    f"{DRAWN_ON_PREFIX}*",
     f"{COMMITTEE_LISTS_PREFIX}*",
 )
-PROJECTION_KEYS = (OFFERS_KEY, DRAW_DAYS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
+PROJECTION_KEYS = (OFFERS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
 
 
 @dataclass
@@ -165,9 +166,14 @@ async def _latest_states(
     async for envelope in replay_topic(settings, EVALUATION_STATES, report, client_id=CLIENT_ID):
         recorded: object = envelope.message
         if isinstance(recorded, remote_eval_pb2.EvaluationStateRecorded):
-            latest[recorded.evaluation_id] = EvaluationState.from_json(
-                json.loads(recorded.state_json)
-            )
+            try:
+                latest[recorded.evaluation_id] = EvaluationState.from_json(
+                    json.loads(recorded.state_json)
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                # Not a state this scheduler wrote: counted and named, the rest rebuilt.
+                report.rejected += 1
+                log.warning("state of %s unreadable: %r", recorded.evaluation_id, exc)
     return latest
 
 
@@ -183,21 +189,14 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
         await _offers_and_availability(settings, store, registry, report)
         await _parties(settings, store, report)
         latest = await _latest_states(settings, report)
-        draw_days: dict[str, set[str]] = {}
         for state in latest.values():
-            await store.save(state, None)
-            if state.slot is not None:
-                for member in [*state.members, *state.former]:
-                    draw_days.setdefault(member.assignment.expert_id, set()).add(
-                        state.slot.day.isoformat()
-                    )
+            # Every expert drawn for it counts as drawn that day, the replaced ones too.
+            drawn = [m.assignment.expert_id for m in [*state.members, *state.former]]
+            day = state.slot.day if state.slot is not None else None
+            await store.save(state, None, draw_days=(drawn, day) if day and drawn else None)
             if state.unsealed:
                 document = await committee_document(registry, state)
                 await redis.set(COMMITTEE_LISTS_PREFIX + state.request.evaluation_id, document)
-        if draw_days:
-            await redis.hset(
-                DRAW_DAYS_KEY, mapping={k: json.dumps(sorted(v)) for k, v in draw_days.items()}
-            )
         report.evaluations = len(latest)
         return report
     finally:

@@ -195,7 +195,7 @@ class Scheduler:
         return scheduling_context(
             await self._store.market(wanted, excluding_evaluation=excluding),
             await self._experts(),
-            await self._store.history(wanted),
+            await self._store.history(wanted, self._policy.recent_draw_days),
             self._policy,
         )
 
@@ -263,12 +263,19 @@ class Scheduler:
     async def _flush(self) -> None:
         """Publishes every stored outbox (this decision's, or one a crash left), then clears it."""
         for name, records in (await self._store.pending_outboxes()).items():
-            for topic_name, key, value, headers in records:
-                envelope = decode_record(
-                    base64.b64decode(value),
-                    [(h, base64.b64decode(raw)) for h, raw in headers],
-                )
-                await self._publisher.publish(self._topics[topic_name], envelope, key=key)
+            await self._publisher.publish_all(
+                [
+                    (
+                        self._topics[topic_name],
+                        decode_record(
+                            base64.b64decode(value),
+                            [(h, base64.b64decode(raw)) for h, raw in headers],
+                        ),
+                        key,
+                    )
+                    for topic_name, key, value, headers in records
+                ]
+            )
             await self._store.clear_outbox(name)
 
     async def _emit_to_partner(
@@ -442,7 +449,7 @@ class Scheduler:
     ) -> None:
         assert state.slot is not None
         entry = venue_directory()[venue_id]
-        offers = await self._store.published_offers()
+        offers = await self._store.published_offers([(venue_id, state.slot)])
         offer = offers.get(
             (venue_id, state.slot), SeatOffer(venue_id, state.slot, 0, entry.fee_fen)
         )

@@ -11,8 +11,9 @@ evaluation-state changelog, venue capacity and availability events).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -38,7 +39,9 @@ from services.remote_eval.reference import venue_directory
 
 PREFIX = "prt:remote_eval:"
 OFFERS_KEY = PREFIX + "offers"
-DRAW_DAYS_KEY = PREFIX + "draw-days"
+# One set per day of the experts drawn for it: a decision reads the days around its slot only
+# (the draw-frequency rule looks back and forward a few days), never every draw ever made.
+DRAWN_ON_PREFIX = PREFIX + "drawn-on:"
 OUTBOX_KEY = PREFIX + "outbox"
 DEADLINES_KEY = PREFIX + "deadlines"  # sorted set: deadline JSON by due epoch seconds
 AVAILABILITY_KEY = PREFIX + "availability"  # expert id -> {pool_code, dates unavailable}
@@ -62,6 +65,10 @@ def _bookings_key(slot: Slot) -> str:
 
 def _busy_key(slot: Slot) -> str:
     return f"{PREFIX}busy:{slot.key()}"
+
+
+def drawn_on_key(day: date) -> str:
+    return f"{DRAWN_ON_PREFIX}{day.isoformat()}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,26 +320,14 @@ class RemoteEvalStore:
         either all of a decision or none. Under ``fence`` (the scheduler's decision lease) the
         MULTI runs only while the lease is still this decision's: else LeaseLost, nothing
         written."""
-        day_updates = await self._draw_day_updates(*draw_days) if draw_days else {}
         async with self._redis.pipeline(transaction=True) as pipe:
             if fence is not None:
                 await fence.begin_fenced(pipe)
-            _queue_decision(pipe, state, previous, outbox, day_updates)
+            _queue_decision(pipe, state, previous, outbox, draw_days)
             if fence is not None:
                 await fence.execute_fenced(pipe)
             else:
                 await pipe.execute()
-
-    async def _draw_day_updates(self, expert_ids: list[str], day: date) -> dict[Any, Any]:
-        if not expert_ids:
-            return {}
-        current = await self._redis.hmget(DRAW_DAYS_KEY, expert_ids)
-        updates: dict[Any, Any] = {}
-        for expert_id, raw in zip(expert_ids, current, strict=True):
-            days = set(json.loads(raw)) if raw else set()
-            days.add(day.isoformat())
-            updates[expert_id] = json.dumps(sorted(days))
-        return updates
 
     # -- outbox: events decided and stored, not yet acknowledged by the broker ------------------
     async def pending_outboxes(self) -> dict[str, list[list[Any]]]:
@@ -369,14 +364,22 @@ class RemoteEvalStore:
             json.dumps({"seats": offer.seats, "fee_fen": offer.fee_fen}),
         )
 
-    async def published_offers(self) -> dict[tuple[str, Slot], SeatOffer]:
-        raw: dict[Any, Any] = await self._redis.hgetall(OFFERS_KEY)
+    async def published_offers(
+        self, wanted: Iterable[tuple[str, Slot]]
+    ) -> dict[tuple[str, Slot], SeatOffer]:
+        """The offers published for the ``wanted`` (venue id, slot) pairs that have one. Only
+        those are read: the hash keeps every slot ever published, and a decision needs a few."""
+        fields = list(dict.fromkeys(wanted))
+        if not fields:
+            return {}
+        raw: list[Any] = await self._redis.hmget(
+            OFFERS_KEY, [f"{venue_id}|{slot.key()}" for venue_id, slot in fields]
+        )
         offers: dict[tuple[str, Slot], SeatOffer] = {}
-        for name, value in raw.items():
-            venue_id, _, slot_key = name.decode().partition("|")
-            data = json.loads(value)
-            slot = Slot.parse(slot_key)
-            offers[(venue_id, slot)] = SeatOffer(venue_id, slot, data["seats"], data["fee_fen"])
+        for (venue_id, slot), value in zip(fields, raw, strict=True):
+            if value is not None:
+                data = json.loads(value)
+                offers[(venue_id, slot)] = SeatOffer(venue_id, slot, data["seats"], data["fee_fen"])
         return offers
 
     async def bookings(self, slot: Slot) -> dict[str, dict[str, int]]:
@@ -393,7 +396,9 @@ class RemoteEvalStore:
     ) -> MarketView:
         """Directory, offers (published, else the directory's defaults) and bookings of others."""
         directory = venue_directory()
-        published = await self.published_offers()
+        published = await self.published_offers(
+            (venue_id, slot) for slot in slots for venue_id in directory
+        )
         offers: dict[tuple[str, Slot], SeatOffer] = {}
         booked: dict[tuple[str, Slot], int] = {}
         for slot in slots:
@@ -407,16 +412,27 @@ class RemoteEvalStore:
                 )
         return MarketView({v: e.venue for v, e in directory.items()}, offers, booked)
 
-    async def history(self, slots: list[Slot]) -> ExpertHistory:
+    async def history(self, slots: list[Slot], recent_draw_days: int) -> ExpertHistory:
+        """Who sits in each of ``slots``, and who was drawn for a day less than
+        ``recent_draw_days`` from any of them (the draw-frequency rule's window)."""
         busy: dict[Slot, frozenset[str]] = {}
         for slot in slots:
             members: dict[Any, Any] = await self._redis.hgetall(_busy_key(slot))
             busy[slot] = frozenset(k.decode() for k in members)
-        raw: dict[Any, Any] = await self._redis.hgetall(DRAW_DAYS_KEY)
-        days = {
-            k.decode(): tuple(date.fromisoformat(d) for d in json.loads(v)) for k, v in raw.items()
-        }
-        return ExpertHistory(busy, days)
+        if not slots or recent_draw_days <= 0:
+            return ExpertHistory(busy, {})
+        first = min(s.day for s in slots) - timedelta(days=recent_draw_days - 1)
+        last = max(s.day for s in slots) + timedelta(days=recent_draw_days - 1)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.smembers(drawn_on_key(day))
+            drawn: list[set[Any]] = await pipe.execute()
+        draw_days: dict[str, list[date]] = {}
+        for day, expert_ids in zip(days, drawn, strict=True):
+            for expert_id in expert_ids:
+                draw_days.setdefault(expert_id.decode(), []).append(day)
+        return ExpertHistory(busy, {k: tuple(v) for k, v in draw_days.items()})
 
 
 def _queue_decision(
@@ -424,7 +440,7 @@ def _queue_decision(
     state: EvaluationState,
     previous: EvaluationState | None,
     outbox: Outbox | None,
-    day_updates: dict[Any, Any],
+    draw_days: tuple[list[str], date] | None,
 ) -> None:
     """Queues one decision's writes on ``pipe`` (see RemoteEvalStore.save)."""
     request = state.request
@@ -432,8 +448,9 @@ def _queue_decision(
         pipe.hset(OUTBOX_KEY, outbox.name, json.dumps(outbox.records))
         for consumer, event_id in outbox.applied:
             pipe.set(f"{PREFIX}applied:{consumer}:{event_id}", "1")
-    if day_updates:
-        pipe.hset(DRAW_DAYS_KEY, mapping=day_updates)
+    if draw_days is not None and draw_days[0]:
+        expert_ids, day = draw_days
+        pipe.sadd(drawn_on_key(day), *expert_ids)
     pipe.set(_evaluation_key(request.evaluation_id), json.dumps(state.to_json()))
     pipe.sadd(_project_key(request.project_id, request.bid_section_code), request.evaluation_id)
     # And under the whole project, for what concerns all its sections (its tenderer's 回避).

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from prt.v1 import intake_pb2
+from prt.v1 import intake_pb2, remote_eval_pb2
 from redis.asyncio import Redis
 
 from services.platform_core.events.envelope import Envelope
@@ -80,21 +80,46 @@ async def test_rebuilt_projections_equal_the_live_ones(
         await rebuild(settings, wipe_first=True)
         await _flow(world, remote_eval_api, settings)
         live = await quiet(redis)
+        await _unreadable_state(settings)  # counted and skipped, not the end of the rebuild
         report = await rebuild(settings, wipe_first=True)
         rebuilt = await snapshot(redis)
     finally:
         await redis.aclose()
     assert report.wiped_keys > 0 and report.evaluations >= 1 and report.undecodable == 0
+    assert report.rejected >= 1
     assert set(rebuilt) == set(live)
     assert [k for k in live if live[k] != rebuilt[k]] == []
     assert any(k.startswith(b"prt:remote_eval:committee-lists:") for k in live)
     assert b"prt:remote_eval:availability" in live and b"prt:remote_eval:offers" in live
+    assert any(k.startswith(b"prt:remote_eval:drawn-on:") for k in live)  # the draw days
     # The changelog holds registry ids, never a name, phone or ID number.
     texts = [
         (raw or b"").decode("utf-8", "replace")
         for _, raw, _ in await read_topic(settings.kafka_bootstrap_servers, EVALUATION_STATES.name)
     ]
     assert texts and not [p for p in world.planted for t in texts if p in t]
+
+
+async def _unreadable_state(settings: PlatformSettings) -> None:
+    evaluation_id = f"EV-UNREADABLE-{uuid.uuid4()}"
+    producer = create_producer(settings, client_id="test-unreadable-state")
+    await producer.start()
+    try:
+        await EventPublisher(producer).publish(
+            EVALUATION_STATES,
+            Envelope(
+                message=remote_eval_pb2.EvaluationStateRecorded(
+                    evaluation_id=evaluation_id,
+                    occurred_at=to_timestamp(datetime.now(UTC)),
+                    state_json='{"status": "scheduled"}',
+                ),
+                source="test",
+                subject=evaluation_id,
+            ),
+            key=evaluation_id,
+        )
+    finally:
+        await producer.stop()
 
 
 async def _flow(world: World, api: ServiceProcess, settings: PlatformSettings) -> None:

@@ -1,0 +1,63 @@
+"""What a decision reads from the store: the days around its slot and the offers of its slots
+only, however many slots and draws the store keeps (it grows with every evaluation; a read of
+all of it per decision made remote_eval fall behind its log at full load)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from redis.asyncio import Redis
+
+from services.remote_eval.domain.model import HalfDay, SeatOffer, Slot
+from services.remote_eval.reference import venue_directory
+from services.remote_eval.store import EvaluationState, RemoteEvalStore, drawn_on_key
+from tests.unit.remote_eval.fixtures import request
+
+# Far from any other test's days: the store's keys are shared by the whole test stack.
+DAY = date(2300, 1, 1) + timedelta(days=uuid.uuid4().int % 100_000 * 30)
+
+
+async def test_draw_history_holds_the_days_within_the_window_of_the_slots(redis: Redis) -> None:
+    store = RemoteEvalStore(redis)
+    tag = uuid.uuid4().hex[:8]
+    # One expert drawn for each day from 8 days before the slot to 8 days after it.
+    drawn = {offset: f"{tag}-{offset:+d}" for offset in range(-8, 9)}
+    for offset, expert_id in drawn.items():
+        day = DAY + timedelta(days=offset)
+        state = EvaluationState(request=request(evaluation_id=f"{tag}{offset}"))
+        await store.save(state, None, draw_days=([expert_id], day))
+    slot = Slot(DAY, HalfDay.AM)
+    try:
+        history = await store.history([slot], recent_draw_days=7)
+        mine = {k: v for k, v in history.draw_days.items() if k.startswith(tag)}
+        # Less than 7 days apart: 6 days before to 6 days after, each with its own day.
+        assert mine == {drawn[o]: (DAY + timedelta(days=o),) for o in range(-6, 7)}
+        assert history.drawn_recently(drawn[-6], DAY, 7)
+        assert not history.drawn_recently(drawn[-7], DAY, 7)
+        # Two slots a fortnight apart: the window around each, nothing between is missed.
+        later = Slot(DAY + timedelta(days=14), HalfDay.PM)
+        both = await store.history([slot, later], recent_draw_days=7)
+        assert {k for k in both.draw_days if k.startswith(tag)} == set(drawn.values()) - {
+            drawn[-8],
+            drawn[-7],
+        }
+        assert (await store.history([slot], recent_draw_days=0)).draw_days == {}
+    finally:
+        await redis.delete(*(drawn_on_key(DAY + timedelta(days=o)) for o in drawn))
+
+
+async def test_offers_read_are_those_of_the_slots_asked_for(redis: Redis) -> None:
+    store = RemoteEvalStore(redis)
+    venue_id = sorted(venue_directory())[0]
+    slots = [Slot(DAY + timedelta(days=100 + n), HalfDay.PM) for n in range(3)]
+    for n, slot in enumerate(slots):
+        await store.publish_offer(SeatOffer(venue_id, slot, seats=10 + n, fee_fen=500 + n))
+    unpublished = Slot(DAY + timedelta(days=99), HalfDay.PM)
+
+    offers = await store.published_offers([(venue_id, slots[1]), (venue_id, unpublished)])
+
+    assert offers == {(venue_id, slots[1]): SeatOffer(venue_id, slots[1], 11, 501)}
+    market = await store.market([slots[2]])
+    assert market.offers[(venue_id, slots[2])] == SeatOffer(venue_id, slots[2], 12, 502)
+    assert await store.published_offers([]) == {}
