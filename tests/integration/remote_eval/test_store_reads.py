@@ -1,6 +1,9 @@
 """What a decision reads from the store: the days around its slot and the offers of its slots
 only, however many slots and draws the store keeps (it grows with every evaluation; a read of
-all of it per decision made remote_eval fall behind its log at full load)."""
+all of it per decision made remote_eval fall behind its log at full load).
+
+These tests write to the store directly, with nothing on the log: they delete what they wrote,
+since later tests (rebuilds, the fault suite) compare the store with the log."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from redis.asyncio import Redis
 
 from services.remote_eval.domain.model import HalfDay, SeatOffer, Slot
 from services.remote_eval.reference import venue_directory
-from services.remote_eval.store import EvaluationState, RemoteEvalStore, drawn_on_key
+from services.remote_eval.store import OFFERS_KEY, EvaluationState, RemoteEvalStore, drawn_on_key
 from tests.unit.remote_eval.fixtures import request
 
 # Far from any other test's days: the store's keys are shared by the whole test stack.
@@ -25,7 +28,9 @@ async def test_draw_history_holds_the_days_within_the_window_of_the_slots(redis:
     drawn = {offset: f"{tag}-{offset:+d}" for offset in range(-8, 9)}
     for offset, expert_id in drawn.items():
         day = DAY + timedelta(days=offset)
-        state = EvaluationState(request=request(evaluation_id=f"{tag}{offset}"))
+        state = EvaluationState(
+            request=request(evaluation_id=f"EV-{tag}{offset}", project_id=f"P-{tag}")
+        )
         await store.save(state, None, draw_days=([expert_id], day))
     slot = Slot(DAY, HalfDay.AM)
     try:
@@ -44,7 +49,8 @@ async def test_draw_history_holds_the_days_within_the_window_of_the_slots(redis:
         }
         assert (await store.history([slot], recent_draw_days=0)).draw_days == {}
     finally:
-        await redis.delete(*(drawn_on_key(DAY + timedelta(days=o)) for o in drawn))
+        written = [key async for key in redis.scan_iter(match=f"prt:remote_eval:*{tag}*")]
+        await redis.delete(*written, *(drawn_on_key(DAY + timedelta(days=o)) for o in drawn))
 
 
 async def test_offers_read_are_those_of_the_slots_asked_for(redis: Redis) -> None:
@@ -54,10 +60,12 @@ async def test_offers_read_are_those_of_the_slots_asked_for(redis: Redis) -> Non
     for n, slot in enumerate(slots):
         await store.publish_offer(SeatOffer(venue_id, slot, seats=10 + n, fee_fen=500 + n))
     unpublished = Slot(DAY + timedelta(days=99), HalfDay.PM)
+    try:
+        offers = await store.published_offers([(venue_id, slots[1]), (venue_id, unpublished)])
 
-    offers = await store.published_offers([(venue_id, slots[1]), (venue_id, unpublished)])
-
-    assert offers == {(venue_id, slots[1]): SeatOffer(venue_id, slots[1], 11, 501)}
-    market = await store.market([slots[2]])
-    assert market.offers[(venue_id, slots[2])] == SeatOffer(venue_id, slots[2], 12, 502)
-    assert await store.published_offers([]) == {}
+        assert offers == {(venue_id, slots[1]): SeatOffer(venue_id, slots[1], 11, 501)}
+        market = await store.market([slots[2]])
+        assert market.offers[(venue_id, slots[2])] == SeatOffer(venue_id, slots[2], 12, 502)
+        assert await store.published_offers([]) == {}
+    finally:
+        await redis.hdel(OFFERS_KEY, *(f"{venue_id}|{slot.key()}" for slot in slots))
