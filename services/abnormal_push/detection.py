@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -182,6 +182,14 @@ def _queue_expert_watch(
         pipe.hdel(HELD, *released)
 
 
+def _project_facts(project_id: str, raw: Any) -> ProjectFacts:
+    if raw is None:
+        return ProjectFacts(project_id)
+    data = json.loads(raw)
+    tenderer = data.pop("tenderer")
+    return ProjectFacts(**data, tenderer=Organisation(**tenderer) if tenderer else None)
+
+
 class DetectionState:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -190,12 +198,15 @@ class DetectionState:
         return bool(await self._redis.exists(APPLIED + event_id))
 
     async def project(self, project_id: str) -> ProjectFacts:
-        raw = await self._redis.get(PROJECT + project_id)
-        if raw is None:
-            return ProjectFacts(project_id)
-        data = json.loads(raw)
-        tenderer = data.pop("tenderer")
-        return ProjectFacts(**data, tenderer=Organisation(**tenderer) if tenderer else None)
+        return _project_facts(project_id, await self._redis.get(PROJECT + project_id))
+
+    async def projects(self, project_ids: Iterable[str]) -> dict[str, ProjectFacts]:
+        """The facts of several projects in one read (an expert's history may name many)."""
+        ids = sorted(set(project_ids))
+        if not ids:
+            return {}
+        raw = await self._redis.mget([PROJECT + pid for pid in ids])
+        return {pid: _project_facts(pid, value) for pid, value in zip(ids, raw, strict=True)}
 
     async def bids(self, project_id: str, section: str) -> dict[str, Bid]:
         raw: dict[Any, Any] = await self._redis.hgetall(f"{BIDS}{project_id}:{section}")
@@ -424,9 +435,7 @@ class Detector:
         if adding is not None:
             seen[adding.event_id] = adding
         history = tuple(sorted(seen.values(), key=lambda n: (n.at, n.event_id)))
-        projects = {
-            pid: await self._state.project(pid) for pid in {n.project_id for n in history} if pid
-        }
+        projects = await self._state.projects(n.project_id for n in history if n.project_id)
         return history, projects
 
     async def _file(self, findings: Sequence[tuple[Finding, datetime]]) -> None:

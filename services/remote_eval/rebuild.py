@@ -184,6 +184,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
         if wipe_first:
             report.wiped_keys = await wipe(redis)
         store = RemoteEvalStore(redis)
+        await store.availability_changed()
         registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
         await _experts(settings, registry, report)
         await _offers_and_availability(settings, store, registry, report)

@@ -173,15 +173,14 @@ class Scheduler:
     # -- helpers -------------------------------------------------------------------------------
     async def _experts(self) -> ExpertDirectory:
         """The registry's experts, with the dates their pool owners marked unavailable."""
-        version = await self._registry.version()
-        availability = await self._store.availability()
-        marker = hash(tuple(sorted((k, tuple(sorted(v))) for k, v in availability.items())))
-        if self._directory is None or self._directory[:2] != (version, marker):
+        versions = (await self._registry.version(), await self._store.availability_version())
+        if self._directory is None or self._directory[:2] != versions:
+            availability = await self._store.availability()
             experts = [
                 with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
                 for e in await self._registry.all_experts()
             ]
-            self._directory = (version, marker, ExpertDirectory(experts))
+            self._directory = (*versions, ExpertDirectory(experts))
         return self._directory[2]
 
     async def _context(self, slot: Slot, excluding: str | None = None) -> SchedulingContext:

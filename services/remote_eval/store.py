@@ -42,9 +42,15 @@ OFFERS_KEY = PREFIX + "offers"
 # One set per day of the experts drawn for it: a decision reads the days around its slot only
 # (the draw-frequency rule looks back and forward a few days), never every draw ever made.
 DRAWN_ON_PREFIX = PREFIX + "drawn-on:"
+# Before: one hash of every expert's draw days (expert id -> JSON list), read whole by every
+# decision. A store that still has it is moved to the sets above when the worker starts.
+LEGACY_DRAW_DAYS_KEY = PREFIX + "draw-days"
 OUTBOX_KEY = PREFIX + "outbox"
 DEADLINES_KEY = PREFIX + "deadlines"  # sorted set: deadline JSON by due epoch seconds
 AVAILABILITY_KEY = PREFIX + "availability"  # expert id -> {pool_code, dates unavailable}
+# Counts changes to the availability: the scheduler re-reads it only when this moved. Never
+# reset (a rebuild moves it too), so a count seen once always means the same availability.
+AVAILABILITY_VERSION_KEY = PREFIX + "availability-version"
 
 
 def _evaluation_key(evaluation_id: str) -> str:
@@ -346,7 +352,17 @@ class RemoteEvalStore:
         self, expert_id: str, pool_code: str, unavailable: list[date]
     ) -> None:
         value = {"pool_code": pool_code, "dates": sorted(d.isoformat() for d in unavailable)}
-        await self._redis.hset(AVAILABILITY_KEY, expert_id, json.dumps(value))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(AVAILABILITY_KEY, expert_id, json.dumps(value))
+            pipe.incr(AVAILABILITY_VERSION_KEY)
+            await pipe.execute()
+
+    async def availability_version(self) -> int:
+        return int(await self._redis.get(AVAILABILITY_VERSION_KEY) or 0)
+
+    async def availability_changed(self) -> None:
+        """Tells the schedulers to re-read the availability (a rebuild replaced it)."""
+        await self._redis.incr(AVAILABILITY_VERSION_KEY)
 
     async def availability(self) -> dict[str, frozenset[date]]:
         """Expert id -> dates unavailable, as the pool owners last set them."""
@@ -411,6 +427,24 @@ class RemoteEvalStore:
                     seats for ev, seats in by_evaluation.items() if ev != excluding_evaluation
                 )
         return MarketView({v: e.venue for v, e in directory.items()}, offers, booked)
+
+    async def migrate_legacy_draw_days(self) -> int:
+        """Moves the draw days of the store's former layout into the per-day sets, in one
+        MULTI (a crash leaves the old hash, and the next start moves it again: SADD is
+        idempotent). Returns the number of experts moved; 0 when there was nothing to move."""
+        raw: dict[Any, Any] = await self._redis.hgetall(LEGACY_DRAW_DAYS_KEY)
+        if not raw:
+            return 0
+        by_day: dict[str, set[str]] = {}
+        for expert_id, days in raw.items():
+            for day in json.loads(days):
+                by_day.setdefault(day, set()).add(expert_id.decode())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for day, expert_ids in by_day.items():
+                pipe.sadd(drawn_on_key(date.fromisoformat(day)), *sorted(expert_ids))
+            pipe.delete(LEGACY_DRAW_DAYS_KEY)
+            await pipe.execute()
+        return len(raw)
 
     async def history(self, slots: list[Slot], recent_draw_days: int) -> ExpertHistory:
         """Who sits in each of ``slots``, and who was drawn for a day less than

@@ -86,9 +86,11 @@ class _Shared:
                 producer = create_producer(settings, client_id=CONSUMER)
                 await producer.start()
                 registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-                scheduler = Scheduler(
-                    redis, RemoteEvalStore(redis), registry, EventPublisher(producer), settings
-                )
+                store = RemoteEvalStore(redis)
+                moved = await store.migrate_legacy_draw_days()
+                if moved:
+                    log.info("draw days of %d experts moved to the per-day sets", moved)
+                scheduler = Scheduler(redis, store, registry, EventPublisher(producer), settings)
                 self.value = (scheduler, DeadLetterPublisher(producer, CONSUMER))
                 self._closers = [producer.stop, redis.aclose]
             return self.value

@@ -198,7 +198,10 @@ async def test_killed_workers_leave_every_projection_equal_to_the_log(
     checks: list[ProjectionCheck | ExpertWatchCheck] = [
         await reporting_check(stack.settings, redis, stack.reporting.prefix),
         await intake_check(redis, stack.env, stack.workers),
-        await abnormal_push_check(stack.settings, redis, stack.env, stack.workers),
+        # Its worker replays the whole log: at the full 100,000 writes, more than 10 minutes.
+        await abnormal_push_check(
+            stack.settings, redis, stack.env, stack.workers, replay_timeout_s=max(600, EVENTS / 80)
+        ),
         await remote_eval_check(
             stack.settings,
             redis,

@@ -97,14 +97,19 @@ async def intake_check(
 
 
 async def abnormal_push_check(
-    settings: PlatformSettings, redis: Redis, env: dict[str, str], workers: StreamWorkers
+    settings: PlatformSettings,
+    redis: Redis,
+    env: dict[str, str],
+    workers: StreamWorkers,
+    replay_timeout_s: float = 600,
 ) -> ProjectionCheck:
-    """Stops the worker, rebuilds, starts it again and waits until it has replayed the log."""
+    """Stops the worker, rebuilds, starts it again and waits until it has replayed the log
+    (the whole log of the stack: ``replay_timeout_s`` grows with the run's size)."""
     workers.stop("abnormal_push")
     live = await snapshot(redis, ABNORMAL_PUSH_PATTERNS)
     await run_module("services.abnormal_push.rebuild", env)
     await asyncio.to_thread(workers.start, "abnormal_push")
-    await workers.wait_caught_up(settings)
+    await workers.wait_caught_up(settings, timeout_s=replay_timeout_s)
     rebuilt = await snapshot(redis, ABNORMAL_PUSH_PATTERNS)
     found = compare(live, rebuilt, ignore=ABNORMAL_PUSH_WALL_CLOCK + ABNORMAL_PUSH_JUDGEMENT_ORDER)
     check = ProjectionCheck("abnormal_push", len(live))

@@ -7,6 +7,7 @@ since later tests (rebuilds, the fault suite) compare the store with the log."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 
@@ -14,7 +15,13 @@ from redis.asyncio import Redis
 
 from services.remote_eval.domain.model import HalfDay, SeatOffer, Slot
 from services.remote_eval.reference import venue_directory
-from services.remote_eval.store import OFFERS_KEY, EvaluationState, RemoteEvalStore, drawn_on_key
+from services.remote_eval.store import (
+    LEGACY_DRAW_DAYS_KEY,
+    OFFERS_KEY,
+    EvaluationState,
+    RemoteEvalStore,
+    drawn_on_key,
+)
 from tests.unit.remote_eval.fixtures import request
 
 # Far from any other test's days: the store's keys are shared by the whole test stack.
@@ -69,3 +76,23 @@ async def test_offers_read_are_those_of_the_slots_asked_for(redis: Redis) -> Non
         assert await store.published_offers([]) == {}
     finally:
         await redis.hdel(OFFERS_KEY, *(f"{venue_id}|{slot.key()}" for slot in slots))
+
+
+async def test_draw_days_of_the_former_layout_are_moved_to_the_day_sets(redis: Redis) -> None:
+    store = RemoteEvalStore(redis)
+    tag = uuid.uuid4().hex[:8]
+    days = [DAY + timedelta(days=200 + n) for n in range(3)]
+    legacy = {
+        f"{tag}-a": json.dumps([days[0].isoformat(), days[2].isoformat()]),
+        f"{tag}-b": json.dumps([days[2].isoformat()]),
+    }
+    for expert_id, draw_days in legacy.items():
+        await redis.hset(LEGACY_DRAW_DAYS_KEY, expert_id, draw_days)
+    try:
+        assert await store.migrate_legacy_draw_days() == 2
+        assert not await redis.exists(LEGACY_DRAW_DAYS_KEY)
+        history = await store.history([Slot(days[1], HalfDay.AM)], recent_draw_days=2)
+        assert history.draw_days == {f"{tag}-a": (days[0], days[2]), f"{tag}-b": (days[2],)}
+        assert await store.migrate_legacy_draw_days() == 0  # nothing left to move
+    finally:
+        await redis.delete(LEGACY_DRAW_DAYS_KEY, *(drawn_on_key(day) for day in days))
