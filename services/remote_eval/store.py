@@ -455,9 +455,9 @@ class RemoteEvalStore:
             busy[slot] = frozenset(k.decode() for k in members)
         if not slots or recent_draw_days <= 0:
             return ExpertHistory(busy, {})
-        first = min(s.day for s in slots) - timedelta(days=recent_draw_days - 1)
-        last = max(s.day for s in slots) + timedelta(days=recent_draw_days - 1)
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        # The days within the window of some slot: a batch's slots may lie months apart.
+        reach = range(1 - recent_draw_days, recent_draw_days)
+        days = sorted({s.day + timedelta(days=n) for s in slots for n in reach})
         async with self._redis.pipeline(transaction=False) as pipe:
             for day in days:
                 pipe.smembers(drawn_on_key(day))

@@ -47,12 +47,14 @@ async def test_draw_history_holds_the_days_within_the_window_of_the_slots(redis:
         assert mine == {drawn[o]: (DAY + timedelta(days=o),) for o in range(-6, 7)}
         assert history.drawn_recently(drawn[-6], DAY, 7)
         assert not history.drawn_recently(drawn[-7], DAY, 7)
-        # Two slots a fortnight apart: the window around each, nothing between is missed.
+        # Two slots a fortnight apart: the window around each, and not the day between them
+        # (7 days from both), nor any other day a batch's slots span.
         later = Slot(DAY + timedelta(days=14), HalfDay.PM)
         both = await store.history([slot, later], recent_draw_days=7)
         assert {k for k in both.draw_days if k.startswith(tag)} == set(drawn.values()) - {
             drawn[-8],
             drawn[-7],
+            drawn[7],
         }
         assert (await store.history([slot], recent_draw_days=0)).draw_days == {}
     finally:
