@@ -19,8 +19,11 @@ commands:
   start ... --secure                the same with authentication and ACLs (fixed at the first
                                     start, like --nodes): clients use SASL/SCRAM-SHA-512, the
                                     KRaft StandardAuthorizer enforces ACLs, user 'platform' is
-                                    the super user, and each partner in PRT_KAFKA_PARTNERS gets
-                                    a SCRAM user with prefixed ACLs (see add-partner)
+                                    the super user, each service (intake, abnormal-push,
+                                    remote-eval, reporting) and the operator get a SCRAM user
+                                    with the ACLs of services/kafka_access_plan.py, and each
+                                    partner in PRT_KAFKA_PARTNERS gets a SCRAM user with prefixed
+                                    ACLs (see add-partner)
   stop                              stop every node cleanly (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s)
   status                            each node's pid and ports; exit 0 only if all nodes run
   wait [--timeout SECONDS]          wait until every node answers a Kafka request (default ${WAIT_TIMEOUT}s)
@@ -44,6 +47,7 @@ environment:
   PRT_CACHE_DIR     jar cache (default \$HOME/.cache/jinan-prt)
   PRT_KAFKA_PARTNERS (--secure) partner codes given users at start (default: the partners in
                     services/platform_core/reference_data/venues.json)
+  PRT_PYTHON        (--secure) the Python that applies the services' ACLs (default .venv/bin/python)
 EOF
 }
 
@@ -278,6 +282,10 @@ format_node() {
     # SCRAM credentials live in the cluster metadata: the super user's must exist from the
     # first start, so the broker can authenticate to itself.
     scram=(--add-scram "SCRAM-SHA-512=[name=platform,password=$(credential PLATFORM_PASSWORD)]")
+    local user
+    for user in $SERVICE_USERS; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(credential "$(password_key "$user")")]")
+    done
   fi
   if ! run_tool "$(storage_tool_class)" format --cluster-id "$CLUSTER_ID" \
     --config "$dir/server.properties" "${quorum[@]}" "${scram[@]}" >"$dir/logs/format.log" 2>&1; then
@@ -387,6 +395,13 @@ CREDENTIALS_FILE="$KAFKA_RUN/secure/credentials.env"
 
 random_password() { head -c 24 /dev/urandom | base64 | tr -d '+/=\n'; }
 
+# The services' and the operator's users; their ACLs are services/kafka_access_plan.py's.
+SERVICE_USERS="intake abnormal-push remote-eval reporting operator"
+PYTHON="${PRT_PYTHON:-$PRT_REPO_ROOT/.venv/bin/python}"
+
+# A user's line in the credentials file: remote-eval -> REMOTE_EVAL_PASSWORD.
+password_key() { local key="${1^^}"; printf '%s_PASSWORD\n' "${key//-/_}"; }
+
 # The passwords are secrets: kept in a 0600 file under the runtime directory, never printed.
 new_credentials() {
   mkdir -p "$KAFKA_RUN/secure"
@@ -395,6 +410,10 @@ new_credentials() {
     umask 077
     printf 'PLATFORM_PASSWORD=%s\nCONTROLLER_PASSWORD=%s\n' "$(random_password)" \
       "$(random_password)" >"$CREDENTIALS_FILE"
+    local user
+    for user in $SERVICE_USERS; do
+      printf '%s=%s\n' "$(password_key "$user")" "$(random_password)" >>"$CREDENTIALS_FILE"
+    done
   )
 }
 
@@ -467,6 +486,37 @@ add_partner() {
   log "partner $code: SCRAM user $user, ACLs on prefix partner.$code. (password in $CREDENTIALS_FILE)"
 }
 
+# The services' users: made at the first start (format), or here for a cluster first started
+# before they existed; then their ACLs, created again at every start (creating one the broker
+# has changes nothing), so a plan that grew reaches an existing cluster.
+ensure_service_users() {
+  local user key password config=""
+  for user in $SERVICE_USERS; do
+    key="$(password_key "$user")"
+    grep -q "^$key=" "$CREDENTIALS_FILE" && continue
+    password="$(random_password)"
+    (umask 077 && echo "$key=$password" >>"$CREDENTIALS_FILE")
+    [[ -n "$config" ]] || config="$(platform_client_config)"
+    run_tool kafka.admin.ConfigCommand --bootstrap-server "$(bootstrap_servers)" \
+      --command-config "$config" --alter --entity-type users --entity-name "$user" \
+      --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]" >/dev/null
+    log "service user $user added to an existing cluster"
+  done
+}
+
+apply_service_acls() {
+  [[ -x "$PYTHON" ]] || die "no Python environment at $PYTHON for the services' ACLs; run deploy/bootstrap.sh first"
+  local out
+  if ! out="$(cd "$PRT_REPO_ROOT" && PRT_KAFKA_BOOTSTRAP_SERVERS="$(bootstrap_servers)" \
+    PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME=platform \
+    PRT_KAFKA_SASL_PASSWORD="$(credential PLATFORM_PASSWORD)" \
+    "$PYTHON" -m services.kafka_access_plan apply 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    die "applying the services' ACLs failed"
+  fi
+  log "users ${SERVICE_USERS// /, }: ${out##*$'\n'}"
+}
+
 add_default_partners() {
   local codes="${PRT_KAFKA_PARTNERS:-}" code
   if [[ -z "$codes" ]]; then
@@ -516,7 +566,11 @@ cmd_start() {
     # shellcheck disable=SC2046 # node numbers, split on purpose
     wait_nodes "$WAIT_TIMEOUT" $(all_nodes)
     log "Kafka $KAFKA_VERSION is ready ($NODES node(s)); bootstrap servers: $(bootstrap_servers)"
-    if [[ "${SECURE:-}" == yes ]]; then add_default_partners; fi
+    if [[ "${SECURE:-}" == yes ]]; then
+      ensure_service_users
+      apply_service_acls
+      add_default_partners
+    fi
   else
     log "bootstrap servers: $(bootstrap_servers)"
   fi

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.kafka_access_plan import OPERATOR_USER, SERVICE_USERS
 from tests.conftest import KAFKA_PORT, IssueKey, _running
 from tests.integration.remote_eval.world import World, build_world
 from tests.support.processes import REPO, ServiceProcess, api_process, worker_process
@@ -84,6 +85,8 @@ def _script(*args: str) -> subprocess.CompletedProcess[str]:
 def _read_credentials(path: Path) -> dict[str, str]:
     values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     passwords = {"platform": values["PLATFORM_PASSWORD"]}
+    for user in (*SERVICE_USERS, OPERATOR_USER):
+        passwords[user] = values[f"{user.upper().replace('-', '_')}_PASSWORD"]
     for code in (PARTNER_A, PARTNER_B):
         passwords[f"partner-{code}"] = values[f"PARTNER_{code}_PASSWORD"]
     return passwords

@@ -1,5 +1,6 @@
 """The remote-evaluation service on the secured broker: the API and the worker authenticate as
-the platform's super user (PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT); partner 370300, with
+the service's own user, ``remote-eval``, with only the ACLs of services/kafka_access_plan.py
+(PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT); partner 370300, with
 its own SCRAM user, reads its seat request from its topic and accepts on its answers topic; the
 host sees the acceptance. Redis database 3 keeps this stack's state apart from the other tests'.
 """
@@ -41,8 +42,8 @@ def secure_env(stack_env: dict[str, str], secure_broker: SecureBroker) -> dict[s
         **stack_env,
         "PRT_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP_SECURE,
         "PRT_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-        "PRT_KAFKA_SASL_USERNAME": "platform",
-        "PRT_KAFKA_SASL_PASSWORD": secure_broker.passwords["platform"],
+        "PRT_KAFKA_SASL_USERNAME": "remote-eval",
+        "PRT_KAFKA_SASL_PASSWORD": secure_broker.passwords["remote-eval"],
         "PRT_REDIS_URL": REDIS_URL,
         "PRT_FAUST_DATA_DIR": str(TEST_RUNTIME / "faust-secure"),
     }
