@@ -1,13 +1,15 @@
-"""Partner isolation on the broker, in full: every partner principal of the registry against
-every topic of the registry (event topics, every partner's two topics, every consumer's
-dead-letter topic), reading and writing, on a real Kafka started by ``kafka.sh start --secure``
-(SASL/SCRAM-SHA-512, KRaft StandardAuthorizer, prefixed ACLs per partner).
+"""Isolation on the broker, in full: every partner principal of the registry, and every
+service's and the operator's principal, against every topic of the registry (event topics,
+every partner's two topics, every consumer's dead-letter topic), reading and writing, on a real
+Kafka started by ``kafka.sh start --secure`` (SASL/SCRAM-SHA-512, KRaft StandardAuthorizer,
+prefixed ACLs per partner, the services' ACLs from services/kafka_access_plan.py).
 
-The expected outcome of each cell comes from the registry, not from a list: a partner reads
-the topics under its own prefix (``partner.<code>.``) and writes only its answers topic;
-everything else is refused with an authorisation error. An allowed read must return the record
-the platform put there; an allowed write must land. The matrix is written to
-.run/faults/partner-acl-matrix.tsv.
+The expected outcome of each cell comes from the registry or the plan, not from a list: a
+partner reads the topics under its own prefix (``partner.<code>.``) and writes only its answers
+topic; a service or the operator does what its ``PrincipalAccess`` allows; everything else is
+refused with an authorisation error. An allowed read must return the record the platform put
+there; an allowed write must land. The matrices are written to
+.run/faults/partner-acl-matrix.tsv and .run/faults/service-acl-matrix.tsv.
 
 A broker of its own: port PRT_FAULTS_SECURE_KAFKA_PORT (default the test port + 700, clear of
 the 3-node cluster's ports from 29692), runtime directory .run/test-secure-<port>. Runs with
@@ -20,7 +22,7 @@ import contextlib
 import os
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from services.kafka_access_plan import platform_plan
 from services.platform_core.events.topics import (
     EVENT_TOPICS,
     TopicSpec,
@@ -42,6 +45,7 @@ from services.platform_core.events.topics import (
     partner_seat_requests_topic,
     partner_topic_prefix,
 )
+from services.platform_core.kafka.access_control import Operation
 from services.remote_eval.reference import partners
 from tests.conftest import KAFKA_PORT
 from tests.faults.test_poison_records import CONSUMERS
@@ -61,7 +65,10 @@ SECURE_PORT = os.environ.get("PRT_FAULTS_SECURE_KAFKA_PORT", str(int(KAFKA_PORT)
 SECURE_RUNTIME = REPO / ".run" / f"test-secure-{SECURE_PORT}"
 BOOTSTRAP = f"127.0.0.1:{SECURE_PORT}"
 MATRIX_FILE = REPO / ".run" / "faults" / "partner-acl-matrix.tsv"
+SERVICE_MATRIX_FILE = REPO / ".run" / "faults" / "service-acl-matrix.tsv"
 PARTNERS = sorted(partners())
+PLAN = {access.user: access for access in platform_plan(PARTNERS)}
+HEADER: list[object] = ["principal", "topic", "operation", "allowed", "outcome", "result"]
 
 
 def registry_topics() -> list[TopicSpec]:
@@ -124,6 +131,7 @@ def secure_broker() -> Iterator[SecureBroker]:
         )
         passwords = {"platform": values["PLATFORM_PASSWORD"]}
         passwords |= {f"partner-{c}": values[f"PARTNER_{c}_PASSWORD"] for c in PARTNERS}
+        passwords |= {user: values[f"{user.upper().replace('-', '_')}_PASSWORD"] for user in PLAN}
         yield SecureBroker(passwords)
     finally:
         _script("stop")
@@ -191,48 +199,43 @@ async def _can_write(producer: AIOKafkaProducer, topic: str) -> bool | str:
         return repr(exc)
 
 
-async def test_every_partner_against_every_topic(secure_broker: SecureBroker, seeded: str) -> None:
-    topics = registry_topics()
+Expected = Callable[[str, TopicSpec, str], bool]
+
+
+async def _matrix(
+    broker: SecureBroker, users: list[str], marker: str, expected: Expected, file: Path
+) -> tuple[list[list[object]], list[str]]:
+    """Each user reads and writes each registry topic; a row per cell, written to ``file``."""
     rows: list[list[object]] = []
     failures: list[str] = []
-    for code in PARTNERS:
-        user = f"partner-{code}"
-        producer = AIOKafkaProducer(**secure_broker.client(user), acks="all")
+    for user in users:
+        producer = AIOKafkaProducer(**broker.client(user), acks="all")
         await producer.start()
         try:
-            for topic in topics:
+            for topic in registry_topics():
                 for operation in ("read", "write"):
                     if operation == "read":
-                        got = await _can_read(secure_broker, user, topic.name, seeded)
+                        got = await _can_read(broker, user, topic.name, marker)
                     else:
                         got = await _can_write(producer, topic.name)
-                    want = expected(code, topic, operation)
+                    want = expected(user, topic, operation)
                     ok = got is want
                     rows.append([user, topic.name, operation, want, got, "ok" if ok else "FAIL"])
                     if not ok:
                         failures.append(f"{user} {operation} {topic.name}: want {want}, got {got}")
         finally:
             await producer.stop()
+    _write(file, rows)
+    return rows, failures
 
-    MATRIX_FILE.parent.mkdir(parents=True, exist_ok=True)
-    header: list[object] = [
-        "principal",
-        "topic",
-        "operation",
-        "allowed (registry)",
-        "outcome",
-        "result",
-    ]
-    MATRIX_FILE.write_text(
-        "\n".join("\t".join(str(c) for c in row) for row in [header, *rows]) + "\n"
-    )
-    allowed = sum(1 for row in rows if row[3] is True)
-    print(
-        f"\n== Partner ACL matrix ({MATRIX_FILE}): {len(PARTNERS)} partners x {len(topics)} "
-        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the registry, "
-        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
-    )
-    summary = [
+
+def _write(file: Path, rows: list[list[object]]) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("\n".join("\t".join(str(c) for c in row) for row in [HEADER, *rows]) + "\n")
+
+
+def _summary(rows: list[list[object]]) -> str:
+    counts = [
         [
             op,
             sum(1 for r in rows if r[2] == op and r[3] is True),
@@ -240,7 +243,25 @@ async def test_every_partner_against_every_topic(secure_broker: SecureBroker, se
         ]
         for op in ("read", "write")
     ]
-    print(table(["operation", "allowed cells", "cells"], summary))
+    return table(["operation", "allowed cells", "cells"], counts)
+
+
+async def test_every_partner_against_every_topic(secure_broker: SecureBroker, seeded: str) -> None:
+    topics = registry_topics()
+    rows, failures = await _matrix(
+        secure_broker,
+        [f"partner-{code}" for code in PARTNERS],
+        seeded,
+        lambda user, topic, operation: expected(user.removeprefix("partner-"), topic, operation),
+        MATRIX_FILE,
+    )
+    allowed = sum(1 for row in rows if row[3] is True)
+    print(
+        f"\n== Partner ACL matrix ({MATRIX_FILE}): {len(PARTNERS)} partners x {len(topics)} "
+        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the registry, "
+        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
+    )
+    print(_summary(rows))
     for line in failures[:20]:
         print(f"  FAIL {line}")
     fault_figures.record(
@@ -249,5 +270,37 @@ async def test_every_partner_against_every_topic(secure_broker: SecureBroker, se
         cells_passed=len(rows) - len(failures),
         cells_failed=len(failures),
         note=f"{len(PARTNERS)} partners x {len(topics)} topics x read/write",
+    )
+    assert failures == []
+
+
+def service_expected(user: str, topic: TopicSpec, operation: str) -> bool:
+    """What the plan says a service or the operator may do with a topic."""
+    wanted = Operation.READ if operation == "read" else Operation.WRITE
+    return PLAN[user].allows(wanted, topic.name)
+
+
+async def test_every_service_and_the_operator_against_every_topic(
+    secure_broker: SecureBroker, seeded: str
+) -> None:
+    topics = registry_topics()
+    rows, failures = await _matrix(
+        secure_broker, list(PLAN), seeded, service_expected, SERVICE_MATRIX_FILE
+    )
+    allowed = sum(1 for row in rows if row[3] is True)
+    print(
+        f"\n== Service ACL matrix ({SERVICE_MATRIX_FILE}): {len(PLAN)} users x {len(topics)} "
+        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the plan, "
+        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
+    )
+    print(_summary(rows))
+    for line in failures[:20]:
+        print(f"  FAIL {line}")
+    fault_figures.record(
+        "service ACL matrix on the broker",
+        passed=not failures,
+        cells_passed=len(rows) - len(failures),
+        cells_failed=len(failures),
+        note=f"{len(PLAN)} users (services, operator) x {len(topics)} topics x read/write",
     )
     assert failures == []

@@ -70,6 +70,13 @@ class Resource:
     name: str
     pattern: PatternType = PatternType.LITERAL
 
+    def matches_topic(self, name: str) -> bool:
+        if self.type is not ResourceType.TOPIC:
+            return False
+        if self.pattern is PatternType.PREFIXED:
+            return name.startswith(self.name)
+        return self.name in (name, "*")
+
     def __str__(self) -> str:
         kind = "topic" if self.type is ResourceType.TOPIC else "group"
         suffix = "*" if self.pattern is PatternType.PREFIXED and self.name != "*" else ""
@@ -141,6 +148,14 @@ class PrincipalAccess:
     @property
     def principal(self) -> str:
         return f"User:{self.user}"
+
+    def allows(self, operation: Operation, topic_name: str) -> bool:
+        """Whether a binding lets this user do ``operation`` on the topic, matched as the
+        broker matches: a literal name, the literal ``*``, or a prefix."""
+        return any(
+            binding.operation is operation and binding.resource.matches_topic(topic_name)
+            for binding in self.bindings()
+        )
 
     def bindings(self) -> frozenset[AclBinding]:
         grants: list[tuple[Resource, Operation]] = []
