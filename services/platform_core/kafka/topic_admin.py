@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.topics import TopicSpec
@@ -51,6 +51,12 @@ async def ensure_topics(settings: PlatformSettings, specs: Iterable[TopicSpec]) 
             ]
             response = await admin.create_topics(new_topics)
             for name, code, message in _topic_errors(response):
+                if code == TopicAuthorizationFailedError.errno:
+                    raise PlatformError(
+                        f"cannot create topic {name}: the broker refused it to user "
+                        f"'{settings.kafka_sasl_username}' (no Create ACL on the topic; the "
+                        "services' ACLs are in services/kafka_access_plan.py)"
+                    )
                 if code and code != TopicAlreadyExistsError.errno:
                     raise PlatformError(f"cannot create topic {name}: {code} {message}")
             log.info("created topics %s", ", ".join(spec.name for spec in missing))

@@ -32,8 +32,8 @@ from services.platform_core.events.topics import (
     partner_answers_topic,
     partner_seat_requests_topic,
 )
-from tests.integration.remote_eval.conftest import BOOTSTRAP_SECURE as BOOTSTRAP
-from tests.integration.remote_eval.conftest import PARTNER_A, PARTNER_B, SecureBroker
+from tests.integration.conftest import BOOTSTRAP_SECURE as BOOTSTRAP
+from tests.integration.conftest import PARTNER_A, PARTNER_B, SecureBroker
 
 pytestmark = pytest.mark.integration
 

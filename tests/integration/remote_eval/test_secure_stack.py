@@ -26,8 +26,8 @@ from services.platform_core.events.envelope import Envelope, decode_record, enco
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import partner_answers_topic, partner_seat_requests_topic
 from services.platform_core.settings import PlatformSettings
-from tests.conftest import REDIS_PORT, TEST_RUNTIME, _running
-from tests.integration.remote_eval.conftest import BOOTSTRAP_SECURE, PARTNER_A, SecureBroker
+from tests.conftest import REDIS_PORT, _running
+from tests.integration.conftest import PARTNER_A, SecureBroker, secured_env
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 
@@ -38,15 +38,7 @@ REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/3"
 
 @pytest.fixture(scope="module")
 def secure_env(stack_env: dict[str, str], secure_broker: SecureBroker) -> dict[str, str]:
-    return {
-        **stack_env,
-        "PRT_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP_SECURE,
-        "PRT_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-        "PRT_KAFKA_SASL_USERNAME": "remote-eval",
-        "PRT_KAFKA_SASL_PASSWORD": secure_broker.passwords["remote-eval"],
-        "PRT_REDIS_URL": REDIS_URL,
-        "PRT_FAUST_DATA_DIR": str(TEST_RUNTIME / "faust-secure"),
-    }
+    return secured_env(stack_env, secure_broker, "remote-eval", redis_db=3)
 
 
 @pytest.fixture(scope="module")
