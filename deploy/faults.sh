@@ -5,10 +5,11 @@
 # cluster of its own (leader kills; 2 of 3 nodes down; every acknowledged registration in the log
 # exactly once), worker failure (10 SIGKILLs of the four stream workers during 100,000 writes
 # through the APIs; every projection equal to its rebuild from the log), a Redis outage under
-# load (docs/redis-outage.md: 503 + Retry-After, nothing lost or doubled), and every partner
-# principal against every topic of the registry on a broker with ACLs on (kafka.sh --secure, on
-# PRT_FAULTS_SECURE_KAFKA_PORT, default the test port + 700, clear of the cluster's ports). The
-# whole run takes about 30 minutes on 2 cores, most of it the 100,000 writes; extra arguments go to pytest.
+# load (docs/redis-outage.md: 503 + Retry-After, nothing lost or doubled), and every partner,
+# service and operator principal against every topic of the registry on a broker with ACLs on
+# (kafka.sh --secure, on PRT_FAULTS_SECURE_KAFKA_PORT, default the test port + 700, clear of the
+# cluster's ports). The whole run takes about 45 minutes on 2 cores, most of it the 100,000
+# writes (37 minutes alone on 2026-12-03, with the replay checks); extra arguments go to pytest.
 # One table of every figure closes the run (also in .run/faults/figures.tsv).
 #
 #   bash deploy/faults.sh                      # the whole suite
