@@ -81,3 +81,25 @@ def test_compose_kafka_is_the_release_the_local_stack_runs(compose: dict[str, An
 def test_the_services_sh_parser_reads_entries_as_the_script_does() -> None:
     script = 'X=1\nSERVICES=(\n  "a-api|${P:-1}|uvicorn m.app:app"\n  "a-worker||m.worker"\n)\n'
     assert local_processes(script) == {"a-api": "uvicorn m.app:app", "a-worker": "m.worker"}
+
+
+def test_every_test_module_is_in_a_suite_of_the_full_run() -> None:
+    """deploy/test.sh (what CI runs) lists its suites' paths; a test module under none of them
+    would never run in CI (tests/integration/test_publisher.py went unrun for a session)."""
+    script = (REPO / "deploy" / "test.sh").read_text()
+    block = re.search(r"^SUITES=\((.*?)^\)", script, re.MULTILINE | re.DOTALL)
+    assert block is not None, "deploy/test.sh has no SUITES=( ... ) list"
+    paths = [
+        REPO / path
+        for entry in re.findall(r'"[a-z_]+\|([^"]+)"', block.group(1))
+        for path in entry.split()
+    ]
+    missing = [p for p in paths if not p.exists()]
+    assert missing == [], f"suites name paths that do not exist: {missing}"
+    modules = sorted((REPO / "tests").rglob("test_*.py"))
+    unrun = [
+        str(module.relative_to(REPO))
+        for module in modules
+        if not any(module == path or path in module.parents for path in paths)
+    ]
+    assert unrun == [], f"in no suite of deploy/test.sh: {unrun}"
