@@ -9,7 +9,10 @@ cd "$ROOT"
 
 bash deploy/bootstrap.sh
 bash deploy/local/redis.sh start
-bash deploy/local/kafka.sh start
+# PRT_KAFKA_SECURE=1: a secured broker (SCRAM, ACLs), each service as its own Kafka user.
+kafka_mode=()
+[[ "${PRT_KAFKA_SECURE:-}" == 1 ]] && kafka_mode=(--secure)
+bash deploy/local/kafka.sh start "${kafka_mode[@]}"
 bash deploy/local/services.sh start
 .venv/bin/python deploy/demo/half_year.py
 

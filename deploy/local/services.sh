@@ -32,6 +32,23 @@ usage() {
   echo "usage: $(basename "$0") start|stop|status"
 }
 
+# On a secured broker (kafka.sh start --secure) each process connects as its own service's user
+# (intake-api and intake-worker as intake, ...), with only that user's ACLs
+# (services/kafka_access_plan.py); the password comes from kafka.sh's credentials file.
+KAFKA_LAYOUT="$PRT_RUNTIME_DIR/kafka/cluster.env"
+KAFKA_CREDENTIALS="$PRT_RUNTIME_DIR/kafka/secure/credentials.env"
+kafka_is_secure() { grep -qx 'SECURE=yes' "$KAFKA_LAYOUT" 2>/dev/null; }
+
+kafka_user_of() { local user="${1%-api}"; echo "${user%-worker}"; }
+
+kafka_password_of() {
+  local key="${1^^}" password
+  key="${key//-/_}_PASSWORD"
+  password="$(sed -n "s/^$key=//p" "$KAFKA_CREDENTIALS" 2>/dev/null | tail -n 1)"
+  [[ -n "$password" ]] || die "the broker is secured but $KAFKA_CREDENTIALS has no $key"
+  echo "$password"
+}
+
 start_one() {
   local name="$1" port="$2" module="$3" pid_file="$RUN_DIR/$1.pid" log_file="$LOG_DIR/$1.log"
   if live_pid "$pid_file" "$PYTHON" >/dev/null; then
@@ -47,9 +64,21 @@ start_one() {
     # dashboard's event stream is ended by sse-starlette on shutdown: measured, 0.2 s.)
     args+=(--host 127.0.0.1 --port "$port" --timeout-graceful-shutdown 10)
   fi
-  (cd "$PRT_REPO_ROOT" && exec nohup "$PYTHON" -m "${args[@]}" >>"$log_file" 2>&1) &
+  local user="" password=""
+  if kafka_is_secure; then
+    user="$(kafka_user_of "$name")"
+    password="$(kafka_password_of "$user")"
+  fi
+  (
+    cd "$PRT_REPO_ROOT"
+    if [[ -n "$user" ]]; then  # exported, not on a command line: ps shows no password
+      export PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME="$user"
+      export PRT_KAFKA_SASL_PASSWORD="$password"
+    fi
+    exec nohup "$PYTHON" -m "${args[@]}" >>"$log_file" 2>&1
+  ) &
   echo $! >"$pid_file"
-  log "started $name (pid $!, log $log_file)"
+  log "started $name (pid $!, log $log_file${user:+, Kafka user $user})"
 }
 
 wait_healthy() {

@@ -17,6 +17,8 @@ import pytest
 # PyYAML comes with the dev dependencies (schemathesis needs it); it ships no type stubs.
 import yaml  # type: ignore[import-untyped]
 
+from services.kafka_access_plan import SERVICE_USERS
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 SERVICES_SH = REPO / "deploy" / "local" / "services.sh"
@@ -103,3 +105,12 @@ def test_every_test_module_is_in_a_suite_of_the_full_run() -> None:
         if not any(module == path or path in module.parents for path in paths)
     ]
     assert unrun == [], f"in no suite of deploy/test.sh: {unrun}"
+
+
+def test_on_a_secured_broker_every_local_process_has_a_user_in_the_acl_plan() -> None:
+    """services.sh runs each process as the user its name gives (intake-api -> intake, by the
+    script's own rule); each must be a service user of services/kafka_access_plan.py."""
+    script = SERVICES_SH.read_text()
+    assert 'local user="${1%-api}"; echo "${user%-worker}"' in script
+    users = {name.removesuffix("-api").removesuffix("-worker") for name in local_processes(script)}
+    assert users == set(SERVICE_USERS)
