@@ -156,27 +156,32 @@ def platform_services(partner_codes: Iterable[str]) -> tuple[ServiceKafka, ...]:
     )
 
 
-def reporting_access() -> PrincipalAccess:
-    internal = frozenset({topics_prefixed(f"{REPORTING_GROUP_PREFIX}")})
-    dead_letters = frozenset({topics_prefixed(REPORTING_CONSUMER_PREFIX)})
+def reporting_access(services: Iterable[ServiceKafka]) -> PrincipalAccess:
+    internal = frozenset({topics_prefixed(REPORTING_GROUP_PREFIX)})
+    own_dead_letters = frozenset({topics_prefixed(REPORTING_CONSUMER_PREFIX)})
     read = _names(EVENT_TOPICS)
     return PrincipalAccess(
         user="reporting",
-        purpose="the bulletin's metrics, the dashboard and the stream-health page",
-        writes=dead_letters | internal,
-        reads=read | internal,
-        creates=read | dead_letters | internal,
+        purpose="the bulletin's metrics, the dashboard and the operations pages",
+        writes=own_dead_letters | internal,
+        # The operations pages show every consumer's dead letters (never their values).
+        reads=read | internal | own_dead_letters | _dead_letters_of(services),
+        creates=read | own_dead_letters | internal,
         groups=frozenset({groups_prefixed(REPORTING_GROUP_PREFIX)}),
         # The stream-health page reads every group's lag and every dead-letter topic's size.
         describes=frozenset({EVERY_TOPIC, EVERY_GROUP}),
     )
 
 
+def _dead_letters_of(services: Iterable[ServiceKafka]) -> frozenset[Resource]:
+    return _names(dead_letter_topic(c) for s in services for c in s.consumers)
+
+
 def operator_access(services: Iterable[ServiceKafka]) -> PrincipalAccess:
     """Re-drive puts a dead letter back on the topic it came from: any topic a consumer reads."""
     services = tuple(services)
     consumed = _names(EVENT_TOPICS) | _names(t for s in services for t in s.consumes)
-    dead_letters = _names(dead_letter_topic(c) for s in services for c in s.consumers)
+    dead_letters = _dead_letters_of(services)
     return PrincipalAccess(
         user=OPERATOR_USER,
         purpose="reviewing and re-driving dead letters; watching the streams",
@@ -191,7 +196,7 @@ def platform_plan(partner_codes: Iterable[str]) -> tuple[PrincipalAccess, ...]:
     services = platform_services(partner_codes)
     return (
         *(service.access() for service in services),
-        reporting_access(),
+        reporting_access(services),
         operator_access(services),
     )
 

@@ -27,7 +27,7 @@ from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS
+from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letter_review import redrive, review
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
@@ -214,6 +214,16 @@ async def test_the_operator_reviews_and_redrives_a_dead_letter_as_its_own_user(
     finally:
         await producer.stop()
 
+    # Operators see it on reporting's page, which reads it as the reporting user.
+    async with httpx.AsyncClient(timeout=30) as client:
+        page = await client.get(
+            f"{services['reporting-api'].base_url}/v1/operations/dead-letters/{INTAKE_PROJECTOR}",
+            headers={"Authorization": f"Bearer {keys['operator']}"},
+            params={"pending_only": "true"},
+        )
+    assert page.status_code == 200, page.text
+    assert letter.id in {each["event_id"] for each in page.json()["letters"]}
+
     operator = _settings(secure_broker, OPERATOR_USER)
     found = await review(operator, INTAKE_PROJECTOR, all_letters=False)
     mine = [each for each in found.pending if each.event_id == letter.id]
@@ -241,3 +251,28 @@ async def test_a_service_starting_without_the_acl_for_a_topic_is_told_which_and_
         "cannot create topic abnormal.pushes.v1: the broker refused it to user 'intake' (no "
         "Create ACL on the topic; the services' ACLs are in services/kafka_access_plan.py)"
     )
+
+
+async def test_dead_letters_the_reporting_user_may_not_read_are_refused_as_forbidden(
+    services: dict[str, ServiceProcess], secure_broker: SecureBroker, keys: dict[str, str]
+) -> None:
+    """A consumer outside the plan: its dead-letter topic exists and holds a letter (both by
+    the super user); the reporting user sees the topic but may not read it, and the page says
+    so instead of "retry later"."""
+    consumer = f"tests.outside-the-plan-{uuid.uuid4().hex[:6]}"
+    platform = _settings(secure_broker, "platform")
+    await ensure_topics(platform, [dead_letter_topic(consumer)])
+    producer = create_producer(platform, client_id="test-outside-the-plan")
+    await producer.start()
+    try:
+        await producer.send_and_wait(dead_letter_topic(consumer).name, b"a letter", key=b"k")
+    finally:
+        await producer.stop()
+    async with httpx.AsyncClient(timeout=30) as client:
+        page = await client.get(
+            f"{services['reporting-api'].base_url}/v1/operations/dead-letters/{consumer}",
+            headers={"Authorization": f"Bearer {keys['operator']}"},
+        )
+    assert page.status_code == 503, page.text
+    assert page.json()["code"] == "event_log_forbidden"
+    assert "Retry-After" not in page.headers

@@ -221,3 +221,16 @@ def test_kafka_sh_makes_a_user_for_each_principal_of_the_plan() -> None:
     found = re.search(r'^SERVICE_USERS="([^"]+)"', script, re.MULTILINE)
     assert found is not None
     assert found.group(1).split() == [*SERVICE_USERS, OPERATOR_USER] == list(PLAN)
+
+
+def test_reporting_reads_every_consumers_dead_letters_for_the_operations_page() -> None:
+    reporting = PLAN["reporting"]
+    consumers = [
+        *INTAKE_CONSUMERS,
+        *ABNORMAL_PUSH_CONSUMERS,
+        *REMOTE_EVAL_CONSUMERS,
+        REPORTING_CONSUMER_PREFIX,
+    ]
+    for consumer in consumers:
+        assert reporting.allows(Operation.READ, dead_letter_topic(consumer).name), consumer
+    assert not reporting.allows(Operation.WRITE, dead_letter_topic(INTAKE_CONSUMERS[0]).name)

@@ -13,7 +13,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
@@ -269,6 +269,14 @@ async def get_dead_letters(
             found = await review(get_settings(), consumer, all_letters=not pending_only)
     except RedriveRefused as exc:
         raise ApiError(404, "no_dead_letter_topic", str(exc)) from exc
+    except TopicAuthorizationFailedError as exc:
+        # Not a passing fault: retrying will not help until the broker's ACLs change.
+        raise ApiError(
+            503,
+            "event_log_forbidden",
+            f"The broker does not let this service read {consumer}'s dead letters; its ACLs "
+            "need the topic (services/kafka_access_plan.py).",
+        ) from exc
     except (KafkaError, OSError, TimeoutError) as exc:
         raise ApiError(
             503,
