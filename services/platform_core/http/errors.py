@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -94,7 +99,27 @@ def invalid_request(errors: Sequence[Any]) -> ApiError:
     return ApiError(422, "invalid_request", f"The request is not valid: {summary}", details)
 
 
+# The broker's ACLs refuse this service's Kafka user: no retry helps until they change.
+BROKER_REFUSALS = (
+    TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+)
+
+
+def event_log_forbidden(exc: KafkaError, what: str) -> ApiError:
+    log.error("the broker's ACLs refuse this service's user: %r", exc)
+    return ApiError(
+        503,
+        "event_log_forbidden",
+        f"The broker does not let this service {what}; its Kafka user's ACLs need changing "
+        "(services/kafka_access_plan.py). Retrying will not help until they do.",
+    )
+
+
 def event_log_unavailable(exc: KafkaError) -> ApiError:
+    if isinstance(exc, BROKER_REFUSALS):
+        return event_log_forbidden(exc, "write this event")
     # The event could not be made durable: the caller may retry with the same
     # Idempotency-Key, which never duplicates.
     log.error("event log unavailable: %r", exc)

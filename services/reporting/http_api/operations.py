@@ -13,13 +13,18 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import Principal, PrincipalKind
-from services.platform_core.http.errors import ApiError, ErrorBody
+from services.platform_core.http.errors import (
+    BROKER_REFUSALS,
+    ApiError,
+    ErrorBody,
+    event_log_forbidden,
+)
 from services.platform_core.kafka.dead_letter_review import RedriveRefused, review
 from services.platform_core.settings import get_settings
 from services.reporting.stream_health_probe import (
@@ -269,14 +274,8 @@ async def get_dead_letters(
             found = await review(get_settings(), consumer, all_letters=not pending_only)
     except RedriveRefused as exc:
         raise ApiError(404, "no_dead_letter_topic", str(exc)) from exc
-    except TopicAuthorizationFailedError as exc:
-        # Not a passing fault: retrying will not help until the broker's ACLs change.
-        raise ApiError(
-            503,
-            "event_log_forbidden",
-            f"The broker does not let this service read {consumer}'s dead letters; its ACLs "
-            "need the topic (services/kafka_access_plan.py).",
-        ) from exc
+    except BROKER_REFUSALS as exc:
+        raise event_log_forbidden(exc, f"read {consumer}'s dead letters") from exc
     except (KafkaError, OSError, TimeoutError) as exc:
         raise ApiError(
             503,
