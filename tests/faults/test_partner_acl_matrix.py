@@ -234,6 +234,26 @@ def _write(file: Path, rows: list[list[object]]) -> None:
     file.write_text("\n".join("\t".join(str(c) for c in row) for row in [HEADER, *rows]) + "\n")
 
 
+def _report(
+    title: str, file: Path, cells: str, rows: list[list[object]], failures: list[str]
+) -> None:
+    allowed = sum(1 for row in rows if row[3] is True)
+    print(
+        f"\n== {title} ({file}): {cells} = {len(rows)} cells; {allowed} allowed, "
+        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
+    )
+    print(_summary(rows))
+    for line in failures[:20]:
+        print(f"  FAIL {line}")
+    fault_figures.record(
+        f"{title} on the broker",
+        passed=not failures,
+        cells_passed=len(rows) - len(failures),
+        cells_failed=len(failures),
+        note=cells,
+    )
+
+
 def _summary(rows: list[list[object]]) -> str:
     counts = [
         [
@@ -255,21 +275,12 @@ async def test_every_partner_against_every_topic(secure_broker: SecureBroker, se
         lambda user, topic, operation: expected(user.removeprefix("partner-"), topic, operation),
         MATRIX_FILE,
     )
-    allowed = sum(1 for row in rows if row[3] is True)
-    print(
-        f"\n== Partner ACL matrix ({MATRIX_FILE}): {len(PARTNERS)} partners x {len(topics)} "
-        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the registry, "
-        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
-    )
-    print(_summary(rows))
-    for line in failures[:20]:
-        print(f"  FAIL {line}")
-    fault_figures.record(
-        "partner ACL matrix on the broker",
-        passed=not failures,
-        cells_passed=len(rows) - len(failures),
-        cells_failed=len(failures),
-        note=f"{len(PARTNERS)} partners x {len(topics)} topics x read/write",
+    _report(
+        "partner ACL matrix",
+        MATRIX_FILE,
+        f"{len(PARTNERS)} partners x {len(topics)} topics x read/write",
+        rows,
+        failures,
     )
     assert failures == []
 
@@ -287,20 +298,11 @@ async def test_every_service_and_the_operator_against_every_topic(
     rows, failures = await _matrix(
         secure_broker, list(PLAN), seeded, service_expected, SERVICE_MATRIX_FILE
     )
-    allowed = sum(1 for row in rows if row[3] is True)
-    print(
-        f"\n== Service ACL matrix ({SERVICE_MATRIX_FILE}): {len(PLAN)} users x {len(topics)} "
-        f"topics x read/write = {len(rows)} cells; {allowed} allowed by the plan, "
-        f"{len(rows) - allowed} refused; {len(rows) - len(failures)} passed"
-    )
-    print(_summary(rows))
-    for line in failures[:20]:
-        print(f"  FAIL {line}")
-    fault_figures.record(
-        "service ACL matrix on the broker",
-        passed=not failures,
-        cells_passed=len(rows) - len(failures),
-        cells_failed=len(failures),
-        note=f"{len(PLAN)} users (services, operator) x {len(topics)} topics x read/write",
+    _report(
+        "service ACL matrix",
+        SERVICE_MATRIX_FILE,
+        f"{len(PLAN)} users (services, operator) x {len(topics)} topics x read/write",
+        rows,
+        failures,
     )
     assert failures == []

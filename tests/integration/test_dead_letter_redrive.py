@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 
 import httpx
 import pytest
-from prt.v1 import common_pb2, intake_pb2
+from prt.v1 import intake_pb2
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, encode_envelope
-from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letter_cli import parse
@@ -27,26 +25,10 @@ from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.project_events import registration
 from tests.support.reporting_figures import registrations_of_department
 
 pytestmark = pytest.mark.integration
-
-
-def _registration(department: str) -> Envelope[intake_pb2.ProjectRegistered]:
-    project_id = f"p-{department}-{uuid.uuid4().hex[:6]}"
-    return Envelope(
-        message=intake_pb2.ProjectRegistered(
-            project_id=project_id,
-            occurred_at=to_timestamp(datetime.now(UTC)),
-            actor_department=department,
-            name="死信重投测试项目",
-            category=common_pb2.PROJECT_CATEGORY_WATER,
-            region_code="370124",
-            budget_fen=1000,
-        ),
-        source="/tests",
-        subject=project_id,
-    )
 
 
 def _on_the_partition_of(
@@ -58,7 +40,7 @@ def _on_the_partition_of(
     def partition(envelope: Envelope[intake_pb2.ProjectRegistered]) -> int:
         return (murmur2(envelope.subject.encode()) & 0x7FFFFFFF) % partitions
 
-    while partition(later := _registration(department)) != partition(first):
+    while partition(later := registration(department)) != partition(first):
         pass
     return later
 
@@ -96,10 +78,10 @@ async def test_a_letter_goes_back_to_its_topic_and_counts_once(
         return registrations_of_department(reporting_api, operator.key, marker)
 
     await ensure_topics(settings, [dead_letter_topic(consumer)])
-    first = _registration(marker)
+    first = registration(marker)
     later = _on_the_partition_of(first, settings, marker)
     await _set_aside(settings, consumer, PROJECT_EVENTS.name, first)
-    await _set_aside(settings, consumer, "tests.no-such-topic.v1", _registration(marker))
+    await _set_aside(settings, consumer, "tests.no-such-topic.v1", registration(marker))
 
     # The review: both letters, where they came from and why, never the value.
     found = await review(settings, consumer, all_letters=False)
@@ -150,7 +132,7 @@ async def test_operators_review_the_letters_through_the_api(
     marker = f"A{uuid.uuid4().hex[:10]}"
     consumer = f"tests.letters-{marker.lower()}"
     await ensure_topics(settings, [dead_letter_topic(consumer)])
-    first, second = _registration(marker), _registration(marker)
+    first, second = registration(marker), registration(marker)
     await _set_aside(settings, consumer, PROJECT_EVENTS.name, first, second)
     url = f"{reporting_api.base_url}/v1/operations/dead-letters"
     async with httpx.AsyncClient(timeout=20) as client:

@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from prt.v1 import common_pb2, intake_pb2
 from redis.asyncio import Redis
 
 from services.kafka_access_plan import ABNORMAL_PUSH_APP, INTAKE_APP, OPERATOR_USER
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.errors import PlatformError
-from services.platform_core.events.envelope import Envelope, encode_envelope
-from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.envelope import encode_envelope
 from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letter_review import redrive, review
@@ -39,6 +36,7 @@ from tests.integration.conftest import BOOTSTRAP_SECURE, SecureBroker, secured_e
 from tests.integration.intake.conftest import CHANGQING, registration_body
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
+from tests.support.project_events import registration
 from tests.support.reporting_figures import registrations_of_department
 
 pytestmark = pytest.mark.integration
@@ -182,28 +180,11 @@ async def test_a_registration_goes_through_every_service_each_as_its_own_user(
         assert _refusals(process) == [], f"{name} was refused by the broker"
 
 
-def _registration(department: str) -> Envelope[intake_pb2.ProjectRegistered]:
-    project_id = f"p-{department}-{uuid.uuid4().hex[:6]}"
-    return Envelope(
-        message=intake_pb2.ProjectRegistered(
-            project_id=project_id,
-            occurred_at=to_timestamp(datetime.now(UTC)),
-            actor_department=department,
-            name="权限测试项目",
-            category=common_pb2.PROJECT_CATEGORY_WATER,
-            region_code=CHANGQING,
-            budget_fen=1000,
-        ),
-        source="/tests",
-        subject=project_id,
-    )
-
-
 async def test_the_operator_reviews_and_redrives_a_dead_letter_as_its_own_user(
     services: dict[str, ServiceProcess], secure_broker: SecureBroker, keys: dict[str, str]
 ) -> None:
     department = f"DL{uuid.uuid4().hex[:6].upper()}"
-    letter = _registration(department)
+    letter = registration(department, CHANGQING, "权限测试项目")
     # Set aside as intake's projector sets one aside: as the intake user, on its topic.
     producer = create_producer(_settings(secure_broker, "intake"), client_id="test-set-aside")
     await producer.start()

@@ -1,12 +1,14 @@
-"""intake's events on its projects topic, published by tests that stand in for intake: the
-award and the termination that end a trade, as remote_eval and abnormal_push consume them."""
+"""intake's events on its projects topic, published by tests that stand in for intake: a
+registration, and the award and the termination that end a trade, as the other services
+consume them."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from google.protobuf.message import Message
-from prt.v1 import intake_pb2
+from prt.v1 import common_pb2, intake_pb2
 
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
@@ -14,6 +16,26 @@ from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
+
+
+def registration(
+    department: str, region_code: str = "370124", name: str = "死信重投测试项目"
+) -> Envelope[intake_pb2.ProjectRegistered]:
+    """A water project's registration by ``department``, with an id of its own."""
+    project_id = f"p-{department}-{uuid.uuid4().hex[:6]}"
+    return Envelope(
+        message=intake_pb2.ProjectRegistered(
+            project_id=project_id,
+            occurred_at=to_timestamp(datetime.now(UTC)),
+            actor_department=department,
+            name=name,
+            category=common_pb2.PROJECT_CATEGORY_WATER,
+            region_code=region_code,
+            budget_fen=1000,
+        ),
+        source="/tests",
+        subject=project_id,
+    )
 
 
 def contract_awarded(
