@@ -5,8 +5,9 @@ fault or a leaked password in one service reaches only the topics that service w
 
 - a service writes only its own domain's topics and its consumers' dead-letter topics;
 - it reads only the topics its consumers are subscribed to;
-- partners' answers topics are written by the partners alone (their users, with prefixed ACLs,
-  come from ``kafka.sh add-partner``);
+- partners' answers topics are written by the partners alone: each partner's user reads its
+  own streams and consumer groups (prefix ``partner.<code>.``) and writes its answers, nothing
+  else (``partner_access``; ``kafka.sh`` makes a user for each partner it is given);
 - the operator re-drives dead letters: it reads every dead-letter topic and writes back to the
   topics the platform's consumers read, and may see every topic's and group's offsets; it may
   not create topics, join a service's group or touch ACLs;
@@ -15,8 +16,9 @@ fault or a leaked password in one service reaches only the topics that service w
 The Faust apps' ids and the consumers' names below are the services' own; a unit test holds
 them to the services' constants (tests/unit/test_kafka_access_plan.py).
 
-    python -m services.kafka_access_plan show      # the plan, one binding per line
-    python -m services.kafka_access_plan apply     # create them (as a user allowed to)
+    python -m services.kafka_access_plan show [--partners CODE ...]   # one binding per line
+    python -m services.kafka_access_plan apply [--partners CODE ...]  # create them (as a user
+                                                                      # allowed to)
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from services.platform_core.events.topics import (
     dead_letter_topic,
     partner_answers_topic,
     partner_seat_requests_topic,
+    partner_topic_prefix,
 )
 from services.platform_core.kafka.access_control import (
     EVERY_GROUP,
@@ -201,29 +204,46 @@ def platform_plan(partner_codes: Iterable[str]) -> tuple[PrincipalAccess, ...]:
     )
 
 
+def partner_access(code: str) -> PrincipalAccess:
+    """A partner city's user: its own streams and consumer groups (prefix ``partner.<code>.``),
+    and writing its answers; nothing of the platform's or of another partner's."""
+    prefix = partner_topic_prefix(code)
+    return PrincipalAccess(
+        user=f"partner-{code}",
+        purpose=f"partner {code}: its seat requests and expert draws, its answers",
+        writes=frozenset({topic(partner_answers_topic(code).name)}),
+        reads=frozenset({topics_prefixed(prefix)}),
+        groups=frozenset({groups_prefixed(prefix)}),
+    )
+
+
 def _partner_codes() -> list[str]:
     from services.remote_eval.reference import partners
 
     return sorted(partners())
 
 
-async def _apply() -> None:
-    await create_acls(get_settings(), plan_bindings(platform_plan(_partner_codes())))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["show", "apply"])
+    parser.add_argument(
+        "--partners",
+        nargs="*",
+        default=[],
+        metavar="CODE",
+        help="partner codes whose users get their ACLs too (kafka.sh passes those it made)",
+    )
     args = parser.parse_args(argv)
-    plan = platform_plan(_partner_codes())
+    plan = (*platform_plan(_partner_codes()), *(partner_access(c) for c in sorted(args.partners)))
     if args.command == "show":
         for access in plan:
             print(f"# {access.user}: {access.purpose}")
             for binding in sorted(access.bindings()):
                 print(binding)
         return 0
-    asyncio.run(_apply())
-    print(f"{len(plan_bindings(plan))} ACL bindings for {len(plan)} users", file=sys.stderr)
+    bindings = plan_bindings(plan)
+    asyncio.run(create_acls(get_settings(), bindings))
+    print(f"{len(bindings)} ACL bindings for {len(plan)} users", file=sys.stderr)
     return 0
 
 

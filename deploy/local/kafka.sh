@@ -282,9 +282,12 @@ format_node() {
     # SCRAM credentials live in the cluster metadata: the super user's must exist from the
     # first start, so the broker can authenticate to itself.
     scram=(--add-scram "SCRAM-SHA-512=[name=platform,password=$(credential PLATFORM_PASSWORD)]")
-    local user
+    local user code
     for user in $SERVICE_USERS; do
       scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(credential "$(password_key "$user")")]")
+    done
+    for code in $(partner_codes_with_users); do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=partner-$code,password=$(credential "PARTNER_${code}_PASSWORD")]")
     done
   fi
   if ! run_tool "$(storage_tool_class)" format --cluster-id "$CLUSTER_ID" \
@@ -410,9 +413,13 @@ new_credentials() {
     umask 077
     printf 'PLATFORM_PASSWORD=%s\nCONTROLLER_PASSWORD=%s\n' "$(random_password)" \
       "$(random_password)" >"$CREDENTIALS_FILE"
-    local user
+    local user code
     for user in $SERVICE_USERS; do
       printf '%s=%s\n' "$(password_key "$user")" "$(random_password)" >>"$CREDENTIALS_FILE"
+    done
+    for code in $(default_partner_codes); do
+      [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
+      printf 'PARTNER_%s_PASSWORD=%s\n' "$code" "$(random_password)" >>"$CREDENTIALS_FILE"
     done
   )
 }
@@ -460,70 +467,65 @@ platform_client_config() {
   echo "$file"
 }
 
-# A partner's SCRAM user and its prefixed ACLs: read and describe its own topics
-# (partner.CODE.*) and consumer groups of the same prefix, write only its answers topic.
-add_partner() {
-  local code="$1" user password config
-  [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
-  user="partner-$code"
-  password="$(sed -n "s/^PARTNER_${code}_PASSWORD=//p" "$CREDENTIALS_FILE" | tail -n 1)"
-  if [[ -z "$password" ]]; then
-    password="$(random_password)"
-    (umask 077 && echo "PARTNER_${code}_PASSWORD=$password" >>"$CREDENTIALS_FILE")
-  fi
-  config="$(platform_client_config)"
-  run_tool kafka.admin.ConfigCommand --bootstrap-server "$(bootstrap_servers)" \
-    --command-config "$config" --alter --entity-type users --entity-name "$user" \
-    --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]" >/dev/null
-  local -a acl=(org.apache.kafka.tools.AclCommand --bootstrap-server "$(bootstrap_servers)"
-    --command-config "$config" --add --force --allow-principal "User:$user")
-  run_tool "${acl[@]}" --operation Read --operation Describe \
-    --topic "partner.$code." --resource-pattern-type prefixed >/dev/null
-  run_tool "${acl[@]}" --operation Read --operation Describe \
-    --group "partner.$code." --resource-pattern-type prefixed >/dev/null
-  run_tool "${acl[@]}" --operation Write --operation Describe \
-    --topic "partner.$code.answers.v1" --resource-pattern-type literal >/dev/null
-  log "partner $code: SCRAM user $user, ACLs on prefix partner.$code. (password in $CREDENTIALS_FILE)"
-}
-
-# The services' users: made at the first start (format), or here for a cluster first started
-# before they existed; then their ACLs, created again at every start (creating one the broker
-# has changes nothing), so a plan that grew reaches an existing cluster.
-ensure_service_users() {
-  local user key password config=""
-  for user in $SERVICE_USERS; do
-    key="$(password_key "$user")"
-    grep -q "^$key=" "$CREDENTIALS_FILE" && continue
-    password="$(random_password)"
-    (umask 077 && echo "$key=$password" >>"$CREDENTIALS_FILE")
-    [[ -n "$config" ]] || config="$(platform_client_config)"
-    run_tool kafka.admin.ConfigCommand --bootstrap-server "$(bootstrap_servers)" \
-      --command-config "$config" --alter --entity-type users --entity-name "$user" \
-      --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]" >/dev/null
-    log "service user $user added to an existing cluster"
-  done
-}
-
-apply_service_acls() {
-  [[ -x "$PYTHON" ]] || die "no Python environment at $PYTHON for the services' ACLs; run deploy/bootstrap.sh first"
-  local out
-  if ! out="$(cd "$PRT_REPO_ROOT" && PRT_KAFKA_BOOTSTRAP_SERVERS="$(bootstrap_servers)" \
-    PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME=platform \
-    PRT_KAFKA_SASL_PASSWORD="$(credential PLATFORM_PASSWORD)" \
-    "$PYTHON" -m services.kafka_access_plan apply 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    die "applying the services' ACLs failed"
-  fi
-  log "users ${SERVICE_USERS// /, }: ${out##*$'\n'}"
-}
-
-add_default_partners() {
-  local codes="${PRT_KAFKA_PARTNERS:-}" code
+# The default partners: PRT_KAFKA_PARTNERS, or every partner of the reference data.
+default_partner_codes() {
+  local codes="${PRT_KAFKA_PARTNERS:-}"
   if [[ -z "$codes" ]]; then
     codes="$(sed -n 's/^ *{"code": "\([0-9A-Za-z]*\)", "name".*"kind".*/\1/p' \
       "$PRT_REPO_ROOT/services/platform_core/reference_data/venues.json" | tr '\n' ' ')"
   fi
-  for code in $codes; do add_partner "$code"; done
+  echo "$codes"
+}
+
+# The partners that have a user: those with a password in the credentials file.
+partner_codes_with_users() { sed -n 's/^PARTNER_\(.*\)_PASSWORD=.*/\1/p' "$CREDENTIALS_FILE"; }
+
+# A SCRAM user made on a running cluster (one JVM start each: the users known at the first start
+# are written into the metadata at format instead). $1 user, $2 the credentials file's key.
+add_scram_user() {
+  local user="$1" key="$2" password
+  password="$(random_password)"
+  (umask 077 && echo "$key=$password" >>"$CREDENTIALS_FILE")
+  run_tool kafka.admin.ConfigCommand --bootstrap-server "$(bootstrap_servers)" \
+    --command-config "$(platform_client_config)" --alter --entity-type users --entity-name "$user" \
+    --add-config "SCRAM-SHA-512=[iterations=8192,password=$password]" >/dev/null
+}
+
+# Users missing from a running cluster: a cluster first started before the service users
+# existed, or a partner added since the first start.
+ensure_users() {
+  local user code key
+  for user in $SERVICE_USERS; do
+    key="$(password_key "$user")"
+    grep -q "^$key=" "$CREDENTIALS_FILE" && continue
+    add_scram_user "$user" "$key"
+    log "service user $user added to an existing cluster"
+  done
+  for code in "$@"; do
+    [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
+    grep -q "^PARTNER_${code}_PASSWORD=" "$CREDENTIALS_FILE" && continue
+    add_scram_user "partner-$code" "PARTNER_${code}_PASSWORD"
+    log "partner user partner-$code added"
+  done
+}
+
+# Every user's ACLs, from the plan in services/kafka_access_plan.py, in one CreateAcls request:
+# the services' and the operator's, and each partner's (read and describe its own topics and
+# consumer groups, prefix partner.CODE., write only partner.CODE.answers.v1). Created again at
+# every start (creating one the broker has changes nothing), so a plan that grew reaches an
+# existing cluster.
+apply_acls() {
+  [[ -x "$PYTHON" ]] || die "no Python environment at $PYTHON for the ACLs; run deploy/bootstrap.sh first"
+  local out
+  # shellcheck disable=SC2046 # partner codes, split on purpose
+  if ! out="$(cd "$PRT_REPO_ROOT" && PRT_KAFKA_BOOTSTRAP_SERVERS="$(bootstrap_servers)" \
+    PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME=platform \
+    PRT_KAFKA_SASL_PASSWORD="$(credential PLATFORM_PASSWORD)" \
+    "$PYTHON" -m services.kafka_access_plan apply --partners $(partner_codes_with_users) 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    die "applying the ACLs failed"
+  fi
+  log "ACLs: ${out##*$'\n'} (passwords in $CREDENTIALS_FILE)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -567,9 +569,9 @@ cmd_start() {
     wait_nodes "$WAIT_TIMEOUT" $(all_nodes)
     log "Kafka $KAFKA_VERSION is ready ($NODES node(s)); bootstrap servers: $(bootstrap_servers)"
     if [[ "${SECURE:-}" == yes ]]; then
-      ensure_service_users
-      apply_service_acls
-      add_default_partners
+      # shellcheck disable=SC2046 # partner codes, split on purpose
+      ensure_users $(default_partner_codes)
+      apply_acls
     fi
   else
     log "bootstrap servers: $(bootstrap_servers)"
@@ -718,7 +720,8 @@ main() {
     add-partner)
       require_layout && ensure_libs
       [[ "${SECURE:-}" == yes ]] || die "add-partner needs a cluster started with --secure"
-      add_partner "${1:?add-partner needs a partner code}"
+      ensure_users "${1:?add-partner needs a partner code}"
+      apply_acls
       ;;
     credentials)
       require_layout

@@ -166,14 +166,18 @@ async def test_a_registration_goes_through_every_service_each_as_its_own_user(
 
             assert await eventually(read, bool, timeout_s=60), f"{group} missed the registration"
 
-        # The stream-health page, read by reporting as its own user: every group, not only its own.
-        streams = await client.get(
-            f"{services['reporting-api'].base_url}/v1/operations/streams",
-            headers={"Authorization": f"Bearer {keys['operator']}"},
-        )
-        assert streams.status_code == 200, streams.text
-        seen = {group["group_id"] for group in streams.json()["groups"]}
-        assert {INTAKE_APP, ABNORMAL_PUSH_APP, DEFAULT_CONSUMER_GROUP} <= seen
+        # The stream-health page, read by reporting as its own user: every group, not only its
+        # own. A reading is kept for up to 5 s, so one from before a group joined may come first.
+        async def groups_seen() -> set[str]:
+            streams = await client.get(
+                f"{services['reporting-api'].base_url}/v1/operations/streams",
+                headers={"Authorization": f"Bearer {keys['operator']}"},
+            )
+            assert streams.status_code == 200, streams.text
+            return {group["group_id"] for group in streams.json()["groups"]}
+
+        wanted = {INTAKE_APP, ABNORMAL_PUSH_APP, DEFAULT_CONSUMER_GROUP}
+        await eventually(groups_seen, wanted.issubset, timeout_s=30)
 
     for name, process in services.items():
         process.check_alive()

@@ -22,6 +22,7 @@ from services.kafka_access_plan import (
     REPORTING_CONSUMER_PREFIX,
     REPORTING_GROUP_PREFIX,
     SERVICE_USERS,
+    partner_access,
     platform_plan,
     platform_services,
 )
@@ -234,3 +235,20 @@ def test_reporting_reads_every_consumers_dead_letters_for_the_operations_page() 
     for consumer in consumers:
         assert reporting.allows(Operation.READ, dead_letter_topic(consumer).name), consumer
     assert not reporting.allows(Operation.WRITE, dead_letter_topic(INTAKE_CONSUMERS[0]).name)
+
+
+def test_a_partner_reads_its_own_streams_and_writes_only_its_answers() -> None:
+    mine, other = PARTNERS[0], PARTNERS[1]
+    access = partner_access(mine)
+    assert access.user == f"partner-{mine}"
+    assert access.allows(Operation.READ, partner_seat_requests_topic(mine).name)
+    assert access.allows(Operation.READ, partner_answers_topic(mine).name)
+    assert access.allows(Operation.WRITE, partner_answers_topic(mine).name)
+    assert not access.allows(Operation.WRITE, partner_seat_requests_topic(mine).name)
+    for name in (partner_seat_requests_topic(other).name, partner_answers_topic(other).name):
+        assert not access.allows(Operation.READ, name)
+        assert not access.allows(Operation.WRITE, name)
+    for spec in EVENT_TOPICS:
+        assert not access.allows(Operation.READ, spec.name)
+    assert access.groups == {groups_prefixed(f"partner.{mine}.")}
+    assert not access.creates and not access.describes
