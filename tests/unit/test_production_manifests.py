@@ -1,0 +1,171 @@
+"""The Kubernetes manifests (deploy/production/kubernetes) read as data, without a cluster: valid
+against the Kubernetes API schemas, the same processes as the local stack and docker-compose,
+each as its own service's Kafka user, every setting one the platform reads, and no secret
+written into them."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+# PyYAML comes with the dev dependencies (schemathesis needs it); it ships no type stubs.
+import yaml  # type: ignore[import-untyped]
+
+from services.abnormal_push.service_config import AbnormalPushSettings
+from services.kafka_access_plan import SERVICE_USERS
+from services.platform_core.settings import PlatformSettings
+from services.remote_eval.reference import partners
+from services.reporting.settings import ReportingSettings
+from tests.unit.test_deploy_files import COMPOSE, SERVICES_SH, local_processes
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = REPO / "deploy" / "production" / "kubernetes"
+KUBERNETES_VERSION = "1.32"
+# Settings that are secrets: only ever from a Secret, never written in a manifest.
+SECRET_SETTINGS = {
+    "PRT_API_KEY_PEPPER",
+    "PRT_REMOTE_EVAL_IDENTITY_KEY",
+    "PRT_REMOTE_EVAL_DRAW_SECRET",
+    "PRT_ABNORMAL_PUSH_WEBHOOK_KEY",
+    "PRT_KAFKA_SASL_PASSWORD",
+    "PRT_REDIS_URL",  # carries Redis's password
+}
+
+
+def _documents() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())
+    docs: list[dict[str, Any]] = []
+    for name in kustomization["resources"]:
+        docs += [doc for doc in yaml.safe_load_all((MANIFESTS / name).read_text()) if doc]
+    return docs
+
+
+DOCS = _documents()
+
+
+def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in DOCS if doc["kind"] == kind}
+
+
+def _container(workload: dict[str, Any]) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = workload["spec"]["template"]["spec"]["containers"]
+    (container,) = containers
+    return container
+
+
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+def test_every_manifest_file_is_in_the_kustomization() -> None:
+    listed = set(yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["resources"])
+    on_disk = {p.name for p in MANIFESTS.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: f"{d['kind']}/{d['metadata']['name']}")
+def test_each_document_is_valid_against_the_kubernetes_schemas(doc: dict[str, Any]) -> None:
+    kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_validator_refuses_a_misspelt_field() -> None:
+    broken = copy.deepcopy(_of_kind("Deployment")["intake-api"])
+    broken["spec"]["template"]["spec"]["contaners"] = broken["spec"]["template"]["spec"].pop(
+        "containers"
+    )
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_builds_them() -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(MANIFESTS)], check=True, capture_output=True, text=True
+    ).stdout
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(built) if doc]
+    assert kinds.count("Deployment") == len(local_processes(SERVICES_SH.read_text()))
+    assert all(doc["metadata"].get("namespace") in (None, "jinan-prt") for doc in DOCS)
+
+
+def test_the_same_processes_as_the_local_stack_and_compose_with_the_same_commands() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    deployments = _of_kind("Deployment")
+    assert set(deployments) == set(local_processes(SERVICES_SH.read_text()))
+    for name, deployment in deployments.items():
+        assert _container(deployment)["command"] == compose[name]["command"], name
+
+
+def test_each_process_is_its_own_services_kafka_user() -> None:
+    for name, deployment in _of_kind("Deployment").items():
+        user = name.removesuffix("-api").removesuffix("-worker")
+        assert user in SERVICE_USERS
+        env = _env(_container(deployment))
+        assert env["PRT_KAFKA_SASL_USERNAME"]["value"] == user
+        assert env["PRT_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"prt-kafka-{user}",
+            "key": "password",
+        }
+
+
+def _known_settings() -> set[str]:
+    known = {f"PRT_{field.upper()}" for field in PlatformSettings.model_fields}
+    known |= {f"PRT_REPORTING_{field.upper()}" for field in ReportingSettings.model_fields}
+    known |= {f"PRT_ABNORMAL_PUSH_{field.upper()}" for field in AbnormalPushSettings.model_fields}
+    return known | {"PRT_KAFKA_PARTNERS"}  # the ACL job's argument, not a setting
+
+
+def test_every_variable_is_a_setting_the_platform_reads() -> None:
+    known = _known_settings()
+    (config,) = _of_kind("ConfigMap").values()
+    names = set(config["data"])
+    for workload in [*_of_kind("Deployment").values(), *_of_kind("Job").values()]:
+        names |= set(_env(_container(workload)))
+    assert sorted(names - known) == []
+
+
+def test_no_secret_is_written_into_a_manifest() -> None:
+    (config,) = _of_kind("ConfigMap").values()
+    assert not SECRET_SETTINGS & set(config["data"])
+    assert not _of_kind("Secret"), "Secrets are made by the operators (README.md), not shipped"
+    for workload in [*_of_kind("Deployment").values(), *_of_kind("Job").values()]:
+        for name, entry in _env(_container(workload)).items():
+            if name in SECRET_SETTINGS:
+                assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], name
+
+
+def test_production_settings_refuse_development_secrets() -> None:
+    (config,) = _of_kind("ConfigMap").values()
+    assert config["data"]["PRT_ENVIRONMENT"] == "production"
+    for deployment in _of_kind("Deployment").values():
+        sources = _container(deployment)["envFrom"]
+        assert {"configMapRef": {"name": "prt-platform"}} in sources
+        assert {"secretRef": {"name": "prt-app-secrets"}} in sources
+
+
+def test_the_acl_job_covers_every_partner_of_the_reference_data() -> None:
+    (config,) = _of_kind("ConfigMap").values()
+    assert set(config["data"]["PRT_KAFKA_PARTNERS"].split()) == set(partners())
+    (job,) = _of_kind("Job").values()
+    assert "services.kafka_access_plan apply" in " ".join(_container(job)["command"])
+
+
+def test_the_readme_names_every_secret_the_manifests_use() -> None:
+    readme = (MANIFESTS / "README.md").read_text()
+    used: set[str] = set()
+    for workload in [*_of_kind("Deployment").values(), *_of_kind("Job").values()]:
+        container = _container(workload)
+        used |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+        used |= {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+    missing = [name for name in sorted(used) if not re.search(rf"\b{re.escape(name)}\b", readme)]
+    assert missing == []
