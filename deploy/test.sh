@@ -26,6 +26,9 @@ export PRT_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_REDIS_PORT="${PRT_TEST
 # The same runtime directory tests/conftest.py uses for this port.
 export PRT_RUNTIME_DIR="$ROOT/.run/test-$PRT_KAFKA_PORT"
 export PRT_TEST_KAFKA_PORT="$PRT_KAFKA_PORT" PRT_TEST_REDIS_PORT="$PRT_REDIS_PORT"
+# The partner and service ACL matrices run on a secured broker of their own (the test port +
+# 700; about 35 s with its start).
+export PRT_FAULTS_SECURE=1
 stop_stack() {
   bash deploy/local/kafka.sh stop >/dev/null || true
   bash deploy/local/redis.sh stop >/dev/null || true

@@ -13,7 +13,7 @@ there; an allowed write must land. The matrices are written to
 
 A broker of its own: port PRT_FAULTS_SECURE_KAFKA_PORT (default the test port + 700, clear of
 the 3-node cluster's ports from 29692), runtime directory .run/test-secure-<port>. Runs with
-PRT_FAULTS_SECURE=1 (deploy/faults.sh sets it).
+PRT_FAULTS_SECURE=1 (deploy/test.sh and deploy/faults.sh set it).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ pytestmark = [
     pytest.mark.faults,
     pytest.mark.skipif(
         os.environ.get("PRT_FAULTS_SECURE") != "1",
-        reason="needs a secured broker of its own: run bash deploy/faults.sh",
+        reason="needs a secured broker of its own: run bash deploy/test.sh or deploy/faults.sh",
     ),
 ]
 
