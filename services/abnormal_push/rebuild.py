@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from services.abnormal_push import detection, read_model, webhooks
 from services.abnormal_push.stream_worker import APP_ID, CONSUMED_TOPICS
+from services.platform_core.kafka.clients import security_options
 from services.platform_core.settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ async def rewind_consumer_group(settings: PlatformSettings, group_id: str = APP_
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
         enable_auto_commit=False,
+        **security_options(settings),
     )
     await consumer.start()
     try:

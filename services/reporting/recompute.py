@@ -25,7 +25,7 @@ from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import EVENT_TOPICS, TopicSpec, topic_by_name
 from services.platform_core.garbage_collection import collecting_less_often
-from services.platform_core.kafka.clients import create_consumer
+from services.platform_core.kafka.clients import create_consumer, security_options
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.domain.figures import diff
@@ -95,7 +95,9 @@ async def _partitions(
 ) -> list[TopicPartition]:
     """Every partition of those of ``topics`` that exist, as the broker describes them."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="prt-reporting-recompute"
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id="prt-reporting-recompute",
+        **security_options(settings),
     )
     await admin.start()
     try:

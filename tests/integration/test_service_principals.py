@@ -24,12 +24,19 @@ from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.envelope import encode_envelope
-from services.platform_core.events.topics import ABNORMAL_PUSHES, PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.events.topics import (
+    ABNORMAL_PUSHES,
+    EVENT_TOPICS,
+    PROJECT_EVENTS,
+    dead_letter_topic,
+)
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letter_review import redrive, review
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
+from services.platform_core.kafka.log_replay import ReplayCounts, replay_topic
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
+from services.reporting.recompute import recompute_from_log
 from services.reporting.settings import DEFAULT_CONSUMER_GROUP
 from tests.conftest import WORKER_READY
 from tests.integration.conftest import BOOTSTRAP_SECURE, SecureBroker, secured_env
@@ -112,23 +119,38 @@ async def keys(stack_env: dict[str, str]) -> dict[str, str]:
     return {"department": department.key, "code": f"ACL{marker}", "operator": operator.key}
 
 
+async def _log_ends(broker: SecureBroker, topics: list[str]) -> dict[TopicPartition, int]:
+    """Each partition's end offset, read as the super user."""
+    platform = broker.sasl("platform")
+    admin = AIOKafkaAdminClient(**platform)
+    reader = AIOKafkaConsumer(**platform)
+    await admin.start()
+    await reader.start()
+    try:
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in await admin.describe_topics(topics)
+            for partition in topic["partitions"]
+        ]
+        assert partitions, f"no partitions for {topics}"
+        ends: dict[TopicPartition, int] = await reader.end_offsets(partitions)
+        return ends
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
 async def _caught_up(broker: SecureBroker, group: str) -> bool:
     """Whether ``group`` has committed every record of intake's projects topic (asked as the
     super user, who may see every group)."""
-    platform = broker.sasl("platform")
-    admin = AIOKafkaAdminClient(**platform)
-    ends_reader = AIOKafkaConsumer(**platform)
+    ends = await _log_ends(broker, [PROJECT_EVENTS.name])
+    admin = AIOKafkaAdminClient(**broker.sasl("platform"))
     await admin.start()
-    await ends_reader.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
-        partitions = ends_reader.partitions_for_topic(PROJECT_EVENTS.name) or set()
-        ends = await ends_reader.end_offsets(
-            [TopicPartition(PROJECT_EVENTS.name, p) for p in partitions]
-        )
     finally:
-        await ends_reader.stop()
         await admin.close()
+    assert sum(ends.values()) > 0, "the registration is not on the log"
     return all(
         tp in committed and committed[tp].offset >= end for tp, end in ends.items() if end > 0
     )
@@ -261,3 +283,30 @@ async def test_dead_letters_the_reporting_user_may_not_read_are_refused_as_forbi
     assert page.status_code == 503, page.text
     assert page.json()["code"] == "event_log_forbidden"
     assert "Retry-After" not in page.headers
+
+
+async def _records_on(broker: SecureBroker, topics: list[str]) -> int:
+    """How many records the topics hold (from offset 0: event topics keep theirs forever)."""
+    return sum((await _log_ends(broker, topics)).values())
+
+
+async def test_the_rebuild_tools_read_the_log_as_their_services_users(
+    services: dict[str, ServiceProcess], secure_broker: SecureBroker
+) -> None:
+    """intake's rebuild replays its topic as ``intake``; reporting's recompute folds every event
+    topic as ``reporting``. (They once connected without the settings' credentials.)"""
+    counts = ReplayCounts()
+    replayed = [
+        event
+        async for event in replay_topic(
+            _settings(secure_broker, "intake"), PROJECT_EVENTS, counts, client_id="test-rebuild"
+        )
+    ]
+    on_the_log = await _records_on(secure_broker, [PROJECT_EVENTS.name])
+    assert counts.records == on_the_log > 0
+    assert len(replayed) == counts.records - counts.undecodable
+
+    recomputed = await recompute_from_log(_settings(secure_broker, "reporting"))
+    assert recomputed.records == await _records_on(
+        secure_broker, [spec.name for spec in EVENT_TOPICS]
+    )

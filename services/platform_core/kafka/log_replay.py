@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
+from services.platform_core.kafka.clients import security_options
 from services.platform_core.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ async def replay_topic(
         isolation_level="read_committed",
         enable_auto_commit=False,
         client_id=client_id,
+        **security_options(settings),
     )
     await consumer.start()
     try:
