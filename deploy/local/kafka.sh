@@ -16,8 +16,9 @@ usage: $(basename "$0") COMMAND [options]
 commands:
   start [--nodes 1|3] [--no-wait]   start every node (resolving the jars first if needed), wait
                                     until the cluster answers, print the bootstrap servers
-  start ... --secure                the same with authentication and ACLs (fixed at the first
-                                    start, like --nodes): clients use SASL/SCRAM-SHA-512, the
+  start ... --secure                the same with TLS, authentication and ACLs (fixed at the
+                                    first start, like --nodes): clients connect over TLS
+                                    (SASL_SSL, a CA of the cluster's own) with SCRAM-SHA-512, the
                                     KRaft StandardAuthorizer enforces ACLs, user 'platform' is
                                     the super user, each service (intake, abnormal-push,
                                     remote-eval, reporting) and the operator get a SCRAM user
@@ -37,6 +38,7 @@ commands:
                                     topics and groups prefixed partner.CODE., write only
                                     partner.CODE.answers.v1; nothing else
   credentials                       (--secure) print the path of the file with the passwords
+  ca                                (--secure) print the path of the CA certificate clients trust
 
 environment:
   PRT_KAFKA_PORT    client port of node 1 (default 19092); node i uses PORT+2(i-1) for clients
@@ -424,6 +426,35 @@ new_credentials() {
   )
 }
 
+# TLS for the client listener: a CA of this cluster's own and a broker certificate it signed,
+# valid for 127.0.0.1 and localhost (every node listens there). Clients trust the CA
+# (TLS_CA_FILE: PRT_KAFKA_SSL_CAFILE for the platform, `ca` prints its path for partners).
+TLS_DIR="$KAFKA_RUN/secure/tls"
+TLS_CA_FILE="$TLS_DIR/ca.pem"
+TLS_KEYSTORE="$TLS_DIR/broker-keystore.pem"
+
+ensure_tls() {
+  [[ -f "$TLS_CA_FILE" && -f "$TLS_KEYSTORE" ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed to make the secured broker's certificates"
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  local out="$TLS_DIR/openssl.log"
+  (
+    umask 077
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=jinan-prt local Kafka CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" -keyout broker.key -out broker.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext
+    openssl x509 -req -sha256 -days 825 -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -extfile broker.ext -out broker.pem
+    # Kafka's PEM keystore: the (unencrypted PKCS#8) key, then the certificate chain.
+    cat broker.key broker.pem ca.pem >broker-keystore.pem
+    rm -f broker.csr broker.ext
+  ) >"$out" 2>&1 || { show_log_tail "$out"; die "making the TLS certificates failed; see $out"; }
+  chmod 644 "$TLS_CA_FILE"  # the CA certificate is public: partners get it
+}
+
 credential() {
   local value
   value="$(sed -n "s/^$1=//p" "$CREDENTIALS_FILE" 2>/dev/null | tail -n 1)"
@@ -434,16 +465,22 @@ credential() {
 secure_server_properties() {
   local file="$1" controller_password
   controller_password="$(credential CONTROLLER_PASSWORD)"
-  sed -i -e 's|^listeners=PLAINTEXT://|listeners=SASL_PLAINTEXT://|' \
-    -e 's|^advertised.listeners=PLAINTEXT://|advertised.listeners=SASL_PLAINTEXT://|' \
-    -e 's|^listener.security.protocol.map=.*|listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT|' \
-    -e 's|^inter.broker.listener.name=PLAINTEXT|inter.broker.listener.name=SASL_PLAINTEXT|' "$file"
+  ensure_tls
+  sed -i -e 's|^listeners=PLAINTEXT://|listeners=SASL_SSL://|' \
+    -e 's|^advertised.listeners=PLAINTEXT://|advertised.listeners=SASL_SSL://|' \
+    -e 's|^listener.security.protocol.map=.*|listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT|' \
+    -e 's|^inter.broker.listener.name=PLAINTEXT|inter.broker.listener.name=SASL_SSL|' "$file"
   cat >>"$file" <<EOF
 
-# Secure mode: clients authenticate with SCRAM-SHA-512 and every request is authorised by ACLs.
+# Secure mode: clients connect over TLS, authenticate with SCRAM-SHA-512, and every request is
+# authorised by ACLs.
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_KEYSTORE
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_CA_FILE
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="platform" password="$(credential PLATFORM_PASSWORD)";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="platform" password="$(credential PLATFORM_PASSWORD)";
 # SCRAM cannot authenticate controllers (its credentials live in the metadata they serve), so
 # the controller listener uses PLAIN with one static user known only to the nodes.
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
@@ -457,7 +494,8 @@ EOF
 }
 
 platform_client_properties() {
-  printf '%s\n' security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 \
+  printf '%s\n' security.protocol=SASL_SSL ssl.truststore.type=PEM "ssl.truststore.location=$TLS_CA_FILE" \
+    sasl.mechanism=SCRAM-SHA-512 \
     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"platform\" password=\"$(credential PLATFORM_PASSWORD)\";"
 }
 
@@ -519,7 +557,7 @@ apply_acls() {
   local out
   # shellcheck disable=SC2046 # partner codes, split on purpose
   if ! out="$(cd "$PRT_REPO_ROOT" && PRT_KAFKA_BOOTSTRAP_SERVERS="$(bootstrap_servers)" \
-    PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME=platform \
+    PRT_KAFKA_SECURITY_PROTOCOL=SASL_SSL PRT_KAFKA_SSL_CAFILE="$TLS_CA_FILE" PRT_KAFKA_SASL_USERNAME=platform \
     PRT_KAFKA_SASL_PASSWORD="$(credential PLATFORM_PASSWORD)" \
     "$PYTHON" -m services.kafka_access_plan apply --partners $(partner_codes_with_users) 2>&1)"; then
     printf '%s\n' "$out" >&2
@@ -727,6 +765,12 @@ main() {
       require_layout
       [[ "${SECURE:-}" == yes ]] || die "not a --secure cluster"
       echo "$CREDENTIALS_FILE"
+      ;;
+    ca)
+      require_layout
+      [[ "${SECURE:-}" == yes ]] || die "not a --secure cluster"
+      ensure_tls
+      echo "$TLS_CA_FILE"
       ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

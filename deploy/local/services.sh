@@ -37,6 +37,7 @@ usage() {
 # (services/kafka_access_plan.py); the password comes from kafka.sh's credentials file.
 KAFKA_LAYOUT="$PRT_RUNTIME_DIR/kafka/cluster.env"
 KAFKA_CREDENTIALS="$PRT_RUNTIME_DIR/kafka/secure/credentials.env"
+KAFKA_CA_FILE="$PRT_RUNTIME_DIR/kafka/secure/tls/ca.pem"  # kafka.sh ca
 kafka_is_secure() { grep -qx 'SECURE=yes' "$KAFKA_LAYOUT" 2>/dev/null; }
 
 kafka_user_of() { local user="${1%-api}"; echo "${user%-worker}"; }
@@ -72,7 +73,8 @@ start_one() {
   (
     cd "$PRT_REPO_ROOT"
     if [[ -n "$user" ]]; then  # exported, not on a command line: ps shows no password
-      export PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PRT_KAFKA_SASL_USERNAME="$user"
+      export PRT_KAFKA_SECURITY_PROTOCOL=SASL_SSL PRT_KAFKA_SSL_CAFILE="$KAFKA_CA_FILE"
+      export PRT_KAFKA_SASL_USERNAME="$user"
       export PRT_KAFKA_SASL_PASSWORD="$password"
     fi
     exec nohup "$PYTHON" -m "${args[@]}" >>"$log_file" 2>&1

@@ -26,11 +26,15 @@ class PlatformSettings(BaseSettings):
 
     environment: Literal["local", "test", "production"] = "local"
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
-    # PLAINTEXT locally; SASL_PLAINTEXT (SCRAM-SHA-512) against `kafka.sh start --secure`, as
-    # the platform's user (its password is a secret).
-    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    # PLAINTEXT locally; SASL_SSL (TLS, then SCRAM-SHA-512) against `kafka.sh start --secure`
+    # and in production, as the process's service's user (its password is a secret);
+    # SASL_PLAINTEXT (SCRAM without TLS) only where the network itself is trusted.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_username: str = ""
     kafka_sasl_password: str = ""
+    # SASL_SSL: the CA certificate(s) the brokers' certificates are checked against (PEM file);
+    # empty: the system's trusted CAs.
+    kafka_ssl_cafile: str = ""
     redis_url: str = "redis://127.0.0.1:16379/0"
     # Partitions for the platform's own topics; 6 lets 6 workers share a topic.
     topic_partitions: int = Field(default=6, ge=1)

@@ -1,7 +1,7 @@
 """Isolation on the broker, in full: every partner principal of the registry, and every
 service's and the operator's principal, against every topic of the registry (event topics,
 every partner's two topics, every consumer's dead-letter topic), reading and writing, on a real
-Kafka started by ``kafka.sh start --secure`` (SASL/SCRAM-SHA-512, KRaft StandardAuthorizer,
+Kafka started by ``kafka.sh start --secure`` (TLS, SASL/SCRAM-SHA-512, KRaft StandardAuthorizer,
 prefixed ACLs per partner, the services' ACLs from services/kafka_access_plan.py).
 
 The expected outcome of each cell comes from the registry or the plan, not from a list: a
@@ -35,6 +35,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
     TopicAuthorizationFailedError,
 )
+from aiokafka.helpers import create_ssl_context
 
 from services.kafka_access_plan import platform_plan
 from services.platform_core.events.topics import (
@@ -103,11 +104,13 @@ def _script(*args: str) -> str:
 @dataclass(frozen=True)
 class SecureBroker:
     passwords: dict[str, str]
+    ca_file: Path
 
     def client(self, user: str) -> dict[str, Any]:
         return {
             "bootstrap_servers": BOOTSTRAP,
-            "security_protocol": "SASL_PLAINTEXT",
+            "security_protocol": "SASL_SSL",
+            "ssl_context": create_ssl_context(cafile=str(self.ca_file)),
             "sasl_mechanism": "SCRAM-SHA-512",
             "sasl_plain_username": user,
             "sasl_plain_password": self.passwords[user],
@@ -132,7 +135,7 @@ def secure_broker() -> Iterator[SecureBroker]:
         passwords = {"platform": values["PLATFORM_PASSWORD"]}
         passwords |= {f"partner-{c}": values[f"PARTNER_{c}_PASSWORD"] for c in PARTNERS}
         passwords |= {user: values[f"{user.upper().replace('-', '_')}_PASSWORD"] for user in PLAN}
-        yield SecureBroker(passwords)
+        yield SecureBroker(passwords, Path(_script("ca").strip()))
     finally:
         _script("stop")
 

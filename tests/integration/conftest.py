@@ -1,8 +1,9 @@
 """What integration tests of several services share: the secured broker.
 
 ``kafka.sh start --secure`` on a port and runtime directory of its own (the test port + 500):
-SASL/SCRAM-SHA-512, the KRaft StandardAuthorizer, a user per service and the operator with the
-ACLs of services/kafka_access_plan.py, and two partners with their prefixed ACLs.
+TLS with a CA of its own, SASL/SCRAM-SHA-512, the KRaft StandardAuthorizer, a user per
+service and the operator with the ACLs of services/kafka_access_plan.py, and two partners with
+their prefixed ACLs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.helpers import create_ssl_context
 
 from services.kafka_access_plan import OPERATOR_USER, SERVICE_USERS
+from services.platform_core.settings import PlatformSettings
 from tests.conftest import KAFKA_PORT
 from tests.support.processes import REPO
 
@@ -29,15 +32,29 @@ BOOTSTRAP_SECURE = f"127.0.0.1:{SECURE_PORT}"
 @dataclass(frozen=True)
 class SecureBroker:
     passwords: dict[str, str]
+    ca_file: Path  # the CA the broker's certificate is checked against
 
     def sasl(self, user: str) -> dict[str, Any]:
+        """aiokafka's options for ``user``: TLS (checking the broker), then SCRAM."""
         return {
             "bootstrap_servers": BOOTSTRAP_SECURE,
-            "security_protocol": "SASL_PLAINTEXT",
+            "security_protocol": "SASL_SSL",
+            "ssl_context": create_ssl_context(cafile=str(self.ca_file)),
             "sasl_mechanism": "SCRAM-SHA-512",
             "sasl_plain_username": user,
             "sasl_plain_password": self.passwords[user],
         }
+
+    def settings(self, user: str) -> PlatformSettings:
+        """The platform's settings for a process running as ``user``."""
+        return PlatformSettings(
+            environment="test",
+            kafka_bootstrap_servers=BOOTSTRAP_SECURE,
+            kafka_security_protocol="SASL_SSL",
+            kafka_ssl_cafile=str(self.ca_file),
+            kafka_sasl_username=user,
+            kafka_sasl_password=self.passwords[user],
+        )
 
 
 def _script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -72,7 +89,8 @@ def secure_broker() -> Iterator[SecureBroker]:
     try:
         credentials = Path(_script("credentials").stdout.strip())
         assert credentials.stat().st_mode & 0o077 == 0, "credentials must be private (0600)"
-        yield SecureBroker(_read_credentials(credentials))
+        ca_file = Path(_script("ca").stdout.strip())
+        yield SecureBroker(_read_credentials(credentials), ca_file)
     finally:
         _script("stop")
 
@@ -86,7 +104,8 @@ def secured_env(
     return {
         **stack_env,
         "PRT_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP_SECURE,
-        "PRT_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "PRT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "PRT_KAFKA_SSL_CAFILE": str(broker.ca_file),
         "PRT_KAFKA_SASL_USERNAME": user,
         "PRT_KAFKA_SASL_PASSWORD": broker.passwords[user],
         "PRT_REDIS_URL": f"{redis_url}/{redis_db}",

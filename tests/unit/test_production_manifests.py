@@ -169,3 +169,26 @@ def test_the_readme_names_every_secret_the_manifests_use() -> None:
         }
     missing = [name for name in sorted(used) if not re.search(rf"\b{re.escape(name)}\b", readme)]
     assert missing == []
+
+
+def test_every_process_reaches_kafka_over_tls_checked_against_the_mounted_ca() -> None:
+    (config,) = _of_kind("ConfigMap").values()
+    assert config["data"]["PRT_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    ca_file = Path(config["data"]["PRT_KAFKA_SSL_CAFILE"])
+    for workload in [*_of_kind("Deployment").values(), *_of_kind("Job").values()]:
+        pod = workload["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (mount,) = [m for m in _container(workload)["volumeMounts"] if m["name"] == "kafka-ca"]
+        assert Path(mount["mountPath"]) == ca_file.parent and mount["readOnly"]
+        assert volumes["kafka-ca"]["configMap"]["name"] == "prt-kafka-ca"
+
+
+def test_the_readme_names_every_config_map_the_pods_mount() -> None:
+    readme = (MANIFESTS / "README.md").read_text()
+    mounted = {
+        volume["configMap"]["name"]
+        for workload in [*_of_kind("Deployment").values(), *_of_kind("Job").values()]
+        for volume in workload["spec"]["template"]["spec"].get("volumes", [])
+        if "configMap" in volume
+    }
+    assert mounted and all(re.search(rf"\b{re.escape(name)}\b", readme) for name in mounted)

@@ -7,9 +7,11 @@ in-sync replicas and is idempotent; consumers read only committed records and co
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 
 from services.platform_core.kafka.partitioning import default_partitioner
 from services.platform_core.settings import PlatformSettings
@@ -31,16 +33,29 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 }
 
 
+def kafka_ssl_context(settings: PlatformSettings) -> ssl.SSLContext | None:
+    """For SASL_SSL: a client TLS context that checks the brokers' certificates and host names
+    against the configured CA (or the system's); None for the other protocols."""
+    if settings.kafka_security_protocol != "SASL_SSL":
+        return None
+    context: ssl.SSLContext = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    return context
+
+
 def security_options(settings: PlatformSettings) -> dict[str, Any]:
-    """aiokafka's authentication options: none for PLAINTEXT, SCRAM-SHA-512 for SASL."""
+    """aiokafka's authentication options: none for PLAINTEXT, SCRAM-SHA-512 for SASL (over TLS
+    for SASL_SSL)."""
     if settings.kafka_security_protocol == "PLAINTEXT":
         return {}
-    return {
+    options: dict[str, Any] = {
         "security_protocol": settings.kafka_security_protocol,
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": settings.kafka_sasl_username,
         "sasl_plain_password": settings.kafka_sasl_password,
     }
+    if (context := kafka_ssl_context(settings)) is not None:
+        options["ssl_context"] = context
+    return options
 
 
 def create_producer(settings: PlatformSettings, client_id: str) -> AIOKafkaProducer:

@@ -29,6 +29,7 @@ from services.platform_core.errors import EventDecodeError
 from services.platform_core.errors import EventRejected as EventRejected  # noqa: PLC0414 (re-export: its first home)
 from services.platform_core.events.envelope import Envelope, decode_record
 from services.platform_core.events.topics import TopicSpec
+from services.platform_core.kafka.clients import kafka_ssl_context
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
 from services.platform_core.kafka.retrying import (
     RECORD_REFUSED_ERRORS,
@@ -68,10 +69,12 @@ class CloudEventSchema(faust.Schema[bytes, Any]):
 def _broker_credentials(settings: PlatformSettings) -> faust.SASLCredentials | None:
     if settings.kafka_security_protocol == "PLAINTEXT":
         return None
+    # With a TLS context Faust speaks SASL_SSL, without one SASL_PLAINTEXT.
     return faust.SASLCredentials(
         username=settings.kafka_sasl_username,
         password=settings.kafka_sasl_password,
         mechanism=SASLMechanism.SCRAM_SHA_512,
+        ssl_context=kafka_ssl_context(settings),
     )
 
 

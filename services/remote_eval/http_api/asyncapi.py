@@ -129,8 +129,10 @@ def asyncapi_document() -> dict[str, Any]:
         "servers": {
             "partners": {
                 "host": "kafka.prt.local:9094",
-                "protocol": "kafka",
-                "description": "SASL/SCRAM-SHA-512; one principal per partner",
+                # TLS (SASL_SSL): each partner checks the broker against the platform's CA
+                # certificate, given to it with its SCRAM credentials.
+                "protocol": "kafka-secure",
+                "description": "TLS, then SASL/SCRAM-SHA-512; one principal per partner",
                 "security": [{"type": "scramSha512"}],
             }
         },

@@ -1,6 +1,6 @@
 """The remote-evaluation service on the secured broker: the API and the worker authenticate as
 the service's own user, ``remote-eval``, with only the ACLs of services/kafka_access_plan.py
-(PRT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT); partner 370300, with
+(PRT_KAFKA_SECURITY_PROTOCOL=SASL_SSL: TLS, then SCRAM); partner 370300, with
 its own SCRAM user, reads its seat request from its topic and accepts on its answers topic; the
 host sees the acceptance. Redis database 3 keeps this stack's state apart from the other tests'.
 """

@@ -137,6 +137,8 @@ def test_the_asyncapi_document_is_generated_from_the_registry() -> None:
     assignment = drawn["properties"]["assignment"]["properties"]
     assert "expert_pseudonym" in assignment and "name" not in assignment
     assert assignment["kind"]["enum"][1] == "EXPERT_KIND_TECHNICAL"
+    # Partners reach the brokers over TLS (as kafka.sh --secure and production serve them).
+    assert document["servers"]["partners"]["protocol"] == "kafka-secure"
 
 
 @pytest.mark.parametrize("day", ["9999-01-01", "9999-12-31"])
