@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.platform_core.errors import SettingsError
@@ -79,20 +79,22 @@ class PlatformSettings(BaseSettings):
     remote_eval_batch_size: int = Field(default=200, ge=1)
     remote_eval_batch_within_s: float = Field(default=0.5, gt=0)
 
-    @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> PlatformSettings:
-        if self.environment == "production" and self.api_key_pepper in _DEVELOPMENT_SECRETS:
+    def secret(self, name: SecretName) -> str:
+        """A secret this process uses, refused at its development default in production.
+
+        Asked for by the code that uses it (at the process's start), so a process needs only
+        its own secrets set: intake's processes never hold the key that unseals experts'
+        identities, and a worker never holds the API-key pepper."""
+        value: str = getattr(self, name)
+        if self.environment == "production" and value in _DEVELOPMENT_SECRETS:
             raise SettingsError(
-                "PRT_API_KEY_PEPPER still has its development default; set a real secret "
+                f"PRT_{name.upper()} still has its development default; set a real secret "
                 "for production"
             )
-        for name in ("remote_eval_identity_key", "remote_eval_draw_secret"):
-            if self.environment == "production" and getattr(self, name) in _DEVELOPMENT_SECRETS:
-                raise SettingsError(
-                    f"PRT_{name.upper()} still has its development default; set a real secret "
-                    "for production"
-                )
-        return self
+        return value
+
+
+SecretName = Literal["api_key_pepper", "remote_eval_identity_key", "remote_eval_draw_secret"]
 
 
 @lru_cache(maxsize=1)

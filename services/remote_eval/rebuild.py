@@ -185,7 +185,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
             report.wiped_keys = await wipe(redis)
         store = RemoteEvalStore(redis)
         await store.availability_changed()
-        registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+        registry = ExpertRegistry(redis, IdentitySeal(settings.secret("remote_eval_identity_key")))
         await _experts(settings, registry, report)
         await _offers_and_availability(settings, store, registry, report)
         await _parties(settings, store, report)

@@ -157,7 +157,7 @@ class Scheduler:
         self._store = store
         self._registry = registry
         self._publisher = publisher
-        self._secret = settings.remote_eval_draw_secret
+        self._secret = settings.secret("remote_eval_draw_secret")
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
         self._lease = RedisLease(redis, DECISION_LEASE_KEY, lease_ms=DECISION_LEASE_MS)

@@ -85,7 +85,9 @@ class _Shared:
                 redis = Redis.from_url(settings.redis_url)
                 producer = create_producer(settings, client_id=CONSUMER)
                 await producer.start()
-                registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+                registry = ExpertRegistry(
+                    redis, IdentitySeal(settings.secret("remote_eval_identity_key"))
+                )
                 store = RemoteEvalStore(redis)
                 moved = await store.migrate_legacy_draw_days()
                 if moved:
@@ -178,6 +180,10 @@ async def unseal_on_award(stream: Any) -> None:
 
 
 def main() -> None:
+    # The worker unseals identities and draws experts: refuse development secrets at start, not
+    # at the first event.
+    settings.secret("remote_eval_identity_key")
+    settings.secret("remote_eval_draw_secret")
     topics = [
         EVALUATIONS,
         EVALUATION_STATES,

@@ -140,13 +140,44 @@ def test_no_secret_is_written_into_a_manifest() -> None:
                 assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], name
 
 
-def test_production_settings_refuse_development_secrets() -> None:
+# Which secrets each process uses (settings.secret(...) and AbnormalPushSettings), so which
+# Secrets its pod gets: nothing more. The key that unseals experts' identities stays in
+# remote_eval's pods; the API-key pepper in the APIs'.
+SECRETS_OF_A_PROCESS = {
+    "intake-api": {"prt-redis", "prt-api-keys"},
+    "abnormal-push-api": {"prt-redis", "prt-api-keys", "prt-abnormal-push-secrets"},
+    "remote-eval-api": {"prt-redis", "prt-api-keys", "prt-remote-eval-secrets"},
+    "reporting-api": {"prt-redis", "prt-api-keys"},
+    "intake-worker": {"prt-redis"},
+    "abnormal-push-worker": {"prt-redis", "prt-abnormal-push-secrets"},
+    "remote-eval-worker": {"prt-redis", "prt-remote-eval-secrets"},
+    "reporting-worker": {"prt-redis"},
+}
+
+
+def test_production_settings_and_each_process_only_its_own_secrets() -> None:
     (config,) = _of_kind("ConfigMap").values()
     assert config["data"]["PRT_ENVIRONMENT"] == "production"
-    for deployment in _of_kind("Deployment").values():
+    for name, deployment in _of_kind("Deployment").items():
         sources = _container(deployment)["envFrom"]
         assert {"configMapRef": {"name": "prt-platform"}} in sources
-        assert {"secretRef": {"name": "prt-app-secrets"}} in sources
+        secrets = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
+        assert secrets == SECRETS_OF_A_PROCESS[name], name
+
+
+def test_the_readme_says_which_variables_each_secret_holds() -> None:
+    readme = (MANIFESTS / "README.md").read_text()
+    holds = {
+        "prt-redis": ["PRT_REDIS_URL"],
+        "prt-api-keys": ["PRT_API_KEY_PEPPER"],
+        "prt-remote-eval-secrets": ["PRT_REMOTE_EVAL_IDENTITY_KEY", "PRT_REMOTE_EVAL_DRAW_SECRET"],
+        "prt-abnormal-push-secrets": ["PRT_ABNORMAL_PUSH_WEBHOOK_KEY"],
+    }
+    for secret, variables in holds.items():
+        line = next(line for line in readme.splitlines() if f"`{secret}`" in line)
+        paragraph = readme[readme.index(line) :].split("\n   - ")[0]
+        for variable in variables:
+            assert variable in paragraph, (secret, variable)
 
 
 def test_the_acl_job_covers_every_partner_of_the_reference_data() -> None:

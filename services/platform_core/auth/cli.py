@@ -20,7 +20,7 @@ from services.platform_core.settings import get_settings
 async def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
-    store = ApiKeyStore(redis, settings.api_key_pepper)
+    store = ApiKeyStore(redis, settings.secret("api_key_pepper"))
     try:
         if args.command == "issue":
             regions = frozenset(filter(None, (args.regions or "").split(",")))

@@ -23,7 +23,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jinan-prt"'}
 
 def share_api_key_store(app: FastAPI, redis: Redis) -> None:
     """Let authentication use the app's own Redis pool (call from the app's lifespan)."""
-    app.state.api_key_store = ApiKeyStore(redis, get_settings().api_key_pepper)
+    app.state.api_key_store = ApiKeyStore(redis, get_settings().secret("api_key_pepper"))
 
 
 def api_key_store(request: Request) -> ApiKeyStore:
@@ -31,7 +31,7 @@ def api_key_store(request: Request) -> ApiKeyStore:
     store: ApiKeyStore | None = getattr(request.app.state, "api_key_store", None)
     if store is None:
         settings = get_settings()
-        store = ApiKeyStore(Redis.from_url(settings.redis_url), settings.api_key_pepper)
+        store = ApiKeyStore(Redis.from_url(settings.redis_url), settings.secret("api_key_pepper"))
         request.app.state.api_key_store = store
     return store
 

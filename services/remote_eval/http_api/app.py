@@ -72,7 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.context = RemoteEvalContext(
         publisher=EventPublisher(producer),
         store=RemoteEvalStore(redis),
-        registry=ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key)),
+        registry=ExpertRegistry(redis, IdentitySeal(settings.secret("remote_eval_identity_key"))),
         idempotency=IdempotencyStore(redis),
         redis=redis,
         settings=settings,

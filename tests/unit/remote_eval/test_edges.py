@@ -9,7 +9,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from services.platform_core.errors import SettingsError
-from services.platform_core.settings import PlatformSettings
+from services.platform_core.settings import PlatformSettings, SecretName
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import ExpertKind, HalfDay, Slot, SpecialtyNeed
 from services.remote_eval.domain.pseudonyms import draw_seed, expert_pseudonym
@@ -81,19 +81,28 @@ def test_a_bad_key_is_refused() -> None:
         IdentitySeal(base64.b64encode(b"short").decode())
 
 
-def test_production_refuses_the_development_secrets() -> None:
-    with pytest.raises(SettingsError, match="PRT_REMOTE_EVAL_IDENTITY_KEY"):
-        PlatformSettings(environment="production", api_key_pepper="real")
-    with pytest.raises(SettingsError, match="PRT_REMOTE_EVAL_DRAW_SECRET"):
-        PlatformSettings(
-            environment="production", api_key_pepper="real", remote_eval_identity_key=KEY
-        )
-    PlatformSettings(
+def test_production_refuses_the_development_secrets_where_they_are_used() -> None:
+    # Settings without remote_eval's secrets are fine for a process that does not use them.
+    unset = PlatformSettings(environment="production")
+    secrets: list[tuple[SecretName, str]] = [
+        ("api_key_pepper", "PRT_API_KEY_PEPPER"),
+        ("remote_eval_identity_key", "PRT_REMOTE_EVAL_IDENTITY_KEY"),
+        ("remote_eval_draw_secret", "PRT_REMOTE_EVAL_DRAW_SECRET"),
+    ]
+    for name, variable in secrets:
+        with pytest.raises(SettingsError, match=f"{variable} still has its development default"):
+            unset.secret(name)
+    real = PlatformSettings(
         environment="production",
         api_key_pepper="real",
         remote_eval_identity_key=KEY,
         remote_eval_draw_secret="real-secret",
     )
+    assert real.secret("remote_eval_identity_key") == KEY
+    assert real.secret("remote_eval_draw_secret") == "real-secret"
+    assert real.secret("api_key_pepper") == "real"
+    # Outside production the development defaults serve local runs and tests.
+    assert PlatformSettings(environment="test").secret("api_key_pepper")
 
 
 def test_pseudonyms_differ_per_evaluation_and_seeds_per_event() -> None:
