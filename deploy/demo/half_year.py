@@ -171,6 +171,12 @@ class Demo:
     report_ids: set[str] = field(default_factory=set)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def rng_for(self, *label: object) -> random.Random:
+        """A generator of its own for one concurrent job: jobs run interleaved, in an order the
+        network decides, so drawing from the shared ``rng`` inside them would make the same
+        seed give another half-year."""
+        return random.Random(":".join(map(str, (self.args.seed, *label))))
+
     @property
     def period(self) -> HalfYear:
         period: HalfYear = self.args.period
@@ -276,11 +282,21 @@ def planned_projects(rng: random.Random, count: int) -> list[dict[str, Any]]:
     plans.append({"category": "RURAL_COLLECTIVE_PROPERTY", "region_code": GANGCHENG, "trade": True})
     plans.append({"category": "EMISSION_RIGHTS", "region_code": "370100", "trade": True})
     rng.shuffle(plans)
+    # 容缺受理 for about one in ten; the first of them among the construction and procurement
+    # projects (a property-rights trade's breach is its own story) always breaches (see
+    # register), so the half-year shows the whole path.
+    for plan in plans:
+        plan["deficiency"] = rng.random() < 0.1
+    deficient = [plan for plan in plans if plan["deficiency"]]
+    first = next((plan for plan in deficient if not plan["trade"]), None)
+    if first is not None:
+        first["must_breach"] = True
     return plans
 
 
-async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] | None:
-    rng = demo.rng
+async def register(
+    demo: Demo, plan: dict[str, Any], n: int, rng: random.Random
+) -> dict[str, Any] | None:
     category, region = plan["category"], plan["region_code"]
     department = supervisor(category)
     key_project = rng.random() < 0.15
@@ -297,7 +313,7 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] |
         "commitment_pledged": True,
         "occurred_at": registered_at.isoformat(),
     }
-    if rng.random() < 0.1:
+    if plan["deficiency"]:
         body["deficiency"] = {
             "missing_documents": ["建设工程规划许可证"],
             "supplement_working_days": 5,
@@ -310,13 +326,12 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] |
     last_step_at = registered_at
     if "deficiency" in body:
         demo.outcome.done["deficient registration"] += 1
-        first = demo.outcome.done["deficient registration"] == 1
         # Most 容缺 registrations supply the missing document within the 5 working days; the
         # rest breach (the first always does, so the half-year shows the whole path: breach,
         # detection, push, answer), and intake's deadline watch records the breach on the day
         # after the deadline. Posted at once: the watch must not see a long-past deadline
         # still open.
-        if not first and rng.random() < 0.75:
+        if not plan.get("must_breach") and rng.random() < 0.75:
             last_step_at = demo.period.after(registered_at, rng, (1, 4))
             await demo.post(
                 "supplement",
@@ -329,6 +344,7 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] |
             )
     project = {
         **plan,
+        "n": n,
         "project_id": accepted["project_id"],
         "department": department,
         "last_step_at": last_step_at,
@@ -340,13 +356,13 @@ async def register(demo: Demo, plan: dict[str, Any], n: int) -> dict[str, Any] |
 async def story(demo: Demo, plan: dict[str, Any], n: int) -> None:
     """One project from registration to its last step, posted in one go: intake's 容缺 watch
     then finds an unmet deadline only after the whole (backfilled) story is on record."""
-    project = await register(demo, plan, n)
+    rng = demo.rng_for("project", n)
+    project = await register(demo, plan, n, rng)
     if project is not None:
-        await lifecycle(demo, project)
+        await lifecycle(demo, project, rng)
 
 
-async def lifecycle(demo: Demo, project: dict[str, Any]) -> None:
-    rng = demo.rng
+async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> None:
     base = f"{demo.args.intake}/v1/projects/{project['project_id']}"
     key = demo.keys[project["department"]]
     period = demo.period
@@ -475,6 +491,8 @@ async def abnormal_reports(demo: Demo, count: int) -> None:
     targets = rng.sample(demo.projects, min(count, len(demo.projects)))
 
     def report(project: dict[str, Any], n: int) -> Callable[[], Awaitable[None]]:
+        rng = demo.rng_for("report", n)
+
         async def job() -> None:
             reported_at = demo.period.after(project["last_step_at"], rng, (1, 10))
             filed = await demo.post(
@@ -526,21 +544,25 @@ async def handle_pushes(demo: Demo) -> None:
     rng = demo.rng
     if not demo.report_ids:
         return
-    signed: list[tuple[dict[str, Any], str, datetime]] = []
+    signed: list[tuple[int, dict[str, Any], str, datetime]] = []
 
-    def sign(push: dict[str, Any], key: str) -> Callable[[], Awaitable[None]]:
+    def sign(push: dict[str, Any], key: str, n: int) -> Callable[[], Awaitable[None]]:
+        rng = demo.rng_for("sign-for", n)
+
         async def job() -> None:
             routed_at = datetime.fromisoformat(push["routed_at"])
             at = _answer_time(rng, routed_at, push.get("sign_for_due"), 0.9)
             url = f"{demo.args.abnormal}/v1/pushes/{push['push_id']}/sign-for"
             if await demo.post("sign-for", url, key, {"occurred_at": at.isoformat()}) is not None:
-                signed.append((push, key, at))
+                signed.append((n, push, key, at))
 
         return job
 
     def answer(
-        push: dict[str, Any], key: str, signed_at: datetime
+        push: dict[str, Any], key: str, signed_at: datetime, n: int
     ) -> Callable[[], Awaitable[None]]:
+        rng = demo.rng_for("feedback", n)
+
         async def job() -> None:
             at = _answer_time(rng, signed_at, push.get("feedback_due"), 0.85)
             # The sign-for was accepted (202); the push shows it once the push service's
@@ -584,11 +606,20 @@ async def handle_pushes(demo: Demo) -> None:
     if missing := len(demo.report_ids - reached):
         demo.outcome.pending.append(f"{missing} reports reached no handler's inbox in time")
     demo.outcome.done["detected report in a handler's inbox"] += len(reached - demo.report_ids)
-    await run_all("签收", [sign(push, key) for push, key in routed if rng.random() < 0.9], 8)
+    # In an order of their own, not the inboxes': the same seed signs for the same pushes.
+    routed.sort(key=lambda found: (found[0]["routed_at"], found[0].get("report_id", "")))
+    await run_all(
+        "签收",
+        [sign(push, key, n) for n, (push, key) in enumerate(routed) if rng.random() < 0.9],
+        8,
+    )
+    signed.sort(key=lambda each: each[0])
     # Feedback follows at once: the push service treats steps of backfilled history that arrive
     # together as one migration (see PRT_ABNORMAL_PUSH_BACKFILL_SETTLE_S).
     await run_all(
-        "处理结果反馈", [answer(p, k, at) for p, k, at in signed if rng.random() < 0.8], 8
+        "处理结果反馈",
+        [answer(p, k, at, n) for n, p, k, at in signed if rng.random() < 0.8],
+        8,
     )
 
 
@@ -708,7 +739,7 @@ def _evaluation_job(
     venue: dict[str, Any],
     partner_codes: list[str],
 ) -> Callable[[], Awaitable[None]]:
-    rng, period = demo.rng, demo.period
+    rng, period = demo.rng_for("evaluation", project["n"]), demo.period
 
     async def job() -> None:
         base = f"{demo.args.remote_eval}/v1/evaluations"
@@ -828,6 +859,7 @@ async def run(args: argparse.Namespace, keys: dict[str, str]) -> Outcome | None:
         await run_all(
             "进场登记与交易", [partial(story, demo, p, n) for n, p in enumerate(plans)], 16
         )
+        demo.projects.sort(key=lambda project: project["n"])  # in plan order, not finish order
         await large_amount_records(demo, args.large_amount_records)
         await abnormal_reports(demo, args.reports)
         await handle_pushes(demo)
