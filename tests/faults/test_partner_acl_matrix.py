@@ -23,9 +23,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -35,7 +33,6 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
     TopicAuthorizationFailedError,
 )
-from aiokafka.helpers import create_ssl_context
 
 from services.kafka_access_plan import platform_plan
 from services.platform_core.events.topics import (
@@ -53,6 +50,7 @@ from tests.faults.test_poison_records import CONSUMERS
 from tests.support import fault_figures
 from tests.support.faults import table
 from tests.support.processes import REPO
+from tests.support.secure_broker import SecureBroker
 
 pytestmark = [
     pytest.mark.faults,
@@ -101,23 +99,6 @@ def _script(*args: str) -> str:
     return done.stdout
 
 
-@dataclass(frozen=True)
-class SecureBroker:
-    passwords: dict[str, str]
-    ca_file: Path
-
-    def client(self, user: str) -> dict[str, Any]:
-        return {
-            "bootstrap_servers": BOOTSTRAP,
-            "security_protocol": "SASL_SSL",
-            "ssl_context": create_ssl_context(cafile=str(self.ca_file)),
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": user,
-            "sasl_plain_password": self.passwords[user],
-            "request_timeout_ms": 15_000,
-        }
-
-
 @pytest.fixture(scope="module")
 def secure_broker() -> Iterator[SecureBroker]:
     _script("start", "--secure")
@@ -135,7 +116,7 @@ def secure_broker() -> Iterator[SecureBroker]:
         passwords = {"platform": values["PLATFORM_PASSWORD"]}
         passwords |= {f"partner-{c}": values[f"PARTNER_{c}_PASSWORD"] for c in PARTNERS}
         passwords |= {user: values[f"{user.upper().replace('-', '_')}_PASSWORD"] for user in PLAN}
-        yield SecureBroker(passwords, Path(_script("ca").strip()))
+        yield SecureBroker(BOOTSTRAP, passwords, Path(_script("ca").strip()))
     finally:
         _script("stop")
 
@@ -144,7 +125,7 @@ def secure_broker() -> Iterator[SecureBroker]:
 async def seeded(secure_broker: SecureBroker) -> AsyncIterator[str]:
     """The platform (super user) creates every topic and puts one marked record on each."""
     topics = registry_topics()
-    admin = AIOKafkaAdminClient(**secure_broker.client("platform"))
+    admin = AIOKafkaAdminClient(**secure_broker.sasl("platform", request_timeout_ms=15_000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -155,7 +136,9 @@ async def seeded(secure_broker: SecureBroker) -> AsyncIterator[str]:
     finally:
         await admin.close()
     marker = f"acl-{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(**secure_broker.client("platform"), acks="all")
+    producer = AIOKafkaProducer(
+        **secure_broker.sasl("platform", request_timeout_ms=15_000), acks="all"
+    )
     await producer.start()
     try:
         for topic in topics:
@@ -172,7 +155,7 @@ async def _can_read(broker: SecureBroker, user: str, topic: str, marker: str) ->
     # (an assigned partition only logs it and returns nothing).
     consumer = AIOKafkaConsumer(
         topic,
-        **broker.client(user),
+        **broker.sasl(user, request_timeout_ms=15_000),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -212,7 +195,7 @@ async def _matrix(
     rows: list[list[object]] = []
     failures: list[str] = []
     for user in users:
-        producer = AIOKafkaProducer(**broker.client(user), acks="all")
+        producer = AIOKafkaProducer(**broker.sasl(user, request_timeout_ms=15_000), acks="all")
         await producer.start()
         try:
             for topic in registry_topics():

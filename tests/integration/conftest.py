@@ -11,50 +11,19 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiokafka.helpers import create_ssl_context
 
 from services.kafka_access_plan import OPERATOR_USER, SERVICE_USERS
-from services.platform_core.settings import PlatformSettings
 from tests.conftest import KAFKA_PORT
 from tests.support.processes import REPO
+from tests.support.secure_broker import SecureBroker
 
 SECURE_PORT = os.environ.get("PRT_TEST_SECURE_KAFKA_PORT", str(int(KAFKA_PORT) + 500))
 SECURE_RUNTIME = REPO / ".run" / f"test-secure-{SECURE_PORT}"
 PARTNER_A, PARTNER_B = "370300", "370500"
 BOOTSTRAP_SECURE = f"127.0.0.1:{SECURE_PORT}"
-
-
-@dataclass(frozen=True)
-class SecureBroker:
-    passwords: dict[str, str]
-    ca_file: Path  # the CA the broker's certificate is checked against
-
-    def sasl(self, user: str) -> dict[str, Any]:
-        """aiokafka's options for ``user``: TLS (checking the broker), then SCRAM."""
-        return {
-            "bootstrap_servers": BOOTSTRAP_SECURE,
-            "security_protocol": "SASL_SSL",
-            "ssl_context": create_ssl_context(cafile=str(self.ca_file)),
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": user,
-            "sasl_plain_password": self.passwords[user],
-        }
-
-    def settings(self, user: str) -> PlatformSettings:
-        """The platform's settings for a process running as ``user``."""
-        return PlatformSettings(
-            environment="test",
-            kafka_bootstrap_servers=BOOTSTRAP_SECURE,
-            kafka_security_protocol="SASL_SSL",
-            kafka_ssl_cafile=str(self.ca_file),
-            kafka_sasl_username=user,
-            kafka_sasl_password=self.passwords[user],
-        )
 
 
 def _script(*args: str) -> subprocess.CompletedProcess[str]:
@@ -90,7 +59,7 @@ def secure_broker() -> Iterator[SecureBroker]:
         credentials = Path(_script("credentials").stdout.strip())
         assert credentials.stat().st_mode & 0o077 == 0, "credentials must be private (0600)"
         ca_file = Path(_script("ca").stdout.strip())
-        yield SecureBroker(_read_credentials(credentials), ca_file)
+        yield SecureBroker(BOOTSTRAP_SECURE, _read_credentials(credentials), ca_file)
     finally:
         _script("stop")
 

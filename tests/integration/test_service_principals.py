@@ -39,12 +39,13 @@ from services.platform_core.settings import PlatformSettings
 from services.reporting.recompute import recompute_from_log
 from services.reporting.settings import DEFAULT_CONSUMER_GROUP
 from tests.conftest import WORKER_READY
-from tests.integration.conftest import SecureBroker, secured_env
+from tests.integration.conftest import secured_env
 from tests.integration.intake.conftest import CHANGQING, registration_body
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 from tests.support.project_events import registration
 from tests.support.reporting_figures import registrations_of_department
+from tests.support.secure_broker import SecureBroker
 
 pytestmark = pytest.mark.integration
 

@@ -33,7 +33,8 @@ from services.platform_core.events.topics import (
     partner_seat_requests_topic,
 )
 from tests.integration.conftest import BOOTSTRAP_SECURE as BOOTSTRAP
-from tests.integration.conftest import PARTNER_A, PARTNER_B, SecureBroker
+from tests.integration.conftest import PARTNER_A, PARTNER_B
+from tests.support.secure_broker import SecureBroker
 
 pytestmark = pytest.mark.integration
 

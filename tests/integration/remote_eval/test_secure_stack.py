@@ -27,9 +27,10 @@ from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import partner_answers_topic, partner_seat_requests_topic
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import REDIS_PORT, _running
-from tests.integration.conftest import PARTNER_A, SecureBroker, secured_env
+from tests.integration.conftest import PARTNER_A, secured_env
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
+from tests.support.secure_broker import SecureBroker
 
 pytestmark = pytest.mark.integration
 
