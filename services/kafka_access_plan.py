@@ -58,7 +58,10 @@ from services.platform_core.kafka.access_control import (
     topic,
     topics_prefixed,
 )
+from services.platform_core.kafka.dead_letter_review import redrive_group
 from services.platform_core.settings import get_settings
+from services.remote_eval.reference import partners
+from services.reporting.settings import DEFAULT_CONSUMER_GROUP
 
 INTAKE_APP = "prt-intake"
 INTAKE_CONSUMERS = ("intake.projector",)
@@ -74,9 +77,9 @@ REMOTE_EVAL_APP = "prt-remote-eval"
 REMOTE_EVAL_CONSUMERS = ("remote_eval.scheduler",)
 # Reporting's consumer group is a setting: a rebuild beside the live read model runs under
 # another group whose name starts the same, with a consumer (and dead letters) of its own.
-REPORTING_GROUP_PREFIX = "prt-reporting"
+REPORTING_GROUP_PREFIX = DEFAULT_CONSUMER_GROUP
 REPORTING_CONSUMER_PREFIX = "reporting.aggregator"
-REDRIVE_GROUP_PREFIX = "operations.redrive."  # dead_letter_review.redrive_group
+REDRIVE_GROUP_PREFIX = redrive_group("")
 
 SERVICE_USERS = ("intake", "abnormal-push", "remote-eval", "reporting")
 OPERATOR_USER = "operator"
@@ -217,12 +220,6 @@ def partner_access(code: str) -> PrincipalAccess:
     )
 
 
-def _partner_codes() -> list[str]:
-    from services.remote_eval.reference import partners
-
-    return sorted(partners())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["show", "apply"])
@@ -234,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         help="partner codes whose users get their ACLs too (kafka.sh passes those it made)",
     )
     args = parser.parse_args(argv)
-    plan = (*platform_plan(_partner_codes()), *(partner_access(c) for c in sorted(args.partners)))
+    plan = (*platform_plan(partners()), *(partner_access(c) for c in sorted(args.partners)))
     if args.command == "show":
         for access in plan:
             print(f"# {access.user}: {access.purpose}")

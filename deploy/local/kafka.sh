@@ -420,7 +420,7 @@ new_credentials() {
       printf '%s=%s\n' "$(password_key "$user")" "$(random_password)" >>"$CREDENTIALS_FILE"
     done
     for code in $(default_partner_codes); do
-      [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
+      check_partner_code "$code"
       printf 'PARTNER_%s_PASSWORD=%s\n' "$code" "$(random_password)" >>"$CREDENTIALS_FILE"
     done
   )
@@ -515,6 +515,11 @@ default_partner_codes() {
   echo "$codes"
 }
 
+# A partner code names the partner's user, topics and credentials line: keep it to those.
+check_partner_code() {
+  [[ "$1" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$1')"
+}
+
 # The partners that have a user: those with a password in the credentials file.
 partner_codes_with_users() { sed -n 's/^PARTNER_\(.*\)_PASSWORD=.*/\1/p' "$CREDENTIALS_FILE"; }
 
@@ -540,7 +545,7 @@ ensure_users() {
     log "service user $user added to an existing cluster"
   done
   for code in "$@"; do
-    [[ "$code" =~ ^[0-9A-Za-z_-]+$ ]] || die "partner code must be letters, digits, - or _ (got '$code')"
+    check_partner_code "$code"
     grep -q "^PARTNER_${code}_PASSWORD=" "$CREDENTIALS_FILE" && continue
     add_scram_user "partner-$code" "PARTNER_${code}_PASSWORD"
     log "partner user partner-$code added"

@@ -97,9 +97,10 @@ def services(
 
 
 @pytest.fixture(scope="module")
-async def keys(stack_env: dict[str, str]) -> dict[str, str]:
-    redis_url = stack_env["PRT_REDIS_URL"].rsplit("/", 1)[0]
-    redis = Redis.from_url(f"{redis_url}/{REDIS_DB}")
+async def keys(stack_env: dict[str, str], secure_broker: SecureBroker) -> dict[str, str]:
+    """Keys in the secured stack's Redis database (as the services there read them)."""
+    env = secured_env(stack_env, secure_broker, "intake", redis_db=REDIS_DB)
+    redis = Redis.from_url(env["PRT_REDIS_URL"])
     store = ApiKeyStore(redis, PlatformSettings().api_key_pepper)
     marker = uuid.uuid4().hex[:6].upper()
     department = await store.issue(

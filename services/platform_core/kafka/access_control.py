@@ -7,9 +7,8 @@ one service reaches only the topics that service works with; the plan of who may
 ``services/kafka_access_plan.py``. This module knows nothing of the services: it turns a
 ``PrincipalAccess`` into bindings and talks to the broker.
 
-aiokafka has the CreateAcls and DescribeAcls wire formats but no admin call for them; the two
-small request builders below send many bindings in one request (aiokafka's own builders carry
-one).
+aiokafka has the CreateAcls wire format but no admin call for it; the small request builder
+below sends every binding in one request (aiokafka's own builder carries one).
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import (
     CreateAclsRequest,
     CreateAclsRequestStruct,
-    DescribeAclsRequest,
-    DescribeAclsRequestStruct,
 )
 
 from services.platform_core.errors import PlatformError
@@ -57,11 +54,10 @@ class Operation(IntEnum):
 
 _ALLOW = 3  # AclPermissionType.ALLOW
 _ANY_HOST = "*"
-_ANY_FILTER = 1  # ResourceType.ANY, PatternType.ANY, AclOperation.ANY, AclPermissionType.ANY
 
 
 class AccessControlError(PlatformError):
-    """The broker refused to create or describe ACLs."""
+    """The broker refused to create ACLs."""
 
 
 @dataclass(frozen=True, order=True)
@@ -205,21 +201,6 @@ class _CreateAcls(CreateAclsRequest):  # type: ignore[misc]
         )
 
 
-class _DescribeAllAcls(DescribeAclsRequest):  # type: ignore[misc]
-    """DescribeAcls (v1) matching every ACL on the broker."""
-
-    def __init__(self) -> None:
-        pass
-
-    def build(
-        self, request_struct_class: type[DescribeAclsRequestStruct]
-    ) -> DescribeAclsRequestStruct:
-        if request_struct_class.API_VERSION < 1:
-            raise AccessControlError("the broker does not speak DescribeAcls v1")
-        any_ = _ANY_FILTER
-        return request_struct_class(any_, None, any_, None, None, any_, any_)
-
-
 def _admin(settings: PlatformSettings) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -246,28 +227,3 @@ async def create_acls(settings: PlatformSettings, bindings: Sequence[AclBinding]
     ]
     if refused:
         raise AccessControlError("the broker refused ACLs: " + "; ".join(refused))
-
-
-async def describe_acls(settings: PlatformSettings) -> frozenset[AclBinding]:
-    """Every ALLOW binding of a topic or group the broker holds, in this module's terms."""
-    admin = _admin(settings)
-    await admin.start()
-    try:
-        response = await admin._send_request(_DescribeAllAcls())
-    finally:
-        await admin.close()
-    if response.error_code:
-        raise AccessControlError(
-            f"the broker refused to describe ACLs: {response.error_code} {response.error_message}"
-        )
-    found: set[AclBinding] = set()
-    for resource_type, name, pattern, acls in response.resources:
-        if resource_type not in ResourceType._value2member_map_:
-            continue
-        if pattern not in PatternType._value2member_map_:
-            continue
-        resource = Resource(ResourceType(resource_type), name, PatternType(pattern))
-        for principal, _host, operation, permission in acls:
-            if permission == _ALLOW and operation in Operation._value2member_map_:
-                found.add(AclBinding(principal, resource, Operation(operation)))
-    return frozenset(found)
