@@ -880,7 +880,7 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"  {step}: {sample}")
     period = args.period
     print(
-        f"\nDashboard: {args.reporting}/dashboard?key={keys['operator']}\n"
+        f"\nDashboard: {args.reporting}/dashboard#key={keys['operator']}\n"
         f"Bulletin : {args.reporting}/v1/bulletins/{period}?format=docx "
         f"(header X-API-Key: {keys['operator']})\n"
         f"           {args.reporting}/v1/bulletins/{period}?format=markdown"

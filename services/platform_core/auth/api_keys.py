@@ -106,15 +106,27 @@ class ApiKeyStore:
         record = json.loads(raw)
         if not hmac.compare_digest(record["digest"], digest):
             raise AuthenticationError("unknown API key")
-        if record.get("revoked_at"):
-            raise AuthenticationError(f"API key {key_id} was revoked at {record['revoked_at']}")
-        principal = Principal(
-            key_id=key_id,
-            kind=PrincipalKind(record["kind"]),
-            code=record["code"],
-            name=record["name"],
-            regions=frozenset(record.get("regions", [])),
-            may_backfill=bool(record.get("may_backfill", False)),
-        )
+        principal = _usable_principal(key_id, record)
         self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, principal)
         return principal
+
+    async def still_valid(self, key_id: str) -> Principal:
+        """The principal of a key authenticated earlier (by whoever holds its key id, such as a
+        stream ticket), read afresh: raises AuthenticationError once it is revoked or gone."""
+        raw = await self._redis.hget(KEYS_HASH, key_id)
+        if raw is None:
+            raise AuthenticationError(f"API key {key_id} no longer exists")
+        return _usable_principal(key_id, json.loads(raw))
+
+
+def _usable_principal(key_id: str, record: dict[str, Any]) -> Principal:
+    if record.get("revoked_at"):
+        raise AuthenticationError(f"API key {key_id} was revoked at {record['revoked_at']}")
+    return Principal(
+        key_id=key_id,
+        kind=PrincipalKind(record["kind"]),
+        code=record["code"],
+        name=record["name"],
+        regions=frozenset(record.get("regions", [])),
+        may_backfill=bool(record.get("may_backfill", False)),
+    )

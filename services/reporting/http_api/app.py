@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.platform_core.auth.dependencies import share_api_key_store
+from services.platform_core.auth.stream_tickets import StreamTickets
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import install_error_handlers
@@ -24,6 +25,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redis = AutoPipelinedRedis.from_url(get_settings().redis_url)
     app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
     share_api_key_store(app, redis)
+    app.state.stream_tickets = StreamTickets(redis, app.state.api_key_store)
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
@@ -41,7 +43,7 @@ app = FastAPI(
     "API key; partners are refused.",
 )
 install_error_handlers(app)
-install_access_log_redaction()  # no API key from a query string in the logs
+install_access_log_redaction()  # should a caller still put an API key in a query string
 app.include_router(metrics.router)
 app.include_router(bulletins.router)
 app.include_router(dashboard.router)

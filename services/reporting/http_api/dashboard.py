@@ -1,8 +1,12 @@
 """The operator dashboard: a static Chinese page (ECharts from the npm package, served from
 this app — no internet needed) fed by a snapshot and a server-sent event stream.
 
-The page and its assets need no key; the data does. EventSource cannot send headers, so the
-data routes take the key as the ``key`` query parameter (the page asks for it once).
+The page and its assets need no key; the data does. The page takes the key from the address's
+fragment (``/dashboard#key=…``, which browsers never send to a server) or asks for it, keeps it
+in the tab's session storage and clears it from the address bar. Its requests carry the key in
+the X-API-Key header — except the event stream: EventSource cannot send headers, so the page
+first exchanges its key for a one-time stream ticket (platform_core.auth.stream_tickets) and
+opens the stream with that. No route here takes a key from the URL.
 """
 
 from __future__ import annotations
@@ -13,15 +17,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sse_starlette.sse import EventSourceResponse
 
-from services.platform_core.http.errors import ApiError
+from services.platform_core.auth.api_keys import AuthenticationError
+from services.platform_core.auth.dependencies import api_key_store
+from services.platform_core.http.errors import ApiError, ErrorBody
 from services.reporting.dashboard import snapshot
 from services.reporting.http_api.bulletins import reference_labels
-from services.reporting.http_api.dependencies import QueryReader, ReadModel
+from services.reporting.http_api.dependencies import (
+    STREAM_TICKETS_PATH,
+    Reader,
+    ReadModel,
+    StreamReader,
+    Tickets,
+    refuse_key_in_url,
+)
 from services.reporting.http_api.metrics import checked_period
+from services.reporting.http_api.schemas import StreamTicketPublic
 from services.reporting.settings import get_reporting_settings
 
 router = APIRouter(tags=["dashboard"])
@@ -32,6 +46,9 @@ REPO = Path(__file__).resolve().parents[3]
 ECHARTS_IN_CHECKOUT = REPO / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 Period = Annotated[str | None, Query(description="2023-H1 etc.; absent: all time")]
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status_code: {"model": ErrorBody} for status_code in (400, 401, 403, 422)
+}
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
@@ -54,23 +71,61 @@ async def dashboard_asset(name: str) -> FileResponse:
     return FileResponse(path, media_type=f"{media}; charset=utf-8")
 
 
-@router.get("/v1/dashboard/snapshot")
-async def get_snapshot(_: QueryReader, model: ReadModel, period: Period = None) -> dict[str, Any]:
+@router.get(
+    "/v1/dashboard/snapshot",
+    summary="The dashboard's figures now",
+    dependencies=[Depends(refuse_key_in_url)],
+    responses=REFUSALS,
+)
+async def get_snapshot(_: Reader, model: ReadModel, period: Period = None) -> dict[str, Any]:
     return await snapshot(model, reference_labels(), checked_period(period))
 
 
-@router.get("/v1/dashboard/stream")
+@router.post(
+    STREAM_TICKETS_PATH,
+    status_code=201,
+    response_model=StreamTicketPublic,
+    summary="A one-time ticket that opens the dashboard's event stream from a browser",
+    responses=REFUSALS,
+)
+async def issue_stream_ticket(reader: Reader, tickets: Tickets) -> StreamTicketPublic:
+    """For a browser's EventSource, which cannot send X-API-Key: the ticket, sent as
+    ``GET /v1/dashboard/stream?ticket=…``, opens one stream as the key it was issued to, within a
+    minute. Clients that can send headers open the stream with X-API-Key instead."""
+    issued = await tickets.issue(reader)
+    return StreamTicketPublic(ticket=issued.ticket, expires_at=issued.expires_at)
+
+
+@router.get(
+    "/v1/dashboard/stream",
+    summary="The dashboard's figures as server-sent events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **REFUSALS},
+    # The key in the X-API-Key header, or a ticket issued for it (the ticket parameter).
+    openapi_extra={"security": [{"ApiKey": []}]},
+)
 async def stream(
-    request: Request, _: QueryReader, model: ReadModel, period: Period = None
+    request: Request, reader: StreamReader, model: ReadModel, period: Period = None
 ) -> EventSourceResponse:
-    """A ``snapshot`` event now and whenever a new event has been applied."""
+    """A ``snapshot`` event now and whenever a new event has been applied. Should the key be
+    revoked while the stream is open, an ``unauthenticated`` event says so and the stream ends."""
     period = checked_period(period)
     labels = reference_labels()
-    poll_s = get_reporting_settings().dashboard_poll_s
+    settings = get_reporting_settings()
+    poll_s, recheck_s = settings.dashboard_poll_s, settings.dashboard_key_recheck_s
+    keys = api_key_store(request)
 
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = -1
+        key_checked = asyncio.get_running_loop().time()
         while not await request.is_disconnected():
+            if asyncio.get_running_loop().time() - key_checked >= recheck_s:
+                try:
+                    await keys.still_valid(reader.key_id)
+                except AuthenticationError as exc:
+                    yield {"event": "unauthenticated", "data": json.dumps({"message": str(exc)})}
+                    return
+                key_checked = asyncio.get_running_loop().time()
             version = await model.version()
             if version != seen:
                 seen = version

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -58,3 +60,11 @@ class EvidencePublic(BaseModel):
     total: int
     event_ids: list[str]
     next: str | None = Field(description="the URL of the next page; null on the last")
+
+
+class StreamTicketPublic(BaseModel):
+    ticket: str = Field(
+        description="opens one event stream as GET /v1/dashboard/stream?ticket=…",
+        examples=["st_3q2-7Xk1mZ9v0bWf4hYtR8aLcD5eN6gJ"],
+    )
+    expires_at: datetime = Field(description="unused by then, the ticket opens nothing")

@@ -38,16 +38,22 @@ async def test_a_registration_appears_on_the_open_dashboard(
     )
     page = await browser.new_page()
     offline_requests: list[str] = []
+    requested: list[str] = []
     page.on(
         "request",
         lambda request: (
-            None
+            requested.append(request.url)
             if request.url.startswith(own_api.base_url)
             else offline_requests.append(request.url)
         ),
     )
-    await page.goto(f"{own_api.base_url}/dashboard?key={operator.key}")
+    await page.goto(f"{own_api.base_url}/dashboard#key={operator.key}")
     await page.wait_for_selector('#status[data-state="live"]', timeout=30_000)
+    # The key reached the page by the fragment, which no request carries; the page has cleared
+    # it from the address bar and sent it in headers only: the stream opened with a ticket.
+    assert operator.key not in page.url
+    assert not [url for url in requested if operator.key in url]
+    assert [url for url in requested if "/v1/dashboard/stream?ticket=st_" in url]
     assert await page.evaluate("typeof echarts.init === 'function'")
     assert await page.locator("#chart-region canvas").count() == 1
     cell = page.locator(f'td[data-region="{REGION}"]')
@@ -91,7 +97,7 @@ async def test_the_dashboards_data_needs_a_readers_key(
         assert (await client.get("/dashboard")).status_code == 200
         assert (await client.get("/dashboard/assets/echarts.min.js")).status_code == 200
         assert (
-            await client.get("/v1/dashboard/snapshot", params={"key": "nope"})
+            await client.get("/v1/dashboard/snapshot", headers={"X-API-Key": "nope"})
         ).status_code == 401
-        refused = await client.get("/v1/dashboard/snapshot", params={"key": partner.key})
+        refused = await client.get("/v1/dashboard/snapshot", headers={"X-API-Key": partner.key})
         assert refused.status_code == 403

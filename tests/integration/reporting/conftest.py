@@ -142,7 +142,9 @@ def own_api(
     process = api_process(
         f"reporting-api-{namespace.consumer_group}",
         "services.reporting.http_api:app",
-        namespace.env(stack_env),
+        # Open dashboard streams check their key every second (not every minute), so a test
+        # sees a revocation end one.
+        {**namespace.env(stack_env), "PRT_REPORTING_DASHBOARD_KEY_RECHECK_S": "1"},
         log_dir,
     )
     process.start()

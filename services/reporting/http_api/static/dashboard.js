@@ -2,11 +2,18 @@
 (function () {
   "use strict";
   const params = new URLSearchParams(window.location.search);
-  let key = params.get("key") || window.sessionStorage.getItem("prt-api-key");
+  // The key comes in the address's fragment (#key=…, never sent to a server), from an older
+  // ?key= link, from this tab's session, or from the user; it is then cleared from the address
+  // bar, so it is in no bookmark, history entry or shared screen.
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  let key = fragment.get("key") || params.get("key") || window.sessionStorage.getItem("prt-api-key");
   if (!key) {
     key = window.prompt("请输入运行监测 API 密钥(operator 或 department)") || "";
   }
   window.sessionStorage.setItem("prt-api-key", key);
+  params.delete("key");
+  const rest = params.toString();
+  window.history.replaceState(null, "", rest ? `?${rest}` : window.location.pathname);
 
   const charts = {
     region: echarts.init(document.getElementById("chart-region")),
@@ -28,7 +35,6 @@
   periodSelect.value = params.get("period") || "";
   periodSelect.addEventListener("change", () => {
     params.set("period", periodSelect.value);
-    params.delete("key");
     window.history.replaceState(null, "", `?${params}`);
     connect();
   });
@@ -119,21 +125,77 @@
     }
   }
 
+  // The event stream: EventSource cannot send the key in a header, so each connection is
+  // opened with a one-time ticket issued for the key (POST /v1/dashboard/stream-tickets). A
+  // dropped connection is reopened with a fresh ticket, waiting longer after each failure.
+  const status = document.getElementById("status");
   let source = null;
-  function connect() {
+  let retryTimer = null;
+  let retryMs = 1000;
+  let generation = 0;
+
+  function showStatus(state, text) {
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  }
+
+  function keyRefused(message) {
+    window.sessionStorage.removeItem("prt-api-key");
+    showStatus("error", "密钥无效或已吊销,请刷新页面重新输入");
+    status.title = message || "";
+  }
+
+  async function connect() {
+    const mine = ++generation;
+    clearTimeout(retryTimer);
     if (source) source.close();
-    const query = new URLSearchParams({ key });
+    source = null;
+    let response;
+    try {
+      response = await fetch("/v1/dashboard/stream-tickets",
+        { method: "POST", headers: { "X-API-Key": key } });
+    } catch (error) {
+      showStatus("error", "连接中断,重连中…");
+      retryLater();
+      return;
+    }
+    if (mine !== generation) return;  // the period changed meanwhile: a newer connect runs
+    if (response.status === 401 || response.status === 403) {
+      keyRefused((await response.json().catch(() => ({}))).message);
+      return;
+    }
+    if (!response.ok) {
+      showStatus("error", `错误 ${response.status},重连中…`);
+      retryLater();
+      return;
+    }
+    const { ticket } = await response.json();
+    if (mine !== generation) return;
+    const query = new URLSearchParams({ ticket });
     if (periodSelect.value) query.set("period", periodSelect.value);
-    const status = document.getElementById("status");
-    source = new EventSource(`/v1/dashboard/stream?${query}`);
-    source.addEventListener("snapshot", (event) => {
-      status.dataset.state = "live";
-      status.textContent = "实时";
+    const opened = new EventSource(`/v1/dashboard/stream?${query}`);
+    source = opened;
+    opened.addEventListener("snapshot", (event) => {
+      retryMs = 1000;
+      showStatus("live", "实时");
       draw(JSON.parse(event.data));
     });
-    source.onerror = () => {
-      status.dataset.state = "error";
-      status.textContent = "连接中断,重连中…";
+    opened.addEventListener("unauthenticated", (event) => {
+      opened.close();
+      keyRefused(JSON.parse(event.data).message);
+    });
+    opened.onerror = () => {
+      // Its ticket is spent, so EventSource's own retry would be refused: reconnect here.
+      opened.close();
+      if (opened !== source) return;
+      showStatus("error", "连接中断,重连中…");
+      retryLater();
     };
   }
   connect();
