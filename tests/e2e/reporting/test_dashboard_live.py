@@ -4,10 +4,11 @@ headless Chromium, shows it without reloading (server-sent events), with ECharts
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Route
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
@@ -101,3 +102,28 @@ async def test_the_dashboards_data_needs_a_readers_key(
         ).status_code == 401
         refused = await client.get("/v1/dashboard/snapshot", headers={"X-API-Key": partner.key})
         assert refused.status_code == 403
+
+
+async def test_a_dropped_stream_is_reopened_with_a_fresh_ticket(
+    *, browser: Browser, own_api: ServiceProcess, issue_key: IssueKey
+) -> None:
+    """A ticket opens one stream, so EventSource's own retry of the same URL would be refused:
+    the page must take a new ticket. The first stream connection is cut by the browser's
+    network layer; the page goes live on a second ticket."""
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-reconnect", "联席办值班员")
+    page = await browser.new_page()
+    streams: list[str] = []
+
+    async def cut_the_first(route: Route) -> None:
+        streams.append(route.request.url)
+        if len(streams) == 1:
+            await route.abort("connectionreset")
+        else:
+            await route.continue_()
+
+    await page.route("**/v1/dashboard/stream?*", cut_the_first)
+    await page.goto(f"{own_api.base_url}/dashboard#key={operator.key}")
+    await page.wait_for_selector('#status[data-state="live"]', timeout=30_000)
+    tickets = [parse_qs(urlsplit(url).query)["ticket"][0] for url in streams]
+    assert len(tickets) >= 2 and len(set(tickets)) == len(tickets), streams
+    await page.close()
