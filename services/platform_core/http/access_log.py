@@ -1,5 +1,7 @@
-"""No API key in the access log: uvicorn logs each request's path with its query string, and the
-operator dashboard's data routes take the key as ``?key=`` (EventSource cannot send headers).
+"""No API key in the access log: uvicorn logs each request's path with its query string, and a
+caller may still put its key there (an old ``/dashboard?key=`` link, a client that tries
+``?api_key=``) although no route takes it from the URL (the dashboard's data routes refuse it;
+its event stream opens with a one-time ticket, platform_core.auth.stream_tickets).
 
 Every service's app calls :func:`install_access_log_redaction` when it is built; uvicorn has set
 up its loggers by then (``Config`` does it before it imports the app), and a later logging
@@ -16,9 +18,10 @@ from urllib.parse import unquote_plus
 ACCESS_LOGGER = "uvicorn.access"
 REDACTED = "[redacted]"
 
-# Query parameters that carry an API key. "key" is what the dashboard's routes read; "api_key"
-# is what a client might try instead. Compared decoded and case-insensitively: Starlette decodes
-# names (``%6Bey`` is ``key`` to a route), and ``KEY=`` sent to the wrong route still holds one.
+# Query parameters that carry an API key: "key", what the dashboard's routes once read, and
+# "api_key", what a client might try instead. Compared decoded and case-insensitively:
+# Starlette decodes names (``%6Bey`` is ``key`` to a route), and ``KEY=`` sent to the wrong
+# route still holds one.
 SECRET_PARAMETERS = frozenset({"key", "api_key"})
 
 

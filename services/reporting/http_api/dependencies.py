@@ -16,6 +16,7 @@ from services.platform_core.auth.dependencies import (
 )
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.auth.stream_tickets import StreamTickets
+from services.platform_core.http.access_log import SECRET_PARAMETERS
 from services.platform_core.http.errors import ApiError
 from services.reporting.read_model import MetricsReadModel
 
@@ -33,14 +34,12 @@ def _reader(principal: CurrentPrincipal) -> Principal:
 
 
 STREAM_TICKETS_PATH = "/v1/dashboard/stream-tickets"
-# Query parameters a caller might put an API key in (the access log redacts the same ones).
-_KEY_PARAMETERS = frozenset({"key", "api_key"})
 
 
 def refuse_key_in_url(request: Request) -> None:
     """An API key in a URL is written into proxies' access logs and the browser's history: the
     dashboard's data routes refuse it (400) rather than quietly use it, so the caller learns."""
-    if any(name.lower() in _KEY_PARAMETERS for name in request.query_params):
+    if any(name.strip().lower() in SECRET_PARAMETERS for name in request.query_params):
         raise ApiError(
             400,
             "api_key_in_url",
