@@ -3,6 +3,11 @@
 A key reads ``prt_<key id>_<secret>``. The key id is not secret (it names the key in logs and
 in the CLI); the secret is shown once at issue and never stored. Redis holds, per key id, the
 HMAC-SHA256 of the secret and the principal it stands for.
+
+A key may be issued to expire (``expires_at``), as credentials of government systems are
+changed periodically; :meth:`ApiKeyStore.rotate` issues the successor of a key for the same
+principal and lets the old one run on for an overlap, so a department's system can switch over
+without an outage. An expired or revoked key is refused, saying which and since when.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -55,7 +60,14 @@ class ApiKeyStore:
         name: str,
         regions: frozenset[str] = frozenset(),
         may_backfill: bool = False,
+        *,
+        expires_at: datetime | None = None,
+        replaces: str | None = None,
     ) -> IssuedKey:
+        """A new key for the principal; ``expires_at`` (an aware instant) ends it, or it lasts
+        until revoked. ``replaces`` names the key it succeeds (see :meth:`rotate`)."""
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValueError("expires_at must be an aware instant (UTC)")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         principal = Principal(key_id, kind, code, name, regions, may_backfill)
@@ -68,19 +80,52 @@ class ApiKeyStore:
             "may_backfill": may_backfill,
             "created_at": datetime.now(UTC).isoformat(),
             "revoked_at": None,
+            "expires_at": expires_at.astimezone(UTC).isoformat() if expires_at else None,
+            "replaces": replaces,
         }
         await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
         return IssuedKey(f"{PREFIX}_{key_id}_{secret}", principal)
 
     async def revoke(self, key_id: str) -> bool:
-        raw = await self._redis.hget(KEYS_HASH, key_id)
-        if raw is None:
+        record = await self._record(key_id)
+        if record is None:
             return False
-        record = json.loads(raw)
         record["revoked_at"] = datetime.now(UTC).isoformat()
         await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
         self._cache.pop(key_id, None)
         return True
+
+    async def rotate(
+        self, key_id: str, *, overlap: timedelta, expires_at: datetime | None = None
+    ) -> IssuedKey:
+        """Issue the successor of key ``key_id`` for the same principal (kind, code, name,
+        regions, backfill right), expiring at ``expires_at``, and end the old key ``overlap``
+        from now (sooner if it would expire sooner), so its holder can switch keys meanwhile.
+        Raises KeyError for an unknown key, AuthenticationError for one already unusable."""
+        record = await self._record(key_id)
+        if record is None:
+            raise KeyError(key_id)
+        old = _usable_principal(key_id, record)
+        successor = await self.issue(
+            old.kind,
+            old.code,
+            old.name,
+            old.regions,
+            old.may_backfill,
+            expires_at=expires_at,
+            replaces=key_id,
+        )
+        ends = datetime.now(UTC) + overlap
+        current_end = _instant(record.get("expires_at"))
+        record["expires_at"] = min(ends, current_end or ends).isoformat()
+        record["replaced_by"] = successor.principal.key_id
+        await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
+        self._cache.pop(key_id, None)
+        return successor
+
+    async def _record(self, key_id: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(KEYS_HASH, key_id)
+        return None if raw is None else dict(json.loads(raw))
 
     async def list_keys(self) -> list[dict[str, object]]:
         raw: dict[Any, Any] = await self._redis.hgetall(KEYS_HASH)
@@ -107,21 +152,37 @@ class ApiKeyStore:
         if not hmac.compare_digest(record["digest"], digest):
             raise AuthenticationError("unknown API key")
         principal = _usable_principal(key_id, record)
-        self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, principal)
+        remember_s = CACHE_SECONDS
+        expires_at = _instant(record.get("expires_at"))
+        if expires_at is not None:  # never remembered past its end
+            remember_s = min(remember_s, (expires_at - datetime.now(UTC)).total_seconds())
+        self._cache[key_id] = (time.monotonic() + remember_s, digest, principal)
         return principal
 
     async def still_valid(self, key_id: str) -> Principal:
         """The principal of a key authenticated earlier (by whoever holds its key id, such as a
         stream ticket), read afresh: raises AuthenticationError once it is revoked or gone."""
-        raw = await self._redis.hget(KEYS_HASH, key_id)
-        if raw is None:
+        record = await self._record(key_id)
+        if record is None:
             raise AuthenticationError(f"API key {key_id} no longer exists")
-        return _usable_principal(key_id, json.loads(raw))
+        return _usable_principal(key_id, record)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _usable_principal(key_id: str, record: dict[str, Any]) -> Principal:
     if record.get("revoked_at"):
         raise AuthenticationError(f"API key {key_id} was revoked at {record['revoked_at']}")
+    expires_at = _instant(record.get("expires_at"))
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        successor = record.get("replaced_by")
+        raise AuthenticationError(
+            f"API key {key_id} expired at {record['expires_at']}"
+            + (f"; it was replaced by key {successor}" if successor else "")
+            + ": ask the platform's operators for a current key"
+        )
     return Principal(
         key_id=key_id,
         kind=PrincipalKind(record["kind"]),

@@ -1,6 +1,8 @@
-"""Manage API keys: ``python -m services.platform_core.auth.cli issue|list|revoke``.
+"""Manage API keys: ``python -m services.platform_core.auth.cli issue|list|rotate|revoke``.
 
-The key is printed once at issue; only its HMAC is stored.
+The key is printed once at issue (and at rotation, the successor); only its HMAC is stored.
+``--expires-in-days`` ends a key on its own; ``rotate`` issues a key's successor for the same
+principal and ends the old key after ``--overlap-hours``, so its holder can switch over.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.platform_core.auth.api_keys import ApiKeyStore
+from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import get_settings
 
@@ -25,15 +28,42 @@ async def _run(args: argparse.Namespace) -> int:
         if args.command == "issue":
             regions = frozenset(filter(None, (args.regions or "").split(",")))
             issued = await store.issue(
-                PrincipalKind(args.kind), args.code, args.name, regions, args.backfill
+                PrincipalKind(args.kind),
+                args.code,
+                args.name,
+                regions,
+                args.backfill,
+                expires_at=_expiry(args.expires_in_days),
             )
             print(issued.key)
             print(
-                f"issued key {issued.principal.key_id} for {args.kind} {args.code}", file=sys.stderr
+                f"issued key {issued.principal.key_id} for {args.kind} {args.code}"
+                + _until(args.expires_in_days),
+                file=sys.stderr,
             )
         elif args.command == "list":
             for entry in await store.list_keys():
                 print(json.dumps(entry, ensure_ascii=False))
+        elif args.command == "rotate":
+            try:
+                successor = await store.rotate(
+                    args.key_id,
+                    overlap=timedelta(hours=args.overlap_hours),
+                    expires_at=_expiry(args.expires_in_days),
+                )
+            except KeyError:
+                print(f"no key {args.key_id}", file=sys.stderr)
+                return 1
+            except AuthenticationError as exc:
+                print(f"not rotated: {exc}", file=sys.stderr)
+                return 1
+            print(successor.key)
+            print(
+                f"issued key {successor.principal.key_id} to replace {args.key_id}"
+                + _until(args.expires_in_days)
+                + f"; {args.key_id} ends in {args.overlap_hours:g} h",
+                file=sys.stderr,
+            )
         elif args.command == "revoke":
             if not await store.revoke(args.key_id):
                 print(f"no key {args.key_id}", file=sys.stderr)
@@ -42,6 +72,21 @@ async def _run(args: argparse.Namespace) -> int:
         return 0
     finally:
         await redis.aclose()
+
+
+def _expiry(days: float | None) -> datetime | None:
+    return None if days is None else datetime.now(UTC) + timedelta(days=days)
+
+
+def _until(days: float | None) -> str:
+    return "" if days is None else f", valid {days:g} days"
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +102,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="may state occurred_at for historical records (migrations, the demo half-year)",
     )
+    issue.add_argument(
+        "--expires-in-days",
+        type=_positive,
+        help="end the key this many days from now (default: it lasts until revoked)",
+    )
     commands.add_parser("list", help="list keys (never their secrets)")
+    rotate = commands.add_parser(
+        "rotate", help="issue a key's successor (printed once) and end the old key later"
+    )
+    rotate.add_argument("key_id")
+    rotate.add_argument(
+        "--overlap-hours",
+        type=_positive,
+        default=24.0,
+        help="how long the old key keeps working, for its holder to switch (default 24)",
+    )
+    rotate.add_argument(
+        "--expires-in-days", type=_positive, help="end the successor this many days from now"
+    )
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     return asyncio.run(_run(parser.parse_args(argv)))
