@@ -54,7 +54,7 @@ fi
 # fault suite's fuzzed reports, a 100,000-record import) must not be another suite's input.
 SUITES=(
   "unit|tests/unit"
-  "platform|tests/integration/test_api_keys.py tests/integration/test_dead_letter_redrive.py tests/integration/test_dead_letters.py tests/integration/test_idempotency_after_crash.py tests/integration/test_production_secrets.py tests/integration/test_publisher.py tests/integration/test_redis_lease.py tests/integration/test_redis_pipelining.py tests/integration/test_service_principals.py tests/integration/test_stream_retries.py tests/e2e/test_registration_reaches_reporting.py"
+  "platform|tests/integration/test_api_keys.py tests/integration/test_caller_route.py tests/integration/test_dead_letter_redrive.py tests/integration/test_dead_letters.py tests/integration/test_idempotency_after_crash.py tests/integration/test_production_secrets.py tests/integration/test_publisher.py tests/integration/test_redis_lease.py tests/integration/test_redis_pipelining.py tests/integration/test_service_principals.py tests/integration/test_stream_retries.py tests/e2e/test_registration_reaches_reporting.py"
   "intake|tests/integration/intake tests/e2e/intake"
   "abnormal_push|tests/integration/abnormal_push tests/e2e/abnormal_push"
   "remote_eval|tests/integration/remote_eval tests/e2e/remote_eval"

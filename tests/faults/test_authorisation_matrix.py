@@ -75,6 +75,7 @@ INTAKE_STEPS = (
 # not exist admit every kind the route serves (they then answer 404 without saying more).
 ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
     "intake": {
+        ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
         ("POST", "/v1/projects"): frozenset({DEP}),  # registers in 长清区: only its department
         ("GET", "/v1/projects"): READERS,  # a branch sees its own regions' (none here)
         ("GET", "/v1/projects/{project_id}"): frozenset({DEP, OP}),
@@ -86,6 +87,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("POST", "/v1/large-amount-records/imports"): DEPARTMENTS,
     },
     "abnormal_push": {
+        ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
         ("POST", "/v1/reports"): DEPARTMENTS,
         ("GET", "/v1/reports/{report_id}"): READERS,
         ("GET", "/v1/pushes"): READERS,
@@ -103,6 +105,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/detection/rules"): READERS,
     },
     "remote_eval": {
+        ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
         ("GET", "/v1/venues"): EVERYONE,
         ("POST", "/v1/venues/{venue_id}/capacity"): frozenset({DEP}),  # 长清区's venue
         ("GET", "/v1/venues/{venue_id}/capacity"): EVERYONE,  # published seats: public to callers
@@ -123,6 +126,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/partners/{partner_code}/stream"): frozenset({PARTNER}),  # its own stream only
     },
     "reporting": {
+        ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
         ("GET", "/v1/metrics/catalogue"): READERS,
         ("GET", "/v1/metrics"): READERS,
         ("GET", "/v1/metrics/evidence"): READERS,

@@ -15,6 +15,7 @@ from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.webhooks import WebhookStore
+from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
@@ -72,7 +73,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_access_log_redaction()  # no API key from a query string in the logs
-for module in (reports, pushes, entities, webhooks, detection):
+for module in (caller_api, reports, pushes, entities, webhooks, detection):
     app.include_router(module.router)
 document_idempotency_key(app)
 

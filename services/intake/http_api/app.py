@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.intake.http_api import catalogue, large_amount_records, lifecycle, projects
 from services.intake.http_api.dependencies import intake_context
 from services.intake.read_model import ProjectReadModel
+from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_EVENTS
 from services.platform_core.garbage_collection import collect_less_often_for_good
@@ -58,6 +59,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_access_log_redaction()  # no API key from a query string in the logs
+app.include_router(caller_api.router)
 app.include_router(projects.router)
 app.include_router(lifecycle.router)
 app.include_router(catalogue.router)

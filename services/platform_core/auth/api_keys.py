@@ -127,6 +127,14 @@ class ApiKeyStore:
         raw = await self._redis.hget(KEYS_HASH, key_id)
         return None if raw is None else dict(json.loads(raw))
 
+    async def describe(self, key_id: str) -> dict[str, Any] | None:
+        """Key ``key_id``'s record as :meth:`list_keys` shows it (never the secret's HMAC)."""
+        record = await self._record(key_id)
+        if record is None:
+            return None
+        record.pop("digest")
+        return {"key_id": key_id, **record}
+
     async def list_keys(self) -> list[dict[str, object]]:
         raw: dict[Any, Any] = await self._redis.hgetall(KEYS_HASH)
         listed = []

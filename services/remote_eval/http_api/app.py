@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.events.topics import (
     EVALUATIONS,
@@ -97,7 +98,8 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_access_log_redaction()  # no API key from a query string in the logs
-for module in (venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi):
+ROUTERS = (caller_api, venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi)
+for module in ROUTERS:
     app.include_router(module.router)
 document_idempotency_key(app)
 

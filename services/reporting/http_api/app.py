@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.auth.stream_tickets import StreamTickets
 from services.platform_core.garbage_collection import collect_less_often_for_good
@@ -44,6 +45,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_access_log_redaction()  # should a caller still put an API key in a query string
+app.include_router(caller_api.router)
 app.include_router(metrics.router)
 app.include_router(bulletins.router)
 app.include_router(dashboard.router)
