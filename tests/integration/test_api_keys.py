@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -145,6 +146,15 @@ def test_the_cli_rotates_a_key_and_prints_only_the_successor(
     assert f"to replace {issued.principal.key_id}" in rotated.stderr
     assert "ends in 2 h" in rotated.stderr
     assert asyncio.run(_principal_of(settings, successor)).code == "CZJ"
+    # The old key ends within a day (in 2 h): listed among those to rotate; its successor,
+    # which has no end, is not.
+    ending = [
+        json.loads(line) for line in cli("list", "--ending-within-days", "1").stdout.splitlines()
+    ]
+    ending_ids = {entry["key_id"] for entry in ending}
+    successor_id = successor.split("_", 2)[1]
+    assert issued.principal.key_id in ending_ids and successor_id not in ending_ids
+    assert all(entry["status"] == "active" for entry in ending)
     unknown = cli("rotate", "000000000000")
     assert unknown.returncode == 1 and "no key 000000000000" in unknown.stderr
     refused = cli(

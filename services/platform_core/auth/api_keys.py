@@ -138,10 +138,11 @@ class ApiKeyStore:
     async def list_keys(self) -> list[dict[str, object]]:
         raw: dict[Any, Any] = await self._redis.hgetall(KEYS_HASH)
         listed = []
+        now = datetime.now(UTC)
         for key_id, value in sorted(raw.items()):
             record = json.loads(value)
             record.pop("digest")
-            listed.append({"key_id": key_id.decode(), **record})
+            listed.append({"key_id": key_id.decode(), "status": _status(record, now), **record})
         return listed
 
     async def authenticate(self, presented: str) -> Principal:
@@ -174,6 +175,13 @@ class ApiKeyStore:
         if record is None:
             raise AuthenticationError(f"API key {key_id} no longer exists")
         return _usable_principal(key_id, record)
+
+
+def _status(record: dict[str, Any], now: datetime) -> str:
+    if record.get("revoked_at"):
+        return "revoked"
+    expires_at = _instant(record.get("expires_at"))
+    return "expired" if expires_at is not None and expires_at <= now else "active"
 
 
 def _instant(text: str | None) -> datetime | None:

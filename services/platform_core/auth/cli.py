@@ -43,7 +43,8 @@ async def _run(args: argparse.Namespace) -> int:
             )
         elif args.command == "list":
             for entry in await store.list_keys():
-                print(json.dumps(entry, ensure_ascii=False))
+                if args.ending_within_days is None or _ends_within(entry, args.ending_within_days):
+                    print(json.dumps(entry, ensure_ascii=False))
         elif args.command == "rotate":
             try:
                 successor = await store.rotate(
@@ -82,6 +83,15 @@ def _until(days: float | None) -> str:
     return "" if days is None else f", valid {days:g} days"
 
 
+def _ends_within(entry: dict[str, object], days: float) -> bool:
+    ends = entry.get("expires_at")
+    return (
+        entry.get("status") == "active"
+        and isinstance(ends, str)
+        and datetime.fromisoformat(ends) <= datetime.now(UTC) + timedelta(days=days)
+    )
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -107,7 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         type=_positive,
         help="end the key this many days from now (default: it lasts until revoked)",
     )
-    commands.add_parser("list", help="list keys (never their secrets)")
+    listing = commands.add_parser(
+        "list", help="list keys with their status: active, expired, revoked (never secrets)"
+    )
+    listing.add_argument(
+        "--ending-within-days",
+        type=_positive,
+        help="only the active keys that end within this many days: those to rotate",
+    )
     rotate = commands.add_parser(
         "rotate", help="issue a key's successor (printed once) and end the old key later"
     )
