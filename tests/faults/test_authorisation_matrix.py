@@ -136,6 +136,7 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("POST", "/v1/dashboard/stream-tickets"): READERS,
         ("GET", "/v1/operations/streams"): frozenset({OP}),  # stream health: operators only
         ("GET", "/v1/operations/dead-letters/{consumer}"): frozenset({OP}),  # and dead letters
+        ("GET", "/v1/operations/api-keys/due"): frozenset({OP}),  # keys to rotate: operators
     },
 }
 # Routes that need no key at all.

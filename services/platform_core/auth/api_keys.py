@@ -17,6 +17,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -175,6 +176,22 @@ class ApiKeyStore:
         if record is None:
             raise AuthenticationError(f"API key {key_id} no longer exists")
         return _usable_principal(key_id, record)
+
+
+def keys_ending_between(
+    listed: Iterable[Mapping[str, Any]], start: datetime, end: datetime
+) -> list[Mapping[str, Any]]:
+    """The keys of ``listed`` (as :meth:`ApiKeyStore.list_keys` gives them) that end between
+    ``start`` and ``end`` and were not revoked, soonest first: those due for rotation (an end
+    ahead) or cut off by their end (an end past)."""
+    due = [
+        (ends, entry)
+        for entry in listed
+        if not entry.get("revoked_at")
+        and (ends := _instant(entry.get("expires_at"))) is not None
+        and start <= ends <= end
+    ]
+    return [entry for _, entry in sorted(due, key=lambda pair: (pair[0], pair[1]["key_id"]))]
 
 
 def _status(record: dict[str, Any], now: datetime) -> str:

@@ -11,11 +11,16 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
+from services.platform_core.auth.api_keys import (
+    ApiKeyStore,
+    AuthenticationError,
+    keys_ending_between,
+)
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import get_settings
 
@@ -42,9 +47,13 @@ async def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif args.command == "list":
-            for entry in await store.list_keys():
-                if args.ending_within_days is None or _ends_within(entry, args.ending_within_days):
-                    print(json.dumps(entry, ensure_ascii=False))
+            listed: Sequence[Mapping[str, object]] = await store.list_keys()
+            if args.ending_within_days is not None:
+                now = datetime.now(UTC)
+                ahead = now + timedelta(days=args.ending_within_days)
+                listed = keys_ending_between(listed, now, ahead)
+            for entry in listed:
+                print(json.dumps(entry, ensure_ascii=False))
         elif args.command == "rotate":
             try:
                 successor = await store.rotate(
@@ -81,15 +90,6 @@ def _expiry(days: float | None) -> datetime | None:
 
 def _until(days: float | None) -> str:
     return "" if days is None else f", valid {days:g} days"
-
-
-def _ends_within(entry: dict[str, object], days: float) -> bool:
-    ends = entry.get("expires_at")
-    return (
-        entry.get("status") == "active"
-        and isinstance(ends, str)
-        and datetime.fromisoformat(ends) <= datetime.now(UTC) + timedelta(days=days)
-    )
 
 
 def _positive(text: str) -> float:

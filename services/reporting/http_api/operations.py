@@ -3,21 +3,28 @@ set aside - each consumer group's lag and each dead-letter topic's records. For 
 duty officers) only: group and topic names say how the platform is built, which is no
 department's business.
 
-The dashboard's page calls it with the key in the X-API-Key header (a fetch can send headers;
-only the page's event stream needs the key in its query).
+``/v1/operations/api-keys/due``: the API keys due for rotation and those that ended lately, so
+no department's system is cut off unawares.
+
+The dashboard's page calls both with the key in the X-API-Key header.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
+from services.platform_core.auth.api_keys import keys_ending_between
+from services.platform_core.auth.dependencies import (
+    CurrentPrincipal,
+    api_key_store,
+    require_kind,
+)
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import (
     BROKER_REFUSALS,
@@ -294,5 +301,53 @@ async def get_dead_letters(
                 letter.summary(redriven=letter.offset < found.redriven_through)
             )
             for letter in newest
+        ],
+    )
+
+
+class ApiKeyDuePublic(BaseModel):
+    key_id: str
+    kind: PrincipalKind
+    code: str
+    name: str
+    status: Literal["active", "expired"]
+    expires_at: datetime
+    replaced_by: str | None = Field(default=None, description="its successor, once rotated")
+
+
+class ApiKeysDuePublic(BaseModel):
+    within_days: int
+    keys: list[ApiKeyDuePublic] = Field(
+        description="keys ending in the next `within_days` days (to rotate) or ended in the "
+        "last `within_days` (their holders are refused), soonest end first; revoked keys and "
+        "keys without an end are left out"
+    )
+
+
+@router.get(
+    "/api-keys/due",
+    response_model=ApiKeysDuePublic,
+    responses={
+        401: {"model": ErrorBody, "description": "no key, or a key not known"},
+        403: {"model": ErrorBody, "description": "a department's or partner's key"},
+    },
+    summary="API keys due for rotation, and those that ended lately",
+)
+async def get_api_keys_due(
+    _: Operator,
+    request: Request,
+    within_days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> ApiKeysDuePublic:
+    """So that no department's system is cut off unawares: rotate a key with ``python -m
+    services.platform_core.auth.cli rotate <key id>`` (its successor is printed once; the old
+    key keeps working for the overlap). Never a key's secret."""
+    now = datetime.now(UTC)
+    window = timedelta(days=within_days)
+    listed = await api_key_store(request).list_keys()
+    return ApiKeysDuePublic(
+        within_days=within_days,
+        keys=[
+            ApiKeyDuePublic.model_validate(entry)
+            for entry in keys_ending_between(listed, now - window, now + window)
         ],
     )

@@ -4,12 +4,15 @@ headless Chromium, shows it without reloading (server-sent events), with ECharts
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Route
+from redis.asyncio import Redis
 
+from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
 from services.reporting.read_model import MetricsReadModel
@@ -126,4 +129,29 @@ async def test_a_dropped_stream_is_reopened_with_a_fresh_ticket(
     await page.wait_for_selector('#status[data-state="live"]', timeout=30_000)
     tickets = [parse_qs(urlsplit(url).query)["ticket"][0] for url in streams]
     assert len(tickets) >= 2 and len(set(tickets)) == len(tickets), streams
+    await page.close()
+
+
+async def test_operators_see_the_keys_due_for_rotation(
+    *, browser: Browser, own_api: ServiceProcess, issue_key: IssueKey, settings: PlatformSettings
+) -> None:
+    operator = await issue_key(PrincipalKind.OPERATOR, "op-keys-panel", "联席办值班员")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        due = await ApiKeyStore(redis, settings.api_key_pepper).issue(
+            PrincipalKind.DEPARTMENT,
+            "SWJ-PANEL",
+            "市水务局(到期提醒)",
+            frozenset({"370112"}),
+            expires_at=datetime.now(UTC) + timedelta(days=5),
+        )
+    finally:
+        await redis.aclose()
+    page = await browser.new_page()
+    await page.goto(f"{own_api.base_url}/dashboard#key={operator.key}")
+    row = page.locator(f'#keys-due tr[data-key-id="{due.principal.key_id}"]')
+    await row.wait_for(timeout=30_000)
+    assert "市水务局(到期提醒)" in await row.inner_text()
+    assert "未轮换" in await row.inner_text()
+    assert await page.locator("#streams").is_visible()
     await page.close()

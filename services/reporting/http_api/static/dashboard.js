@@ -296,4 +296,39 @@
   }
   streamsTimer = setInterval(pollStreams, STREAMS_POLL_MS);
   pollStreams();
+
+  // API keys ending within 30 days, or ended in the last 30 (operators only, beside the streams):
+  // rotated in time, no department's system is cut off.
+  const KEYS_POLL_MS = 300000;
+  async function pollKeysDue() {
+    let response;
+    try {
+      response = await fetch("/v1/operations/api-keys/due?within_days=30",
+        { headers: { "X-API-Key": key } });
+    } catch (error) {
+      return;
+    }
+    if (!response.ok) return;  // a department's key: the panel stays hidden
+    const data = await response.json();
+    const body = document.querySelector("#keys-due tbody");
+    body.replaceChildren();
+    if (data.keys.length === 0) {
+      const row = document.createElement("tr");
+      cell(row, "无").colSpan = 4;
+      body.appendChild(row);
+      return;
+    }
+    for (const k of data.keys) {
+      const row = document.createElement("tr");
+      row.dataset.keyId = k.key_id;
+      cell(row, k.name).title = `${k.kind} ${k.code} · ${k.key_id}`;
+      cell(row, new Date(k.expires_at).toLocaleString("zh-CN"));
+      cell(row, k.status === "expired" ? "已到期" : "即将到期");
+      cell(row, k.replaced_by ? `已轮换(${k.replaced_by})` : "未轮换");
+      if (!k.replaced_by) row.classList.add("overdue");
+      body.appendChild(row);
+    }
+  }
+  setInterval(pollKeysDue, KEYS_POLL_MS);
+  pollKeysDue();
 })();
