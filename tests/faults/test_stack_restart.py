@@ -35,7 +35,7 @@ from tests.integration.reporting.conftest import Namespace
 from tests.support import fault_figures
 from tests.support.api_load import HOST_CENTRE, LoadFigures, WritePlan, add_experts, drive
 from tests.support.faults import table
-from tests.support.processes import REPO
+from tests.support.processes import REPO, ServiceProcess, api_process
 from tests.support.projection_checks import (
     ABNORMAL_PUSH_PATTERNS,
     ABNORMAL_PUSH_WALL_CLOCK,
@@ -66,7 +66,7 @@ def _script(name: str, command: str) -> None:
     )
 
 
-async def _api_snapshot(stack: Stack) -> dict[str, Any]:
+async def _api_snapshot(stack: Stack, apis: dict[str, ServiceProcess]) -> dict[str, Any]:
     """What callers see: the project list, the inbox and its counts, the dashboard figures."""
     keys = stack.keys
     seen: dict[str, Any] = {}
@@ -82,9 +82,7 @@ async def _api_snapshot(stack: Stack) -> dict[str, Any]:
     ]
     async with httpx.AsyncClient(timeout=30) as client:
         for service, path, key in reads:
-            response = await client.get(
-                stack.apis[service].base_url + path, headers={"X-API-Key": key}
-            )
+            response = await client.get(apis[service].base_url + path, headers={"X-API-Key": key})
             # Refusals compared with refusals would always agree: each read must be answered.
             assert response.status_code == 200, (service, path, response.text)
             answer = response.json()
@@ -92,6 +90,19 @@ async def _api_snapshot(stack: Stack) -> dict[str, Any]:
                 answer.pop("generated_at", None)  # when the answer was made, not what it says
             seen[f"{service} {path}"] = answer
     return seen
+
+
+def _first_difference(before: Any, after: Any, where: str = "") -> str:
+    """Where two JSON answers first differ, and the two values there."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                return _first_difference(before.get(key), after.get(key), f"{where}.{key}")
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (one, other) in enumerate(zip(before, after, strict=True)):
+            if one != other:
+                return _first_difference(one, other, f"{where}[{index}]")
+    return f"{where or '.'}: {before!r} before, {after!r} after"
 
 
 async def _projection_snapshot(redis: Redis, reporting_prefix: str) -> dict[str, Snapshot]:
@@ -105,22 +116,24 @@ async def _projection_snapshot(redis: Redis, reporting_prefix: str) -> dict[str,
     }
 
 
-async def _stop_everything(stack: Stack) -> None:
+async def _stop_everything(stack: Stack, apis: list[ServiceProcess]) -> None:
     stack.workers.stop_all()
-    for api in stack.apis.values():
+    for api in apis:
         await asyncio.to_thread(api.stop)
     await asyncio.to_thread(_script, "redis.sh", "stop")
     shutil.rmtree(TEST_RUNTIME / "redis" / "data")  # Redis's data discarded
     await asyncio.to_thread(_script, "kafka.sh", "stop")
 
 
-async def _start_and_rebuild(stack: Stack, redis: Redis, api_keys: dict[Any, Any]) -> StreamWorkers:
+async def _start_and_rebuild(
+    stack: Stack, apis: list[ServiceProcess], redis: Redis, api_keys: dict[Any, Any]
+) -> StreamWorkers:
     await asyncio.to_thread(_script, "kafka.sh", "start")
     await asyncio.to_thread(_script, "redis.sh", "start")
     await redis.hset(KEYS_HASH, mapping=api_keys)  # the keys' backup, as provisioned
-    for api in stack.apis.values():
+    for api in apis:
         await asyncio.to_thread(api.start)
-    for api in stack.apis.values():
+    for api in apis:
         await asyncio.to_thread(api.wait_healthy, 120)
     await run_module("services.intake.rebuild", stack.env, "--wipe")
     await run_module("services.abnormal_push.rebuild", stack.env)
@@ -137,6 +150,25 @@ async def _start_and_rebuild(stack: Stack, redis: Redis, api_keys: dict[Any, Any
 
 
 async def test_whole_stack_restart_rebuilds_identical_snapshots(stack: Stack, redis: Redis) -> None:
+    # The session's reporting API reads the default read model; this module's workers write a
+    # read model of their own (stack.reporting): the dashboard is read from an API on that one.
+    own_reporting = api_process(
+        f"reporting-api-{stack.reporting.consumer_group}",
+        "services.reporting.http_api:app",
+        stack.reporting.env(stack.env),
+        stack.workers.log_dir,
+    )
+    own_reporting.start()
+    try:
+        await asyncio.to_thread(own_reporting.wait_healthy, 120)
+        await _restart_and_compare(stack, redis, own_reporting)
+    finally:
+        own_reporting.stop()
+
+
+async def _restart_and_compare(stack: Stack, redis: Redis, own_reporting: ServiceProcess) -> None:
+    readers = {**stack.apis, "reporting": own_reporting}
+    every_api = [*stack.apis.values(), own_reporting]
     tag = f"rs{uuid.uuid4().hex[:6]}"
     specialty = uuid.uuid4().hex[:8].upper()
     base_urls = {name: process.base_url for name, process in stack.apis.items()}
@@ -152,16 +184,16 @@ async def test_whole_stack_restart_rebuilds_identical_snapshots(stack: Stack, re
     await remote_eval_outbox_empty(stack.settings, timeout_s=300)
     await stack.workers.wait_caught_up(stack.settings)
 
-    before_api = await _api_snapshot(stack)
+    before_api = await _api_snapshot(stack, readers)
     before = await _projection_snapshot(redis, stack.reporting.prefix)
     api_keys: dict[Any, Any] = await redis.hgetall(KEYS_HASH)
 
-    await _stop_everything(stack)
+    await _stop_everything(stack, every_api)
     await redis.connection_pool.disconnect()
-    restarted = await _start_and_rebuild(stack, redis, api_keys)
+    restarted = await _start_and_rebuild(stack, every_api, redis, api_keys)
     try:
         after = await _projection_snapshot(redis, stack.reporting.prefix)
-        after_api = await _api_snapshot(stack)
+        after_api = await _api_snapshot(stack, readers)
     finally:
         restarted.stop_all()
         await asyncio.to_thread(stack.workers.start_all)  # the module's workers, for teardown
@@ -176,7 +208,10 @@ async def test_whole_stack_restart_rebuilds_identical_snapshots(stack: Stack, re
             problems.append(f"{service}: " + found.describe(before[service], after[service]))
     api_differences = [name for name in before_api if before_api[name] != after_api.get(name)]
     rows.append(["API answers", len(before_api), len(api_differences)])
-    problems += [f"API answer differs: {name}" for name in api_differences]
+    problems += [
+        f"API answer differs: {name}: {_first_difference(before_api[name], after_api.get(name))}"
+        for name in api_differences
+    ]
     print(
         f"\n== Whole-stack restart: {figures.total_sent} writes, then everything stopped "
         "(Redis data discarded) and rebuilt from the log"
