@@ -179,3 +179,32 @@ async def _principal_of(settings: PlatformSettings, key: str) -> Principal:
         return await ApiKeyStore(redis, settings.api_key_pepper).authenticate(key)
     finally:
         await redis.aclose()
+
+
+async def test_a_revocation_racing_a_rotation_is_never_lost(settings: PlatformSettings) -> None:
+    """Both change the key's record; each re-reads and writes it in one transaction, so neither
+    writes back a copy that misses the other's change."""
+    redis = Redis.from_url(settings.redis_url)
+    store = ApiKeyStore(redis, settings.api_key_pepper)
+    try:
+        for _ in range(5):
+            issued = await store.issue(PrincipalKind.OPERATOR, "op-race", "值班员")
+            key_id = issued.principal.key_id
+            outcomes = await asyncio.gather(
+                store.rotate(key_id, overlap=timedelta(hours=1)),
+                store.revoke(key_id),
+                return_exceptions=True,
+            )
+            record = json.loads(await redis.hget(KEYS_HASH, key_id) or b"{}")
+            assert record["revoked_at"], outcomes
+            successor = outcomes[0]
+            if isinstance(successor, IssuedKey):  # rotated first: the successor stands
+                assert record["replaced_by"] == successor.principal.key_id
+            else:  # revoked first: no successor was left behind
+                assert isinstance(successor, AuthenticationError), outcomes
+                listed = await store.list_keys()
+                assert not [
+                    k for k in listed if k.get("replaces") == key_id and not k["revoked_at"]
+                ]
+    finally:
+        await redis.aclose()

@@ -17,12 +17,13 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.errors import PlatformError
@@ -88,13 +89,12 @@ class ApiKeyStore:
         return IssuedKey(f"{PREFIX}_{key_id}_{secret}", principal)
 
     async def revoke(self, key_id: str) -> bool:
-        record = await self._record(key_id)
-        if record is None:
-            return False
-        record["revoked_at"] = datetime.now(UTC).isoformat()
-        await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
+        def revoked(record: dict[str, Any]) -> None:
+            record["revoked_at"] = datetime.now(UTC).isoformat()
+
+        changed = await self._change(key_id, revoked)
         self._cache.pop(key_id, None)
-        return True
+        return changed is not None
 
     async def rotate(
         self, key_id: str, *, overlap: timedelta, expires_at: datetime | None = None
@@ -117,16 +117,49 @@ class ApiKeyStore:
             replaces=key_id,
         )
         ends = datetime.now(UTC) + overlap
-        current_end = _instant(record.get("expires_at"))
-        record["expires_at"] = min(ends, current_end or ends).isoformat()
-        record["replaced_by"] = successor.principal.key_id
-        await self._redis.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
-        self._cache.pop(key_id, None)
+
+        def replaced(current: dict[str, Any]) -> None:
+            _usable_principal(key_id, current)  # revoked or ended since it was read above
+            current_end = _instant(current.get("expires_at"))
+            current["expires_at"] = min(ends, current_end or ends).isoformat()
+            current["replaced_by"] = successor.principal.key_id
+
+        try:
+            await self._change(key_id, replaced)
+        except AuthenticationError:
+            await self.revoke(successor.principal.key_id)  # no successor to an ended key
+            raise
+        finally:
+            self._cache.pop(key_id, None)
         return successor
 
     async def _record(self, key_id: str) -> dict[str, Any] | None:
         raw = await self._redis.hget(KEYS_HASH, key_id)
         return None if raw is None else dict(json.loads(raw))
+
+    async def _change(
+        self, key_id: str, change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any] | None:
+        """Apply ``change`` to the key's record as it is now, in one optimistic transaction
+        (WATCH, re-read, MULTI/EXEC; again if the hash moved meanwhile), so two operators'
+        changes — a revocation and a rotation — never overwrite each other. None: no such key;
+        an exception ``change`` raises leaves the record as it was."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(KEYS_HASH)
+                    raw = await pipe.hget(KEYS_HASH, key_id)
+                    if raw is None:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return None
+                    record = dict(json.loads(raw))
+                    change(record)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(KEYS_HASH, key_id, json.dumps(record, ensure_ascii=False))
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    continue
 
     async def describe(self, key_id: str) -> dict[str, Any] | None:
         """Key ``key_id``'s record as :meth:`list_keys` shows it (never the secret's HMAC)."""
