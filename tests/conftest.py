@@ -87,6 +87,14 @@ async def issue_key(settings: PlatformSettings) -> AsyncIterator[IssueKey]:
     await redis.aclose()
 
 
+@pytest.fixture
+async def key_store(settings: PlatformSettings) -> AsyncIterator[ApiKeyStore]:
+    """The API key store on the test Redis: to revoke, rotate or issue keys with an end."""
+    redis = Redis.from_url(settings.redis_url)
+    yield ApiKeyStore(redis, settings.api_key_pepper)
+    await redis.aclose()
+
+
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
     path = TEST_RUNTIME / "logs"

@@ -4,33 +4,23 @@ successor — and a clear 401 for a key that no longer works (intake's API proce
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.settings import PlatformSettings
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def store(settings: PlatformSettings) -> AsyncIterator[ApiKeyStore]:
-    redis = Redis.from_url(settings.redis_url)
-    yield ApiKeyStore(redis, settings.api_key_pepper)
-    await redis.aclose()
-
-
 async def test_a_key_reads_what_it_stands_for_and_when_it_ends(
-    intake_api: ServiceProcess, store: ApiKeyStore
+    intake_api: ServiceProcess, key_store: ApiKeyStore
 ) -> None:
     ends = datetime.now(UTC).replace(microsecond=0) + timedelta(days=90)
-    issued = await store.issue(
+    issued = await key_store.issue(
         PrincipalKind.DEPARTMENT,
         "ZJJ-CQ",
         "长清区住房和城乡建设局",
@@ -54,12 +44,12 @@ async def test_a_key_reads_what_it_stands_for_and_when_it_ends(
         assert issued.key.split("_", 2)[2] not in me.text  # never the secret, nor its HMAC
         assert "digest" not in body
 
-        successor = await store.rotate(issued.principal.key_id, overlap=timedelta(hours=1))
+        successor = await key_store.rotate(issued.principal.key_id, overlap=timedelta(hours=1))
         rotated = (await client.get("/v1/me", headers={"X-API-Key": issued.key})).json()
         assert rotated["replaced_by"] == successor.principal.key_id
         assert datetime.fromisoformat(rotated["expires_at"]) < ends
 
-        assert await store.revoke(successor.principal.key_id)
+        assert await key_store.revoke(successor.principal.key_id)
         refused = await client.get("/v1/me", headers={"X-API-Key": successor.key})
         assert refused.status_code == 401
         assert "revoked" in refused.json()["message"]

@@ -164,19 +164,14 @@ class ApiKeyStore:
     async def describe(self, key_id: str) -> dict[str, Any] | None:
         """Key ``key_id``'s record as :meth:`list_keys` shows it (never the secret's HMAC)."""
         record = await self._record(key_id)
-        if record is None:
-            return None
-        record.pop("digest")
-        return {"key_id": key_id, **record}
+        return None if record is None else _listed(key_id, record, datetime.now(UTC))
 
-    async def list_keys(self) -> list[dict[str, object]]:
+    async def list_keys(self) -> list[dict[str, Any]]:
         raw: dict[Any, Any] = await self._redis.hgetall(KEYS_HASH)
         listed = []
         now = datetime.now(UTC)
         for key_id, value in sorted(raw.items()):
-            record = json.loads(value)
-            record.pop("digest")
-            listed.append({"key_id": key_id.decode(), "status": _status(record, now), **record})
+            listed.append(_listed(key_id.decode(), json.loads(value), now))
         return listed
 
     async def authenticate(self, presented: str) -> Principal:
@@ -225,6 +220,12 @@ def keys_ending_between(
         and start <= ends <= end
     ]
     return [entry for _, entry in sorted(due, key=lambda pair: (pair[0], pair[1]["key_id"]))]
+
+
+def _listed(key_id: str, record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A key's record as it is shown: its id and status first, never the secret's HMAC."""
+    record.pop("digest")
+    return {"key_id": key_id, "status": _status(record, now), **record}
 
 
 def _status(record: dict[str, Any], now: datetime) -> str:

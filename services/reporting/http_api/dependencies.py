@@ -65,7 +65,6 @@ async def _stream_reader(
         ),
     ] = None,
 ) -> Principal:
-    refuse_key_in_url(request)
     headers = request.headers
     if ticket is not None:
         try:

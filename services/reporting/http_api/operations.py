@@ -43,6 +43,12 @@ from services.reporting.stream_health_probe import (
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
+# What every route here answers a caller who is not an operator.
+OPERATORS_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no key, or a key not known"},
+    403: {"model": ErrorBody, "description": "a department's or partner's key"},
+}
+
 
 class TopicLagPublic(BaseModel):
     topic: str
@@ -199,8 +205,7 @@ def stream_health_public(reading: StreamHealthReading) -> StreamHealthPublic:
     response_model=StreamHealthPublic,
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
-        401: {"model": ErrorBody, "description": "no key, or a key not known"},
-        403: {"model": ErrorBody, "description": "a department's or partner's key"},
+        **OPERATORS_ONLY,
         503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
     },
 )
@@ -260,8 +265,7 @@ ConsumerName = Annotated[
     "/dead-letters/{consumer}",
     response_model=DeadLettersPublic,
     responses={
-        401: {"model": ErrorBody, "description": "no key, or a key not known"},
-        403: {"model": ErrorBody, "description": "a department's or partner's key"},
+        **OPERATORS_ONLY,
         404: {"model": ErrorBody, "description": "the consumer has no dead-letter topic"},
         503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
     },
@@ -327,10 +331,7 @@ class ApiKeysDuePublic(BaseModel):
 @router.get(
     "/api-keys/due",
     response_model=ApiKeysDuePublic,
-    responses={
-        401: {"model": ErrorBody, "description": "no key, or a key not known"},
-        403: {"model": ErrorBody, "description": "a department's or partner's key"},
-    },
+    responses=OPERATORS_ONLY,
     summary="API keys due for rotation, and those that ended lately",
 )
 async def get_api_keys_due(

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from playwright.async_api import Browser, Route
-from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
@@ -133,20 +132,16 @@ async def test_a_dropped_stream_is_reopened_with_a_fresh_ticket(
 
 
 async def test_operators_see_the_keys_due_for_rotation(
-    *, browser: Browser, own_api: ServiceProcess, issue_key: IssueKey, settings: PlatformSettings
+    *, browser: Browser, own_api: ServiceProcess, issue_key: IssueKey, key_store: ApiKeyStore
 ) -> None:
     operator = await issue_key(PrincipalKind.OPERATOR, "op-keys-panel", "联席办值班员")
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        due = await ApiKeyStore(redis, settings.api_key_pepper).issue(
-            PrincipalKind.DEPARTMENT,
-            "SWJ-PANEL",
-            "市水务局(到期提醒)",
-            frozenset({"370112"}),
-            expires_at=datetime.now(UTC) + timedelta(days=5),
-        )
-    finally:
-        await redis.aclose()
+    due = await key_store.issue(
+        PrincipalKind.DEPARTMENT,
+        "SWJ-PANEL",
+        "市水务局(到期提醒)",
+        frozenset({"370112"}),
+        expires_at=datetime.now(UTC) + timedelta(days=5),
+    )
     page = await browser.new_page()
     await page.goto(f"{own_api.base_url}/dashboard#key={operator.key}")
     row = page.locator(f'#keys-due tr[data-key-id="{due.principal.key_id}"]')

@@ -4,16 +4,13 @@ real Redis)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.processes import ServiceProcess
 
@@ -22,21 +19,14 @@ pytestmark = pytest.mark.integration
 DUE = "/v1/operations/api-keys/due"
 
 
-@pytest.fixture
-async def store(settings: PlatformSettings) -> AsyncIterator[ApiKeyStore]:
-    redis = Redis.from_url(settings.redis_url)
-    yield ApiKeyStore(redis, settings.api_key_pepper)
-    await redis.aclose()
-
-
 async def test_operators_see_the_keys_to_rotate_and_those_cut_off(
-    own_api: ServiceProcess, store: ApiKeyStore, issue_key: IssueKey
+    own_api: ServiceProcess, key_store: ApiKeyStore, issue_key: IssueKey
 ) -> None:
     now = datetime.now(UTC)
     operator = await issue_key(PrincipalKind.OPERATOR, "op-keys", "联席办值班员")
 
     async def department(code: str, ends: datetime | None) -> str:
-        issued = await store.issue(
+        issued = await key_store.issue(
             PrincipalKind.DEPARTMENT, code, f"{code} 部门", frozenset({"370102"}), expires_at=ends
         )
         return issued.principal.key_id
@@ -46,9 +36,9 @@ async def test_operators_see_the_keys_to_rotate_and_those_cut_off(
     far = await department("DUE-FAR", now + timedelta(days=200))
     endless = await department("DUE-ENDLESS", None)
     revoked = await department("DUE-REVOKED", now + timedelta(days=5))
-    assert await store.revoke(revoked)
+    assert await key_store.revoke(revoked)
     rotated = await department("DUE-ROTATED", now + timedelta(days=20))
-    successor = await store.rotate(rotated, overlap=timedelta(days=3))
+    successor = await key_store.rotate(rotated, overlap=timedelta(days=3))
 
     async with httpx.AsyncClient(base_url=own_api.base_url, timeout=10) as client:
         answer = await client.get(DUE, headers={"X-API-Key": operator.key})

@@ -33,13 +33,6 @@ async def client(own_api: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def key_store(settings: PlatformSettings) -> AsyncIterator[ApiKeyStore]:
-    redis = Redis.from_url(settings.redis_url)
-    yield ApiKeyStore(redis, settings.api_key_pepper)
-    await redis.aclose()
-
-
 async def _ticket(client: httpx.AsyncClient, key: str) -> str:
     response = await client.post(TICKETS, headers={"X-API-Key": key})
     assert response.status_code == 201, response.text
