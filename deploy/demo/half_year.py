@@ -1,8 +1,14 @@
 """A demo half-year for Jinan, driven through the public HTTP APIs as the departments and
 partners would: registrations in every district, their lifecycle (pre-publication,
-announcement, deposit relief, trades), the bulk pull of large-amount records from the three
-platform levels, abnormal-behaviour reports signed for and answered by the supervising
-departments, and remote evaluations hosted by 长清区 and 济阳区.
+announcement, deposit relief, bids with their file fingerprints, opening, evaluation,
+candidates' publicity, award or 流标, historical deposits refunded, trades), the bulk pull of
+large-amount records from the three platform levels, abnormal-behaviour reports signed for
+and answered by the supervising departments, and remote evaluations hosted by 长清区 and 济阳区.
+
+A few tenders carry the classic signs of collusion (实施条例 art. 40) — two bidders' files
+uploaded from one IP address, one document made once and submitted twice, two deposits paid
+from one account — for the platform's detection to find, push and have answered; every other
+bid has fingerprints of its own, so nothing else is flagged.
 
 The bulletin's own facts are scenario inputs: over 2,200 large-amount records, 9 SOE property
 transactions of which 2 on the platform, 钢城区's first rural collective trade, remote
@@ -73,6 +79,14 @@ BEHAVIOURS = [
     "AWARD_ABANDONED",
 ]
 GANGCHENG, CHANGQING, JIYANG = "370117", "370113", "370115"
+# Projects tendered to bidders (the rest are trades, or land use rights sold by 挂牌).
+TENDERED = frozenset(
+    {"HOUSING", "MUNICIPAL", "TRANSPORT", "WATER", "LANDSCAPING", "GOVERNMENT_PROCUREMENT"}
+)
+# What two colluding bidders' bids share, each the sign one detection rule looks for:
+# ip_address and document_md5 → PRT-FP-001 (同一单位或个人编制), deposit_account → PRT-DEP-001.
+COLLUSION_SIGNS = ("ip_address", "document_md5", "deposit_account")
+BIDDER_POOL = 60
 
 
 def credit_code(seed: int) -> str:
@@ -291,6 +305,14 @@ def planned_projects(rng: random.Random, count: int) -> list[dict[str, Any]]:
     first = next((plan for plan in deficient if not plan["trade"]), None)
     if first is not None:
         first["must_breach"] = True
+    # Collusion signs in a few tenders: one of each kind in the first three (so even a short
+    # demo shows each), then about one tender in thirty.
+    tenders = [plan for plan in plans if plan["category"] in TENDERED]
+    for plan, sign in zip(tenders, COLLUSION_SIGNS, strict=False):
+        plan["collusion"] = sign
+    for plan in tenders[len(COLLUSION_SIGNS) :]:
+        if rng.random() < 1 / 30:
+            plan["collusion"] = rng.choice(COLLUSION_SIGNS)
     return plans
 
 
@@ -300,8 +322,11 @@ async def register(
     category, region = plan["category"], plan["region_code"]
     department = supervisor(category)
     key_project = rng.random() < 0.15
-    # Registered by the end of May, so that its story fits in the half-year.
-    registered_at = demo.period.at(demo.period.day(rng, spare_days=30), rng)
+    # Registered by the end of May, so that its story fits in the half-year; a tender mostly
+    # earlier (its bids close 20 days after the announcement), one with a collusion sign early
+    # enough for its award to fall in the half-year too.
+    spare_days = 60 if plan.get("collusion") else 45 if category in TENDERED else 30
+    registered_at = demo.period.at(demo.period.day(rng, spare_days=spare_days), rng)
     body: dict[str, Any] = {
         "name": f"{regions()[region].name}{PROJECT_NAMES[category]}({n:04d})",
         "category": category,
@@ -347,6 +372,7 @@ async def register(
         "n": n,
         "project_id": accepted["project_id"],
         "department": department,
+        "budget_fen": body["budget_fen"],
         "last_step_at": last_step_at,
     }
     demo.projects.append(project)
@@ -379,9 +405,10 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
                 "occurred_at": last.isoformat(),
             },
         )
-    if not project["trade"] and rng.random() > 0.85:
+    if not project["trade"] and not project.get("collusion") and rng.random() > 0.85:
         return  # still being prepared
     last = period.after(last, rng, (2, 8))
+    announced_at = last
     announced = await demo.post(
         "announcement",
         f"{base}/announcement",
@@ -396,21 +423,27 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
     )
     if announced is None:
         return
+    relief = None
     if rng.random() < 0.25:
         last = period.after(last, rng, (1, 3))
+        relief = rng.choice(["WAIVED", "REDUCED"])
         await demo.post(
             "deposit-relief",
             f"{base}/deposit-relief",
             key,
             {
-                "kind": rng.choice(["WAIVED", "REDUCED"]),
+                "kind": relief,
                 "amount_saved_fen": rng.randrange(1, 50) * 1_000_000,
                 "occurred_at": last.isoformat(),
             },
         )
+    if project["category"] in TENDERED:
+        last = await tender(demo, project, rng, announced_at, since=last, relief=relief) or last
+    if not project["trade"] and rng.random() < 0.12:
+        await historical_deposit_refunds(demo, project, rng, last)
     if project["trade"]:
         last = period.after(last, rng, (10, 25))
-        await demo.post(
+        completed = await demo.post(
             "transaction",
             f"{base}/transaction",
             key,
@@ -419,6 +452,193 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
                 "amount_fen": rng.randrange(100, 50_000) * 100_000,
                 "on_platform": project.get("on_platform", True),
                 "occurred_at": last.isoformat(),
+            },
+        )
+        if completed is not None and project.get("on_platform", True):
+            demo.outcome.done["deal on the platform"] += 1
+
+
+def bidder(k: int) -> dict[str, str]:
+    return {"name": f"山东某建设工程有限公司{k:02d}", "credit_code": credit_code(2_000 + k)}
+
+
+def fingerprint(project: dict[str, Any], k: int) -> dict[str, str]:
+    """The bid file's fingerprint (CPU, disk, MAC, IP, document MD5): each bid's its own."""
+    n = project["n"]
+    return {
+        "cpu_id": f"BFEBFBFF{n:06X}{k:02X}",
+        "disk_serial": f"WD-WCC{n:06d}{k:02d}",
+        "mac_address": f"3C:7C:3F:{n >> 8 & 255:02X}:{n & 255:02X}:{k:02X}",
+        "ip_address": f"10.{n >> 8 & 255}.{n & 255}.{k + 10}",
+        "document_md5": hashlib.md5(f"{project['project_id']}:{k}".encode()).hexdigest(),
+    }
+
+
+def bid_prices(budget_fen: int, count: int, rng: random.Random) -> list[int]:
+    """Ascending prices under the budget, the winner's 2-6 % below the runner-up's (never an
+    outlier of R024's kind) and no regular pattern between them (PRT-PRC-001)."""
+    prices = [budget_fen * rng.uniform(0.80, 0.92)]
+    prices.append(prices[0] * (1 + rng.uniform(0.02, 0.06)))
+    while len(prices) < count:
+        prices.append(prices[-1] * (1 + rng.uniform(0.005, 0.03)))
+    return [round(price / 100) * 100 for price in prices]  # to the yuan
+
+
+async def tender(
+    demo: Demo,
+    project: dict[str, Any],
+    rng: random.Random,
+    announced_at: datetime,
+    *,
+    since: datetime,
+    relief: str | None,
+) -> datetime | None:
+    """The tender of the project's one section after its announcement: the bids (one in twelve
+    tenders draws only two, and fails: 流标), their opening at the deadline, the committee's
+    evaluation, three days' publicity of the candidates and the award to the first. Posted only
+    when the award falls in the half-year: a later tender goes on in the next one. Returns the
+    last step's time."""
+    period, key = demo.period, demo.keys[project["department"]]
+    base = f"{demo.args.intake}/v1/projects/{project['project_id']}"
+    deadline = announced_at + timedelta(days=20)  # as announced (招标投标法 art. 24)
+    if (deadline + timedelta(days=8)).astimezone(CHINA).date() > period.last_day:
+        return None
+    sign = project.get("collusion")
+    count = rng.randint(3, 6) if sign or rng.random() >= 1 / 12 else 2
+    bidders = [(k, bidder(k)) for k in rng.sample(range(BIDDER_POOL), count)]
+    prices = bid_prices(project["budget_fen"], count, rng)
+    deposit = 0 if relief == "WAIVED" else min(project["budget_fen"] * 2 // 100, 80_000_000)
+    # Bids arrive between the last step (announcement or deposit relief) and the deadline.
+    times = sorted(since + (deadline - since) * rng.uniform(0.05, 0.95) for _ in bidders)
+    accepted: list[int] = []
+    for index, (k, party) in enumerate(bidders):
+        bid_fingerprint = fingerprint(project, k)
+        account = f"3700161880105{project['n']:05d}{k:02d}"
+        if sign and index == 1:  # the second bidder shares the first's sign
+            first = bidders[0][0]
+            if sign == "deposit_account":
+                account = f"3700161880105{project['n']:05d}{first:02d}"
+            else:
+                bid_fingerprint[sign] = fingerprint(project, first)[sign]
+        submitted = await demo.post(
+            "bid",
+            f"{base}/bids",
+            key,
+            {
+                "bidder": party,
+                "bid_section_code": "001",
+                "bid_price_fen": prices[index],
+                "fingerprint": bid_fingerprint,
+                "deposit_account": account,
+                "deposit_fen": deposit,
+                "occurred_at": times[index].isoformat(),
+            },
+        )
+        if submitted is not None:
+            accepted.append(index)
+    if sign and {0, 1} <= set(accepted):
+        demo.outcome.done[f"collusion sign planted: {sign}"] += 1
+    if len(accepted) < 3:
+        await demo.post(
+            "failed tender",
+            f"{base}/termination",
+            key,
+            {
+                "bid_section_code": "001",
+                "reason": "FAILED_TENDER",
+                "explanation": f"投标人{len(accepted)}个,少于3个,依法不得开标,招标人将重新招标",
+                "occurred_at": deadline.isoformat(),
+            },
+        )
+        return deadline
+    opened = await demo.post(
+        "bid opening",
+        f"{base}/bid-opening",
+        key,
+        {"bid_section_code": "001", "occurred_at": deadline.isoformat()},
+    )
+    if opened is None:
+        return deadline
+    # Now and then the committee rules out one bid of five or more (well under R038's half).
+    ruled_out = {rng.choice(accepted)} if len(accepted) >= 5 and rng.random() < 0.3 else set()
+    evaluated_at = deadline + timedelta(hours=rng.uniform(2, 6))
+    evaluated = await demo.post(
+        "evaluation",
+        f"{base}/evaluation",
+        key,
+        {
+            "bid_section_code": "001",
+            "disqualifications": [
+                {
+                    "bidder_code": bidders[i][1]["credit_code"],
+                    "reason": "未按招标文件要求提供项目负责人资格证明",
+                }
+                for i in sorted(ruled_out)
+            ],
+            "report": evidence(f"evaluation {project['project_id']}"),
+            "occurred_at": evaluated_at.isoformat(),
+        },
+    )
+    if evaluated is None:
+        return evaluated_at
+    ranked = [i for i in accepted if i not in ruled_out][:3]  # ascending price
+    publicised_at = evaluated_at + timedelta(days=1)
+    publicity_ends_at = publicised_at + timedelta(days=3, hours=1)
+    publicised = await demo.post(
+        "candidates",
+        f"{base}/candidates",
+        key,
+        {
+            "bid_section_code": "001",
+            "candidates": [
+                {"rank": rank, "bidder": bidders[i][1], "bid_price_fen": prices[i]}
+                for rank, i in enumerate(ranked, 1)
+            ],
+            "publicity_ends_at": publicity_ends_at.isoformat(),
+            "occurred_at": publicised_at.isoformat(),
+        },
+    )
+    if publicised is None:
+        return publicised_at
+    awarded_at = publicity_ends_at + timedelta(hours=rng.uniform(1, 30))
+    winner = ranked[0]
+    awarded = await demo.post(
+        "award",
+        f"{base}/award",
+        key,
+        {
+            "bid_section_code": "001",
+            "winner": bidders[winner][1],
+            "amount_fen": prices[winner],
+            "occurred_at": awarded_at.isoformat(),
+        },
+    )
+    if awarded is not None:
+        demo.outcome.done["deal on the platform"] += 1
+    return awarded_at
+
+
+async def historical_deposit_refunds(
+    demo: Demo, project: dict[str, Any], rng: random.Random, after: datetime
+) -> None:
+    """清理历史沉淀保证金: deposits a bidder paid years ago and never got back, refunded."""
+    key = demo.keys[project["department"]]
+    at = after + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 6))
+    if at.astimezone(CHINA).date() > demo.period.last_day:
+        return
+    for _ in range(rng.randint(1, 2)):
+        paid = datetime(
+            demo.period.year - rng.randint(2, 4), rng.randint(1, 12), 15, 10, tzinfo=CHINA
+        )
+        await demo.post(
+            "historical deposit refund",
+            f"{demo.args.intake}/v1/projects/{project['project_id']}/historical-deposit-refunds",
+            key,
+            {
+                "payee": bidder(rng.randrange(BIDDER_POOL)),
+                "amount_fen": rng.randrange(5, 80) * 1_000_000,
+                "paid_at": paid.isoformat(),
+                "occurred_at": at.isoformat(),
             },
         )
 
@@ -589,17 +809,21 @@ async def handle_pushes(demo: Demo) -> None:
     # abnormal_push's router pushes each report to its handler within moments. Detection files
     # a report of its own for each 容缺 breach, once intake's deadline watch has found it
     # (PRT_INTAKE_DEADLINE_CHECK_INTERVAL_S): wait for the demo's reports and for those.
-    breaches = demo.outcome.done["deficient registration"] - demo.outcome.done["supplement"]
+    done = demo.outcome.done
+    # Detection also files one for each collusion sign planted in the bids, as the bids arrive.
+    detected_expected = done["deficient registration"] - done["supplement"]
+    detected_expected += sum(done[f"collusion sign planted: {sign}"] for sign in COLLUSION_SIGNS)
     deadline = asyncio.get_running_loop().time() + demo.args.routing_wait_s
     while True:
         routed = await _routed_pushes(demo)
         reached = {push["report_id"] for push, _ in routed}
         detected = reached - demo.report_ids
-        if reached >= demo.report_ids and len(detected) >= breaches:
+        if reached >= demo.report_ids and len(detected) >= detected_expected:
             break
         if asyncio.get_running_loop().time() > deadline:
             demo.outcome.pending.append(
-                f"{len(detected)} of at least {breaches} detected reports reached a handler"
+                f"{len(detected)} of at least {detected_expected} detected reports "
+                "reached a handler"
             )
             break
         await asyncio.sleep(1)
