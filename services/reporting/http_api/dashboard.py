@@ -24,6 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from services.platform_core.auth.api_keys import AuthenticationError
 from services.platform_core.auth.dependencies import api_key_store
+from services.platform_core.auth.stream_tickets import TicketRateExceeded
 from services.platform_core.http.errors import ApiError, ErrorBody
 from services.reporting.dashboard import snapshot
 from services.reporting.http_api.bulletins import reference_labels
@@ -87,13 +88,19 @@ async def get_snapshot(_: Reader, model: ReadModel, period: Period = None) -> di
     status_code=201,
     response_model=StreamTicketPublic,
     summary="A one-time ticket that opens the dashboard's event stream from a browser",
-    responses=REFUSALS,
+    responses={**REFUSALS, 429: {"model": ErrorBody}},
 )
 async def issue_stream_ticket(reader: Reader, tickets: Tickets) -> StreamTicketPublic:
     """For a browser's EventSource, which cannot send X-API-Key: the ticket, sent as
     ``GET /v1/dashboard/stream?ticket=…``, opens one stream as the key it was issued to, within a
-    minute. Clients that can send headers open the stream with X-API-Key instead."""
-    issued = await tickets.issue(reader)
+    minute. Clients that can send headers open the stream with X-API-Key instead. A key gets
+    at most 30 tickets a minute (429 with Retry-After beyond)."""
+    try:
+        issued = await tickets.issue(reader)
+    except TicketRateExceeded as exc:
+        raise ApiError(
+            429, "too_many_tickets", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+        ) from exc
     return StreamTicketPublic(ticket=issued.ticket, expires_at=issued.expires_at)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,11 @@ from redis.asyncio import Redis
 
 from services.platform_core.auth.api_keys import ApiKeyStore, AuthenticationError
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.auth.stream_tickets import TICKET_PREFIX, StreamTickets
+from services.platform_core.auth.stream_tickets import (
+    TICKET_PREFIX,
+    TICKETS_PER_MINUTE,
+    StreamTickets,
+)
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
 from tests.support.processes import ServiceProcess
@@ -175,3 +180,22 @@ async def test_a_ticket_lasts_its_lifetime_and_redis_holds_only_its_hash(
             await tickets.redeem(lapsed.ticket)
     finally:
         await redis.aclose()
+
+
+async def test_a_key_gets_at_most_30_tickets_a_minute(
+    client: httpx.AsyncClient, issue_key: IssueKey
+) -> None:
+    looping = await issue_key(PrincipalKind.OPERATOR, "op-ticket-loop", "联席办值班员")
+    other = await issue_key(PrincipalKind.OPERATOR, "op-ticket-other", "联席办值班员")
+    if (second := time.time() % 60) > 45:  # the window is the clock's minute: start early in one
+        await asyncio.sleep(60 - second + 0.1)
+    for _ in range(TICKETS_PER_MINUTE):
+        await _ticket(client, looping.key)
+    refused = await client.post(TICKETS, headers={"X-API-Key": looping.key})
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["code"] == "too_many_tickets"
+    assert f"{TICKETS_PER_MINUTE} stream tickets in the last minute" in refused.json()["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another key is not held up, and a ticket issued before the limit still opens its stream.
+    ticket = await _ticket(client, other.key)
+    assert (await _events(client, until="snapshot", params={"ticket": ticket}))[0] == 200

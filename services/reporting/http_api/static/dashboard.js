@@ -139,9 +139,9 @@
     status.textContent = text;
   }
 
-  function retryLater() {
+  function retryLater(atLeastMs = 0) {
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(connect, retryMs);
+    retryTimer = setTimeout(connect, Math.max(retryMs, atLeastMs));
     retryMs = Math.min(retryMs * 2, 30000);
   }
 
@@ -168,6 +168,12 @@
     if (mine !== generation) return;  // the period changed meanwhile: a newer connect runs
     if (response.status === 401 || response.status === 403) {
       keyRefused((await response.json().catch(() => ({}))).message);
+      return;
+    }
+    if (response.status === 429) {  // too many tickets this minute: wait as told
+      const waitS = Number(response.headers.get("Retry-After")) || 30;
+      showStatus("error", `请求过于频繁,${waitS} 秒后重连…`);
+      retryLater(waitS * 1000);
       return;
     }
     if (!response.ok) {
