@@ -78,7 +78,11 @@ for module in (caller_api, reports, pushes, entities, webhooks, detection):
 document_idempotency_key(app)
 
 
-@app.get("/v1/departments", response_model=list[DepartmentPublic])
+@app.get(
+    "/v1/departments",
+    response_model=list[DepartmentPublic],
+    summary="The departments that send and receive pushes, with their district branches",
+)
 async def list_departments() -> list[DepartmentPublic]:
     """The departments that send and receive pushes, the city's and their district branches
     (configuration, not code)."""

@@ -95,7 +95,12 @@ async def _record(
     )
 
 
-@router.post("/{evaluation_id}/venue-decisions", status_code=202, response_model=AnswerRecorded)
+@router.post(
+    "/{evaluation_id}/venue-decisions",
+    status_code=202,
+    response_model=AnswerRecorded,
+    summary="A partner venue accepts or declines its seat request (副场确认); a decline re-plans",
+)
 async def decide_venue(
     body: VenueDecisionCreate,
     *,
@@ -140,7 +145,10 @@ async def decide_venue(
 
 
 @router.post(
-    "/{evaluation_id}/experts/{pseudonym}/answer", status_code=202, response_model=AnswerRecorded
+    "/{evaluation_id}/experts/{pseudonym}/answer",
+    status_code=202,
+    response_model=AnswerRecorded,
+    summary="A drawn expert confirms or refuses (专家确认); a refusal draws a substitute (补抽)",
 )
 async def answer_for_expert(
     body: ExpertAnswerCreate,
@@ -188,7 +196,10 @@ async def answer_for_expert(
 
 
 @router.post(
-    "/{evaluation_id}/experts/{pseudonym}/no-show", status_code=202, response_model=AnswerRecorded
+    "/{evaluation_id}/experts/{pseudonym}/no-show",
+    status_code=202,
+    response_model=AnswerRecorded,
+    summary="A confirmed expert did not arrive (缺席), as the venue reports; a substitute is drawn",
 )
 async def report_no_show(
     body: NoShowCreate,

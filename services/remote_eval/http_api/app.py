@@ -104,7 +104,11 @@ for module in ROUTERS:
 document_idempotency_key(app)
 
 
-@app.get("/v1/partner-cities", response_model=list[PartnerCityPublic])
+@app.get(
+    "/v1/partner-cities",
+    response_model=list[PartnerCityPublic],
+    summary="The Yellow River cities (沿黄九市) that host or serve remote evaluations",
+)
 async def list_partner_cities() -> list[PartnerCityPublic]:
     """The Yellow River cities (沿黄九市) that host or serve remote evaluations."""
     return [PartnerCityPublic(code=c, name=n) for c, n in yellow_river_cities().items()]

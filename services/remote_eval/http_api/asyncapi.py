@@ -142,7 +142,9 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-@router.get("/v1/asyncapi.json")
+@router.get(
+    "/v1/asyncapi.json", summary="The AsyncAPI document of the partner topics and their messages"
+)
 async def get_asyncapi() -> dict[str, Any]:
     """The AsyncAPI document of the partner topics."""
     return asyncapi_document()

@@ -16,7 +16,11 @@ from services.remote_eval.store import draw_from_json
 router = APIRouter(prefix="/v1/evaluations", tags=["draw audit"])
 
 
-@router.get("/{evaluation_id}/draws", response_model=list[DrawPublic])
+@router.get(
+    "/{evaluation_id}/draws",
+    response_model=list[DrawPublic],
+    summary="The evaluation's recorded expert draws (随机抽取): inputs, seed and algorithm",
+)
 async def recorded_draws(
     evaluation_id: str, principal: CurrentPrincipal, context: Context
 ) -> list[DrawPublic]:
@@ -39,7 +43,11 @@ async def recorded_draws(
     ]
 
 
-@router.get("/{evaluation_id}/draws/{index}/proof", response_model=DrawProofPublic)
+@router.get(
+    "/{evaluation_id}/draws/{index}/proof",
+    response_model=DrawProofPublic,
+    summary="Re-run a recorded draw from its inputs: the auditor's proof of the same result",
+)
 async def draw_proof(
     evaluation_id: str, index: int, principal: CurrentPrincipal, context: Context
 ) -> DrawProofPublic:

@@ -68,7 +68,12 @@ def agreement_problems(host_code: str, body: EvaluationCreate) -> list[FieldProb
     return problems
 
 
-@router.post("", status_code=202, response_model=EvaluationAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=EvaluationAccepted,
+    summary="Request a remote cross-region evaluation (远程异地评标); scheduling follows",
+)
 async def request_evaluation(
     body: EvaluationCreate,
     principal: CurrentPrincipal,
@@ -187,7 +192,11 @@ def evaluation_public(state: EvaluationState) -> EvaluationPublic:
     )
 
 
-@router.get("/{evaluation_id}", response_model=EvaluationPublic)
+@router.get(
+    "/{evaluation_id}",
+    response_model=EvaluationPublic,
+    summary="One evaluation: its state, venue allocations and committee by pseudonym",
+)
 async def view_evaluation(
     evaluation_id: str, principal: CurrentPrincipal, context: Context
 ) -> EvaluationPublic:
@@ -197,7 +206,11 @@ async def view_evaluation(
     return evaluation_public(state)
 
 
-@router.get("/{evaluation_id}/committee", response_model=list[CommitteeMemberNamed])
+@router.get(
+    "/{evaluation_id}/committee",
+    response_model=list[CommitteeMemberNamed],
+    summary="The committee's names, once the award is recorded (招标投标法 art. 37)",
+)
 async def unsealed_committee(
     evaluation_id: str, principal: CurrentPrincipal, context: Context
 ) -> list[CommitteeMemberNamed]:

@@ -21,7 +21,12 @@ from services.remote_eval.sealed_registry import ExpertIdentity
 router = APIRouter(prefix="/v1/experts", tags=["expert pools"])
 
 
-@router.post("", status_code=201, response_model=ExpertPublic)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ExpertPublic,
+    summary="Add an expert to a regional pool (identity stored encrypted, shown by pseudonym)",
+)
 async def add_expert(
     body: ExpertCreate,
     principal: CurrentPrincipal,

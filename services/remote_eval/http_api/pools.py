@@ -32,7 +32,11 @@ def _require_reader(principal: Principal, pool_code: str) -> None:
         require_owner(principal, pool_code, f"Expert pool {pool_code}")
 
 
-@router.get("/{pool_code}/experts", response_model=PoolExpertPage)
+@router.get(
+    "/{pool_code}/experts",
+    response_model=PoolExpertPage,
+    summary="A regional expert pool by pseudonym, a page at a time",
+)
 async def list_pool(
     pool_code: str,
     principal: CurrentPrincipal,
@@ -73,6 +77,7 @@ async def list_pool(
     "/{pool_code}/experts/{expert_id}/availability",
     status_code=202,
     response_model=AvailabilityAccepted,
+    summary="Set when an expert of the pool can or cannot be drawn",
 )
 async def set_availability(
     body: AvailabilityCreate,

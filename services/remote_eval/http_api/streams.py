@@ -47,7 +47,10 @@ def undecodable_record_notice(record: ConsumerRecord[Any, Any]) -> dict[str, str
     return {"event": UNDECODABLE_RECORD, "data": json.dumps(where)}
 
 
-@router.get("/{partner_code}/stream")
+@router.get(
+    "/{partner_code}/stream",
+    summary="A partner's own events as server-sent events (for partners without Kafka)",
+)
 async def partner_stream(
     partner_code: str,
     principal: CurrentPrincipal,

@@ -43,7 +43,11 @@ def _venue_or_404(venue_id: str) -> DirectoryEntry:
     return entry
 
 
-@router.get("", response_model=list[VenuePublic])
+@router.get(
+    "",
+    response_model=list[VenuePublic],
+    summary="The shared directory of evaluation venues (工位) with default seats and fees",
+)
 async def list_venues(principal: CurrentPrincipal) -> list[VenuePublic]:
     """The shared directory of evaluation venues (工位) with default seats and fees."""
     return [
@@ -59,7 +63,12 @@ async def list_venues(principal: CurrentPrincipal) -> list[VenuePublic]:
     ]
 
 
-@router.post("/{venue_id}/capacity", status_code=202, response_model=CapacityAccepted)
+@router.post(
+    "/{venue_id}/capacity",
+    status_code=202,
+    response_model=CapacityAccepted,
+    summary="The venue's owner publishes or revises its seats and fee for a half-day",
+)
 async def publish_capacity(
     venue_id: str,
     body: CapacityCreate,
@@ -103,7 +112,11 @@ async def publish_capacity(
     )
 
 
-@router.get("/{venue_id}/capacity", response_model=CapacityPublic)
+@router.get(
+    "/{venue_id}/capacity",
+    response_model=CapacityPublic,
+    summary="A venue's seats offered, booked and free in one half-day slot",
+)
 async def venue_capacity(
     venue_id: str,
     principal: CurrentPrincipal,
@@ -126,7 +139,11 @@ async def venue_capacity(
     )
 
 
-@router.get("/{venue_id}/check-in", response_model=list[CheckInExpert])
+@router.get(
+    "/{venue_id}/check-in",
+    response_model=list[CheckInExpert],
+    summary="The experts evaluating at the venue, with identities: for its owner, on the day",
+)
 async def check_in_list(
     venue_id: str,
     principal: CurrentPrincipal,

@@ -72,6 +72,7 @@ async def build_bulletin(
     "/{period}",
     responses={200: {"content": {DOCX: {}, "text/markdown": {}}}},
     response_class=Response,
+    summary="The half-year bulletin (通报) as Word or Markdown, each figure with its evidence",
 )
 async def get_bulletin(
     _: Reader,

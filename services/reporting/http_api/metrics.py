@@ -64,7 +64,11 @@ def counter_public(figure: Figure) -> CounterPublic:
     )
 
 
-@router.get("/catalogue", response_model=CataloguePublic)
+@router.get(
+    "/catalogue",
+    response_model=CataloguePublic,
+    summary="The metrics catalogue: what each figure counts, from which events, by what",
+)
 async def get_catalogue(_: Reader) -> CataloguePublic:
     return CataloguePublic(
         metrics=[
@@ -86,7 +90,11 @@ async def get_catalogue(_: Reader) -> CataloguePublic:
     )
 
 
-@router.get("", response_model=MetricsPublic)
+@router.get(
+    "",
+    response_model=MetricsPublic,
+    summary="A metric's values for a period, broken down by the dimensions asked for",
+)
 async def get_metrics(
     _: Reader,
     model: ReadModel,
@@ -141,7 +149,11 @@ async def get_metrics(
     return MetricsPublic(counters=[counter_public(f) for f in figures], derived=derived)
 
 
-@router.get("/evidence", response_model=EvidencePublic)
+@router.get(
+    "/evidence",
+    response_model=EvidencePublic,
+    summary="The events behind one figure: every bulletin number is traceable to them",
+)
 async def get_evidence(
     *,
     request: Request,

@@ -208,6 +208,7 @@ def stream_health_public(reading: StreamHealthReading) -> StreamHealthPublic:
         **OPERATORS_ONLY,
         503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
     },
+    summary="Stream health (数据流健康): consumer groups' lag and the dead-letter topics",
 )
 async def get_streams(_: Operator, probe: Probe) -> StreamHealthPublic:
     """Each consumer group reading the platform's topics with its lag (records it has still to
@@ -269,6 +270,7 @@ ConsumerName = Annotated[
         404: {"model": ErrorBody, "description": "the consumer has no dead-letter topic"},
         503: {"model": ErrorBody, "description": "the broker could not be read; Retry-After"},
     },
+    summary="One consumer's dead-letter records, with why each was set aside",
 )
 async def get_dead_letters(
     _: Operator,
