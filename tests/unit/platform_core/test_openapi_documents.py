@@ -59,7 +59,7 @@ def test_every_route_says_what_it_does(service: str) -> None:
     one), not the one FastAPI makes from the function's name ("List Venues")."""
     app = importlib.import_module(f"services.{service}.http_api.app").app
     unsummarised = [
-        f"{sorted(route.methods)} {route.path}"
+        f"{sorted(route.methods or ())} {route.path}"
         for route in app.routes
         if isinstance(route, APIRoute)
         and route.include_in_schema
