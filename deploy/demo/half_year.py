@@ -3,7 +3,9 @@ partners would: registrations in every district, their lifecycle (pre-publicatio
 announcement, deposit relief, bids with their file fingerprints, opening, evaluation,
 candidates' publicity, award or 流标, historical deposits refunded, trades), the bulk pull of
 large-amount records from the three platform levels, abnormal-behaviour reports signed for
-and answered by the supervising departments, and remote evaluations hosted by 长清区 and 济阳区.
+and answered by the supervising departments; and 长清区 and 济阳区 evaluate some of their
+tenders remotely, on the opening's half-day, with seats and experts of partner regions (the
+evaluation's id is on intake's evaluation step, and the award unseals the committee).
 
 A few tenders carry the classic signs of collusion (实施条例 art. 40) — two bidders' files
 uploaded from one IP address, one document made once and submitted twice, two deposits paid
@@ -183,6 +185,7 @@ class Demo:
     outcome: Outcome = field(default_factory=Outcome)
     projects: list[dict[str, Any]] = field(default_factory=list)
     report_ids: set[str] = field(default_factory=set)
+    venues: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def rng_for(self, *label: object) -> random.Random:
@@ -275,7 +278,9 @@ def supervisor(category: str) -> str:
 # ── intake ─────────────────────────────────────────────────────────────────────────────────
 
 
-def planned_projects(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def planned_projects(
+    rng: random.Random, count: int, remote_per_host: int = 0
+) -> list[dict[str, Any]]:
     districts = rng.choices(list(DISTRICT_WEIGHTS), list(DISTRICT_WEIGHTS.values()), k=count)
     categories = rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()), k=count)
     plans = [
@@ -313,6 +318,17 @@ def planned_projects(rng: random.Random, count: int) -> list[dict[str, Any]]:
     for plan in tenders[len(COLLUSION_SIGNS) :]:
         if rng.random() < 1 / 30:
             plan["collusion"] = rng.choice(COLLUSION_SIGNS)
+    # 长清区 and 济阳区 evaluate some of their tenders remotely, with partner venues: their
+    # first tenders, and if they have too few, tenders moved there from other districts.
+    for host in HOST_PARTNERS:
+        own = [plan for plan in tenders if plan["region_code"] == host]
+        movable = [plan for plan in tenders if plan["region_code"] not in HOST_PARTNERS]
+        for plan in (own + movable)[:remote_per_host]:
+            plan["region_code"] = host
+            plan["remote_evaluation"] = True
+    # A tender with a collusion sign or a remote evaluation is seen through to its award.
+    for plan in tenders:
+        plan["must_open"] = bool(plan.get("collusion") or plan.get("remote_evaluation"))
     return plans
 
 
@@ -325,7 +341,7 @@ async def register(
     # Registered by the end of May, so that its story fits in the half-year; a tender mostly
     # earlier (its bids close 20 days after the announcement), one with a collusion sign early
     # enough for its award to fall in the half-year too.
-    spare_days = 60 if plan.get("collusion") else 45 if category in TENDERED else 30
+    spare_days = 60 if plan.get("must_open") else 45 if category in TENDERED else 30
     registered_at = demo.period.at(demo.period.day(rng, spare_days=spare_days), rng)
     body: dict[str, Any] = {
         "name": f"{regions()[region].name}{PROJECT_NAMES[category]}({n:04d})",
@@ -373,6 +389,7 @@ async def register(
         "project_id": accepted["project_id"],
         "department": department,
         "budget_fen": body["budget_fen"],
+        "tenderer_code": body["tenderer"]["credit_code"],
         "last_step_at": last_step_at,
     }
     demo.projects.append(project)
@@ -405,7 +422,7 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
                 "occurred_at": last.isoformat(),
             },
         )
-    if not project["trade"] and not project.get("collusion") and rng.random() > 0.85:
+    if not project["trade"] and not project.get("must_open") and rng.random() > 0.85:
         return  # still being prepared
     last = period.after(last, rng, (2, 8))
     announced_at = last
@@ -474,6 +491,23 @@ def fingerprint(project: dict[str, Any], k: int) -> dict[str, str]:
     }
 
 
+def bid_origin(
+    project: dict[str, Any], k: int, sign: str | None, shares_with: int | None
+) -> tuple[dict[str, str], str]:
+    """Bidder ``k``'s file fingerprint and deposit account, its own unless it shares ``sign``
+    (a fingerprint component, or the deposit account) with bidder ``shares_with``."""
+
+    def account(of: int) -> str:
+        return f"3700161880105{project['n']:05d}{of:02d}"
+
+    origin = fingerprint(project, k)
+    if shares_with is None or sign is None:
+        return origin, account(k)
+    if sign == "deposit_account":
+        return origin, account(shares_with)
+    return {**origin, sign: fingerprint(project, shares_with)[sign]}, account(k)
+
+
 def bid_prices(budget_fen: int, count: int, rng: random.Random) -> list[int]:
     """Ascending prices under the budget, the winner's 2-6 % below the runner-up's (never an
     outlier of R024's kind) and no regular pattern between them (PRT-PRC-001)."""
@@ -504,7 +538,7 @@ async def tender(
     if (deadline + timedelta(days=8)).astimezone(CHINA).date() > period.last_day:
         return None
     sign = project.get("collusion")
-    count = rng.randint(3, 6) if sign or rng.random() >= 1 / 12 else 2
+    count = rng.randint(3, 6) if project["must_open"] or rng.random() >= 1 / 12 else 2
     bidders = [(k, bidder(k)) for k in rng.sample(range(BIDDER_POOL), count)]
     prices = bid_prices(project["budget_fen"], count, rng)
     deposit = 0 if relief == "WAIVED" else min(project["budget_fen"] * 2 // 100, 80_000_000)
@@ -512,14 +546,9 @@ async def tender(
     times = sorted(since + (deadline - since) * rng.uniform(0.05, 0.95) for _ in bidders)
     accepted: list[int] = []
     for index, (k, party) in enumerate(bidders):
-        bid_fingerprint = fingerprint(project, k)
-        account = f"3700161880105{project['n']:05d}{k:02d}"
-        if sign and index == 1:  # the second bidder shares the first's sign
-            first = bidders[0][0]
-            if sign == "deposit_account":
-                account = f"3700161880105{project['n']:05d}{first:02d}"
-            else:
-                bid_fingerprint[sign] = fingerprint(project, first)[sign]
+        # The second bidder shares the first's sign, if the tender has one.
+        shares = bidders[0][0] if sign and index == 1 else None
+        bid_fingerprint, account = bid_origin(project, k, sign, shares)
         submitted = await demo.post(
             "bid",
             f"{base}/bids",
@@ -562,12 +591,18 @@ async def tender(
     # Now and then the committee rules out one bid of five or more (well under R038's half).
     ruled_out = {rng.choice(accepted)} if len(accepted) >= 5 and rng.random() < 0.3 else set()
     evaluated_at = deadline + timedelta(hours=rng.uniform(2, 6))
+    evaluation_id = ""
+    if project.get("remote_evaluation"):
+        # Whoever bid, and the tenderer, are avoided units for the experts' employers.
+        avoided = [bidders[i][1]["credit_code"] for i in accepted] + [project["tenderer_code"]]
+        evaluation_id = await remote_evaluation(demo, project, deadline, avoided) or ""
     evaluated = await demo.post(
         "evaluation",
         f"{base}/evaluation",
         key,
         {
             "bid_section_code": "001",
+            "evaluation_id": evaluation_id,
             "disqualifications": [
                 {
                     "bidder_code": bidders[i][1]["credit_code"],
@@ -927,115 +962,102 @@ async def expert_pools(demo: Demo) -> None:
     await run_all("评标专家库", jobs, 8)
 
 
-async def remote_evaluations(demo: Demo, count: int) -> None:
-    """长清区 and 济阳区 host remote evaluations from their own venues, with seats at partner
-    venues; the partners accept their seat requests and their experts confirm, each answer
-    given with the partner's own key."""
-    if count <= 0:
-        return
-    await expert_pools(demo)
-    venues = {v["owner_code"]: v for v in (await _venue_directory(demo))}
-    jobs: list[Callable[[], Awaitable[None]]] = []
-    for host, partner_codes in HOST_PARTNERS.items():
-        venue = venues.get(host)
-        if venue is None:
-            demo.outcome.pending.append(f"no venue of {host} in remote_eval's directory")
-            continue
-        hosted = [p for p in demo.projects if p["region_code"] == host][:count]
-        jobs.extend(_evaluation_job(demo, project, venue, partner_codes) for project in hosted)
-    await run_all("远程异地评标", jobs, 4)
-
-
-async def _venue_directory(demo: Demo) -> list[dict[str, Any]]:
+async def venue_directory(demo: Demo) -> None:
+    """The shared directory of evaluation venues, by owner (the host districts' own first)."""
     response = await demo.client.get(
         f"{demo.args.remote_eval}/v1/venues", headers={"X-API-Key": demo.keys["operator"]}
     )
     if response.status_code != 200:
         demo.outcome.refuse("venue directory", response)
-        return []
-    venues: list[dict[str, Any]] = response.json()
-    return venues
+        return
+    for venue in response.json():
+        demo.venues.setdefault(venue["owner_code"], venue)
 
 
-def _evaluation_job(
-    demo: Demo,
-    project: dict[str, Any],
-    venue: dict[str, Any],
-    partner_codes: list[str],
-) -> Callable[[], Awaitable[None]]:
-    rng, period = demo.rng_for("evaluation", project["n"]), demo.period
-
-    async def job() -> None:
-        base = f"{demo.args.remote_eval}/v1/evaluations"
-        host_key = demo.keys["JYZX"]
-        requested = period.after(project["last_step_at"], rng, (3, 10))
-        slot_day = period.day(rng, earliest=requested.date() + timedelta(days=3))
-        slot = {"date": slot_day.isoformat(), "half_day": rng.choice(["AM", "PM"])}
-        await demo.post(
-            "venue capacity",
-            f"{demo.args.remote_eval}/v1/venues/{venue['venue_id']}/capacity",
-            host_key,
-            {
-                "slot": slot,
-                "seats": venue["default_seats"],
-                "fee_fen": venue["fee_fen"],
-                "occurred_at": (requested - timedelta(hours=2)).isoformat(),
-            },
-        )
-        created = await demo.post(
-            "evaluation request",
-            base,
-            host_key,
-            {
-                "project_id": project["project_id"],
-                "bid_section_code": "001",
-                "slot": slot,
-                "committee_size": 5,
-                "specialties": [
-                    {"specialty_code": TECHNICAL, "kind": "TECHNICAL", "count": 3},
-                    {"specialty_code": ECONOMIC, "kind": "ECONOMIC", "count": 1},
-                ],
-                "main_venue_id": venue["venue_id"],
-                "preferred_partner_codes": partner_codes,
-                "occurred_at": requested.isoformat(),
-            },
-        )
-        if created is None:
-            return
-        evaluation = await _scheduled(demo, created["evaluation_id"], host_key)
-        if evaluation is None:
-            return
-        answered = requested + timedelta(hours=rng.randint(1, 20))
-        evaluation_url = f"{base}/{created['evaluation_id']}"
-        served: set[str] = set()
-        for allocation in evaluation["allocations"]:
-            if allocation["role"] == "SECONDARY":
-                accepted = await demo.post(
-                    "partner seat accepted",
-                    f"{evaluation_url}/venue-decisions",
-                    demo.keys[f"partner:{allocation['partner_code']}"],
-                    {
-                        "venue_id": allocation["venue_id"],
-                        "decision": "ACCEPTED",
-                        "occurred_at": answered.isoformat(),
-                    },
-                )
-                if accepted is not None:
-                    served.add(allocation["partner_code"])
-        # What the bulletin will state: each partner that served counts once per evaluation.
-        demo.outcome.done["evaluation served"] += len(served)
-        for member in evaluation["committee"]:
-            pool = member["pool_partner_code"]
-            confirmed = await demo.post(
-                "expert confirmed",
-                f"{evaluation_url}/experts/{member['expert_pseudonym']}/answer",
-                host_key if pool in HOST_PARTNERS else demo.keys[f"partner:{pool}"],
-                {"confirmed": True, "occurred_at": answered.isoformat()},
+async def remote_evaluation(
+    demo: Demo, project: dict[str, Any], opening_at: datetime, avoided: list[str]
+) -> str | None:
+    """The host district (长清区 or 济阳区) asks, days before the opening, for the tender's
+    evaluation at its own venue on the opening's half-day, with seats at partner venues; the
+    partners accept their seat requests and the drawn experts confirm, each answer given with
+    the partner's own key. The evaluation's id, once scheduled (None otherwise)."""
+    host = project["region_code"]
+    venue = demo.venues.get(host)
+    if venue is None:
+        demo.outcome.pending.append(f"no venue of {host} in remote_eval's directory")
+        return None
+    rng = demo.rng_for("evaluation", project["n"])
+    base = f"{demo.args.remote_eval}/v1/evaluations"
+    host_key = demo.keys["JYZX"]
+    requested = opening_at - timedelta(days=rng.randint(4, 8), hours=rng.randint(0, 6))
+    local = opening_at.astimezone(CHINA)
+    slot = {"date": local.date().isoformat(), "half_day": "AM" if local.hour < 12 else "PM"}
+    await demo.post(
+        "venue capacity",
+        f"{demo.args.remote_eval}/v1/venues/{venue['venue_id']}/capacity",
+        host_key,
+        {
+            "slot": slot,
+            "seats": venue["default_seats"],
+            "fee_fen": venue["fee_fen"],
+            "occurred_at": (requested - timedelta(hours=2)).isoformat(),
+        },
+    )
+    created = await demo.post(
+        "evaluation request",
+        base,
+        host_key,
+        {
+            "project_id": project["project_id"],
+            "bid_section_code": "001",
+            "slot": slot,
+            "committee_size": 5,
+            "specialties": [
+                {"specialty_code": TECHNICAL, "kind": "TECHNICAL", "count": 3},
+                {"specialty_code": ECONOMIC, "kind": "ECONOMIC", "count": 1},
+            ],
+            "main_venue_id": venue["venue_id"],
+            "preferred_partner_codes": HOST_PARTNERS[host],
+            "avoided_unit_codes": avoided,
+            "occurred_at": requested.isoformat(),
+        },
+    )
+    if created is None:
+        return None
+    evaluation = await _scheduled(demo, created["evaluation_id"], host_key)
+    if evaluation is None:
+        return None
+    answered = requested + timedelta(hours=rng.randint(1, 20))
+    evaluation_url = f"{base}/{created['evaluation_id']}"
+    served: set[str] = set()
+    for allocation in evaluation["allocations"]:
+        if allocation["role"] == "SECONDARY":
+            accepted = await demo.post(
+                "partner seat accepted",
+                f"{evaluation_url}/venue-decisions",
+                demo.keys[f"partner:{allocation['partner_code']}"],
+                {
+                    "venue_id": allocation["venue_id"],
+                    "decision": "ACCEPTED",
+                    "occurred_at": answered.isoformat(),
+                },
             )
-            if confirmed is not None and pool != venue["owner_code"]:
-                demo.outcome.done["expert shared"] += 1
-
-    return job
+            if accepted is not None:
+                served.add(allocation["partner_code"])
+    # What the bulletin will state: each partner that served counts once per evaluation.
+    demo.outcome.done["evaluation served"] += len(served)
+    for member in evaluation["committee"]:
+        pool = member["pool_partner_code"]
+        confirmed = await demo.post(
+            "expert confirmed",
+            f"{evaluation_url}/experts/{member['expert_pseudonym']}/answer",
+            host_key if pool in HOST_PARTNERS else demo.keys[f"partner:{pool}"],
+            {"confirmed": True, "occurred_at": answered.isoformat()},
+        )
+        if confirmed is not None and pool != venue["owner_code"]:
+            demo.outcome.done["expert shared"] += 1
+    evaluation_id: str = created["evaluation_id"]
+    return evaluation_id
 
 
 async def _scheduled(demo: Demo, evaluation_id: str, key: str) -> dict[str, Any] | None:
@@ -1079,7 +1101,10 @@ async def run(args: argparse.Namespace, keys: dict[str, str]) -> Outcome | None:
             )
             return None
         demo = Demo(client, args, keys, rng)
-        plans = planned_projects(rng, args.projects)
+        # The expert pools and venues first: the tenders of 长清区 and 济阳区 book them.
+        await expert_pools(demo)
+        await venue_directory(demo)
+        plans = planned_projects(rng, args.projects, args.evaluations)
         await run_all(
             "进场登记与交易", [partial(story, demo, p, n) for n, p in enumerate(plans)], 16
         )
@@ -1087,7 +1112,6 @@ async def run(args: argparse.Namespace, keys: dict[str, str]) -> Outcome | None:
         await large_amount_records(demo, args.large_amount_records)
         await abnormal_reports(demo, args.reports)
         await handle_pushes(demo)
-        await remote_evaluations(demo, args.evaluations)
     return demo.outcome
 
 
