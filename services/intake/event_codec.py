@@ -15,7 +15,7 @@ from prt.v1 import common_pb2, intake_pb2
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.large_amount import SOURCE_NAMES, LargeAmountRecord, SourceLevel
-from services.intake.domain.lifecycle import LifecycleFact, ProjectView, SectionView, Step
+from services.intake.domain.lifecycle import Deal, LifecycleFact, ProjectView, SectionView, Step
 from services.intake.domain.registration import Organisation, ProjectRegistration, TradingMethod
 from services.intake.http_api import schemas
 from services.platform_core.errors import ImpossibleEventValue
@@ -195,6 +195,18 @@ def _parties_named(message: Message) -> tuple[str, ...]:
     return ()
 
 
+def _deal(message: Message, occurred_at: datetime) -> Deal | None:
+    """The deal an award (its winner) or a completed trade (its counterparty) tells."""
+    match message:
+        case intake_pb2.ContractAwarded():
+            party = message.winner
+        case intake_pb2.TransactionCompleted():
+            party = message.counterparty
+        case _:
+            return None
+    return Deal(party.unified_social_credit_code, party.name, message.amount_fen, occurred_at)
+
+
 def _instant_field(message: Message, name: str) -> datetime | None:
     return from_timestamp(getattr(message, name)) if message.HasField(name) else None
 
@@ -241,6 +253,10 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
             if isinstance(message, intake_pb2.TenderObligationDeclared)
             else None
         ),
+        evaluation_id=(
+            message.evaluation_id if isinstance(message, intake_pb2.EvaluationCompleted) else ""
+        ),
+        deal=_deal(message, occurred_at),
     )
 
 

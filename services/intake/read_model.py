@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.intake.domain.lifecycle import (
+    Deal,
     LifecycleFact,
     ProjectState,
     ProjectView,
@@ -130,6 +131,8 @@ def view_values(view: ProjectView) -> dict[str, Any]:
                 "publicity_ends_at": (
                     section.publicity_ends_at.isoformat() if section.publicity_ends_at else None
                 ),
+                "evaluation_id": section.evaluation_id,
+                "deal": _deal_values(section.deal),
             }
             for section in view.sections
         ],
@@ -137,6 +140,28 @@ def view_values(view: ProjectView) -> dict[str, Any]:
         "tender_required_by_law": view.tender_required_by_law,
         "tender_obligation_derived": view.tender_obligation_derived,
     }
+
+
+def _deal_values(deal: Deal | None) -> dict[str, Any] | None:
+    if deal is None:
+        return None
+    return {
+        "party_code": deal.party_code,
+        "party_name": deal.party_name,
+        "amount_fen": deal.amount_fen,
+        "at": deal.at.isoformat(),
+    }
+
+
+def _deal_or_none(values: dict[str, Any] | None) -> Deal | None:
+    if not values:
+        return None
+    return Deal(
+        values["party_code"],
+        values["party_name"],
+        values["amount_fen"],
+        datetime.fromisoformat(values["at"]),
+    )
 
 
 def _list_or_none(codes: tuple[str, ...] | None) -> list[str] | None:
@@ -181,6 +206,8 @@ def view_from_json(raw: str | bytes) -> ProjectView:
             disqualified=_tuple_or_none(section.get("disqualified")),
             candidates=_tuple_or_none(section.get("candidates")),
             publicity_ends_at=_instant_or_none(section.get("publicity_ends_at")),
+            evaluation_id=section.get("evaluation_id", ""),
+            deal=_deal_or_none(section.get("deal")),
         )
         for section in data.get("sections", ())
     )

@@ -164,6 +164,18 @@ def next_state(project_id: str, current: ProjectState, step: Step) -> ProjectSta
 
 
 @dataclass(frozen=True)
+class Deal:
+    """A section's deal (成交): the award's winner (中标人), or the counterparty of a trade
+    completed without an award, with the amount (fen) and when. The first of them stands: a
+    completion after the award is the same deal (as reporting counts it)."""
+
+    party_code: str
+    party_name: str
+    amount_fen: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class SectionView:
     """One bid section's place in the lifecycle."""
 
@@ -182,6 +194,22 @@ class SectionView:
     disqualified: tuple[str, ...] | None = ()
     candidates: tuple[str, ...] | None = ()
     publicity_ends_at: datetime | None = None
+    evaluation_id: str = ""  # the remote evaluation (远程异地评标) its evaluation step named
+    deal: Deal | None = None
+
+
+# From bid opening on, how many bid may be told (before it, 招标投标法 art. 22 keeps even the
+# number of potential bidders confidential); a terminated section's tender is over.
+BIDDERS_DISCLOSED = frozenset(
+    {
+        ProjectState.BIDS_OPENED,
+        ProjectState.EVALUATED,
+        ProjectState.CANDIDATES_PUBLICISED,
+        ProjectState.AWARDED,
+        ProjectState.COMPLETED,
+        ProjectState.TERMINATED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -245,6 +273,8 @@ class LifecycleFact:
     party_codes: tuple[str, ...] = ()
     publicity_ends_at: datetime | None = None  # PUBLICISE_CANDIDATES' end of the publicity
     tender_required_by_law: bool | None = None  # DECLARE_TENDER_OBLIGATION's 依法必须招标
+    evaluation_id: str = ""  # COMPLETE_EVALUATION's remote evaluation, if any
+    deal: Deal | None = None  # AWARD's winner or COMPLETE_TRANSACTION's counterparty, amount
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:
@@ -324,7 +354,11 @@ def _moved_sections(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView
         next_state(view.project_id, view.state, fact.step)
         return view.sections
     moved: dict[str, SectionView] = {}
-    for section in sections_concerned(view, fact):
+    concerned = sections_concerned(view, fact)
+    # A completion for the whole project is one deal: told per section only when it has one.
+    if fact.deal is not None and len(concerned) > 1 and not fact.bid_section_codes:
+        fact = replace(fact, deal=None)
+    for section in concerned:
         after = TRANSITIONS[fact.step].get(section.state)
         if after is None:
             raise TransitionRefused(view.project_id, section.state, fact.step, section.code)
@@ -342,7 +376,13 @@ def _with_parties(section: SectionView, fact: LifecycleFact) -> SectionView:
         new = tuple(code for code in fact.party_codes if code not in section.bidders)
         return replace(section, bidders=(*section.bidders, *new))
     if fact.step is Step.COMPLETE_EVALUATION:  # the committee's whole list, once
-        return replace(section, disqualified=tuple(dict.fromkeys(fact.party_codes)))
+        return replace(
+            section,
+            disqualified=tuple(dict.fromkeys(fact.party_codes)),
+            evaluation_id=fact.evaluation_id,
+        )
+    if fact.deal is not None and section.deal is None:  # the award, or a trade's completion
+        return replace(section, deal=fact.deal)
     if fact.step is Step.PUBLICISE_CANDIDATES:  # the whole list, in rank order, once
         return replace(
             section,

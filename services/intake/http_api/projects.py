@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake.domain.catalogue import Category
 from services.intake.domain.deficiency import accept_deficiency, pending_reason
 from services.intake.domain.lifecycle import (
+    BIDDERS_DISCLOSED,
     SECTION_STEPS,
+    Deal,
     ProjectState,
     ProjectView,
     allowed_steps,
@@ -103,9 +105,27 @@ def public_sections(view: ProjectView) -> list[dict[str, Any]]:
             ],
             "submission_deadline": _json_instant_or_none(section.submission_deadline),
             "publicity_ends_at": _json_instant_or_none(section.publicity_ends_at),
+            "bids_received": (
+                len(section.bidders)
+                if section.bidders is not None and section.state in BIDDERS_DISCLOSED
+                else None
+            ),
+            "evaluation_id": section.evaluation_id or None,
+            "deal": _public_deal(section.deal),
         }
         for section in view.sections
     ]
+
+
+def _public_deal(deal: Deal | None) -> dict[str, Any] | None:
+    """The section's deal as :class:`DealPublic`."""
+    if deal is None:
+        return None
+    return {
+        "party": {"name": deal.party_name, "credit_code": deal.party_code},
+        "amount_fen": deal.amount_fen,
+        "at": _json_instant(deal.at),
+    }
 
 
 def _json_instant_or_none(moment: datetime | None) -> str | None:

@@ -200,6 +200,17 @@ class ProjectCreate(BaseModel):
     occurred_at: OccurredAt = None
 
 
+class PartyPublic(BaseModel):
+    name: str = Field(examples=["山东黄河建工集团有限公司"])
+    credit_code: str = Field(examples=["91110000600037341L"])
+
+
+class DealPublic(BaseModel):
+    party: PartyPublic = Field(description="中标人 or the trade's counterparty (受让方)")
+    amount_fen: int = Field(description="中标/成交金额, integer fen")
+    at: datetime = Field(description="when the award or completion took effect")
+
+
 class SectionPublic(BaseModel):
     """One bid section (标段/包): its own place in the lifecycle."""
 
@@ -212,6 +223,19 @@ class SectionPublic(BaseModel):
     )
     publicity_ends_at: datetime | None = Field(
         default=None, description="end of the candidates' publicity: the award waits for it"
+    )
+    bids_received: int | None = Field(
+        default=None,
+        description="how many bidders bid: told from the bid opening on (before it, even their "
+        "number stays confidential, 招标投标法 art. 22); null before",
+    )
+    evaluation_id: str | None = Field(
+        default=None, description="the remote evaluation (远程异地评标) that evaluated it, if any"
+    )
+    deal: DealPublic | None = Field(
+        default=None,
+        description="成交: the award's winner (中标人) and amount, or a completed trade's "
+        "counterparty; null until then",
     )
 
 

@@ -97,12 +97,19 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
             0.1,
         )
         for n, bidder in enumerate(BIDDERS, 1):
-            await post(f"{project}/bids", _bid(bidder, n), 0.1 + n / 100)
+            bid = await post(f"{project}/bids", _bid(bidder, n), 0.1 + n / 100)
+        # Until the opening not even the number of bidders is told (招标投标法 art. 22).
+        assert bid["sections"][0]["bids_received"] is None
         await post(
             f"{project}/deposit-relief", {"kind": "WAIVED", "amount_saved_fen": 400_000_00}, 0.2
         )
-        await post(f"{project}/bid-opening", {"bid_section_code": "001"}, 21)
-        await post(f"{project}/evaluation", {"bid_section_code": "001", "report": EVIDENCE}, 21.1)
+        opened = await post(f"{project}/bid-opening", {"bid_section_code": "001"}, 21)
+        assert opened["sections"][0]["bids_received"] == len(BIDDERS)
+        await post(
+            f"{project}/evaluation",
+            {"bid_section_code": "001", "evaluation_id": "ev-cq-2023-0007", "report": EVIDENCE},
+            21.1,
+        )
         await post(
             f"{project}/candidates",
             {
@@ -118,6 +125,13 @@ async def test_registration_to_award_and_a_rebuild_that_reads_the_same(
             24.8,
         )
         assert awarded["state"] == "AWARDED"
+        (section,) = awarded["sections"]
+        assert section["deal"] == {
+            "party": BIDDERS[0],
+            "amount_fen": 1_100_000_001,
+            "at": dates.at(24.8).replace("+00:00", "Z"),
+        }
+        assert section["evaluation_id"] == "ev-cq-2023-0007"
         assert awarded["allowed_next_steps"] == [
             "COMPLETE_TRANSACTION",
             "REFUND_HISTORICAL_DEPOSIT",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 
 from services.intake.domain.lifecycle import (
+    Deal,
     LifecycleFact,
     NothingToSupplement,
     ProjectState,
@@ -243,3 +245,51 @@ def test_a_whole_project_step_after_one_section_went_ahead_applies_to_the_rest()
         Step.AWARD,
     )
     assert _run(awarded, Step.COMPLETE_TRANSACTION).state is S.COMPLETED  # 成交 after 中标
+
+
+WINNER = Deal("91110000600037341L", "山东黄河建工集团有限公司", 1_100_000_00, NOW)
+
+
+def _awarded(view: ProjectView, **award: object) -> ProjectView:
+    view = _run(view, Step.ANNOUNCE, Step.SUBMIT_BID, Step.OPEN_BIDS)
+    view = evolve(view, LifecycleFact("p1", Step.COMPLETE_EVALUATION, NOW, evaluation_id="ev-1"))
+    view = _run(view, Step.PUBLICISE_CANDIDATES)
+    return evolve(view, LifecycleFact("p1", Step.AWARD, NOW, **award))  # type: ignore[arg-type]
+
+
+def test_the_award_is_the_sections_deal_and_a_later_completion_does_not_replace_it() -> None:
+    awarded = _awarded(_view(), deal=WINNER)
+    (section,) = awarded.sections
+    assert (section.deal, section.evaluation_id) == (WINNER, "ev-1")
+    other = Deal("91370113MA3C1XQ21X", "另一家", 1, NOW)
+    completed = evolve(awarded, LifecycleFact("p1", Step.COMPLETE_TRANSACTION, NOW, deal=other))
+    assert completed.sections[0].deal == WINNER
+    assert view_from_json(view_to_json(completed)) == completed
+
+
+def test_a_trade_completed_without_an_award_is_its_deal() -> None:
+    view = _run(_view(category="ASSET_DISPOSAL"), Step.ANNOUNCE)
+    view = evolve(view, LifecycleFact("p1", Step.COMPLETE_TRANSACTION, NOW, deal=WINNER))
+    assert view.sections[0].deal == WINNER
+
+
+def test_a_whole_project_completion_is_no_sections_deal_when_it_has_several() -> None:
+    view = _run(_view(sections=TWO_SECTIONS), Step.ANNOUNCE)
+    view = evolve(view, LifecycleFact("p1", Step.COMPLETE_TRANSACTION, NOW, deal=WINNER))
+    assert [s.deal for s in view.sections] == [None, None]  # one deal, not one per section
+    named = _run(_view(sections=TWO_SECTIONS), Step.ANNOUNCE)
+    named = evolve(
+        named,
+        LifecycleFact(
+            "p1", Step.COMPLETE_TRANSACTION, NOW, bid_section_codes=("002",), deal=WINNER
+        ),
+    )
+    assert [s.deal for s in named.sections] == [None, WINNER]
+
+
+def test_a_view_stored_before_deals_were_kept_reads_none() -> None:
+    stored = json.loads(view_to_json(_awarded(_view(), deal=WINNER)))
+    for section_values in stored["sections"]:
+        del section_values["deal"], section_values["evaluation_id"]
+    (section,) = view_from_json(json.dumps(stored)).sections
+    assert (section.deal, section.evaluation_id) == (None, "")
