@@ -23,6 +23,10 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     amounts = await model.counters("registered_amount_fen")
     venues = await model.counters("remote_evaluations_by_venue")
     resolved = await model.counters("pushes_resolved")
+    deals = await model.counters("transactions_completed")
+    deal_amounts = await model.counters("transaction_amount_fen")
+    # The bulletin's 全市平台成交: deals made on the platform (SOE transfers off it left out).
+    on_platform = {"on_platform": "true"}
     by_region = [
         {
             "code": dict(f.dimensions)["region"],
@@ -92,6 +96,14 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "registrations": sum(f.value for f in select(registrations, None, frozenset(), period)),
             "registered_amount_fen": sum(
                 f.value for f in select(amounts, None, frozenset(), period)
+            ),
+            "deals_on_platform": sum(
+                f.value
+                for f in select(deals, None, frozenset({"on_platform"}), period, on_platform)
+            ),
+            "deal_amount_on_platform_fen": sum(
+                f.value
+                for f in select(deal_amounts, None, frozenset({"on_platform"}), period, on_platform)
             ),
             "pushes_resolved": sum(
                 f.value for f in select(resolved, "pushes_resolved", frozenset(), period)

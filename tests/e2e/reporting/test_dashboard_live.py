@@ -59,6 +59,14 @@ async def test_a_registration_appears_on_the_open_dashboard(
     assert [url for url in requested if "/v1/dashboard/stream?ticket=st_" in url]
     assert await page.evaluate("typeof echarts.init === 'function'")
     assert await page.locator("#chart-region canvas").count() == 1
+    # The totals read what the snapshot says (the platform's deals as the bulletin counts them).
+    async with httpx.AsyncClient(base_url=own_api.base_url, timeout=10) as client:
+        shown = await client.get("/v1/dashboard/snapshot", headers={"X-API-Key": operator.key})
+    totals = shown.json()["totals"]
+    assert await page.inner_text("#total-registrations") == str(totals["registrations"])
+    assert await page.inner_text("#total-deals") == str(totals["deals_on_platform"])
+    deal_wan = f"{totals['deal_amount_on_platform_fen'] / 1_000_000:.2f}"
+    assert await page.inner_text("#total-deal-amount") == deal_wan
     cell = page.locator(f'td[data-region="{REGION}"]')
     before = int(await cell.inner_text()) if await cell.count() else 0
     await page.evaluate("window.__notReloaded = true")

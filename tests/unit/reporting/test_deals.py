@@ -14,13 +14,21 @@ from services.platform_core.events.envelope import Envelope, decode_record, enco
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.kafka.faust_worker import EventRejected
+from services.reporting.dashboard import snapshot
 from services.reporting.domain import facts
 from services.reporting.domain.bulletin import Bulletin, Labels, compose_bulletin
 from services.reporting.domain.catalogue import BY_KEY
 from services.reporting.domain.metrics import state_key
 from services.reporting.domain.periods import parse_period
 from services.reporting.event_codec import fact_from_envelope
-from tests.unit.reporting.factories import awarded, completed, figure, fold, registered
+from tests.unit.reporting.factories import (
+    awarded,
+    completed,
+    figure,
+    fold,
+    ledger_read_model,
+    registered,
+)
 
 DEALS = "transactions_completed"
 AMOUNT = "transaction_amount_fen"
@@ -206,3 +214,13 @@ def test_the_catalogue_names_awards_as_a_source_of_the_deal_figures() -> None:
     for metric in (DEALS, AMOUNT, "soe_property_transactions", "rural_collective_trades"):
         assert "prt.v1.ContractAwarded" in BY_KEY[metric].source_events
     assert ("category", "on_platform") in BY_KEY[DEALS].cuts  # the bulletin's listing
+
+
+async def test_the_dashboard_shows_the_platforms_deals_as_the_bulletin_does() -> None:
+    ledger = fold(*_soe_and_rural_ledger())
+    data = await snapshot(ledger_read_model(ledger), Labels(), "2023-H1")
+    # The bulletin's 全市平台成交: 4 deals, 25.00万元; the 8 transfers off the platform left out.
+    assert data["totals"]["deals_on_platform"] == 4
+    assert data["totals"]["deal_amount_on_platform_fen"] == 25_0000_00
+    later = await snapshot(ledger_read_model(ledger), Labels(), "2023-H2")
+    assert later["totals"]["deals_on_platform"] == 0

@@ -60,6 +60,9 @@
     document.getElementById("total-registrations").textContent = data.totals.registrations;
     const wan = data.totals.registered_amount_fen / 1000000;
     document.getElementById("total-amount").textContent = wan.toFixed(2);
+    document.getElementById("total-deals").textContent = data.totals.deals_on_platform;
+    document.getElementById("total-deal-amount").textContent =
+      (data.totals.deal_amount_on_platform_fen / 1000000).toFixed(2);
     document.getElementById("open-pushes").textContent = data.push_board.length;
     document.getElementById("resolved-pushes").textContent = data.totals.pushes_resolved;
     // The measures taken (处罚、约谈、移送有关机关、不予处理), those taken at all.
