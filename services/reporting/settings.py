@@ -43,6 +43,9 @@ class ReportingSettings(BaseSettings):
     echarts_path: str | None = None
     # How often the dashboard's event stream looks for new figures.
     dashboard_poll_s: float = Field(default=0.5, gt=0)
+    # At most one new dashboard snapshot per period this often, however many streams are open
+    # and however fast events arrive (dashboard.SnapshotCache).
+    dashboard_refresh_s: float = Field(default=1.0, ge=0)
     # How often an open dashboard stream checks that its key has not been revoked meanwhile.
     dashboard_key_recheck_s: float = Field(default=60.0, gt=0)
 

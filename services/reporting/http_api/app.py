@@ -16,6 +16,7 @@ from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
 from services.platform_core.settings import get_settings
+from services.reporting.dashboard import SnapshotCache
 from services.reporting.http_api import bulletins, dashboard, metrics, operations
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.settings import get_reporting_settings
@@ -27,6 +28,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_model = MetricsReadModel(redis, get_reporting_settings().key_prefix)
     share_api_key_store(app, redis)
     app.state.stream_tickets = StreamTickets(redis, app.state.api_key_store)
+    app.state.dashboard_snapshots = SnapshotCache(get_reporting_settings().dashboard_refresh_s)
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield

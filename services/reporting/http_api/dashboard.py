@@ -26,7 +26,7 @@ from services.platform_core.auth.api_keys import AuthenticationError
 from services.platform_core.auth.dependencies import api_key_store
 from services.platform_core.auth.stream_tickets import TicketRateExceeded
 from services.platform_core.http.errors import ApiError, ErrorBody
-from services.reporting.dashboard import snapshot
+from services.reporting.dashboard import SnapshotCache, snapshot
 from services.reporting.http_api.bulletins import reference_labels
 from services.reporting.http_api.dependencies import (
     STREAM_TICKETS_PATH,
@@ -123,6 +123,7 @@ async def stream(
     settings = get_reporting_settings()
     poll_s, recheck_s = settings.dashboard_poll_s, settings.dashboard_key_recheck_s
     keys = api_key_store(request)
+    snapshots: SnapshotCache = request.app.state.dashboard_snapshots
 
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = -1
@@ -135,10 +136,9 @@ async def stream(
                     yield {"event": "unauthenticated", "data": json.dumps({"message": str(exc)})}
                     return
                 key_checked = time.monotonic()
-            version = await model.version()
-            if version != seen:
-                seen = version
-                data = await snapshot(model, labels, period)
+            data = await snapshots.latest(model, labels, period)
+            if data["version"] != seen:
+                seen = data["version"]
                 yield {"event": "snapshot", "data": json.dumps(data, ensure_ascii=False)}
             await asyncio.sleep(poll_s)
 
