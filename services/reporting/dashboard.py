@@ -16,6 +16,16 @@ from services.reporting.domain.metrics import OPEN_PUSHES
 from services.reporting.read_model import MetricsReadModel
 
 BOARD_LIMIT = 100
+SHOWN_METRICS = (
+    "registrations",
+    "registered_amount_fen",
+    "remote_evaluations_by_venue",
+    "pushes_resolved",
+    "transactions_completed",
+    "transaction_amount_fen",
+    "detected_signals",
+    "pushes_escalated",
+)
 # Snapshots kept per API process: one per period the open dashboards show (all time, the
 # current half-year, a few earlier ones); the least recently asked for goes first.
 CACHED_PERIODS = 16
@@ -27,12 +37,7 @@ def _instant(text: str | None) -> datetime | None:
 
 async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) -> dict[str, Any]:
     version = await model.version()
-    registrations = await model.counters("registrations")
-    amounts = await model.counters("registered_amount_fen")
-    venues = await model.counters("remote_evaluations_by_venue")
-    resolved = await model.counters("pushes_resolved")
-    deals = await model.counters("transactions_completed")
-    deal_amounts = await model.counters("transaction_amount_fen")
+    counters = await model.counters_in(SHOWN_METRICS, period)
     # The bulletin's 全市平台成交: deals made on the platform (SOE transfers off it left out).
     on_platform = {"on_platform": "true"}
     by_region = [
@@ -41,7 +46,7 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "name": labels.region(dict(f.dimensions)["region"]),
             "value": f.value,
         }
-        for f in select(registrations, "registrations", frozenset({"region"}), period)
+        for f in select(counters, "registrations", frozenset({"region"}), period)
     ]
     by_category = [
         {
@@ -49,9 +54,9 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "name": CATEGORY_ZH.get(dict(f.dimensions)["category"], dict(f.dimensions)["category"]),
             "value": f.value,
         }
-        for f in select(registrations, "registrations", frozenset({"category"}), period)
+        for f in select(counters, "registrations", frozenset({"category"}), period)
     ]
-    venue_figures = select(venues, "remote_evaluations_by_venue", frozenset({"venue"}), period)
+    venue_figures = select(counters, "remote_evaluations_by_venue", frozenset({"venue"}), period)
     venue_ids = [dict(f.dimensions)["venue"] for f in venue_figures]
     venue_states = await model.states("venue", venue_ids)
     by_venue = [
@@ -66,20 +71,18 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     # measure in the bulletin's order.
     resolved_by_measure = {
         dict(f.dimensions)["measure"]: f.value
-        for f in select(resolved, "pushes_resolved", frozenset({"measure"}), period)
+        for f in select(counters, "pushes_resolved", frozenset({"measure"}), period)
     }
     by_measure = [
         {"code": code, "name": name, "value": resolved_by_measure.get(code, 0)}
         for code, name in MEASURE_ZH.items()
     ]
-    detected = await model.counters("detected_signals")
-    escalated = await model.counters("pushes_escalated")
     # Signals automatic detection raised, by rule (largest first): what the collusion checks
     # and red flags found in the period.
     by_rule = [
         {"code": rule, "name": rule_label(rule, name), "value": f.value}
         for f in sorted(
-            select(detected, "detected_signals", frozenset({"rule", "rule_name"}), period),
+            select(counters, "detected_signals", frozenset({"rule", "rule_name"}), period),
             key=lambda f: (-f.value, f.dimensions),
         )
         for rule, name in [(dict(f.dimensions)["rule"], dict(f.dimensions)["rule_name"])]
@@ -87,9 +90,7 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     # Overdue pushes escalated (升级督办), by level, then the department escalated to.
     tiers = [
         (int(dimensions["level"]), dimensions["to_department"], f.value)
-        for f in select(
-            escalated, "pushes_escalated", frozenset({"level", "to_department"}), period
-        )
+        for f in select(counters, "pushes_escalated", frozenset({"level", "to_department"}), period)
         for dimensions in [dict(f.dimensions)]
     ]
     by_target = [
@@ -101,26 +102,40 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
         "period": period,
         "generated_at": datetime.now(UTC).isoformat(),
         "totals": {
-            "registrations": sum(f.value for f in select(registrations, None, frozenset(), period)),
+            "registrations": sum(
+                f.value for f in select(counters, "registrations", frozenset(), period)
+            ),
             "registered_amount_fen": sum(
-                f.value for f in select(amounts, None, frozenset(), period)
+                f.value for f in select(counters, "registered_amount_fen", frozenset(), period)
             ),
             "deals_on_platform": sum(
                 f.value
-                for f in select(deals, None, frozenset({"on_platform"}), period, on_platform)
+                for f in select(
+                    counters,
+                    "transactions_completed",
+                    frozenset({"on_platform"}),
+                    period,
+                    on_platform,
+                )
             ),
             "deal_amount_on_platform_fen": sum(
                 f.value
-                for f in select(deal_amounts, None, frozenset({"on_platform"}), period, on_platform)
+                for f in select(
+                    counters,
+                    "transaction_amount_fen",
+                    frozenset({"on_platform"}),
+                    period,
+                    on_platform,
+                )
             ),
             "pushes_resolved": sum(
-                f.value for f in select(resolved, "pushes_resolved", frozenset(), period)
+                f.value for f in select(counters, "pushes_resolved", frozenset(), period)
             ),
             "detected_signals": sum(
-                f.value for f in select(detected, "detected_signals", frozenset(), period)
+                f.value for f in select(counters, "detected_signals", frozenset(), period)
             ),
             "pushes_escalated": sum(
-                f.value for f in select(escalated, "pushes_escalated", frozenset(), period)
+                f.value for f in select(counters, "pushes_escalated", frozenset(), period)
             ),
         },
         "detected_signals_by_rule": by_rule,

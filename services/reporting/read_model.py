@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,6 +291,28 @@ class MetricsReadModel:
         for field, value in items:
             number = int(value)
             if number:
+                result[CounterKey.decode(field.decode())] = number
+        return result
+
+    async def counters_in(
+        self, metrics: Collection[str], period: str | None
+    ) -> dict[CounterKey, int]:
+        """The counters of ``metrics`` in ``period`` (None: the all-time ones), from one read
+        of the hash: a field is decoded only if it is one of them (the period is a key's last
+        part). One HSCAN per metric walked the whole hash each time."""
+        raw: dict[Any, Any] = await self._redis.hgetall(self.counters_key)
+        exact = {metric.encode() for metric in metrics}
+        prefixes = tuple(f"{metric}|".encode() for metric in metrics)
+        in_period = f"|period={period}".encode() if period is not None else None
+        result: dict[CounterKey, int] = {}
+        for field, value in raw.items():
+            if not (field in exact or field.startswith(prefixes)):
+                continue
+            if in_period is None and b"|period=" in field:
+                continue
+            if in_period is not None and not field.endswith(in_period):
+                continue
+            if number := int(value):
                 result[CounterKey.decode(field.decode())] = number
         return result
 

@@ -130,3 +130,23 @@ async def test_a_batch_planned_from_wrong_states_is_planned_again(
     assert await model.execute(model.plan(facts, {})) == 0
     assert await model.version() == len(facts)
     assert await model.counters() == ledger.figures()
+
+
+async def test_a_periods_counters_of_some_metrics_are_those_of_the_whole_hash(
+    model: MetricsReadModel,
+) -> None:
+    """counters_in (one read of the hash, the dashboard's) picks what counters() would."""
+    await model.apply_facts(_facts(1500))
+    everything = await model.counters()
+    periods = {key.period for key in everything}
+    assert len(periods) >= 3  # all time and at least two half-years
+    metrics = ("registrations", "transactions_completed", "detected_signals")
+    for period in periods:
+        expected = {
+            key: value
+            for key, value in everything.items()
+            if key.metric in metrics and key.period == period
+        }
+        assert expected
+        assert await model.counters_in(metrics, period) == expected
+    assert await model.counters_in(("registrations",), "1999-H1") == {}

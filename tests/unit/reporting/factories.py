@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -153,6 +154,15 @@ class _LedgerReadModel:
     async def counters(self, metric: str | None = None) -> dict[CounterKey, int]:
         figures = self._ledger.figures()
         return {key: value for key, value in figures.items() if metric in (None, key.metric)}
+
+    async def counters_in(
+        self, metrics: Collection[str], period: str | None
+    ) -> dict[CounterKey, int]:
+        return {
+            key: value
+            for key, value in self._ledger.figures().items()
+            if key.metric in metrics and key.period == period
+        }
 
     async def index(self, name: str) -> set[str]:
         return set(self._ledger.indexes[name])
