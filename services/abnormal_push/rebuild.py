@@ -19,12 +19,11 @@ import asyncio
 import logging
 import sys
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
 from services.abnormal_push import detection, read_model, webhooks
 from services.abnormal_push.stream_worker import APP_ID, CONSUMED_TOPICS
-from services.platform_core.kafka.clients import security_options
+from services.platform_core.kafka.log_replay import rewind_consumer_group
 from services.platform_core.settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,35 +44,13 @@ async def delete_projections(redis: Redis) -> int:
     return deleted
 
 
-async def rewind_consumer_group(settings: PlatformSettings, group_id: str = APP_ID) -> None:
-    """Commit offset 0 for every partition the worker consumes (the group must be empty)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group_id,
-        enable_auto_commit=False,
-        **security_options(settings),
-    )
-    await consumer.start()
-    try:
-        # The registry's partition counts are the topics' (ensure_topics refuses a mismatch).
-        partitions = [
-            TopicPartition(spec.name, partition)
-            for spec in CONSUMED_TOPICS
-            for partition in range(spec.partitions or settings.topic_partitions)
-        ]
-        consumer.assign(partitions)
-        await consumer.commit(dict.fromkeys(partitions, 0))
-    finally:
-        await consumer.stop()
-
-
 async def rebuild(settings: PlatformSettings) -> int:
     redis = Redis.from_url(settings.redis_url)
     try:
         deleted = await delete_projections(redis)
     finally:
         await redis.aclose()
-    await rewind_consumer_group(settings)
+    await rewind_consumer_group(settings, APP_ID, CONSUMED_TOPICS)
     log.info("deleted %d projection keys and rewound %s", deleted, APP_ID)
     return deleted
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.reporting.domain.bulletin import CATEGORY_ZH, MEASURE_ZH, Labels, rule_label
+from services.reporting.domain.bulletin import (
+    BEHAVIOUR_ZH,
+    CATEGORY_ZH,
+    MEASURE_ZH,
+    REPORT_SOURCE_ZH,
+    Labels,
+    rule_label,
+)
 from services.reporting.domain.figures import select
 from services.reporting.domain.metrics import OPEN_PUSHES
 from services.reporting.read_model import MetricsReadModel
@@ -153,8 +160,11 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
     now = datetime.now(UTC)
     open_ids = sorted(await model.index(OPEN_PUSHES))
     states = await model.states("push", open_ids)
+    report_ids = sorted({push["report_id"] for push in states.values() if push.get("report_id")})
+    reports = await model.states("report", report_ids)
     board = []
     for push_id, push in states.items():
+        report = reports.get(push.get("report_id") or "", {})
         signed = bool(push.get("signed_at"))
         # 立案 (a case filed) met the feedback deadline, as abnormal push judges it: nothing is
         # due any more, the push waits for the measure taken.
@@ -169,6 +179,10 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
             {
                 "push_id": push_id,
                 "report_id": push.get("report_id"),
+                # Empty for a push whose report reporting has not seen (yet).
+                "behaviour": BEHAVIOUR_ZH.get(report.get("behaviour_type", ""), ""),
+                "source": REPORT_SOURCE_ZH.get(report.get("source", ""), ""),
+                "rule": report.get("rule", ""),
                 "department": push["department"],
                 "department_name": labels.department(push["department"]),
                 "status": "已立案" if case_filed else "待处理" if signed else "待签收",

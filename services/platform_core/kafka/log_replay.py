@@ -1,5 +1,6 @@
 """Reading a topic from its first record to its end *now*, for the rebuild commands that
-restore a service's Redis projections from its event log.
+restore a service's Redis projections from its event log; and rewinding a worker's consumer
+group, for those whose worker replays the log itself.
 
 No consumer group (nothing is committed, the workers' groups are untouched), committed
 transactions only, every partition of the topic as the registry declares it, records in log
@@ -11,7 +12,7 @@ did.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -70,5 +71,31 @@ async def replay_topic(
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def rewind_consumer_group(
+    settings: PlatformSettings, group_id: str, topics: Sequence[TopicSpec]
+) -> None:
+    """Commit offset 0 for every partition of ``topics`` in ``group_id``, so that the group's
+    next worker replays them from the beginning. The group must be empty (its workers
+    stopped): the broker refuses a commit from outside a group with members."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+        **security_options(settings),
+    )
+    await consumer.start()
+    try:
+        # The registry's partition counts are the topics' (ensure_topics refuses a mismatch).
+        partitions = [
+            TopicPartition(spec.name, partition)
+            for spec in topics
+            for partition in range(spec.partitions or settings.topic_partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, 0))
     finally:
         await consumer.stop()

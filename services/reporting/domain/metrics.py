@@ -228,37 +228,50 @@ class _Builder:
         )
 
 
+# Each fact that reads or writes an aggregate's state: the aggregate's kind and the fact's field
+# holding its id.
+_STATE_OF: dict[type, tuple[str, str]] = {
+    **dict.fromkeys(
+        (
+            ProjectRegisteredFact,
+            TenderDocumentPrePublishedFact,
+            AnnouncementPublishedFact,
+            ContractAwardedFact,
+            TransactionCompletedFact,
+            DepositWaivedFact,
+            DeficiencyDeadlineBreachedFact,
+        ),
+        ("project", "project_id"),
+    ),
+    LargeAmountRecordImportedFact: ("deal", "unified_deal_code"),
+    AbnormalReportFiledFact: ("report", "report_id"),
+    **dict.fromkeys(
+        (
+            PushRoutedFact,
+            PushDeadlinesSetFact,
+            PushSignedForFact,
+            PushFeedbackGivenFact,
+            PushTransferredFact,
+            PushOverdueFact,
+            PushEscalatedFact,
+        ),
+        ("push", "push_id"),
+    ),
+    VenueCapacityPublishedFact: ("venue", "venue_id"),
+    **dict.fromkeys(
+        (EvaluationRequestedFact, PartnerVenueDecisionFact, ExpertConfirmedFact),
+        ("evaluation", "evaluation_id"),
+    ),
+}
+
+
 def state_key(fact: Fact) -> str | None:
     """The aggregate whose state the fact reads or writes, if any."""
-    match fact:
-        case (
-            ProjectRegisteredFact()
-            | TenderDocumentPrePublishedFact()
-            | AnnouncementPublishedFact()
-            | ContractAwardedFact()
-            | TransactionCompletedFact()
-            | DepositWaivedFact()
-            | DeficiencyDeadlineBreachedFact()
-        ):
-            return f"project:{fact.project_id}"
-        case LargeAmountRecordImportedFact():
-            return f"deal:{fact.unified_deal_code}"
-        case (
-            PushRoutedFact()
-            | PushDeadlinesSetFact()
-            | PushSignedForFact()
-            | PushFeedbackGivenFact()
-            | PushTransferredFact()
-            | PushOverdueFact()
-            | PushEscalatedFact()
-        ):
-            return f"push:{fact.push_id}"
-        case VenueCapacityPublishedFact():
-            return f"venue:{fact.venue_id}"
-        case EvaluationRequestedFact() | PartnerVenueDecisionFact() | ExpertConfirmedFact():
-            return f"evaluation:{fact.evaluation_id}"
-        case _:
-            return None
+    found = _STATE_OF.get(type(fact))
+    if found is None:
+        return None
+    kind, id_field = found
+    return f"{kind}:{getattr(fact, id_field)}"
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -306,7 +319,14 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             if fact.source == "DETECTED":
                 rule = {"rule": fact.rule_id, "rule_name": fact.rule_name}
                 builder.count("detected_signals", rule, fact.occurred_at)
-            return builder.done()
+            # What the dashboard's push board says of each push: the behaviour pushed, and
+            # whether a department reported it or which rule found it.
+            report = {
+                "behaviour_type": fact.behaviour_type,
+                "source": fact.source,
+                "rule": fact.rule_id,
+            }
+            return builder.done(report)
         case PushRoutedFact():
             return _push_routed(fact)
         case PushDeadlinesSetFact():

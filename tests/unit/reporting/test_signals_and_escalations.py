@@ -3,6 +3,7 @@ codec, into the figures, the bulletin's supervision section and the dashboard.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from services.platform_core.events.envelope import Envelope, decode_record, enco
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import ABNORMAL_PUSHES, ABNORMAL_REPORTS
 from services.platform_core.kafka.faust_worker import EventRejected
-from services.reporting.dashboard import snapshot
+from services.reporting.dashboard import push_board, snapshot
 from services.reporting.domain import facts
 from services.reporting.domain.bulletin import Labels, rule_label
 from services.reporting.domain.ledger import Ledger
@@ -239,3 +240,24 @@ async def test_the_dashboard_shows_detections_by_rule_and_escalations_by_tier() 
     ]
     later = await snapshot(model, Labels(), "2023-H2")
     assert (later["totals"]["detected_signals"], later["pushes_escalated_by_target"]) == (0, [])
+
+
+async def test_the_push_board_says_what_was_pushed_and_who_found_it() -> None:
+    detected = replace(filed("DETECTED", "PRT-FP-001", FP), report_id="r1")  # routed() uses r1
+    reported = replace(filed("MANUAL"), report_id="r2")
+    ledger = fold(
+        detected,
+        reported,
+        routed("u1", "2023-03-01 09:00"),
+        replace(routed("u2", "2023-03-01 10:00"), report_id="r2"),
+        replace(routed("u3", "2023-03-01 11:00"), report_id="r-unseen"),
+    )
+    board = {
+        entry["push_id"]: (entry["behaviour"], entry["source"], entry["rule"])
+        for entry in await push_board(ledger_read_model(ledger), Labels())
+    }
+    assert board == {
+        "u1": ("投标文件由同一单位或个人编制", "系统自动监测", "PRT-FP-001"),
+        "u2": ("投标文件由同一单位或个人编制", "部门报送", ""),
+        "u3": ("", "", ""),  # its report not seen (yet): the page says so
+    }

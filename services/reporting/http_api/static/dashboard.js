@@ -116,7 +116,16 @@
     for (const p of data.push_board) {
       const row = document.createElement("tr");
       if (p.overdue) row.className = "overdue";
-      cell(row, p.push_id);
+      // What was pushed, and who found it: a department, or a detection rule.
+      const what = cell(row, p.behaviour || "(报告待同步)");
+      what.title = `推送 ${p.push_id}`;
+      const found = p.rule ? `${p.source} ${p.rule}` : p.source;
+      if (found) {
+        const origin = document.createElement("span");
+        origin.className = "origin";
+        origin.textContent = found;
+        what.appendChild(origin);
+      }
       cell(row, p.department_name);
       cell(row, p.status + (p.overdue ? "(超期)" : ""));
       const due = cell(row, p.due ? new Date(p.due).toLocaleString("zh-CN") : "—");
