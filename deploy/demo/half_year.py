@@ -1057,7 +1057,23 @@ async def remote_evaluation(
         if confirmed is not None and pool != venue["owner_code"]:
             demo.outcome.done["expert shared"] += 1
     evaluation_id: str = created["evaluation_id"]
+    # The answers were accepted (202); the award that follows unseals the committee, after
+    # which remote evaluation takes no more answers: wait until it has applied them.
+    await _answers_applied(demo, evaluation_url, host_key, len(served))
     return evaluation_id
+
+
+async def _answers_applied(demo: Demo, url: str, key: str, partners: int) -> None:
+    for _ in range(240):
+        response = await demo.client.get(url, headers={"X-API-Key": key})
+        if response.status_code == 200:
+            shown = response.json()
+            decided = [a for a in shown["allocations"] if a.get("decision")]
+            confirmed = [m for m in shown["committee"] if m["status"] == "confirmed"]
+            if len(decided) >= partners and len(confirmed) == len(shown["committee"]):
+                return
+        await asyncio.sleep(0.25)
+    demo.outcome.pending.append(f"answers to {url} not applied within 60 s")
 
 
 async def _scheduled(demo: Demo, evaluation_id: str, key: str) -> dict[str, Any] | None:
