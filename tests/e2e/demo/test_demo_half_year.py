@@ -164,6 +164,16 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     # Partners are named (泰安, 齐河县), never left as bare codes.
     assert not re.search(r"\d{6}\d*场次", bulletin), bulletin
 
+    # Every event the demo caused was taken by every consumer: no dead letter anywhere.
+    async with httpx.AsyncClient(timeout=60) as client:
+        streams = await client.get(
+            f"{platform.url('reporting')}/v1/operations/streams",
+            headers={"X-API-Key": operator},
+        )
+    assert streams.status_code == 200, streams.text
+    letters = {d["topic"]: d["records"] for d in streams.json()["dead_letters"] if d["records"]}
+    assert not letters, letters
+
     # Nothing of the replay lands in the half-year the demo ran in.
     today = datetime.now(UTC)
     current = f"{today.year}-H{1 if today.month <= 6 else 2}"
