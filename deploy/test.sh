@@ -7,6 +7,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 say() { printf '\n== %s\n' "$*"; }
 
+if [[ "${1:-}" == "--stop" ]]; then
+  # The test stack a developer's selection left running (below), stopped and its data deleted.
+  export PRT_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
+  export PRT_RUNTIME_DIR="$ROOT/.run/test-$PRT_KAFKA_PORT"
+  bash deploy/local/kafka.sh stop || true
+  bash deploy/local/redis.sh stop || true
+  rm -rf "$PRT_RUNTIME_DIR"
+  echo "test stack on $PRT_KAFKA_PORT/$PRT_REDIS_PORT stopped; $PRT_RUNTIME_DIR deleted"
+  exit 0
+fi
+
 bash deploy/bootstrap.sh
 PY=.venv/bin/python
 
@@ -42,7 +53,9 @@ fresh_stack() {
 trap stop_stack EXIT
 
 if (($# > 0)); then
-  # A developer's selection: one pytest run on the test stack as it is (started if needed).
+  # A developer's selection: one pytest run on the test stack as it is (started if needed),
+  # left running for the next selection; `bash deploy/test.sh --stop` stops and deletes it
+  # (a full run elsewhere on this machine needs its ports, and its data only grows).
   say "pytest $*"
   bash deploy/local/redis.sh start
   bash deploy/local/kafka.sh start
