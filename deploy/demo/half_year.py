@@ -389,6 +389,7 @@ async def register(
         "project_id": accepted["project_id"],
         "department": department,
         "budget_fen": body["budget_fen"],
+        "tenderer": body["tenderer"],
         "tenderer_code": body["tenderer"]["credit_code"],
         "last_step_at": last_step_at,
     }
@@ -473,6 +474,7 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
         )
         if completed is not None and project.get("on_platform", True):
             demo.outcome.done["deal on the platform"] += 1
+    project["last_step_at"] = max(project["last_step_at"], last)  # reports come after it
 
 
 def bidder(k: int) -> dict[str, str]:
@@ -567,6 +569,7 @@ async def tender(
             accepted.append(index)
     if sign and {0, 1} <= set(accepted):
         demo.outcome.done[f"collusion sign planted: {sign}"] += 1
+    project["bidders"] = [bidders[i][1] for i in accepted]  # whom a report may name
     if len(accepted) < 3:
         await demo.post(
             "failed tender",
@@ -650,6 +653,7 @@ async def tender(
     )
     if awarded is not None:
         demo.outcome.done["deal on the platform"] += 1
+        project["winner"] = bidders[winner][1]
     return awarded_at
 
 
@@ -739,6 +743,22 @@ async def large_amount_records(demo: Demo, total: int) -> None:
 # ── abnormal-behaviour push ────────────────────────────────────────────────────────────────
 
 
+def report_subjects(project: dict[str, Any], behaviour: str, n: int) -> list[dict[str, str]]:
+    """Whom a report on ``project`` names for ``behaviour``: the winner who walked away, two
+    bidders for collusion, the tenderer for discriminatory terms, else a bidder of the tender
+    (or, for a project never bid for, a bidder of an earlier tender of its own)."""
+    bidders: list[dict[str, str]] = project.get("bidders", [])
+    if behaviour == "AWARD_ABANDONED" and "winner" in project:
+        named = [project["winner"]]
+    elif behaviour.startswith("COLLUSION") and len(bidders) >= 2:
+        named = bidders[:2]
+    elif behaviour == "DISCRIMINATORY_TERMS":
+        return [{"kind": "TENDERER", **project["tenderer"]}]
+    else:
+        named = bidders[:1] or [{"name": f"某投标人{n}", "credit_code": credit_code(500 + n)}]
+    return [{"kind": "BIDDER", **party} for party in named]
+
+
 async def abnormal_reports(demo: Demo, count: int) -> None:
     """The trading centre reports abnormal behaviour it found in some projects, days after the
     project's last step."""
@@ -750,22 +770,17 @@ async def abnormal_reports(demo: Demo, count: int) -> None:
 
         async def job() -> None:
             reported_at = demo.period.after(project["last_step_at"], rng, (1, 10))
+            behaviour = rng.choice(BEHAVIOURS)
             filed = await demo.post(
                 "abnormal report",
                 f"{demo.args.abnormal}/v1/reports",
                 demo.keys["JYZX"],
                 {
-                    "subjects": [
-                        {
-                            "kind": "BIDDER",
-                            "credit_code": credit_code(500 + n),
-                            "name": f"某投标人{n}",
-                        }
-                    ],
+                    "subjects": report_subjects(project, behaviour, n),
                     "project_id": project["project_id"],
                     "project_category": project["category"],
                     "region_code": project["region_code"],
-                    "behaviour_type": rng.choice(BEHAVIOURS),
+                    "behaviour_type": behaviour,
                     "severity": rng.choice(["LOW", "MEDIUM", "HIGH"]),
                     "description": "评标过程中发现的异常行为(演示数据)",
                     "act_at": (reported_at - timedelta(hours=rng.randint(2, 48))).isoformat(),
