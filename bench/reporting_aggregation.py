@@ -45,6 +45,7 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.domain.figures import diff
 from services.reporting.read_model import MetricsReadModel
+from services.reporting.rebuild import delete_read_model
 from services.reporting.recompute import _partitions, recompute_from_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,18 +185,6 @@ async def redis_cpu_s(redis: Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-async def drop_read_model(redis: Redis, prefix: str) -> None:
-    """Delete a bench run's read model, so that runs do not pile up in the stack's Redis."""
-    batch: list[bytes] = []
-    async for key in redis.scan_iter(match=f"{prefix}*", count=5000):
-        batch.append(key)
-        if len(batch) >= 5000:
-            await redis.unlink(*batch)
-            batch = []
-    if batch:
-        await redis.unlink(*batch)
-
-
 def _figures(run: Run) -> str:
     redis = f" + Redis {run.redis_us_per_event:5.1f}" if run.redis_us_per_event else ""
     return (
@@ -243,7 +232,7 @@ async def main(args: argparse.Namespace) -> None:
                 diff(await model.counters(), recomputed.ledger.figures()) if model else None
             )
         finally:
-            await drop_read_model(redis, prefix)
+            await delete_read_model(redis, prefix)
             await redis.aclose()
         label = f"worker, {consumer} consumer"
         print(f"raw aiokafka consume+decode  : {_figures(raw)}")

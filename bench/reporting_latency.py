@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 from prt.v1 import common_pb2, intake_pb2
 from redis.asyncio import Redis
 
-from bench.reporting_aggregation import drop_read_model, load_average
+from bench.reporting_aggregation import load_average
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import EVENT_TOPICS, PROJECT_EVENTS
@@ -42,6 +42,7 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.domain.metrics import REGISTRATIONS, CounterKey
 from services.reporting.read_model import MetricsReadModel
+from services.reporting.rebuild import delete_read_model
 from services.reporting.recompute import recompute_from_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,7 +172,7 @@ async def measure(settings: PlatformSettings, args: argparse.Namespace, consumer
         await producer.stop()
         worker.terminate()
         worker.wait(timeout=30)
-        await drop_read_model(redis, prefix)
+        await delete_read_model(redis, prefix)
         await redis.aclose()
 
 

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from services.abnormal_push import detection, read_model, webhooks
 from services.abnormal_push.stream_worker import APP_ID, CONSUMED_TOPICS
-from services.platform_core.kafka.log_replay import rewind_consumer_group
+from services.platform_core.kafka.log_replay import GroupStillConsuming, rewind_consumer_group
 from services.platform_core.settings import PlatformSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,24 @@ async def delete_projections(redis: Redis) -> int:
 
 
 async def rebuild(settings: PlatformSettings) -> int:
+    # The rewind first: while the worker runs the broker refuses it, and nothing is deleted.
+    await rewind_consumer_group(settings, APP_ID, CONSUMED_TOPICS)
     redis = Redis.from_url(settings.redis_url)
     try:
         deleted = await delete_projections(redis)
     finally:
         await redis.aclose()
-    await rewind_consumer_group(settings, APP_ID, CONSUMED_TOPICS)
     log.info("deleted %d projection keys and rewound %s", deleted, APP_ID)
     return deleted
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO)
-    deleted = asyncio.run(rebuild(get_settings()))
+    try:
+        deleted = asyncio.run(rebuild(get_settings()))
+    except GroupStillConsuming as exc:
+        print(f"nothing deleted: {exc} (abnormal push's stream worker)", file=sys.stderr)
+        return 2
     print(f"deleted {deleted} keys; start the worker to replay the topics", file=sys.stderr)
     return 0
 

@@ -20,7 +20,7 @@ import sys
 from redis.asyncio import Redis
 
 from services.platform_core.events.topics import EVENT_TOPICS
-from services.platform_core.kafka.log_replay import rewind_consumer_group
+from services.platform_core.kafka.log_replay import GroupStillConsuming, rewind_consumer_group
 from services.platform_core.settings import PlatformSettings, get_settings
 from services.reporting.settings import get_reporting_settings
 
@@ -58,7 +58,13 @@ async def rebuild(settings: PlatformSettings, prefix: str, consumer_group: str) 
 def main() -> int:
     logging.basicConfig(level=logging.INFO)
     reporting = get_reporting_settings()
-    deleted = asyncio.run(rebuild(get_settings(), reporting.key_prefix, reporting.consumer_group))
+    try:
+        deleted = asyncio.run(
+            rebuild(get_settings(), reporting.key_prefix, reporting.consumer_group)
+        )
+    except GroupStillConsuming as exc:
+        print(f"nothing deleted: {exc} (the reporting worker)", file=sys.stderr)
+        return 2
     print(
         f"deleted {deleted} keys under {reporting.key_prefix}; start the reporting worker to "
         "replay the event topics, then check with python -m services.reporting.recompute",

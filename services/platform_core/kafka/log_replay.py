@@ -12,10 +12,11 @@ did.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 
 from services.platform_core.errors import EventDecodeError
@@ -75,12 +76,16 @@ async def replay_topic(
         await consumer.stop()
 
 
-async def rewind_consumer_group(
-    settings: PlatformSettings, group_id: str, topics: Sequence[TopicSpec]
+class GroupStillConsuming(Exception):
+    """A consumer group's offsets cannot be set from outside while its workers run."""
+
+
+async def commit_offsets(
+    settings: PlatformSettings, group_id: str, offsets: Mapping[TopicPartition, int]
 ) -> None:
-    """Commit offset 0 for every partition of ``topics`` in ``group_id``, so that the group's
-    next worker replays them from the beginning. The group must be empty (its workers
-    stopped): the broker refuses a commit from outside a group with members."""
+    """Commit ``offsets`` for ``group_id`` from outside the group. The group must be empty
+    (its workers stopped): the broker refuses a commit from outside a group with members, and
+    :class:`GroupStillConsuming` says so."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
@@ -89,13 +94,27 @@ async def rewind_consumer_group(
     )
     await consumer.start()
     try:
-        # The registry's partition counts are the topics' (ensure_topics refuses a mismatch).
-        partitions = [
-            TopicPartition(spec.name, partition)
-            for spec in topics
-            for partition in range(spec.partitions or settings.topic_partitions)
-        ]
-        consumer.assign(partitions)
-        await consumer.commit(dict.fromkeys(partitions, 0))
+        consumer.assign(list(offsets))
+        try:
+            await consumer.commit(dict(offsets))
+        except KafkaError as exc:
+            raise GroupStillConsuming(
+                f"consumer group {group_id} refused the offsets ({type(exc).__name__}): "
+                "stop its workers first"
+            ) from exc
     finally:
         await consumer.stop()
+
+
+async def rewind_consumer_group(
+    settings: PlatformSettings, group_id: str, topics: Sequence[TopicSpec]
+) -> None:
+    """Offset 0 for every partition of ``topics`` in ``group_id``, so that the group's next
+    worker replays them from the beginning (its workers stopped, see :func:`commit_offsets`)."""
+    # The registry's partition counts are the topics' (ensure_topics refuses a mismatch).
+    partitions = [
+        TopicPartition(spec.name, partition)
+        for spec in topics
+        for partition in range(spec.partitions or settings.topic_partitions)
+    ]
+    await commit_offsets(settings, group_id, dict.fromkeys(partitions, 0))

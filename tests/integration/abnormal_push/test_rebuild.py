@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from services.abnormal_push.rebuild import rebuild
+from services.platform_core.kafka.log_replay import GroupStillConsuming
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import WORKER_READY
 from tests.integration.abnormal_push.fixtures import Keys, auth, report_body, wait_for_pushes
@@ -47,6 +48,11 @@ async def test_a_push_and_a_webhook_registration_come_back_unchanged_after_a_reb
                 r.status_code == 200 and r.json()["webhook_id"] == registered.json()["webhook_id"]
             ),
         )
+
+        # While the worker runs, the rewind is refused before anything is deleted.
+        with pytest.raises(GroupStillConsuming, match="stop its workers first"):
+            await rebuild(settings)
+        assert (await client.get(url, headers=auth(keys["CZJ"]))).json() == before.json()
 
         push_worker.stop()
         await rebuild(settings)

@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.platform_core.events.topics import EVENT_TOPICS
+from services.platform_core.kafka.log_replay import GroupStillConsuming
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.metrics import OPEN_PUSHES
@@ -60,9 +61,12 @@ async def test_a_rebuilt_read_model_is_the_one_it_replaced(
             states = before["states"]
             assert isinstance(states, dict)
             assert any(key.startswith(f"{namespace.prefix}state:report:") for key in states)
-            # The worker is running: the rewind is refused and nothing is deleted.
-            with pytest.raises(Exception):  # noqa: B017 - whatever the broker says
+            # The worker is running: the rewind is refused and nothing is deleted, and the
+            # command says why.
+            with pytest.raises(GroupStillConsuming, match="stop its workers first"):
                 await rebuild(settings, namespace.prefix, namespace.consumer_group)
+            with pytest.raises(AssertionError, match="nothing deleted: consumer group"):
+                await run_module("services.reporting.rebuild", env)
             assert await _read_model(model, redis, namespace.prefix) == before
         finally:
             worker.stop()

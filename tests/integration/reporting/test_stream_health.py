@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import TopicSpec, dead_letter_topic, partner_answers_topic
 from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.log_replay import commit_offsets
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
@@ -42,22 +43,6 @@ async def publish(settings: PlatformSettings, topic: str, by_partition: dict[int
                 await producer.send_and_wait(topic, f"record {n}".encode(), partition=partition)
     finally:
         await producer.stop()
-
-
-async def commit(
-    settings: PlatformSettings, group_id: str, offsets: dict[TopicPartition, int]
-) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 async def delete_before(settings: PlatformSettings, partition: TopicPartition, offset: int) -> None:
@@ -94,11 +79,11 @@ async def test_a_groups_exact_lag_and_a_dead_letter_topics_exact_count(
     # committed there, has 3 records left to read on it, not 5.
     await delete_before(settings, TopicPartition(stream.name, 2), 2)
     group = f"test-stream-health-{run}"
-    await commit(
+    await commit_offsets(
         settings, group, {TopicPartition(stream.name, 0): 6, TopicPartition(stream.name, 1): 7}
     )
     elsewhere = f"test-stream-health-elsewhere-{run}"
-    await commit(settings, elsewhere, {TopicPartition(not_ours.name, 0): 0})
+    await commit_offsets(settings, elsewhere, {TopicPartition(not_ours.name, 0): 0})
     operator = await issue_key(PrincipalKind.OPERATOR, "op-streams", "联席办值班员")
 
     async with httpx.AsyncClient(base_url=own_api.base_url, timeout=30) as client:
