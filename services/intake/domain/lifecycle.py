@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 
 from services.platform_core.errors import PlatformError
 
@@ -152,6 +153,7 @@ class NothingToSupplement(PlatformError):
     """补正 for a project with no documents outstanding, or naming documents not missing."""
 
 
+@cache  # a pure function of a few enum members, asked on every answer about a project
 def allowed_steps(state: ProjectState) -> tuple[Step, ...]:
     return tuple(step for step in REQUESTABLE_STEPS if state in TRANSITIONS[step])
 
@@ -337,13 +339,20 @@ def view_allowed_steps(view: ProjectView) -> tuple[Step, ...]:
     steps its summed-up state allows."""
     if not view.sections:
         return allowed_steps(view.state)
-    states = {s.state for s in view.sections} | {view.state}
+    return _allowed_with_sections(view.state, frozenset(s.state for s in view.sections))
+
+
+@cache  # the project's state and its sections' states are few: the answers are a small table
+def _allowed_with_sections(
+    project_state: ProjectState, section_states: frozenset[ProjectState]
+) -> tuple[Step, ...]:
+    states = section_states | {project_state}
     return tuple(
         step
         for step in REQUESTABLE_STEPS
         if any(
             state in TRANSITIONS[step]
-            for state in (states if step in SECTION_STEPS else {view.state})
+            for state in (states if step in SECTION_STEPS else {project_state})
         )
     )
 
