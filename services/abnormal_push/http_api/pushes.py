@@ -294,7 +294,7 @@ async def _run(
     action: Callable[[], Awaitable[StoredResponse]],
 ) -> object:
     return await idempotency.run(
-        f"abnormal_push:{department.key_id}:{route_name}:{push_id}", key, body, action
+        f"abnormal_push:{department.idempotency_owner}:{route_name}:{push_id}", key, body, action
     )
 
 

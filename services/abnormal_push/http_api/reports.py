@@ -108,7 +108,7 @@ async def file_report(
         return StoredResponse(202, filed.model_dump(mode="json"))
 
     return await idempotency.run(
-        f"abnormal_push:{department.key_id}:file_report",
+        f"abnormal_push:{department.idempotency_owner}:file_report",
         idempotency_key,
         fingerprint_body(body),
         action,

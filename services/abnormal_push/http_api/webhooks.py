@@ -102,7 +102,7 @@ async def register_webhook(
         return StoredResponse(201, answer)  # no secret: this is what Redis keeps
 
     stored = await idempotency.run(
-        f"abnormal_push:{department.key_id}:register_webhook",
+        f"abnormal_push:{department.idempotency_owner}:register_webhook",
         idempotency_key,
         fingerprint_body(body),
         action,

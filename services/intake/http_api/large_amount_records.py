@@ -80,7 +80,7 @@ async def import_records(
         "occurred_at": occurred_at.isoformat() if occurred_at else None,
     }
     return await idempotency.run(
-        f"{principal.key_id}:POST /v1/large-amount-records/imports",
+        f"{principal.idempotency_owner}:POST /v1/large-amount-records/imports",
         idempotency_key,
         fingerprint,
         run_import,

@@ -160,7 +160,7 @@ async def _emit(
         ).model_dump(mode="json")
         return StoredResponse(201, body_out)
 
-    scope = f"{principal.key_id}:POST /v1/projects/{project_id}/{path}"
+    scope = f"{principal.idempotency_owner}:POST /v1/projects/{project_id}/{path}"
     return await context.idempotency.run(scope, idempotency_key, schemas.json_body(body), act)
 
 

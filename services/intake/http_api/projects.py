@@ -268,7 +268,10 @@ async def register(
         return StoredResponse(201, {**public_view(view), "event_id": envelope.id})
 
     return await context.idempotency.answer(
-        f"{principal.key_id}:POST /v1/projects", idempotency_key, json_body(body), register
+        f"{principal.idempotency_owner}:POST /v1/projects",
+        idempotency_key,
+        json_body(body),
+        register,
     )
 
 

@@ -24,5 +24,12 @@ class Principal:
     # earlier half-years): they may state when a recorded act happened instead of "now".
     may_backfill: bool = False
 
+    @property
+    def idempotency_owner(self) -> str:
+        """Whose Idempotency-Keys a request's are: the department, partner or operator, not the
+        API key — a retry sent with a rotated key's successor (both valid during the overlap)
+        is the same request and must not act twice."""
+        return f"{self.kind.value}:{self.code}"
+
     def may_act_for_region(self, region_code: str) -> bool:
         return self.kind is PrincipalKind.DEPARTMENT and region_code in self.regions

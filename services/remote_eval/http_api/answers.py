@@ -91,7 +91,7 @@ async def _record(
         return StoredResponse(202, recorded.model_dump())
 
     return await context.idempotency.run(
-        f"{principal.key_id}:{scope}:{evaluation_id}", idempotency_key, body, publish
+        f"{principal.idempotency_owner}:{scope}:{evaluation_id}", idempotency_key, body, publish
     )
 
 

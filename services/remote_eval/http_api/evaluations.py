@@ -150,7 +150,10 @@ async def request_evaluation(
         return StoredResponse(202, accepted.model_dump(mode="json"))
 
     return await context.idempotency.run(
-        f"{principal.key_id}:evaluations", idempotency_key, body.model_dump(mode="json"), publish
+        f"{principal.idempotency_owner}:evaluations",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        publish,
     )
 
 

@@ -69,5 +69,5 @@ async def add_expert(
         return StoredResponse(201, public.model_dump(mode="json"))
 
     return await context.idempotency.run(
-        f"{principal.key_id}:experts", idempotency_key, body.model_dump(mode="json"), add
+        f"{principal.idempotency_owner}:experts", idempotency_key, body.model_dump(mode="json"), add
     )

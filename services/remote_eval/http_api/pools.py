@@ -111,7 +111,7 @@ async def set_availability(
         return StoredResponse(202, accepted.model_dump(mode="json"))
 
     return await context.idempotency.run(
-        f"{principal.key_id}:availability:{expert_id}",
+        f"{principal.idempotency_owner}:availability:{expert_id}",
         idempotency_key,
         body.model_dump(mode="json"),
         publish,

@@ -105,7 +105,7 @@ async def publish_capacity(
         return StoredResponse(202, accepted.model_dump(mode="json"))
 
     return await context.idempotency.run(
-        f"{principal.key_id}:venue-capacity:{venue_id}",
+        f"{principal.idempotency_owner}:venue-capacity:{venue_id}",
         idempotency_key,
         body.model_dump(mode="json"),
         publish,

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from prt.v1 import intake_pb2
 
+from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.settings import PlatformSettings
@@ -214,6 +216,32 @@ async def test_five_replays_of_one_key_emit_one_event_even_concurrently(
         assert len(events) == 1
         assert isinstance(events[0].message, intake_pb2.ProjectRegistered)
         assert events[0].message.actor_department == changqing_dept.code
+
+
+async def test_a_retry_through_a_rotated_keys_successor_is_the_same_request(
+    intake_api: ServiceProcess, key_store: ApiKeyStore, settings: PlatformSettings
+) -> None:
+    """During a rotation's overlap both keys are valid: a department's system that retries
+    with the successor must get the first answer, not a second registration."""
+    old = await key_store.issue(
+        PrincipalKind.DEPARTMENT, "ZJJ-CQ", "长清区住房和城乡建设局", frozenset({CHANGQING})
+    )
+    new = await key_store.rotate(old.principal.key_id, overlap=timedelta(hours=1))
+    body = registration_body(name=f"轮换密钥重试项目 {uuid.uuid4()}")
+    idempotency_key = str(uuid.uuid4())
+    first = await _post(intake_api, Department(old.key, "ZJJ-CQ"), body, idempotency_key)
+    retried = await _post(intake_api, Department(new.key, "ZJJ-CQ"), body, idempotency_key)
+    assert first.status_code == retried.status_code == 201, retried.text
+    assert retried.json()["project_id"] == first.json()["project_id"]
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert len(await events_of(settings, PROJECT_EVENTS, first.json()["project_id"])) == 1
+    # Another department's key with the same Idempotency-Key is another request.
+    other = await key_store.issue(
+        PrincipalKind.DEPARTMENT, "ZJJ", "市住房城乡建设局", frozenset({CHANGQING})
+    )
+    theirs = await _post(intake_api, Department(other.key, "ZJJ"), body, idempotency_key)
+    assert theirs.status_code == 201, theirs.text
+    assert theirs.json()["project_id"] != first.json()["project_id"]
 
 
 async def test_a_unified_deal_code_belongs_to_one_registration(
