@@ -161,6 +161,54 @@ def _fields(line: bytes, import_format: ImportFormat, header: list[str] | None) 
     return {name: value for name, value in zip(header, values, strict=True) if value != ""}
 
 
+class _QuotedLineJoiner:
+    """A CSV record whose quoted field holds a line break (RFC 4180) runs on over the next
+    lines: they are joined to it, and the record goes by its first line's number. (Lines are
+    split before they are parsed, so such a record was cut at the break and its start
+    imported.)"""
+
+    def __init__(self, report: ImportReport) -> None:
+        self._report = report
+        self._carried: bytes | None = None
+        self._first_line = 0
+
+    def feed(self, line: bytes, number: int) -> tuple[bytes, int] | None:
+        """The record that ends with this line and its first line's number, or None while a
+        quoted field is open (or the line is refused)."""
+        if self._carried is not None:
+            line, number = self._carried + b"\n" + line, self._first_line
+            self._carried = None
+        # An odd number of quotes (a quote inside a field is written twice): a quoted field is
+        # still open at the line's end.
+        if not line.count(b'"') % 2:
+            return line, number
+        if len(line) > MAX_LINE_BYTES:
+            self._report.lines += 1
+            self._report.reject(
+                number, f"a quoted field is not closed within {MAX_LINE_BYTES} bytes"
+            )
+            return None
+        self._carried, self._first_line = line, number
+        return None
+
+    def finish(self) -> None:
+        if self._carried is not None:
+            self._report.lines += 1
+            self._report.reject(
+                self._first_line, "a quoted field is not closed before the end of the file"
+            )
+            self._carried = None
+
+
+def _csv_header(line: bytes) -> list[str]:
+    try:
+        return [name.strip() for name in next(csv.reader([line.decode("utf-8")]))]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImportAborted(
+            f"the CSV header (line 1) is not UTF-8 text with comma-separated names: {exc}"
+        ) from None
+
+
 class BulkImporter:
     def __init__(
         self,
@@ -218,6 +266,7 @@ class BulkImporter:
         header: list[str] | None = None
         batch: list[LargeAmountRecord] = []
         number = 0
+        joiner = _QuotedLineJoiner(report) if from_text else None
         async for some_lines in lines:
             if on_progress is not None:
                 on_progress(sum(map(len, some_lines)) + len(some_lines))
@@ -226,10 +275,16 @@ class BulkImporter:
                 line = raw.rstrip(b"\r")
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")
+                record_line = number
+                if joiner is not None:
+                    joined = joiner.feed(line, number)
+                    if joined is None:
+                        continue
+                    line, record_line = joined
                 if not line.strip():
                     continue
                 if from_text and header is None:
-                    header = [name.strip() for name in next(csv.reader([line.decode("utf-8")]))]
+                    header = _csv_header(line)
                     continue
                 report.lines += 1
                 try:
@@ -240,12 +295,14 @@ class BulkImporter:
                             f"department's regions ({', '.join(sorted(regions)) or 'none'})"
                         )
                 except RecordRefused as refused:
-                    report.reject(number, str(refused))
+                    report.reject(record_line, str(refused))
                     continue
                 batch.append(record)
                 if len(batch) >= batch_size:
                     await self._check_then_publish_previous(batch)
                     batch = []
+        if joiner is not None:
+            joiner.finish()
         await self._check_then_publish_previous(batch)
         await self._check_then_publish_previous([])
         await self._settle()

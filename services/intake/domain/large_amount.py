@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
@@ -16,9 +16,16 @@ from services.intake.domain.catalogue import Category
 from services.intake.domain.registration import Organisation, TradingMethod
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
+from services.platform_core.money import MAX_AMOUNT_FEN
 from services.platform_core.reference_data import regions
 
-MAX_AMOUNT_FEN = 2**63 - 1
+# Deal times accepted: the platforms' records start long after 2000; a year outside is a typo
+# (year 1 or 9999 also cannot be written as an event's timestamp, which failed a whole batch).
+EARLIEST_DEAL_AT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_DEAL_AT = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+# An integer as CSV text: ASCII digits only (str.isdigit also takes '²' and other digits
+# int() refuses, and lstrip('-') took '--5').
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 DEAL_CODE = re.compile(r"^[0-9A-Za-z-]{6,64}$")
 REQUIRED = ("unified_deal_code", "name", "category", "region_code", "amount_fen", "deal_at")
 KNOWN_FIELDS = frozenset(
@@ -96,15 +103,14 @@ def _amount(value: Any, *, from_text: bool) -> int:
         raise RecordRefused("amount_fen must be an integer number of fen")
     if isinstance(value, int):
         amount = value
-    elif from_text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif from_text and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         amount = int(value)
     else:
         raise RecordRefused(f"amount_fen must be an integer number of fen, got {value!r}")
     if amount < 0:
         raise RecordRefused(f"amount_fen must be zero or more, got {amount}")
     if amount > MAX_AMOUNT_FEN:
-        # The event's int64: a larger amount would fail its whole batch when published.
-        raise RecordRefused(f"amount_fen must be at most {MAX_AMOUNT_FEN}, got {amount}")
+        raise RecordRefused(f"amount_fen must be at most {MAX_AMOUNT_FEN} (10万亿元), got {amount}")
     return amount
 
 
@@ -191,6 +197,11 @@ def parse_record(fields: dict[str, Any], *, from_text: bool) -> LargeAmountRecor
         raise RecordRefused(f"deal_at {fields['deal_at']!r} is not an ISO 8601 instant")
     if deal_at.tzinfo is None:
         raise RecordRefused("deal_at needs its UTC offset, e.g. 2023-03-01T10:00:00+08:00")
+    if not EARLIEST_DEAL_AT <= deal_at <= LATEST_DEAL_AT:
+        raise RecordRefused(
+            f"deal_at {fields['deal_at']!r} must fall between {EARLIEST_DEAL_AT.year} and "
+            f"{LATEST_DEAL_AT.year}"
+        )
     name = _text(fields, "name")
     return LargeAmountRecord(
         unified_deal_code=code,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -25,6 +28,33 @@ from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
 
 router = APIRouter(prefix="/v1/large-amount-records", tags=["large-amount records"])
+
+# An upload is kept in memory up to this size, beyond it in a temporary file.
+SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
+_CHUNK_BYTES = 256 * 1024
+
+
+async def _spooled_body(request: Request) -> tuple[IO[bytes], str]:
+    """The request body in a temporary file, and its SHA-256. The Idempotency-Key's
+    fingerprint needs the whole body before the import runs: a replay of the key with another
+    file of the same length was answered with the first file's report, and the second file
+    was silently not imported."""
+    digest = hashlib.sha256()
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+    try:
+        async for chunk in request.stream():
+            digest.update(chunk)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest.hexdigest()
+
+
+async def _chunks_of(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := spool.read(_CHUNK_BYTES):
+        yield chunk
 
 
 @router.post(
@@ -65,23 +95,34 @@ async def import_records(
         pulled_at=pulled_at,
     )
 
+    body, body_sha256 = await _spooled_body(request)
+    import_started = False
+
     async def run_import() -> StoredResponse:
+        nonlocal import_started
+        import_started = True
+        # The import owns the spooled body from here: it runs on if the client goes away.
         try:
-            report = await importer.run(split_lines(request.stream()), import_format)
+            report = await importer.run(split_lines(_chunks_of(body)), import_format)
         except ImportAborted as aborted:
             raise ApiError(422, "import_unreadable", str(aborted)) from aborted
+        finally:
+            body.close()
         return StoredResponse(200, report.as_json())
 
-    # The body is streamed, so the fingerprint is what is known before reading it.
     fingerprint = {
         "source_level": source_level.value,
         "format": import_format.value,
-        "content_length": request.headers.get("content-length"),
+        "body_sha256": body_sha256,
         "occurred_at": occurred_at.isoformat() if occurred_at else None,
     }
-    return await idempotency.run(
-        f"{principal.idempotency_owner}:POST /v1/large-amount-records/imports",
-        idempotency_key,
-        fingerprint,
-        run_import,
-    )
+    try:
+        return await idempotency.run(
+            f"{principal.idempotency_owner}:POST /v1/large-amount-records/imports",
+            idempotency_key,
+            fingerprint,
+            run_import,
+        )
+    finally:
+        if not import_started:  # a replay, or a refusal before the import
+            body.close()

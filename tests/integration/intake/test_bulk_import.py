@@ -31,7 +31,7 @@ from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS
 from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey
-from tests.integration.intake.conftest import raw_records
+from tests.integration.intake.conftest import events_of, raw_records
 from tests.support.processes import REPO, ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -225,3 +225,78 @@ class _Producer:
 
 async def _lines(lines: list[bytes]) -> AsyncIterator[bytes]:
     yield b"\n".join(lines)
+
+
+CSV_FIELDS = (
+    "unified_deal_code,region_code,category,amount_fen,deal_at,tenderer_name,"
+    "tenderer_credit_code,name"
+)
+
+
+async def _post_csv(
+    api: ServiceProcess, key: str, body: bytes, idempotency_key: str
+) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=60) as client:
+        return await client.post(
+            f"{api.base_url}/v1/large-amount-records/imports",
+            params={"source_level": "county"},
+            content=body,
+            headers={
+                "X-API-Key": key,
+                "Idempotency-Key": idempotency_key,
+                "Content-Type": "text/csv",
+            },
+        )
+
+
+async def test_a_csv_import_keeps_quoted_line_breaks_refuses_odd_values_and_binds_its_body(
+    intake_api: ServiceProcess, issue_key: IssueKey, settings: PlatformSettings
+) -> None:
+    issued = await issue_key(
+        PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", frozenset(REGIONS)
+    )
+    prefix = f"CSV{uuid.uuid4().hex[:10].upper()}"
+    tenderer = "济南城市建设集团有限公司,91110000600037341L"
+
+    def row(n: int, amount: str = "500000000", deal_at: str = "2023-03-01T10:00:00+08:00") -> str:
+        return f"{prefix}-{n},370113,HOUSING,{amount},{deal_at},{tenderer}"
+
+    lines = [
+        CSV_FIELDS,
+        row(1) + ',"济南市\n长清区道路工程"',  # lines 2-3: one record, its name holds a break
+        row(2, amount="--5") + ",项目二",  # line 4
+        row(3, deal_at="9999-12-31T23:59:59-08:00") + ",项目三",  # line 5
+        row(4) + ',"未闭合的引号',  # line 6: the quote is never closed
+    ]
+    body = "\n".join(lines).encode()
+    idempotency_key = str(uuid.uuid4())
+    first = await _post_csv(intake_api, issued.key, body, idempotency_key)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert report["imported"] == 1
+    reasons = {entry["line"]: entry["reason"] for entry in report["rejected_lines"]}
+    assert set(reasons) == {4, 5, 6}, reasons
+    assert "integer" in reasons[4]
+    assert "between 2000 and 2100" in reasons[5]
+    assert "not closed" in reasons[6]
+    [event] = await events_of(settings, LARGE_AMOUNT_RECORDS, f"{prefix}-1")
+    assert event.message.name == "济南市\n长清区道路工程"
+
+    # The same key with another file of the same length is refused, not answered with the
+    # first file's report (the second file would silently not be imported).
+    other = body.replace(f"{prefix}-1,".encode(), f"{prefix}-9,".encode())
+    assert len(other) == len(body)
+    refused = await _post_csv(intake_api, issued.key, other, idempotency_key)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "idempotency_key_reused"
+    replayed = await _post_csv(intake_api, issued.key, body, idempotency_key)
+    assert replayed.status_code == 200
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.json() == report
+
+    unreadable = await _post_csv(
+        intake_api, issued.key, b"\xff\xfe,name\n" + row(5).encode(), str(uuid.uuid4())
+    )
+    assert unreadable.status_code == 422, unreadable.text
+    assert unreadable.json()["code"] == "import_unreadable"
+    assert "UTF-8" in unreadable.json()["message"]

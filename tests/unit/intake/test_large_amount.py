@@ -47,6 +47,10 @@ def test_csv_amounts_are_digits_and_json_amounts_are_integers() -> None:
         parse_record({**LINE, "amount_fen": "12.5"}, from_text=True)
     with pytest.raises(RecordRefused, match="integer"):
         parse_record({**LINE, "amount_fen": "12"}, from_text=False)
+    # Text that str.isdigit takes but int() refuses, or a doubled sign: refused, not a crash.
+    for text in ("--5", "²", "١٢", "1_000"):
+        with pytest.raises(RecordRefused, match="integer"):
+            parse_record({**LINE, "amount_fen": text}, from_text=True)
     with pytest.raises(RecordRefused, match="integer"):
         parse_record({**LINE, "amount_fen": True}, from_text=False)
 
@@ -56,7 +60,9 @@ def test_csv_amounts_are_digits_and_json_amounts_are_integers() -> None:
     [
         ({"tenderer_credit_code": "91110000600037341X"}, "not a unified social credit code"),
         ({"amount_fen": -1}, "zero or more"),
-        ({"amount_fen": 2**63}, "at most 9223372036854775807"),  # the event's int64
+        ({"amount_fen": 10**15 + 1}, r"at most 1000000000000000 \(10万亿元\)"),
+        ({"deal_at": "0001-01-01T00:00:00+08:00"}, "must fall between 2000 and 2100"),
+        ({"deal_at": "9999-12-31T23:59:59-08:00"}, "must fall between 2000 and 2100"),
         ({"category": "BANANAS"}, "category 'BANANAS' is not one of"),
         ({"region_code": "110101"}, "unknown region"),
         ({"deal_at": "2022-09-01T10:00:00"}, "needs its UTC offset"),
