@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import FastAPI, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
 from redis.asyncio import Redis
@@ -93,6 +94,29 @@ async def authenticate_headers(
 
 
 authenticate_caller = ApiKeyAuthentication()
+
+
+def _takes_api_key(dependant: Dependant) -> bool:
+    return any(
+        sub.call is authenticate_caller or _takes_api_key(sub) for sub in dependant.dependencies
+    )
+
+
+async def refusal_before_validation(request: Request) -> ApiError | None:
+    """Why the request is refused before its body or parameters are looked at: FastAPI reads
+    and validates a JSON body before it runs a route's dependencies, so a caller without a
+    valid key who sent a malformed body was told about the body (422) rather than that it is
+    not authenticated (401). None when the route takes no API key or the key is good."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not _takes_api_key(dependant):
+        return None
+    try:
+        await authenticate_caller(request)
+    except ApiError as refused:
+        return refused
+    return None
+
 
 CurrentPrincipal = Annotated[Principal, Security(authenticate_caller)]
 

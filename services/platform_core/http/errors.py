@@ -157,8 +157,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return _respond(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return _respond(invalid_request(exc.errors()))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # Imported here: the auth package builds on this module's ApiError. An unauthenticated
+        # caller learns that first (401), not what was wrong with its body.
+        from services.platform_core.auth.dependencies import refusal_before_validation
+
+        refused = await refusal_before_validation(request)
+        return _respond(refused or invalid_request(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

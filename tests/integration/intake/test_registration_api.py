@@ -192,6 +192,30 @@ async def test_missing_and_unknown_keys_are_401_and_another_region_is_403(
     assert no_idempotency_key.json()["code"] == "idempotency_key_required"
 
 
+async def test_a_caller_without_a_valid_key_hears_that_before_anything_about_its_body(
+    intake_api: ServiceProcess, zhangqiu_dept: Department
+) -> None:
+    """FastAPI validates a JSON body before the route's dependencies run: without care a
+    keyless request with a malformed body got 422 on the lifecycle routes, 401 on the direct
+    registration route."""
+    malformed = {"Content-Type": "application/json", "Idempotency-Key": "k3"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        answers = {
+            (path, key): await client.post(
+                f"{intake_api.base_url}{path}",
+                content=b"{bad",
+                headers={**malformed, **({"X-API-Key": key} if key else {})},
+            )
+            for path in ("/v1/projects", "/v1/projects/p1/termination")
+            for key in (None, "prt_000000000000_nope", zhangqiu_dept.key)
+        }
+    for (path, key), answer in answers.items():
+        expected = 422 if key == zhangqiu_dept.key else 401
+        assert answer.status_code == expected, (path, key, answer.text)
+        if expected == 401:
+            assert answer.json()["code"] == "unauthenticated"
+
+
 async def test_five_replays_of_one_key_emit_one_event_even_concurrently(
     intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
 ) -> None:
