@@ -1,5 +1,9 @@
 """The operator dashboard's data: one snapshot of what the page shows, from the read model, and
-the cache that lets every open dashboard share it."""
+the cache that lets every open dashboard share it.
+
+The snapshot is made once for everyone (:class:`SnapshotCache`) and holds every open push;
+:func:`as_seen_by` then gives each reader its view of it: an operator the whole push board, a
+department only the pushes addressed to it (abnormal push answers a department no other's)."""
 
 from __future__ import annotations
 
@@ -10,18 +14,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.reporting.domain.bulletin import (
     BEHAVIOUR_ZH,
     CATEGORY_ZH,
     MEASURE_ZH,
     REPORT_SOURCE_ZH,
     Labels,
+    format_wan_yuan,
     rule_label,
 )
 from services.reporting.domain.figures import select
 from services.reporting.domain.metrics import OPEN_PUSHES
 from services.reporting.read_model import MetricsReadModel
 
+# The rows of the push board a reader is sent (the nearest deadlines); how many pushes are open
+# in all is sent beside it (open_pushes).
 BOARD_LIMIT = 100
 SHOWN_METRICS = (
     "registrations",
@@ -43,6 +51,8 @@ def _instant(text: str | None) -> datetime | None:
 
 
 async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) -> dict[str, Any]:
+    """What the dashboard shows, for every reader: its push board is every open push. Send a
+    reader :func:`as_seen_by` of it, never this."""
     version = await model.version()
     counters = await model.counters_in(SHOWN_METRICS, period)
     # The bulletin's 全市平台成交: deals made on the platform (SOE transfers off it left out).
@@ -104,6 +114,15 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
         {"code": code, "name": labels.department(code), "level": level, "value": value}
         for level, code, value in sorted(tiers, key=lambda t: (t[0], -t[2], t[1]))
     ]
+    registered_amount_fen = sum(
+        f.value for f in select(counters, "registered_amount_fen", frozenset(), period)
+    )
+    deal_amount_on_platform_fen = sum(
+        f.value
+        for f in select(
+            counters, "transaction_amount_fen", frozenset({"on_platform"}), period, on_platform
+        )
+    )
     return {
         "version": version,
         "period": period,
@@ -112,9 +131,10 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
             "registrations": sum(
                 f.value for f in select(counters, "registrations", frozenset(), period)
             ),
-            "registered_amount_fen": sum(
-                f.value for f in select(counters, "registered_amount_fen", frozenset(), period)
-            ),
+            "registered_amount_fen": registered_amount_fen,
+            # 万元 as the bulletin prints them (exact decimals, half up; a page's float
+            # arithmetic rounds 1,005,000 fen to 1.00, not 1.01): the page shows these.
+            "registered_amount_wan_yuan": format_wan_yuan(registered_amount_fen),
             "deals_on_platform": sum(
                 f.value
                 for f in select(
@@ -125,16 +145,8 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
                     on_platform,
                 )
             ),
-            "deal_amount_on_platform_fen": sum(
-                f.value
-                for f in select(
-                    counters,
-                    "transaction_amount_fen",
-                    frozenset({"on_platform"}),
-                    period,
-                    on_platform,
-                )
-            ),
+            "deal_amount_on_platform_fen": deal_amount_on_platform_fen,
+            "deal_amount_on_platform_wan_yuan": format_wan_yuan(deal_amount_on_platform_fen),
             "pushes_resolved": sum(
                 f.value for f in select(counters, "pushes_resolved", frozenset(), period)
             ),
@@ -155,8 +167,20 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     }
 
 
+def as_seen_by(shared: dict[str, Any], reader: Principal) -> dict[str, Any]:
+    """The snapshot as ``reader`` is sent it: the open pushes it may see — all of them for an
+    operator, those addressed to it for a department (by its code, as abnormal push decides
+    whom a push is addressed to) — how many they are, and the first ``BOARD_LIMIT`` of them.
+    The figures are the city's, the same for every reader. ``shared`` is left as it is (other
+    readers are sent it too)."""
+    board: list[dict[str, Any]] = shared["push_board"]
+    if reader.kind is not PrincipalKind.OPERATOR:
+        board = [entry for entry in board if entry["department"] == reader.code]
+    return {**shared, "open_pushes": len(board), "push_board": board[:BOARD_LIMIT]}
+
+
 async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, Any]]:
-    """Open pushes (to handle, not resolved), the nearest deadline first."""
+    """Every open push (to handle, not resolved), the nearest deadline first."""
     now = datetime.now(UTC)
     open_ids = sorted(await model.index(OPEN_PUSHES))
     states = await model.states("push", open_ids)
@@ -196,7 +220,7 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
             }
         )
     board.sort(key=lambda entry: (entry["due"] is None, entry["due"] or ""))
-    return board[:BOARD_LIMIT]
+    return board
 
 
 @dataclass

@@ -128,6 +128,8 @@ class Bulletin:
     notice_title: str
     document_number: str
     addressees: str
+    # The cover notice's paragraph between the addressees and 附件: what is sent and why.
+    notice_body: str
     issued_on: date
     seal_note: str
     title: str
@@ -144,10 +146,16 @@ class Bulletin:
         )
 
 
-def format_fen_as_wan_yuan(fen: int) -> str:
-    """Fen as 万元 with two decimals (1 万元 = 1,000,000 fen), rounded half up."""
+def format_wan_yuan(fen: int) -> str:
+    """Fen as the number of 万元 with two decimals (1 万元 = 1,000,000 fen), rounded half up on
+    the exact decimal (1,005,000 fen is 1.01, where a float would round to 1.00): "1,250.00"."""
     wan = (Decimal(fen) / Decimal(1_000_000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{wan:,}万元"
+    return f"{wan:,}"
+
+
+def format_fen_as_wan_yuan(fen: int) -> str:
+    """Fen as 万元, as the bulletin prints it: "1,250.00万元"."""
+    return f"{format_wan_yuan(fen)}万元"
 
 
 def _evidence_url(metric: str, period: str, dimensions: Mapping[str, str]) -> str:
@@ -215,11 +223,12 @@ def _listing(  # noqa: PLR0917 - reads as the sentence it writes
     name_of: Mapping[str, str] | None,
     unit: str,
     amount_metric: str | None = None,
-    limit: int = 16,
 ) -> list[Part]:
-    """ "历下区12个(3,456.00万元)、…" for the figures of one cut."""
+    """ "历下区12个(3,456.00万元)、…" for the figures of one cut: every one of them, so the list
+    adds up to the total it breaks down (a reader reconciles the two; a cut list, ending where
+    the codes happened to sort, would not)."""
     parts: list[Part] = []
-    for n, figure in enumerate(figures[:limit]):
+    for n, figure in enumerate(figures):
         # The figure's other dimensions (those its cut was taken within) name it too.
         dimensions = dict(figure.dimensions)
         code = dimensions[dimension]
@@ -267,7 +276,7 @@ def rule_label(rule_id: str, rule_name: str) -> str:
 
 def _detections(composer: _Composer) -> list[Part]:
     """Said only when it applies: the signals automatic detection raised, by rule, largest
-    first (a rule whose name changed between versions is listed under each name)."""
+    first, every rule (a rule whose name changed between versions is listed under each name)."""
     figures = select(
         composer.counters, "detected_signals", frozenset({"rule", "rule_name"}), composer.period
     )
@@ -275,7 +284,7 @@ def _detections(composer: _Composer) -> list[Part]:
         return []
     figures.sort(key=lambda figure: (-figure.value, figure.dimensions))
     parts: list[Part] = [";系统自动监测预警按规则:"]
-    for n, figure in enumerate(figures[:16]):
+    for n, figure in enumerate(figures):
         dimensions = dict(figure.dimensions)
         if n:
             parts.append("、")
@@ -285,8 +294,6 @@ def _detections(composer: _Composer) -> list[Part]:
                 composer.count("detected_signals", "条", **dimensions),
             )
         )
-    if len(figures) > 16:
-        parts.append("等")
     return parts
 
 
@@ -524,11 +531,13 @@ def compose_bulletin(
                 ",超期",
                 c.count("pushes_overdue", "次"),
                 *_escalations(c, departments),
-                "。分部门推送:",
+                # The breakdown counts the pushes to handle, not every push routed (copies for
+                # information are in the first figure): said so, it adds up to the second.
+                "。须签收处理的推送分部门:",
                 *_listing(
                     c, c.cut("pushes_to_handle", "department"), "department", departments, "次"
                 ),
-                ";超期:",
+                ";超期推送分部门:",
                 *_listing(
                     c, c.cut("pushes_overdue", "department"), "department", departments, "次"
                 ),
@@ -541,6 +550,12 @@ def compose_bulletin(
         notice_title=f"{issuer}关于印发《{title}》的通知",
         document_number=document_number,
         addressees="市公共资源交易管理工作联席会议成员单位,各区县(功能区)发展改革部门:",
+        notice_body=(
+            "为进一步做好公共资源交易平台整合共享工作,及时总结各有关部门和区县(功能区)"
+            f"好经验、好做法,形成了《{title}》,现印发给你们,请对照有关经验做法认真学习,"
+            "结合本行业、本地区实际情况,认真谋划和开展下一步公共资源交易领域有关工作,"
+            "持续推动我市公共资源交易工作高质量发展。"
+        ),
         issued_on=issued_on,
         seal_note=seal_note,
         title=title,

@@ -17,11 +17,18 @@ from services.reporting.domain.errors import ReportingError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?$")
+# ASCII digits only: ``\d`` would take any Unicode digit (２０２３-H1, as a Chinese IME types it),
+# which int() reads as 2023 while the counters are keyed by the name as given. Matched whole
+# (fullmatch: ``$`` would let a trailing newline through into headers and keys).
+_PATTERN = re.compile(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?")
+# The years the platform's figures can be about: its records start this century.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+ACCEPTED = "YYYY, YYYY-H1/H2, YYYY-Q1..Q4 or YYYY-MM in ASCII digits (e.g. 2023-H1)"
 
 
 class InvalidPeriod(ReportingError):
-    """A period name that is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM."""
+    """A period name that is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM (ASCII digits), or whose
+    year is before 2000 or after 2100."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,15 @@ class Period:
 
 
 def parse_period(name: str) -> Period:
-    match = _PATTERN.match(name)
+    match = _PATTERN.fullmatch(name)
     if match is None:
-        raise InvalidPeriod(
-            f"period {name!r} is not one of YYYY, YYYY-H1/H2, YYYY-Q1..Q4, YYYY-MM (e.g. 2023-H1)"
-        )
+        raise InvalidPeriod(f"period {name!r} is not one of {ACCEPTED}")
     year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidPeriod(
+            f"period {name!r}: the year must be from {FIRST_YEAR} to {LAST_YEAR}; "
+            f"periods are {ACCEPTED}"
+        )
     month, quarter, half = match.group(2), match.group(3), match.group(4)
     if month:
         return Period(name, year, int(month), int(month))

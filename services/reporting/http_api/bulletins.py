@@ -53,8 +53,11 @@ async def build_bulletin(
     except InvalidPeriod as exc:
         raise refuse("period", str(exc)) from exc
     settings = get_reporting_settings()
+    issued_on = issued_on or datetime.now(CHINA).date()
+    # A 文号's year is the year the document is issued (an H2 bulletin issued in February is
+    # 〔next year〕), not the year the bulletin is about.
     document_number = settings.bulletin_document_number.format(
-        year=period.year, number=number or settings.bulletin_default_number
+        year=issued_on.year, number=number or settings.bulletin_default_number
     )
     bulletin = compose_bulletin(
         await model.counters(),
@@ -62,7 +65,7 @@ async def build_bulletin(
         reference_labels(),
         issuer=settings.bulletin_issuer,
         document_number=document_number,
-        issued_on=issued_on or datetime.now(CHINA).date(),
+        issued_on=issued_on,
         seal_note=settings.bulletin_seal_note,
     )
     return bulletin, period.label_zh

@@ -7,6 +7,9 @@ in the tab's session storage and clears it from the address bar. Its requests ca
 the X-API-Key header — except the event stream: EventSource cannot send headers, so the page
 first exchanges its key for a one-time stream ticket (platform_core.auth.stream_tickets) and
 opens the stream with that. No route here takes a key from the URL.
+
+Both routes send a reader its view of the one shared snapshot (dashboard.as_seen_by): a
+department's push board holds only the pushes addressed to it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from services.platform_core.auth.api_keys import AuthenticationError
 from services.platform_core.auth.dependencies import api_key_store
 from services.platform_core.auth.stream_tickets import TicketRateExceeded
 from services.platform_core.http.errors import ApiError, ErrorBody
-from services.reporting.dashboard import SnapshotCache, snapshot
+from services.reporting.dashboard import SnapshotCache, as_seen_by, snapshot
 from services.reporting.http_api.bulletins import reference_labels
 from services.reporting.http_api.dependencies import (
     STREAM_TICKETS_PATH,
@@ -79,8 +82,12 @@ async def dashboard_asset(name: str) -> FileResponse:
     dependencies=[Depends(refuse_key_in_url)],
     responses=REFUSALS,
 )
-async def get_snapshot(_: Reader, model: ReadModel, period: Period = None) -> dict[str, Any]:
-    return await snapshot(model, reference_labels(), checked_period(period))
+async def get_snapshot(reader: Reader, model: ReadModel, period: Period = None) -> dict[str, Any]:
+    """The figures (the city's), and the open pushes the key may see: every one for an
+    operator, a department's own for a department key (``open_pushes`` counts them; the board
+    lists the first 100, nearest deadline first)."""
+    shared = await snapshot(model, reference_labels(), checked_period(period))
+    return as_seen_by(shared, reader)
 
 
 @router.post(
@@ -139,7 +146,8 @@ async def stream(
             data = await snapshots.latest(model, labels, period)
             if data["version"] != seen:
                 seen = data["version"]
-                yield {"event": "snapshot", "data": json.dumps(data, ensure_ascii=False)}
+                mine = as_seen_by(data, reader)
+                yield {"event": "snapshot", "data": json.dumps(mine, ensure_ascii=False)}
             await asyncio.sleep(poll_s)
 
     return EventSourceResponse(events(), ping=15)

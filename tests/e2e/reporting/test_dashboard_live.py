@@ -65,8 +65,10 @@ async def test_a_registration_appears_on_the_open_dashboard(
     totals = shown.json()["totals"]
     assert await page.inner_text("#total-registrations") == str(totals["registrations"])
     assert await page.inner_text("#total-deals") == str(totals["deals_on_platform"])
-    deal_wan = f"{totals['deal_amount_on_platform_fen'] / 1_000_000:.2f}"
-    assert await page.inner_text("#total-deal-amount") == deal_wan
+    # 万元 as the server formats them (the bulletin's half-up rounding on exact decimals).
+    assert await page.inner_text("#total-deal-amount") == totals["deal_amount_on_platform_wan_yuan"]
+    assert await page.inner_text("#total-amount") == totals["registered_amount_wan_yuan"]
+    assert await page.inner_text("#open-pushes") == str(shown.json()["open_pushes"])
     cell = page.locator(f'td[data-region="{REGION}"]')
     before = int(await cell.inner_text()) if await cell.count() else 0
     await page.evaluate("window.__notReloaded = true")

@@ -4,7 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.platform_core.http.errors import ApiError
+from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.periods import InvalidPeriod, parse_period, periods_of
+from services.reporting.http_api.bulletins import build_bulletin
+from services.reporting.http_api.metrics import checked_period
+from tests.unit.reporting.factories import ledger_read_model
 
 
 def test_an_instant_falls_in_periods_of_chinas_calendar() -> None:
@@ -44,3 +49,41 @@ def test_period_names(name: str, first: int, last: int, label: str) -> None:
 def test_bad_period_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidPeriod):
         parse_period(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "２０２３-H1",  # full-width digits, as a Chinese IME types them
+        "２０２３",
+        "2023-０５",
+        "٢٠٢٣-H1",  # Arabic-Indic digits: \d would take these too
+        "2023-H1\n",  # $ would have let a trailing newline through
+    ],
+)
+def test_only_ascii_digits_name_a_period(name: str) -> None:
+    with pytest.raises(InvalidPeriod, match="ASCII digits"):
+        parse_period(name)
+
+
+@pytest.mark.parametrize("name", ["1999", "0000-H1", "1023-05", "2101", "9999-Q4"])
+def test_implausible_years_are_refused_saying_which_are_taken(name: str) -> None:
+    with pytest.raises(InvalidPeriod, match="from 2000 to 2100"):
+        parse_period(name)
+
+
+@pytest.mark.parametrize("name", ["2000", "2100-H2", "2099-12"])
+def test_the_years_at_the_bounds_are_taken(name: str) -> None:
+    assert parse_period(name).name == name
+
+
+@pytest.mark.parametrize("name", ["２０２３-H1", "1999"])
+async def test_the_api_refuses_such_a_period_with_the_shared_422(name: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        checked_period(name)
+    assert (caught.value.status, caught.value.code) == (422, "invalid_request")
+    assert [detail.field for detail in caught.value.details] == ["period"]
+    assert "YYYY-H1/H2" in caught.value.message
+    with pytest.raises(ApiError) as refused:
+        await build_bulletin(ledger_read_model(Ledger()), name, None, None)
+    assert refused.value.status == 422

@@ -58,12 +58,17 @@
 
   function draw(data) {
     document.getElementById("total-registrations").textContent = data.totals.registrations;
-    const wan = data.totals.registered_amount_fen / 1000000;
-    document.getElementById("total-amount").textContent = wan.toFixed(2);
+    // 万元 as the server formats them (the bulletin's exact half-up rounding, not a float's).
+    document.getElementById("total-amount").textContent = data.totals.registered_amount_wan_yuan;
     document.getElementById("total-deals").textContent = data.totals.deals_on_platform;
     document.getElementById("total-deal-amount").textContent =
-      (data.totals.deal_amount_on_platform_fen / 1000000).toFixed(2);
-    document.getElementById("open-pushes").textContent = data.push_board.length;
+      data.totals.deal_amount_on_platform_wan_yuan;
+    // All the open pushes this key may see; the board below lists the nearest 100 of them.
+    document.getElementById("open-pushes").textContent = data.open_pushes;
+    document.getElementById("board-note").textContent =
+      data.open_pushes > data.push_board.length
+        ? `共 ${data.open_pushes} 条,列出时限最近的 ${data.push_board.length} 条`
+        : "";
     document.getElementById("resolved-pushes").textContent = data.totals.pushes_resolved;
     // The measures taken (处罚、约谈、移送有关机关、不予处理), those taken at all.
     document.getElementById("resolved-measures").textContent = data.pushes_resolved_by_measure
