@@ -5,6 +5,9 @@ topic), evaluate the rule registry on every relevant event, file findings as rep
 Idempotent by event id: an intake event already applied is skipped; one applied again after a
 crash (state not yet marked) re-files reports whose ids and event ids are fixed by the finding,
 so the report projection and the router keep one copy.
+
+A sign open to joiners (bidders sharing one value) is filed once, when first seen; a bidder
+sharing its value later is recorded beside the sign, not reported again (``findings``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from services.abnormal_push.domain.detection import evaluate_all, registry
-from services.abnormal_push.domain.detection.findings import report_from_finding
+from services.abnormal_push.domain.detection.findings import (
+    FiledSign,
+    Filing,
+    plan_filings,
+    report_from_finding,
+)
 from services.abnormal_push.domain.detection.intake_facts import (
     AnnouncementSeen,
     BidSeen,
@@ -60,6 +68,7 @@ from services.abnormal_push.domain.detection.remote_eval_facts import (
     RemoteEvaluationSeen,
 )
 from services.abnormal_push.domain.detection.rules.price_close_to_runner_up import relative_gap
+from services.abnormal_push.domain.reports import Subject, SubjectKind
 from services.abnormal_push.domain.routing import derived_event_id
 from services.abnormal_push.event_codec import (
     evaluation_fact_from_envelope,
@@ -110,7 +119,13 @@ EXPERT_WATCH_LEASE_MS = 10_000
 # Qualifying no-shows held until their committee is unsealed ("expert|evaluation" -> JSON), for
 # operators: the not-applied list holds every rule's last few cases only.
 HELD = DETECTION + "held-until-award"
-FINDINGS = DETECTION + "findings"  # hash rule id -> count of reports filed
+# Per rule, the set of the ids of the reports it filed: a report found again (a later bid
+# re-evaluates the section; a replay re-files) is counted once. "filing-rules" lists the rules.
+FILED_REPORTS = DETECTION + "filed-reports:"
+FILING_RULES = DETECTION + "filing-rules"
+# The signs open to joiners already reported (sign key -> JSON of the FiledSign): which report
+# each is under, and who shared its value after.
+SIGNS = DETECTION + "signs"
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
 
@@ -146,6 +161,25 @@ def _no_show_to_json(no_show: ExpertNoShow) -> str:
 def _no_show_from_json(raw: bytes | str) -> ExpertNoShow:
     data = json.loads(raw)
     return ExpertNoShow(**{**data, "at": datetime.fromisoformat(data["at"])})
+
+
+def _sign_to_json(sign: FiledSign) -> str:
+    return json.dumps(asdict(sign), ensure_ascii=False)
+
+
+def _sign_from_json(raw: bytes | str) -> FiledSign:
+    data = json.loads(raw)
+    return FiledSign(
+        sign_key=data["sign_key"],
+        rule_id=data["rule_id"],
+        report_id=data["report_id"],
+        reported=tuple(data["reported"]),
+        joined=tuple(
+            Subject(**{**subject, "kind": SubjectKind(subject["kind"])})
+            for subject in data["joined"]
+        ),
+        source_event_ids=tuple(data["source_event_ids"]),
+    )
 
 
 def _held_field(expert_pseudonym: str, evaluation_id: str) -> str:
@@ -238,7 +272,7 @@ class DetectionState:
         evaluation: RemoteEvaluationSeen | None = None,
         no_show: ExpertNoShow | None = None,
         unsealed: CommitteeUnsealedSeen | None = None,
-        findings: Sequence[Finding] = (),
+        filings: Sequence[Filing] = (),
         not_applied: Sequence[NotApplied] = (),
         released: Sequence[str] = (),
         fence: RedisLease | None = None,
@@ -272,8 +306,12 @@ class DetectionState:
                 not_applied=not_applied,
                 released=released,
             )
-            for finding in findings:
-                pipe.hincrby(FINDINGS, finding.definition.rule_id, 1)
+            for filing in filings:
+                rule_id = filing.finding.definition.rule_id
+                pipe.sadd(FILED_REPORTS + rule_id, filing.report_id)
+                pipe.sadd(FILING_RULES, rule_id)
+                if filing.sign is not None and (filing.files_report or filing.joiners):
+                    pipe.hset(SIGNS, filing.sign.sign_key, _sign_to_json(filing.sign))
             for outcome in not_applied:
                 entry = {
                     "rule_id": outcome.rule_id,
@@ -334,8 +372,25 @@ class DetectionState:
         return frozenset(e for e, stamp in zip(evaluation_ids, stamps, strict=True) if stamp)
 
     async def findings_by_rule(self) -> dict[str, int]:
-        raw: dict[Any, Any] = await self._redis.hgetall(FINDINGS)
-        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+        """How many reports each rule filed: distinct report ids, however often found."""
+        raw: set[Any] = await self._redis.smembers(FILING_RULES)
+        rule_ids = sorted(k.decode() if isinstance(k, bytes) else k for k in raw)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for rule_id in rule_ids:
+                pipe.scard(FILED_REPORTS + rule_id)
+            counts = await pipe.execute()
+        return {rule_id: int(count) for rule_id, count in zip(rule_ids, counts, strict=True)}
+
+    async def filed_signs(self, sign_keys: Iterable[str]) -> dict[str, FiledSign]:
+        """Those of the signs open to joiners that were reported, by sign key."""
+        keys = sorted(set(sign_keys))
+        if not keys:
+            return {}
+        raw = await self._redis.hmget(SIGNS, keys)
+        return {key: _sign_from_json(value) for key, value in zip(keys, raw, strict=True) if value}
+
+    async def filed_sign(self, sign_key: str) -> FiledSign | None:
+        return (await self.filed_signs([sign_key])).get(sign_key)
 
     async def held_until_award(self) -> list[dict[str, str]]:
         """The qualifying no-shows whose report waits for the award, oldest first."""
@@ -390,14 +445,14 @@ class Detector:
         disclosed = await self._state.unsealed(sorted({n.evaluation_id for n in history}))
         trigger = ExpertNoShowTrigger(event_id, no_show.at, no_show, history, projects, disclosed)
         outcomes = evaluate_all(trigger, registry())
-        findings = [o for o in outcomes if isinstance(o, Finding)]
+        filings = await self._plan(outcomes)
         # A finding may concern a later no-show this one brought to the threshold: it is
         # filed as of that no-show, as it would have been had they arrived in time order.
-        await self._file([(f, max(trigger.at, f.act_at)) for f in findings])
+        await self._file([(f, max(trigger.at, f.finding.act_at)) for f in filings])
         await self._state.commit(
             event_id,
             no_show=no_show,
-            findings=findings,
+            filings=filings,
             not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
             fence=self._expert_watch,
         )
@@ -415,12 +470,12 @@ class Detector:
                 event_id, fact.at, fact.evaluation_id, history, projects
             )
             outcomes += evaluate_all(trigger, registry())
-        findings = [o for o in outcomes if isinstance(o, Finding)]
-        await self._file([(f, max(fact.at, f.act_at)) for f in findings])
+        filings = await self._plan(outcomes)
+        await self._file([(f, max(fact.at, f.finding.act_at)) for f in filings])
         await self._state.commit(
             event_id,
             unsealed=fact,
-            findings=findings,
+            filings=filings,
             not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
             released=[_held_field(expert, fact.evaluation_id) for expert in absent],
             fence=self._expert_watch,
@@ -438,14 +493,32 @@ class Detector:
         projects = await self._state.projects(n.project_id for n in history if n.project_id)
         return history, projects
 
-    async def _file(self, findings: Sequence[tuple[Finding, datetime]]) -> None:
+    async def _plan(self, outcomes: Sequence[Outcome]) -> list[Filing]:
+        """The filing of each finding among the outcomes, given the signs already reported."""
+        findings = [o for o in outcomes if isinstance(o, Finding)]
+        filed = await self._state.filed_signs(f.sign_key for f in findings if f.open_to_joiners)
+        return plan_filings(findings, filed)
+
+    async def _file(self, filings: Sequence[tuple[Filing, datetime]]) -> None:
+        """Publish the reports the filings file (stored as filed at commit, after this: a crash
+        in between re-files them under the same ids)."""
         trading_centre = load_routing_table().trading_centre
-        for finding, filed_at in findings:
-            report = report_from_finding(finding, trading_centre, filed_at=filed_at)
+        for filing, filed_at in filings:
+            rule_id = filing.finding.definition.rule_id
+            if filing.joiners:
+                log.info(
+                    "rule %s: %s joined the sign of report %s (not reported again)",
+                    rule_id,
+                    ", ".join(s.identity for s in filing.joiners),
+                    filing.report_id,
+                )
+            if not filing.files_report:
+                continue
+            report = report_from_finding(filing.finding, trading_centre, filed_at=filed_at)
             await publish_report(
                 self._publisher, report, derived_event_id("report-filed", report.report_id)
             )
-            log.info("rule %s fired: report %s", finding.definition.rule_id, report.report_id)
+            log.info("rule %s fired: report %s", rule_id, report.report_id)
 
     async def _apply_fact(self, event_id: str, fact: IntakeFact) -> None:
         if isinstance(fact, ProjectSeen):
@@ -543,9 +616,9 @@ class Detector:
                 fact.outstanding_documents,
             )
         outcomes = [o for t in (trigger, *more) for o in evaluate_all(t, registry())]
-        findings = [o for o in outcomes if isinstance(o, Finding)]
+        filings = await self._plan(outcomes)
         not_applied = [o for o in outcomes if isinstance(o, NotApplied)]
-        await self._file([(finding, trigger.at) for finding in findings])
+        await self._file([(filing, trigger.at) for filing in filings])
         for outcome in not_applied:
             log.info("rule %s not applied to %s: %s", outcome.rule_id, event_id, outcome.reason)
         await self._state.commit(
@@ -553,6 +626,6 @@ class Detector:
             bid=bid,
             gap=gap,
             evaluated=evaluated,
-            findings=findings,
+            filings=filings,
             not_applied=not_applied,
         )

@@ -1,11 +1,95 @@
-"""A rule's finding becomes a detected report, filed by the trading centre's platform."""
+"""A rule's finding becomes a detected report, filed by the trading centre's platform.
+
+A sign open to joiners (bidders sharing one value) is reported once: by the report filed when
+it is first seen. The platform has no event that amends a filed report (AbnormalReportFiled is
+the only report event, and the stream side keeps the first copy of a report id), so a bidder
+who shares the value later is not put in a new report, which would reach every department again
+and count twice in the bulletin: detection records the joiner beside the sign instead.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.abnormal_push.domain.detection.model import Finding
-from services.abnormal_push.domain.reports import AbnormalReport, DetectionTrail, ReportSource
+from services.abnormal_push.domain.reports import (
+    AbnormalReport,
+    DetectionTrail,
+    ReportSource,
+    Subject,
+)
+
+
+@dataclass(frozen=True)
+class FiledSign:
+    """A sign open to joiners that was reported: the report filed when it was first seen, and
+    the subjects who shared its value after (whom that report does not name)."""
+
+    sign_key: str
+    rule_id: str
+    report_id: str
+    reported: tuple[str, ...]  # identities of the subjects the report names
+    joined: tuple[Subject, ...] = ()  # subjects who shared the value later, in the order seen
+    # The trading events behind the sign: the report's, then those of the joiners.
+    source_event_ids: tuple[str, ...] = ()
+
+    def knows(self, subject: Subject) -> bool:
+        return subject.identity in self.reported or any(
+            joined.identity == subject.identity for joined in self.joined
+        )
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What becomes of one finding: the report it comes under and whether that report is filed
+    now. ``sign`` is the record of a sign open to joiners as it stands after this finding."""
+
+    finding: Finding
+    report_id: str
+    files_report: bool
+    joiners: tuple[Subject, ...] = ()
+    sign: FiledSign | None = None
+
+
+def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) -> list[Filing]:
+    """The filing of each finding, given the signs open to joiners already reported (by sign
+    key). A sign first seen files its report; seen again, it files none, whoever joined it.
+    Other findings file their report each time they are found: its id is fixed by the finding,
+    so the stream side keeps one copy. Pure: the same findings and signs, the same filings."""
+    known = dict(filed)
+    filings: list[Filing] = []
+    for finding in findings:
+        if not finding.open_to_joiners:
+            filings.append(Filing(finding, finding.report_id, files_report=True))
+            continue
+        sign = known.get(finding.sign_key)
+        if sign is None:
+            sign = FiledSign(
+                sign_key=finding.sign_key,
+                rule_id=finding.definition.rule_id,
+                report_id=finding.report_id,
+                reported=tuple(s.identity for s in finding.subjects),
+                source_event_ids=finding.source_event_ids,
+            )
+            filings.append(Filing(finding, sign.report_id, files_report=True, sign=sign))
+        else:
+            joiners = tuple(s for s in finding.subjects if not sign.knows(s))
+            if joiners:
+                new_events = tuple(
+                    e for e in finding.source_event_ids if e not in sign.source_event_ids
+                )
+                sign = replace(
+                    sign,
+                    joined=sign.joined + joiners,
+                    source_event_ids=sign.source_event_ids + new_events,
+                )
+            filings.append(
+                Filing(finding, sign.report_id, files_report=False, joiners=joiners, sign=sign)
+            )
+        known[finding.sign_key] = sign
+    return filings
 
 
 def report_from_finding(

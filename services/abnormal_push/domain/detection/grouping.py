@@ -51,7 +51,9 @@ def shared_value_findings(
     evidence_name: str,
     describe: Callable[[str, Sequence[Bid]], str],
 ) -> list[Finding]:
-    """One finding per value that the bids of different bidders on the section share."""
+    """One finding per value that the bids of different bidders on the section share. Each is
+    open to joiners: a bidder who shares the value later widens the same sign, which is filed
+    once (``findings.plan_filings``), not reported again with one more bidder."""
     return [
         Finding(
             definition=definition,
@@ -62,6 +64,7 @@ def shared_value_findings(
             source_event_ids=tuple(b.event_id for b in bids),
             evidence_values=((evidence_name, value),),
             act_at=max(b.submitted_at for b in bids),
+            open_to_joiners=True,
         )
         for value, bids in shared_by_different_bidders(trigger.bids, value_of).items()
     ]

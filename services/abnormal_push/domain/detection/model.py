@@ -258,20 +258,34 @@ class Finding:
     source_event_ids: tuple[str, ...]
     evidence_values: tuple[tuple[str, str], ...]
     act_at: datetime
+    # True for a sign that more subjects may join later: bidders found sharing one value (an
+    # IP, an account, ...). Every bid re-evaluates the section, so a third bidder sharing the
+    # value comes back as a wider finding of the same sign; it is one sign, reported once.
+    open_to_joiners: bool = False
+
+    @property
+    def sign_key(self) -> str:
+        """What makes two findings the same sign: the rule, the project, the section and the
+        values found, and, unless the sign is open to joiners, the subjects too."""
+        return self._identity(with_subjects=not self.open_to_joiners)
 
     @property
     def report_id(self) -> str:
-        """Fixed by what was found, so re-evaluating the same events files the same report."""
-        identity = "|".join(
-            [
-                self.definition.rule_id,
-                self.project.project_id,
-                self.bid_section_code,
-                ",".join(sorted(s.identity for s in self.subjects)),
-                ",".join(f"{k}={v}" for k, v in sorted(self.evidence_values)),
-            ]
-        )
-        return str(uuid.uuid5(DETECTION_NAMESPACE, identity))
+        """The id of the report filed for this finding when its sign is first seen: fixed by
+        what was found, so re-evaluating the same events files the same report. A sign open to
+        joiners keeps the id of its first report whoever joins it later (see
+        ``findings.plan_filings``)."""
+        return str(uuid.uuid5(DETECTION_NAMESPACE, self._identity(with_subjects=True)))
+
+    def _identity(self, *, with_subjects: bool) -> str:
+        # The subjects' place in the string is the one report ids were first derived with:
+        # changing it would re-file, under new ids, every sign already reported when the
+        # detection state is rebuilt from the topics.
+        parts = [self.definition.rule_id, self.project.project_id, self.bid_section_code]
+        if with_subjects:
+            parts.append(",".join(sorted(s.identity for s in self.subjects)))
+        parts.append(",".join(f"{k}={v}" for k, v in sorted(self.evidence_values)))
+        return "|".join(parts)
 
 
 @dataclass(frozen=True)
