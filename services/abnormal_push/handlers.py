@@ -12,7 +12,10 @@ Redis and broker without Faust.
   time, dated at the moment the deadline ran out (not when the timer noticed), so backfilled
   history is counted in its own period. Its clock is a parameter, so deadlines across holidays
   can be tested at any instant. It first states the real deadlines (PushDeadlinesSet) of
-  pushes routed with estimates, as soon as the holiday calendar covers them.
+  pushes routed with estimates, as soon as the holiday calendar covers them; until then it
+  judges, of such a push, the deadline that is real already (the sign-for deadline of a push
+  whose feedback deadline alone runs into a year the calendar does not cover), which the due
+  index leaves out (domain.deadlines).
 """
 
 from __future__ import annotations
@@ -222,7 +225,8 @@ class DeadlineWatch:
 
     async def tick(self, now: datetime) -> list[tuple[str, str]]:
         """Emit the overdue and escalation events due at ``now``; (push id, deadline) pairs."""
-        await self.state_real_deadlines(now)
+        estimated = await self._estimated_pushes()
+        stated = set(await self._state_real_deadlines(estimated, now))
         emitted: list[tuple[str, str]] = []
         # Escalations emitted in this tick are not in the read model yet.
         raised_now: dict[str, int] = {}
@@ -240,20 +244,57 @@ class DeadlineWatch:
                 emitted.append((push_id, passed.value))
                 raised_now[push_id] = raised_now.get(push_id, 0) + 1
             await self._read_model.forget_due(push_id, deadline)
+        for push in estimated:
+            if push.push_id not in stated:  # stated: judged once the real ones are projected
+                emitted += await self._judge_real_among_estimates(push, now, raised_now)
         return emitted
+
+    async def _judge_real_among_estimates(
+        self, push: Push, now: datetime, raised_now: dict[str, int]
+    ) -> list[tuple[str, str]]:
+        """Judge the deadlines of a push routed with estimates that are real all the same: those
+        whose own working days the calendar covers. The due index holds none of this push's
+        deadlines (its one flag says estimated), so it is judged here, at every tick, from the
+        estimated-deadlines set; once marked overdue a deadline is not judged again."""
+        dues = self._deadlines.counted_due_times(push.severity, push.routed_at)
+        real = {
+            deadline: due
+            for deadline, due, is_estimate in (
+                (Deadline.SIGN_FOR, dues.sign_for_due, dues.sign_for_estimated),
+                (Deadline.FEEDBACK, dues.feedback_due, dues.feedback_estimated),
+            )
+            if not is_estimate
+        }
+        emitted: list[tuple[str, str]] = []
+        for passed, due_at in overdue_now(push, now, real):
+            if await self._settling(push.push_id, due_at):
+                continue  # judged at a later tick
+            level = next_escalation_level(push) + raised_now.get(push.push_id, 0)
+            await self._emit(push, passed, due_at, level)
+            emitted.append((push.push_id, passed.value))
+            raised_now[push.push_id] = raised_now.get(push.push_id, 0) + 1
+        return emitted
+
+    async def _estimated_pushes(self) -> list[Push]:
+        """The handler pushes whose deadlines are (partly) estimates, read at once."""
+        estimated = await self._read_model.with_estimated_deadlines()
+        return [
+            push for push in await self._read_model.pushes(estimated) if push.deadlines_estimated
+        ]
 
     async def state_real_deadlines(self, now: datetime) -> list[str]:
         """Emit PushDeadlinesSet for each push routed with estimated deadlines whose year the
         calendar now covers; the pushes stated. Each push's real deadlines are counted from its
         routing, as they would have been, and judged from the next tick on (a deadline already
         past is overdue at once, dated when it ran out). Until the calendar covers a year, its
-        pushes wait: never judged against a guess."""
+        pushes wait: never judged against a guess (but see
+        :meth:`_judge_real_among_estimates`)."""
+        return await self._state_real_deadlines(await self._estimated_pushes(), now)
+
+    async def _state_real_deadlines(self, estimated: list[Push], now: datetime) -> list[str]:
         stated: list[str] = []
         waiting = 0
-        estimated = await self._read_model.with_estimated_deadlines()
-        for push in await self._read_model.pushes(estimated):  # one read for them all
-            if not push.deadlines_estimated:
-                continue
+        for push in estimated:
             dues = self._deadlines.published_due_times(push.severity, push.routed_at)
             if dues is None:
                 waiting += 1

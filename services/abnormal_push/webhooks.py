@@ -10,8 +10,11 @@ Each routed push to a department with a webhook becomes one delivery, id = the P
 id, queued idempotently (a replayed event finds its delivery queued or done). The deliverer
 claims due deliveries with a lease (a crashed worker's claim expires and another retries),
 POSTs the signed push, and on anything but a 2xx reschedules with backoff. Every attempt is
-logged; a delivery succeeds once and is never sent again after that. The pull inbox does not
-depend on any of this.
+logged; a delivery succeeds once and is never sent again after that. One still failing a week
+after it was queued (or after 1000 attempts: domain.webhook_delivery) is given up: its last
+attempt is logged with outcome ``gave_up`` (GET /v1/webhooks/deliveries) and it is never sent
+again, like a delivered one. The pull inbox does not depend on any of this: the push stays in
+it either way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from services.abnormal_push.domain.webhook_delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    GiveUpPolicy,
     retry_delay,
     signature,
 )
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 WEBHOOKS = PREFIX + "webhooks"
 QUEUE = PREFIX + "webhook:queue"
 JOBS = PREFIX + "webhook:jobs"
+# Deliveries finished: delivered, or given up (never queued again, not even by a replay).
 DELIVERED = PREFIX + "webhook:delivered"
 LOG = PREFIX + "webhook:log:"
 LOG_LENGTH = 1000
@@ -123,7 +128,7 @@ class WebhookStore:
         """Queue a delivery unless it is queued or delivered already."""
         if await self._redis.sismember(DELIVERED, delivery_id):
             return False
-        job = {"department": department, "payload": payload, "attempt": 0}
+        job = {"department": department, "payload": payload, "attempt": 0, "queued_at": time.time()}
         if not await self._redis.hsetnx(JOBS, delivery_id, json.dumps(job, ensure_ascii=False)):
             return False
         await self._redis.zadd(QUEUE, {delivery_id: time.time()}, nx=True)
@@ -144,6 +149,13 @@ class WebhookStore:
         return claimed
 
     async def succeeded(self, delivery_id: str, job: dict[str, Any], entry: dict[str, Any]) -> None:
+        await self._finish(delivery_id, job, entry)
+
+    async def gave_up(self, delivery_id: str, job: dict[str, Any], entry: dict[str, Any]) -> None:
+        """The delivery is abandoned: its last attempt logged, never sent again."""
+        await self._finish(delivery_id, job, entry)
+
+    async def _finish(self, delivery_id: str, job: dict[str, Any], entry: dict[str, Any]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.sadd(DELIVERED, delivery_id)
             pipe.zrem(QUEUE, delivery_id)
@@ -178,6 +190,7 @@ class WebhookDeliverer:
         webhook_key: bytes,
         allowed_networks: Iterable[IPNetwork] = (),
         resolve: Resolver = resolve_host,
+        give_up: GiveUpPolicy | None = None,
     ) -> None:
         self._store = store
         self._client = client
@@ -187,12 +200,18 @@ class WebhookDeliverer:
         self._key_id = key_fingerprint(webhook_key)
         self._allowed = tuple(allowed_networks)
         self._resolve = resolve
+        self._give_up = give_up or GiveUpPolicy()
 
     async def deliver_due(self) -> int:
         """Attempt every due delivery once; the number attempted."""
         claimed = await self._store.claim_due()
         for delivery_id, job in claimed:
-            await self.attempt(delivery_id, job)
+            try:
+                await self.attempt(delivery_id, job)
+            except Exception:
+                # One delivery's fault must not hold up the others claimed with it; this one
+                # is claimed again when its lease runs out.
+                log.exception("webhook %s: attempt not completed", delivery_id)
         return len(claimed)
 
     async def attempt(self, delivery_id: str, job: dict[str, Any]) -> None:
@@ -223,6 +242,16 @@ class WebhookDeliverer:
         entry["status"] = status
         if not error:
             await self._store.succeeded(delivery_id, job, entry | {"outcome": "delivered"})
+            return
+        gave_up = self._give_up.gives_up(job["attempt"], job.get("queued_at"), time.time())
+        if gave_up:
+            entry |= {
+                "outcome": "gave_up",
+                "error": error,
+                "gave_up": f"{gave_up}; not sent again, the push stays in the pull inbox",
+            }
+            log.warning("webhook %s to %s given up: %s (%s)", delivery_id, hook.url, gave_up, error)
+            await self._store.gave_up(delivery_id, job, entry)
             return
         delay = retry_delay(job["attempt"], self._base, self._cap)
         entry |= {"outcome": "failed", "error": error, "retry_in_s": delay}

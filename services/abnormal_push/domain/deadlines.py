@@ -3,12 +3,21 @@
 A limit of N working days ends at 24:00 Asia/Shanghai of the Nth working day after the day the
 push was routed (the routing day itself does not count, as with statutory periods). The
 calendar comes from ``chinese_calendar``, which follows the State Council's yearly notice and
-covers the years it has data for and no further. A push whose deadlines need a year it does
-not cover yet is still routed at once, with *estimated* deadlines (Monday to Friday counted)
-that the department sees marked as estimates; they are never judged. Once a release of the
-package covers the year, the deadline watch counts the real ones and states them
-(PushDeadlinesSet): a department is never found late against a guess, e.g. on New Year's Day
-or in the Spring Festival week.
+covers the years it has data for and no further.
+
+Each of a push's two deadlines is counted on its own. One whose working days the calendar
+covers is real, and judged like any other. One that needs a year the calendar does not cover
+yet is an *estimate* (Monday to Friday counted for that year) that the department sees marked
+as such; it is never judged: a department is never found late against a guess, e.g. on New
+Year's Day or in the Spring Festival week. So a push routed in mid-December has a real sign-for
+deadline (judged) and an estimated feedback deadline (not yet).
+
+What happens once the calendar is updated: the push keeps the estimate it was routed with
+(``deadlines_estimated`` stays true in the API, the estimate still shown) until the deadline
+watch, counting again with the release that covers the year, states the real deadlines
+(PushDeadlinesSet); the real ones then replace the estimates and are judged from the next
+tick on (one already past is overdue at once, dated when it ran out). A sign-for deadline that
+was real from the start is stated again unchanged, so its judgement stands.
 """
 
 from __future__ import annotations
@@ -85,11 +94,17 @@ class Limits:
 
 @dataclass(frozen=True)
 class PushDues:
-    """A push's two deadlines, and whether they are estimates (see the module's docstring)."""
+    """A push's two deadlines, and which of them are estimates (see the module's docstring)."""
 
     sign_for_due: datetime
     feedback_due: datetime
-    estimated: bool = False
+    sign_for_estimated: bool = False
+    feedback_estimated: bool = False
+
+    @property
+    def estimated(self) -> bool:
+        """Whether either deadline is an estimate (a push's ``deadlines_estimated``)."""
+        return self.sign_for_estimated or self.feedback_estimated
 
 
 WorkingDayCalendar = Callable[[date], bool | None]
@@ -115,33 +130,45 @@ class DeadlinePolicy:
         return cls(limits)
 
     def due_times(self, severity: Severity, routed_at: datetime) -> PushDues:
-        """The deadlines of a push routed at ``routed_at``: the real ones, or estimates while
-        the calendar does not cover their year."""
-        published = self.published_due_times(severity, routed_at)
-        if published is not None:
-            return published
+        """The deadlines of a push routed at ``routed_at``, each real or, while the calendar
+        does not cover its year, estimated (logged: the package wants upgrading)."""
+        dues = self.counted_due_times(severity, routed_at)
+        if dues.estimated:
+            estimated = [
+                name
+                for name, is_estimate in (
+                    ("sign-for", dues.sign_for_estimated),
+                    ("feedback", dues.feedback_estimated),
+                )
+                if is_estimate
+            ]
+            log.warning(
+                "no holiday data for the %s of a push routed at %s: estimated (Monday to "
+                "Friday) until chinese_calendar covers the year",
+                " and ".join(estimated) + (" deadlines" if len(estimated) > 1 else " deadline"),
+                routed_at.isoformat(),
+            )
+        return dues
+
+    def counted_due_times(self, severity: Severity, routed_at: datetime) -> PushDues:
+        """:meth:`due_times` without the warning (the deadline watch counts them every tick)."""
         limits = self.by_severity[severity]
-        log.warning(
-            "no holiday data for the deadlines of a push routed at %s: estimated (Monday to "
-            "Friday) until chinese_calendar covers the year",
-            routed_at.isoformat(),
-        )
-        return PushDues(
-            due_after(routed_at, limits.sign_for_working_days, self._estimated_day),
-            due_after(routed_at, limits.feedback_working_days, self._estimated_day),
-            estimated=True,
-        )
+        sign_for, sign_for_estimated = self._due(routed_at, limits.sign_for_working_days)
+        feedback, feedback_estimated = self._due(routed_at, limits.feedback_working_days)
+        return PushDues(sign_for, feedback, sign_for_estimated, feedback_estimated)
 
     def published_due_times(self, severity: Severity, routed_at: datetime) -> PushDues | None:
-        """The real deadlines, or None while the calendar does not cover their year."""
-        limits = self.by_severity[severity]
+        """Both real deadlines, or None while the calendar does not cover either's year."""
+        dues = self.counted_due_times(severity, routed_at)
+        return None if dues.estimated else dues
+
+    def _due(self, routed_at: datetime, working_days: int) -> tuple[datetime, bool]:
+        """One deadline, and whether it is an estimate: counted on the published calendar if
+        it covers every day the count goes through, else with the estimate for the rest."""
         try:
-            return PushDues(
-                due_after(routed_at, limits.sign_for_working_days, self._published_day),
-                due_after(routed_at, limits.feedback_working_days, self._published_day),
-            )
+            return due_after(routed_at, working_days, self._published_day), False
         except _Unpublished:
-            return None
+            return due_after(routed_at, working_days, self._estimated_day), True
 
     def _published_day(self, day: date) -> bool:
         working = self.calendar(day)

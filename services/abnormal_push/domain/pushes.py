@@ -3,10 +3,16 @@
 Overdue is not a status of its own but a mark on the push (which deadline passed, when), since
 an overdue push still has to be signed for and answered. Every step keeps who did it and when.
 The state is rebuilt by folding the push's events with :func:`apply_push_event`.
+
+The deadline watch judges the read model, which may lag behind the topic (a restart catching
+up, a slow projector): it can find a push unanswered whose in-time sign-for is already on the
+topic, ahead of the PushOverdue it then emits. The fold has the last word: a PushOverdue or
+PushEscalated for a deadline the push met in time changes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -200,26 +206,45 @@ class Push:
     def due(self, deadline: Deadline) -> datetime | None:
         return self.sign_for_due if deadline is Deadline.SIGN_FOR else self.feedback_due
 
-    def pending_deadlines(self) -> list[tuple[Deadline, datetime]]:
+    def met_in_time(self, deadline: Deadline, due: datetime | None = None) -> bool:
+        """Whether the step ``deadline`` asks for was done by its due time (the push's, or
+        ``due`` where the push states none)."""
+        due = self.due(deadline) or due
+        met = self.met_at(deadline)
+        return met is not None and due is not None and met <= due
+
+    def pending_deadlines(
+        self, real: Mapping[Deadline, datetime] | None = None
+    ) -> list[tuple[Deadline, datetime]]:
         """Deadlines the deadline watch still has to judge: not marked overdue, and either not
         met yet or met after they ran out (a backfilled late answer is overdue all the same).
-        Estimated deadlines are never judged: the real ones replace them first."""
-        if self.role is not PushRole.HANDLER or self.deadlines_estimated:
+
+        Estimated deadlines are never judged. A push routed with estimates carries one flag
+        for both (``deadlines_estimated``), so the watch tells them apart by counting again on
+        the published calendar: a deadline in ``real`` with the very time the push states is
+        real and judged (typically the sign-for deadline of a push whose feedback deadline
+        alone runs into a year the calendar does not cover); the others wait until the real
+        ones replace them (PushDeadlinesSet)."""
+        if self.role is not PushRole.HANDLER:
             return []
         pending: list[tuple[Deadline, datetime]] = []
         for deadline in Deadline:
             due = self.due(deadline)
             if due is None or deadline in self.overdue:
                 continue
-            met = self.met_at(deadline)
-            if met is None or met > due:
+            if self.deadlines_estimated and (real is None or real.get(deadline) != due):
+                continue  # an estimate
+            if not self.met_in_time(deadline):
                 pending.append((deadline, due))
         return pending
 
 
-def overdue_now(push: Push, now: datetime) -> list[tuple[Deadline, datetime]]:
-    """The deadlines of ``push`` that have passed at ``now`` unmet (or met late), not yet marked."""
-    return [(deadline, due) for deadline, due in push.pending_deadlines() if now >= due]
+def overdue_now(
+    push: Push, now: datetime, real: Mapping[Deadline, datetime] | None = None
+) -> list[tuple[Deadline, datetime]]:
+    """The deadlines of ``push`` that have passed at ``now`` unmet (or met late), not yet marked
+    (``real``: see :meth:`Push.pending_deadlines`)."""
+    return [(deadline, due) for deadline, due in push.pending_deadlines(real) if now >= due]
 
 
 def last_act_at(push: Push) -> datetime:
@@ -376,6 +401,8 @@ def _transferred(push: Push, event: PushTransferred) -> Push:
 def _overdue(push: Push, event: PushOverdue) -> Push:
     if event.deadline in push.overdue:
         return push
+    if push.met_in_time(event.deadline, event.due_at):
+        return push  # judged on a read model behind the topic: void (module docstring)
     late = replace(push, overdue=(*push.overdue, event.deadline))
     return _step(
         late, event.event_id, "OVERDUE", event.at, actor="deadline timer", detail=event.deadline
@@ -385,6 +412,8 @@ def _overdue(push: Push, event: PushOverdue) -> Push:
 def _escalated(push: Push, event: PushEscalated) -> Push:
     if event.level in push.escalation_levels:
         return push
+    if event.deadline not in push.overdue and push.met_in_time(event.deadline):
+        return push  # the PushOverdue before it was void: so is the escalation it caused
     escalated = replace(
         push,
         escalation_levels=(*push.escalation_levels, event.level),

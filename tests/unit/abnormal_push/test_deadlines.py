@@ -112,3 +112,32 @@ def test_the_package_itself_has_no_data_for_a_far_year() -> None:
     assert published_working_day(date(2099, 1, 5)) is None
     dues = load_deadline_policy().due_times(Severity.LOW, datetime(2099, 1, 5, 2, 0, tzinfo=UTC))
     assert dues.estimated
+
+
+def test_each_deadline_is_estimated_on_its_own() -> None:
+    # The live case: a LOW report filed on Friday 2026-12-04 while the calendar covers 2026
+    # but not 2027. Its 2 sign-for days (12-07, 12-08) are all in 2026: real. Its 20 feedback
+    # days run into 2027: estimated.
+    policy = replace(load_deadline_policy(), calendar=_calendar_without_2027)
+    routed = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+    dues = policy.due_times(Severity.LOW, routed)
+    assert dues.sign_for_due == datetime(2026, 12, 8, 16, 0, tzinfo=UTC)
+    assert not dues.sign_for_estimated
+    assert dues.feedback_estimated
+    assert dues.estimated  # the push's one flag: its deadlines are not all real yet
+    assert policy.published_due_times(Severity.LOW, routed) is None
+    # The real sign-for deadline is what the release covering 2027 will count as well.
+    covered = replace(policy, calendar=_calendar_with_2027).published_due_times(
+        Severity.LOW, routed
+    )
+    assert covered is not None and covered.sign_for_due == dues.sign_for_due
+
+
+def test_a_deadline_is_real_only_when_every_day_it_counts_is_covered() -> None:
+    policy = replace(load_deadline_policy(), calendar=_calendar_without_2027)
+    # Wednesday 2026-12-30: HIGH's 1 sign-for day is Thursday 12-31, covered; routed a day
+    # later, the one day is Friday 2027-01-01, not covered.
+    on_30th = policy.due_times(Severity.HIGH, datetime(2026, 12, 30, 2, 0, tzinfo=UTC))
+    assert not on_30th.sign_for_estimated and on_30th.feedback_estimated
+    on_31st = policy.due_times(Severity.HIGH, datetime(2026, 12, 31, 2, 0, tzinfo=UTC))
+    assert on_31st.sign_for_estimated and on_31st.feedback_estimated

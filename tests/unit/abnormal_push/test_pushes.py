@@ -201,3 +201,68 @@ def test_a_push_knows_whom_it_was_escalated_to() -> None:
     legacy = replace(later, escalated_to=())
     assert was_escalated_to(legacy, "FGW", office="FGW")
     assert not was_escalated_to(legacy, "ZJJ", office="FGW")
+
+
+def test_a_push_answered_in_time_is_not_made_overdue_by_a_watch_that_lagged() -> None:
+    # The watch read the push before its sign-for (on the topic, one hour before the due)
+    # was projected, and emitted PushOverdue and PushEscalated after it on the topic.
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    signed = apply_push_event(
+        push, PushSignedFor("e-sign", "push-1", due - timedelta(hours=1), "ZJJ")
+    )
+    overdue = PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ")
+    escalated = PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1)
+    after = apply_push_event(apply_push_event(signed, overdue), escalated)
+    assert after == signed
+    assert after.overdue == () and after.escalation_levels == () and after.escalated_to == ()
+    assert next_escalation_level(after) == 1
+
+
+def test_signed_for_exactly_at_the_due_time_is_in_time() -> None:
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    signed = apply_push_event(push, PushSignedFor("e-sign", "push-1", due, "ZJJ"))
+    overdue = PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ")
+    assert apply_push_event(signed, overdue).overdue == ()
+
+
+def test_a_late_step_keeps_the_overdue_mark_and_its_escalation() -> None:
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    late = apply_push_event(
+        push, PushSignedFor("e-sign", "push-1", due + timedelta(hours=1), "ZJJ")
+    )
+    late = apply_push_event(late, PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ"))
+    late = apply_push_event(late, PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1))
+    assert late.overdue == (Deadline.SIGN_FOR,) and late.escalation_levels == (1,)
+    # Signed for in time, the feedback deadline can still pass and be marked.
+    signed = sign(routed())
+    feedback_due = signed.feedback_due
+    assert feedback_due is not None
+    marked = apply_push_event(
+        signed,
+        PushOverdue("e-o2", "push-1", feedback_due, Deadline.FEEDBACK, feedback_due, "ZJJ"),
+    )
+    assert marked.overdue == (Deadline.FEEDBACK,)
+
+
+def test_the_real_deadline_of_a_push_routed_with_estimates_is_judged_on_its_own() -> None:
+    # Routed with one flag for both deadlines; the watch found the sign-for deadline real (its
+    # recount on the published calendar gives the time the push states), the feedback not.
+    push = replace(routed(), deadlines_estimated=True)
+    sign_for_due, feedback_due = push.sign_for_due, push.feedback_due
+    assert sign_for_due is not None and feedback_due is not None
+    long_after = feedback_due + timedelta(days=30)
+    assert overdue_now(push, long_after, {Deadline.SIGN_FOR: sign_for_due}) == [
+        (Deadline.SIGN_FOR, sign_for_due)
+    ]
+    assert overdue_now(push, sign_for_due - timedelta(seconds=1), {}) == []
+    # A recount that differs from what the push states: the stated time is an estimate.
+    other = sign_for_due + timedelta(days=1)
+    assert overdue_now(push, long_after, {Deadline.SIGN_FOR: other}) == []
+    # Signed for in time: nothing to judge.
+    assert overdue_now(sign(push), long_after, {Deadline.SIGN_FOR: sign_for_due}) == []
