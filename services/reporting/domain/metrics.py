@@ -648,7 +648,26 @@ def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Cont
     return builder.done(push)
 
 
+def _met_in_time(state: State, deadline: str) -> bool:
+    """Whether the step ``deadline`` asks for was done by its due time, as abnormal push judges
+    it (Push.met_in_time): signing for (or a transfer) meets SIGN_FOR, the first feedback (or a
+    transfer) FEEDBACK."""
+    if deadline == "SIGN_FOR":
+        met = _instant(state.get("signed_at") or state.get("transferred_at"))
+        due = _instant(state.get("sign_for_due"))
+    else:
+        met, due = _feedback_met_at(state), _instant(state.get("feedback_due"))
+    return met is not None and due is not None and met <= due
+
+
 def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
+    """One count per push and deadline missed. A PushOverdue for a deadline already counted
+    (the watch published it twice), or one whose step had been done in time (the watch judged
+    on a read model behind the topic), is void, as abnormal push folds it."""
+    if state is not None and (
+        fact.deadline in state.get("overdue", []) or _met_in_time(state, fact.deadline)
+    ):
+        return Contribution()
     builder = _Builder()
     routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
     values = {"deadline": fact.deadline, "department": fact.department}
@@ -665,6 +684,12 @@ def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contributio
     escalated: list[int] = (state or {}).get("escalated_levels", [])
     if fact.level in escalated:
         return Contribution()
+    if (
+        state is not None
+        and fact.deadline not in state.get("overdue", [])
+        and _met_in_time(state, fact.deadline)
+    ):
+        return Contribution()  # the PushOverdue before it was void: so is the escalation
     builder = _Builder()
     routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
     values = {

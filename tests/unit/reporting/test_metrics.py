@@ -198,6 +198,28 @@ def test_pushes_sign_for_rate_on_time_feedback_and_overdue() -> None:
     assert ledger.indexes[OPEN_PUSHES] == {"u3"}
 
 
+def test_an_overdue_judged_after_the_step_was_done_in_time_is_void() -> None:
+    """The deadline watch reads a read model that may lag the topic: a sign-for done in time
+    but not yet applied there is judged overdue (and escalated). Abnormal push folds those
+    events as void; so does reporting. A deadline told overdue twice counts once."""
+    ledger = fold(
+        routed("v1", "2023-03-01 09:00"),
+        facts.PushSignedForFact(event_id(), "v1", at("2023-03-02 09:00")),
+        facts.PushOverdueFact(event_id(), "v1", at("2023-03-04 00:00"), "SIGN_FOR", "ZJJ"),
+        facts.PushEscalatedFact(event_id(), "v1", at("2023-03-04 00:00"), "SIGN_FOR", "FGW", 1),
+        routed("v2", "2023-03-01 09:00"),
+        facts.PushOverdueFact(event_id(), "v2", at("2023-03-04 00:00"), "SIGN_FOR", "ZJJ"),
+        facts.PushOverdueFact(event_id(), "v2", at("2023-03-04 00:01"), "SIGN_FOR", "ZJJ"),
+        facts.PushEscalatedFact(event_id(), "v2", at("2023-03-04 00:00"), "SIGN_FOR", "FGW", 1),
+        # Signed for late: the overdue stands.
+        facts.PushSignedForFact(event_id(), "v2", at("2023-03-09 09:00")),
+    )
+    assert figure(ledger, "pushes_overdue", "2023-03") == 1
+    assert figure(ledger, "pushes_overdue", "2023-03", deadline="SIGN_FOR") == 1
+    assert figure(ledger, "pushes_escalated", "2023-03") == 1
+    assert ledger.states["push:v1"].get("overdue", []) == []
+
+
 def test_remote_evaluations_hosted_served_by_venue_and_experts_shared() -> None:
     def decision(partner: str, venue: str, accepted: bool) -> facts.PartnerVenueDecisionFact:
         return facts.PartnerVenueDecisionFact(
