@@ -354,6 +354,10 @@ async def register(
         "commitment_pledged": True,
         "occurred_at": registered_at.isoformat(),
     }
+    if plan["trade"]:
+        # Rights and assets change hands by auction or listing (拍卖/挂牌), not by tender: their
+        # 成交 follows the announcement (a tender's only its award).
+        body["trading_method"] = "AUCTION" if category == "ASSET_DISPOSAL" else "LISTING"
     if plan["deficiency"]:
         body["deficiency"] = {
             "missing_documents": ["建设工程规划许可证"],

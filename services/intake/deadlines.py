@@ -19,6 +19,14 @@ the working-day count is the watch's ``count`` parameter, so a test can stand in
 does or does not cover a year; the stream worker calls it from a timer with the real clock and
 the real calendar.
 
+A breach is a fact of the calendar, not of the watch's timer: a 补正 dated after the deadline, or
+a step that ends the project (award, 成交, termination) dated after it, finds the deadline passed
+with documents outstanding whether or not the watch has run (a backfilled story, or the seconds
+after midnight before its tick). The API then publishes the breach first (``overdue_breach``,
+under the project's lock, with the watch's event id, so the two never record it twice) and the
+step after it. A project in a final state (awarded, completed, terminated) can no longer supply
+anything (补正 is refused): its deadline is no longer watched (the read model drops it).
+
 ``settle_seconds``: a project found overdue is breached only when it is still overdue at a check
 at least that long after it was first found so. A backfilled project registers with a deadline
 long past and has its 补正 posted a moment later; without the wait a timer tick in between would
@@ -31,12 +39,15 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+from prt.v1 import intake_pb2
+
 from services.intake.domain.deficiency import counted_from, pending_deadline
-from services.intake.domain.lifecycle import LifecycleFact, Step
+from services.intake.domain.lifecycle import FINAL_STATES, LifecycleFact, ProjectView, Step
 from services.intake.domain.working_days import (
     CHINA,
     CalendarUnavailable,
@@ -76,6 +87,40 @@ def breach_moment(deadline: date) -> datetime:
     return datetime.combine(deadline + timedelta(days=1), clock_time(0), tzinfo=CHINA).astimezone(
         UTC
     )
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A breach to publish: its event, and the fact the read model folds."""
+
+    envelope: Envelope[intake_pb2.DeficiencyDeadlineBreached]
+    fact: LifecycleFact
+
+
+def overdue_breach(view: ProjectView, now: datetime) -> Breach | None:
+    """The breach of the project's 容缺 deadline if, by ``now``, the deadline passed with
+    documents outstanding while the project was open and no breach is recorded; else None.
+    Dated 00:00 China time on the day after the deadline, with an id derived from the project
+    and the deadline: whoever notices it (the watch, or the API receiving a late step) publishes
+    the same event."""
+    deadline = view.supplement_deadline
+    if (
+        deadline is None
+        or view.deadline_breached
+        or not view.outstanding_documents
+        or view.state in FINAL_STATES
+        or not deadline_passed(deadline, now)
+    ):
+        return None
+    breached_at = breach_moment(deadline)
+    envelope = Envelope(
+        message=breach_event(view, breached_at),
+        source=SOURCE,
+        subject=view.project_id,
+        id=breach_event_id(view.project_id, deadline),
+        time=breached_at,
+    )
+    return Breach(envelope, LifecycleFact(view.project_id, Step.BREACH_DEADLINE, breached_at))
 
 
 def _remembered(count: WorkingDays) -> WorkingDays:
@@ -180,24 +225,14 @@ class DeadlineWatch:
     async def _breach(self, project_id: str, now: datetime) -> bool:
         async with self._read_model.project_lock(project_id):
             view = await self._read_model.get(project_id)
-            if (
-                view is None
-                or view.supplement_deadline is None
-                or view.deadline_breached
-                or not view.outstanding_documents
-                or not deadline_passed(view.supplement_deadline, now)
-            ):
+            if view is not None and view.state in FINAL_STATES:
+                await self._read_model.forget_deadline(project_id)  # watched before it ended
                 return False
-            breached_at = breach_moment(view.supplement_deadline)
-            envelope = Envelope(
-                message=breach_event(view, breached_at),
-                source=SOURCE,
-                subject=project_id,
-                id=breach_event_id(project_id, view.supplement_deadline),
-                time=breached_at,
-            )
+            breach = overdue_breach(view, now) if view is not None else None
+            if breach is None:
+                return False  # supplemented, breached, or ended (a final state) meanwhile
+            envelope = breach.envelope
             await self._publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
-            fact = LifecycleFact(project_id, Step.BREACH_DEADLINE, breached_at)
-            await self._read_model.record_step(envelope.id, envelope.type, fact)
-        log.info("容缺 deadline %s of project %s breached", view.supplement_deadline, project_id)
+            await self._read_model.record_step(envelope.id, envelope.type, breach.fact)
+        log.info("容缺 deadline of project %s breached", project_id)
         return True

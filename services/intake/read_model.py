@@ -7,8 +7,9 @@ idempotent by event id: one Lua script records the event id, the new view and th
 together, and only if the view is still at the version the new one was computed from.
 
 Also here: the unified deal codes claimed by registrations, the per-project lock the API holds
-while it checks a transition and publishes, the due 容缺 deadlines and the pending ones (accepted
-before the working-day calendar covered them).
+while it checks a transition and publishes, the due 容缺 deadlines (of open projects only: one
+awarded, completed or terminated leaves the set) and the pending ones (accepted before the
+working-day calendar covered them).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.intake.domain.lifecycle import (
+    FINAL_STATES,
     Deal,
     LifecycleFact,
     ProjectState,
@@ -365,8 +367,15 @@ class ProjectReadModel:
             state_after=after.state,
             bid_section_codes=bid_section_codes,
         )
+        # A deadline is watched while it can still be met or breached: not once breached, and
+        # not once the project is final (awarded, completed, terminated: 补正 is refused then).
+        # ZREM of an absent member is a no-op, so applying this again changes nothing.
         deadline_score = ""
-        if after.supplement_deadline is not None and not after.deadline_breached:
+        if (
+            after.supplement_deadline is not None
+            and not after.deadline_breached
+            and after.state not in FINAL_STATES
+        ):
             deadline_score = str(_yyyymmdd(after.supplement_deadline))
         elif before is not None and before.supplement_deadline is not None:
             deadline_score = "-"
@@ -450,6 +459,11 @@ class ProjectReadModel:
         """Projects whose supplement deadline is before ``today`` and still unbreached."""
         ids: list[Any] = await self._redis.zrangebyscore(DEADLINES, "-inf", f"({_yyyymmdd(today)}")
         return [i.decode() for i in ids]
+
+    async def forget_deadline(self, project_id: str) -> None:
+        """Stop watching a project's deadline (one that ended before this read model dropped the
+        deadlines of final projects itself); a no-op when it is not watched."""
+        await self._redis.zrem(DEADLINES, project_id)
 
     async def pending_deadlines(self) -> list[str]:
         """Projects whose 容缺 deadline is pending (waiting for the working-day calendar),

@@ -2,7 +2,11 @@
 
 registered → (pre-published) → announced → bids submitted → bids opened → evaluated →
 candidates publicised → awarded / completed (成交), or terminated (流标/终止). Auctions, listings
-and negotiated transfers may conclude (成交) straight after the announcement. Some steps do not move
+and negotiated transfers may conclude (成交) straight after the announcement; a tender (open or
+invited, 招标投标法) only after its award: its deal is the award (中标, art. 45), struck through
+bids, their opening and evaluation, never without them. That rule is the trading method's
+(``transitions``) and is checked where a step is received (``check_method_allows``), not when the
+log is folded: a completion accepted before it stays readable. Some steps do not move
 the state (deposit relief, historical deposit refunds, 补正, a pending 容缺 deadline set, a breached
 容缺 deadline) but are still allowed only in certain states.
 
@@ -17,11 +21,13 @@ deal (completed, else awarded) or the termination.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
 
+from services.intake.domain.tender_obligation import TENDER_METHODS
 from services.platform_core.errors import PlatformError
 
 
@@ -95,6 +101,24 @@ TRANSITIONS: dict[Step, dict[ProjectState, ProjectState]] = {
     Step.TERMINATE: {state: S.TERMINATED for state in OPEN_STATES},
 }
 
+# A tender (公开/邀请招标) concludes only after its award: 成交 records the contract with the
+# winner (招标投标法 art. 45-46), so no tender reaches it without bids, opening, evaluation and
+# award. Other methods (auction, listing, negotiation...) keep TRANSITIONS' wider row.
+TENDER_COMPLETION: Mapping[ProjectState, ProjectState] = {S.AWARDED: S.COMPLETED}
+TENDER_COMPLETION_RULE = (
+    "a tender (open or invited) concludes (成交) only after its award (中标, 招标投标法 art. 45): "
+    "bids, their opening, the evaluation, the candidates' publicity and the award come first"
+)
+
+
+def transitions(step: Step, trading_method: str = "") -> Mapping[ProjectState, ProjectState]:
+    """The states that allow ``step`` under the trading method ('' : a view from before the
+    method was kept, to which only TRANSITIONS applies), and the state after each."""
+    if step is Step.COMPLETE_TRANSACTION and trading_method in TENDER_METHODS:
+        return TENDER_COMPLETION
+    return TRANSITIONS[step]
+
+
 # Steps that move bid sections; the rest concern the whole project (and check its summed-up state).
 SECTION_STEPS = frozenset(
     {
@@ -119,20 +143,31 @@ REQUESTABLE_STEPS = tuple(
 
 
 class TransitionRefused(PlatformError):
-    """The project's (or the named bid section's) current state does not allow the step."""
+    """The project's (or the named bid section's) current state does not allow the step;
+    ``reason``: why, when the trading method's rule refuses what the state alone would allow."""
 
     def __init__(
-        self, project_id: str, current: ProjectState, step: Step, section: str = ""
+        self,
+        project_id: str,
+        current: ProjectState,
+        step: Step,
+        section: str = "",
+        *,
+        trading_method: str = "",
+        reason: str = "",
     ) -> None:
         self.project_id = project_id
         self.current = current
         self.step = step
         self.section = section
-        self.allowed = allowed_steps(current)
+        self.reason = reason
+        self.allowed = allowed_steps(current, trading_method)
         where = f"project {project_id}" + (f" section {section}" if section else "")
+        because = f" ({reason})" if reason else ""
+        allowed = ", ".join(s.value for s in self.allowed) or "nothing (final state)"
         super().__init__(
-            f"{where} is {current.value}; {step.value} is not allowed now; "
-            f"allowed next: {', '.join(s.value for s in self.allowed) or 'nothing (final state)'}"
+            f"{where} is {current.value}; {step.value} is not allowed now{because}; "
+            f"allowed next: {allowed}"
         )
 
 
@@ -154,8 +189,8 @@ class NothingToSupplement(PlatformError):
 
 
 @cache  # a pure function of a few enum members, asked on every answer about a project
-def allowed_steps(state: ProjectState) -> tuple[Step, ...]:
-    return tuple(step for step in REQUESTABLE_STEPS if state in TRANSITIONS[step])
+def allowed_steps(state: ProjectState, trading_method: str = "") -> tuple[Step, ...]:
+    return tuple(step for step in REQUESTABLE_STEPS if state in transitions(step, trading_method))
 
 
 def next_state(project_id: str, current: ProjectState, step: Step) -> ProjectState:
@@ -241,7 +276,7 @@ class ProjectView:
     # 容缺: the working days given to supply the documents (None: no 容缺, or registered before
     # they were recorded), and whether the deadline is pending: accepted while the working-day
     # calendar of a year the count reaches was unpublished, to be set by SET_DEADLINE. A pending
-    # deadline is dropped when every document is supplied or the project is terminated.
+    # deadline is dropped when every document is supplied or the project ends (a final state).
     supplement_working_days: int | None = None
     supplement_deadline_pending: bool = False
     # The bid sections, in registration order. Empty only for a view stored before sections were
@@ -306,9 +341,12 @@ def summed_up(sections: tuple[SectionView, ...]) -> ProjectState:
 def sections_concerned(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView, ...]:
     """The sections a section step moves (raises UnknownBidSection for a code the project lacks).
 
-    Naming none means every section whose state allows the step (announcing "all" after one
-    section went ahead announces the rest; 成交 for the whole project follows each section's
-    award); if none allows it, the project's state is what the step is refused by."""
+    Naming none means every section whose state allows the step under the project's trading
+    method (announcing "all" after one section went ahead announces the rest; a tender's 成交
+    for the whole project concludes its awarded sections); if none does, every section the
+    state machine alone allows it in (a step the log accepted before the method's rule: the
+    API refuses it by check_method_allows); if none allows it, the project's state is what the
+    step is refused by."""
     if fact.bid_section_codes:
         by_code = {section.code: section for section in view.sections}
         unknown = tuple(code for code in fact.bid_section_codes if code not in by_code)
@@ -316,10 +354,45 @@ def sections_concerned(view: ProjectView, fact: LifecycleFact) -> tuple[SectionV
             known = tuple(section.code for section in view.sections)
             raise UnknownBidSection(view.project_id, unknown, known)
         return tuple(by_code[code] for code in dict.fromkeys(fact.bid_section_codes))
-    allowing = tuple(s for s in view.sections if s.state in TRANSITIONS[fact.step])
+    method_allows = transitions(fact.step, view.trading_method)
+    allowing = tuple(s for s in view.sections if s.state in method_allows)
     if not allowing:
-        raise TransitionRefused(view.project_id, view.state, fact.step)
+        allowing = tuple(s for s in view.sections if s.state in TRANSITIONS[fact.step])
+    if not allowing:
+        raise TransitionRefused(
+            view.project_id, view.state, fact.step, trading_method=view.trading_method
+        )
     return allowing
+
+
+def check_method_allows(view: ProjectView, fact: LifecycleFact) -> None:
+    """Raises TransitionRefused, with the reason, for a step the project's trading method does
+    not allow where the state machine alone would (a tender's 成交 before its award). Checked
+    where a step is received, after ``evolve`` accepted it; folding the log does not check it."""
+    allows = transitions(fact.step, view.trading_method)
+    if allows is TRANSITIONS[fact.step]:
+        return
+    reason = TENDER_COMPLETION_RULE
+    if fact.step not in SECTION_STEPS or not view.sections:
+        if view.state not in allows:
+            raise TransitionRefused(
+                view.project_id,
+                view.state,
+                fact.step,
+                trading_method=view.trading_method,
+                reason=reason,
+            )
+        return
+    for section in sections_concerned(view, fact):
+        if section.state not in allows:
+            raise TransitionRefused(
+                view.project_id,
+                section.state,
+                fact.step,
+                section.code,
+                trading_method=view.trading_method,
+                reason=reason,
+            )
 
 
 def last_step_at(view: ProjectView, fact: LifecycleFact) -> datetime:
@@ -338,20 +411,22 @@ def view_allowed_steps(view: ProjectView) -> tuple[Step, ...]:
     """The steps a department may ask for now: any an open section allows, and the project
     steps its summed-up state allows."""
     if not view.sections:
-        return allowed_steps(view.state)
-    return _allowed_with_sections(view.state, frozenset(s.state for s in view.sections))
+        return allowed_steps(view.state, view.trading_method)
+    return _allowed_with_sections(
+        view.state, frozenset(s.state for s in view.sections), view.trading_method
+    )
 
 
 @cache  # the project's state and its sections' states are few: the answers are a small table
 def _allowed_with_sections(
-    project_state: ProjectState, section_states: frozenset[ProjectState]
+    project_state: ProjectState, section_states: frozenset[ProjectState], trading_method: str
 ) -> tuple[Step, ...]:
     states = section_states | {project_state}
     return tuple(
         step
         for step in REQUESTABLE_STEPS
         if any(
-            state in TRANSITIONS[step]
+            state in transitions(step, trading_method)
             for state in (states if step in SECTION_STEPS else {project_state})
         )
     )
@@ -370,7 +445,13 @@ def _moved_sections(view: ProjectView, fact: LifecycleFact) -> tuple[SectionView
     for section in concerned:
         after = TRANSITIONS[fact.step].get(section.state)
         if after is None:
-            raise TransitionRefused(view.project_id, section.state, fact.step, section.code)
+            raise TransitionRefused(
+                view.project_id,
+                section.state,
+                fact.step,
+                section.code,
+                trading_method=view.trading_method,
+            )
         moved[section.code] = _with_parties(
             replace(section, state=after, updated_at=fact.occurred_at), fact
         )
@@ -429,8 +510,10 @@ def evolve(view: ProjectView, fact: LifecycleFact) -> ProjectView:
             tender_required_by_law=fact.tender_required_by_law,
             tender_obligation_derived=False,
         )
-    elif fact.step is Step.TERMINATE and after is S.TERMINATED:
-        pending = False  # no section left to trade: no deadline to set
+    if after in FINAL_STATES:
+        # No section left to trade (awarded, completed or terminated): 补正 is refused from now
+        # on, so there is no deadline to set (and the read model stops watching a counted one).
+        pending = False
     return replace(
         view,
         state=after,

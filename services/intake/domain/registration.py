@@ -13,6 +13,7 @@ from services.intake.domain.tender_obligation import ContractType, TenderObligat
 from services.intake.domain.working_days import china_date
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.errors import PlatformError
+from services.platform_core.money import MAX_AMOUNT_FEN
 from services.platform_core.reference_data import (
     department_names,
     district_branches,
@@ -160,13 +161,25 @@ def check_registration(registration: ProjectRegistration) -> None:
     _organisation_problems("tenderer", registration.tenderer, problems)
     if registration.agency is not None:
         _organisation_problems("agency", registration.agency, problems)
-    if registration.budget_fen < 0:
-        problems["budget_fen"] = "must be zero or more (integer fen)"
+    budget_problem = _amount_problem(registration.budget_fen)
+    if budget_problem:
+        problems["budget_fen"] = budget_problem
     if not registration.name.strip():
         problems["name"] = "must not be blank"
     _service_rule_problems(registration, problems)
     if problems:
         raise RegistrationRefused(problems)
+
+
+def _amount_problem(fen: int) -> str:
+    if fen < 0:
+        return "must be zero or more (integer fen)"
+    if fen > MAX_AMOUNT_FEN:
+        return (
+            f"at most {MAX_AMOUNT_FEN} fen (10万亿元): far above any single trade, so an amount "
+            "above it is a unit slip (fen are 分: 1 元 is 100 fen)"
+        )
+    return ""
 
 
 def _service_rule_problems(registration: ProjectRegistration, problems: dict[str, str]) -> None:
@@ -189,8 +202,9 @@ def _service_rule_problems(registration: ProjectRegistration, problems: dict[str
     elif len(set(codes)) != len(codes):
         problems["bid_sections"] = "bid_section_code must be unique within the project"
     for index, section in enumerate(registration.bid_sections):
-        if section.budget_fen < 0:
-            problems[f"bid_sections.{index}.budget_fen"] = "must be zero or more (integer fen)"
+        section_problem = _amount_problem(section.budget_fen)
+        if section_problem:
+            problems[f"bid_sections.{index}.budget_fen"] = section_problem
     if registration.deficiency is not None:
         missing = registration.deficiency.missing_documents
         if not missing or any(not name.strip() for name in missing):

@@ -16,7 +16,9 @@ against the deadlines the project announced, and the parties it names against th
   and, for a tender outside government procurement, lasts at least 3 days (招标投标法实施条例
   art. 54: 公示期不得少于3日, counted from the day after it starts, 民法典 art. 201);
 - the award waits for the publicity to end, and a tender's winner is one of its publicised
-  candidates (招标投标法 art. 40).
+  candidates (招标投标法 art. 40);
+- 成交 after an award is concluded with the winner (art. 46). (That a tender concludes only
+  after its award is the state machine's rule for its method: lifecycle.check_method_allows.)
 
 Checked where a step is received (the API), never when the log is folded: the log keeps what
 was accepted under the rules of its day, and a rule added later must not make it unreadable. A
@@ -342,10 +344,28 @@ def _award(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None
         )
 
 
+def _completion(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    """成交 after an award concludes the contract with the winner (招标投标法 art. 46: 招标人
+    和中标人 conclude it): its counterparty is the award's winner, whatever the method."""
+    award = section.deal if section.state is ProjectState.AWARDED else None
+    if award is None or fact.deal is None or fact.deal.party_code == award.party_code:
+        return
+    raise StepContradictsRecord(
+        "counterparty_not_the_winner",
+        f"{_where(view, section)} was awarded to {award.party_name} ({award.party_code}); its "
+        f"成交 concludes the contract with that winner, not with {fact.deal.party_name} "
+        f"({fact.deal.party_code}) (招标投标法 art. 46). A project whose sections have different "
+        "winners records each section's 成交 with its bid_section_code",
+        (("counterparty", f"not the winner {award.party_code}: {fact.deal.party_code}"),),
+        section.code,
+    )
+
+
 _SECTION_RULES: dict[Step, Callable[[ProjectView, SectionView, LifecycleFact], None]] = {
     Step.SUBMIT_BID: _bid,
     Step.OPEN_BIDS: _opening,
     Step.COMPLETE_EVALUATION: _evaluation,
     Step.PUBLICISE_CANDIDATES: _candidates,
     Step.AWARD: _award,
+    Step.COMPLETE_TRANSACTION: _completion,
 }

@@ -1,7 +1,8 @@
 """Routes for a project's lifecycle: one POST per step, each emitting one event.
 
 A step is checked against the project's state in the read model and published while the API
-holds the project's lock (``ProjectReadModel.project_lock``), then folded into the read model
+holds the project's lock (with, first, the breach of a 容缺 deadline the step reveals passed:
+see deadlines.overdue_breach) (``ProjectReadModel.project_lock``), then folded into the read model
 before the lock is released. Two requests for one project therefore run one after the other:
 the second sees the first one's state and is refused if the step no longer fits, instead of both
 passing a check against the same old state.
@@ -18,11 +19,14 @@ from fastapi.responses import JSONResponse
 from google.protobuf.message import Message
 
 from services.intake import event_codec
+from services.intake.deadlines import overdue_breach
 from services.intake.domain.lifecycle import (
+    FINAL_STATES,
     NothingToSupplement,
     Step,
     TransitionRefused,
     UnknownBidSection,
+    check_method_allows,
     check_supplement,
     evolve,
     last_step_at,
@@ -31,7 +35,14 @@ from services.intake.domain.lifecycle import (
 from services.intake.domain.trading_rules import TradingRuleBroken, check_trading_rules
 from services.intake.http_api import schemas
 from services.intake.http_api.dependencies import Context, IdempotencyKey, IntakeContext
-from services.intake.http_api.projects import REFUSALS, SOURCE, found, public_sections
+from services.intake.http_api.projects import (
+    REFUSALS,
+    SOURCE,
+    built,
+    found,
+    public_sections,
+    publishable,
+)
 from services.intake.read_model import ProjectBusy
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_region
 from services.platform_core.auth.principals import Principal
@@ -57,11 +68,14 @@ def _transition_refused(refused: TransitionRefused) -> ApiError:
     if refused.section:
         where += f" section {refused.section}"
         problems.insert(0, FieldProblem(field="bid_section_code", problem=refused.section))
+    because = f" ({refused.reason})" if refused.reason else ""
+    if refused.reason:
+        problems.append(FieldProblem(field="trading_method", problem=refused.reason))
     return ApiError(
         409,
         "transition_not_allowed",
-        f"{where} is {refused.current.value}: {refused.step.value} is not allowed now. "
-        f"Allowed next: {allowed}",
+        f"{where} is {refused.current.value}: {refused.step.value} is not allowed now"
+        f"{because}. Allowed next: {allowed}",
         problems,
     )
 
@@ -112,13 +126,14 @@ async def _emit(
                 view = await found(read_model, project_id)
                 require_region(principal, view.region_code)
                 occurred_at = business_time(principal, body.occurred_at)
-                message = build(project_id, principal.code, occurred_at, body)
-                envelope = Envelope(message=message, source=SOURCE, subject=project_id)
+                message = built(build, project_id, principal.code, occurred_at, body)
+                envelope = publishable(Envelope(message=message, source=SOURCE, subject=project_id))
                 fact = event_codec.fact_from_envelope(envelope)
                 if fact is None or fact.step is not step:  # a route wired to the wrong builder
                     raise RuntimeError(f"{path} built {envelope.type}, not a {step.value} event")
                 try:
                     after = evolve(view, fact)
+                    check_method_allows(view, fact)
                     check_trading_rules(view, fact)
                     if step is Step.SUPPLEMENT_DOCUMENTS:
                         check_supplement(view, supplemented)
@@ -146,6 +161,19 @@ async def _emit(
                         f"step at {last_at.isoformat()}",
                         [FieldProblem(field="occurred_at", problem="before the last step")],
                     )
+                # A 补正, or a step that ends the project, dated after a 容缺 deadline that
+                # passed unbreached: the breach happened first (whether or not the watch ran),
+                # so it is published first, as the watch would publish it (same event id).
+                overdue = (
+                    overdue_breach(view, occurred_at)
+                    if step is Step.SUPPLEMENT_DOCUMENTS or after.state in FINAL_STATES
+                    else None
+                )
+                if overdue is not None:
+                    breach = overdue.envelope
+                    await context.publisher.publish(PROJECT_EVENTS, breach, key=project_id)
+                    await read_model.record_after_publish(breach.id, breach.type, overdue.fact)
+                    after = evolve(evolve(view, overdue.fact), fact)
                 await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
                 await read_model.record_after_publish(envelope.id, envelope.type, fact)
         except ProjectBusy as busy:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
+from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain.catalogue import Category
@@ -55,7 +57,7 @@ from services.platform_core.auth.dependencies import (
     require_region,
 )
 from services.platform_core.auth.principals import Principal, PrincipalKind
-from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.envelope import MAX_EVENT_BYTES, Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.http.business_time import business_time
@@ -68,10 +70,11 @@ from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import IdempotentAnswer, StoredResponse
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
+MessageT = TypeVar("MessageT", bound=Message)
 
 SOURCE = "/jinan-prt/intake"
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    status_code: {"model": ErrorBody} for status_code in (400, 401, 403, 409, 422, 503)
+    status_code: {"model": ErrorBody} for status_code in (400, 401, 403, 409, 413, 422, 503)
 }
 
 
@@ -101,7 +104,9 @@ def public_sections(view: ProjectView) -> list[dict[str, Any]]:
             "bid_section_code": section.code,
             "state": section.state.value,
             "allowed_next_steps": [
-                step.value for step in allowed_steps(section.state) if step in SECTION_STEPS
+                step.value
+                for step in allowed_steps(section.state, view.trading_method)
+                if step in SECTION_STEPS
             ],
             "submission_deadline": _json_instant_or_none(section.submission_deadline),
             "publicity_ends_at": _json_instant_or_none(section.publicity_ends_at),
@@ -135,6 +140,42 @@ def _json_instant_or_none(moment: datetime | None) -> str | None:
 def _json_instant(moment: datetime) -> str:
     # pydantic's JSON form of an aware datetime: ISO 8601, "Z" for UTC.
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def built(build: Callable[..., MessageT], *args: Any) -> MessageT:
+    """The event ``build`` makes of the request; a value the event cannot carry (protobuf's
+    int64 and int32, a Timestamp's years 1-9999) is the request's fault: 422, not 500. The
+    schemas bound every such value; this is the backstop for one they miss."""
+    try:
+        return build(*args)
+    except (ValueError, OverflowError) as exc:
+        raise ApiError(
+            422,
+            "value_out_of_range",
+            f"The request holds a value its event cannot carry: {exc}",
+            [FieldProblem(field="body", problem=str(exc))],
+        ) from exc
+
+
+def publishable(envelope: Envelope[MessageT]) -> Envelope[MessageT]:
+    """The envelope, if its encoded event fits what consumers accept (MAX_EVENT_BYTES); else
+    413: published, it would be accepted here and dead-lettered by every consumer, so that the
+    API's view and the log's would differ for good."""
+    size = envelope.message.ByteSize()
+    if size > MAX_EVENT_BYTES:
+        raise ApiError(
+            413,
+            "event_too_large",
+            f"The request's event would be {size} bytes; an event may be at most "
+            f"{MAX_EVENT_BYTES} bytes. Send fewer or shorter items (documents, sections, "
+            "parties) per request",
+            [
+                FieldProblem(
+                    field="body", problem=f"{size} bytes encoded, at most {MAX_EVENT_BYTES}"
+                )
+            ],
+        )
+    return envelope
 
 
 def _refused(problems: dict[str, str]) -> ApiError:
@@ -241,8 +282,19 @@ async def register(
         except RegistrationRefused as refused:
             raise _refused(refused.problems) from refused
         require_region(principal, registration.region_code)
+        # Everything that can refuse the registration comes before the deal code is claimed:
+        # the event is built and measured first.
+        envelope = publishable(
+            Envelope(
+                message=built(registration_to_event, registration),
+                source=SOURCE,
+                subject=project_id,
+            )
+        )
         # An assigned code is unique by construction (it ends in the project id's random bits);
-        # the read model records it as taken. A given code is claimed before publishing.
+        # the read model records it as taken. A given code is claimed before publishing, and
+        # released if anything at all stops the publishing (a given code claimed by a project
+        # that was never registered would be lost to its trade for good).
         holder = (
             await read_model.claim_deal_code(registration.unified_deal_code, project_id)
             if body.unified_deal_code
@@ -256,12 +308,11 @@ async def register(
                 f"{holder}; leave it out to have one assigned, or give the trade's own code",
                 [FieldProblem(field="unified_deal_code", problem=f"held by project {holder}")],
             )
-        event = registration_to_event(registration)
-        envelope = Envelope(message=event, source=SOURCE, subject=project_id)
         try:
             await context.publisher.publish(PROJECT_EVENTS, envelope, key=project_id)
         except BaseException:
-            await read_model.release_deal_code(registration.unified_deal_code, project_id)
+            if body.unified_deal_code:
+                await read_model.release_deal_code(registration.unified_deal_code, project_id)
             raise
         view = registered_view(registration)
         await read_model.record_after_publish(envelope.id, envelope.type, view)

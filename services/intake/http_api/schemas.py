@@ -1,7 +1,18 @@
 """Request and response bodies of intake's API (separate Create and Public shapes).
 
-Amounts are integer fen (分): ``strict`` refuses 12.5 and "1250". Times are instants with an
-offset (e.g. ``2023-05-04T09:30:00+08:00``).
+Amounts are integer fen (分): ``strict`` refuses 12.5 and "1250", and none may exceed
+``MAX_AMOUNT_FEN`` (10^15 fen, 10万亿元). Times are instants with an offset (e.g.
+``2023-05-04T09:30:00+08:00``) between 2015-01-01 and 2100-12-31, China time (``EARLIEST_INSTANT``,
+``LATEST_INSTANT``): the platform's records start in 2015, and a date outside that span is a typo
+(0001-01-01, 9999-12-31) that the event's Timestamp could not even carry.
+
+Each request is also bounded in what it carries, so that its event stays far below the
+``MAX_EVENT_BYTES`` (1 MB) a consumer accepts: names of documents and parties at most
+``NAME_MAX`` (200) characters, codes ``CODE_MAX`` (64), free text as each field says; at most
+``MAX_DOCUMENTS`` (100) documents in a registration's 容缺 or a 补正, ``MAX_BID_SECTIONS`` (50)
+sections, ``MAX_PARTIES`` (1,000) bidders opened or ruled out in one step and ``MAX_CANDIDATES``
+(50) candidates. The largest body these allow encodes to well under 1 MB; the routes still
+measure the encoded event before publishing (``event_too_large``, 413).
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ import ipaddress
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
@@ -17,11 +29,49 @@ from services.intake.domain.lifecycle import ProjectState, Step
 from services.intake.domain.registration import Category, ContractType, TradingMethod
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
+from services.platform_core.money import MAX_AMOUNT_FEN
 from services.platform_core.telephone import without_notation
 
-Fen = Annotated[StrictInt, Field(ge=0, description="amount in integer fen (分), zero or more")]
-BudgetFen = Annotated[StrictInt, Field(description="amount in integer fen (分)")]
+CHINA = ZoneInfo("Asia/Shanghai")
+# The span of instants a request may state (China time): the platform's records start in 2015
+# (as backfill's earliest occurred_at), and nothing it plans reaches beyond 2100.
+EARLIEST_INSTANT = datetime(2015, 1, 1, tzinfo=CHINA)
+LATEST_INSTANT = datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=CHINA)
+
+# What one request may carry (see the module docstring).
+NAME_MAX = 200  # a document's or a party's name
+CODE_MAX = 64  # a bid section's code, an evaluation's id, a region or department code
+REASON_MAX = 200  # why a bidder was ruled out
+MAX_DOCUMENTS = 100  # documents missing (容缺) or supplied (补正) in one request
+MAX_BID_SECTIONS = 50  # bid sections registered or named by one step
+MAX_PARTIES = 1000  # bidders opened or ruled out by one step
+MAX_CANDIDATES = 50  # candidates publicised in one step (and so the highest rank)
+
+MAX_AMOUNT_IN_WORDS = f"{MAX_AMOUNT_FEN} fen (10^15 fen = 10万亿元 = 10亿万元)"
+
+
+def _within_ceiling(fen: int) -> int:
+    if fen > MAX_AMOUNT_FEN:
+        raise ValueError(
+            f"at most {MAX_AMOUNT_IN_WORDS}: far above any single trade, so an amount above it "
+            "is a unit slip (fen are 分: 1 元 is 100 fen)"
+        )
+    return fen
+
+
+Fen = Annotated[
+    StrictInt,
+    Field(ge=0, description=f"amount in integer fen (分), zero up to {MAX_AMOUNT_IN_WORDS}"),
+    AfterValidator(_within_ceiling),
+]
+BudgetFen = Annotated[
+    StrictInt,
+    Field(description=f"amount in integer fen (分), at most {MAX_AMOUNT_IN_WORDS}"),
+    AfterValidator(_within_ceiling),
+]
 AwareDatetime = Annotated[datetime, Field(description="an instant with its UTC offset")]
+DocumentName = Annotated[str, Field(max_length=NAME_MAX)]
+SectionCode = Annotated[str, Field(max_length=CODE_MAX)]
 
 
 def _credit_code(code: str) -> str:
@@ -34,6 +84,13 @@ def _credit_code(code: str) -> str:
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("give the UTC offset, e.g. 2023-05-04T09:30:00+08:00")
+    # Aware datetimes compare without converting (0001-01-01T00:00+08:00 has no UTC form).
+    if not EARLIEST_INSTANT <= moment <= LATEST_INSTANT:
+        raise ValueError(
+            f"between {EARLIEST_INSTANT.date().isoformat()} and "
+            f"{LATEST_INSTANT.date().isoformat()} (China time): the platform's records start "
+            "in 2015"
+        )
     return moment
 
 
@@ -113,7 +170,9 @@ class DeficiencyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    missing_documents: list[str] = Field(min_length=1, examples=[["建设工程规划许可证"]])
+    missing_documents: list[DocumentName] = Field(
+        min_length=1, max_length=MAX_DOCUMENTS, examples=[["建设工程规划许可证"]]
+    )
     supplement_working_days: int = Field(
         ge=1, le=60, description="Chinese working days (法定节假日 off, 调休 on)", examples=[5]
     )
@@ -170,16 +229,22 @@ class ProjectCreate(BaseModel):
     )
     name: str = Field(min_length=1, max_length=300)
     category: Category
-    region_code: str = Field(description="GB/T 2260 region code, e.g. 370113 长清区")
+    region_code: str = Field(
+        max_length=CODE_MAX, description="GB/T 2260 region code, e.g. 370113 长清区"
+    )
     tenderer: OrganisationIn
     agency: OrganisationIn | None = None
     supervise_dept_code: str | None = Field(
-        default=None, description="SUPERVISE_DEPT_CODE; derived from the category when absent"
+        default=None,
+        max_length=CODE_MAX,
+        description="SUPERVISE_DEPT_CODE; derived from the category when absent",
     )
     budget_fen: BudgetFen
     trading_method: TradingMethod = TradingMethod.OPEN_TENDER
     bid_sections: list[BidSectionIn] | None = Field(
-        default=None, description="one section with the whole budget when absent"
+        default=None,
+        max_length=MAX_BID_SECTIONS,
+        description="one section with the whole budget when absent",
     )
     key_project: bool = Field(default=False, description="重点项目")
     green_channel: bool = Field(default=False, description="绿色通道; key projects only")
@@ -339,7 +404,7 @@ class EvidenceIn(BaseModel):
     location: str = Field(
         min_length=1, max_length=500, examples=["docstore://jyzx/2023/05/zbwj-001.pdf"]
     )
-    media_type: str = Field(default="", examples=["application/pdf"])
+    media_type: str = Field(default="", max_length=255, examples=["application/pdf"])
 
 
 def _mac(value: str) -> str:
@@ -388,8 +453,10 @@ class FingerprintIn(BaseModel):
 class SectionsScope(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_codes: list[str] = Field(
-        default_factory=list, description="sections concerned; empty means all"
+    bid_section_codes: list[SectionCode] = Field(
+        default_factory=list,
+        max_length=MAX_BID_SECTIONS,
+        description="sections concerned; empty means all",
     )
 
 
@@ -417,7 +484,7 @@ class BidCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
     bidder: PartyIn
-    bid_section_code: str = Field(min_length=1, examples=["001"])
+    bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
     bid_price_fen: Fen
     fingerprint: FingerprintIn
     deposit_account: str = Field(
@@ -446,30 +513,34 @@ class BidCreate(StepCreate):
 class BidOpeningCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = Field(min_length=1, examples=["001"])
-    opened_bidder_codes: list[CreditCode] = Field(default_factory=list)
+    bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
+    opened_bidder_codes: list[CreditCode] = Field(default_factory=list, max_length=MAX_PARTIES)
 
 
 class DisqualificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bidder_code: CreditCode
-    reason: str = Field(min_length=1, examples=["投标保证金未按要求缴纳"])
+    reason: str = Field(min_length=1, max_length=REASON_MAX, examples=["投标保证金未按要求缴纳"])
 
 
 class EvaluationCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = Field(min_length=1, examples=["001"])
-    evaluation_id: str = Field(default="", description="the remote evaluation, if any")
-    disqualifications: list[DisqualificationIn] = Field(default_factory=list)
+    bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
+    evaluation_id: str = Field(
+        default="", max_length=CODE_MAX, description="the remote evaluation, if any"
+    )
+    disqualifications: list[DisqualificationIn] = Field(
+        default_factory=list, max_length=MAX_PARTIES
+    )
     report: EvidenceIn
 
 
 class CandidateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rank: int = Field(ge=1)
+    rank: int = Field(ge=1, le=MAX_CANDIDATES)
     bidder: PartyIn
     bid_price_fen: Fen
 
@@ -477,15 +548,15 @@ class CandidateIn(BaseModel):
 class CandidatesCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = Field(min_length=1, examples=["001"])
-    candidates: list[CandidateIn] = Field(min_length=1)
+    bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
+    candidates: list[CandidateIn] = Field(min_length=1, max_length=MAX_CANDIDATES)
     publicity_ends_at: Instant
 
 
 class AwardCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = Field(min_length=1, examples=["001"])
+    bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
     winner: PartyIn
     amount_fen: Fen
 
@@ -495,7 +566,7 @@ class TransactionCreate(StepCreate):
 
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = ""
+    bid_section_code: str = Field(default="", max_length=CODE_MAX)
     counterparty: PartyIn
     amount_fen: Fen
     on_platform: bool = True
@@ -509,7 +580,7 @@ class DepositReliefKind(StrEnum):
 class DepositReliefCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = ""
+    bid_section_code: str = Field(default="", max_length=CODE_MAX)
     bidder: PartyIn | None = None
     kind: DepositReliefKind
     amount_saved_fen: Fen
@@ -526,8 +597,10 @@ class HistoricalRefundCreate(StepCreate):
 class SupplementCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    supplemented_documents: list[str] = Field(min_length=1, examples=[["建设工程规划许可证"]])
-    documents: list[EvidenceIn] = Field(default_factory=list)
+    supplemented_documents: list[DocumentName] = Field(
+        min_length=1, max_length=MAX_DOCUMENTS, examples=[["建设工程规划许可证"]]
+    )
+    documents: list[EvidenceIn] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
 
 
 class TerminationReason(StrEnum):
@@ -538,7 +611,7 @@ class TerminationReason(StrEnum):
 class TerminationCreate(StepCreate):
     model_config = ConfigDict(extra="forbid")
 
-    bid_section_code: str = ""
+    bid_section_code: str = Field(default="", max_length=CODE_MAX)
     reason: TerminationReason
     explanation: str = Field(
         min_length=1, max_length=2000, examples=["有效投标人不足三家,依法流标"]

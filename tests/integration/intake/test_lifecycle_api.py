@@ -512,7 +512,8 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
     intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
 ) -> None:
     """409 for a step too early for a deadline on record, 422 for one naming parties the record
-    contradicts; each names the rule, and none reaches the topic."""
+    contradicts; each names the rule, and none reaches the topic. A tender's 成交 waits for its
+    award (409 naming the state, the allowed steps and why) and is made with the winner (422)."""
     dates, dept = TenderDates(), changqing_archive
     project_id = await _register(intake_api, dept, occurred_at=dates.at(0))
 
@@ -530,6 +531,15 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
     opening_early = _dated_announcement(dates, 0.1, 0.5, opening_at=dates.at(0.4))
     await refused("announcement", opening_early, 422, "opening_before_submission_deadline")
     await accepted("announcement", _dated_announcement(dates, 0.1, closes=0.5))
+    deal = {"counterparty": BIDDER, "amount_fen": 1_180_000_000, "occurred_at": dates.at(0.15)}
+    response = await _step(intake_api, dept, project_id, "transaction", deal)
+    assert response.status_code == 409, response.text
+    refusal = response.json()
+    assert refusal["code"] == "transition_not_allowed"
+    assert "section 001 is ANNOUNCED: COMPLETE_TRANSACTION is not allowed now" in refusal["message"]
+    assert "only after its award" in refusal["message"]
+    allowed = {d["field"]: d["problem"] for d in refusal["details"]}["allowed_next_steps"]
+    assert "SUBMIT_BID" in allowed and "COMPLETE_TRANSACTION" not in allowed
     await accepted("bids", {**BID, "occurred_at": dates.at(0.2)})
     alone = {"bid_section_code": "001", "occurred_at": dates.at(0.5)}
     message = await refused("bid-opening", alone, 409, "fewer_than_three_bidders")
@@ -577,6 +587,14 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
         "winner_not_a_candidate",
     )
     await accepted("award", {**award, "occurred_at": dates.at(3.8)})
+    message = await refused(
+        "transaction",
+        {**deal, "counterparty": OTHER_BIDDER, "occurred_at": dates.at(3.9)},
+        422,
+        "counterparty_not_the_winner",
+    )
+    assert BIDDER["credit_code"] in message and OTHER_BIDDER["credit_code"] in message
+    await accepted("transaction", {**deal, "occurred_at": dates.at(3.9)})
 
     events = await events_of(settings, PROJECT_EVENTS, project_id)
     assert [type(e.message).__name__ for e in events] == [
@@ -589,7 +607,90 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
         "EvaluationCompleted",
         "CandidatesPublicised",
         "ContractAwarded",
+        "TransactionCompleted",
     ]
+
+
+async def test_a_trade_concludes_after_its_announcement_and_out_of_range_values_are_422(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    """A listing (挂牌) concludes straight after its announcement, as before. An amount above
+    10^15 fen, a rank beyond 50 and an instant outside 2015-2100 are 422 naming the bound (each
+    was a 500 before: int64, int32 and Timestamp overflows), and publish nothing."""
+    project_id = await _register(intake_api, changqing_dept, trading_method="LISTING")
+
+    async def invalid(path: str, body: dict[str, Any], field: str, bound: str) -> None:
+        response = await _step(intake_api, changqing_dept, project_id, path, body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "invalid_request"
+        problems = {d["field"]: d["problem"] for d in response.json()["details"]}
+        assert bound in problems[field], problems
+
+    for impossible in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"):
+        far = {**ANNOUNCEMENT, "submission_deadline": impossible}
+        await invalid("announcement", far, "submission_deadline", "between 2015-01-01 and 2100")
+        refund = {"payee": STRANGER, "amount_fen": 100, "paid_at": impossible}
+        await invalid("historical-deposit-refunds", refund, "paid_at", "between 2015-01-01")
+    candidate = {"rank": 2**31, "bidder": BIDDER, "bid_price_fen": 100}
+    ranked = {
+        "bid_section_code": "001",
+        "candidates": [candidate],
+        "publicity_ends_at": BIDS_CLOSE,
+    }
+    await invalid("candidates", ranked, "candidates.0.rank", "less than or equal to 50")
+    for too_much in (2**63, 10**15 + 1):
+        award = {"bid_section_code": "001", "winner": BIDDER, "amount_fen": too_much}
+        await invalid("award", award, "amount_fen", "10万亿元")
+        bid = {**BID, "deposit_fen": too_much}
+        await invalid("bids", bid, "deposit_fen", "10万亿元")
+    announced = await _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
+    assert announced.status_code == 201, announced.text
+    assert "COMPLETE_TRANSACTION" in announced.json()["allowed_next_steps"]
+    deal: dict[str, Any] = {"counterparty": STRANGER, "amount_fen": 2**63}
+    await invalid("transaction", deal, "amount_fen", "10万亿元")
+    deal["amount_fen"] = 10**15
+    done = await _step(intake_api, changqing_dept, project_id, "transaction", deal)
+    assert done.status_code == 201, done.text
+    assert done.json()["state"] == "COMPLETED"
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message).__name__ for e in events] == [
+        "ProjectRegistered",
+        "AnnouncementPublished",
+        "TransactionCompleted",
+    ]
+
+
+async def test_a_supplement_too_large_for_its_event_is_refused_before_it_is_published(
+    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+) -> None:
+    """1,770 documents made a 1 MB event: accepted (201) and shown as supplied here, dead-
+    lettered by the worker. Lists and names are bounded: 422, nothing published, nothing
+    supplied."""
+    project_id = await _register(
+        intake_api,
+        changqing_dept,
+        deficiency={"missing_documents": ["规划许可证"], "supplement_working_days": 2},
+    )
+    evidence = {**EVIDENCE, "location": "docstore://" + "x" * 480, "media_type": "a" * 200}
+    bodies: list[dict[str, Any]] = [
+        {"supplemented_documents": ["规划许可证"], "documents": [evidence] * 1770},
+        {"supplemented_documents": ["规划许可证"] * 101},
+        {"supplemented_documents": ["规划许可证" + "证" * 200]},
+    ]
+    for body in bodies:
+        response = await _step(intake_api, changqing_dept, project_id, "supplements", body)
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_request"
+    async with httpx.AsyncClient(timeout=10) as client:
+        view = (
+            await client.get(
+                f"{intake_api.base_url}/v1/projects/{project_id}",
+                headers={"X-API-Key": changqing_dept.key},
+            )
+        ).json()
+    assert view["outstanding_documents"] == ["规划许可证"]
+    events = await events_of(settings, PROJECT_EVENTS, project_id)
+    assert [type(e.message).__name__ for e in events] == ["ProjectRegistered"]
 
 
 async def test_a_tender_required_by_law_keeps_a_twenty_day_bidding_period(

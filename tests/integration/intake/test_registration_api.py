@@ -146,6 +146,19 @@ async def test_each_refusal_names_its_reason(
         assert "integer" in _problems(response)["budget_fen"]
         assert response.json()["code"] == "invalid_request"
 
+    for too_much in (2**63, 10**15 + 1):  # int64's overflow was a 500
+        response = await _post(intake_api, changqing_dept, registration_body(budget_fen=too_much))
+        assert "10万亿元" in _problems(response)["budget_fen"]
+        section = {"bid_section_code": "001", "name": "施工", "budget_fen": too_much}
+        response = await _post(
+            intake_api, changqing_dept, registration_body(bid_sections=[section])
+        )
+        assert "10万亿元" in _problems(response)["bid_sections.0.budget_fen"]
+
+    too_many = {"missing_documents": ["证"] * 101, "supplement_working_days": 5}
+    response = await _post(intake_api, changqing_dept, registration_body(deficiency=too_many))
+    assert "at most 100 items" in _problems(response)["deficiency.missing_documents"]
+
     green = await _post(intake_api, changqing_dept, registration_body(green_channel=True))
     assert "only for key projects" in _problems(green)["green_channel"]
 
@@ -280,6 +293,21 @@ async def test_a_unified_deal_code_belongs_to_one_registration(
     assert second.status_code == 409
     assert second.json()["code"] == "deal_code_taken"
     assert first.json()["project_id"] in second.json()["message"]
+
+
+async def test_a_refused_registration_leaves_its_deal_code_free(
+    intake_api: ServiceProcess, changqing_dept: Department
+) -> None:
+    """A budget of 2^63 fen was a 500 after the given code was claimed: the code stayed with a
+    project that never existed, and the trade's real registration got 409 for good."""
+    code = f"DEAL-{uuid.uuid4().hex[:16]}"
+    refused = await _post(
+        intake_api, changqing_dept, registration_body(unified_deal_code=code, budget_fen=2**63)
+    )
+    assert refused.status_code == 422, refused.text
+    accepted = await _post(intake_api, changqing_dept, registration_body(unified_deal_code=code))
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["unified_deal_code"] == code
 
 
 async def test_the_catalogue_is_readable_with_zhangqius_own(
