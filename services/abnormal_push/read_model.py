@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,9 +134,19 @@ class PageCursor:
             score, push_id = json.loads(raw)
         except (ValueError, TypeError) as exc:
             raise ValueError("not a cursor of this list") from exc
-        if not isinstance(score, int | float) or not isinstance(push_id, str):
+        # JSON admits NaN, Infinity and integers beyond a float; none is a routing time, and
+        # Redis refuses a NaN score (bool is an int to Python, not a score either).
+        if isinstance(score, bool) or not isinstance(score, int | float):
             raise ValueError("not a cursor of this list")
-        return cls(float(score), push_id)
+        if not isinstance(push_id, str):
+            raise ValueError("not a cursor of this list")
+        try:
+            value = float(score)
+        except OverflowError as exc:
+            raise ValueError("not a cursor of this list") from exc
+        if not math.isfinite(value):
+            raise ValueError("not a cursor of this list")
+        return cls(value, push_id)
 
     def admits(self, score: float, push_id: str) -> bool:
         """Whether (score, push_id) comes after the cursor in the list's order."""

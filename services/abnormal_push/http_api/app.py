@@ -16,7 +16,7 @@ from services.abnormal_push.http_api import detection, entities, pushes, reports
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.webhooks import WebhookStore
 from services.platform_core.auth import caller_api
-from services.platform_core.auth.dependencies import share_api_key_store
+from services.platform_core.auth.dependencies import CurrentPrincipal, share_api_key_store
 from services.platform_core.events.topics import (
     ABNORMAL_PUSHES,
     ABNORMAL_REPORTS,
@@ -24,7 +24,7 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.access_log import install_access_log_redaction
-from services.platform_core.http.errors import install_error_handlers
+from services.platform_core.http.errors import ErrorBody, install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
@@ -56,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.idempotency = IdempotencyStore(redis)
     app.state.webhooks = WebhookStore(redis)
     app.state.detection_state = DetectionState(redis)
+    app.state.accepted_steps = pushes.AcceptedSteps(redis)
     share_api_key_store(app, redis)
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
@@ -81,11 +82,13 @@ document_idempotency_key(app)
 @app.get(
     "/v1/departments",
     response_model=list[DepartmentPublic],
-    summary="The departments that send and receive pushes, with their district branches",
+    responses={401: {"model": ErrorBody}},
+    summary="The departments that send and receive pushes, with their district branches "
+    "(any API key)",
 )
-async def list_departments() -> list[DepartmentPublic]:
+async def list_departments(_: CurrentPrincipal) -> list[DepartmentPublic]:
     """The departments that send and receive pushes, the city's and their district branches
-    (configuration, not code)."""
+    (configuration, not code). Any key reads them; like every call, not an anonymous one."""
     data = load_json("departments.json")
     return [DepartmentPublic(**entry) for entry in data["departments"]] + [
         DepartmentPublic(

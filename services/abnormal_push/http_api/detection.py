@@ -1,11 +1,18 @@
 """The detection rule registry as it runs: each rule's id, legal basis and data, how many
-reports it filed, and recent cases a rule could not judge (e.g. R024 without history)."""
+reports it filed, and recent cases a rule could not judge (e.g. R024 without history).
+
+The no-shows held until the award name an expert's supervision pseudonym and the evaluation
+(and project) of a committee still sealed (招标投标法 第三十七条): only operators read them. A
+department gets the rest, without the held no-shows and without the not-applied notes that
+name them.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from services.abnormal_push.domain.detection import registry
+from services.abnormal_push.http_api.access import is_operator
 from services.abnormal_push.http_api.dependencies import Detection, Reader
 from services.abnormal_push.http_api.schemas import (
     DetectionStatusPublic,
@@ -16,9 +23,29 @@ from services.abnormal_push.http_api.schemas import (
 router = APIRouter(prefix="/v1/detection", tags=["detection"])
 
 
-@router.get("/rules", response_model=DetectionStatusPublic, summary="Detection rules and status")
-async def rules(_: Reader, state: Detection) -> DetectionStatusPublic:
+def _names_a_sealed_committee(note: dict[str, str], held: list[dict[str, str]]) -> bool:
+    """Whether a not-applied note tells of a held no-show (its reason names the expert or the
+    evaluation): the note written with the held entry says as much as the entry does."""
+    reason = note.get("reason", "")
+    return any(
+        marker and marker in reason
+        for entry in held
+        for marker in (entry.get("expert_pseudonym", ""), entry.get("evaluation_id", ""))
+    )
+
+
+@router.get(
+    "/rules",
+    response_model=DetectionStatusPublic,
+    summary="Detection rules and status (the no-shows held until the award: operators only)",
+)
+async def rules(reader: Reader, state: Detection) -> DetectionStatusPublic:
     filed = await state.findings_by_rule()
+    held = await state.held_until_award()
+    not_applied = await state.recent_not_applied()
+    if not is_operator(reader):
+        not_applied = [note for note in not_applied if not _names_a_sealed_committee(note, held)]
+        held = []
     return DetectionStatusPublic(
         rules=[
             RulePublic(
@@ -35,8 +62,6 @@ async def rules(_: Reader, state: Detection) -> DetectionStatusPublic:
             for d in (rule.definition for rule in registry())
         ],
         price_history_sections=await state.history_size(),
-        recently_not_applied=await state.recent_not_applied(),
-        held_until_award=[
-            HeldNoShowPublic.model_validate(entry) for entry in await state.held_until_award()
-        ],
+        recently_not_applied=not_applied,
+        held_until_award=[HeldNoShowPublic.model_validate(entry) for entry in held],
     )

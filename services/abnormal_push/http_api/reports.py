@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
@@ -62,6 +62,7 @@ async def file_report(
 ) -> object:
     # Deadlines count from this business time: now, or a backfill key's stated occurred_at.
     filed_at = business_time(department, body.occurred_at)
+    act_at = _utc_act_at(body.act_at)
 
     async def action() -> StoredResponse:
         report = AbnormalReport(
@@ -81,7 +82,7 @@ async def file_report(
             severity=body.severity,
             description=body.description,
             evidence=tuple(Evidence(e.sha256, e.location, e.media_type) for e in body.evidence),
-            act_at=body.act_at.astimezone(UTC),
+            act_at=act_at,
             suspected_crime=body.suspected_crime,
             suspected_official_misconduct=body.suspected_official_misconduct,
             suspected_misuse_of_funds=body.suspected_misuse_of_funds,
@@ -113,6 +114,21 @@ async def file_report(
         fingerprint_body(body),
         action,
     )
+
+
+def _utc_act_at(stated: datetime) -> datetime:
+    """``act_at`` in UTC; 422 for an instant outside years 1-9999 once in UTC (e.g.
+    0001-01-01T00:00+08:00), which no calendar of this platform holds."""
+    try:
+        return stated.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(
+            422,
+            "act_at_out_of_range",
+            f"act_at {stated.isoformat()} is not a representable instant; state when the act "
+            "happened, with a UTC offset, no later than the report",
+            [FieldProblem(field="act_at", problem="outside the representable range")],
+        ) from None
 
 
 def _region_of(body: ReportCreate, department: Principal) -> str:

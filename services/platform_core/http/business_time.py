@@ -52,7 +52,17 @@ def business_time(
             "occurred_at must carry a UTC offset, e.g. 2023-03-01T09:30:00+08:00",
             [FieldProblem(field="occurred_at", problem="no UTC offset")],
         )
-    instant = requested.astimezone(UTC)
+    try:
+        instant = requested.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+08:00 or 9999-12-31T23:59-08:00: in UTC it falls outside years 1-9999.
+        raise ApiError(
+            422,
+            "occurred_at_out_of_range",
+            f"occurred_at {requested.isoformat()} is not a representable instant; backfill "
+            f"records acts from {EARLIEST_RECORD.date().isoformat()} up to now",
+            [FieldProblem(field="occurred_at", problem="outside the representable range")],
+        ) from None
     if instant > current + CLOCK_SKEW:
         raise ApiError(
             422,

@@ -55,3 +55,12 @@ def test_small_clock_skew_is_tolerated() -> None:
     assert business_time(MIGRATION, NOW + timedelta(minutes=4), now=NOW) == NOW + timedelta(
         minutes=4
     )
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"])
+def test_a_stated_time_with_no_utc_instant_is_refused_with_422(edge: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        business_time(MIGRATION, datetime.fromisoformat(edge), now=NOW)
+    assert (refused.value.status, refused.value.code) == (422, "occurred_at_out_of_range")
+    assert [d.field for d in refused.value.details] == ["occurred_at"]
+    assert "2015-01-01" in refused.value.message
