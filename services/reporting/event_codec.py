@@ -13,6 +13,7 @@ from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import enum_member, from_timestamp
 from services.platform_core.kafka.faust_worker import EventRejected
+from services.platform_core.money import MAX_AMOUNT_FEN
 from services.reporting.domain import facts
 from services.reporting.domain.facts import Fact
 
@@ -40,6 +41,14 @@ def _time(stamp: Timestamp, what: str) -> datetime:
     return from_timestamp(stamp)
 
 
+def _amount(fen: int, field: str, what: str) -> int:
+    """A money amount within the platform's ceiling (either side of zero): one past it is a
+    mistake upstream, and near int64's limit it would overflow the read model's counters."""
+    if not -MAX_AMOUNT_FEN <= fen <= MAX_AMOUNT_FEN:
+        raise EventRejected(f"{what} {field} {fen} is beyond the ceiling of {MAX_AMOUNT_FEN} fen")
+    return fen
+
+
 def _optional_time(message: Message, field: str) -> datetime | None:
     if not message.HasField(field):
         return None
@@ -50,7 +59,8 @@ def _optional_time(message: Message, field: str) -> datetime | None:
 def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR0911, PLR0912
     """The fact an event states, or None for events reporting does not count.
 
-    Raises EventRejected for an event that cannot be counted (no time, unknown enum value).
+    Raises EventRejected for an event that cannot be counted (no time, unknown enum value, a
+    money amount beyond MAX_AMOUNT_FEN).
     """
     m = envelope.message
     eid = envelope.id
@@ -62,7 +72,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 project_id=m.project_id,
                 region_code=m.region_code,
                 category=_enum(_CATEGORY, m.category),
-                budget_fen=m.budget_fen,
+                budget_fen=_amount(m.budget_fen, "budget_fen", what),
                 registering_department=m.actor_department,
                 registered_at=_time(m.occurred_at, what),
                 key_project=m.key_project,
@@ -85,7 +95,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 m.actor_department,
                 _time(m.occurred_at, what),
                 m.bid_section_code,
-                m.amount_fen,
+                _amount(m.amount_fen, "amount_fen", what),
             )
         case intake_pb2.TransactionCompleted():
             return facts.TransactionCompletedFact(
@@ -93,7 +103,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 m.project_id,
                 m.actor_department,
                 _time(m.occurred_at, what),
-                m.amount_fen,
+                _amount(m.amount_fen, "amount_fen", what),
                 m.on_platform,
                 m.bid_section_code,
             )
@@ -104,11 +114,15 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 m.actor_department,
                 _time(m.occurred_at, what),
                 _enum(intake_pb2.DepositReliefKind.DESCRIPTOR, m.kind),
-                m.amount_saved_fen,
+                _amount(m.amount_saved_fen, "amount_saved_fen", what),
             )
         case intake_pb2.HistoricalDepositRefunded():
             return facts.HistoricalDepositRefundedFact(
-                eid, m.project_id, m.actor_department, _time(m.occurred_at, what), m.amount_fen
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                _amount(m.amount_fen, "amount_fen", what),
             )
         case intake_pb2.DeficiencyDeadlineSet():
             # A pending 容缺 deadline set late: no figure counts it (容缺 registrations count
@@ -127,7 +141,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _enum(intake_pb2.SourceLevel.DESCRIPTOR, m.source_level),
                 m.region_code,
                 _enum(_CATEGORY, m.category),
-                m.amount_fen,
+                _amount(m.amount_fen, "amount_fen", what),
             )
         case abnormal_push_pb2.AbnormalReportFiled():
             return facts.AbnormalReportFiledFact(

@@ -4,6 +4,9 @@ Events are applied a batch at a time by one Lua script that records each event i
 redelivered or replayed event finds its id already there and changes nothing. Script execution
 is atomic in Redis, so a worker killed mid-batch leaves either all of a batch's effects or none:
 the counters, the evidence, the aggregates' states and the open-push index move together.
+A batch that would take a counter past Redis's signed 64 bits writes nothing either; its events
+are then applied in smaller batches, each that can be wholly, and the ones that cannot are
+reported (:class:`CounterWouldOverflow`) for the worker to dead-letter.
 
 Keys (prefix ``prt:reporting:`` by default):
 - ``counters``                 hash: counter key → value (all metrics, all periods)
@@ -26,6 +29,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from services.reporting.domain.errors import ReportingError
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.metrics import PERIOD, CounterKey, contribute, state_key
 from services.reporting.domain.periods import parse_period
@@ -48,6 +52,11 @@ DEFAULT_PREFIX = "prt:reporting:"
 # is all 1s; otherwise nothing is, and the result says, per event, 0 (applied before) or -1
 # (not applied; a state had moved, or another event was applied before): the caller drops the
 # 0s, reads the states again and recomputes.
+# Then the counters: a Redis counter is a signed 64-bit integer, and a HINCRBY past it fails
+# mid-script with every write before it kept (Redis does not roll a script back), so each sum is
+# checked before anything is written. If one would overflow, nothing is applied and the result
+# is -2 per event, followed by the counter fields that would overflow (strings): the caller
+# applies the events in smaller batches, down to the one event that cannot be applied.
 _APPLY_BATCH = r"""
 local prefix = ARGV[1]
 local batch = cjson.decode(ARGV[2])
@@ -68,12 +77,49 @@ for _, state in ipairs(batch.states) do
     break
   end
 end
-if conflict then
+-- Takes back the marks set above (nothing is left applied) and says why, per event.
+local function refuse(result)
   for n, id in ipairs(batch.ids) do
     if results[n] == 1 then
       redis.call('DEL', prefix .. 'applied:' .. id)
-      results[n] = -1
+      results[n] = result
     end
+  end
+  return results
+end
+if conflict then
+  return refuse(-1)
+end
+-- Lua numbers are doubles: a stored value and a sum (both read from text) near 2^63 are off by
+-- at most a few thousand, so the check is |current + sum| >= 9.2e18 rather than > 2^63 - 1
+-- (9.223e18): a margin of 2.3e16, far above the rounding, refuses a counter a little before it
+-- would overflow, never after. The sums are text (exact past 2^53); a sum past int64 itself
+-- (possible once summed over a batch) is refused as well. Both under 19 characters (below
+-- 10^18 each, so below 2e18 together) need no arithmetic: nearly every counter, every time.
+-- One HMGET per 1,000 counters.
+local counters_key = prefix .. 'counters'
+local fields, totals = {}, {}
+for field, total in pairs(batch.sums) do
+  fields[#fields + 1] = field
+  totals[#totals + 1] = total
+end
+local overflowing = {}
+for first = 1, #fields, 1000 do
+  local last = math.min(first + 999, #fields)
+  local stored = redis.call('HMGET', counters_key, unpack(fields, first, last))
+  for n = first, last do
+    local current, total = stored[n - first + 1], totals[n]
+    if (current and #current > 18) or #total > 18 then
+      if math.abs((current and tonumber(current) or 0) + tonumber(total)) >= 9.2e18 then
+        overflowing[#overflowing + 1] = fields[n]
+      end
+    end
+  end
+end
+if #overflowing > 0 then
+  refuse(-2)
+  for _, field in ipairs(overflowing) do
+    results[#results + 1] = field
   end
   return results
 end
@@ -104,8 +150,8 @@ for _, change in ipairs(batch.index) do
     redis.call('SREM', prefix .. 'index:' .. change[2], change[3])
   end
 end
-for field, total in pairs(batch.sums) do
-  redis.call('HINCRBY', prefix .. 'counters', field, total)
+for n, field in ipairs(fields) do
+  redis.call('HINCRBY', counters_key, field, totals[n])
 end
 redis.call('INCRBY', prefix .. 'version', #batch.ids)
 return results
@@ -120,6 +166,45 @@ class PlannedBatch:
     facts: list[Fact]
     payload: bytes
     states_after: dict[str, str]
+
+
+class EventsNotApplied(ReportingError):
+    """Events of a batch the read model could not apply; every other event of the batch was
+    applied (a batch is never half-applied: each event is, wholly, or is not at all)."""
+
+    def __init__(self, applied: int, refused: tuple[RefusedEvent, ...]) -> None:
+        self.applied = applied
+        self.refused = refused
+        super().__init__(
+            f"{len(refused)} event(s) not applied ({applied} applied): "
+            + "; ".join(event.reason for event in refused)
+        )
+
+
+class CounterWouldOverflow(EventsNotApplied):
+    """Adding these events would take a counter past a signed 64-bit integer (Redis's limit).
+
+    The codec's amount ceiling (services/platform_core/money.py) keeps single events far below
+    it; this is the read model's own guard, as an overflow would fail the script mid-way."""
+
+
+@dataclass(frozen=True)
+class RefusedEvent:
+    event_id: str
+    # The counter fields (encoded counter keys) that would overflow.
+    counters: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        shown = ", ".join(self.counters[:3])
+        more = f" and {len(self.counters) - 3} more" if len(self.counters) > 3 else ""
+        return f"counter {shown}{more} would overflow a 64-bit integer"
+
+
+@dataclass(frozen=True)
+class _ScriptOutcome:
+    results: list[int]  # per event: 1 applied, 0 applied before, -1 conflict, -2 overflow
+    overflowing: tuple[str, ...]  # the counters that would overflow (then nothing is applied)
 
 
 @dataclass(frozen=True)
@@ -249,27 +334,57 @@ class MetricsReadModel:
     async def execute(self, planned: PlannedBatch) -> int:
         """Apply a planned batch, all or nothing; when an event had been applied before or a
         state was not as planned, the rest is planned again from the states read now (and so
-        on until none is left). Returns how many events were applied."""
-        results = await self._run_script(planned.payload)
-        if all(result == 1 for result in results):
-            return len(planned.facts)
-        # Nothing was applied: drop the events applied before (e.g. redelivered after a kill)
-        # and compute the rest again from the states as they are now.
-        pending = [fact for fact, result in zip(planned.facts, results, strict=True) if result]
-        while pending:
-            results = await self._run_script(
-                self.plan(pending, await self.read_states(pending)).payload
-            )
-            if all(result == 1 for result in results):
-                return len(pending)
-            pending = [fact for fact, result in zip(pending, results, strict=True) if result]
-        return 0
+        on until none is left). Returns how many events were applied.
 
-    async def _run_script(self, payload: bytes) -> list[int]:
-        results = await self._apply_batch_script(
-            keys=[self.counters_key], args=[self._prefix, payload]
-        )
-        return [int(result) for result in results]
+        When a counter would overflow, the batch is applied in halves, and so on down to
+        single events: every event that can be applied is (in order, each wholly), and then
+        :class:`CounterWouldOverflow` names the events that were not (wholly not: no counter,
+        evidence, state or applied mark of theirs is written, so a replay tries them again)
+        and how many were applied. Without an overflow this is one script call per batch."""
+        applied, refused = await self._apply(planned.facts, planned.payload)
+        if refused:
+            raise CounterWouldOverflow(applied, tuple(refused))
+        return applied
+
+    async def _apply(self, facts: Sequence[Fact], payload: bytes) -> tuple[int, list[RefusedEvent]]:
+        """Apply facts (their events once each, in order) planned as ``payload``: how many
+        were applied, and the events refused for a counter that would overflow."""
+        pending = list(facts)
+        while True:
+            outcome = await self._run_script(payload)
+            if outcome.overflowing:
+                # Nothing was applied. Halves keep the common case of one bad event among
+                # thousands to a few dozen calls; one event alone is refused.
+                if len(pending) == 1:
+                    return 0, [RefusedEvent(pending[0].event_id, outcome.overflowing)]
+                applied, refused = 0, []
+                middle = len(pending) // 2
+                for half in (pending[:middle], pending[middle:]):
+                    # Planned from the states now: the first half has moved them.
+                    half_planned = self.plan(half, await self.read_states(half))
+                    half_applied, half_refused = await self._apply(
+                        half_planned.facts, half_planned.payload
+                    )
+                    applied += half_applied
+                    refused.extend(half_refused)
+                return applied, refused
+            if all(result == 1 for result in outcome.results):
+                return len(pending), []
+            # Nothing was applied: drop the events applied before (e.g. redelivered after a
+            # kill) and compute the rest again from the states as they are now.
+            pending = [
+                fact for fact, result in zip(pending, outcome.results, strict=True) if result
+            ]
+            if not pending:
+                return 0, []
+            payload = self.plan(pending, await self.read_states(pending)).payload
+
+    async def _run_script(self, payload: bytes) -> _ScriptOutcome:
+        raw = await self._apply_batch_script(keys=[self.counters_key], args=[self._prefix, payload])
+        # One integer per event, then (after an overflow) the counters that would overflow.
+        results = [result for result in raw if isinstance(result, int)]
+        overflowing = tuple(_text(field) for field in raw[len(results) :])
+        return _ScriptOutcome(results, overflowing)
 
     # ── reading ────────────────────────────────────────────────────────────────────────────
 

@@ -15,7 +15,8 @@ Reporting is the one service whose stream side is not Faust agents by default: i
 one that must keep up with every topic at once, and it does per-record work worth less than
 Faust's per-record delivery (measured by bench/reporting_aggregation.py).
 Either way a batch is applied in one atomic, idempotent read-model step before its offsets are
-committed; undecodable records and events that cannot be counted go to
+committed; undecodable records, events that cannot be counted, and events the read model
+cannot apply (a counter would overflow; the batch's other events are applied) go to
 ``reporting.aggregator.dead-letters.v1``.
 
 Run: python -m services.reporting.stream_worker
@@ -28,6 +29,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -58,7 +60,7 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 from services.reporting.domain.facts import Fact
 from services.reporting.event_codec import fact_from_envelope
-from services.reporting.read_model import MetricsReadModel, PlannedBatch
+from services.reporting.read_model import EventsNotApplied, MetricsReadModel, PlannedBatch
 from services.reporting.settings import DEFAULT_CONSUMER_GROUP, get_reporting_settings
 
 CONSUMED_TOPICS: tuple[TopicSpec, ...] = EVENT_TOPICS
@@ -124,6 +126,24 @@ def decode(record: ConsumerRecord[bytes, bytes]) -> Envelope[Message] | Undecoda
 _TOPICS_BY_NAME = {spec.name: spec for spec in CONSUMED_TOPICS}
 
 
+@dataclass(frozen=True)
+class DecodedBatch:
+    """A batch's facts in order, and where to find the record each came from: an event the
+    read model cannot apply is dead-lettered with its record, byte for byte."""
+
+    facts: list[Fact]
+    values: Sequence[Envelope[Message] | Undecodable]
+    source: Callable[[int], SourceRecord]
+
+    def source_of(self, event_id: str) -> SourceRecord:
+        """The record of an event of the batch (the first, if it came twice). Searched for,
+        not indexed while decoding: it is wanted only when an event is refused, rarely."""
+        for n, value in enumerate(self.values):
+            if isinstance(value, Envelope) and value.id == event_id:
+                return self.source(n)
+        raise KeyError(event_id)
+
+
 class Aggregator:
     def __init__(self, read_model: MetricsReadModel, dead_letters: DeadLetterPublisher) -> None:
         self._read_model = read_model
@@ -132,18 +152,18 @@ class Aggregator:
     async def apply_events(self, events: Sequence[Any]) -> None:
         """A batch of Faust events (values decoded by CloudEventSchema)."""
         values = [event.value for event in events]
-        await self.apply(await self.facts(values, lambda n: _faust_source(events[n])))
+        await self.apply(await self.decoded(values, lambda n: _faust_source(events[n])))
 
-    async def facts_of_records(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[Fact]:
+    async def decode_records(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> DecodedBatch:
         """The facts of a batch of Kafka records, decoded here."""
         values = [decode(record) for record in records]
-        return await self.facts(values, lambda n: _kafka_source(records[n]))
+        return await self.decoded(values, lambda n: _kafka_source(records[n]))
 
-    async def facts(
+    async def decoded(
         self,
         values: Sequence[Envelope[Message] | Undecodable],
         source: Callable[[int], SourceRecord],
-    ) -> list[Fact]:
+    ) -> DecodedBatch:
         """The facts to count, in order; what cannot be decoded or counted is dead-lettered."""
         facts: list[Fact] = []
         for n, value in enumerate(values):
@@ -157,17 +177,29 @@ class Aggregator:
                 continue
             if fact is not None:
                 facts.append(fact)
-        return facts
+        return DecodedBatch(facts, values, source)
 
     @property
     def read_model(self) -> MetricsReadModel:
         return self._read_model
 
-    async def apply(self, facts: Sequence[Fact]) -> None:
-        await self._retried(lambda: self._read_model.apply_facts(facts))
+    async def apply(self, batch: DecodedBatch) -> None:
+        await self._applied(batch, lambda: self._read_model.apply_facts(batch.facts))
 
-    async def execute(self, planned: PlannedBatch) -> None:
-        await self._retried(lambda: self._read_model.execute(planned))
+    async def execute(self, planned: PlannedBatch, batch: DecodedBatch) -> None:
+        """Apply a batch planned from ``batch``'s facts."""
+        await self._applied(batch, lambda: self._read_model.execute(planned))
+
+    async def _applied(self, batch: DecodedBatch, step: Callable[[], Awaitable[int]]) -> None:
+        """Run an apply step; the events it could not apply (the rest were applied) are
+        dead-lettered, so the batch can be committed and the worker goes on."""
+        try:
+            await self._retried(step)
+        except EventsNotApplied as exc:
+            for refused in exc.refused:
+                await self._dead_letters.send(
+                    batch.source_of(refused.event_id), f"not applied: {refused.reason}"
+                )
 
     @staticmethod
     async def _retried(step: Callable[[], Awaitable[int]]) -> None:
@@ -276,22 +308,22 @@ async def consume_in_batches(stop: asyncio.Event) -> None:
 
             async def fetch(
                 timeout_ms: int = within_ms,
-            ) -> tuple[dict[TopicPartition, int], list[Fact]]:
+            ) -> tuple[dict[TopicPartition, int], DecodedBatch]:
                 """The next batch: where it ends on each partition, and its facts."""
                 fetched = await consumer.getmany(
                     timeout_ms=timeout_ms, max_records=reporting_settings.aggregation_batch_size
                 )
                 records = [record for batch in fetched.values() for record in batch]
                 ends = {tp: batch[-1].offset + 1 for tp, batch in fetched.items()}
-                return ends, await aggregator.facts_of_records(records)
+                return ends, await aggregator.decode_records(records)
 
             model = aggregator.read_model
-            ends, facts = await fetch()
-            planned = model.plan(facts, await aggregator.read_states(facts))
+            ends, decoded = await fetch()
+            planned = model.plan(decoded.facts, await aggregator.read_states(decoded.facts))
             while not stop.is_set():
                 if not ends:
-                    ends, facts = await fetch()
-                    planned = model.plan(facts, await aggregator.read_states(facts))
+                    ends, decoded = await fetch()
+                    planned = model.plan(decoded.facts, await aggregator.read_states(decoded.facts))
                     continue
                 # The next batch is fetched (on a quiet stream this waits up to the batch wait,
                 # 0.1 s; not waiting measured 28k -> 21k events/s catching up), and its
@@ -299,24 +331,28 @@ async def consume_in_batches(stop: asyncio.Event) -> None:
                 # in_hand: getmany waits while the group rebalances, and the rebalance waits
                 # for in_hand - the worker would hang for good (it did, when a member died
                 # during a join and the group rebalanced again).
-                following_ends, following_facts = await fetch()
-                states = await aggregator.read_states(following_facts)
+                following_ends, following_decoded = await fetch()
+                states = await aggregator.read_states(following_decoded.facts)
                 async with in_hand:
                     # The following batch is planned while Redis applies this one, from the
                     # states this one leaves (the script applies nothing if a state is not as
                     # planned, and the batch is then planned again from what is stored). The
                     # planning runs in a thread so that the event loop keeps sending this
-                    # batch's script (megabytes) to Redis meanwhile.
-                    applying = asyncio.create_task(aggregator.execute(planned))
+                    # batch's script (megabytes) to Redis meanwhile. Events the read model
+                    # cannot apply (a counter would overflow) are dead-lettered by execute,
+                    # the rest applied, so the batch is committed either way.
+                    applying = asyncio.create_task(aggregator.execute(planned, decoded))
                     try:
                         # Only its own aggregates' (a plan's states after are all it was given).
                         after = planned.states_after
                         states.update({a: after[a] for a in states.keys() & after.keys()})
-                        following = await asyncio.to_thread(model.plan, following_facts, states)
+                        following = await asyncio.to_thread(
+                            model.plan, following_decoded.facts, states
+                        )
                     finally:
                         await applying
                     await _commit_applied(consumer, ends)
-                ends, planned = following_ends, following
+                ends, decoded, planned = following_ends, following_decoded, following
     finally:
         await consumer.stop()
 
