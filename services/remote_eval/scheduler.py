@@ -36,7 +36,7 @@ from prt.v1 import intake_pb2, remote_eval_pb2
 from redis.asyncio import Redis
 
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
-from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.proto_values import from_timestamp, to_timestamp
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
@@ -63,6 +63,7 @@ from services.remote_eval.domain.model import (
     SeatOffer,
     Slot,
     VenueRole,
+    slot_day_problem,
 )
 from services.remote_eval.domain.pseudonyms import (
     draw_seed,
@@ -85,6 +86,7 @@ from services.remote_eval.domain.timers import AnswerWindows, Deadline, Deadline
 from services.remote_eval.reference import partners, venue_directory
 from services.remote_eval.sealed_registry import ExpertRegistry
 from services.remote_eval.store import (
+    SEATED_STATUSES,
     EvaluationState,
     Member,
     Outbox,
@@ -325,6 +327,8 @@ class Scheduler:
                     request = event_codec.request_from(envelope.message)
                 except event_codec.UnreadableEvent:
                     continue  # rejected when applied
+                if slot_day_problem(request.slot.day) is not None:
+                    continue  # rejected when applied; the others are planned all the same
                 request = await self._with_known_parties(request)
                 if await self._seen(CONSUMER, envelope.id):
                     continue
@@ -356,6 +360,9 @@ class Scheduler:
             request = await self._with_known_parties(event_codec.request_from(envelope.message))
         except event_codec.UnreadableEvent as exc:
             raise EventRejected(str(exc)) from exc
+        out_of_range = slot_day_problem(request.slot.day)
+        if out_of_range is not None:  # event_codec refuses it too: never planned near date.min
+            raise EventRejected(f"evaluation {request.evaluation_id}: {out_of_range}")
         if await self._store.evaluation(request.evaluation_id) is not None:
             return  # decided before (a redelivery after the state was stored)
         seed = draw_seed(self._secret, envelope.id)
@@ -409,13 +416,16 @@ class Scheduler:
         self, state: EvaluationState, kind: DeadlineKind, subject: Member | str, at: datetime
     ) -> datetime | None:
         """Adds the answer deadline of a seat request (venue id) or a drawn member to the
-        state; None for backfilled evaluations, which have none (domain.timers)."""
+        state; None for backfilled evaluations, which have none (domain.timers). The window
+        counts from ``at`` (the cause's business time) but never from before this worker's
+        clock: a cause stamped days ago (a partner's stale ``ce_time``, a timeout fired late)
+        must not open a deadline already passed."""
         window = (
             self._windows.seat_request
             if kind is DeadlineKind.SEAT_REQUEST
             else self._windows.confirmation
         )
-        due = deadline_for(at, window, backfilled=state.backfilled)
+        due = deadline_for(at, window, backfilled=state.backfilled, not_before=datetime.now(UTC))
         if due is None:
             return None
         if isinstance(subject, Member):
@@ -476,10 +486,21 @@ class Scheduler:
         message = envelope.message
         state = await self._require_scheduled(message.evaluation_id)
         allocation = next((a for a in state.allocations if a.venue_id == message.venue_id), None)
-        if allocation is None or allocation.partner_code != message.partner_code:
+        if (
+            allocation is None
+            or allocation.partner_code != message.partner_code
+            # The main venue is the host's own (主场): it was never asked for seats, and
+            # declining it would move the main-venue experts to partners' venues.
+            or allocation.role is VenueRole.MAIN
+        ):
             raise EventRejected(
                 f"venue {message.venue_id} of partner {message.partner_code} has no seat request "
                 f"in evaluation {message.evaluation_id}"
+                + (
+                    " (it is the main venue)"
+                    if allocation and allocation.role is VenueRole.MAIN
+                    else ""
+                )
             )
         previous = EvaluationState.from_json(state.to_json())
         self._close_deadline(state, DeadlineKind.SEAT_REQUEST, message.venue_id)
@@ -498,6 +519,9 @@ class Scheduler:
         """No answer by respond_by counts as a decline: re-plan with another venue."""
         message = envelope.message
         state = await self._store.evaluation(message.evaluation_id)
+        if state is not None and not _open_for_answers(state):
+            await self._drop_deadlines(state)
+            return  # unsealed, cancelled or failed: nothing is re-planned any more
         if (
             state is None
             or state.status != "scheduled"
@@ -617,6 +641,15 @@ class Scheduler:
         state.failure = _failure_json(failure)
         await self._save(state, previous)
 
+    async def _drop_deadlines(self, state: EvaluationState) -> None:
+        """An evaluation no longer open for answers (stored before its deadlines were cleared
+        on unsealing) keeps none: else each would fire a timeout at every timer tick."""
+        if not state.deadlines:
+            return
+        previous = EvaluationState.from_json(state.to_json())
+        state.deadlines = []
+        await self._save(state, previous)
+
     async def _require_scheduled(self, evaluation_id: str) -> EvaluationState:
         state = await self._store.evaluation(evaluation_id)
         if state is None or state.status != "scheduled":
@@ -636,6 +669,15 @@ class Scheduler:
             raise EventRejected(
                 f"{message.expert_pseudonym} is not drawn from partner {message.partner_code}'s "
                 f"pool for evaluation {message.evaluation_id}"
+            )
+        if member.status == "confirmed":
+            return  # confirmed before: nothing changes
+        if member.status != "drawn":
+            # A member who declined, was absent or must be avoided (a state stored before such
+            # members left the committee) does not come back by confirming.
+            raise EventRejected(
+                f"{message.expert_pseudonym} is {member.status} in evaluation "
+                f"{message.evaluation_id}: only a drawn expert confirms"
             )
         previous = EvaluationState.from_json(state.to_json())
         member.status = "confirmed"
@@ -661,6 +703,18 @@ class Scheduler:
             raise EventRejected(
                 f"partner {message.partner_code} may not report on {message.expert_pseudonym}"
                 + (f" (venue {responsible})" if responsible else "")
+            )
+        if member.status not in SEATED_STATUSES:
+            raise EventRejected(
+                f"{message.expert_pseudonym} is {member.status} in evaluation "
+                f"{message.evaluation_id}, not on the committee"
+            )
+        if no_show and member.status != "confirmed":
+            # An absence is what supervision counts against the expert (PRT-EXP-001: confirmed
+            # and did not come); one who never confirmed is unanswered, which times out.
+            raise EventRejected(
+                f"{message.expert_pseudonym} never confirmed for evaluation "
+                f"{message.evaluation_id}: only a confirmed expert can be absent"
             )
         if no_show:
             # For supervision (PRT-EXP-001), under the pseudonym that is the same in every
@@ -694,6 +748,9 @@ class Scheduler:
         """No confirmation by confirm_by: a substitute under the same rules (补抽)."""
         message = envelope.message
         state = await self._store.evaluation(message.evaluation_id)
+        if state is not None and not _open_for_answers(state):
+            await self._drop_deadlines(state)
+            return  # unsealed, cancelled or failed: nobody is drawn any more
         member = state.member_by_pseudonym(message.expert_pseudonym) if state else None
         if state is None or state.status != "scheduled" or member is None:
             return  # replaced, or the evaluation failed, before the timeout was handled
@@ -728,16 +785,20 @@ class Scheduler:
             draw_seed(self._secret, seed_cause or envelope.id),
             replaced_expert_id=member.assignment.expert_id,
             involved_expert_ids=state.involved_expert_ids,
+            replaced_pseudonym=member.pseudonym,
         )
         now = envelope.time
         member.status = status
         self._close_deadline(state, DeadlineKind.CONFIRMATION, member.pseudonym)
+        # The member leaves the committee whether or not someone takes the seat: one who
+        # refused, did not come or must be avoided never sits on it. Without a substitute the
+        # seat is empty (EvaluationState.unfilled_seats) and the failure says why.
+        state.members = [m for m in state.members if m is not member]
+        state.former.append(member)
         if isinstance(outcome, Infeasible):
             await self._fail(state, previous, outcome, now)
             return
         new_schedule, substitution = outcome
-        state.members = [m for m in state.members if m is not member]
-        state.former.append(member)
         substitute = Member(
             substitution.substitute,
             self._pseudonym(state.request.evaluation_id, substitution.substitute.expert_id),
@@ -853,7 +914,14 @@ class Scheduler:
             cancelled_for = termination_reason(message)
         else:
             return  # every other project event (容缺 deadlines, openings ...) is not ours
-        day = envelope.time.astimezone(SHANGHAI).date()
+        # When the award or termination happened (its business time: a backfilled termination
+        # of yesterday is recorded today), not when intake recorded it.
+        at = (
+            from_timestamp(message.occurred_at)
+            if message.HasField("occurred_at")
+            else envelope.time
+        )
+        day = at.astimezone(SHANGHAI).date()
         async with self._lease.held():
             await self._flush()
             for evaluation_id in await self._store.evaluations_for(
@@ -866,9 +934,9 @@ class Scheduler:
                 # already unsealed gives the others the same event ids as the first time.
                 self._begin(f"{envelope.id}|{evaluation_id}")
                 if cancelled_for is not None and state.slot is not None and state.slot.day > day:
-                    await self._cancel(state, cancelled_for, envelope.time)
+                    await self._cancel(state, cancelled_for, at)
                 else:
-                    await self._unseal(state, envelope.time, cause)
+                    await self._unseal(state, at, cause)
 
     async def _learn_parties(self, learned: PartiesLearned, envelope: Envelope[Message]) -> None:
         """Remembers the parties, then makes each scheduled committee of the trade avoid them:
@@ -916,8 +984,8 @@ class Scheduler:
                 envelope,
                 seed_cause=f"{envelope.id}|{evaluation_id}|{expert_id}",
             )
-            if state.status != "scheduled":
-                return  # no substitute could be drawn: the evaluation failed, and says why
+            # Without a substitute the member left all the same (their seat is empty, the
+            # failure says why): every other conflicted member must leave too.
 
     async def _cancel(self, state: EvaluationState, reason: str, now: datetime) -> None:
         """The trade ended before the evaluation's day: its seats and experts are released,
@@ -980,6 +1048,9 @@ class Scheduler:
         await self._emit(EVALUATIONS, message, evaluation_id, now)
         previous = EvaluationState.from_json(state.to_json())
         state.unsealed = True
+        # The committee's work is over: no seat request or confirmation is awaited, and no
+        # timeout may re-plan or re-draw the committee the published list (and hash) records.
+        state.deadlines = []
         await self._save(state, previous, mark_applied=False)
 
 
@@ -1019,10 +1090,15 @@ async def availability_from(
 async def committee_document(registry: ExpertRegistry, state: EvaluationState) -> bytes:
     """The unsealed committee list (names revealed) as stored for the host after the award:
     the members as the committee sat, then the confirmed experts who did not come (NO_SHOW),
-    so a supervisor holding a no-show report (its evaluation and pseudonym) can learn who."""
-    listed = [(m, "SAT") for m in state.members] + [
-        (m, "NO_SHOW") for m in state.former if m.status == "no_show"
-    ]
+    so a supervisor holding a no-show report (its evaluation and pseudonym) can learn who.
+    Attendance follows each member's status (a state stored before absent members left the
+    committee still lists them as NO_SHOW); a member who declined or was avoided never sat
+    and is not listed."""
+    listed = [
+        (m, "NO_SHOW" if m.status == "no_show" else "SAT")
+        for m in state.members
+        if m.status in {*SEATED_STATUSES, "no_show"}
+    ] + [(m, "NO_SHOW") for m in state.former if m.status == "no_show"]
     identities = await registry.reveal([m.assignment.expert_id for m, _ in listed])
     names = {
         "evaluation_id": state.request.evaluation_id,
@@ -1068,10 +1144,21 @@ def still_holds(request: EvaluationRequest, planned: Schedule, context: Scheduli
     return not problems
 
 
+def _open_for_answers(state: EvaluationState) -> bool:
+    """Whether answers and their timeouts still act on the evaluation: scheduled, and its
+    committee still sealed (after the award or the trade's end its work is over)."""
+    return state.status == "scheduled" and not state.unsealed
+
+
 def _forget_resolved_failure(state: EvaluationState) -> None:
-    """A failure that left a seat empty (no substitute) is over once nobody on the committee
-    stands for an empty seat: e.g. a later re-plan moved that seat to another partner."""
-    if state.failure is not None and all(m.status in {"drawn", "confirmed"} for m in state.members):
+    """A failure is over once no expert's seat is empty (no substitute was drawn for it) and
+    nobody sits at a venue that declined (a re-plan that failed left them there)."""
+    declined = state.declined_venue_ids
+    if (
+        state.failure is not None
+        and state.unfilled_seats == 0
+        and all(m.assignment.venue_id not in declined for m in state.members)
+    ):
         state.failure = None
 
 

@@ -115,6 +115,11 @@ def request_from_json(data: dict[str, Any]) -> EvaluationRequest:
     )
 
 
+# The statuses of a member holding a seat on the committee; every other status (declined,
+# no_show, not_confirmed, avoided, replaced) is a former member's.
+SEATED_STATUSES = frozenset({"drawn", "confirmed"})
+
+
 @dataclass
 class Member:
     """A drawn expert on (or formerly on) the committee."""
@@ -209,6 +214,14 @@ class EvaluationState:
     @property
     def involved_expert_ids(self) -> frozenset[str]:
         return frozenset(m.assignment.expert_id for m in [*self.members, *self.former])
+
+    @property
+    def unfilled_seats(self) -> int:
+        """Experts' seats left empty: a member refused, was absent or avoided (回避) and no
+        substitute could be drawn, so they left the committee (to ``former``) with nobody in
+        their place. (A state stored before such members left counts them here too.)"""
+        sitting = sum(1 for m in self.members if m.status in SEATED_STATUSES)
+        return max(0, self.request.expert_count - sitting) if self.slot is not None else 0
 
     def member_by_pseudonym(self, pseudonym: str) -> Member | None:
         return next((m for m in self.members if m.pseudonym == pseudonym), None)
@@ -455,9 +468,12 @@ class RemoteEvalStore:
             busy[slot] = frozenset(k.decode() for k in members)
         if not slots or recent_draw_days <= 0:
             return ExpertHistory(busy, {})
-        # The days within the window of some slot: a batch's slots may lie months apart.
+        # The days within the window of some slot: a batch's slots may lie months apart. The
+        # domain keeps slots far from the calendar's ends (model.EARLIEST_SLOT_DAY); a day past
+        # them has no draws to read, and must not end the decision with an OverflowError.
         reach = range(1 - recent_draw_days, recent_draw_days)
-        days = sorted({s.day + timedelta(days=n) for s in slots for n in reach})
+        around = (_days_from(s.day, n) for s in slots for n in reach)
+        days = sorted({day for day in around if day is not None})
         async with self._redis.pipeline(transaction=False) as pipe:
             for day in days:
                 pipe.smembers(drawn_on_key(day))
@@ -467,6 +483,14 @@ class RemoteEvalStore:
             for expert_id in expert_ids:
                 draw_days.setdefault(expert_id.decode(), []).append(day)
         return ExpertHistory(busy, {k: tuple(v) for k, v in draw_days.items()})
+
+
+def _days_from(day: date, days: int) -> date | None:
+    """``day`` moved by ``days``; None past the calendar's ends."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def _queue_decision(

@@ -118,9 +118,10 @@ async def schedule_evaluations(stream: Any) -> None:
         settings.remote_eval_batch_size, within=settings.remote_eval_batch_within_s
     ):
         # Requests read together are planned together; then each event is applied in order.
-        # Planning is an optimisation: if Redis fails it now, each request is decided alone by
-        # handle_event, which retries until Redis is back. An exception here would end the
-        # agent with the batch taken and never decided.
+        # Planning is an optimisation: if Redis fails it now, or one request of the batch
+        # breaks the plan, each request is decided alone by handle_event, which retries until
+        # Redis is back and dead-letters what its handler cannot decide. An exception let out
+        # here would end the agent with the batch taken and never decided.
         try:
             await scheduler.plan_requests(
                 [e.value for e in events if not isinstance(e.value, Undecodable)]
@@ -129,6 +130,8 @@ async def schedule_evaluations(stream: Any) -> None:
             log.warning(
                 "planning %d events together failed (%s); deciding each alone", len(events), exc
             )
+        except Exception:
+            log.exception("planning %d events together failed; deciding each alone", len(events))
         for event in events:
             await handle_event(event, scheduler.apply_evaluation_event, dead_letters)
 

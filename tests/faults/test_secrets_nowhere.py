@@ -18,6 +18,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,8 @@ async def _plant(
                 "project_id": f"P-{marker}",
                 "bid_section_code": "001",
                 "slot": {
-                    "date": f"2{rng.randrange(200, 999)}-03-0{rng.randrange(1, 9)}",
+                    # Within the slot range (to 2100-12-31), apart from other runs' days.
+                    "date": (date(2040, 1, 1) + timedelta(days=rng.randrange(20_000))).isoformat(),
                     "half_day": "PM",
                 },
                 "committee_size": 5,

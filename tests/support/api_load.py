@@ -115,8 +115,10 @@ class WritePlan:
         self.keys = keys
         self.tag = tag
         self.specialty = specialty
-        # Slots of this run: far in the future, apart from other runs' (seats and experts free).
-        self.first_day = date(2100, 1, 1) + timedelta(days=random.randrange(0, 2_000_000))
+        # Slots of this run: in the future, apart from other runs' (seats and experts free) as
+        # far as the slot range allows (2015-01-01 to 2100-12-31): a run's days start anywhere
+        # in 2035-2090, and a run of up to ~3,500 writes (a day each) ends within the range.
+        self.first_day = date(2035, 1, 1) + timedelta(days=random.randrange(0, 20_000))
 
     def write(self, n: int) -> Write:
         kind = self.MIX[n % len(self.MIX)]

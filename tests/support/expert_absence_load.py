@@ -55,26 +55,39 @@ def _plan(marker: str) -> tuple[bool, bool]:
     return k % 3 != 0, k % 2 == 0
 
 
-async def _post_no_show(
-    client: httpx.AsyncClient, evaluation_id: str, pseudonym: str, venue: str, key: str
+async def _post_retried(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str
 ) -> httpx.Response | None:
-    """One no-show report with one Idempotency-Key, retried through restarts and 503s."""
+    """One answer with one Idempotency-Key, retried through restarts and 503s, and while the
+    expert's confirmation is not applied yet (a no-show is taken for a confirmed expert only,
+    and the worker applies the confirmation after the API acknowledged it)."""
     headers = {"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())}
-    path = f"/v1/evaluations/{evaluation_id}/experts/{pseudonym}/no-show"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            response = await client.post(path, json={"venue_id": venue}, headers=headers)
+            response = await client.post(path, json=body, headers=headers)
         except httpx.TransportError:
             await asyncio.sleep(0.5)
             continue
         if response.status_code == 503 or (
-            response.status_code == 409 and "in_flight" in response.text
+            response.status_code == 409
+            and ("in_flight" in response.text or "not_confirmed" in response.text)
         ):
             await asyncio.sleep(0.5)
             continue
         return response
     return None
+
+
+async def _post_no_show(
+    client: httpx.AsyncClient, evaluation_id: str, pseudonym: str, venue: str, key: str
+) -> httpx.Response | None:
+    """The expert's confirmation (their pool is the venue's owner's), then their no-show."""
+    expert = f"/v1/evaluations/{evaluation_id}/experts/{pseudonym}"
+    confirmed = await _post_retried(client, f"{expert}/answer", {"confirmed": True}, key)
+    if confirmed is None or confirmed.status_code != 202:
+        return confirmed
+    return await _post_retried(client, f"{expert}/no-show", {"venue_id": venue}, key)
 
 
 async def _view(client: httpx.AsyncClient, key: str, evaluation_id: str) -> dict[str, Any]:

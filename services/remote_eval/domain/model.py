@@ -25,13 +25,25 @@ class HalfDay(StrEnum):
     PM = "PM"  # 下午
 
 
-# Slots the scheduler can reason about: any date whose following half-days (the nearest-
-# alternative search, answer deadlines) are still representable. Far-future slots are valid
-# (load tests keep their runs apart with them); only the calendar's end is not.
+# Slots the scheduler reasons about: backfilled history (the centre's records start in 2015)
+# and anything planned ahead. Outside is a slip or a probe (0001-01-01, 9999-12-31): near the
+# calendar's ends the scheduler's date arithmetic (the draw-frequency window before the slot,
+# the nearest-alternative search after it) leaves the dates Python can represent, and one such
+# request planned with others once ended the worker's agent. The API refuses the same range.
 # A slot's day is a Beijing day: check-in is for today there, and a termination cancels the
 # evaluations of a later day.
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date.min, date.max - timedelta(days=366)
+EARLIEST_SLOT_DAY, LATEST_SLOT_DAY = date(2015, 1, 1), date(2100, 12, 31)
+
+
+def slot_day_problem(day: date) -> str | None:
+    """Why a slot may not fall on ``day``, or None when it may."""
+    if EARLIEST_SLOT_DAY <= day <= LATEST_SLOT_DAY:
+        return None
+    return (
+        f"slot date {day.isoformat()} is outside {EARLIEST_SLOT_DAY.isoformat()} to "
+        f"{LATEST_SLOT_DAY.isoformat()}"
+    )
 
 
 @dataclass(frozen=True, order=True)

@@ -40,6 +40,7 @@ from services.remote_eval.domain.model import (
     Venue,
     VenueAllocation,
     VenueRole,
+    slot_day_problem,
 )
 from services.remote_eval.domain.partners import (
     Partner,
@@ -545,6 +546,9 @@ def schedule(
     problems = composition_problems(request)
     if problems:
         return Infeasible(FailedConstraint.COMMITTEE_COMPOSITION, "; ".join(problems))
+    out_of_range = slot_day_problem(request.slot.day)
+    if out_of_range is not None:  # no venue offers seats outside the days scheduled
+        return Infeasible(FailedConstraint.SEATS, out_of_range)
     outcome = _required_without_agreement(request, context) or _plan(
         request, request.slot, context, seed, declined_venue_ids=declined_venue_ids
     )
@@ -598,7 +602,11 @@ def schedule_batch(
     re-runs it alone."""
     market, history = context.market, context.history
     policy = context.policy
-    valid = [p.request for p in pending if not composition_problems(p.request)]
+    valid = [
+        p.request
+        for p in pending
+        if not composition_problems(p.request) and slot_day_problem(p.request.slot.day) is None
+    ]
     main_experts = {r.evaluation_id: main_venue_expert_count(r, policy) for r in valid}
     plans: dict[str, dict[str, int]] = {}
     for slot in sorted({r.slot for r in valid}):
@@ -798,19 +806,27 @@ def draw_substitute(
     *,
     replaced_expert_id: str,
     involved_expert_ids: frozenset[str],
+    replaced_pseudonym: str = "",
 ) -> tuple[Schedule, Substitution] | Infeasible:
     """补抽: a substitute of the same specialty and kind for the same seat, under the same rules.
 
     When the seat's partner has nobody left to send (or, for a seat given before agreements
     were kept, may not serve the host), the seat moves: a substitute is drawn at another
     partner's venue that may serve the host, as when a venue declines (the main venue's seats
-    never move, nor a required partner's last one)."""
+    never move, nor a required partner's last one).
+
+    A refusal names the replaced expert by ``replaced_pseudonym`` (the evaluation's), never by
+    the registry id: the refusal reaches the host and SchedulingFailed before the award, and
+    a pool owner can map its registry ids to names. Without a pseudonym, by seat."""
     replaced = next((a for a in current.assignments if a.expert_id == replaced_expert_id), None)
     if replaced is None:
         return Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
-            f"expert {replaced_expert_id} is not on the committee",
+            f"expert {replaced_pseudonym or '(replaced)'} is not on the committee",
         )
+    named = replaced_pseudonym or (
+        f"the {replaced.kind.value.lower()} expert of specialty {replaced.specialty_code}"
+    )
     market = context.market
     venue = market.venues[replaced.venue_id]
     staying = [a for a in current.assignments if a.expert_id != replaced_expert_id]
@@ -824,7 +840,7 @@ def draw_substitute(
         # partner's pool is not drawn from again; the seat moves to one that may serve.
         unserved = Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
-            f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: "
+            f"no substitute for {named} at venue {venue.venue_id}: "
             + no_agreement_reason(venue.owner_code, request.host_code, context.partners),
         )
         return _seat_moved(request, current, context, seed, replaced, involved_expert_ids, unserved)
@@ -854,7 +870,7 @@ def draw_substitute(
         )
         exhausted = Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
-            f"no substitute for {replaced_expert_id} at venue {venue.venue_id}: {detail}",
+            f"no substitute for {named} at venue {venue.venue_id}: {detail}",
         )
         return _seat_moved(
             request, current, context, seed, replaced, involved_expert_ids, exhausted

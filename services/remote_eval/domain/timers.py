@@ -2,11 +2,15 @@
 not confirmed, within a configurable time.
 
 A deadline counts from the business time of the act that opened it (the seat request or the
-draw, stamped with the causing event's time). Only live evaluations get deadlines: a request
-recorded by a backfill key (a historical record, e.g. the demo's 2023 half-year) has its
-answers replayed from history, and measuring a 2023 request against today's clock would time
-it out before the replay could answer. So backfilled evaluations have no deadlines at all, and
-their partners answer explicitly.
+draw, stamped with the causing event's time), but never from before the worker's clock: a
+cause stamped long ago (a partner's answer whose own ``ce_time`` is stale, a timeout fired
+late after the worker was down) would otherwise open a deadline already passed, the next
+timer tick would draw another substitute, and so on through the pool.
+
+Only live evaluations get deadlines: a request recorded by a backfill key (a historical
+record, e.g. the demo's 2023 half-year) has its answers replayed from history, and measuring a
+2023 request against today's clock would time it out before the replay could answer. So
+backfilled evaluations have no deadlines at all, and their partners answer explicitly.
 
 Pure: the scheduler stores the open deadlines of each evaluation with its state (so they are
 rebuilt with it) and a timer asks :func:`due` which have passed.
@@ -44,11 +48,19 @@ class AnswerWindows:
     confirmation: timedelta
 
 
-def deadline_for(opened_at: datetime, window: timedelta, *, backfilled: bool) -> datetime | None:
-    """When the answer is due, or None when no deadline applies (backfilled records)."""
+def deadline_for(
+    opened_at: datetime,
+    window: timedelta,
+    *,
+    backfilled: bool,
+    not_before: datetime | None = None,
+) -> datetime | None:
+    """When the answer is due, or None when no deadline applies (backfilled records). The
+    window counts from ``opened_at``, or from ``not_before`` (the worker's clock) if later."""
     if backfilled:
         return None
-    return opened_at + window
+    start = opened_at if not_before is None else max(opened_at, not_before)
+    return start + window
 
 
 def due(deadlines: Iterable[Deadline], now: datetime) -> list[Deadline]:

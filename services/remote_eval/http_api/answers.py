@@ -211,12 +211,38 @@ async def report_no_show(
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     """The venue's owner reports a confirmed expert who did not arrive; a substitute is drawn."""
+    # Who asks is settled before anything about the committee is looked at: a caller who does
+    # not own a venue of this evaluation learns nothing of who sits where, or of whom.
+    entry = venue_directory().get(body.venue_id)
+    if entry is None:
+        raise ApiError(404, "venue_not_found", f"No venue {body.venue_id} in the directory")
+    owner = entry.venue.owner_code
+    require_owner(principal, owner, f"Venue {body.venue_id}")
     state = await _scheduled(context, evaluation_id)
+    if body.venue_id not in {a.venue_id for a in state.allocations}:
+        raise ApiError(
+            403,
+            "venue_not_in_evaluation",
+            f"Venue {body.venue_id} has no seats in evaluation {evaluation_id}: only the "
+            "venues where its committee sits report no-shows",
+        )
     member = _member(state, pseudonym)
     if member.assignment.venue_id != body.venue_id:
-        raise ApiError(409, "wrong_venue", f"{pseudonym} evaluates at {member.assignment.venue_id}")
-    owner = venue_directory()[body.venue_id].venue.owner_code
-    require_owner(principal, owner, f"Venue {body.venue_id}")
+        raise ApiError(
+            409,
+            "wrong_venue",
+            f"{pseudonym} does not evaluate at {body.venue_id}: the venue where an expert "
+            "evaluates reports their no-show",
+        )
+    if member.status != "confirmed":
+        raise ApiError(
+            409,
+            "not_confirmed",
+            f"{pseudonym} has not confirmed (status {member.status}): only a confirmed expert "
+            "can be absent (缺席). An expert who has not answered is replaced when the answer "
+            "deadline passes, or at once if their pool's partner records a refusal "
+            f"(POST /v1/evaluations/{evaluation_id}/experts/{pseudonym}/answer)",
+        )
     at = business_time(principal, body.occurred_at)
     message = remote_eval_pb2.ExpertNoShow(
         evaluation_id=evaluation_id,

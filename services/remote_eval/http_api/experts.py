@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from services.platform_core.auth.dependencies import CurrentPrincipal
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import EXPERT_REGISTRY
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
@@ -19,6 +20,16 @@ from services.remote_eval.http_api.schemas import ExpertCreate, ExpertPublic
 from services.remote_eval.sealed_registry import ExpertIdentity
 
 router = APIRouter(prefix="/v1/experts", tags=["expert pools"])
+
+
+def new_expert_id() -> str:
+    """A new pseudonymous registry id, ``X-`` and 16 hex digits, made from :func:`new_event_id`:
+    inside the Idempotency-Key store's run it is derived from the request's seed, so a retry
+    after a crash (the first run's event on the log, its outcome not stored) registers the same
+    expert again, which the registry and consumers take as the one already there, not a second
+    expert with the same identity. Hashed rather than cut from the UUIDv7: its leading digits
+    are the registration's millisecond (neither unique across processes nor worth showing)."""
+    return "X-" + hashlib.blake2b(new_event_id().encode(), digest_size=8).hexdigest()
 
 
 @router.post(
@@ -40,7 +51,7 @@ async def add_expert(
 
     async def add() -> StoredResponse:
         expert = Expert(
-            expert_id=f"X-{secrets.token_hex(8)}",
+            expert_id=new_expert_id(),
             pool_code=body.pool_code,
             kind=body.kind,
             specialties=frozenset(body.specialties),

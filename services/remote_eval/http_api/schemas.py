@@ -4,13 +4,13 @@ expert's name, phone or ID number (only the check-in and unsealed-committee bodi
 from __future__ import annotations
 
 from datetime import date, datetime
-from datetime import date as datetime_date  # the name ``date`` is a field of SlotBody
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
+from services.platform_core.money import MAX_AMOUNT_FEN
 from services.remote_eval.domain.model import (
     EARLIEST_SLOT_DAY,
     LATEST_SLOT_DAY,
@@ -19,21 +19,34 @@ from services.remote_eval.domain.model import (
     Slot,
 )
 
+# The days a slot may fall on where a request gives one (an evaluation asked for, a seat offered,
+# an expert marked away): 2015-01-01 to 2100-12-31, wide enough for backfilled history and
+# anything planned ahead. Outside is a slip or a probe (0001-01-01, 9999-12-31), and near the
+# calendar's ends the scheduler's date arithmetic leaves the dates Python can represent: such a
+# request was accepted (202) and then failed in the worker, and a capacity query for one was a
+# 500. The range is the domain's, which the stream side enforces on the log too, so what the
+# API accepts the worker can plan.
 EARLIEST_SLOT, LATEST_SLOT = EARLIEST_SLOT_DAY, LATEST_SLOT_DAY
+SLOT_RANGE = f"slot dates run from {EARLIEST_SLOT.isoformat()} to {LATEST_SLOT.isoformat()}"
+
+
+def _slot_day_in_range(day: date) -> date:
+    if not EARLIEST_SLOT <= day <= LATEST_SLOT:
+        raise ValueError(f"{SLOT_RANGE}, not {day.isoformat()}")
+    return day
+
+
+SlotDay = Annotated[date, AfterValidator(_slot_day_in_range)]
+"""A slot's day given in a query: refused (422, naming the range) when outside it."""
 
 
 class SlotBody(BaseModel):
+    """A half-day slot as the API writes it and reads it. The range is checked where a slot is
+    given (:data:`RequestedSlot`), not here: answers echo what the store holds, and an answer
+    must not fail on a slot recorded before the range was enforced."""
+
     date: date
     half_day: Literal["AM", "PM"]
-
-    @field_validator("date")
-    @classmethod
-    def _in_range(cls, day: datetime_date) -> datetime_date:
-        if not EARLIEST_SLOT <= day <= LATEST_SLOT:
-            raise ValueError(
-                f"slot dates run from {EARLIEST_SLOT.isoformat()} to {LATEST_SLOT.isoformat()}"
-            )
-        return day
 
     def to_slot(self) -> Slot:
         return Slot(self.date, HalfDay(self.half_day))
@@ -41,6 +54,17 @@ class SlotBody(BaseModel):
     @classmethod
     def of(cls, slot: Slot) -> SlotBody:
         return cls(date=slot.day, half_day=slot.half.value)
+
+
+def _slot_in_range(slot: SlotBody) -> SlotBody:
+    _slot_day_in_range(slot.date)
+    return slot
+
+
+RequestedSlot = Annotated[
+    SlotBody, AfterValidator(_slot_in_range), Field(description=f"a half-day slot; {SLOT_RANGE}")
+]
+"""A slot given in a request body: refused (422, naming the range) when outside it."""
 
 
 class VenuePublic(BaseModel):
@@ -53,9 +77,13 @@ class VenuePublic(BaseModel):
 
 
 class CapacityCreate(BaseModel):
-    slot: SlotBody
+    slot: RequestedSlot
     seats: int = Field(ge=0, le=500, description="seats offered in the slot; 0 withdraws")
-    fee_fen: int = Field(ge=0, description="fee per seat for the half day, in fen")
+    fee_fen: int = Field(
+        ge=0,
+        le=MAX_AMOUNT_FEN,
+        description=f"fee per seat for the half day, in fen (0 to {MAX_AMOUNT_FEN})",
+    )
     occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
 
 
@@ -90,7 +118,7 @@ class ExpertCreate(BaseModel):
     name: str = Field(min_length=1, max_length=50)
     phone: str = Field(pattern=r"^\+?[0-9-]{7,20}$")
     id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$", description="resident ID number")
-    unavailable_slots: list[SlotBody] = []
+    unavailable_slots: list[RequestedSlot] = []
 
     _employer = field_validator("employer_code")(_check_credit_code)
 
@@ -111,7 +139,7 @@ class SpecialtyNeedBody(BaseModel):
 class EvaluationCreate(BaseModel):
     project_id: str = Field(min_length=1, max_length=64)
     bid_section_code: str = Field(min_length=1, max_length=64)
-    slot: SlotBody
+    slot: RequestedSlot
     committee_size: int = Field(ge=1, le=99)
     specialties: list[SpecialtyNeedBody] = Field(min_length=1)
     main_venue_id: str

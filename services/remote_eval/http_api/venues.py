@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -24,11 +24,13 @@ from services.remote_eval.http_api.dependencies import (
     require_owner,
 )
 from services.remote_eval.http_api.schemas import (
+    SLOT_RANGE,
     CapacityAccepted,
     CapacityCreate,
     CapacityPublic,
     CheckInExpert,
     SlotBody,
+    SlotDay,
     VenuePublic,
 )
 from services.remote_eval.reference import DirectoryEntry, venue_directory
@@ -121,7 +123,7 @@ async def venue_capacity(
     venue_id: str,
     principal: CurrentPrincipal,
     context: Context,
-    day: Annotated[date, Query(alias="date")],
+    day: Annotated[SlotDay, Query(alias="date", description=SLOT_RANGE)],
     half_day: Annotated[HalfDay, Query()],
 ) -> CapacityPublic:
     """Seats offered (as last published, else the directory's default), booked and free."""
@@ -154,6 +156,15 @@ async def check_in_list(
     entry = _venue_or_404(venue_id)
     require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
     state = await evaluation_or_404(context, evaluation_id)
+    # Only a committee that is to sit is shown: a cancelled evaluation's (trade terminated)
+    # stays sealed, its experts are not coming, and the venue has no one to check in.
+    if state.status != "scheduled":
+        raise ApiError(
+            409,
+            "not_scheduled",
+            f"Evaluation {evaluation_id} is {state.status}, not scheduled: there is no one to "
+            "check in, and its committee's identities stay sealed",
+        )
     today = datetime.now(SHANGHAI).date()
     if state.slot is None or state.slot.day != today:
         raise ApiError(

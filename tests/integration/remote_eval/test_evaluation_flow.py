@@ -168,8 +168,22 @@ async def test_full_flow_with_replan_substitutes_award_and_sealed_identities(  #
             s.reason == remote_eval_pb2.SUBSTITUTION_REASON_VENUE_DECLINED for s in substitutes
         )
 
-        # A main-venue expert does not show up: the host reports it, a substitute is drawn.
+        # A main-venue expert confirmed, then did not show up: the host reports it, a
+        # substitute is drawn. (Only a confirmed expert can be absent.)
         absent = next(m for m in after_decline["committee"] if m["venue_id"] == MAIN_VENUE)
+        confirmed = await client.post(
+            f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/answer",
+            headers=post_headers(world.host),
+            json={"confirmed": True},
+        )
+        assert confirmed.status_code == 202, confirmed.text
+        await eventually(
+            replanned,
+            lambda b: any(
+                (m["expert_pseudonym"], m["status"]) == (absent["expert_pseudonym"], "confirmed")
+                for m in b["committee"]
+            ),
+        )
         no_show = await client.post(
             f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/no-show",
             headers=post_headers(world.host),

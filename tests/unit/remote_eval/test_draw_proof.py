@@ -204,9 +204,13 @@ def test_substitutes_run_out_with_a_reason() -> None:
         bytes(32),
         replaced_expert_id=gone.expert_id,
         involved_expert_ids=everyone,
+        replaced_pseudonym="EP-0f3a",
     )
-    assert getattr(outcome, "constraint", None) is not None
-    assert f"no substitute for {gone.expert_id}" in outcome.detail  # type: ignore[union-attr]
+    assert isinstance(outcome, Infeasible), outcome
+    # Named by the evaluation's pseudonym: the registry id reaches the host and SchedulingFailed
+    # before the award, and the pool owner can map it to a name.
+    assert "no substitute for EP-0f3a" in outcome.detail
+    assert gone.expert_id not in outcome.detail
     assert SLOT  # the slot is the same; nothing else to offer for a seat already taken
 
 
@@ -236,6 +240,8 @@ def _substitute(
     context: SchedulingContext,
     replaced_expert_id: str,
     involved: frozenset[str],
+    *,
+    replaced_pseudonym: str = "",
 ) -> tuple[Schedule, Substitution] | Infeasible:
     return draw_substitute(
         req,
@@ -244,6 +250,7 @@ def _substitute(
         bytes(32),
         replaced_expert_id=replaced_expert_id,
         involved_expert_ids=involved,
+        replaced_pseudonym=replaced_pseudonym,
     )
 
 
@@ -294,8 +301,11 @@ def test_a_main_venue_seat_or_a_required_partners_last_seat_never_moves() -> Non
 def test_a_seat_nobody_can_take_says_why_at_its_venue_and_elsewhere() -> None:
     req, first, gone, context, _ = _partner_pool_exhausted()
     everyone = frozenset(context.experts.by_id)
-    outcome = _substitute(req, first, context, gone.expert_id, everyone)
+    outcome = _substitute(
+        req, first, context, gone.expert_id, everyone, replaced_pseudonym="EP-77c1"
+    )
     assert isinstance(outcome, Infeasible)
     assert outcome.constraint is FailedConstraint.SUBSTITUTES_EXHAUSTED
-    assert f"no substitute for {gone.expert_id} at venue {gone.venue_id}" in outcome.detail
+    assert f"no substitute for EP-77c1 at venue {gone.venue_id}" in outcome.detail
+    assert gone.expert_id not in outcome.detail
     assert f"moving 1 seat(s) from venue {gone.venue_id}" in outcome.detail

@@ -314,7 +314,11 @@ def test_a_seat_with_only_partners_without_an_agreement_left_says_so() -> None:
     )
     assert isinstance(outcome, Infeasible), outcome
     assert outcome.constraint is FailedConstraint.SUBSTITUTES_EXHAUSTED
-    assert f"no substitute for {gone.expert_id} at venue ZB-1" in outcome.detail
+    # Without a pseudonym the seat is named, never the registry id (it must not leak).
+    assert "no substitute for the technical expert of specialty A01 at venue ZB-1" in (
+        outcome.detail
+    )
+    assert gone.expert_id not in outcome.detail
     assert (
         "other partners offer 0 free in 2026-03-10 上午 (not offered, having no "
         "remote-evaluation agreement with host 370115 济阳区: 370983 肥城市 (it serves 370113 "

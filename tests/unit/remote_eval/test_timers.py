@@ -19,6 +19,16 @@ def test_a_live_deadline_counts_from_the_business_time_of_the_act() -> None:
     assert deadline_for(OPENED, DAY, backfilled=False) == OPENED + DAY
 
 
+def test_a_deadline_never_counts_from_before_the_workers_clock() -> None:
+    """A cause stamped 30 days ago (a partner's stale ce_time, a timeout fired late) opens a
+    deadline a window from now, not one already passed (which the next tick would fire)."""
+    now = OPENED + 30 * DAY
+    assert deadline_for(OPENED, DAY, backfilled=False, not_before=now) == now + DAY
+    later = now + timedelta(minutes=5)
+    assert deadline_for(later, DAY, backfilled=False, not_before=now) == later + DAY
+    assert deadline_for(OPENED, DAY, backfilled=True, not_before=now) is None
+
+
 def test_a_backfilled_record_has_no_deadline_so_todays_clock_cannot_time_it_out() -> None:
     assert deadline_for(datetime(2023, 3, 1, tzinfo=UTC), DAY, backfilled=True) is None
 

@@ -1,0 +1,426 @@
+"""The scheduler's answers, timeouts and ends on the real broker and Redis (an in-process
+scheduler, whose events go to the real evaluations log): a partner answer with a stale time
+opens no deadline already passed; an unsealed committee is never re-drawn; a member nobody
+can replace leaves the committee, named by pseudonym only; a backfilled termination cancels;
+dates out of range, the main venue and an absence nobody confirmed are refused.
+
+Each test registers pools of a specialty of its own (so its draws are its own) and schedules
+at the host 370113's main venue with partner 370300's venue as secondary."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.protobuf.message import Message
+from prt.v1 import intake_pb2, remote_eval_pb2
+from redis.asyncio import Redis
+
+from services.platform_core.errors import EventRejected
+from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import EVALUATIONS, TopicSpec
+from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.settings import PlatformSettings
+from services.remote_eval import event_codec
+from services.remote_eval.domain.model import (
+    SHANGHAI,
+    EvaluationRequest,
+    Expert,
+    ExpertKind,
+    HalfDay,
+    Slot,
+    SpecialtyNeed,
+)
+from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX, Scheduler
+from services.remote_eval.sealed_registry import ExpertIdentity, ExpertRegistry, IdentitySeal
+from services.remote_eval.store import DEADLINES_KEY, EvaluationState, Member, RemoteEvalStore
+from tests.integration.remote_eval.world import credit_code
+
+pytestmark = pytest.mark.integration
+
+HOST, MAIN_VENUE, PARTNER = "370113", "JN-370113-1", "370300"
+
+
+class RecordingPublisher(EventPublisher):
+    """The real publisher, remembering what it sent (the test applies the timeouts)."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self._inner = inner
+        self.sent: list[tuple[str, Envelope[Message]]] = []
+
+    async def publish(self, topic: TopicSpec, envelope: Envelope[Message], key: str) -> None:
+        await self._inner.publish(topic, envelope, key)
+        self.sent.append((topic.name, envelope))
+
+    async def publish_all(self, events: Sequence[tuple[TopicSpec, Envelope[Message], str]]) -> None:
+        await self._inner.publish_all(events)
+        self.sent.extend((topic.name, envelope) for topic, envelope, _ in events)
+
+    def of(self, evaluation_id: str, kind: type[Message]) -> list[Any]:
+        """The messages of ``kind`` sent on the evaluations log for ``evaluation_id``."""
+        return [
+            envelope.message
+            for topic, envelope in self.sent
+            if topic == EVALUATIONS.name
+            and envelope.subject == evaluation_id
+            and isinstance(envelope.message, kind)
+        ]
+
+
+@dataclass
+class Rig:
+    scheduler: Scheduler
+    store: RemoteEvalStore
+    registry: ExpertRegistry
+    published: RecordingPublisher
+    redis: Redis
+
+    async def state(self, evaluation_id: str) -> EvaluationState:
+        state = await self.store.evaluation(evaluation_id)
+        assert state is not None
+        return state
+
+    async def apply(self, message: Message, *, at: datetime | None = None) -> None:
+        await self.scheduler.apply_evaluation_event(_envelope(message, at))
+
+
+@pytest.fixture
+async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
+    redis = Redis.from_url(settings.redis_url)
+    producer = create_producer(settings, client_id=f"test-answers-{uuid.uuid4().hex[:6]}")
+    await producer.start()
+    published = RecordingPublisher(EventPublisher(producer))
+    registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
+    store = RemoteEvalStore(redis)
+    try:
+        yield Rig(
+            Scheduler(redis, store, registry, published, settings),
+            store,
+            registry,
+            published,
+            redis,
+        )
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
+
+def _envelope(message: Message, at: datetime | None = None) -> Envelope[Message]:
+    return Envelope(message=message, source="test", subject="test", time=at or datetime.now(UTC))
+
+
+async def _pools(rig: Rig, main_pool: int, partner_pool: int) -> str:
+    """Experts of a fresh specialty: ``main_pool`` in the host's pool, ``partner_pool`` in the
+    partner's. Returns the specialty."""
+    specialty = f"RV{uuid.uuid4().hex[:8].upper()}"
+    base = random.randrange(10**8)
+    for pool, count in ((HOST, main_pool), (PARTNER, partner_pool)):
+        for i in range(count):
+            expert = Expert(
+                f"X-{specialty}-{pool}-{i:02d}",
+                pool,
+                ExpertKind.TECHNICAL,
+                frozenset({specialty}),
+                credit_code(base + int(pool) * 100 + i),
+            )
+            identity = ExpertIdentity(
+                f"专家{specialty}{pool}{i}", "13800000000", "11010519491231002X"
+            )
+            await rig.registry.add(expert, identity)
+    return specialty
+
+
+def _far_slot() -> Slot:
+    """A slot of its own, far from other tests' (their seats and recent draws)."""
+    return Slot(date(2060, 1, 1) + timedelta(days=random.randrange(12_000)), HalfDay.PM)
+
+
+async def _scheduled(rig: Rig, specialty: str, slot: Slot) -> EvaluationState:
+    request = EvaluationRequest(
+        evaluation_id=f"EV-TEST-{uuid.uuid4()}",
+        host_code=HOST,
+        project_id=f"P-ANS-{uuid.uuid4().hex[:8]}",
+        bid_section_code="001",
+        slot=slot,
+        committee_size=5,
+        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
+        main_venue_id=MAIN_VENUE,
+        main_venue_experts=2,
+    )
+    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
+    state = await rig.state(request.evaluation_id)
+    assert state.status == "scheduled", state.failure
+    return state
+
+
+def _at_main(state: EvaluationState) -> Member:
+    return next(m for m in state.members if m.assignment.venue_id == MAIN_VENUE)
+
+
+async def _fire_timers(rig: Rig, evaluation_id: str, now: datetime) -> int:
+    """One timer tick at ``now``; this evaluation's timeouts applied as the worker would."""
+    rig.published.sent.clear()
+    await rig.scheduler.fire_due_timers(now)
+    timeouts = [
+        envelope
+        for topic, envelope in rig.published.sent
+        if topic == EVALUATIONS.name and envelope.subject == evaluation_id
+    ]
+    for envelope in timeouts:
+        await rig.scheduler.apply_evaluation_event(envelope)
+    return len(timeouts)
+
+
+async def test_a_stale_partner_answer_opens_no_deadline_already_passed(rig: Rig) -> None:
+    """The partner's decline carries its own ce_time, 30 days old: the substitute's
+    confirmation deadline counts from now, so the next ticks draw nobody else."""
+    specialty = await _pools(rig, 2, 20)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    refusing = next(m for m in state.members if m.assignment.pool_code == PARTNER)
+    stale = datetime.now(UTC) - timedelta(days=30)
+    declined = remote_eval_pb2.ExpertDeclined(
+        evaluation_id=evaluation_id, partner_code=PARTNER, expert_pseudonym=refusing.pseudonym
+    )
+    rig.published.sent.clear()
+    await rig.scheduler.apply_partner_answer(
+        _envelope(declined, stale), f"partner.{PARTNER}.answers.v1"
+    )
+    [(_, recorded)] = rig.published.sent
+    assert recorded.time == stale  # the answer keeps the partner's time on the log
+    await rig.scheduler.apply_evaluation_event(recorded)
+
+    state = await rig.state(evaluation_id)
+    assert len(state.draws) == 2 and [m.status for m in state.former] == ["declined"]
+    soon = datetime.now(UTC) + timedelta(hours=23)
+    assert all(d.due > soon for d in state.deadlines), state.deadlines
+    for _ in range(3):  # the worker's timer ticks: nothing is due
+        assert await _fire_timers(rig, evaluation_id, datetime.now(UTC)) == 0
+    state = await rig.state(evaluation_id)
+    assert len(state.draws) == 2 and len(state.former) == 1
+
+
+async def test_an_unsealed_committee_awaits_no_answer_and_is_never_redrawn(rig: Rig) -> None:
+    specialty = await _pools(rig, 4, 8)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    assert state.deadlines  # seat request and confirmations awaited
+    award = intake_pb2.ContractAwarded(project_id=state.request.project_id, bid_section_code="001")
+    await rig.scheduler.apply_project_event(_envelope(award))
+    unsealed = await rig.state(evaluation_id)
+    assert unsealed.unsealed and unsealed.deadlines == []
+    stored: list[Any] = await rig.redis.zrangebyscore(DEADLINES_KEY, "-inf", "+inf")
+    assert not [d for d in stored if evaluation_id.encode() in d]
+    document = await rig.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
+
+    # Timeouts of the deadlines as they were (one fired before the award, handled after).
+    rig.published.sent.clear()
+    late = datetime.now(UTC) + timedelta(days=2)
+    for deadline in state.deadlines:
+        if deadline.kind.value == "seat":
+            await rig.apply(
+                remote_eval_pb2.SeatRequestTimedOut(
+                    evaluation_id=evaluation_id,
+                    partner_code=deadline.partner_code,
+                    venue_id=deadline.subject,
+                    respond_by=to_timestamp(deadline.due),
+                ),
+                at=late,
+            )
+        else:
+            await rig.apply(
+                remote_eval_pb2.ExpertConfirmationTimedOut(
+                    evaluation_id=evaluation_id,
+                    partner_code=deadline.partner_code,
+                    expert_pseudonym=deadline.subject,
+                    confirm_by=to_timestamp(deadline.due),
+                ),
+                at=late,
+            )
+    after = await rig.state(evaluation_id)
+    assert len(after.draws) == 1 and after.former == []
+    assert [m.pseudonym for m in after.members] == [m.pseudonym for m in state.members]
+    assert not rig.published.of(evaluation_id, remote_eval_pb2.SubstituteDrawn)
+    assert not rig.published.of(evaluation_id, remote_eval_pb2.SchedulingFailed)
+    assert await rig.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id) == document
+
+
+async def test_a_refusal_nobody_can_replace_empties_the_seat_and_names_no_registry_id(
+    rig: Rig,
+) -> None:
+    """The host's pool has nobody left for a main-venue seat (main seats never move): the
+    expert who declined leaves the committee, the seat is flagged unfilled, and the failure
+    names the expert by pseudonym; a late confirmation does not bring them back."""
+    specialty = await _pools(rig, 2, 3)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    refusing = _at_main(state)
+    await rig.apply(
+        remote_eval_pb2.ExpertDeclined(
+            evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=refusing.pseudonym
+        )
+    )
+    state = await rig.state(evaluation_id)
+    assert refusing.pseudonym not in [m.pseudonym for m in state.members]
+    assert [(m.pseudonym, m.status) for m in state.former] == [(refusing.pseudonym, "declined")]
+    assert len(state.members) == 4 and state.unfilled_seats == 1
+    assert state.failure is not None
+    assert state.failure["constraint"] == "SUBSTITUTES_EXHAUSTED"
+    [failed] = rig.published.of(evaluation_id, remote_eval_pb2.SchedulingFailed)
+    for detail in (state.failure["detail"], failed.detail):
+        assert f"no substitute for {refusing.pseudonym}" in detail
+        assert refusing.assignment.expert_id not in detail
+    assert state.slot is not None
+    seated = await rig.store.history([state.slot], recent_draw_days=0)
+    assert refusing.assignment.expert_id not in seated.busy[state.slot]  # released
+
+    with pytest.raises(EventRejected, match="not drawn"):
+        await rig.apply(
+            remote_eval_pb2.ExpertConfirmed(
+                evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=refusing.pseudonym
+            )
+        )
+    assert (await rig.state(evaluation_id)).unfilled_seats == 1
+
+
+async def test_an_avoided_member_without_substitute_leaves_and_cannot_confirm(rig: Rig) -> None:
+    specialty = await _pools(rig, 2, 3)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    employee = _at_main(state)
+    bid = intake_pb2.BidSubmitted(project_id=state.request.project_id, bid_section_code="001")
+    bid.bidder.unified_social_credit_code = employee.assignment.employer_code
+    bid.bidder.name = "某建设有限公司"
+    await rig.scheduler.apply_project_event(_envelope(bid))
+    state = await rig.state(evaluation_id)
+    assert employee.pseudonym not in [m.pseudonym for m in state.members]
+    assert [(m.pseudonym, m.status) for m in state.former] == [(employee.pseudonym, "avoided")]
+    assert state.unfilled_seats == 1 and state.failure is not None
+    with pytest.raises(EventRejected):
+        await rig.apply(
+            remote_eval_pb2.ExpertConfirmed(
+                evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=employee.pseudonym
+            )
+        )
+    assert employee.pseudonym not in [m.pseudonym for m in (await rig.state(evaluation_id)).members]
+
+
+async def test_an_absence_needs_a_confirmation_and_is_listed_as_such_after_the_award(
+    rig: Rig,
+) -> None:
+    specialty = await _pools(rig, 2, 3)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    absent = _at_main(state)
+
+    def no_show() -> Message:
+        return remote_eval_pb2.ExpertNoShow(
+            evaluation_id=evaluation_id,
+            partner_code=HOST,
+            expert_pseudonym=absent.pseudonym,
+            venue_id=MAIN_VENUE,
+        )
+
+    # Never confirmed: not an absence (PRT-EXP-001 counts confirmed experts who did not come).
+    with pytest.raises(EventRejected, match="never confirmed"):
+        await rig.apply(no_show())
+    assert not rig.published.of(evaluation_id, remote_eval_pb2.ExpertAbsenceRecorded)
+
+    await rig.apply(
+        remote_eval_pb2.ExpertConfirmed(
+            evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=absent.pseudonym
+        )
+    )
+    await rig.apply(no_show())  # confirmed, then did not come; nobody left to replace them
+    [recorded] = rig.published.of(evaluation_id, remote_eval_pb2.ExpertAbsenceRecorded)
+    assert recorded.expert_pseudonym == absent.pseudonym
+    state = await rig.state(evaluation_id)
+    assert [(m.pseudonym, m.status) for m in state.former] == [(absent.pseudonym, "no_show")]
+    assert state.unfilled_seats == 1
+
+    award = intake_pb2.ContractAwarded(project_id=state.request.project_id, bid_section_code="001")
+    await rig.scheduler.apply_project_event(_envelope(award))
+    stored = await rig.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
+    assert stored is not None
+    document = json.loads(stored)
+    attendance = {m["pseudonym"]: m["attendance"] for m in document["members"]}
+    assert attendance.pop(absent.pseudonym) == "NO_SHOW"
+    assert set(attendance.values()) == {"SAT"} and len(attendance) == 4
+
+
+async def test_a_backfilled_termination_of_yesterday_cancels_todays_evaluation(rig: Rig) -> None:
+    """Intake records today a termination that happened yesterday (occurred_at): the
+    evaluation of today is cancelled (the trade ended before it), not unsealed."""
+    specialty = await _pools(rig, 4, 8)
+    today = datetime.now(SHANGHAI).date()
+    state = await _scheduled(rig, specialty, Slot(today, HalfDay.PM))
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    terminated = intake_pb2.ProjectTerminated(
+        project_id=state.request.project_id,
+        bid_section_code="001",
+        occurred_at=to_timestamp(yesterday),
+        reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+    )
+    await rig.scheduler.apply_project_event(_envelope(terminated))  # recorded now
+    after = await rig.state(state.request.evaluation_id)
+    assert (after.status, after.unsealed) == ("cancelled", False)
+    [cancelled] = rig.published.of(state.request.evaluation_id, remote_eval_pb2.EvaluationCancelled)
+    assert abs(cancelled.occurred_at.ToDatetime(tzinfo=UTC) - yesterday) < timedelta(seconds=1)
+
+
+async def test_a_request_out_of_range_is_refused_and_its_batch_planned(rig: Rig) -> None:
+    specialty = await _pools(rig, 4, 8)
+    good = await _request_event(specialty, _far_slot())
+    bad = await _request_event(specialty, Slot(date.min, HalfDay.AM))
+    await rig.scheduler.plan_requests([good, bad, await _request_event(specialty, _far_slot())])
+    with pytest.raises(EventRejected, match="outside 2015-01-01 to 2100-12-31"):
+        await rig.scheduler.apply_evaluation_event(bad)
+    await rig.scheduler.apply_evaluation_event(good)
+    assert isinstance(good.message, remote_eval_pb2.EvaluationRequested)
+    assert (await rig.state(good.message.evaluation_id)).status == "scheduled"
+
+
+async def _request_event(specialty: str, slot: Slot) -> Envelope[Message]:
+    request = EvaluationRequest(
+        evaluation_id=f"EV-TEST-{uuid.uuid4()}",
+        host_code=HOST,
+        project_id=f"P-ANS-{uuid.uuid4().hex[:8]}",
+        bid_section_code="001",
+        slot=slot,
+        committee_size=5,
+        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
+        main_venue_id=MAIN_VENUE,
+        main_venue_experts=2,
+    )
+    return _envelope(event_codec.evaluation_requested(request, datetime.now(UTC)))
+
+
+async def test_the_main_venue_cannot_be_declined(rig: Rig) -> None:
+    specialty = await _pools(rig, 2, 6)
+    state = await _scheduled(rig, specialty, _far_slot())
+    evaluation_id = state.request.evaluation_id
+    decision = remote_eval_pb2.PartnerVenueDecision(
+        evaluation_id=evaluation_id,
+        partner_code=HOST,
+        venue_id=MAIN_VENUE,
+        decision=remote_eval_pb2.VENUE_DECISION_DECLINED,
+        reason="自己的主场",
+    )
+    rig.published.sent.clear()
+    await rig.scheduler.apply_partner_answer(_envelope(decision), f"partner.{HOST}.answers.v1")
+    [(_, recorded)] = rig.published.sent
+    with pytest.raises(EventRejected, match="main venue"):
+        await rig.scheduler.apply_evaluation_event(recorded)
+    after = await rig.state(evaluation_id)
+    assert after.allocations == state.allocations and after.draws == state.draws
+    assert sorted(m.assignment.venue_id for m in after.members) == sorted(
+        m.assignment.venue_id for m in state.members
+    )
