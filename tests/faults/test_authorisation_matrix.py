@@ -102,7 +102,9 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/webhooks"): DEPARTMENTS,  # the caller's own registration
         ("DELETE", "/v1/webhooks"): DEPARTMENTS,
         ("GET", "/v1/webhooks/deliveries"): DEPARTMENTS,
+        # Held no-shows only for operators; a department gets the rest (not a 403).
         ("GET", "/v1/detection/rules"): READERS,
+        ("GET", "/v1/departments"): EVERYONE,  # reference data, but never anonymous
     },
     "remote_eval": {
         ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
@@ -120,7 +122,9 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("GET", "/v1/evaluations/{evaluation_id}/committee"): EVERYONE,
         ("POST", "/v1/evaluations/{evaluation_id}/venue-decisions"): EVERYONE,
         ("POST", "/v1/evaluations/{evaluation_id}/experts/{pseudonym}/answer"): EVERYONE,
-        ("POST", "/v1/evaluations/{evaluation_id}/experts/{pseudonym}/no-show"): EVERYONE,
+        # A no-show is reported by the venue's owner (长清区's venue), checked before anything
+        # about the evaluation or its committee is looked at or told.
+        ("POST", "/v1/evaluations/{evaluation_id}/experts/{pseudonym}/no-show"): frozenset({DEP}),
         ("GET", "/v1/evaluations/{evaluation_id}/draws"): frozenset({OP}),  # draw audit
         ("GET", "/v1/evaluations/{evaluation_id}/draws/{index}/proof"): frozenset({OP}),
         ("GET", "/v1/partners/{partner_code}/stream"): frozenset({PARTNER}),  # its own stream only
@@ -143,7 +147,6 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
 PUBLIC = frozenset(
     {
         ("GET", "/healthz"),
-        ("GET", "/v1/departments"),
         ("GET", "/v1/partner-cities"),
         ("GET", "/v1/asyncapi.json"),
     }
@@ -232,7 +235,18 @@ def _registration(**changes: Any) -> dict[str, Any]:
 # Bodies the access check needs to be reached with: fields a route checks before it asks who
 # is calling, set to the home region's values. Everything else comes from the schema.
 PARTY = {"name": "山东黄河建工集团有限公司", "credit_code": CREDIT_CODE}
+# A slot within the range a request may give (the schema's date is any date; 2015-2100 is
+# checked after it, as a 422).
+SLOT = {"date": "2031-03-04", "half_day": "AM"}
+# An instant inside what intake accepts (2015-2100): a generated one is refused (422) before
+# the access check is reached.
+INSTANT = "2023-05-04T09:30:00+08:00"
 BODY_PATCHES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/projects/{project_id}/pre-publication"): {"comments_close_at": INSTANT},
+    ("POST", "/v1/projects/{project_id}/announcement"): {
+        "submission_deadline": INSTANT,
+        "opening_at": INSTANT,
+    },
     ("POST", "/v1/projects/{project_id}/bids"): {
         "bidder": PARTY,
         "fingerprint": {
@@ -244,14 +258,24 @@ BODY_PATCHES: dict[tuple[str, str], dict[str, Any]] = {
         },
     },
     ("POST", "/v1/projects/{project_id}/candidates"): {
-        "candidates": [{"rank": 1, "bidder": PARTY, "bid_price_fen": 100_000_000}]
+        "candidates": [{"rank": 1, "bidder": PARTY, "bid_price_fen": 100_000_000}],
+        "publicity_ends_at": INSTANT,
     },
     ("POST", "/v1/projects/{project_id}/award"): {"winner": PARTY},
     ("POST", "/v1/projects/{project_id}/transaction"): {"counterparty": PARTY},
-    ("POST", "/v1/projects/{project_id}/historical-deposit-refunds"): {"payee": PARTY},
-    ("POST", "/v1/experts"): {"pool_code": HOME_REGION, "employer_code": CREDIT_CODE},
+    ("POST", "/v1/projects/{project_id}/historical-deposit-refunds"): {
+        "payee": PARTY,
+        "paid_at": INSTANT,
+    },
+    ("POST", "/v1/experts"): {
+        "pool_code": HOME_REGION,
+        "employer_code": CREDIT_CODE,
+        "unavailable_slots": [SLOT],
+    },
     ("PUT", "/v1/pools/{pool_code}/experts/{expert_id}/availability"): {"unavailable_dates": []},
+    ("POST", "/v1/venues/{venue_id}/capacity"): {"slot": SLOT},
     ("POST", "/v1/evaluations"): {
+        "slot": SLOT,
         "main_venue_id": f"JN-{HOME_REGION}-1",
         "preferred_partner_codes": [],
         "required_partner_codes": [],
