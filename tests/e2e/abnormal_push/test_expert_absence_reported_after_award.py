@@ -88,6 +88,25 @@ async def test_an_absence_recorded_by_remote_eval_is_reported_once_the_award_uns
         view = await wait_decided(client, world, evaluation_id)
         assert view["status"] == "scheduled", view
         absent = next(m for m in view["committee"] if m["venue_id"] == MAIN_VENUE)
+        # Only a confirmed expert can be absent (缺席): the expert confirms first.
+        confirmed = await client.post(
+            f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/answer",
+            headers=post_headers(world.host),
+            json={"confirmed": True},
+        )
+        assert confirmed.status_code == 202, confirmed.text
+
+        async def current() -> dict[str, Any]:
+            response = await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)
+            return response.json() if response.status_code == 200 else {"committee": []}
+
+        await eventually(
+            current,
+            lambda b: any(
+                (m["expert_pseudonym"], m["status"]) == (absent["expert_pseudonym"], "confirmed")
+                for m in b["committee"]
+            ),
+        )
         reported = await client.post(
             f"/v1/evaluations/{evaluation_id}/experts/{absent['expert_pseudonym']}/no-show",
             headers=post_headers(world.host),
