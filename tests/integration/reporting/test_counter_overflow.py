@@ -21,6 +21,7 @@ from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
 from services.platform_core.kafka.clients import create_consumer, create_producer
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.ledger import Ledger
@@ -221,6 +222,9 @@ async def test_the_worker_dead_letters_an_overflowing_event_and_goes_on(
     redis = Redis.from_url(settings.redis_url)
     # Only this worker's read model is near the limit: other read models count the events.
     await redis.hset(f"{namespace.prefix}counters", field, INT64_MAX - 50)
+    # On a fresh broker this may be the first test to write intake's topic: created as the
+    # services create it (with its partitions), not auto-created.
+    await ensure_topics(settings, [PROJECT_EVENTS])
     producer = create_producer(settings, client_id="reporting-overflow-test")
     await producer.start()
     worker = None
