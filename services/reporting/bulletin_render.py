@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.text.run import Run
@@ -113,6 +115,33 @@ def _properties(document: DocxDocument, bulletin: Bulletin) -> None:
     day = bulletin.issued_on
     issued = datetime(day.year, day.month, day.day, tzinfo=UTC)
     properties.created = properties.modified = issued
+    _application_properties(document, bulletin)
+
+
+# The extended (application) properties Word shows under 文件 → 属性 → 详细信息. python-docx's
+# template carries a Mac Word 2011 set ("Microsoft Macintosh Word", one page, no words) and a
+# thumbnail of an empty page; the bulletin states what made it and for whom instead.
+APPLICATION = "济南市公共资源交易运行监测系统"
+_APP_PROPERTIES = (
+    "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    "<Application>{application}</Application><DocSecurity>0</DocSecurity>"
+    "<Company>{company}</Company><LinksUpToDate>false</LinksUpToDate>"
+    "<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged></Properties>"
+)
+
+
+def _application_properties(document: DocxDocument, bulletin: Bulletin) -> None:
+    package = document.part.package
+    for part in package.iter_parts():
+        if part.partname == "/docProps/app.xml":
+            text = _APP_PROPERTIES.format(
+                application=escape(APPLICATION), company=escape(bulletin.issuer)
+            )
+            part._blob = text.encode()  # a generic Part: its blob is what is saved
+    for r_id, relationship in list(package.rels.items()):
+        if relationship.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.rels.pop(r_id)  # an unreferenced part is not saved
 
 
 def to_docx(bulletin: Bulletin, label: str) -> bytes:

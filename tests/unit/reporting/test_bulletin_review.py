@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from datetime import date
 
 from docx import Document
 
-from services.reporting.bulletin_render import to_docx, to_markdown
+from services.reporting.bulletin_render import APPLICATION, to_docx, to_markdown
 from services.reporting.domain import facts
 from services.reporting.domain.bulletin import Bulletin, FigureRef, format_fen_as_wan_yuan
 from services.reporting.domain.ledger import Ledger
@@ -132,6 +133,20 @@ def test_the_word_file_is_a4_with_official_margins_and_its_own_properties() -> N
     assert properties.author == properties.last_modified_by == bulletin.issuer
     assert properties.created.date() == properties.modified.date() == date(2023, 8, 22)
     assert "python-docx" not in (properties.comments + properties.author + properties.subject)
+
+
+def test_the_word_files_application_properties_are_the_systems_not_the_templates() -> None:
+    bulletin = half_year_bulletin()
+    with zipfile.ZipFile(io.BytesIO(to_docx(bulletin, "2023年上半年"))) as docx:
+        names = docx.namelist()
+        app = docx.read("docProps/app.xml").decode()
+        package_rels = docx.read("_rels/.rels").decode()
+    assert "Macintosh" not in app and "Normal.dotm" not in app
+    assert f"<Application>{APPLICATION}</Application>" in app
+    assert f"<Company>{bulletin.issuer}</Company>" in app
+    assert not [name for name in names if "thumbnail" in name]
+    assert "thumbnail" not in package_rels
+    Document(io.BytesIO(to_docx(bulletin, "2023年上半年")))  # still opens
 
 
 def test_wan_yuan_round_half_up_on_the_exact_decimal() -> None:
