@@ -419,7 +419,7 @@ class Scheduler:
         state; None for backfilled evaluations, which have none (domain.timers). The window
         counts from ``at`` (the cause's business time) but never from before this worker's
         clock: a cause stamped days ago (a partner's stale ``ce_time``, a timeout fired late)
-        must not open a deadline already passed."""
+        must not open a deadline already passed, nor one stamped days ahead put it off."""
         window = (
             self._windows.seat_request
             if kind is DeadlineKind.SEAT_REQUEST

@@ -12,6 +12,11 @@ record, e.g. the demo's 2023 half-year) has its answers replayed from history, a
 2023 request against today's clock would time it out before the replay could answer. So
 backfilled evaluations have no deadlines at all, and their partners answer explicitly.
 
+Nor does a deadline count from much after the worker's clock: a partner whose clock runs ahead
+(or whose answer is stamped days ahead) would otherwise put off its substitute's deadline by as
+much, and the committee would wait for an answer nobody is asked for yet. A stamp up to
+:data:`CLOCK_SKEW` ahead is taken as it is (clocks differ by seconds, not by hours).
+
 Pure: the scheduler stores the open deadlines of each evaluation with its state (so they are
 rebuilt with it) and a timer asks :func:`due` which have passed.
 """
@@ -22,6 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+# How far ahead of the worker's clock a cause's stamp is believed (see the module docstring).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class DeadlineKind(StrEnum):
@@ -56,10 +64,13 @@ def deadline_for(
     not_before: datetime | None = None,
 ) -> datetime | None:
     """When the answer is due, or None when no deadline applies (backfilled records). The
-    window counts from ``opened_at``, or from ``not_before`` (the worker's clock) if later."""
+    window counts from ``opened_at``, kept between ``not_before`` (the worker's clock) and
+    :data:`CLOCK_SKEW` after it."""
     if backfilled:
         return None
-    start = opened_at if not_before is None else max(opened_at, not_before)
+    if not_before is None:
+        return opened_at + window
+    start = min(max(opened_at, not_before), not_before + CLOCK_SKEW)
     return start + window
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.remote_eval.domain.timers import Deadline, DeadlineKind, deadline_for, due
+from services.remote_eval.domain.timers import (
+    CLOCK_SKEW,
+    Deadline,
+    DeadlineKind,
+    deadline_for,
+    due,
+)
 from services.remote_eval.scheduler import derived_event_id
 
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -27,6 +33,17 @@ def test_a_deadline_never_counts_from_before_the_workers_clock() -> None:
     later = now + timedelta(minutes=5)
     assert deadline_for(later, DAY, backfilled=False, not_before=now) == later + DAY
     assert deadline_for(OPENED, DAY, backfilled=True, not_before=now) is None
+
+
+def test_a_cause_stamped_ahead_of_the_workers_clock_counts_from_at_most_the_skew_after_it() -> None:
+    """A partner's answer stamped two days ahead would otherwise put its substitute's
+    confirmation deadline off by two days; seconds of skew are taken as stamped."""
+    now = OPENED
+    assert deadline_for(now + 2 * DAY, DAY, backfilled=False, not_before=now) == (
+        now + CLOCK_SKEW + DAY
+    )
+    ahead = now + timedelta(seconds=30)
+    assert deadline_for(ahead, DAY, backfilled=False, not_before=now) == ahead + DAY
 
 
 def test_a_backfilled_record_has_no_deadline_so_todays_clock_cannot_time_it_out() -> None:
