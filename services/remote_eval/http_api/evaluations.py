@@ -187,7 +187,9 @@ def evaluation_public(state: EvaluationState) -> EvaluationPublic:
             )
             for a in state.allocations
         ],
+        expert_count=state.request.expert_count,
         committee=[_member(m) for m in state.members],
+        unfilled_seats=state.unfilled_seats,
         replaced=[_member(m) for m in state.former],
         draws=len(state.draws),
         failure=FailurePublic(**failure) if failure else None,

@@ -205,7 +205,13 @@ class EvaluationPublic(BaseModel):
     status: str
     slot: SlotBody | None
     allocations: list[AllocationPublic]
+    expert_count: int = Field(description="the committee's size, as requested")
     committee: list[MemberPublic]
+    unfilled_seats: int = Field(
+        description="experts' seats left empty: a member declined, did not come or had to be "
+        "avoided (回避) and no substitute could be drawn; the failure says why, and the "
+        "committee cannot sit complete until the seat is filled"
+    )
     replaced: list[MemberPublic]
     draws: int
     failure: FailurePublic | None

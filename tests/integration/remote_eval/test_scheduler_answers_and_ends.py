@@ -25,9 +25,16 @@ from redis.asyncio import Redis
 from services.platform_core.errors import EventRejected
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import EVALUATIONS, TopicSpec
+from services.platform_core.events.topics import (
+    EVALUATION_STATES,
+    EVALUATIONS,
+    EXPERT_REGISTRY,
+    VENUE_CAPACITY,
+    TopicSpec,
+)
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import (
@@ -39,9 +46,11 @@ from services.remote_eval.domain.model import (
     Slot,
     SpecialtyNeed,
 )
+from services.remote_eval.http_api.evaluations import evaluation_public
 from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX, Scheduler
 from services.remote_eval.sealed_registry import ExpertIdentity, ExpertRegistry, IdentitySeal
 from services.remote_eval.store import DEADLINES_KEY, EvaluationState, Member, RemoteEvalStore
+from services.remote_eval.stream_worker import partner_topics
 from tests.integration.remote_eval.world import credit_code
 
 pytestmark = pytest.mark.integration
@@ -94,6 +103,11 @@ class Rig:
 
 @pytest.fixture
 async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
+    # The scheduler's topics, created as the worker creates them (a fresh broker has none).
+    await ensure_topics(
+        settings,
+        [EVALUATIONS, EVALUATION_STATES, EXPERT_REGISTRY, VENUE_CAPACITY, *partner_topics()],
+    )
     redis = Redis.from_url(settings.redis_url)
     producer = create_producer(settings, client_id=f"test-answers-{uuid.uuid4().hex[:6]}")
     await producer.start()
@@ -272,6 +286,8 @@ async def test_a_refusal_nobody_can_replace_empties_the_seat_and_names_no_regist
     assert refusing.pseudonym not in [m.pseudonym for m in state.members]
     assert [(m.pseudonym, m.status) for m in state.former] == [(refusing.pseudonym, "declined")]
     assert len(state.members) == 4 and state.unfilled_seats == 1
+    view = evaluation_public(state)  # what the host and operators read
+    assert (view.expert_count, len(view.committee), view.unfilled_seats) == (5, 4, 1)
     assert state.failure is not None
     assert state.failure["constraint"] == "SUBSTITUTES_EXHAUSTED"
     [failed] = rig.published.of(evaluation_id, remote_eval_pb2.SchedulingFailed)
