@@ -19,6 +19,7 @@ structures, to see what each buys (``--consumers faust-noop:cython+one-agent`` i
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, ClassVar
 
 from faust.sensors import Monitor
@@ -36,6 +37,21 @@ from services.platform_core.kafka.faust_worker import (
 )
 from services.platform_core.settings import get_settings
 from services.reporting.settings import get_reporting_settings
+
+# A helper process, not a bench of its own: said in one line when started by hand.
+_UNSET = [
+    name
+    for name in ("PRT_FAUST_CEILING_GROUP", "PRT_FAUST_CEILING_KEY")
+    if not os.environ.get(name)
+]
+if _UNSET:
+    print(
+        "bench.reporting_faust_ceiling is started by the aggregation bench, not by hand: run "
+        "`python -m bench.reporting_aggregation --consumers faust-noop` "
+        f"({', '.join(_UNSET)} not set)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 
 settings = get_settings()
 reporting_settings = get_reporting_settings()

@@ -26,11 +26,21 @@ $PY -m ruff check services tests bench deploy
 $PY -m ruff format --check services tests bench deploy
 say "mypy (strict)"
 $PY -m mypy
-say "protobuf contracts: generated code fresh, buf lint, buf breaking against main"
+say "protobuf contracts: generated code fresh, buf lint and format, buf breaking"
 $PY proto/generate.py --check
 npx --no-install buf lint proto
-if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto/buf.yaml 2>/dev/null; then
-  npx --no-install buf breaking proto --against ".git#branch=main,subdir=proto"
+npx --no-install buf format --diff --exit-code proto
+# What the contracts are checked against (deploy/contract_baseline.sh): on main its previous
+# commit, elsewhere where the branch left main (or origin/main). It fails when there is none,
+# except in a repository of a single commit, where nothing came before.
+baseline="$(bash deploy/contract_baseline.sh)"
+if [[ -n "$baseline" ]]; then
+  if git cat-file -e "$baseline:proto/buf.yaml" 2>/dev/null; then
+    echo "buf breaking against $baseline"
+    npx --no-install buf breaking proto --against ".git#ref=$baseline,subdir=proto"
+  else
+    echo "buf breaking: $baseline has no proto/ yet; every contract is new"
+  fi
 fi
 
 export PRT_KAFKA_PORT="${PRT_TEST_KAFKA_PORT:-29092}" PRT_REDIS_PORT="${PRT_TEST_REDIS_PORT:-26379}"
@@ -67,7 +77,7 @@ fi
 # fault suite's fuzzed reports, a 100,000-record import) must not be another suite's input.
 SUITES=(
   "unit|tests/unit"
-  "platform|tests/integration/test_api_keys.py tests/integration/test_caller_route.py tests/integration/test_dead_letter_redrive.py tests/integration/test_dead_letters.py tests/integration/test_idempotency_after_crash.py tests/integration/test_production_secrets.py tests/integration/test_publisher.py tests/integration/test_redis_lease.py tests/integration/test_redis_pipelining.py tests/integration/test_service_principals.py tests/integration/test_stream_retries.py tests/e2e/test_registration_reaches_reporting.py"
+  "platform|tests/integration/test_readiness.py tests/integration/test_api_keys.py tests/integration/test_caller_route.py tests/integration/test_dead_letter_redrive.py tests/integration/test_dead_letters.py tests/integration/test_idempotency_after_crash.py tests/integration/test_production_secrets.py tests/integration/test_publisher.py tests/integration/test_redis_lease.py tests/integration/test_redis_pipelining.py tests/integration/test_service_principals.py tests/integration/test_stream_retries.py tests/e2e/test_registration_reaches_reporting.py"
   "intake|tests/integration/intake tests/e2e/intake"
   "abnormal_push|tests/integration/abnormal_push tests/e2e/abnormal_push"
   "remote_eval|tests/integration/remote_eval tests/e2e/remote_eval"

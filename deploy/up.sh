@@ -6,6 +6,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+PRT_COMPONENT=up
+# shellcheck source=deploy/local/_lib.sh
+source deploy/local/_lib.sh
+PYTHON="${PRT_PYTHON:-$ROOT/.venv/bin/python}"
 
 bash deploy/bootstrap.sh
 bash deploy/local/redis.sh start
@@ -14,14 +18,18 @@ kafka_mode=()
 [[ "${PRT_KAFKA_SECURE:-}" == 1 ]] && kafka_mode=(--secure)
 bash deploy/local/kafka.sh start "${kafka_mode[@]}"
 bash deploy/local/services.sh start
-.venv/bin/python deploy/demo/half_year.py
+# The demo on this stack: its keys in this Redis, its requests to these APIs (PRT_*_PORT).
+export_platform_addresses
+"$PYTHON" deploy/demo/half_year.py --intake "$(api_url intake)" \
+  --abnormal "$(api_url abnormal-push)" --remote-eval "$(api_url remote-eval)" \
+  --reporting "$(api_url reporting)"
 
 cat <<MSG
 
-The stack is up. Logs: .run/logs/ (services), .run/kafka/, .run/redis/.
-  intake            http://127.0.0.1:${PRT_INTAKE_PORT:-8101}/docs
-  abnormal push     http://127.0.0.1:${PRT_ABNORMAL_PUSH_PORT:-8102}/docs
-  remote evaluation http://127.0.0.1:${PRT_REMOTE_EVAL_PORT:-8103}/docs
-  reporting         http://127.0.0.1:${PRT_REPORTING_PORT:-8104}/docs (dashboard: the URL above)
+The stack is up. Logs: $PRT_RUNTIME_DIR/logs/ (services), $PRT_RUNTIME_DIR/kafka/, $PRT_RUNTIME_DIR/redis/.
+  intake            $(api_url intake)/docs
+  abnormal push     $(api_url abnormal-push)/docs
+  remote evaluation $(api_url remote-eval)/docs
+  reporting         $(api_url reporting)/docs (dashboard: the URL above)
 Stop it with: make down
 MSG

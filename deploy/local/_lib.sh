@@ -60,3 +60,31 @@ wait_for_exit() {
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# The addresses the platform's processes (and the demo) connect to, exported unless already
+# set: the Kafka cluster's bootstrap servers (kafka.sh's layout, which follows PRT_KAFKA_PORT
+# when the cluster is made) and Redis on PRT_REDIS_PORT. Without them a stack started on other
+# ports ran its services against the settings' defaults, 127.0.0.1:19092 and :16379 - the
+# default stack, if one was running.
+export_platform_addresses() {
+  if [[ -z "${PRT_KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+    PRT_KAFKA_BOOTSTRAP_SERVERS="$(PRT_RUNTIME_DIR="$PRT_RUNTIME_DIR" \
+      bash "$PRT_REPO_ROOT/deploy/local/kafka.sh" bootstrap)" ||
+      die "cannot tell the Kafka bootstrap servers (deploy/local/kafka.sh bootstrap)"
+  fi
+  export PRT_KAFKA_BOOTSTRAP_SERVERS
+  export PRT_REDIS_URL="${PRT_REDIS_URL:-redis://127.0.0.1:${PRT_REDIS_PORT:-16379}/0}"
+}
+
+# The four APIs' base URLs on this machine, from the ports services.sh starts them on.
+api_url() {
+  local port
+  case "$1" in
+    intake) port="${PRT_INTAKE_PORT:-8101}" ;;
+    abnormal-push) port="${PRT_ABNORMAL_PUSH_PORT:-8102}" ;;
+    remote-eval) port="${PRT_REMOTE_EVAL_PORT:-8103}" ;;
+    reporting) port="${PRT_REPORTING_PORT:-8104}" ;;
+    *) die "no API $1" ;;
+  esac
+  echo "http://127.0.0.1:$port"
+}

@@ -103,6 +103,8 @@ wait_healthy() {
 cmd_start() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   [[ -x "$PYTHON" ]] || die "no Python environment at $PYTHON; run deploy/bootstrap.sh first"
+  export_platform_addresses # the Kafka and Redis this stack's scripts started, on their ports
+  log "services connect to Kafka at $PRT_KAFKA_BOOTSTRAP_SERVERS"
   local entry name port module
   for entry in "${SERVICES[@]}"; do
     IFS='|' read -r name port module <<<"$entry"

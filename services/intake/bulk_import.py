@@ -36,11 +36,14 @@ from services.intake.domain.large_amount import (
     parse_record,
 )
 from services.intake.event_codec import large_amount_record_encoder, large_amount_record_event
+from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.envelope import Envelope, encode_envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS
 from services.platform_core.garbage_collection import collecting_less_often
+from services.platform_core.http.business_time import business_time
+from services.platform_core.http.errors import ApiError
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
@@ -476,9 +479,29 @@ def main(argv: list[str] | None = None) -> int:
         help="when a historical pull happened (ISO 8601 with offset); default now",
     )
     args = parser.parse_args(argv)
-    if args.pulled_at is not None and args.pulled_at.tzinfo is None:
-        parser.error("--pulled-at needs a UTC offset, e.g. 2023-03-31T17:00:00+08:00")
-    args.size_bytes = Path(args.file).stat().st_size
+    if args.pulled_at is not None:
+        # The API's rules for a stated time (with an offset, not in the future, not before the
+        # platform's records), so a file imported here is dated as the API would date it.
+        backfill = Principal(
+            "bulk-import-cli", PrincipalKind.DEPARTMENT, args.department, "", may_backfill=True
+        )
+        try:
+            args.pulled_at = business_time(backfill, args.pulled_at)
+        except ApiError as exc:
+            print(f"--pulled-at: {exc.message}", file=sys.stderr)
+            return 2
+    path = Path(args.file)
+    try:
+        if not path.is_file():
+            why = "not a file" if path.exists() else "no such file"
+            print(f"{args.file}: {why}", file=sys.stderr)
+            return 2
+        args.size_bytes = path.stat().st_size
+        with path.open("rb"):  # readable: refused here, before anything is published
+            pass
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     report = asyncio.run(_import_file(args))
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
     return 0 if report.rejected == 0 else 1

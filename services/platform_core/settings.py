@@ -19,6 +19,10 @@ _DEVELOPMENT_SECRETS = frozenset(
         "local-development-only-draw-secret",
     }
 )
+# A production secret shorter than this is refused: an empty or guessable pepper or key would
+# make the hashes, seals and seeds it protects as good as public. 32 characters is what
+# ``openssl rand -base64 32`` (44) and the webhook key's rule already exceed.
+MIN_PRODUCTION_SECRET_LENGTH = 32
 
 
 class PlatformSettings(BaseSettings):
@@ -80,16 +84,29 @@ class PlatformSettings(BaseSettings):
     remote_eval_batch_within_s: float = Field(default=0.5, gt=0)
 
     def secret(self, name: SecretName) -> str:
-        """A secret this process uses, refused at its development default in production.
+        """A secret this process uses, refused in production at its development default, empty
+        or shorter than ``MIN_PRODUCTION_SECRET_LENGTH`` characters.
 
         Asked for by the code that uses it (at the process's start), so a process needs only
         its own secrets set: intake's processes never hold the key that unseals experts'
         identities, and a worker never holds the API-key pepper."""
         value: str = getattr(self, name)
-        if self.environment == "production" and value in _DEVELOPMENT_SECRETS:
+        if self.environment != "production":
+            return value
+        variable = f"PRT_{name.upper()}"
+        if value in _DEVELOPMENT_SECRETS:
             raise SettingsError(
-                f"PRT_{name.upper()} still has its development default; set a real secret "
-                "for production"
+                f"{variable} still has its development default; set a real secret for production"
+            )
+        if not value.strip():
+            raise SettingsError(
+                f"{variable} is empty; production needs a secret of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. openssl rand -base64 32)"
+            )
+        if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise SettingsError(
+                f"{variable} has {len(value)} characters; production needs a secret of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} (e.g. openssl rand -base64 32)"
             )
         return value
 

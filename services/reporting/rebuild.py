@@ -1,4 +1,4 @@
-"""Rebuild reporting's read model from the event log: ``python -m services.reporting.rebuild``.
+"""Rebuild reporting's read model from the log: ``python -m services.reporting.rebuild --yes``.
 
 Run with the reporting worker stopped. Deletes every key of the read model (all of it is
 derived from the log: counters, evidence, aggregates' states, indexes, applied-event markers)
@@ -8,11 +8,13 @@ again, replays them all and counts every event once. For a read model made by an
 version that did not keep something a newer one shows (e.g. the push board's kind of
 behaviour, kept since 2026-12-04), or one ``python -m services.reporting.recompute`` found
 differing; that command then checks the rebuilt one. The API keeps serving meanwhile, from a
-read model that fills up as the worker replays.
+read model that fills up as the worker replays. Without ``--yes`` it deletes and rewinds nothing:
+both are irreversible, so an operator states that they mean it.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -55,9 +57,30 @@ async def rebuild(settings: PlatformSettings, prefix: str, consumer_group: str) 
     return deleted
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.reporting.rebuild",
+        description=(
+            "Delete reporting's read model and rewind the reporting worker's consumer group to "
+            "the beginning of every event topic; the worker, started again, replays them. Stop "
+            "the reporting worker first (the rewind is refused while it runs)."
+        ),
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="really delete the read model and rewind the group (without it nothing is done)",
+    )
+    args = parser.parse_args(argv)
     reporting = get_reporting_settings()
+    if not args.yes:
+        print(
+            f"nothing deleted: this deletes every key under {reporting.key_prefix} and rewinds "
+            f"the consumer group {reporting.consumer_group}; run again with --yes to do it",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(level=logging.INFO)
     try:
         deleted = asyncio.run(
             rebuild(get_settings(), reporting.key_prefix, reporting.consumer_group)

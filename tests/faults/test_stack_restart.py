@@ -136,7 +136,7 @@ async def _start_and_rebuild(
     for api in apis:
         await asyncio.to_thread(api.wait_healthy, 120)
     await run_module("services.intake.rebuild", stack.env, "--wipe")
-    await run_module("services.abnormal_push.rebuild", stack.env)
+    await run_module("services.abnormal_push.rebuild", stack.env, "--yes")
     await run_module("services.remote_eval.rebuild", stack.env, "--wipe")
     # reporting: a new consumer group replays the log into the same (now empty) read model
     replay = Namespace(stack.reporting.prefix, f"{stack.reporting.consumer_group}-replay")

@@ -12,7 +12,7 @@ from tests.support.processes import ServiceProcess, api_process, worker_process
 
 PRODUCTION = {
     "PRT_ENVIRONMENT": "production",
-    "PRT_API_KEY_PEPPER": "a-real-pepper-for-this-test",
+    "PRT_API_KEY_PEPPER": "a-real-pepper-for-this-test-of-32-characters",
 }
 
 

@@ -107,7 +107,7 @@ async def abnormal_push_check(
     (the whole log of the stack: ``replay_timeout_s`` grows with the run's size)."""
     workers.stop("abnormal_push")
     live = await snapshot(redis, ABNORMAL_PUSH_PATTERNS)
-    await run_module("services.abnormal_push.rebuild", env)
+    await run_module("services.abnormal_push.rebuild", env, "--yes")
     await asyncio.to_thread(workers.start, "abnormal_push")
     await workers.wait_caught_up(settings, timeout_s=replay_timeout_s)
     rebuilt = await snapshot(redis, ABNORMAL_PUSH_PATTERNS)

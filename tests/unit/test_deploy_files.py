@@ -114,3 +114,21 @@ def test_on_a_secured_broker_every_local_process_has_a_user_in_the_acl_plan() ->
     assert 'local user="${1%-api}"; echo "${user%-worker}"' in script
     users = {name.removesuffix("-api").removesuffix("-worker") for name in local_processes(script)}
     assert users == set(SERVICE_USERS)
+
+
+def test_compose_keeps_kafkas_log_and_redis_data_in_their_volumes(compose: dict[str, Any]) -> None:
+    """Both stores outlive `docker compose down`, or neither would be consistent: a Redis that
+    kept read models, API keys and idempotency records beside a Kafka that lost its topics
+    (the apache/kafka image logs to /tmp/kraft-combined-logs unless told otherwise)."""
+    kafka = compose["services"]["kafka"]
+    mounts = dict(volume.split(":", 1) for volume in kafka["volumes"])
+    log_dirs = str(kafka["environment"]["KAFKA_LOG_DIRS"]).split(",")
+    assert log_dirs and all(
+        any(Path(d) == Path(m) or Path(m) in Path(d).parents for m in mounts.values())
+        for d in log_dirs
+    ), (log_dirs, mounts)
+    assert mounts["kafka-data"] in log_dirs  # the named volume compose declares
+    assert kafka["environment"].get("CLUSTER_ID")  # pinned: the kept log keeps matching
+    redis = compose["services"]["redis"]
+    assert "redis-data:/data" in redis["volumes"] and "--appendonly" in redis["command"]
+    assert {"kafka-data", "redis-data"} <= set(compose["volumes"])

@@ -140,17 +140,37 @@ def test_no_secret_is_written_into_a_manifest() -> None:
                 assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], name
 
 
+def _modules_making_a_scheduler() -> list[str]:
+    """The modules that make a remote_eval Scheduler, which reads PRT_REMOTE_EVAL_DRAW_SECRET
+    when made."""
+    return sorted(
+        str(path.relative_to(REPO))
+        for path in (REPO / "services").rglob("*.py")
+        if "Scheduler(" in path.read_text(encoding="utf-8")
+    )
+
+
+def _api_makes_a_scheduler() -> bool:
+    return any(
+        m.startswith("services/remote_eval/http_api/") for m in _modules_making_a_scheduler()
+    )
+
+
 # Which secrets each process uses (settings.secret(...) and AbnormalPushSettings), so which
 # Secrets its pod gets: nothing more. The key that unseals experts' identities stays in
-# remote_eval's pods; the API-key pepper in the APIs'.
+# remote_eval's pods, the draw secret in its worker's (the scheduler); the API-key pepper in
+# the APIs'.
 SECRETS_OF_A_PROCESS = {
     "intake-api": {"prt-redis", "prt-api-keys"},
     "abnormal-push-api": {"prt-redis", "prt-api-keys", "prt-abnormal-push-secrets"},
-    "remote-eval-api": {"prt-redis", "prt-api-keys", "prt-remote-eval-secrets"},
+    "remote-eval-api": {"prt-redis", "prt-api-keys", "prt-remote-eval-identity"}
+    # The API applies partners' HTTP answers through the Scheduler when it makes one (see
+    # test_the_draw_secret_goes_where_a_scheduler_is_made).
+    | ({"prt-remote-eval-draw"} if _api_makes_a_scheduler() else set()),
     "reporting-api": {"prt-redis", "prt-api-keys"},
     "intake-worker": {"prt-redis"},
     "abnormal-push-worker": {"prt-redis", "prt-abnormal-push-secrets"},
-    "remote-eval-worker": {"prt-redis", "prt-remote-eval-secrets"},
+    "remote-eval-worker": {"prt-redis", "prt-remote-eval-identity", "prt-remote-eval-draw"},
     "reporting-worker": {"prt-redis"},
 }
 
@@ -170,7 +190,8 @@ def test_the_readme_says_which_variables_each_secret_holds() -> None:
     holds = {
         "prt-redis": ["PRT_REDIS_URL"],
         "prt-api-keys": ["PRT_API_KEY_PEPPER"],
-        "prt-remote-eval-secrets": ["PRT_REMOTE_EVAL_IDENTITY_KEY", "PRT_REMOTE_EVAL_DRAW_SECRET"],
+        "prt-remote-eval-identity": ["PRT_REMOTE_EVAL_IDENTITY_KEY"],
+        "prt-remote-eval-draw": ["PRT_REMOTE_EVAL_DRAW_SECRET"],
         "prt-abnormal-push-secrets": ["PRT_ABNORMAL_PUSH_WEBHOOK_KEY"],
     }
     for secret, variables in holds.items():
@@ -223,3 +244,42 @@ def test_the_readme_names_every_config_map_the_pods_mount() -> None:
         if "configMap" in volume
     }
     assert mounted and all(re.search(rf"\b{re.escape(name)}\b", readme) for name in mounted)
+
+
+def test_the_apis_are_ready_by_their_dependencies_and_alive_by_their_process() -> None:
+    for name, deployment in _of_kind("Deployment").items():
+        if not name.endswith("-api"):
+            continue
+        container = _container(deployment)
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+
+
+def test_the_draw_secret_goes_where_a_scheduler_is_made() -> None:
+    """PRT_REMOTE_EVAL_DRAW_SECRET is read by remote_eval's worker (its start-up check and the
+    Scheduler) and by whatever else makes a Scheduler; the manifests give prt-remote-eval-draw
+    to exactly those processes (the API only if it makes one)."""
+    readers = sorted(
+        str(path.relative_to(REPO))
+        for path in (REPO / "services").rglob("*.py")
+        if '"remote_eval_draw_secret"' in path.read_text(encoding="utf-8")
+        and path.name != "settings.py"
+    )
+    # The API checks it at start too: it decides partners' answers (answers.py).
+    assert readers == [
+        "services/remote_eval/http_api/app.py",
+        "services/remote_eval/scheduler.py",
+        "services/remote_eval/stream_worker.py",
+    ]
+    makers = _modules_making_a_scheduler()
+    assert "services/remote_eval/stream_worker.py" in makers
+    outside = [m for m in makers if not m.startswith("services/remote_eval/")]
+    assert outside == []
+    given = {
+        name
+        for name, deployment in _of_kind("Deployment").items()
+        if {"secretRef": {"name": "prt-remote-eval-draw"}} in _container(deployment)["envFrom"]
+    }
+    assert given == {"remote-eval-worker"} | (
+        {"remote-eval-api"} if _api_makes_a_scheduler() else set()
+    )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.http_api import detection, entities, pushes, reports, webhooks
 from services.abnormal_push.read_model import PushReadModel
+from services.abnormal_push.service_config import get_push_settings
 from services.abnormal_push.webhooks import WebhookStore
 from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import CurrentPrincipal, share_api_key_store
@@ -26,6 +27,12 @@ from services.platform_core.garbage_collection import collect_less_often_for_goo
 from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import ErrorBody, install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.readiness import (
+    ReadinessProbe,
+    install_readiness,
+    kafka_check,
+    redis_check,
+)
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
@@ -47,6 +54,9 @@ class DepartmentPublic(BaseModel):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    # The webhook key's checks (its development default refused in production, its length)
+    # at start, as the worker does: not as a 500 on the first webhook registration.
+    get_push_settings()
     await ensure_topics(settings, [ABNORMAL_REPORTS, ABNORMAL_PUSHES, ABNORMAL_WEBHOOKS])
     producer = create_producer(settings, client_id="abnormal-push-api")
     await producer.start()
@@ -58,6 +68,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.detection_state = DetectionState(redis)
     app.state.accepted_steps = pushes.AcceptedSteps(redis)
     share_api_key_store(app, redis)
+    app.state.readiness = ReadinessProbe(
+        {"redis": redis_check(redis), "kafka": kafka_check(producer)}
+    )
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
@@ -73,6 +86,7 @@ app = FastAPI(
     telemetry=telemetry_config(),
 )
 install_error_handlers(app)
+install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
 for module in (caller_api, reports, pushes, entities, webhooks, detection):
     app.include_router(module.router)

@@ -18,6 +18,12 @@ from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.direct_routes import install_direct_routes
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.readiness import (
+    ReadinessProbe,
+    install_readiness,
+    kafka_check,
+    redis_check,
+)
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
@@ -40,6 +46,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.idempotency = IdempotencyStore(redis)
     app.state.intake_context = intake_context(app.state)
     share_api_key_store(app, redis)
+    app.state.readiness = ReadinessProbe(
+        {"redis": redis_check(redis), "kafka": kafka_check(producer)}
+    )
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
@@ -58,6 +67,7 @@ app = FastAPI(
     "(`python -m services.platform_core.auth.cli issue ...`); every POST an Idempotency-Key.",
 )
 install_error_handlers(app)
+install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
 app.include_router(caller_api.router)
 app.include_router(projects.router)

@@ -3,6 +3,11 @@
 The key is printed once at issue (and at rotation, the successor); only its HMAC is stored.
 ``--expires-in-days`` ends a key on its own; ``rotate`` issues a key's successor for the same
 principal and ends the old key after ``--overlap-hours``, so its holder can switch over.
+A department key's ``--code`` and ``--regions``, and a partner key's ``--code``, must be in the
+reference data the services load (``departments.json``, ``regions.json``, ``venues.json``, or
+those under ``PRT_REFERENCE_DATA_DIR``): a key for a department no push is routed to, or for a
+region no project can be in, would authenticate and then act for nothing. A problem with the
+settings or Redis is one line on stderr and exit 2, not a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.platform_core.auth.api_keys import (
     ApiKeyStore,
@@ -22,16 +28,49 @@ from services.platform_core.auth.api_keys import (
     keys_ending_between,
 )
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.errors import SettingsError
+from services.platform_core.reference_data import department_names, load_json
+from services.platform_core.reference_data import regions as known_regions
 from services.platform_core.settings import get_settings
+
+
+def principal_problem(kind: PrincipalKind, code: str, region_codes: frozenset[str]) -> str | None:
+    """Why the reference data has no such principal (None: it has): a department's code and
+    regions, a partner's code. Operators are people, named by an id of the office's choosing."""
+    if kind is PrincipalKind.DEPARTMENT:
+        if code not in department_names():
+            return (
+                f"no department {code!r} in departments.json (its departments and district "
+                "branches)"
+            )
+        unknown = sorted(region_codes - known_regions().keys())
+        if unknown:
+            return f"no region {', '.join(unknown)} in regions.json"
+        return None
+    if region_codes:
+        return f"--regions is for department keys; a {kind.value} key acts for no region"
+    if kind is PrincipalKind.PARTNER:
+        partner_codes = {entry["code"] for entry in load_json("venues.json")["partners"]}
+        if code not in partner_codes:
+            return f"no partner {code!r} in venues.json"
+    return None
 
 
 async def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
-    redis = Redis.from_url(settings.redis_url)
-    store = ApiKeyStore(redis, settings.secret("api_key_pepper"))
+    pepper = settings.secret("api_key_pepper")
+    try:
+        redis = Redis.from_url(settings.redis_url)
+    except ValueError as exc:  # not a redis://, rediss:// or unix:// URL
+        raise SettingsError(f"PRT_REDIS_URL: {exc}") from exc
+    store = ApiKeyStore(redis, pepper)
     try:
         if args.command == "issue":
             regions = frozenset(filter(None, (args.regions or "").split(",")))
+            problem = principal_problem(PrincipalKind(args.kind), args.code, regions)
+            if problem is not None:
+                print(f"not issued: {problem}", file=sys.stderr)
+                return 2
             issued = await store.issue(
                 PrincipalKind(args.kind),
                 args.code,
@@ -140,7 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
-    return asyncio.run(_run(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except SettingsError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    except (RedisError, OSError) as exc:
+        print(f"cannot reach Redis at PRT_REDIS_URL: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -66,12 +66,12 @@ async def test_a_rebuilt_read_model_is_the_one_it_replaced(
             with pytest.raises(GroupStillConsuming, match="stop its workers first"):
                 await rebuild(settings, namespace.prefix, namespace.consumer_group)
             with pytest.raises(AssertionError, match="nothing deleted: consumer group"):
-                await run_module("services.reporting.rebuild", env)
+                await run_module("services.reporting.rebuild", env, "--yes")
             assert await _read_model(model, redis, namespace.prefix) == before
         finally:
             worker.stop()
 
-        await run_module("services.reporting.rebuild", env)  # as an operator runs it
+        await run_module("services.reporting.rebuild", env, "--yes")  # as an operator runs it
         assert await model.version() == 0
         assert await model.counters() == {}
 

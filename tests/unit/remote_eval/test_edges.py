@@ -94,13 +94,13 @@ def test_production_refuses_the_development_secrets_where_they_are_used() -> Non
             unset.secret(name)
     real = PlatformSettings(
         environment="production",
-        api_key_pepper="real",
+        api_key_pepper="a-real-pepper-of-at-least-32-characters",
         remote_eval_identity_key=KEY,
-        remote_eval_draw_secret="real-secret",
+        remote_eval_draw_secret="a-real-draw-secret-of-32-characters-or-more",
     )
     assert real.secret("remote_eval_identity_key") == KEY
-    assert real.secret("remote_eval_draw_secret") == "real-secret"
-    assert real.secret("api_key_pepper") == "real"
+    assert real.secret("remote_eval_draw_secret") == "a-real-draw-secret-of-32-characters-or-more"
+    assert real.secret("api_key_pepper") == "a-real-pepper-of-at-least-32-characters"
     # Outside production the development defaults serve local runs and tests.
     assert PlatformSettings(environment="test").secret("api_key_pepper")
 
