@@ -8,14 +8,21 @@ so the report projection and the router keep one copy.
 
 A sign open to joiners (bidders sharing one value) is filed once, when first seen; a bidder
 sharing its value later is recorded beside the sign, not reported again (``findings``).
+
+A rebuild (``rebuild.py``) replays the topics into emptied state, and some of that state is
+shared across projects and evaluations on different partitions (R024's price-gap history, an
+expert's no-shows), which a replay reads in another interleaving than they were lived: an event
+judged before the rebuild may then yield a finding it did not yield live. So an event below
+the replay boundary the rebuild recorded files nothing: what it filed live is on the log (the
+rebuild counts it from there), and what it finds only now is listed as not applied.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +97,8 @@ APPLIED = DETECTION + "applied:"
 PROJECT = DETECTION + "project:"
 BIDS = DETECTION + "bids:"
 SECTIONS = DETECTION + "sections:"  # set per project: the sections that received bids
+# Each publicised section's winner/runner-up price gap and when it was publicised
+# ("project:section" -> "gap|ISO time"; a value without a time was stored before the time was).
 GAPS = DETECTION + "price-gaps"
 # When each section's evaluation completed ("project:section" -> ISO time), for the deadline of
 # its candidates' publicity.
@@ -126,8 +135,51 @@ FILING_RULES = DETECTION + "filing-rules"
 # The signs open to joiners already reported (sign key -> JSON of the FiledSign): which report
 # each is under, and who shared its value after.
 SIGNS = DETECTION + "signs"
+# Where the last rebuild's replay ends in each partition of the topics detection reads
+# ("topic:partition" -> offset, written by rebuild.py): the consumer group's position when the
+# rebuild began. Events before it were judged before the rebuild.
+REPLAY_BOUNDARY = DETECTION + "replay-boundary"
 NOT_APPLIED = DETECTION + "not-applied"  # list of recent {rule_id, reason, event_id, at}
 NOT_APPLIED_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where an event sits in its topic."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.topic}:{self.partition}"
+
+
+def gap_value(gap: float, publicised_at: datetime) -> str:
+    return f"{gap!r}|{publicised_at.isoformat()}"
+
+
+def gaps_before(
+    stored: Mapping[str, str], *, excluding: str, before: datetime
+) -> tuple[float, ...]:
+    """The price gaps of the sections publicised before ``before`` (business time), the
+    section ``excluding`` left out, in section order. The history a section is judged against
+    is thus fixed by the facts, not by the order in which the projects' partitions were read;
+    a gap stored without its time (before times were stored) counts as earlier."""
+    gaps = []
+    for section_key, value in sorted(stored.items()):
+        if section_key == excluding:
+            continue
+        gap, _, at = value.partition("|")
+        if at and datetime.fromisoformat(at) >= before:
+            continue
+        gaps.append(float(gap))
+    return tuple(gaps)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _bid_to_json(bid: Bid) -> str:
@@ -216,6 +268,18 @@ def _queue_expert_watch(
         pipe.hdel(HELD, *released)
 
 
+def _queue_filings(pipe: Pipeline, filings: Sequence[Filing], *, replayed: bool) -> None:
+    for filing in filings:
+        rule_id = filing.finding.definition.rule_id
+        if not replayed:
+            pipe.sadd(FILED_REPORTS + rule_id, filing.report_id)
+            pipe.sadd(FILING_RULES, rule_id)
+        # A replayed event's signs are recorded all the same: a bidder who joins one later is
+        # not reported again.
+        if filing.sign is not None and (filing.files_report or filing.joiners):
+            pipe.hset(SIGNS, filing.sign.sign_key, _sign_to_json(filing.sign))
+
+
 def _project_facts(project_id: str, raw: Any) -> ProjectFacts:
     if raw is None:
         return ProjectFacts(project_id)
@@ -252,13 +316,22 @@ class DetectionState:
         raw: set[Any] = await self._redis.smembers(SECTIONS + project_id)
         return sorted(k.decode() if isinstance(k, bytes) else k for k in raw)
 
-    async def gap_history(self, excluding: str) -> tuple[float, ...]:
+    async def gap_history(self, excluding: str, before: datetime) -> tuple[float, ...]:
         raw: dict[Any, Any] = await self._redis.hgetall(GAPS)
-        return tuple(
-            float(v)
-            for k, v in sorted(raw.items())
-            if (k.decode() if isinstance(k, bytes) else k) != excluding
-        )
+        stored = {_text(k): _text(v) for k, v in raw.items()}
+        return gaps_before(stored, excluding=excluding, before=before)
+
+    async def replay_boundary(self) -> dict[str, int]:
+        """Where the last rebuild's replay ends, per "topic:partition" (empty: no rebuild)."""
+        raw: dict[Any, Any] = await self._redis.hgetall(REPLAY_BOUNDARY)
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    async def on_the_log(self, rule_id: str, report_ids: Sequence[str]) -> list[bool]:
+        """Whether each report was filed (is on the reports topic) under the rule."""
+        if not report_ids:
+            return []
+        raw = await self._redis.smismember(FILED_REPORTS + rule_id, list(report_ids))
+        return [bool(member) for member in raw]
 
     async def commit(
         self,
@@ -266,7 +339,7 @@ class DetectionState:
         *,
         project: ProjectFacts | None = None,
         bid: tuple[str, Bid] | None = None,
-        gap: tuple[str, float] | None = None,
+        gap: tuple[str, str] | None = None,
         evaluated: tuple[str, datetime] | None = None,
         announced: AnnouncementSeen | None = None,
         evaluation: RemoteEvaluationSeen | None = None,
@@ -276,9 +349,12 @@ class DetectionState:
         not_applied: Sequence[NotApplied] = (),
         released: Sequence[str] = (),
         fence: RedisLease | None = None,
+        replayed: bool = False,
     ) -> None:
         """Store what the event taught and mark it applied, in one transaction (fenced by the
-        lease under which it was judged, if any: a holder whose lease lapsed writes nothing)."""
+        lease under which it was judged, if any: a holder whose lease lapsed writes nothing).
+        A ``replayed`` event (judged before the rebuild) counts no report as filed: the rebuild
+        counted those on the log."""
         async with self._redis.pipeline(transaction=True) as pipe:
             if fence is not None:
                 await fence.begin_fenced(pipe)
@@ -291,7 +367,7 @@ class DetectionState:
                 pipe.hset(key, value.bidder.credit_code, _bid_to_json(value))
                 pipe.sadd(SECTIONS + project_id, value.bid_section_code)
             if gap is not None:
-                pipe.hset(GAPS, gap[0], repr(gap[1]))
+                pipe.hset(GAPS, gap[0], gap[1])
             if evaluated is not None:
                 pipe.hset(EVALUATED_AT, evaluated[0], evaluated[1].isoformat())
             if announced is not None:
@@ -306,12 +382,7 @@ class DetectionState:
                 not_applied=not_applied,
                 released=released,
             )
-            for filing in filings:
-                rule_id = filing.finding.definition.rule_id
-                pipe.sadd(FILED_REPORTS + rule_id, filing.report_id)
-                pipe.sadd(FILING_RULES, rule_id)
-                if filing.sign is not None and (filing.files_report or filing.joiners):
-                    pipe.hset(SIGNS, filing.sign.sign_key, _sign_to_json(filing.sign))
+            _queue_filings(pipe, filings, replayed=replayed)
             for outcome in not_applied:
                 entry = {
                     "rule_id": outcome.rule_id,
@@ -409,17 +480,30 @@ class Detector:
         self._state = state
         self._publisher = publisher
         self._expert_watch = state.expert_watch_lease()
+        # Read once: only a rebuild writes it, and a rebuild runs with the worker stopped.
+        self._replay_boundary: dict[str, int] | None = None
 
-    async def apply(self, envelope: Envelope[Message]) -> None:
+    async def _judged_before_rebuild(self, position: LogPosition | None) -> bool:
+        if position is None:
+            return False
+        if self._replay_boundary is None:
+            self._replay_boundary = await self._state.replay_boundary()
+        return position.offset < self._replay_boundary.get(position.partition_key, 0)
+
+    async def apply(self, envelope: Envelope[Message], position: LogPosition | None = None) -> None:
+        """An intake event, at ``position`` in its topic (None: not read from the topic, so
+        not a replay)."""
         try:
             fact = intake_fact_from_envelope(envelope)
         except ValueError as exc:  # e.g. an enum value newer than this contract
             raise EventRejected(f"{envelope.type} {envelope.subject}: {exc}") from exc
         if fact is None or await self._state.applied(envelope.id):
             return
-        await self._apply_fact(envelope.id, fact)
+        await self._apply_fact(envelope.id, fact, await self._judged_before_rebuild(position))
 
-    async def apply_evaluation_event(self, envelope: Envelope[Message]) -> None:
+    async def apply_evaluation_event(
+        self, envelope: Envelope[Message], position: LogPosition | None = None
+    ) -> None:
         """A remote evaluation event: which project an evaluation is for, no-shows, and the
         unsealing of a committee (which releases the reports on its no-shows)."""
         try:
@@ -428,17 +512,18 @@ class Detector:
             raise EventRejected(str(exc)) from exc
         if fact is None:
             return
+        replayed = await self._judged_before_rebuild(position)
         async with self._expert_watch.held():
             if await self._state.applied(envelope.id):
                 return
             if isinstance(fact, RemoteEvaluationSeen):
                 await self._state.commit(envelope.id, evaluation=fact, fence=self._expert_watch)
             elif isinstance(fact, CommitteeUnsealedSeen):
-                await self._release_no_shows(envelope.id, fact)
+                await self._release_no_shows(envelope.id, fact, replayed)
             else:
-                await self._judge_no_show(envelope.id, fact)
+                await self._judge_no_show(envelope.id, fact, replayed)
 
-    async def _judge_no_show(self, event_id: str, fact: NoShowSeen) -> None:
+    async def _judge_no_show(self, event_id: str, fact: NoShowSeen, replayed: bool) -> None:
         project_id = await self._state.evaluation_project(fact.no_show.evaluation_id)
         no_show = replace(fact.no_show, project_id=project_id)
         history, projects = await self._no_show_history(no_show.expert_pseudonym, no_show)
@@ -448,16 +533,21 @@ class Detector:
         filings = await self._plan(outcomes)
         # A finding may concern a later no-show this one brought to the threshold: it is
         # filed as of that no-show, as it would have been had they arrived in time order.
-        await self._file([(f, max(trigger.at, f.finding.act_at)) for f in filings])
+        not_filed = await self._file(
+            [(f, max(trigger.at, f.finding.act_at)) for f in filings], replayed
+        )
         await self._state.commit(
             event_id,
             no_show=no_show,
             filings=filings,
-            not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+            not_applied=[*(o for o in outcomes if isinstance(o, NotApplied)), *not_filed],
             fence=self._expert_watch,
+            replayed=replayed,
         )
 
-    async def _release_no_shows(self, event_id: str, fact: CommitteeUnsealedSeen) -> None:
+    async def _release_no_shows(
+        self, event_id: str, fact: CommitteeUnsealedSeen, replayed: bool
+    ) -> None:
         """The committee is unsealed: judge the no-shows at its evaluation, which were held."""
         if await self._state.unsealed([fact.evaluation_id]):  # unsealed once already
             await self._state.commit(event_id, fence=self._expert_watch)
@@ -471,14 +561,17 @@ class Detector:
             )
             outcomes += evaluate_all(trigger, registry())
         filings = await self._plan(outcomes)
-        await self._file([(f, max(fact.at, f.finding.act_at)) for f in filings])
+        not_filed = await self._file(
+            [(f, max(fact.at, f.finding.act_at)) for f in filings], replayed
+        )
         await self._state.commit(
             event_id,
             unsealed=fact,
             filings=filings,
-            not_applied=[o for o in outcomes if isinstance(o, NotApplied)],
+            not_applied=[*(o for o in outcomes if isinstance(o, NotApplied)), *not_filed],
             released=[_held_field(expert, fact.evaluation_id) for expert in absent],
             fence=self._expert_watch,
+            replayed=replayed,
         )
 
     async def _no_show_history(
@@ -499,9 +592,18 @@ class Detector:
         filed = await self._state.filed_signs(f.sign_key for f in findings if f.open_to_joiners)
         return plan_filings(findings, filed)
 
-    async def _file(self, filings: Sequence[tuple[Filing, datetime]]) -> None:
+    async def _file(
+        self, filings: Sequence[tuple[Filing, datetime]], replayed: bool
+    ) -> list[NotApplied]:
         """Publish the reports the filings file (stored as filed at commit, after this: a crash
-        in between re-files them under the same ids)."""
+        in between re-files them under the same ids).
+
+        Nothing for an event ``replayed`` (judged before the rebuild): its reports are on the
+        log already, and a report not there is one the replay finds only because it read the
+        shared history in another order than it was lived - filing it would reach every
+        department as a new report. Such findings are returned, to be listed as not applied."""
+        if replayed:
+            return await self._not_filed_on_replay([f for f, _ in filings if f.files_report])
         trading_centre = load_routing_table().trading_centre
         for filing, filed_at in filings:
             rule_id = filing.finding.definition.rule_id
@@ -519,8 +621,28 @@ class Detector:
                 self._publisher, report, derived_event_id("report-filed", report.report_id)
             )
             log.info("rule %s fired: report %s", rule_id, report.report_id)
+        return []
 
-    async def _apply_fact(self, event_id: str, fact: IntakeFact) -> None:
+    async def _not_filed_on_replay(self, filings: Sequence[Filing]) -> list[NotApplied]:
+        not_filed: list[NotApplied] = []
+        for filing in filings:
+            rule_id = filing.finding.definition.rule_id
+            (on_log,) = await self._state.on_the_log(rule_id, [filing.report_id])
+            if not on_log:
+                log.warning(
+                    "rule %s: report %s found on replay only, not filed", rule_id, filing.report_id
+                )
+                not_filed.append(
+                    NotApplied(
+                        rule_id,
+                        f"report {filing.report_id} found only on replaying an event judged "
+                        "before the rebuild, and not on the log: not filed (a rebuild files "
+                        "nothing new; the replay read the shared history in another order)",
+                    )
+                )
+        return not_filed
+
+    async def _apply_fact(self, event_id: str, fact: IntakeFact, replayed: bool) -> None:
         if isinstance(fact, ProjectSeen):
             await self._state.commit(event_id, project=fact.project)
             return
@@ -535,7 +657,7 @@ class Detector:
         trigger: Trigger
         more: list[Trigger] = []  # a project-wide 流标 concerns each section with bids
         bid: tuple[str, Bid] | None = None
-        gap: tuple[str, float] | None = None
+        gap: tuple[str, str] | None = None
         evaluated: tuple[str, datetime] | None = None
         if isinstance(fact, BidSeen):
             section = fact.bid.bid_section_code
@@ -579,11 +701,11 @@ class Detector:
                 await self._state.project(fact.project_id),
                 fact.section_code,
                 fact.candidates,
-                await self._state.gap_history(excluding=section_key),
+                await self._state.gap_history(excluding=section_key, before=fact.at),
                 await self._state.evaluated_at(section_key),
             )
             section_gap = relative_gap(fact.candidates)
-            gap = None if section_gap is None else (section_key, section_gap)
+            gap = None if section_gap is None else (section_key, gap_value(section_gap, fact.at))
         elif isinstance(fact, TenderFailedSeen):
             project = await self._state.project(fact.project_id)
             sections = (
@@ -618,7 +740,7 @@ class Detector:
         outcomes = [o for t in (trigger, *more) for o in evaluate_all(t, registry())]
         filings = await self._plan(outcomes)
         not_applied = [o for o in outcomes if isinstance(o, NotApplied)]
-        await self._file([(filing, trigger.at) for filing in filings])
+        not_applied += await self._file([(filing, trigger.at) for filing in filings], replayed)
         for outcome in not_applied:
             log.info("rule %s not applied to %s: %s", outcome.rule_id, event_id, outcome.reason)
         await self._state.commit(
@@ -628,4 +750,5 @@ class Detector:
             evaluated=evaluated,
             filings=filings,
             not_applied=not_applied,
+            replayed=replayed,
         )

@@ -18,12 +18,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
-from services.abnormal_push.detection import DetectionState, Detector
+from services.abnormal_push.detection import DetectionState, Detector, LogPosition
 from services.abnormal_push.handlers import (
     DeadlineWatch,
     PushProjector,
@@ -136,6 +137,10 @@ async def resources() -> Resources:
         return _resources
 
 
+def _position(event: Any) -> LogPosition:
+    return LogPosition(event.message.topic, event.message.partition, event.message.offset)
+
+
 @app.agent(reports_topic, name="abnormal-push.route")
 async def route_reports(stream: Any) -> None:
     held = await resources()
@@ -154,16 +159,17 @@ async def project_pushes(stream: Any) -> None:
 async def detect(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(event, held.detector.apply, held.dead_letters[DETECTOR])
+        # Where the event sits tells detection whether it was judged before a rebuild.
+        apply = partial(held.detector.apply, position=_position(event))
+        await handle_event(event, apply, held.dead_letters[DETECTOR])
 
 
 @app.agent(evaluations_topic, name="abnormal-push.watch-experts")
 async def watch_experts(stream: Any) -> None:
     held = await resources()
     async for event in stream.events():
-        await handle_event(
-            event, held.detector.apply_evaluation_event, held.dead_letters[EXPERT_WATCH]
-        )
+        apply = partial(held.detector.apply_evaluation_event, position=_position(event))
+        await handle_event(event, apply, held.dead_letters[EXPERT_WATCH])
 
 
 @app.agent(webhooks_topic, name="abnormal-push.webhooks")

@@ -262,6 +262,12 @@ class Finding:
     # IP, an account, ...). Every bid re-evaluates the section, so a third bidder sharing the
     # value comes back as a wider finding of the same sign; it is one sign, reported once.
     open_to_joiners: bool = False
+    # The names of those evidence values that depend on what else detection had seen when the
+    # rule judged (the sections a statistic was taken over), not on the facts found. They stay
+    # in the report's trail but out of its identity: the history is shared by every project, a
+    # replay reads the projects' partitions at another pace than they were lived, and the same
+    # facts must give the same report id whatever the order (else a rebuild re-files them).
+    history_dependent: frozenset[str] = frozenset()
 
     @property
     def sign_key(self) -> str:
@@ -284,7 +290,13 @@ class Finding:
         parts = [self.definition.rule_id, self.project.project_id, self.bid_section_code]
         if with_subjects:
             parts.append(",".join(sorted(s.identity for s in self.subjects)))
-        parts.append(",".join(f"{k}={v}" for k, v in sorted(self.evidence_values)))
+        parts.append(
+            ",".join(
+                f"{k}={v}"
+                for k, v in sorted(self.evidence_values)
+                if k not in self.history_dependent
+            )
+        )
         return "|".join(parts)
 
 

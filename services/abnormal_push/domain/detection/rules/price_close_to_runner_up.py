@@ -1,7 +1,10 @@
 """R024: the winner's price is suspiciously close to the runner-up's.
 
 The relative gap |runner-up − winner| / winner of this section is compared with the gaps of the
-sections seen before it: below Q1 − k·IQR it is a low outlier. With fewer sections of history
+sections publicised before it (business time, not arrival: see ``detection.gaps_before``):
+below Q1 − k·IQR it is a low outlier. The report's identity is the section's own facts (the
+prices and their gap), never the history's fence or size, so judging the same section against
+a history seen in another order (a replay) gives the same report id. With fewer sections of history
 than the rule's ``minimum_history`` the quartiles mean nothing, and the rule says it was not
 applied instead of guessing.
 """
@@ -78,6 +81,9 @@ class PriceCloseToRunnerUp:
                     ("history_sections", str(len(history))),
                 ),
                 act_at=trigger.at,
+                # The fence and the count depend on which other sections detection had seen,
+                # which a replay may see in another order: not part of the report's identity.
+                history_dependent=frozenset({"lower_fence", "history_sections"}),
             )
         ]
 
