@@ -6,6 +6,9 @@ event takes the pseudonym, never a registry id, name or ID number.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import zlib
 from datetime import date, datetime
 
 from prt.v1 import common_pb2, intake_pb2, remote_eval_pb2
@@ -209,6 +212,33 @@ def draw_audit(record: DrawRecord) -> remote_eval_pb2.DrawAudit:
         candidate_pool_sha256=record.candidate_pool_sha256,
         inputs_sha256=record.inputs_sha256,
     )
+
+
+def candidate_pool_recorded(
+    pool_sha256: str, raw: bytes, evaluation_id: str, at: datetime
+) -> remote_eval_pb2.DrawCandidatePoolRecorded:
+    """A draw's candidates for the log, ``raw`` as the store keeps them (store.pool_bytes)."""
+    return remote_eval_pb2.DrawCandidatePoolRecorded(
+        candidate_pool_sha256=pool_sha256,
+        occurred_at=to_timestamp(at),
+        evaluation_id=evaluation_id,
+        candidates_json_gzip=raw,
+    )
+
+
+def candidate_pool_from(message: remote_eval_pb2.DrawCandidatePoolRecorded) -> tuple[str, bytes]:
+    """The pool's hash and stored bytes, once its candidates are checked to have that hash: a
+    pool that does not would make every draw naming it fail its proof."""
+    try:
+        canonical = gzip.decompress(message.candidates_json_gzip)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableEvent(f"candidate pool is not gzip: {exc}") from exc
+    actual = hashlib.sha256(canonical).hexdigest()
+    if actual != message.candidate_pool_sha256:
+        raise UnreadableEvent(
+            f"candidate pool {message.candidate_pool_sha256!r} holds candidates of hash {actual}"
+        )
+    return message.candidate_pool_sha256, message.candidates_json_gzip
 
 
 def evaluation_scheduled(

@@ -4,7 +4,10 @@ What is rebuilt, and from where:
 - evaluations (with their draws, deadlines and the by-project index), seat bookings, busy marks
   and draw days: from the changelog remote-eval.evaluation-states.v1, the latest state of each
   evaluation (the scheduler publishes it with every decision, from the same outbox);
-- seat offers: from remote-eval.venues.v1, in log order, as the worker applies them;
+- the candidate pools of the draws (which the states name by hash, for the draw proof): from the
+  same changelog's DrawCandidatePoolRecorded records;
+- seat offers: from remote-eval.venues.v1, as the worker applies them: the latest (by
+  ce_time) of each venue and slot, whatever order the log holds them in;
 - experts' availability: from the ExpertAvailabilitySet events of remote-eval.evaluations.v1;
 - the parties to each trade (回避): from intake's intake.projects.v1, as the worker learns them;
 - unsealed committee lists: re-made from the sealed registry for the evaluations unsealed.
@@ -42,17 +45,24 @@ from services.platform_core.events.topics import (
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.log_replay import ReplayCounts, replay_topic
 from services.platform_core.settings import PlatformSettings, get_settings
-from services.remote_eval.event_codec import UnreadableEvent, expert_from, parties_learned_from
+from services.remote_eval.event_codec import (
+    UnreadableEvent,
+    candidate_pool_from,
+    expert_from,
+    parties_learned_from,
+)
 from services.remote_eval.scheduler import (
     COMMITTEE_LISTS_PREFIX,
+    OFFER_VERSIONS_KEY,
+    apply_offer_in_order,
     availability_from,
     committee_document,
-    offer_from,
 )
-from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
+from services.remote_eval.sealed_registry import AppliedVersion, ExpertRegistry, IdentitySeal
 from services.remote_eval.store import (
     AVAILABILITY_KEY,
     DEADLINES_KEY,
+    DRAW_POOL_PREFIX,
     DRAWN_ON_PREFIX,
     OFFERS_KEY,
     PREFIX,
@@ -73,9 +83,10 @@ PROJECTION_PATTERNS = (
     f"{PREFIX}bookings:*",
     f"{PREFIX}busy:*",
     f"{DRAWN_ON_PREFIX}*",
+    f"{DRAW_POOL_PREFIX}*",
     f"{COMMITTEE_LISTS_PREFIX}*",
 )
-PROJECTION_KEYS = (OFFERS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
+PROJECTION_KEYS = (OFFERS_KEY, OFFER_VERSIONS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
 
 
 @dataclass
@@ -87,6 +98,7 @@ class RebuildReport(ReplayCounts):
     parties: int = 0  # intake events that named a party
     wiped_keys: int = 0
     experts: int = 0
+    candidate_pools: int = 0
 
 
 async def projection_keys(redis: Redis) -> list[bytes]:
@@ -115,12 +127,14 @@ async def _experts(
                 report.rejected += 1
                 log.warning("expert registration %s: %s", envelope.id, exc)
                 continue
-            await registry.add_sealed(expert, sealed)
+            # The latest registration of each expert, whatever order the log holds them in.
+            await registry.add_sealed(expert, sealed, version=AppliedVersion.of(envelope))
             report.experts += 1
 
 
 async def _offers_and_availability(
     settings: PlatformSettings,
+    redis: Redis,
     store: RemoteEvalStore,
     registry: ExpertRegistry,
     report: RebuildReport,
@@ -131,7 +145,8 @@ async def _offers_and_availability(
         offer: object = envelope.message
         if isinstance(offer, remote_eval_pb2.VenueCapacityPublished):
             try:
-                await store.publish_offer(offer_from(offer))
+                # The latest offer of each venue and slot, as the worker keeps it.
+                await apply_offer_in_order(redis, store, envelope)
                 report.offers += 1
             except EventRejected as exc:
                 report.rejected += 1
@@ -160,11 +175,19 @@ async def _parties(
 
 
 async def _latest_states(
-    settings: PlatformSettings, report: RebuildReport
+    settings: PlatformSettings, store: RemoteEvalStore, report: RebuildReport
 ) -> dict[str, EvaluationState]:
+    """The latest state of each evaluation; the draws' candidate pools are stored as read."""
     latest: dict[str, EvaluationState] = {}
     async for envelope in replay_topic(settings, EVALUATION_STATES, report, client_id=CLIENT_ID):
         recorded: object = envelope.message
+        if isinstance(recorded, remote_eval_pb2.DrawCandidatePoolRecorded):
+            try:
+                await store.save_candidate_pool(*candidate_pool_from(recorded))
+                report.candidate_pools += 1
+            except UnreadableEvent as exc:
+                report.rejected += 1
+                log.warning("candidate pool %s: %s", recorded.candidate_pool_sha256, exc)
         if isinstance(recorded, remote_eval_pb2.EvaluationStateRecorded):
             try:
                 latest[recorded.evaluation_id] = EvaluationState.from_json(
@@ -187,9 +210,9 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
         await store.availability_changed()
         registry = ExpertRegistry(redis, IdentitySeal(settings.secret("remote_eval_identity_key")))
         await _experts(settings, registry, report)
-        await _offers_and_availability(settings, store, registry, report)
+        await _offers_and_availability(settings, redis, store, registry, report)
         await _parties(settings, store, report)
-        latest = await _latest_states(settings, report)
+        latest = await _latest_states(settings, store, report)
         for state in latest.values():
             # Every expert drawn for it counts as drawn that day, the replaced ones too.
             drawn = [m.assignment.expert_id for m in [*state.members, *state.former]]

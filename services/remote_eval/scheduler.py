@@ -35,7 +35,12 @@ from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
 from redis.asyncio import Redis
 
-from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
+from services.platform_core.events.envelope import (
+    MAX_EVENT_BYTES,
+    Envelope,
+    decode_record,
+    encode_envelope,
+)
 from services.platform_core.events.proto_values import from_timestamp, to_timestamp
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
@@ -44,8 +49,10 @@ from services.platform_core.events.topics import (
     partner_answers_topic,
     partner_seat_requests_topic,
 )
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.kafka.retrying import RECORD_REFUSED_ERRORS
 from services.platform_core.redis_lease import RedisLease
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
@@ -84,14 +91,16 @@ from services.remote_eval.domain.solver import (
 )
 from services.remote_eval.domain.timers import AnswerWindows, Deadline, DeadlineKind, deadline_for
 from services.remote_eval.reference import partners, venue_directory
-from services.remote_eval.sealed_registry import ExpertRegistry
+from services.remote_eval.sealed_registry import AppliedVersion, ExpertRegistry
 from services.remote_eval.store import (
     SEATED_STATUSES,
+    SET_ASIDE_OUTBOX_KEY,
     EvaluationState,
     Member,
     Outbox,
     RemoteEvalStore,
     draw_to_json,
+    pool_bytes,
 )
 
 log = logging.getLogger(__name__)
@@ -154,11 +163,16 @@ class Scheduler:
         registry: ExpertRegistry,
         publisher: EventPublisher,
         settings: PlatformSettings,
+        *,
+        dead_letters: DeadLetterPublisher | None = None,
     ) -> None:
+        """``dead_letters``: where an outbox record Kafka will not take is noted (it is kept
+        in Redis either way: :meth:`_flush`)."""
         self._redis = redis
         self._store = store
         self._registry = registry
         self._publisher = publisher
+        self._dead_letters = dead_letters
         self._secret = settings.secret("remote_eval_draw_secret")
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
@@ -169,6 +183,8 @@ class Scheduler:
         self._cause = ""
         self._outgoing: list[tuple[TopicSpec, Envelope[Message], str]] = []
         self._steps = 0
+        # The candidates of the draws the decision made, by pool hash (store.pool_bytes).
+        self._pools: dict[str, bytes] = {}
         # Schedules planned for a batch of requests, by request event id, until each is applied.
         self._planned: dict[str, Schedule | Infeasible] = {}
 
@@ -204,12 +220,29 @@ class Scheduler:
         return expert_pseudonym(self._secret, evaluation_id, expert_id)
 
     def _begin(self, cause_id: str) -> None:
-        self._cause, self._outgoing, self._steps = cause_id, [], 0
+        self._cause, self._outgoing, self._steps, self._pools = cause_id, [], 0, {}
+
+    def _record_draw(
+        self, state: EvaluationState, draw: DrawRecord, purpose: str, event_id: str
+    ) -> None:
+        """Adds the draw to the state, its candidates by their pool's hash only: the pool is
+        stored and recorded once, apart (:meth:`_save`), so the state stays small however many
+        substitutes are drawn on however large a pool."""
+        state.draws.append(draw_to_json(draw, purpose, event_id))
+        if draw.candidate_pool_sha256 not in self._pools:
+            self._pools[draw.candidate_pool_sha256] = pool_bytes(draw.inputs.candidates)
 
     async def _emit(
-        self, topic: TopicSpec, message: Message, evaluation_id: str, at: datetime
+        self,
+        topic: TopicSpec,
+        message: Message,
+        evaluation_id: str,
+        at: datetime,
+        *,
+        key: str | None = None,
     ) -> None:
-        """Queues an event of the decision under way; :meth:`_save` stores and publishes it."""
+        """Queues an event of the decision under way; :meth:`_save` stores and publishes it.
+        Its record key is the evaluation's id unless ``key`` is given."""
         envelope = Envelope(
             message=message,
             source=SOURCE,
@@ -218,7 +251,7 @@ class Scheduler:
             id=derived_event_id(self._cause, self._steps),
         )
         self._steps += 1
-        self._outgoing.append((topic, envelope, evaluation_id))
+        self._outgoing.append((topic, envelope, key or evaluation_id))
 
     async def _save(
         self,
@@ -232,6 +265,21 @@ class Scheduler:
         outbox ends with the state itself on the changelog, from which the read model can be
         rebuilt (services.remote_eval.rebuild)."""
         evaluation_id = state.request.evaluation_id
+        # Each new pool goes on the log before the first state naming it (one record per pool,
+        # keyed by its hash on the compacted changelog: a rebuild gets it back).
+        pools = {
+            pool_sha256: raw
+            for pool_sha256, raw in self._pools.items()
+            if not await self._store.has_candidate_pool(pool_sha256)
+        }
+        for pool_sha256, raw in pools.items():
+            recorded = event_codec.candidate_pool_recorded(
+                pool_sha256, raw, evaluation_id, datetime.now(UTC)
+            )
+            await self._emit(
+                EVALUATION_STATES, recorded, evaluation_id, datetime.now(UTC), key=pool_sha256
+            )
+        self._pools = {}
         changelog = remote_eval_pb2.EvaluationStateRecorded(
             evaluation_id=evaluation_id,
             occurred_at=to_timestamp(datetime.now(UTC)),
@@ -256,28 +304,66 @@ class Scheduler:
         )
         draw_days = (drawn, state.slot.day) if drawn and state.slot is not None else None
         await self._store.save(
-            state, previous, outbox=outbox, draw_days=draw_days, fence=self._lease
+            state, previous, outbox=outbox, draw_days=draw_days, fence=self._lease, pools=pools
         )
         self._outgoing = []
         await self._flush()
 
     async def _flush(self) -> None:
-        """Publishes every stored outbox (this decision's, or one a crash left), then clears it."""
+        """Publishes every stored outbox (this decision's, or one a crash left), then clears it.
+
+        A record Kafka will not take - over MAX_EVENT_BYTES (consumers refuse it) or refused by
+        the producer or broker as too large - is set aside, not retried: it runs before every
+        decision, so one such outbox retried would fail every later event of every evaluation.
+        The outbox's other records are published; the refused ones are kept in Redis
+        (store.SET_ASIDE_OUTBOX_KEY) with the reason, and named on the dead-letter topic."""
         for name, records in (await self._store.pending_outboxes()).items():
-            await self._publisher.publish_all(
-                [
-                    (
-                        self._topics[topic_name],
-                        decode_record(
-                            base64.b64decode(value),
-                            [(h, base64.b64decode(raw)) for h, raw in headers],
-                        ),
-                        key,
+            sendable: list[tuple[list[Any], tuple[TopicSpec, Envelope[Message], str]]] = []
+            refused: list[tuple[list[Any], str]] = []
+            for record in records:
+                topic_name, key, value, headers = record
+                raw = base64.b64decode(value)
+                if len(raw) > MAX_EVENT_BYTES:
+                    refused.append(
+                        (record, f"{len(raw)} bytes, over the {MAX_EVENT_BYTES} consumers accept")
                     )
-                    for topic_name, key, value, headers in records
-                ]
-            )
-            await self._store.clear_outbox(name)
+                    continue
+                envelope = decode_record(raw, [(h, base64.b64decode(r)) for h, r in headers])
+                sendable.append((record, (self._topics[topic_name], envelope, key)))
+            try:
+                await self._publisher.publish_all([event for _, event in sendable])
+            except RECORD_REFUSED_ERRORS:
+                # Which one? Each alone: those acknowledged already come twice, with their ids.
+                for record, event in sendable:
+                    try:
+                        await self._publisher.publish(*event)
+                    except RECORD_REFUSED_ERRORS as exc:
+                        refused.append((record, f"Kafka refused it: {exc!r}"))
+            if not refused:
+                await self._store.clear_outbox(name)
+                continue
+            await self._set_aside(name, refused)
+
+    async def _set_aside(self, name: str, refused: list[tuple[list[Any], str]]) -> None:
+        reason = "; ".join(
+            f"{record[0]} record {index}: {why}" for index, (record, why) in enumerate(refused)
+        )
+        log.error("outbox %s: records set aside (%s)", name, reason)
+        if self._dead_letters is not None:
+            for (topic_name, key, _, headers), why in refused:
+                # The value cannot go (it is what is too large): the headers name the event.
+                await self._dead_letters.send(
+                    SourceRecord(
+                        topic=topic_name,
+                        partition=-1,
+                        offset=-1,
+                        key=key.encode(),
+                        value=None,
+                        headers=[(h, base64.b64decode(raw)) for h, raw in headers],
+                    ),
+                    f"outbox {name} set aside, kept in Redis {SET_ASIDE_OUTBOX_KEY}: {why}",
+                )
+        await self._store.set_aside_outbox(name, [record for record, _ in refused], reason)
 
     async def _emit_to_partner(
         self, partner_code: str, message: Message, evaluation_id: str, at: datetime
@@ -393,7 +479,7 @@ class Scheduler:
             Member(a, self._pseudonym(request.evaluation_id, a.expert_id))
             for a in outcome.assignments
         ]
-        state.draws = [draw_to_json(outcome.draw, "initial", envelope.id)]
+        self._record_draw(state, outcome.draw, "initial", envelope.id)
         await self._publish_schedule(state, outcome.draw, now)
         for allocation in outcome.allocations:
             if allocation.role is VenueRole.SECONDARY:
@@ -506,6 +592,9 @@ class Scheduler:
         self._close_deadline(state, DeadlineKind.SEAT_REQUEST, message.venue_id)
         if message.decision == remote_eval_pb2.VENUE_DECISION_ACCEPTED:
             state.venue_decisions[message.venue_id] = "ACCEPTED"
+            # A failure that only said its experts had to leave this venue (a re-plan after
+            # it declined found no other) is over once it accepts.
+            _forget_resolved_failure(state)
             await self._save(state, previous)
             return
         if message.decision != remote_eval_pb2.VENUE_DECISION_DECLINED:
@@ -575,7 +664,7 @@ class Scheduler:
         ]
         state.members += new_members
         state.allocations = list(replan.schedule.allocations)
-        state.draws.append(draw_to_json(replan.schedule.draw, "venue_declined", event_id))
+        self._record_draw(state, replan.schedule.draw, "venue_declined", event_id)
         await self._publish_schedule(state, replan.schedule.draw, now)
         for allocation in state.allocations:
             if allocation.role is VenueRole.SECONDARY and allocation.venue_id not in old_venues:
@@ -624,7 +713,10 @@ class Scheduler:
             assignment=event_codec.assignment_message(member.assignment, member.pseudonym),
             draw=event_codec.draw_audit(draw),
         )
-        self._open_deadline(state, DeadlineKind.CONFIRMATION, member, now)
+        # The substitute, like every drawn expert, is told by when to confirm (ExpertDrawn).
+        confirm_by = self._open_deadline(state, DeadlineKind.CONFIRMATION, member, now)
+        if confirm_by is not None:
+            message.confirm_by.CopyFrom(to_timestamp(confirm_by))
         await self._emit_to_partner(
             member.assignment.pool_code, message, state.request.evaluation_id, now
         )
@@ -786,6 +878,7 @@ class Scheduler:
             replaced_expert_id=member.assignment.expert_id,
             involved_expert_ids=state.involved_expert_ids,
             replaced_pseudonym=member.pseudonym,
+            declined_venue_ids=state.declined_venue_ids,
         )
         now = envelope.time
         member.status = status
@@ -804,7 +897,7 @@ class Scheduler:
             self._pseudonym(state.request.evaluation_id, substitution.substitute.expert_id),
         )
         state.members.append(substitute)
-        state.draws.append(draw_to_json(new_schedule.draw, status, envelope.id))
+        self._record_draw(state, new_schedule.draw, status, envelope.id)
         if new_schedule.allocations != tuple(state.allocations):
             await self._move_seats(state, new_schedule, now)
         await self._emit_substitute(
@@ -857,15 +950,33 @@ class Scheduler:
 
     # -- partner answers arriving on partner topics --------------------------------------------
     async def apply_partner_answer(self, envelope: Envelope[Message], topic: str) -> None:
-        """Validates an answer a partner wrote on its own topic and records it on the log (with
-        an id derived from the partner's: a redelivered answer is the same event)."""
-        message: Any = envelope.message
+        """An answer a partner wrote on its own topic: applied and recorded on the log by
+        :meth:`record_partner_answer`, or refused (EventRejected: dead-lettered)."""
         partner = topic.split(".")[1] if topic.count(".") >= 2 else ""
         if partner not in partners() or topic != partner_answers_topic(partner).name:
             raise EventRejected(f"{topic} is not a partner answers topic")
+        claimed = getattr(envelope.message, "partner_code", None)
+        if claimed != partner:
+            raise EventRejected(f"answer on {topic} names partner {claimed!r}, not {partner}")
+        await self.record_partner_answer(envelope, partner)
+
+    async def record_partner_answer(self, envelope: Envelope[Message], partner: str) -> None:
+        """Applies a partner's answer (from its answers topic, or over HTTP) and records it on
+        the evaluations log in the same decision, under the decision lease: the answer goes on
+        the log only if the scheduler accepts it, in the outbox of the state it changed.
+
+        Recording first and deciding later (as before) let the log carry answers the scheduler
+        then refused — an accept for a venue never asked, or one that came after the request
+        timed out or the partner's own decline — and reporting counted them as served. The
+        recorded answer's id is derived from the partner's (a redelivered answer is the same
+        event) and marked applied, so the scheduler passes over it when it reads it back from
+        the log. An answer that changes nothing (given before) is not recorded again.
+        Raises EventRejected, saying why, for an answer the scheduler refuses."""
+        message: Any = envelope.message
+        handler = self._answer_handler(message)
         if message.partner_code != partner:
             raise EventRejected(
-                f"answer on {topic} names partner {message.partner_code!r}, not {partner}"
+                f"an answer of partner {partner} names partner {message.partner_code!r}"
             )
         recorded = Envelope(
             message=message,
@@ -874,19 +985,55 @@ class Scheduler:
             time=envelope.time,
             id=derived_event_id(envelope.id, 0),
         )
-        await self._publisher.publish(EVALUATIONS, recorded, key=message.evaluation_id)
+        async with self._lease.held():
+            await self._flush()
+            if await self._seen(CONSUMER, recorded.id):
+                return  # applied and recorded before: a redelivery
+            state = await self._store.evaluation(message.evaluation_id)
+            if isinstance(message, remote_eval_pb2.PartnerVenueDecision) and repeated_venue_answer(
+                state, message
+            ):
+                return  # the venue gave this answer before: nothing changes, nothing to count
+            self._begin(recorded.id)
+            # First in the outbox: the answer precedes on the log what it caused.
+            self._outgoing.append((EVALUATIONS, recorded, message.evaluation_id))
+            try:
+                await handler(recorded)
+            finally:
+                # Refused (nothing stored), or stored without changing anything (e.g. an expert
+                # confirmed before): the answer is not recorded.
+                self._outgoing = []
+                self._planned.pop(recorded.id, None)
+            await self._store.first_time(CONSUMER, recorded.id)
+
+    def _answer_handler(self, message: Message) -> Callable[[Envelope[Any]], Any]:
+        handlers: dict[type[Message], Callable[[Envelope[Any]], Any]] = {
+            remote_eval_pb2.PartnerVenueDecision: self._on_venue_decision,
+            remote_eval_pb2.ExpertConfirmed: self._on_confirmed,
+            remote_eval_pb2.ExpertDeclined: self._on_declined_or_no_show,
+            remote_eval_pb2.ExpertNoShow: self._on_declined_or_no_show,
+        }
+        handler = handlers.get(type(message))
+        if handler is None:
+            raise EventRejected(f"{type(message).__name__} is not a partner's answer")
+        return handler
 
     # -- venues ----------------------------------------------------------------------------------
     async def apply_venue_event(self, envelope: Envelope[Message]) -> None:
-        message = envelope.message
-        if not isinstance(message, remote_eval_pb2.VenueCapacityPublished):
+        """VenueCapacityPublished: the venue's latest offer for the slot. Under the decision
+        lease, so no decision reads the offer half-way and two workers (a rebalance) cannot
+        interleave their check and write (see :func:`apply_offer_in_order`)."""
+        if not isinstance(envelope.message, remote_eval_pb2.VenueCapacityPublished):
             return
-        await self._store.publish_offer(offer_from(message))
+        async with self._lease.held():
+            await apply_offer_in_order(self._redis, self._store, envelope)
 
     # -- expert pools ----------------------------------------------------------------------------
     async def apply_expert_event(self, envelope: Envelope[Message]) -> None:
         """ExpertRegistered: the registry as the log has it (the API stored it already; a
-        rebuild or a lost Redis gets it back from here)."""
+        rebuild or a lost Redis gets it back from here). An older registration read after a
+        newer one (a re-driven dead letter) changes nothing: the registry keeps, per expert,
+        the latest by ce_time (:class:`AppliedVersion`)."""
         message = envelope.message
         if not isinstance(message, remote_eval_pb2.ExpertRegistered):
             return
@@ -894,7 +1041,7 @@ class Scheduler:
             expert, sealed = event_codec.expert_from(message)
         except event_codec.UnreadableEvent as exc:
             raise EventRejected(f"expert registration {envelope.id}: {exc}") from exc
-        await self._registry.add_sealed(expert, sealed)
+        await self._registry.add_sealed(expert, sealed, version=AppliedVersion.of(envelope))
 
     # -- award or termination: unseal the committee, or cancel an evaluation still ahead ---------
     async def apply_project_event(self, envelope: Envelope[Message]) -> None:
@@ -1052,6 +1199,71 @@ class Scheduler:
         # timeout may re-plan or re-draw the committee the published list (and hash) records.
         state.deadlines = []
         await self._save(state, previous, mark_applied=False)
+
+
+def repeated_venue_answer(
+    state: EvaluationState | None, message: remote_eval_pb2.PartnerVenueDecision
+) -> bool:
+    """Whether the venue's seat request already has this answer and awaits none (nothing to
+    apply or record). Raises EventRejected for an answer to a request settled otherwise
+    without it: declined by the partner, or timed out, once the scheduler has re-planned the
+    seats away (an accept then would count a venue the evaluation no longer uses). While the
+    seats are still there — the re-plan found no other venue, and the evaluation's failure says
+    so — the partner may still accept: that is the way forward, and the failure is over. An
+    accept withdrawn by a decline is the scheduler's to re-plan."""
+    if state is None:
+        return False  # the scheduler refuses it, saying why
+    settled = state.venue_decisions.get(message.venue_id)
+    awaited = any(
+        d.kind is DeadlineKind.SEAT_REQUEST and d.subject == message.venue_id
+        for d in state.deadlines
+    )
+    if settled is None or awaited:
+        return False
+    answer = {
+        remote_eval_pb2.VENUE_DECISION_ACCEPTED: "ACCEPTED",
+        remote_eval_pb2.VENUE_DECISION_DECLINED: "DECLINED",
+    }.get(message.decision)
+    if settled == answer:
+        return True
+    if settled in {"DECLINED", "TIMED_OUT"}:
+        still_seated = any(a.venue_id == message.venue_id for a in state.allocations)
+        if answer == "ACCEPTED" and still_seated:
+            return False  # the re-plan failed: a late accept lets the committee sit
+        how = "declined" if settled == "DECLINED" else "not answered in time (timed out)"
+        raise EventRejected(
+            f"the seat request of venue {message.venue_id} in evaluation "
+            f"{message.evaluation_id} was {how} already: a later answer changes nothing"
+        )
+    return False
+
+
+# Per venue and slot, the version (ce_time, event id) of the offer applied: an older
+# VenueCapacityPublished read later (a re-driven dead letter) must not bring back stale seats.
+# A projection key: the rebuild wipes it with the offers.
+OFFER_VERSIONS_KEY = "prt:remote_eval:offer-versions"
+
+
+async def apply_offer_in_order(
+    redis: Redis, store: RemoteEvalStore, envelope: Envelope[Message]
+) -> bool:
+    """Applies a VenueCapacityPublished unless the venue's offer for that slot was published
+    later (by ce_time, then event id) — the same on the live worker and in the rebuild, so
+    both end with the latest offer whatever order the log holds them in. The same event again
+    writes the same offer. False if it was older; EventRejected if not the owner's.
+    Check and write are two steps: the worker holds the decision lease around them."""
+    message = envelope.message
+    assert isinstance(message, remote_eval_pb2.VenueCapacityPublished)
+    offer = offer_from(message)
+    field = f"{offer.venue_id}|{offer.slot.key()}"
+    version = AppliedVersion.of(envelope)
+    stored = await redis.hget(OFFER_VERSIONS_KEY, field)
+    if stored is not None and AppliedVersion.parse(stored) > version:
+        log.info("venue offer %s of %s: a later one is applied, kept", envelope.id, field)
+        return False
+    await store.publish_offer(offer)
+    await redis.hset(OFFER_VERSIONS_KEY, field, version.text())
+    return True
 
 
 def termination_reason(message: intake_pb2.ProjectTerminated) -> str:

@@ -12,17 +12,48 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import Message
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.platform_core.errors import SettingsError
+from services.platform_core.events.envelope import Envelope
 from services.remote_eval.domain.model import Expert, ExpertKind, Slot
 
 EXPERTS_KEY = "prt:remote_eval:experts"
 IDENTITIES_KEY = "prt:remote_eval:identities"
 VERSION_KEY = "prt:remote_eval:experts-version"
+# Per expert, the version of the registration applied (see AppliedVersion). Kept with the
+# registry, which a rebuild replays over rather than wipes.
+REGISTRATION_VERSIONS_KEY = "prt:remote_eval:expert-registration-versions"
+
+
+@dataclass(frozen=True, order=True)
+class AppliedVersion:
+    """Which of two events about one key is the later: its ce_time, then its id (an arbitrary
+    but fixed tie-break, so every replay picks the same). A projection keeping the latest per
+    key applies an event unless the one it applied is later; the same event again is applied
+    again, to the same effect. So an older event read after a newer one — a dead letter
+    re-driven after the key moved on — changes nothing, live or in a rebuild."""
+
+    at: datetime
+    event_id: str
+
+    @classmethod
+    def of(cls, envelope: Envelope[Message]) -> AppliedVersion:
+        return cls(envelope.time.astimezone(UTC), envelope.id)
+
+    def text(self) -> str:
+        return json.dumps([self.at.isoformat(), self.event_id])
+
+    @classmethod
+    def parse(cls, raw: str | bytes) -> AppliedVersion:
+        at, event_id = json.loads(raw)
+        return cls(datetime.fromisoformat(at).astimezone(UTC), event_id)
 
 
 @dataclass(frozen=True)
@@ -89,14 +120,33 @@ class ExpertRegistry:
     async def add(self, expert: Expert, identity: ExpertIdentity) -> None:
         await self.add_sealed(expert, self.seal(expert, identity))
 
-    async def add_sealed(self, expert: Expert, sealed: str) -> None:
+    async def add_sealed(
+        self, expert: Expert, sealed: str, *, version: AppliedVersion | None = None
+    ) -> bool:
         """Stores an expert as registered (ExpertRegistered); the same record twice is a no-op
-        for the solver (the version moves, the directory is re-read)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(EXPERTS_KEY, expert.expert_id, json.dumps(expert_to_json(expert)))
-            pipe.hset(IDENTITIES_KEY, expert.expert_id, sealed)
-            pipe.incr(VERSION_KEY)
-            await pipe.execute()
+        for the solver (the version moves, the directory is re-read). With the registration's
+        ``version`` (from the log), nothing is stored if a later registration of the expert is
+        (False): a re-driven older one must not overwrite it. Check and write are one
+        transaction (WATCH), so two workers cannot interleave them. Without it (the API,
+        storing the registration it has just put on the log) the record is stored as is."""
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    if version is not None:
+                        await pipe.watch(REGISTRATION_VERSIONS_KEY)
+                        stored = await pipe.hget(REGISTRATION_VERSIONS_KEY, expert.expert_id)
+                        if stored is not None and AppliedVersion.parse(stored) > version:
+                            await pipe.unwatch()  # type: ignore[no-untyped-call]
+                            return False
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        pipe.hset(REGISTRATION_VERSIONS_KEY, expert.expert_id, version.text())
+                    pipe.hset(EXPERTS_KEY, expert.expert_id, json.dumps(expert_to_json(expert)))
+                    pipe.hset(IDENTITIES_KEY, expert.expert_id, sealed)
+                    pipe.incr(VERSION_KEY)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue  # another registration of the pool came in between: check again
 
     async def version(self) -> int:
         return int(await self._redis.get(VERSION_KEY) or 0)

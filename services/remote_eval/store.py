@@ -10,6 +10,7 @@ evaluation-state changelog, venue capacity and availability events).
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,12 @@ from redis.asyncio import Redis
 
 from services.platform_core.redis_lease import RedisLease
 from services.remote_eval.domain.conflicts import WHOLE_PROJECT, PartiesLearned
-from services.remote_eval.domain.draw import DrawInputs
+from services.remote_eval.domain.draw import (
+    Candidate,
+    DrawInputs,
+    candidate_pool_json,
+    candidates_from_pool_json,
+)
 from services.remote_eval.domain.model import (
     Assignment,
     EvaluationRequest,
@@ -46,6 +52,12 @@ DRAWN_ON_PREFIX = PREFIX + "drawn-on:"
 # decision. A store that still has it is moved to the sets above when the worker starts.
 LEGACY_DRAW_DAYS_KEY = PREFIX + "draw-days"
 OUTBOX_KEY = PREFIX + "outbox"
+# Outbox records the broker refused (too large) or consumers would (over MAX_EVENT_BYTES), by
+# outbox name: kept for an operator instead of retried before every decision forever.
+SET_ASIDE_OUTBOX_KEY = PREFIX + "outbox-set-aside"
+# The candidates of draws, by candidate_pool_sha256 (gzip of their canonical JSON): kept once,
+# not in every draw of every state. A projection of the DrawCandidatePoolRecorded records.
+DRAW_POOL_PREFIX = PREFIX + "draw-pool:"
 DEADLINES_KEY = PREFIX + "deadlines"  # sorted set: deadline JSON by due epoch seconds
 AVAILABILITY_KEY = PREFIX + "availability"  # expert id -> {pool_code, dates unavailable}
 # Counts changes to the availability: the scheduler re-reads it only when this moved. Never
@@ -71,6 +83,10 @@ def _bookings_key(slot: Slot) -> str:
 
 def _busy_key(slot: Slot) -> str:
     return f"{PREFIX}busy:{slot.key()}"
+
+
+def draw_pool_key(pool_sha256: str) -> str:
+    return f"{DRAW_POOL_PREFIX}{pool_sha256}"
 
 
 def drawn_on_key(day: date) -> str:
@@ -155,6 +171,10 @@ class Member:
 
 
 def draw_to_json(record: DrawRecord, purpose: str, event_id: str) -> dict[str, Any]:
+    """A draw as the evaluation's state keeps it: its candidates by their pool's hash only
+    (the list is stored once, apart: :func:`pool_bytes`). With the list in every draw, each
+    substitute on a large pool added it again, until the state record passed what Kafka
+    accepts."""
     return {
         "purpose": purpose,
         "event_id": event_id,
@@ -162,20 +182,44 @@ def draw_to_json(record: DrawRecord, purpose: str, event_id: str) -> dict[str, A
         "algorithm_version": record.algorithm_version,
         "candidate_pool_sha256": record.candidate_pool_sha256,
         "inputs_sha256": record.inputs_sha256,
-        "inputs": record.inputs.to_json(),
+        "inputs": record.inputs.to_json(candidates=False),
         "expert_ids": list(record.expert_ids),
     }
 
 
-def draw_from_json(data: dict[str, Any]) -> DrawRecord:
+def draw_keeps_candidates(data: dict[str, Any]) -> bool:
+    """Whether a stored draw holds its candidates itself (a state stored before the pools
+    were kept apart), rather than naming their pool."""
+    return data["inputs"].get("candidates") is not None
+
+
+def draw_from_json(
+    data: dict[str, Any], candidates: tuple[Candidate, ...] | None = None
+) -> DrawRecord:
+    """The draw; its inputs' candidates are ``candidates`` (the pool it names) when given,
+    else those it holds itself (none, for a draw that names its pool)."""
+    inputs = DrawInputs.from_json(data["inputs"])
+    if candidates is not None:
+        inputs = inputs.with_candidates(candidates)
     return DrawRecord(
         seed_hex=data["seed_hex"],
         algorithm_version=data["algorithm_version"],
         candidate_pool_sha256=data["candidate_pool_sha256"],
         inputs_sha256=data["inputs_sha256"],
-        inputs=DrawInputs.from_json(data["inputs"]),
+        inputs=inputs,
         expert_ids=tuple(data["expert_ids"]),
     )
+
+
+def pool_bytes(candidates: tuple[Candidate, ...]) -> bytes:
+    """A draw's candidates as stored and recorded: gzip of their canonical JSON (the bytes
+    their pool's SHA-256 is taken of). No timestamp in the gzip header: the same pool gives
+    the same bytes."""
+    return gzip.compress(candidate_pool_json(candidates), mtime=0)
+
+
+def pool_from_bytes(raw: bytes) -> tuple[Candidate, ...]:
+    return candidates_from_pool_json(gzip.decompress(raw))
 
 
 def deadline_to_json(deadline: Deadline) -> list[str]:
@@ -332,16 +376,20 @@ class RemoteEvalStore:
         outbox: Outbox | None = None,
         draw_days: tuple[list[str], date] | None = None,
         fence: RedisLease | None = None,
+        pools: dict[str, bytes] | None = None,
     ) -> None:
         """Writes the evaluation and replaces its bookings and busy marks, in one MULTI — with
         the events the decision publishes (``outbox``: published after, cleared once acked),
         the cause marked applied and the drawn experts' draw days, so that a crash leaves
-        either all of a decision or none. Under ``fence`` (the scheduler's decision lease) the
+        either all of a decision or none; ``pools`` are the candidates of its draws
+        (:func:`pool_bytes`, by hash). Under ``fence`` (the scheduler's decision lease) the
         MULTI runs only while the lease is still this decision's: else LeaseLost, nothing
         written."""
         async with self._redis.pipeline(transaction=True) as pipe:
             if fence is not None:
                 await fence.begin_fenced(pipe)
+            for pool_sha256, raw in (pools or {}).items():
+                pipe.set(draw_pool_key(pool_sha256), raw)
             _queue_decision(pipe, state, previous, outbox, draw_days)
             if fence is not None:
                 await fence.execute_fenced(pipe)
@@ -355,6 +403,34 @@ class RemoteEvalStore:
 
     async def clear_outbox(self, name: str) -> None:
         await self._redis.hdel(OUTBOX_KEY, name)
+
+    async def set_aside_outbox(self, name: str, refused: list[list[Any]], reason: str) -> None:
+        """Clears the outbox, keeping the records Kafka would not take under
+        SET_ASIDE_OUTBOX_KEY with the reason (one MULTI)."""
+        kept = json.dumps({"reason": reason, "records": refused})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(SET_ASIDE_OUTBOX_KEY, name, kept)
+            pipe.hdel(OUTBOX_KEY, name)
+            await pipe.execute()
+
+    async def set_aside_outboxes(self) -> dict[str, dict[str, Any]]:
+        raw: dict[Any, Any] = await self._redis.hgetall(SET_ASIDE_OUTBOX_KEY)
+        return {name.decode(): json.loads(value) for name, value in sorted(raw.items())}
+
+    # -- the candidates of draws, kept once by their hash ---------------------------------------
+    async def has_candidate_pool(self, pool_sha256: str) -> bool:
+        return bool(await self._redis.exists(draw_pool_key(pool_sha256)))
+
+    async def candidate_pool(self, pool_sha256: str) -> tuple[Candidate, ...] | None:
+        raw = await self._redis.get(draw_pool_key(pool_sha256))
+        if raw is None:
+            return None
+        assert isinstance(raw, bytes), "the store's Redis client returns bytes"
+        return pool_from_bytes(raw)
+
+    async def save_candidate_pool(self, pool_sha256: str, raw: bytes) -> None:
+        """A pool as recorded on the log (the rebuild): the same bytes for the same hash."""
+        await self._redis.set(draw_pool_key(pool_sha256), raw)
 
     # -- deadlines and availability -------------------------------------------------------------
     async def due_deadlines(self, now: datetime) -> list[Deadline]:

@@ -92,8 +92,16 @@ class _Shared:
                 moved = await store.migrate_legacy_draw_days()
                 if moved:
                     log.info("draw days of %d experts moved to the per-day sets", moved)
-                scheduler = Scheduler(redis, store, registry, EventPublisher(producer), settings)
-                self.value = (scheduler, DeadLetterPublisher(producer, CONSUMER))
+                dead_letters = DeadLetterPublisher(producer, CONSUMER)
+                scheduler = Scheduler(
+                    redis,
+                    store,
+                    registry,
+                    EventPublisher(producer),
+                    settings,
+                    dead_letters=dead_letters,
+                )
+                self.value = (scheduler, dead_letters)
                 self._closers = [producer.stop, redis.aclose]
             return self.value
 

@@ -109,6 +109,8 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
     "remote_eval": {
         ("GET", "/v1/me"): EVERYONE,  # any key may read what it stands for
         ("GET", "/v1/venues"): EVERYONE,
+        ("GET", "/v1/partner-cities"): EVERYONE,  # reference data, but never anonymous
+        ("GET", "/v1/asyncapi.json"): EVERYONE,  # the partner topics' contract, to callers
         ("POST", "/v1/venues/{venue_id}/capacity"): frozenset({DEP}),  # 长清区's venue
         ("GET", "/v1/venues/{venue_id}/capacity"): EVERYONE,  # published seats: public to callers
         # The day's check-in list is for the venue's own staff only (decision: not operators
@@ -147,8 +149,6 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
 PUBLIC = frozenset(
     {
         ("GET", "/healthz"),
-        ("GET", "/v1/partner-cities"),
-        ("GET", "/v1/asyncapi.json"),
     }
 )
 

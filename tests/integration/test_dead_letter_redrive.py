@@ -1,20 +1,29 @@
 """Dead letters reviewed and re-driven (services/platform_core/kafka/dead_letter_review.py)
 against the real broker and the real reporting worker: a registration set aside goes back to
 its topic and is counted once, however often it is re-driven; a letter that cannot go back
-stops the re-drive until it is passed over."""
+stops the re-drive until it is passed over; a letter behind a newer record of its key is warned
+of, and refused onto a compacted topic unless the operator overwrites on purpose."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from prt.v1 import intake_pb2
+from google.protobuf.message import Message
+from prt.v1 import intake_pb2, remote_eval_pb2
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope, encode_envelope
-from services.platform_core.events.topics import PROJECT_EVENTS, dead_letter_topic
+from services.platform_core.events.proto_values import to_timestamp
+from services.platform_core.events.topics import (
+    EXPERT_REGISTRY,
+    PROJECT_EVENTS,
+    VENUE_CAPACITY,
+    dead_letter_topic,
+)
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.dead_letter_cli import parse
 from services.platform_core.kafka.dead_letter_review import RedriveRefused, redrive, review
@@ -176,3 +185,107 @@ def test_the_command_line_reads_as_documented() -> None:
         True,
     )
     assert parse(["list", "intake.projector", "--all"]).all
+
+
+async def _logged(
+    settings: PlatformSettings, topic: str, envelope: Envelope[Message]
+) -> SourceRecord:
+    """``envelope`` written on ``topic`` (keyed by its subject), as a consumer read it."""
+    value, headers = encode_envelope(envelope)
+    key = envelope.subject.encode()
+    producer = create_producer(settings, client_id="test-redrive-order")
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+    return SourceRecord(topic, sent.partition, sent.offset, key, value, headers)
+
+
+def _registration(expert_id: str, pool: str, at: datetime) -> Envelope[Message]:
+    message = remote_eval_pb2.ExpertRegistered(
+        expert_id=expert_id,
+        occurred_at=to_timestamp(at),
+        pool_code=pool,
+        kind=remote_eval_pb2.EXPERT_KIND_TECHNICAL,
+        specialties=["RD01"],
+        sealed_identity="c2VhbGVk",
+    )
+    return Envelope(message=message, source="test", subject=expert_id, time=at)
+
+
+async def test_a_letter_behind_a_newer_record_on_a_compacted_topic_waits_for_the_operator(
+    settings: PlatformSettings,
+) -> None:
+    """remote-eval.experts.v1 is compacted: re-driven, the older registration would become
+    its key's newest record and compaction would delete the newer one for good. Refused,
+    saying so, until the operator overwrites on purpose."""
+    consumer = f"tests.redrive-compacted-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [EXPERT_REGISTRY, dead_letter_topic(consumer)])
+    expert_id = f"X-RD{uuid.uuid4().hex[:12].upper()}"
+    at = datetime.now(UTC) - timedelta(hours=1)
+    old = await _logged(settings, EXPERT_REGISTRY.name, _registration(expert_id, "370300", at))
+    newer = _registration(expert_id, "370500", at + timedelta(minutes=5))
+    newer_record = await _logged(settings, EXPERT_REGISTRY.name, newer)
+    await _dead_lettered(settings, consumer, old)
+
+    with pytest.raises(RedriveRefused, match=r"compacted") as refused:
+        await redrive(settings, consumer)
+    assert f"first at offset {newer_record.offset}" in str(refused.value)
+    assert "--overwrite-newer" in str(refused.value)
+    assert len((await review(settings, consumer, all_letters=False)).pending) == 1
+
+    outcome = await redrive(settings, consumer, overwrite_newer=True)
+    assert [letter.event_id for letter in outcome.redriven] == [_id_of(old)]
+    [warning] = outcome.warnings
+    assert "1 later record(s) of its key" in warning
+
+
+async def test_a_letter_behind_a_newer_record_of_its_key_goes_back_with_a_warning(
+    settings: PlatformSettings,
+) -> None:
+    """remote-eval.venues.v1 keeps every record: the older offer goes back, after the newer
+    (remote_eval keeps the latest by ce_time; a consumer that does not would apply it over
+    the newer), and the re-drive says so. A letter alone on its key goes without a word."""
+    consumer = f"tests.redrive-kept-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [VENUE_CAPACITY, dead_letter_topic(consumer)])
+    venue = f"RD-{uuid.uuid4().hex[:10]}"  # a key of its own
+
+    def capacity(seats: int, at: datetime) -> Envelope[Message]:
+        message = remote_eval_pb2.VenueCapacityPublished(
+            venue_id=venue, occurred_at=to_timestamp(at), partner_code="370300", seats=seats
+        )
+        return Envelope(message=message, source="test", subject=venue, time=at)
+
+    at = datetime.now(UTC) - timedelta(hours=1)
+    old = await _logged(settings, VENUE_CAPACITY.name, capacity(10, at))
+    await _logged(settings, VENUE_CAPACITY.name, capacity(4, at + timedelta(minutes=5)))
+    await _dead_lettered(settings, consumer, old)
+    dry = await redrive(settings, consumer, dry_run=True)
+    [warning] = dry.warnings
+    assert warning.startswith("@0 ") and "1 later record(s) of its key" in warning
+    outcome = await redrive(settings, consumer)
+    assert outcome.warnings == dry.warnings and len(outcome.redriven) == 1
+
+    venue = f"RD-{uuid.uuid4().hex[:10]}"  # capacity() publishes for this one now
+    alone = await _logged(settings, VENUE_CAPACITY.name, capacity(3, at))
+    await _dead_lettered(settings, consumer, alone)
+    assert (await redrive(settings, consumer)).warnings == ()
+
+
+async def _dead_lettered(settings: PlatformSettings, consumer: str, record: SourceRecord) -> None:
+    producer = create_producer(settings, client_id="test-redrive-order")
+    await producer.start()
+    try:
+        await DeadLetterPublisher(producer, consumer).send(record, "refused for the test")
+    finally:
+        await producer.stop()
+
+
+def _id_of(record: SourceRecord) -> str:
+    return dict(record.headers)["ce_id"].decode()
+
+
+def test_the_command_line_overwrites_newer_records_only_when_told() -> None:
+    assert parse(["redrive", "remote_eval.scheduler", "--overwrite-newer"]).overwrite_newer
+    assert not parse(["redrive", "remote_eval.scheduler"]).overwrite_newer

@@ -330,20 +330,22 @@ class ExpertAbsenceRecorded(_message.Message):
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., expert_pseudonym: _Optional[str] = ..., venue_id: _Optional[str] = ..., supervision_pseudonym: _Optional[str] = ...) -> None: ...
 
 class SubstituteDrawn(_message.Message):
-    __slots__ = ("evaluation_id", "occurred_at", "replaced_expert_pseudonym", "reason", "assignment", "draw")
+    __slots__ = ("evaluation_id", "occurred_at", "replaced_expert_pseudonym", "reason", "assignment", "draw", "confirm_by")
     EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     REPLACED_EXPERT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
     DRAW_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_BY_FIELD_NUMBER: _ClassVar[int]
     evaluation_id: str
     occurred_at: _timestamp_pb2.Timestamp
     replaced_expert_pseudonym: str
     reason: SubstitutionReason
     assignment: ExpertAssignment
     draw: DrawAudit
-    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_expert_pseudonym: _Optional[str] = ..., reason: _Optional[_Union[SubstitutionReason, str]] = ..., assignment: _Optional[_Union[ExpertAssignment, _Mapping]] = ..., draw: _Optional[_Union[DrawAudit, _Mapping]] = ...) -> None: ...
+    confirm_by: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_expert_pseudonym: _Optional[str] = ..., reason: _Optional[_Union[SubstitutionReason, str]] = ..., assignment: _Optional[_Union[ExpertAssignment, _Mapping]] = ..., draw: _Optional[_Union[DrawAudit, _Mapping]] = ..., confirm_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class NearestAlternative(_message.Message):
     __slots__ = ("slot", "allocations", "description")
@@ -456,6 +458,18 @@ class EvaluationStateRecorded(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     state_json: str
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_json: _Optional[str] = ...) -> None: ...
+
+class DrawCandidatePoolRecorded(_message.Message):
+    __slots__ = ("candidate_pool_sha256", "occurred_at", "evaluation_id", "candidates_json_gzip")
+    CANDIDATE_POOL_SHA256_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_JSON_GZIP_FIELD_NUMBER: _ClassVar[int]
+    candidate_pool_sha256: str
+    occurred_at: _timestamp_pb2.Timestamp
+    evaluation_id: str
+    candidates_json_gzip: bytes
+    def __init__(self, candidate_pool_sha256: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluation_id: _Optional[str] = ..., candidates_json_gzip: _Optional[bytes] = ...) -> None: ...
 
 class ExpertRegistered(_message.Message):
     __slots__ = ("expert_id", "occurred_at", "pool_code", "kind", "specialties", "employer_code", "unavailable_slots", "sealed_identity")

@@ -145,11 +145,12 @@ EXPERT_REGISTRY = TopicSpec(
 
 EVALUATION_STATES = TopicSpec(
     name="remote-eval.evaluation-states.v1",
-    key="evaluation_id",
-    description="remote_eval's changelog: each evaluation's state after every decision, for "
-    "rebuilding its read model from the log. Compacted (the latest state per evaluation); read "
-    "by remote_eval alone, so not among EVENT_TOPICS.",
-    message_types=_types("EvaluationStateRecorded"),
+    key="evaluation_id (a draw's candidate pool: its candidate_pool_sha256)",
+    description="remote_eval's changelog: each evaluation's state after every decision, and "
+    "each draw's candidate pool once (the states name pools by hash), for rebuilding its read "
+    "model from the log. Compacted (the latest state per evaluation); read by remote_eval "
+    "alone, so not among EVENT_TOPICS.",
+    message_types=_types("EvaluationStateRecorded", "DrawCandidatePoolRecorded"),
     cleanup_policy="compact",
 )
 

@@ -2,11 +2,14 @@
 
     python -m services.platform_core.kafka.dead_letter_cli list reporting.aggregator [--all]
     python -m services.platform_core.kafka.dead_letter_cli redrive reporting.aggregator \\
-        [--through OFFSET] [--skip OFFSET ...] [--dry-run]
+        [--through OFFSET] [--skip OFFSET ...] [--dry-run] [--overwrite-newer]
 
 ``list`` prints one JSON line per letter not yet re-driven (``--all``: every letter kept):
 where it came from, the event's type and id, why it was refused — never the record's value.
-``redrive`` sends them back to their topics and prints what it did.
+``redrive`` sends them back to their topics and prints what it did, with a warning (also on
+stderr) for each letter whose key has later records on its topic: it goes back after them. Onto
+a compacted topic such a letter is refused (compaction would keep it and delete the newer
+record); ``--overwrite-newer`` sends it all the same.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ async def _run(args: argparse.Namespace) -> int:
                 through=args.through,
                 skip=args.skip,
                 dry_run=args.dry_run,
+                overwrite_newer=args.overwrite_newer,
             )
+            for warning in outcome.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             print(
                 json.dumps(
                     {
@@ -52,6 +58,7 @@ async def _run(args: argparse.Namespace) -> int:
                         ],
                         "skipped": [letter.offset for letter in outcome.skipped],
                         "redriven_through": outcome.redriven_through,
+                        "warnings": list(outcome.warnings),
                     },
                     ensure_ascii=False,
                 )
@@ -78,6 +85,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip", type=int, action="append", default=[], help="pass over this offset"
     )
     sending.add_argument("--dry-run", action="store_true", help="say what would be sent")
+    sending.add_argument(
+        "--overwrite-newer",
+        action="store_true",
+        help="re-drive onto a compacted topic even when the letter's key has a later record "
+        "there (compaction then keeps the older letter and deletes the newer record)",
+    )
     return parser.parse_args(argv)
 
 

@@ -4,10 +4,16 @@ A dead letter (see dead_letters.py) is the refused record byte for byte, with ``
 naming where it came from and why. Once the cause is fixed (a worker deployed that can apply
 it, reference data it lacked), an operator re-drives it: the record goes back to the topic it
 came from, with its own key, value and CloudEvents headers, and a ``prt-redriven-from`` header
-naming the dead letter. Every consumer of that topic reads it again; they apply an event id
-once, so those that applied it the first time pass over it. Its aggregate's later events were
-applied before it: the operator decides whether that order is acceptable (the reason says what
-was refused), and may stop before a letter (``through``) or pass over it (``skip``).
+naming the dead letter. Every consumer of that topic reads it again, after its key's later
+records. Consumers that keep the latest record per key (remote_eval's venues and experts) keep
+it by event time, so an older letter changes nothing there; a consumer that keys nothing by time
+applies it over newer state. So the re-drive looks at the letter's source partition first: when
+it holds later records of the letter's key (other events than the letter's own), it warns, naming
+them (``RedriveOutcome.warnings``); and onto a compacted topic it refuses, since there the letter
+would become its key's newest record and compaction would delete the newer one for good — unless
+the operator says so explicitly (``overwrite_newer``, the CLI's ``--overwrite-newer``). The
+operator decides whether the order is acceptable (the reason says what was refused), and may stop
+before a letter (``through``) or pass over it (``skip``).
 
 What has been re-driven is kept as a consumer group's committed offset on the dead-letter topic
 (``operations.redrive.<consumer>``): a re-drive takes the letters after it, and commits once
@@ -21,16 +27,23 @@ consumer can read (the reason says so: not protobuf, a header missing) is skippe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.platform_core.errors import PlatformError
 from services.platform_core.events.envelope import Headers
-from services.platform_core.events.topics import dead_letter_topic, is_dead_letter_topic
+from services.platform_core.events.topics import (
+    EVALUATION_STATES,
+    EVENT_TOPICS,
+    EXPERT_REGISTRY,
+    dead_letter_topic,
+    is_dead_letter_topic,
+)
 from services.platform_core.kafka.clients import create_consumer, create_producer
 from services.platform_core.settings import PlatformSettings
 
@@ -170,6 +183,79 @@ def plan_redrive(
     return planned, skipped
 
 
+# The registry's compacted topics: there the latest record of a key is the only one kept.
+COMPACTED_TOPICS = frozenset(
+    spec.name
+    for spec in (*EVENT_TOPICS, EXPERT_REGISTRY, EVALUATION_STATES)
+    if spec.cleanup_policy == "compact"
+)
+
+
+@dataclass(frozen=True)
+class LaterRecords:
+    """What a letter's source partition holds after the letter's record, of the letter's key
+    and another event id (so newer state than the letter's); ``unknown`` says why nobody can
+    tell, when so (the letter names no partition and offset, or no key; the source topic
+    could not be read, e.g. the operator's ACLs grant no Read on it)."""
+
+    count: int = 0
+    first_offset: int | None = None
+    unknown: str = ""
+
+    @property
+    def known(self) -> bool:
+        return not self.unknown
+
+
+def check_order(
+    planned: Sequence[Redrive],
+    later: Mapping[int, LaterRecords],
+    *,
+    compacted: Collection[str] = COMPACTED_TOPICS,
+    overwrite_newer: bool = False,
+) -> list[str]:
+    """The warnings about letters going back behind later records of their key (``later``,
+    by letter offset). Raises RedriveRefused, naming every such letter bound for a compacted
+    topic (or one whose later records cannot be told), unless ``overwrite_newer``: there it
+    would become its key's newest record, and compaction would delete the newer one."""
+    warnings: list[str] = []
+    refused: list[str] = []
+    for each in planned:
+        found = later.get(each.letter.offset, LaterRecords(unknown="it was not looked for"))
+        if found.known and not found.count:
+            continue
+        what = (
+            f"@{each.letter.offset} ({each.letter.event_type or 'event'} {each.letter.event_id}, "
+            f"key {_key_text(each.letter.key)})"
+        )
+        where = (
+            f"{found.count} later record(s) of its key on {each.letter.source}'s partition, "
+            f"the first at offset {found.first_offset}"
+            if found.known
+            else f"whether {each.topic} has later records of its key is unknown ({found.unknown})"
+        )
+        if each.topic in compacted and not overwrite_newer:
+            refused.append(f"{what}: {where}; {each.topic} is compacted")
+        else:
+            warnings.append(
+                f"{what}: {where}; it goes back after them, and consumers that do not keep "
+                "the latest by event time apply it over newer state"
+            )
+    if refused:
+        raise RedriveRefused(
+            "Nothing was re-driven; on a compacted topic these letters would become their key's "
+            "newest record and compaction would delete the newer one for good: "
+            + "; ".join(refused)
+            + ". Skip them, stop before them, or re-drive with --overwrite-newer if the older "
+            "record must win."
+        )
+    return warnings
+
+
+def _key_text(key: bytes | None) -> str:
+    return "none" if key is None else key.decode("utf-8", "replace")
+
+
 # ── reading and sending ────────────────────────────────────────────────────────────────────
 
 
@@ -256,6 +342,7 @@ class RedriveOutcome:
     skipped: tuple[DeadLetter, ...]
     redriven_through: int
     dry_run: bool
+    warnings: tuple[str, ...] = ()  # letters sent back behind later records of their key
 
 
 async def redrive(
@@ -265,13 +352,18 @@ async def redrive(
     through: int | None = None,
     skip: Collection[int] = (),
     dry_run: bool = False,
+    overwrite_newer: bool = False,
 ) -> RedriveOutcome:
     """Send the letters not yet re-driven (up to offset ``through``, when given) back to
-    their topics, passing over ``skip``, then record them as re-driven."""
+    their topics, passing over ``skip``, then record them as re-driven. Letters behind later
+    records of their key are warned of, and refused on a compacted topic unless
+    ``overwrite_newer`` (:func:`check_order`)."""
     async with _opened(settings, consumer_name) as at:
         end = at.end if through is None else min(at.end, through + 1)
         letters = await _read(at.consumer, at.tp, at.redriven_through, end)
         planned, skipped = plan_redrive(at.tp.topic, letters, at.topics, set(skip))
+        later = await _later_records(at.consumer, planned)
+        warnings = check_order(planned, later, overwrite_newer=overwrite_newer)
         redriven_through = at.redriven_through
         if letters and not dry_run:
             await _send(settings, planned)  # every one acknowledged (acks=all) ...
@@ -284,7 +376,73 @@ async def redrive(
             tuple(skipped),
             redriven_through,
             dry_run,
+            tuple(warnings),
         )
+
+
+async def _later_records(
+    consumer: AIOKafkaConsumer, planned: Sequence[Redrive]
+) -> dict[int, LaterRecords]:
+    """For each letter (by offset), the records after it on its source partition with its key
+    and another event id. Reads each source partition once, from the earliest letter on it,
+    with the re-drive's client (assigned, not subscribed: its group's commit is untouched)."""
+    found: dict[int, LaterRecords] = {}
+    by_partition: dict[TopicPartition, list[DeadLetter]] = {}
+    for each in planned:
+        letter = each.letter
+        if letter.source_partition is None or letter.source_offset is None or letter.key is None:
+            found[letter.offset] = LaterRecords(
+                unknown="the letter names no source partition and offset, or no key"
+            )
+            continue
+        tp = TopicPartition(each.topic, letter.source_partition)
+        by_partition.setdefault(tp, []).append(letter)
+    if not by_partition:
+        return found
+    previous = consumer.assignment()
+    try:
+        for tp, letters in by_partition.items():
+            counts: dict[int, list[int]] = {letter.offset: [] for letter in letters}
+            start = min(letter.source_offset or 0 for letter in letters) + 1
+            consumer.assign([*previous, tp])
+            try:
+                end = (await consumer.end_offsets([tp]))[tp]
+                records = await _keys_after(consumer, tp, start, end)
+            except KafkaError as exc:
+                for letter in letters:
+                    found[letter.offset] = LaterRecords(unknown=f"{tp.topic} unreadable: {exc!r}")
+                continue
+            for offset, key, event_id in records:
+                for letter in letters:
+                    if (
+                        key == letter.key
+                        and offset > (letter.source_offset or 0)
+                        and event_id != letter.event_id
+                    ):
+                        counts[letter.offset].append(offset)
+            for letter in letters:
+                offsets = counts[letter.offset]
+                found[letter.offset] = LaterRecords(len(offsets), offsets[0] if offsets else None)
+    finally:
+        consumer.assign(list(previous))
+    return found
+
+
+async def _keys_after(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, end: int
+) -> list[tuple[int, bytes | None, str | None]]:
+    """(offset, key, ce_id) of the partition's records from ``start`` to ``end``."""
+    keys: list[tuple[int, bytes | None, str | None]] = []
+    if start >= end:
+        return keys
+    consumer.seek(tp, start)
+    while await consumer.position(tp) < end:
+        batches = await consumer.getmany(tp, timeout_ms=1000, max_records=1000)
+        for record in batches.get(tp, []):
+            if record.offset < end:
+                event_id = _text(dict(record.headers), "ce_id")
+                keys.append((record.offset, record.key, event_id))
+    return keys
 
 
 async def _send(settings: PlatformSettings, planned: Sequence[Redrive]) -> None:

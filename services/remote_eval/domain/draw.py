@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.remote_eval.domain.model import Assignment, Expert, ExpertKind, VenueRole
@@ -142,29 +142,52 @@ class DrawInputs:
             ),
             main_quota=data["main_quota"],
             secondary_quota=data["secondary_quota"],
-            candidates=tuple(
-                Candidate(
-                    c["expert_id"],
-                    c["pool_code"],
-                    ExpertKind(c["kind"]),
-                    tuple(c["specialties"]),
-                    c["employer_code"],
-                )
-                for c in data["candidates"]
-            ),
+            # None in a state's draw: the candidates are kept once, apart (candidate_pool_json).
+            candidates=candidates_from_json(data["candidates"] or []),
             excluded_expert_ids=tuple(data["excluded_expert_ids"]),
             committee_employer_codes=tuple(data["committee_employer_codes"]),
             required_venue_ids=tuple(data["required_venue_ids"]),
         )
 
+    def with_candidates(self, candidates: tuple[Candidate, ...]) -> DrawInputs:
+        """The inputs with the candidates of the pool a stored draw names by its hash (an
+        evaluation's state keeps each pool once, apart, not in every draw)."""
+        return replace(self, candidates=candidates)
+
+
+def candidates_from_json(data: list[dict[str, Any]]) -> tuple[Candidate, ...]:
+    return tuple(
+        Candidate(
+            c["expert_id"],
+            c["pool_code"],
+            ExpertKind(c["kind"]),
+            tuple(c["specialties"]),
+            c["employer_code"],
+        )
+        for c in data
+    )
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
 
 def _digest(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(value)).hexdigest()
+
+
+def candidate_pool_json(candidates: tuple[Candidate, ...]) -> bytes:
+    """The candidates' canonical JSON: the bytes :func:`candidate_pool_sha256` hashes, so a
+    stored pool is checked against the hash a draw recorded with nothing but SHA-256."""
+    return _canonical([candidate.to_json() for candidate in candidates])
+
+
+def candidates_from_pool_json(raw: bytes) -> tuple[Candidate, ...]:
+    return candidates_from_json(json.loads(raw))
 
 
 def candidate_pool_sha256(candidates: tuple[Candidate, ...]) -> str:
-    return _digest([candidate.to_json() for candidate in candidates])
+    return hashlib.sha256(candidate_pool_json(candidates)).hexdigest()
 
 
 def inputs_sha256(inputs: DrawInputs, pool_sha256: str | None = None) -> str:

@@ -807,13 +807,16 @@ def draw_substitute(
     replaced_expert_id: str,
     involved_expert_ids: frozenset[str],
     replaced_pseudonym: str = "",
+    declined_venue_ids: frozenset[str] = frozenset(),
 ) -> tuple[Schedule, Substitution] | Infeasible:
     """补抽: a substitute of the same specialty and kind for the same seat, under the same rules.
 
     When the seat's partner has nobody left to send (or, for a seat given before agreements
     were kept, may not serve the host), the seat moves: a substitute is drawn at another
     partner's venue that may serve the host, as when a venue declines (the main venue's seats
-    never move, nor a required partner's last one).
+    never move, nor a required partner's last one). So does a seat at a venue its partner
+    declined (``declined_venue_ids``: a re-plan that found no other venue left its experts
+    there): nobody new is seated at a declined venue, and no seat moves to one.
 
     A refusal names the replaced expert by ``replaced_pseudonym`` (the evaluation's), never by
     the registry id: the refusal reaches the host and SchedulingFailed before the award, and
@@ -831,6 +834,25 @@ def draw_substitute(
     venue = market.venues[replaced.venue_id]
     staying = [a for a in current.assignments if a.expert_id != replaced_expert_id]
     role = VenueRole.MAIN if venue.venue_id == request.main_venue_id else VenueRole.SECONDARY
+    owners_venues = frozenset(
+        v.venue_id for v in market.venues.values() if v.owner_code == venue.owner_code
+    )
+    if venue.venue_id in declined_venue_ids:
+        declined = Infeasible(
+            FailedConstraint.SUBSTITUTES_EXHAUSTED,
+            f"no substitute for {named} at venue {venue.venue_id}: its partner declined it",
+        )
+        return _seat_moved(
+            request,
+            current,
+            context,
+            seed,
+            replaced,
+            involved_expert_ids,
+            declined,
+            closed_venue_ids=declined_venue_ids,
+            why=f"from venue {replaced.venue_id}, which its partner declined",
+        )
     if (
         role is VenueRole.SECONDARY
         and context.partners is not None
@@ -843,7 +865,18 @@ def draw_substitute(
             f"no substitute for {named} at venue {venue.venue_id}: "
             + no_agreement_reason(venue.owner_code, request.host_code, context.partners),
         )
-        return _seat_moved(request, current, context, seed, replaced, involved_expert_ids, unserved)
+        return _seat_moved(
+            request,
+            current,
+            context,
+            seed,
+            replaced,
+            involved_expert_ids,
+            unserved,
+            # The partner's other venues draw from the same pool.
+            closed_venue_ids=owners_venues | declined_venue_ids,
+            why=f"from venue {replaced.venue_id}, whose partner has no substitute",
+        )
     screen = _screen(request, current.slot, {venue.owner_code}, context)
     inputs = DrawInputs(
         items=(DrawItem(replaced.specialty_code, replaced.kind),),
@@ -873,7 +906,16 @@ def draw_substitute(
             f"no substitute for {named} at venue {venue.venue_id}: {detail}",
         )
         return _seat_moved(
-            request, current, context, seed, replaced, involved_expert_ids, exhausted
+            request,
+            current,
+            context,
+            seed,
+            replaced,
+            involved_expert_ids,
+            exhausted,
+            # The partner's other venues draw from the same exhausted pool.
+            closed_venue_ids=owners_venues | declined_venue_ids,
+            why=f"from venue {replaced.venue_id}, whose partner has no substitute",
         )
     substitute = result.assignments[0]
     new_schedule = Schedule(
@@ -890,7 +932,12 @@ def _seat_moved(  # noqa: PLR0917
     replaced: Assignment,
     involved_expert_ids: frozenset[str],
     exhausted: Infeasible,
+    *,
+    closed_venue_ids: frozenset[str],
+    why: str,
 ) -> tuple[Schedule, Substitution] | Infeasible:
+    """The replaced expert's seat moved to another partner's venue (none of
+    ``closed_venue_ids``), with a substitute drawn there; ``exhausted`` when it cannot move."""
     owner = context.market.venues[replaced.venue_id].owner_code
     others_there = [
         a
@@ -907,12 +954,9 @@ def _seat_moved(  # noqa: PLR0917
         context,
         _seed_for(seed, "seat moved"),
         moved=(replaced,),
-        # The partner's other venues draw from the same exhausted pool.
-        closed_venue_ids=frozenset(
-            v.venue_id for v in context.market.venues.values() if v.owner_code == owner
-        ),
+        closed_venue_ids=closed_venue_ids,
         involved_expert_ids=involved_expert_ids,
-        why=f"from venue {replaced.venue_id}, whose partner has no substitute",
+        why=why,
     )
     if isinstance(moved, Infeasible):
         return Infeasible(exhausted.constraint, f"{exhausted.detail}; {moved.detail}")

@@ -1,8 +1,13 @@
 """Partners' answers over HTTP: venue decisions, expert confirmations and refusals, no-shows.
 
 Each is checked against the evaluation (a partner answers only its own seat requests and its
-own pool's experts) and recorded on the evaluations log, where the scheduler acts on it.
-Partners with a Kafka client write the same messages on their answers topic instead.
+own pool's experts), then applied by the scheduler under its decision lease, which records it on
+the evaluations log with what it caused (:meth:`Scheduler.record_partner_answer`) — the same path
+as the answers partners with a Kafka client write on their answers topic. So the log carries only
+answers the scheduler accepted: an answer the read model showed as valid but that a decision
+taken meanwhile made void (the seat request timed out, the partner's own decline re-planned the
+venue away) is refused with 409 ``answer_refused``, saying why, and is neither recorded nor
+counted by reporting.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.dependencies import CurrentPrincipal
 from services.platform_core.auth.principals import Principal
+from services.platform_core.errors import EventRejected
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
@@ -35,6 +40,7 @@ from services.remote_eval.http_api.schemas import (
     VenueDecisionCreate,
 )
 from services.remote_eval.reference import venue_directory
+from services.remote_eval.scheduler import Scheduler
 from services.remote_eval.store import EvaluationState, Member
 
 router = APIRouter(prefix="/v1/evaluations", tags=["partner answers"])
@@ -74,17 +80,32 @@ async def _record(
     idempotency_key: str | None,
     body: dict[str, object],
     message: Message,
+    partner_code: str,
     evaluation_id: str,
     at: datetime,
 ) -> object:
     async def publish() -> StoredResponse:
+        # Its id derives from the idempotency key's seed: a retry is the same answer, which
+        # the scheduler applies once.
         envelope = Envelope(
             message=message,
             source=f"prt/partners/{principal.code}",
             subject=evaluation_id,
             time=at,
         )
-        await context.publisher.publish(EVALUATIONS, envelope, key=evaluation_id)
+        # A scheduler per request: it holds the decision under way, and its lease (on Redis)
+        # serialises it with the worker's decisions and the other requests'.
+        scheduler = Scheduler(
+            context.redis, context.store, context.registry, context.publisher, context.settings
+        )
+        try:
+            await scheduler.record_partner_answer(envelope, partner_code)
+        except EventRejected as refused:
+            raise ApiError(
+                409,
+                "answer_refused",
+                f"The scheduler refused the answer: {refused}. It is not recorded.",
+            ) from refused
         recorded = AnswerRecorded(
             evaluation_id=evaluation_id, event_type=message.DESCRIPTOR.full_name
         )
@@ -139,6 +160,7 @@ async def decide_venue(
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
         message=message,
+        partner_code=entry.venue.owner_code,
         evaluation_id=evaluation_id,
         at=at,
     )
@@ -190,6 +212,7 @@ async def answer_for_expert(
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
         message=message,
+        partner_code=pool,
         evaluation_id=evaluation_id,
         at=at,
     )
@@ -258,6 +281,7 @@ async def report_no_show(
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
         message=message,
+        partner_code=owner,
         evaluation_id=evaluation_id,
         at=at,
     )

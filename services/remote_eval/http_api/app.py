@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from services.platform_core.auth import caller_api
-from services.platform_core.auth.dependencies import share_api_key_store
+from services.platform_core.auth.dependencies import CurrentPrincipal, share_api_key_store
 from services.platform_core.events.topics import (
     EVALUATIONS,
     EXPERT_REGISTRY,
@@ -25,6 +25,12 @@ from services.platform_core.garbage_collection import collect_less_often_for_goo
 from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.readiness import (
+    ReadinessProbe,
+    install_readiness,
+    kafka_check,
+    redis_check,
+)
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
@@ -67,6 +73,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             *(partner_answers_topic(c) for c in codes),
         ],
     )
+    # A partner's decline is decided here, under the scheduler's lease (answers.py): refuse a
+    # development draw secret at start, not at the first decline.
+    settings.secret("remote_eval_draw_secret")
     producer = create_producer(settings, client_id="remote-eval-api")
     await producer.start()
     redis = AutoPipelinedRedis.from_url(settings.redis_url)
@@ -79,6 +88,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
     )
     share_api_key_store(app, redis)
+    app.state.readiness = ReadinessProbe(
+        {"redis": redis_check(redis), "kafka": kafka_check(producer)}
+    )
     collect_less_often_for_good()  # everything start-up loaded is in place by now
     try:
         yield
@@ -97,6 +109,7 @@ app = FastAPI(
     "every POST an Idempotency-Key.",
 )
 install_error_handlers(app)
+install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
 ROUTERS = (caller_api, venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi)
 for module in ROUTERS:
@@ -109,8 +122,9 @@ document_idempotency_key(app)
     response_model=list[PartnerCityPublic],
     summary="The Yellow River cities (沿黄九市) that host or serve remote evaluations",
 )
-async def list_partner_cities() -> list[PartnerCityPublic]:
-    """The Yellow River cities (沿黄九市) that host or serve remote evaluations."""
+async def list_partner_cities(principal: CurrentPrincipal) -> list[PartnerCityPublic]:
+    """The Yellow River cities (沿黄九市) that host or serve remote evaluations: for any
+    authenticated caller, like every API call."""
     return [PartnerCityPublic(code=c, name=n) for c, n in yellow_river_cities().items()]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from google.protobuf.descriptor import FieldDescriptor
 
+from services.platform_core.auth.dependencies import CurrentPrincipal
 from services.platform_core.events.message_types import message_class
 from services.platform_core.events.topics import (
     EVALUATIONS,
@@ -51,7 +52,27 @@ def _schema(descriptor: Any, seen: frozenset[str] = frozenset()) -> dict[str, An
     return {"type": "object", "title": descriptor.full_name, "properties": properties}
 
 
-def _messages(spec: TopicSpec) -> dict[str, Any]:
+# What an event id is, as it is (the scheduler derives its events' ids from their cause, so that
+# a decision retried after a crash is the same event and consumers drop the repeat).
+CE_ID = (
+    "The event's id, unique per event; a consumer drops a record whose id it has already "
+    "processed (a redelivery, a retried decision). Events recorded from an API request carry a "
+    "time-ordered UUIDv7. Events the scheduler derives from their cause (seat requests, expert "
+    "draws, substitutes, cancellations, scheduling decisions, answer timeouts, and partners' "
+    "answers as recorded on the platform's log) carry a name-based UUIDv5 of that cause, so a "
+    "retried decision has the same id. Ids are therefore not in time order: do not sort or "
+    "compare by id; order by the partition's offset (or ce_time)."
+)
+# On a partner's answers topic the partner writes the id; the platform records the answer on
+# its own log under a UUIDv5 derived from it, so a resent answer must keep its id.
+ANSWER_CE_ID = (
+    "The answer's id, chosen by the partner: unique per answer (a UUIDv7 is recommended), and "
+    "the same when an answer is resent, so the platform records it once (under a name-based "
+    "UUIDv5 derived from it)."
+)
+
+
+def _messages(spec: TopicSpec, ce_id: str = CE_ID) -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for type_name in sorted(spec.message_types):
         cls = message_class(type_name)
@@ -65,7 +86,7 @@ def _messages(spec: TopicSpec) -> dict[str, Any]:
             "headers": {
                 "type": "object",
                 "properties": {
-                    "ce_id": {"type": "string", "description": "event id (UUIDv7)"},
+                    "ce_id": {"type": "string", "description": ce_id},
                     "ce_type": {"type": "string", "const": type_name},
                     "ce_source": {"type": "string"},
                     "ce_time": {"type": "string", "format": "date-time"},
@@ -95,7 +116,7 @@ def asyncapi_document() -> dict[str, Any]:
             "address": template_answers.name,
             "description": template_answers.description + " Writable only by that partner.",
             "parameters": parameters,
-            "messages": _messages(template_answers),
+            "messages": _messages(template_answers, ANSWER_CE_ID),
         },
     }
     for key, spec in (("evaluations", EVALUATIONS), ("venueCapacity", VENUE_CAPACITY)):
@@ -145,6 +166,7 @@ def asyncapi_document() -> dict[str, Any]:
 @router.get(
     "/v1/asyncapi.json", summary="The AsyncAPI document of the partner topics and their messages"
 )
-async def get_asyncapi() -> dict[str, Any]:
-    """The AsyncAPI document of the partner topics."""
+async def get_asyncapi(principal: CurrentPrincipal) -> dict[str, Any]:
+    """The AsyncAPI document of the partner topics: for any authenticated caller (partner,
+    department, operator), like every API call."""
     return asyncapi_document()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from fastapi import APIRouter
+from google.protobuf.message import Message
 
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.events.envelope import Envelope
+from services.platform_core.events.envelope import MAX_EVENT_BYTES, Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.http.business_time import business_time
-from services.platform_core.http.errors import ApiError, FieldProblem
+from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import EvaluationRequest, SpecialtyNeed
@@ -39,6 +41,30 @@ from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX
 from services.remote_eval.store import EvaluationState, Member
 
 router = APIRouter(prefix="/v1/evaluations", tags=["evaluations"])
+MessageT = TypeVar("MessageT", bound=Message)
+
+
+def publishable(envelope: Envelope[MessageT]) -> Envelope[MessageT]:
+    """The envelope, if its encoded event fits what consumers accept (MAX_EVENT_BYTES); else
+    413. Published, it would be refused by the broker (or dead-lettered by every consumer), and
+    the caller told to retry a request that can never succeed. The schema's bounds keep a
+    request well below this; this is the backstop for what they miss. (The same check as
+    intake's ``publishable``.)"""
+    size = envelope.message.ByteSize()
+    if size > MAX_EVENT_BYTES:
+        raise ApiError(
+            413,
+            "event_too_large",
+            f"The request's event would be {size} bytes; an event may be at most "
+            f"{MAX_EVENT_BYTES} bytes. Send fewer or shorter items (avoided units, partner "
+            "codes, specialties)",
+            [
+                FieldProblem(
+                    field="body", problem=f"{size} bytes encoded, at most {MAX_EVENT_BYTES}"
+                )
+            ],
+        )
+    return envelope
 
 
 def _request_problems(body: EvaluationCreate) -> list[FieldProblem]:
@@ -73,6 +99,7 @@ def agreement_problems(host_code: str, body: EvaluationCreate) -> list[FieldProb
     status_code=202,
     response_model=EvaluationAccepted,
     summary="Request a remote cross-region evaluation (远程异地评标); scheduling follows",
+    responses={413: {"model": ErrorBody, "description": "event_too_large"}},
 )
 async def request_evaluation(
     body: EvaluationCreate,
@@ -137,13 +164,15 @@ async def request_evaluation(
     async def publish() -> StoredResponse:
         request = build(f"EV-{new_event_id()}")
         now = at
-        envelope = Envelope(
-            message=event_codec.evaluation_requested(
-                request, now, backfilled=body.occurred_at is not None
-            ),
-            source=f"prt/remote-eval/{principal.code}",
-            subject=request.evaluation_id,
-            time=now,
+        envelope = publishable(
+            Envelope(
+                message=event_codec.evaluation_requested(
+                    request, now, backfilled=body.occurred_at is not None
+                ),
+                source=f"prt/remote-eval/{principal.code}",
+                subject=request.evaluation_id,
+                time=now,
+            )
         )
         await context.publisher.publish(EVALUATIONS, envelope, key=request.evaluation_id)
         accepted = EvaluationAccepted(evaluation_id=request.evaluation_id, status="requested")

@@ -136,30 +136,48 @@ class SpecialtyNeedBody(BaseModel):
     count: int = Field(ge=1, le=50)
 
 
+# How many items a request's lists may hold. Unbounded, a request could grow its event past
+# what the log takes (MAX_EVENT_BYTES): 70,000 avoided units were answered 503 "retry later",
+# which no retry could ever pass. The bounds are far above real use and keep every request's
+# event well under the limit: a committee has at most 99 members, so at most 99 specialty needs
+# of one expert each; the partner directory has 15 regions; a section's avoided units are its
+# tenderer, agency, bidders and their affiliates, a few hundred at the most.
+MAX_SPECIALTY_NEEDS = 99
+MAX_PARTNER_CODES = 50
+MAX_AVOIDED_UNITS = 2_000
+_PARTNER_CODE = Annotated[str, Field(min_length=1, max_length=20)]
+
+
 class EvaluationCreate(BaseModel):
     project_id: str = Field(min_length=1, max_length=64)
     bid_section_code: str = Field(min_length=1, max_length=64)
     slot: RequestedSlot
     committee_size: int = Field(ge=1, le=99)
-    specialties: list[SpecialtyNeedBody] = Field(min_length=1)
-    main_venue_id: str
-    preferred_partner_codes: list[str] = Field(
+    specialties: list[SpecialtyNeedBody] = Field(
+        min_length=1, max_length=MAX_SPECIALTY_NEEDS, description="at most 99 needs"
+    )
+    main_venue_id: str = Field(max_length=64)
+    preferred_partner_codes: list[_PARTNER_CODE] = Field(
         default=[],
+        max_length=MAX_PARTNER_CODES,
         description="partners whose venues are used first if they can take the seats; each "
         "must be able to serve the host (a partner region only the centres it signed with, "
-        "else 422 no_partner_agreement)",
+        f"else 422 no_partner_agreement); at most {MAX_PARTNER_CODES}",
     )
-    required_partner_codes: list[str] = Field(
+    required_partner_codes: list[_PARTNER_CODE] = Field(
         default=[],
+        max_length=MAX_PARTNER_CODES,
         description="partners whose venues must be used; the same agreement rule as "
-        "preferred_partner_codes",
+        f"preferred_partner_codes; at most {MAX_PARTNER_CODES}",
     )
     avoided_unit_codes: list[str] = Field(
         default=[],
+        max_length=MAX_AVOIDED_UNITS,
         description="units whose employees may not evaluate (回避), by credit code. The "
         "tenderer, agency and bidders of the section that intake has registered are avoided "
         "without being listed, and a drawn expert whose employer bids later is replaced (补抽); "
-        "list here the others, and parties of trades intake does not hold",
+        "list here the others, and parties of trades intake does not hold; at most "
+        f"{MAX_AVOIDED_UNITS}",
     )
     main_venue_experts: int | None = Field(default=None, ge=0)
     occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)

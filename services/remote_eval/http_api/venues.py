@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
@@ -9,17 +10,19 @@ from fastapi import APIRouter, Query
 from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.dependencies import CurrentPrincipal
+from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import VENUE_CAPACITY
 from services.platform_core.http.business_time import business_time
-from services.platform_core.http.errors import ApiError
+from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
-from services.remote_eval.domain.model import SHANGHAI, HalfDay, Slot
+from services.remote_eval.domain.model import SHANGHAI, HalfDay, Slot, VenueRole
 from services.remote_eval.http_api.dependencies import (
     Context,
     IdempotencyKey,
+    RemoteEvalContext,
     evaluation_or_404,
     require_owner,
 )
@@ -36,6 +39,65 @@ from services.remote_eval.http_api.schemas import (
 from services.remote_eval.reference import DirectoryEntry, venue_directory
 
 router = APIRouter(prefix="/v1/venues", tags=["venues"])
+
+
+def overbooking_refusal(
+    venue_id: str, slot: Slot, seats: int, bookings: Mapping[str, int], visible: frozenset[str]
+) -> ApiError | None:
+    """The refusal of offering ``seats`` where ``bookings`` (evaluation id -> seats) already hold
+    more, else None. Cut below what is booked, the venue would be overbooked with every booked
+    evaluation still scheduled there and no one told; so the owner is told how many seats are
+    held and by how many evaluations. Only the ``visible`` evaluation ids are named: the others
+    are counted, not identified."""
+    booked = sum(bookings.values())
+    if seats >= booked:
+        return None
+    named = sorted(e for e in bookings if e in visible)
+    unnamed = len(bookings) - len(named)
+    by = ", ".join(f"{e} ({bookings[e]} seats)" for e in named)
+    if unnamed:
+        by += (", " if by else "") + f"{unnamed} other evaluation{'s' if unnamed != 1 else ''}"
+    slot_text = f"{slot.day.isoformat()} {slot.half.value}"
+    return ApiError(
+        409,
+        "seats_booked",
+        f"Venue {venue_id} has {booked} seats booked on {slot_text} by {len(bookings)} "
+        f"evaluation{'s' if len(bookings) != 1 else ''} ({by}); it cannot offer {seats}, fewer "
+        f"than are booked. Offer at least {booked}, or free seats first: a partner venue "
+        "declines an evaluation's seat request (POST /v1/evaluations/{evaluation_id}/"
+        "venue-decisions), which re-plans it elsewhere",
+        [FieldProblem(field="seats", problem=f"{seats} offered, {booked} booked")],
+    )
+
+
+async def _may_see_evaluation(
+    context: RemoteEvalContext, principal: Principal, venue_id: str, evaluation_id: str
+) -> bool:
+    """Whether ``principal`` (already the venue's owner) may be told ``evaluation_id``: an
+    operator, the host's department, or the owner of a venue the evaluation sent a seat request
+    to (the id is in that request)."""
+    if principal.kind is PrincipalKind.OPERATOR:
+        return True
+    state = await context.store.evaluation(evaluation_id)
+    if state is None:
+        return False
+    if principal.may_act_for_region(state.request.host_code):
+        return True
+    return any(a.venue_id == venue_id and a.role is VenueRole.SECONDARY for a in state.allocations)
+
+
+async def refuse_overbooking(
+    context: RemoteEvalContext, principal: Principal, venue_id: str, slot: Slot, seats: int
+) -> None:
+    bookings = (await context.store.bookings(slot)).get(venue_id, {})
+    if seats >= sum(bookings.values()):
+        return
+    visible = frozenset(
+        [e for e in bookings if await _may_see_evaluation(context, principal, venue_id, e)]
+    )
+    refusal = overbooking_refusal(venue_id, slot, seats, bookings, visible)
+    if refusal is not None:
+        raise refusal
 
 
 def _venue_or_404(venue_id: str) -> DirectoryEntry:
@@ -70,6 +132,7 @@ async def list_venues(principal: CurrentPrincipal) -> list[VenuePublic]:
     status_code=202,
     response_model=CapacityAccepted,
     summary="The venue's owner publishes or revises its seats and fee for a half-day",
+    responses={409: {"model": ErrorBody, "description": "seats_booked: fewer than are booked"}},
 )
 async def publish_capacity(
     venue_id: str,
@@ -78,19 +141,25 @@ async def publish_capacity(
     context: Context,
     idempotency_key: IdempotencyKey = None,
 ) -> object:
-    """The venue's owner publishes (or revises) its seats and fee for one half-day slot."""
+    """The venue's owner publishes (or revises) its seats and fee for one half-day slot. Seats
+    may not be cut below what evaluations have booked in the slot (409 ``seats_booked``, with
+    the count, and the evaluations the caller may know of)."""
     entry = _venue_or_404(venue_id)
     require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
     now = business_time(principal, body.occurred_at)
+    slot = body.slot.to_slot()
 
     async def publish() -> StoredResponse:
+        # Checked inside the idempotent action: a retry of a revision once accepted gets its
+        # 202 again, even if seats were booked since.
+        await refuse_overbooking(context, principal, venue_id, slot, body.seats)
         message = remote_eval_pb2.VenueCapacityPublished(
             venue_id=venue_id,
             occurred_at=to_timestamp(now),
             partner_code=entry.venue.owner_code,
             venue_name=entry.venue.name,
             region_code=entry.venue.region_code,
-            slot=event_codec.slot_message(body.slot.to_slot()),
+            slot=event_codec.slot_message(slot),
             seats=body.seats,
             fee_fen=body.fee_fen,
         )

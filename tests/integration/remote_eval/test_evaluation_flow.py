@@ -663,9 +663,13 @@ async def test_a_seat_whose_partner_has_nobody_left_moves_to_another_partner(
         assert proof.status_code == 200 and proof.json()["identical"] is True
 
 
-async def test_asyncapi_document_lists_partner_topics(remote_eval_api: ServiceProcess) -> None:
+async def test_asyncapi_document_lists_partner_topics(
+    world: World, remote_eval_api: ServiceProcess
+) -> None:
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
-        document = (await client.get("/v1/asyncapi.json")).json()
+        document = (
+            await client.get("/v1/asyncapi.json", headers=world.partner_keys["370300"])
+        ).json()
     assert document["asyncapi"] == "3.0.0"
     requests = document["channels"]["partnerSeatRequests"]
     assert requests["address"] == "partner.{partnerCode}.seat-requests.v1"

@@ -208,9 +208,11 @@ async def test_a_stale_partner_answer_opens_no_deadline_already_passed(rig: Rig)
     await rig.scheduler.apply_partner_answer(
         _envelope(declined, stale), f"partner.{PARTNER}.answers.v1"
     )
-    [(_, recorded)] = rig.published.sent
-    assert recorded.time == stale  # the answer keeps the partner's time on the log
-    await rig.scheduler.apply_evaluation_event(recorded)
+    # Applied, and recorded on the log with what it caused (Scheduler.record_partner_answer).
+    [recorded] = rig.published.of(evaluation_id, remote_eval_pb2.ExpertDeclined)
+    [logged] = [e for t, e in rig.published.sent if e.message is recorded]
+    assert logged.time == stale  # the answer keeps the partner's time on the log
+    await rig.scheduler.apply_evaluation_event(logged)  # read back from the log: applied once
 
     state = await rig.state(evaluation_id)
     assert len(state.draws) == 2 and [m.status for m in state.former] == ["declined"]
@@ -431,10 +433,9 @@ async def test_the_main_venue_cannot_be_declined(rig: Rig) -> None:
         reason="自己的主场",
     )
     rig.published.sent.clear()
-    await rig.scheduler.apply_partner_answer(_envelope(decision), f"partner.{HOST}.answers.v1")
-    [(_, recorded)] = rig.published.sent
     with pytest.raises(EventRejected, match="main venue"):
-        await rig.scheduler.apply_evaluation_event(recorded)
+        await rig.scheduler.apply_partner_answer(_envelope(decision), f"partner.{HOST}.answers.v1")
+    assert rig.published.sent == []  # refused before the log: nothing recorded
     after = await rig.state(evaluation_id)
     assert after.allocations == state.allocations and after.draws == state.draws
     assert sorted(m.assignment.venue_id for m in after.members) == sorted(
