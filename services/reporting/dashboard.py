@@ -79,7 +79,11 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
     by_venue = [
         {
             "code": venue_id,
-            "name": venue_states.get(venue_id, {}).get("name") or venue_id,
+            # The name the venue published with its capacity, or the directory's (partner
+            # venues publish none), or at worst its id.
+            "name": venue_states.get(venue_id, {}).get("name")
+            or labels.venues.get(venue_id)
+            or venue_id,
             "value": figure.value,
         }
         for venue_id, figure in zip(venue_ids, venue_figures, strict=True)

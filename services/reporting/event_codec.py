@@ -18,6 +18,14 @@ from services.reporting.domain import facts
 from services.reporting.domain.facts import Fact
 
 _CATEGORY = common_pb2.ProjectCategory.DESCRIPTOR
+_VENUE_ROLE = remote_eval_pb2.VenueRole.DESCRIPTOR
+
+
+def _trading_method(number: int) -> str:
+    """TradingMethod's value without its prefix ('' unspecified, or a number this contract
+    lacks): only whether it is a tender matters to reporting, so an unknown one is not refused."""
+    name = _enum_member(intake_pb2.TradingMethod.DESCRIPTOR, number)
+    return "" if name is None or name == "UNSPECIFIED" else name
 
 
 def _enum(descriptor: EnumDescriptor, number: int) -> str:
@@ -79,6 +87,8 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 green_channel=m.green_channel,
                 deficiency_accepted=m.HasField("deficiency_acceptance"),
                 commitment_pledged=m.commitment_pledged,
+                bid_sections=tuple(section.bid_section_code for section in m.bid_sections),
+                trading_method=_trading_method(m.trading_method),
             )
         case intake_pb2.TenderDocumentPrePublished():
             return facts.TenderDocumentPrePublishedFact(
@@ -86,7 +96,19 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
             )
         case intake_pb2.AnnouncementPublished():
             return facts.AnnouncementPublishedFact(
-                eid, m.project_id, m.actor_department, _time(m.occurred_at, what)
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                tuple(m.bid_section_codes),
+            )
+        case intake_pb2.ProjectTerminated():
+            return facts.ProjectTerminatedFact(
+                eid,
+                m.project_id,
+                m.actor_department,
+                _time(m.occurred_at, what),
+                m.bid_section_code,
             )
         case intake_pb2.ContractAwarded():
             return facts.ContractAwardedFact(
@@ -231,8 +253,31 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 m.venue_id,
                 m.decision == remote_eval_pb2.VENUE_DECISION_ACCEPTED,
             )
+        case remote_eval_pb2.EvaluationScheduled():
+            return facts.EvaluationScheduledFact(
+                eid,
+                m.evaluation_id,
+                _time(m.occurred_at, what),
+                tuple(
+                    (a.venue_id, a.partner_code, _enum(_VENUE_ROLE, a.role)) for a in m.allocations
+                ),
+            )
+        case remote_eval_pb2.EvaluationCancelled():
+            return facts.EvaluationCancelledFact(eid, m.evaluation_id, _time(m.occurred_at, what))
         case remote_eval_pb2.ExpertConfirmed():
             return facts.ExpertConfirmedFact(
                 eid, m.evaluation_id, _time(m.occurred_at, what), m.partner_code, m.expert_pseudonym
             )
+        case remote_eval_pb2.ExpertNoShow() | remote_eval_pb2.ExpertDeclined():
+            return facts.ExpertLeftFact(
+                eid, m.evaluation_id, _time(m.occurred_at, what), m.expert_pseudonym
+            )
+        case remote_eval_pb2.SubstituteDrawn():
+            return facts.ExpertLeftFact(
+                eid, m.evaluation_id, _time(m.occurred_at, what), m.replaced_expert_pseudonym
+            )
+        # SchedulingFailed counts nothing: hosting and venue use are counted when an evaluation
+        # is scheduled, so a request that never was is not counted, and a failure after the
+        # schedule (a re-plan or substitute draw that found nobody) leaves the evaluation
+        # scheduled in remote_eval, at the venues of its latest EvaluationScheduled.
     return None

@@ -12,8 +12,16 @@ Keys (prefix ``prt:reporting:`` by default):
 - ``counters``                 hash: counter key → value (all metrics, all periods)
 - ``applied:<event id>``       marker: the event was applied
 - ``state:<aggregate>``        JSON: what later events of a project/push/evaluation need
-- ``evidence:<cell>``          set of event ids behind an evidence cell (metric+dims+month)
-- ``cells:<metric>``           set of a metric's evidence cells
+- ``evidence:<cell>``          set of event ids behind an evidence cell (metric+dims+month):
+                               those that added to its counters; the cell with the dimension
+                               ``subtracted=true`` (metrics.subtracted_cell) those that took
+                               from them, e.g. pushes_in_hand at the measure after 立案
+- ``cells:<metric>``           set of a metric's evidence cells (both kinds)
+
+Evidence written by a version without subtracted cells lists the events that took from a figure
+among those that added to it (their ids carry no sign to sort them by). A rebuild recomputes it:
+stop the reporting worker, run ``python -m services.reporting.rebuild --yes``, start the worker
+(it replays the log into a new read model, evidence included).
 - ``index:<name>``             set, e.g. the open pushes of the deadline board
 - ``version``                  incremented by every applied event (the dashboard watches it)
 """
@@ -31,7 +39,13 @@ from redis.asyncio import Redis
 
 from services.reporting.domain.errors import ReportingError
 from services.reporting.domain.facts import Fact
-from services.reporting.domain.metrics import PERIOD, CounterKey, contribute, state_key
+from services.reporting.domain.metrics import (
+    PERIOD,
+    SUBTRACTED,
+    CounterKey,
+    contribute,
+    state_key,
+)
 from services.reporting.domain.periods import parse_period
 
 DEFAULT_PREFIX = "prt:reporting:"
@@ -209,9 +223,20 @@ class _ScriptOutcome:
 
 @dataclass(frozen=True)
 class EvidencePage:
+    """A page of the events behind a figure, in event-id order, and how many there are in all.
+
+    ``added`` counts the events (of every page) that added to the figure's counters,
+    ``subtracted`` those that took from them; for a count, added − subtracted is the figure.
+    An event that did both (in two of the figure's cells) is counted in each, and listed once in
+    ``event_ids`` (``total`` counts it once)."""
+
     event_ids: list[str]
+    added_ids: list[str]  # this page's events that added
+    subtracted_ids: list[str]  # this page's events that subtracted
     next_cursor: str | None
     total: int
+    added: int
+    subtracted: int
 
 
 def _first_of_each_event(facts: Sequence[Fact]) -> list[Fact]:
@@ -453,25 +478,41 @@ class MetricsReadModel:
         after: str | None,
         limit: int,
     ) -> EvidencePage:
-        """The ids of the events behind a figure, in event-id (time) order, a page at a time."""
+        """The ids of the events behind a figure, in event-id (time) order, a page at a time,
+        those that added to it apart from those that subtracted from it."""
         wanted_period = parse_period(period) if period else None
         raw_cells = await self._redis.smembers(self._key("cells", metric))
-        matching: list[str] = []
+        adding: list[str] = []
+        subtracting: list[str] = []
         for raw in raw_cells:
             cell = CounterKey.decode(_text(raw))
             dimensions = dict(cell.dimensions)
+            took_from = dimensions.pop(SUBTRACTED, None) is not None
             if any(dimensions.get(name) != value for name, value in where.items()):
                 continue
             if wanted_period and not wanted_period.contains_month(dimensions.get(PERIOD, "")):
                 continue
-            matching.append(self._key("evidence", _text(raw)))
-        if not matching:
-            return EvidencePage([], None, 0)
-        members = await self._redis.sunion(matching)
-        ids = sorted(_text(member) for member in members)
+            (subtracting if took_from else adding).append(self._key("evidence", _text(raw)))
+        added = await self._members(adding)
+        subtracted = await self._members(subtracting)
+        ids = sorted(added | subtracted)
         start = 0
         if after is not None:
             start = next((n for n, event_id in enumerate(ids) if event_id > after), len(ids))
         page = ids[start : start + limit]
         more = start + limit < len(ids)
-        return EvidencePage(page, page[-1] if more and page else None, len(ids))
+        return EvidencePage(
+            event_ids=page,
+            added_ids=[event_id for event_id in page if event_id in added],
+            subtracted_ids=[event_id for event_id in page if event_id in subtracted],
+            next_cursor=page[-1] if more and page else None,
+            total=len(ids),
+            added=len(added),
+            subtracted=len(subtracted),
+        )
+
+    async def _members(self, keys: list[str]) -> set[str]:
+        """The members of the union of sets ``keys``."""
+        if not keys:
+            return set()
+        return {_text(member) for member in await self._redis.sunion(keys)}

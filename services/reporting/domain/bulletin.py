@@ -82,6 +82,9 @@ class Labels:
     regions: Mapping[str, str] = field(default_factory=dict)
     departments: Mapping[str, str] = field(default_factory=dict)
     partners: Mapping[str, str] = field(default_factory=dict)
+    # Remote-evaluation venues by id, from the venue directory: a venue's own capacity event
+    # names it too, but partner venues publish none on remote-eval.venues.v1.
+    venues: Mapping[str, str] = field(default_factory=dict)
 
     def region(self, code: str) -> str:
         return self.regions.get(code, code)
@@ -158,6 +161,16 @@ def format_fen_as_wan_yuan(fen: int) -> str:
     return f"{format_wan_yuan(fen)}万元"
 
 
+def format_percent(numerator: int, denominator: int) -> str:
+    """A rate as a percentage with one decimal, rounded half up (四舍五入) on the exact
+    fraction, as 万元 are: 1/16 is "6.3%" (6.25), where a float's formatting rounds half to
+    even and prints 6.2%. ``denominator`` is not zero."""
+    percent = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
+    return f"{percent}%"
+
+
 def _evidence_url(metric: str, period: str, dimensions: Mapping[str, str]) -> str:
     query = urlencode({"metric": metric, "period": period, **dict(sorted(dimensions.items()))})
     return f"/v1/metrics/evidence?{query}"
@@ -189,7 +202,7 @@ class _Composer:
         numerator = value_of(self.counters, definition.numerator, self.period, **dimensions)
         denominator = value_of(self.counters, definition.denominator, self.period, **dimensions)
         value = ratio(numerator, denominator)
-        shown = "—" if value is None else f"{value * 100:.1f}%"
+        shown = "—" if value is None else format_percent(numerator, denominator)
         keys = [
             CounterKey(name, (*dimensions.items(), (PERIOD, self.period))).encode()
             for name in (definition.numerator, definition.denominator)

@@ -47,7 +47,13 @@ def _singles(*dimensions: str) -> tuple[tuple[str, ...], ...]:
 
 REGISTRATION_DIMENSIONS = ("region", "category", "department")
 REGISTRATION_CUTS = (*_singles(*REGISTRATION_DIMENSIONS), ("category", "region"))
-DEAL_SOURCES = ("prt.v1.ContractAwarded", "prt.v1.TransactionCompleted", "prt.v1.ProjectRegistered")
+DEAL_SOURCES = (
+    "prt.v1.ContractAwarded",
+    "prt.v1.TransactionCompleted",
+    "prt.v1.ProjectRegistered",
+    "prt.v1.AnnouncementPublished",
+    "prt.v1.ProjectTerminated",
+)
 PUSH_OUTCOME_SOURCES = ("prt.v1.PushRouted", "prt.v1.PushTransferred")
 
 CATALOGUE: tuple[MetricDefinition, ...] = (
@@ -184,8 +190,10 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "Deals concluded",
         "Deals (成交), one per project section (标段): the section's first ContractAwarded "
         "(中标, a tendered project's usual end) or TransactionCompleted (成交), in the period "
-        "of that event; a completion after the award, or for the project as a whole (no "
-        "section) after a section's deal, is the same deal and not counted again. By the "
+        "of that event; a completion after the award is the same deal and not counted again. "
+        "One naming no section concludes the sections intake applies it to (those announced "
+        "and not concluded or terminated; a tender's awarded ones): a deal, with its amount, "
+        "when any of them had none yet. By the "
         "project's category and region and whether made on the platform: awards are; "
         "on_platform=false are SOE property transfers made off it, which the platform "
         "figures (the bulletin's 全市平台成交) leave out.",
@@ -373,11 +381,25 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "pushes_overdue",
         "超期推送数",
         "Pushes overdue",
-        "Push deadlines passed without the step done (PushOverdue), by deadline (sign-for or "
-        "feedback) and late department.",
+        "Pushes to handle with a deadline passed without the step done (PushOverdue), each "
+        "push once however many of its deadlines it missed, by late department, in the routing "
+        "period. A PushOverdue for a step done in time (the watch judged on a read model behind "
+        "the topic) is void. Each deadline missed: push_deadlines_overdue.",
+        ("prt.v1.PushOverdue", "prt.v1.PushRouted"),
+        ("department",),
+        _singles("department"),
+    ),
+    MetricDefinition(
+        "push_deadlines_overdue",
+        "超期环节数",
+        "Push deadlines overdue",
+        "Push deadlines passed without the step done (PushOverdue), each deadline of a push "
+        "once, by deadline (SIGN_FOR 签收, FEEDBACK 反馈) and late department, in the routing "
+        "period: a push late to sign for and to feed back counts twice here, once in "
+        "pushes_overdue. Void PushOverdue events as there.",
         ("prt.v1.PushOverdue", "prt.v1.PushRouted"),
         ("deadline", "department"),
-        _singles("deadline", "department"),
+        (*_singles("deadline", "department"), ("deadline", "department")),
     ),
     MetricDefinition(
         "pushes_escalated",
@@ -427,8 +449,14 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "remote_evaluations_hosted",
         "主场远程异地评标数",
         "Remote evaluations hosted",
-        "Remote evaluations requested by a host centre (主场), by host.",
-        ("prt.v1.EvaluationRequested",),
+        "Remote evaluations a host centre (主场) requested that were scheduled (a request the "
+        "scheduler could not place is not one), by host, in the request's period; an "
+        "evaluation cancelled (its trade terminated before its day) is taken out.",
+        (
+            "prt.v1.EvaluationRequested",
+            "prt.v1.EvaluationScheduled",
+            "prt.v1.EvaluationCancelled",
+        ),
         ("host",),
         _singles("host"),
     ),
@@ -436,9 +464,16 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "remote_evaluations_served",
         "副场远程异地评标数",
         "Remote evaluations served",
-        "Remote evaluations a partner served with a secondary venue (副场): its first accepted "
-        "seat request of each evaluation, by partner and host.",
-        ("prt.v1.PartnerVenueDecision", "prt.v1.EvaluationRequested"),
+        "Remote evaluations a partner served with a secondary venue (副场): one per evaluation "
+        "whose latest schedule seats experts at a venue of the partner that accepted the seat "
+        "request, by partner and host; taken out when a re-plan moves the seats away, the "
+        "partner declines after all, or the evaluation is cancelled.",
+        (
+            "prt.v1.PartnerVenueDecision",
+            "prt.v1.EvaluationScheduled",
+            "prt.v1.EvaluationCancelled",
+            "prt.v1.EvaluationRequested",
+        ),
         ("partner", "host"),
         (*_singles("partner", "host"), ("host", "partner")),
     ),
@@ -446,9 +481,16 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "remote_evaluations_by_venue",
         "各评标场地远程评标数",
         "Remote evaluations by venue",
-        "Evaluations each venue took part in: the host's main venue (主场) and each accepted "
-        "secondary venue (副场), once per evaluation.",
-        ("prt.v1.EvaluationRequested", "prt.v1.PartnerVenueDecision"),
+        "Evaluations each venue took part in, once per evaluation: the venues of its latest "
+        "schedule (EvaluationScheduled; a re-plan supersedes it), the host's main venue (主场) "
+        "and each secondary venue (副场) whose partner accepted the seat request; none for an "
+        "evaluation never scheduled or cancelled.",
+        (
+            "prt.v1.EvaluationScheduled",
+            "prt.v1.PartnerVenueDecision",
+            "prt.v1.EvaluationCancelled",
+            "prt.v1.EvaluationRequested",
+        ),
         ("venue", "role"),
         (*_singles("venue", "role"), ("role", "venue")),
     ),
@@ -457,8 +499,16 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "共享评标专家人次",
         "Experts shared",
         "Confirmed experts drawn from another region's pool than the host's (优质专家资源共享), "
-        "by pool partner and host.",
-        ("prt.v1.ExpertConfirmed", "prt.v1.EvaluationRequested"),
+        "by pool partner and host; an expert who then left the committee (did not come, "
+        "declined, or was replaced) is not one, nor are the experts of a cancelled evaluation.",
+        (
+            "prt.v1.ExpertConfirmed",
+            "prt.v1.ExpertNoShow",
+            "prt.v1.ExpertDeclined",
+            "prt.v1.SubstituteDrawn",
+            "prt.v1.EvaluationCancelled",
+            "prt.v1.EvaluationRequested",
+        ),
         ("partner", "host"),
         (*_singles("partner", "host"), ("host", "partner")),
     ),

@@ -24,6 +24,10 @@ class ProjectRegisteredFact:
     green_channel: bool = False
     deficiency_accepted: bool = False  # 容缺受理
     commitment_pledged: bool = False  # 告知承诺
+    # The bid sections (codes, in registration order) and the trading method (TradingMethod's
+    # value, '' unknown): which sections a step naming none concerns, as intake decides it.
+    bid_sections: tuple[str, ...] = ()
+    trading_method: str = ""
 
     @property
     def occurred_at(self) -> datetime:
@@ -44,6 +48,7 @@ class AnnouncementPublishedFact:
     project_id: str
     department: str
     occurred_at: datetime
+    bid_section_codes: tuple[str, ...] = ()  # the sections announced; none: all not yet announced
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,18 @@ class TransactionCompletedFact:
     on_platform: bool
     # Empty when the project is traded as a whole.
     bid_section_code: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectTerminatedFact:
+    """流标/终止 of a section, or (no section) of every section still open: a section
+    terminated is not concluded by a later completion of the whole project."""
+
+    event_id: str
+    project_id: str
+    department: str
+    occurred_at: datetime
+    bid_section_code: str = ""  # empty: the whole project
 
 
 @dataclass(frozen=True)
@@ -228,11 +245,43 @@ class PartnerVenueDecisionFact:
 
 
 @dataclass(frozen=True)
+class EvaluationScheduledFact:
+    """The scheduler placed an evaluation (or re-planned it: the latest supersedes the earlier
+    ones): the venues it sits at, each as ``(venue, partner, role)``."""
+
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
+    allocations: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class EvaluationCancelledFact:
+    """The evaluation will not take place: its trade was terminated before its day."""
+
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class ExpertConfirmedFact:
     event_id: str
     evaluation_id: str
     occurred_at: datetime
     pool_partner_code: str
+    expert_pseudonym: str
+
+
+@dataclass(frozen=True)
+class ExpertLeftFact:
+    """A drawn expert left the committee: did not come (ExpertNoShow), declined
+    (ExpertDeclined, even after confirming) or was replaced (SubstituteDrawn's replaced
+    expert). An expert who left is not one shared, whether or not they had confirmed."""
+
+    event_id: str
+    evaluation_id: str
+    occurred_at: datetime
     expert_pseudonym: str
 
 
@@ -242,6 +291,7 @@ Fact = (
     | AnnouncementPublishedFact
     | ContractAwardedFact
     | TransactionCompletedFact
+    | ProjectTerminatedFact
     | DepositWaivedFact
     | HistoricalDepositRefundedFact
     | DeficiencyDeadlineBreachedFact
@@ -257,5 +307,8 @@ Fact = (
     | VenueCapacityPublishedFact
     | EvaluationRequestedFact
     | PartnerVenueDecisionFact
+    | EvaluationScheduledFact
+    | EvaluationCancelledFact
     | ExpertConfirmedFact
+    | ExpertLeftFact
 )

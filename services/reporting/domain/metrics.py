@@ -27,13 +27,17 @@ from services.reporting.domain.facts import (
     ContractAwardedFact,
     DeficiencyDeadlineBreachedFact,
     DepositWaivedFact,
+    EvaluationCancelledFact,
     EvaluationRequestedFact,
+    EvaluationScheduledFact,
     ExpertConfirmedFact,
+    ExpertLeftFact,
     Fact,
     HistoricalDepositRefundedFact,
     LargeAmountRecordImportedFact,
     PartnerVenueDecisionFact,
     ProjectRegisteredFact,
+    ProjectTerminatedFact,
     PushDeadlinesSetFact,
     PushEscalatedFact,
     PushFeedbackGivenFact,
@@ -136,7 +140,10 @@ class Counted(NamedTuple):
 @dataclass(frozen=True)
 class Contribution:
     counted: tuple[Counted, ...] = ()
-    # Evidence cells (metric + every dimension + month) the event belongs to.
+    # Evidence cells (metric + every dimension + month) the event belongs to: the cell itself
+    # where the event added to the metric's counters, its subtracted cell (see
+    # :func:`subtracted_cell`) where it took from them, so the events behind a figure that
+    # went down reconcile with it (added − subtracted = the count).
     evidence: tuple[CounterKey, ...] = ()
     # The aggregate state after the event; None leaves it as it was.
     new_state: State | None = None
@@ -202,6 +209,18 @@ def _evidence_cell(metric_key: str, values: tuple[str, ...], month: str) -> Coun
     return CounterKey(metric_key, (*zip(names, values, strict=True), (PERIOD, month)))
 
 
+# The dimension that marks an evidence cell as the events that subtracted from the cell's
+# counters (e.g. pushes_in_hand at the measure taken after 立案): kept apart from the events
+# that added, as the two are read apart. No catalogue metric has a dimension of this name.
+SUBTRACTED = "subtracted"
+
+
+@lru_cache(maxsize=4096)
+def subtracted_cell(cell: CounterKey) -> CounterKey:
+    """The evidence cell of the events that subtracted from ``cell``'s counters."""
+    return CounterKey(cell.metric, (*cell.dimensions, (SUBTRACTED, "true")))
+
+
 @dataclass
 class _Builder:
     counted: list[Counted] = field(default_factory=list)
@@ -218,7 +237,9 @@ class _Builder:
         dimension_values = tuple([values[name] or UNKNOWN for name in _value_names(metric_key)])
         fields, cell = _cells(metric_key, dimension_values, self._periods(at))
         self.counted.append(Counted(fields, by))
-        self.evidence.append(cell)
+        # A negative count is evidence too, but of the figure going down: never listed among
+        # the events that make it up.
+        self.evidence.append(cell if by >= 0 else subtracted_cell(cell))
 
     def done(
         self, new_state: State | None = None, index_changes: Iterable[IndexChange] = ()
@@ -240,6 +261,7 @@ _STATE_OF: dict[type, tuple[str, str]] = {
             TransactionCompletedFact,
             DepositWaivedFact,
             DeficiencyDeadlineBreachedFact,
+            ProjectTerminatedFact,
         ),
         ("project", "project_id"),
     ),
@@ -259,7 +281,14 @@ _STATE_OF: dict[type, tuple[str, str]] = {
     ),
     VenueCapacityPublishedFact: ("venue", "venue_id"),
     **dict.fromkeys(
-        (EvaluationRequestedFact, PartnerVenueDecisionFact, ExpertConfirmedFact),
+        (
+            EvaluationRequestedFact,
+            EvaluationScheduledFact,
+            EvaluationCancelledFact,
+            PartnerVenueDecisionFact,
+            ExpertConfirmedFact,
+            ExpertLeftFact,
+        ),
         ("evaluation", "evaluation_id"),
     ),
 }
@@ -298,6 +327,8 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             return _deal(fact, state)
         case DepositWaivedFact():
             return _deposit_waived(fact, state)
+        case ProjectTerminatedFact():
+            return _termination(fact, state)
         case HistoricalDepositRefundedFact():
             builder = _Builder()
             values = {"department": fact.department}
@@ -349,11 +380,17 @@ def contribute(fact: Fact, state: State | None) -> Contribution:  # noqa: PLR091
             }
             return Contribution(new_state=venue)
         case EvaluationRequestedFact():
-            return _evaluation_requested(fact)
+            return _evaluation_requested(fact, state)
+        case EvaluationScheduledFact():
+            return _evaluation_scheduled(fact, state)
+        case EvaluationCancelledFact():
+            return _evaluation_cancelled(fact, state)
         case PartnerVenueDecisionFact():
             return _venue_decision(fact, state)
         case ExpertConfirmedFact():
             return _expert_confirmed(fact, state)
+        case ExpertLeftFact():
+            return _expert_left(fact, state)
 
 
 # ── intake ─────────────────────────────────────────────────────────────────────────────────
@@ -381,6 +418,8 @@ def _registration(fact: ProjectRegisteredFact, state: State | None) -> Contribut
         "category": fact.category,
         "department": fact.registering_department,
         "registered_at": at.isoformat(),
+        # A registration told again (another id) does not take the sections back to the start.
+        **({} if SECTIONS in (state or {}) else _registered_sections(fact)),
     }
     project.setdefault("announced", False)
     return builder.done(project)
@@ -396,14 +435,20 @@ def _project_values(state: State | None, department: str) -> dict[str, str]:
 
 
 def _announcement(fact: AnnouncementPublishedFact, state: State | None) -> Contribution:
-    registered_at = _instant((state or {}).get("registered_at"))
-    if state is None or registered_at is None or state.get("announced"):
-        return Contribution()  # only a project's first announcement after its registration
+    """Days from registration to the project's first announcement; every announcement (one
+    naming some sections may follow another) moves the sections it announces."""
+    if state is None:
+        return Contribution()
+    project = _sections_moved(state, fact.bid_section_codes, ANNOUNCE)
+    registered_at = _instant(state.get("registered_at"))
+    if registered_at is None or state.get("announced"):
+        # Only a project's first announcement after its registration counts.
+        return Contribution(new_state=project if project is not state else None)
     days = (china_date(fact.occurred_at) - china_date(registered_at)).days
     builder = _Builder()
     values = {**_project_values(state, fact.department), "days": str(days)}
     builder.count("registration_to_announcement_days", values, fact.occurred_at)
-    return builder.done({**state, "announced": True})
+    return builder.done({**project, "announced": True})
 
 
 def _project_count(
@@ -417,16 +462,109 @@ def _project_count(
     return builder.done()
 
 
+# ── deals (成交) ───────────────────────────────────────────────────────────────────────────
+#
+# Each section's place in intake's lifecycle, as far as deals need it (the project state's
+# SECTIONS, section code -> place). Intake decides which sections a step naming none concerns
+# by their states (services/intake/domain/lifecycle.py, sections_concerned): reporting keeps
+# them to decide the same, so a completion of "the whole project" after one section's deal is
+# the deal of the sections it concluded, not a repeat of that section's.
+SECTIONS = "sections"
+TRADING_METHOD = "trading_method"
+NOT_ANNOUNCED = "REGISTERED"  # registered (or its documents pre-published)
+TRADING = "TRADING"  # announced and open: ANNOUNCED up to CANDIDATES_PUBLICISED in intake
+AWARDED = "AWARDED"
+COMPLETED = "COMPLETED"
+TERMINATED = "TERMINATED"
+CONCLUDED = frozenset({AWARDED, COMPLETED})  # the section's deal is made (and counted)
+OPEN = frozenset({NOT_ANNOUNCED, TRADING})
+# Intake's TENDER_METHODS: a tender concludes (成交) only after its award.
+TENDER_METHODS = frozenset({"OPEN_TENDER", "INVITED_TENDER"})
+
+
+@dataclass(frozen=True)
+class _SectionStep:
+    """A lifecycle step as intake's TRANSITIONS has it, in section places: the places it may
+    happen in and the place after it."""
+
+    allowed: frozenset[str]
+    after: str
+
+
+ANNOUNCE = _SectionStep(frozenset({NOT_ANNOUNCED}), TRADING)
+# Intake awards a section from CANDIDATES_PUBLICISED; reporting does not follow bids, openings,
+# evaluations and publicity, so an award naming no section concerns every section announced and
+# open (the same sections, unless the project's sections stand at different pre-award steps).
+AWARD = _SectionStep(frozenset({TRADING}), AWARDED)
+COMPLETE = _SectionStep(frozenset({TRADING, AWARDED}), COMPLETED)
+TENDER_COMPLETE = _SectionStep(frozenset({AWARDED}), COMPLETED)  # intake's TENDER_COMPLETION
+TERMINATE = _SectionStep(OPEN, TERMINATED)
+
+
+def _registered_sections(fact: ProjectRegisteredFact) -> dict[str, Any]:
+    """The sections' places kept from the registration; none for a registration listing no
+    section (the project's deals are then told apart by the codes their events name)."""
+    if not fact.bid_sections:
+        return {}
+    return {
+        SECTIONS: dict.fromkeys(fact.bid_sections, NOT_ANNOUNCED),
+        TRADING_METHOD: fact.trading_method,
+    }
+
+
+def _sections_concerned(
+    state: State, named: Iterable[str], step: _SectionStep, fallback: _SectionStep | None = None
+) -> tuple[str, ...]:
+    """The sections a step moves, as intake's sections_concerned: those it names, else every
+    section whose place allows the step, else (``fallback``) those the state machine alone
+    allows it in (a tender's completion accepted before the method's rule)."""
+    codes = tuple(dict.fromkeys(named))
+    if codes:
+        return codes
+    places: Mapping[str, str] = state[SECTIONS]
+    for allowing in (step, fallback):
+        if allowing is not None:
+            concerned = tuple(code for code, place in places.items() if place in allowing.allowed)
+            if concerned:
+                return concerned
+    return ()
+
+
+def _sections_moved(state: State, named: Iterable[str], step: _SectionStep) -> State:
+    """The project state after a step that moves its sections (the state itself when it keeps
+    no sections, or the step moves none). A section named where intake would refuse the step
+    stays where it is."""
+    if SECTIONS not in state:
+        return state
+    places = dict(state[SECTIONS])
+    moved = False
+    for code in _sections_concerned(state, named, step):
+        if places.get(code) in step.allowed:
+            places[code] = step.after
+            moved = True
+    return {**state, SECTIONS: places} if moved else state
+
+
+def _termination(fact: ProjectTerminatedFact, state: State | None) -> Contribution:
+    """流标/终止 counts nothing, but a terminated section is not concluded by a later
+    completion of the whole project."""
+    if state is None:
+        return Contribution()
+    project = _sections_moved(
+        state, (fact.bid_section_code,) if fact.bid_section_code else (), TERMINATE
+    )
+    return Contribution(new_state=project if project is not state else None)
+
+
 WHOLE_PROJECT = ""  # the section of a deal made for the project as a whole
-DEAL_SECTIONS = "deal_sections"
+DEAL_SECTIONS = "deal_sections"  # the sections counted, in a state stored without SECTIONS
 
 
 def _is_new_deal(counted: Iterable[str], section: str) -> bool:
-    """Whether an award or completion of ``section`` is a deal not counted yet. Intake lets a
-    section's COMPLETE_TRANSACTION follow its AWARD, and a completion naming no section (the
-    project as a whole: every section it can apply to) follow the sections' awards: the same
-    deals again, counted once. A whole-project deal and a section's cannot both be counted,
-    as reporting does not know which sections a whole-project completion concluded."""
+    """For a project whose state keeps no sections (stored before reporting kept them, or
+    registered listing none): whether an award or completion of ``section`` is a deal not
+    counted yet. A whole-project deal and a section's cannot both be counted there, as which
+    sections a whole-project completion concluded is not known (a rebuild tells)."""
     sections = set(counted)
     if not sections:
         return True
@@ -438,13 +576,47 @@ def _is_new_deal(counted: Iterable[str], section: str) -> bool:
 def _deal(
     fact: ContractAwardedFact | TransactionCompletedFact, state: State | None
 ) -> Contribution:
-    """A deal (成交): the first ContractAwarded (中标) or TransactionCompleted (成交) of each of a
-    project's sections, with that event's amount. A tendered project usually ends at its award,
-    so the award is the deal; a completion after it is not another one."""
+    """A deal (成交): an award (中标) or completion (成交) that concludes a section not concluded
+    before, with that event's amount. A tendered project usually ends at its award, so the
+    award is the deal; a completion after it is not another one. A completion naming no section
+    concludes the sections intake applies it to (every one announced and open or awarded; a
+    tender's awarded ones): a deal if any of them had none yet, once, with its amount, as intake
+    keeps a whole-project completion as one deal."""
+    if state is None or SECTIONS not in state:
+        return _deal_by_codes(fact, state)
+    award = isinstance(fact, ContractAwardedFact)
+    step = AWARD if award else COMPLETE
+    if not award and state.get(TRADING_METHOD) in TENDER_METHODS:
+        step = TENDER_COMPLETE
+    named = (fact.bid_section_code,) if fact.bid_section_code else ()
+    places = dict(state[SECTIONS])
+    concerned = _sections_concerned(
+        state, named, step, COMPLETE if step is TENDER_COMPLETE else None
+    )
+    # A section unknown to the registration (intake refuses such a step) is counted all the same.
+    new_deal = any(places.get(code) not in CONCLUDED for code in concerned)
+    for code in concerned:
+        if places.get(code) != COMPLETED:
+            places[code] = step.after
+    project = {**state, SECTIONS: places}
+    if not new_deal:
+        return Contribution(new_state=project)
+    return _counted_deal(fact, state, project)
+
+
+def _deal_by_codes(
+    fact: ContractAwardedFact | TransactionCompletedFact, state: State | None
+) -> Contribution:
     counted = list((state or {}).get(DEAL_SECTIONS, []))
     section = fact.bid_section_code
     if not _is_new_deal(counted, section):
         return Contribution()
+    return _counted_deal(fact, state, {**(state or {}), DEAL_SECTIONS: sorted([*counted, section])})
+
+
+def _counted_deal(
+    fact: ContractAwardedFact | TransactionCompletedFact, state: State | None, project: State
+) -> Contribution:
     # An award is made on the platform; a completion says (SOE transfers may be made off it).
     on_platform = fact.on_platform if isinstance(fact, TransactionCompletedFact) else True
     builder = _Builder()
@@ -460,7 +632,7 @@ def _deal(
         builder.count("rural_collective_trades", values, at)
     elif category == "EMISSION_RIGHTS":
         builder.count("emission_rights_trades", values, at)
-    return builder.done({**(state or {}), DEAL_SECTIONS: sorted([*counted, section])})
+    return builder.done(project)
 
 
 def _deposit_waived(fact: DepositWaivedFact, state: State | None) -> Contribution:
@@ -661,17 +833,21 @@ def _met_in_time(state: State, deadline: str) -> bool:
 
 
 def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
-    """One count per push and deadline missed. A PushOverdue for a deadline already counted
-    (the watch published it twice), or one whose step had been done in time (the watch judged
-    on a read model behind the topic), is void, as abnormal push folds it."""
+    """A push overdue (超期推送) counts once, at its first deadline missed; each deadline missed
+    counts in push_deadlines_overdue, so a push late to sign for and to feed back is one push
+    overdue and two deadlines missed. A PushOverdue for a deadline already counted (the watch
+    published it twice), or one whose step had been done in time (the watch judged on a read
+    model behind the topic), is void, as abnormal push folds it."""
     if state is not None and (
         fact.deadline in state.get("overdue", []) or _met_in_time(state, fact.deadline)
     ):
         return Contribution()
     builder = _Builder()
     routed_at = _instant((state or {}).get("routed_at")) or fact.occurred_at
-    values = {"deadline": fact.deadline, "department": fact.department}
-    builder.count("pushes_overdue", values, routed_at)
+    department = {"department": fact.department}
+    builder.count("push_deadlines_overdue", {**department, "deadline": fact.deadline}, routed_at)
+    if not (state or {}).get("overdue"):
+        builder.count("pushes_overdue", department, routed_at)
     if state is None:
         return builder.done()
     overdue = sorted({*state.get("overdue", []), fact.deadline})
@@ -705,24 +881,163 @@ def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contributio
 
 
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────
+#
+# What an evaluation counts follows from its state, not from the event at hand: hosted once
+# scheduled (a request that failed to be scheduled hosts nothing); each venue of its latest
+# schedule (a re-plan supersedes the earlier one), the host's main venue and every secondary
+# venue whose partner accepted the seat request; each partner owning such a secondary venue
+# served it; each confirmed expert from another pool than the host's who did not leave the
+# committee was shared; and nothing once the evaluation is cancelled (its trade terminated
+# before its day). Each event moves the state, and the counters move by the difference between
+# what the new state counts and what was counted (kept in the state, with the dimensions it was
+# counted under): a re-plan, a decline after an acceptance, a no-show or a cancellation takes
+# back what no longer holds, and an event applied again changes nothing.
+
+MAIN = "MAIN"  # the host's own venue (主场); the others are secondary venues (副场)
+EVALUATION_COUNTED = "counted"  # {"hosted": bool, "venues": {venue: role},
+#                                  "served": [partner], "experts": {pseudonym: pool partner}}
 
 
-def _evaluation_requested(fact: EvaluationRequestedFact) -> Contribution:
-    builder = _Builder()
-    builder.count("remote_evaluations_hosted", {"host": fact.host_centre_code}, fact.occurred_at)
-    builder.count(
-        "remote_evaluations_by_venue",
-        {"venue": fact.main_venue_id, "role": "MAIN"},
-        fact.occurred_at,
-    )
-    evaluation = {
-        "host": fact.host_centre_code,
-        "requested_at": fact.occurred_at.isoformat(),
-        "venues": [fact.main_venue_id],
-        "partners_served": [],
-        "experts_counted": [],
+def _evaluation(state: State | None, fact_at: datetime) -> dict[str, Any]:
+    evaluation: dict[str, Any] = {
+        "host": UNKNOWN,
+        "requested_at": fact_at.isoformat(),
+        "scheduled": False,
+        "cancelled": False,
+        "allocations": {},  # venue -> [partner, role], as the latest EvaluationScheduled has it
+        "accepted": [],  # venues of the schedule whose partner accepted the seat request
+        "confirmed": {},  # pseudonym -> pool partner, experts who confirmed
+        "left": [],  # pseudonyms of experts who left the committee
+        EVALUATION_COUNTED: {"hosted": False, "venues": {}, "served": [], "experts": {}},
     }
-    return builder.done(evaluation)
+    if state is not None:
+        evaluation.update(state)
+    return evaluation
+
+
+def _counted_at_request(state: State | None) -> bool:
+    """A state stored when the request counted the evaluation hosted and its main venue used
+    (before counting waited for the schedule): its evaluation goes on being counted that way,
+    at acceptances and confirmations, until a rebuild (python -m services.reporting.rebuild)
+    counts it again from the log."""
+    return state is not None and EVALUATION_COUNTED not in state
+
+
+def _recounted(evaluation: dict[str, Any]) -> Contribution:
+    """The evaluation's state with its counts brought to what it now counts."""
+    builder = _Builder()
+    host: str = evaluation["host"]
+    at = datetime.fromisoformat(evaluation["requested_at"])
+    live = evaluation["scheduled"] and not evaluation["cancelled"]
+    accepted = set(evaluation["accepted"])
+    venues = {
+        venue: role
+        for venue, (_partner, role) in evaluation["allocations"].items()
+        if live and (role == MAIN or venue in accepted)
+    }
+    served = sorted(
+        {
+            partner
+            for venue, (partner, role) in evaluation["allocations"].items()
+            if venue in venues and role != MAIN
+        }
+    )
+    left = set(evaluation["left"])
+    experts = {
+        pseudonym: partner
+        for pseudonym, partner in evaluation["confirmed"].items()
+        if live and pseudonym not in left and partner != host
+    }
+    counted = evaluation[EVALUATION_COUNTED]
+    if live != counted["hosted"]:
+        builder.count("remote_evaluations_hosted", {"host": host}, at, 1 if live else -1)
+    for venue, role in counted["venues"].items():
+        if venues.get(venue) != role:
+            builder.count("remote_evaluations_by_venue", {"venue": venue, "role": role}, at, -1)
+    for venue, role in venues.items():
+        if counted["venues"].get(venue) != role:
+            builder.count("remote_evaluations_by_venue", {"venue": venue, "role": role}, at)
+    for partner in sorted(set(counted["served"]) ^ set(served)):
+        by = 1 if partner in served else -1
+        builder.count("remote_evaluations_served", {"partner": partner, "host": host}, at, by)
+    for pseudonym, partner in counted["experts"].items():
+        if experts.get(pseudonym) != partner:
+            builder.count("experts_shared", {"partner": partner, "host": host}, at, -1)
+    for pseudonym, partner in experts.items():
+        if counted["experts"].get(pseudonym) != partner:
+            builder.count("experts_shared", {"partner": partner, "host": host}, at)
+    now_counted = {"hosted": live, "venues": venues, "served": served, "experts": experts}
+    return builder.done({**evaluation, EVALUATION_COUNTED: now_counted})
+
+
+def _evaluation_requested(fact: EvaluationRequestedFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return Contribution()  # requested already
+    evaluation = _evaluation(state, fact.occurred_at)
+    counted = evaluation[EVALUATION_COUNTED]
+    if not (counted["hosted"] or counted["venues"] or counted["served"] or counted["experts"]):
+        # The request names the host and the period the evaluation counts in; once something is
+        # counted they stay as it was counted under (a request told again changes nothing).
+        evaluation["host"] = fact.host_centre_code
+        evaluation["requested_at"] = fact.occurred_at.isoformat()
+    return _recounted(evaluation)
+
+
+def _evaluation_scheduled(fact: EvaluationScheduledFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return Contribution()  # counted as before until a rebuild
+    evaluation = _evaluation(state, fact.occurred_at)
+    allocations = {venue: [partner, role] for venue, partner, role in fact.allocations}
+    evaluation["scheduled"] = True
+    evaluation["allocations"] = allocations
+    # A venue re-planned away and back is asked for seats again: its earlier answer is over.
+    evaluation["accepted"] = [venue for venue in evaluation["accepted"] if venue in allocations]
+    return _recounted(evaluation)
+
+
+def _evaluation_cancelled(fact: EvaluationCancelledFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return Contribution()  # counted as before until a rebuild
+    evaluation = _evaluation(state, fact.occurred_at)
+    evaluation["cancelled"] = True
+    return _recounted(evaluation)
+
+
+def _venue_decision(fact: PartnerVenueDecisionFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return _venue_decision_counted_at_request(fact, state)
+    evaluation = _evaluation(state, fact.occurred_at)
+    accepted = [venue for venue in evaluation["accepted"] if venue != fact.venue_id]
+    if fact.accepted:
+        accepted.append(fact.venue_id)
+    evaluation["accepted"] = sorted(accepted)
+    return _recounted(evaluation)
+
+
+def _expert_confirmed(fact: ExpertConfirmedFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return _expert_confirmed_counted_at_request(fact, state)
+    evaluation = _evaluation(state, fact.occurred_at)
+    if fact.expert_pseudonym in evaluation["left"]:
+        return Contribution()  # remote_eval refuses it: one who left does not come back
+    evaluation["confirmed"] = {
+        **evaluation["confirmed"],
+        fact.expert_pseudonym: fact.pool_partner_code,
+    }
+    return _recounted(evaluation)
+
+
+def _expert_left(fact: ExpertLeftFact, state: State | None) -> Contribution:
+    if _counted_at_request(state):
+        return Contribution()  # counted as before until a rebuild
+    evaluation = _evaluation(state, fact.occurred_at)
+    if fact.expert_pseudonym in evaluation["left"]:
+        return Contribution()
+    evaluation["left"] = sorted([*evaluation["left"], fact.expert_pseudonym])
+    return _recounted(evaluation)
+
+
+# States stored before counting waited for the schedule (see _counted_at_request).
 
 
 def _evaluation_values(
@@ -738,7 +1053,9 @@ def _evaluation_values(
     return evaluation, evaluation["host"], at
 
 
-def _venue_decision(fact: PartnerVenueDecisionFact, state: State | None) -> Contribution:
+def _venue_decision_counted_at_request(
+    fact: PartnerVenueDecisionFact, state: State | None
+) -> Contribution:
     if not fact.accepted:
         return Contribution()
     evaluation, host, at = _evaluation_values(fact, state)
@@ -756,7 +1073,9 @@ def _venue_decision(fact: PartnerVenueDecisionFact, state: State | None) -> Cont
     return builder.done({**evaluation, "partners_served": served, "venues": venues})
 
 
-def _expert_confirmed(fact: ExpertConfirmedFact, state: State | None) -> Contribution:
+def _expert_confirmed_counted_at_request(
+    fact: ExpertConfirmedFact, state: State | None
+) -> Contribution:
     evaluation, host, at = _evaluation_values(fact, state)
     counted = list(evaluation["experts_counted"])
     if fact.expert_pseudonym in counted:

@@ -32,6 +32,7 @@ def reference_labels() -> Labels:
         regions={code: region.name for code, region in regions().items()},
         departments=department_names(),
         partners=partner_names(),
+        venues=venue_names(),
     )
 
 
@@ -43,6 +44,12 @@ def partner_names() -> dict[str, str]:
         for entry in load_json("venues.json")["partners"]
     }
     return centres | yellow_river_cities()
+
+
+def venue_names() -> dict[str, str]:
+    """Every remote-evaluation venue's name by its id, from the venue directory — partner
+    venues included, which publish no capacity event (so no name) of their own."""
+    return {entry["venue_id"]: entry["name"] for entry in load_json("venues.json")["venues"]}
 
 
 async def build_bulletin(

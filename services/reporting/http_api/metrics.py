@@ -153,6 +153,21 @@ async def get_metrics(
     "/evidence",
     response_model=EvidencePublic,
     summary="The events behind one figure: every bulletin number is traceable to them",
+    description=(
+        "The ids of the events behind one figure, a page at a time in event-id (time) order; "
+        "the figure's dimensions go as query parameters (e.g. `&region=370113`), exactly as "
+        "the figure's `evidence` link has them.\n\n"
+        "Some events take from a figure: the measure taken after 立案 takes a push out of "
+        "`pushes_in_hand`, the real deadlines (PushDeadlinesSet) take it off "
+        "`pushes_on_estimated_deadlines` and may move it out of `pushes_fed_back_on_time`. "
+        "Those are listed apart: `added_ids` and `subtracted_ids` split each page's "
+        "`event_ids`, and `added` and `subtracted` count them over all pages, so that for a "
+        "count `added − subtracted` is the figure (`total` is how many events are listed). "
+        "For an amount (fen) they are the events that moved it.\n\n"
+        "Evidence stored before events were told apart by sign lists the subtracting events "
+        "as adding ones; `python -m services.reporting.rebuild --yes` (the reporting worker "
+        "stopped, then started again) recomputes it from the log."
+    ),
 )
 async def get_evidence(
     *,
@@ -164,8 +179,8 @@ async def get_evidence(
     after: Annotated[str | None, Query(description="page after this event id")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVIDENCE_PAGE)] = 100,
 ) -> EvidencePublic:
-    """The ids of the events behind one figure; the figure's dimensions go as query parameters
-    (e.g. ``&region=370113``), exactly as the figure's ``evidence`` link has them."""
+    """The events behind one figure (see the route's description: those that added to it apart
+    from those that subtracted)."""
     definition = checked_metric(metric)
     period = checked_period(period)
     reserved = {"metric", "period", "after", "limit", "key"}
@@ -191,6 +206,10 @@ async def get_evidence(
         period=period,
         dimensions=where,
         total=page.total,
+        added=page.added,
+        subtracted=page.subtracted,
         event_ids=page.event_ids,
+        added_ids=page.added_ids,
+        subtracted_ids=page.subtracted_ids,
         next=next_link,
     )

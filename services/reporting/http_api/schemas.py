@@ -54,11 +54,28 @@ class CataloguePublic(BaseModel):
 
 
 class EvidencePublic(BaseModel):
+    """The events behind one figure, those that added to it apart from those that subtracted
+    from it (a push leaves pushes_in_hand at its measure; real deadlines take a push off
+    pushes_on_estimated_deadlines, or move it out of pushes_fed_back_on_time). For a count,
+    ``added`` − ``subtracted`` is the figure; for an amount (fen), the events that moved it."""
+
     metric: str
     period: str | None
     dimensions: dict[str, str]
-    total: int
-    event_ids: list[str]
+    total: int = Field(
+        description="how many events are listed, over all pages (each once): the events that "
+        "added and those that subtracted; the figure itself is added − subtracted"
+    )
+    added: int = Field(description="how many events added to the figure (over all pages)")
+    subtracted: int = Field(
+        description="how many events subtracted from the figure (over all pages); an event "
+        "that did both, in two cells of the figure, is counted in each and nets to nothing"
+    )
+    event_ids: list[str] = Field(description="this page's events, in event-id (time) order")
+    added_ids: list[str] = Field(description="those of event_ids that added to the figure")
+    subtracted_ids: list[str] = Field(
+        description="those of event_ids that subtracted from the figure"
+    )
     next: str | None = Field(description="the URL of the next page; null on the last")
 
 

@@ -36,10 +36,28 @@ def registered(  # noqa: PLR0917 - reads like the registration it makes
     category: str = "HOUSING",
     budget: int = 100,
     department: str = "ZJJ",
-    **flags: bool,
+    *,
+    key_project: bool = False,
+    green_channel: bool = False,
+    deficiency_accepted: bool = False,
+    sections: tuple[str, ...] = (),
+    method: str = "",
 ) -> facts.ProjectRegisteredFact:
+    """A registration; with no ``sections`` the project's deals are told apart by the codes
+    their events name (as for a project state stored before reporting kept sections)."""
     return facts.ProjectRegisteredFact(
-        event_id(), project, region, category, budget, department, at(when), **flags
+        event_id(),
+        project,
+        region,
+        category,
+        budget,
+        department,
+        at(when),
+        key_project=key_project,
+        green_channel=green_channel,
+        deficiency_accepted=deficiency_accepted,
+        bid_sections=sections,
+        trading_method=method,
     )
 
 

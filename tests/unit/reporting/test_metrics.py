@@ -188,9 +188,11 @@ def test_pushes_sign_for_rate_on_time_feedback_and_overdue() -> None:
     assert figure(ledger, "pushes_fed_back", "2023-03") == 2
     assert figure(ledger, "pushes_fed_back_on_time", "2023-03") == 1  # u1 by 10 March; u2 late
     assert figure(ledger, "pushes_overdue", "2023-03") == 2
-    assert figure(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR", department="CZJ") == 0
-    assert figure(ledger, "pushes_overdue", "2023-Q1", deadline="SIGN_FOR") == 1
     assert figure(ledger, "pushes_overdue", "2023-Q1", department="CZJ") == 1
+    missed = "push_deadlines_overdue"
+    assert figure(ledger, missed, "2023-Q1", deadline="SIGN_FOR", department="ZJJ") == 0
+    assert figure(ledger, missed, "2023-Q1", deadline="SIGN_FOR") == 1
+    assert figure(ledger, missed, "2023-Q1", deadline="FEEDBACK", department="ZJJ") == 1
     signed = figure(ledger, "pushes_signed_for", "2023-H1")
     assert ratio(signed, figure(ledger, "pushes_to_handle", "2023-H1")) == 2 / 3
     assert ratio(figure(ledger, "pushes_signed_for", "2023-H1", department="CZJ"), 1) == 0
@@ -215,23 +217,28 @@ def test_an_overdue_judged_after_the_step_was_done_in_time_is_void() -> None:
         facts.PushSignedForFact(event_id(), "v2", at("2023-03-09 09:00")),
     )
     assert figure(ledger, "pushes_overdue", "2023-03") == 1
-    assert figure(ledger, "pushes_overdue", "2023-03", deadline="SIGN_FOR") == 1
+    assert figure(ledger, "push_deadlines_overdue", "2023-03", deadline="SIGN_FOR") == 1
     assert figure(ledger, "pushes_escalated", "2023-03") == 1
     assert ledger.states["push:v1"].get("overdue", []) == []
 
 
 def test_remote_evaluations_hosted_served_by_venue_and_experts_shared() -> None:
-    def decision(partner: str, venue: str, accepted: bool) -> facts.PartnerVenueDecisionFact:
-        return facts.PartnerVenueDecisionFact(
-            event_id(), "ev1", at("2023-05-10 10:00"), partner, venue, accepted
+    def scheduled(evaluation: str, *allocations: tuple[str, str, str]) -> facts.Fact:
+        return facts.EvaluationScheduledFact(
+            event_id(), evaluation, at("2023-05-10 09:00"), allocations
         )
 
-    requested = facts.EvaluationRequestedFact(
-        event_id(), "ev1", at("2023-05-10 09:00"), "370113", "CQ-1"
-    )
     ledger = fold(
-        requested,
+        facts.EvaluationRequestedFact(event_id(), "ev1", at("2023-05-10 09:00"), "370113", "CQ-1"),
+        scheduled(
+            "ev1",
+            ("CQ-1", "370113", "MAIN"),
+            ("ZB-1", "370300", "SECONDARY"),
+            ("ZB-2", "370300", "SECONDARY"),
+            ("DY-1", "370500", "SECONDARY"),
+        ),
         facts.EvaluationRequestedFact(event_id(), "ev2", at("2023-05-11 09:00"), "370115", "JY-1"),
+        scheduled("ev2", ("JY-1", "370115", "MAIN")),
         facts.PartnerVenueDecisionFact(
             event_id(), "ev1", at("2023-05-10 10:00"), "370300", "ZB-1", True
         ),
@@ -252,6 +259,7 @@ def test_remote_evaluations_hosted_served_by_venue_and_experts_shared() -> None:
     assert figure(ledger, "remote_evaluations_served", "2023-H1", partner="370300") == 1
     assert figure(ledger, "remote_evaluations_served", "2023-H1", partner="370500") == 0
     assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", venue="ZB-2") == 1
+    assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", venue="DY-1") == 0
     assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", role="MAIN") == 2
     assert figure(ledger, "remote_evaluations_by_venue", "2023-H1", role="SECONDARY") == 2
     # X1 (counted once) and X3 from 淄博's pool; X2 is the host's own expert.

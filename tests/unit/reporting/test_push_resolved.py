@@ -31,6 +31,7 @@ from services.reporting.domain.metrics import (
     Contribution,
     CounterKey,
     contribute,
+    subtracted_cell,
 )
 from services.reporting.event_codec import fact_from_envelope
 from tests.unit.reporting.event_mix import mix_facts
@@ -184,9 +185,10 @@ def test_a_replayed_event_counts_once_and_is_the_evidence() -> None:
         RESOLVED, (("department", "ZJJ"), ("measure", "REFERRED"), ("period", "2023-03"))
     )
     assert ledger.evidence[cell.encode()] == {measure.event_id}
-    # In hand at the 立案, out at the measure: both events moved the figure.
+    # In hand at the 立案, out at the measure: both events moved the figure, one up, one down.
     in_hand = CounterKey(IN_HAND, (("department", "ZJJ"), ("period", "2023-03")))
-    assert ledger.evidence[in_hand.encode()] == {case_filed.event_id, measure.event_id}
+    assert ledger.evidence[in_hand.encode()] == {case_filed.event_id}
+    assert ledger.evidence[subtracted_cell(in_hand).encode()] == {measure.event_id}
 
 
 def test_resolutions_count_in_the_period_the_push_was_routed() -> None:
