@@ -57,7 +57,7 @@ from services.platform_core.auth.dependencies import (
     require_region,
 )
 from services.platform_core.auth.principals import Principal, PrincipalKind
-from services.platform_core.events.envelope import MAX_EVENT_BYTES, Envelope
+from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import PROJECT_EVENTS
 from services.platform_core.http.business_time import business_time
@@ -67,6 +67,7 @@ from services.platform_core.http.direct_routes import (
     parse_json_body,
 )
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
+from services.platform_core.http.event_size import publishable as publishable_event
 from services.platform_core.http.idempotency import IdempotentAnswer, StoredResponse
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -157,25 +158,12 @@ def built(build: Callable[..., MessageT], *args: Any) -> MessageT:
         ) from exc
 
 
+# What an intake request repeats, when its event is too large (platform_core's publishable).
+REPEATED_ITEMS = "documents, sections, parties"
+
+
 def publishable(envelope: Envelope[MessageT]) -> Envelope[MessageT]:
-    """The envelope, if its encoded event fits what consumers accept (MAX_EVENT_BYTES); else
-    413: published, it would be accepted here and dead-lettered by every consumer, so that the
-    API's view and the log's would differ for good."""
-    size = envelope.message.ByteSize()
-    if size > MAX_EVENT_BYTES:
-        raise ApiError(
-            413,
-            "event_too_large",
-            f"The request's event would be {size} bytes; an event may be at most "
-            f"{MAX_EVENT_BYTES} bytes. Send fewer or shorter items (documents, sections, "
-            "parties) per request",
-            [
-                FieldProblem(
-                    field="body", problem=f"{size} bytes encoded, at most {MAX_EVENT_BYTES}"
-                )
-            ],
-        )
-    return envelope
+    return publishable_event(envelope, REPEATED_ITEMS)
 
 
 def _refused(problems: dict[str, str]) -> ApiError:

@@ -10,11 +10,12 @@ from google.protobuf.message import Message
 
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import PrincipalKind
-from services.platform_core.events.envelope import MAX_EVENT_BYTES, Envelope
+from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
+from services.platform_core.http.event_size import publishable as publishable_event
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import EvaluationRequest, SpecialtyNeed
@@ -45,26 +46,7 @@ MessageT = TypeVar("MessageT", bound=Message)
 
 
 def publishable(envelope: Envelope[MessageT]) -> Envelope[MessageT]:
-    """The envelope, if its encoded event fits what consumers accept (MAX_EVENT_BYTES); else
-    413. Published, it would be refused by the broker (or dead-lettered by every consumer), and
-    the caller told to retry a request that can never succeed. The schema's bounds keep a
-    request well below this; this is the backstop for what they miss. (The same check as
-    intake's ``publishable``.)"""
-    size = envelope.message.ByteSize()
-    if size > MAX_EVENT_BYTES:
-        raise ApiError(
-            413,
-            "event_too_large",
-            f"The request's event would be {size} bytes; an event may be at most "
-            f"{MAX_EVENT_BYTES} bytes. Send fewer or shorter items (avoided units, partner "
-            "codes, specialties)",
-            [
-                FieldProblem(
-                    field="body", problem=f"{size} bytes encoded, at most {MAX_EVENT_BYTES}"
-                )
-            ],
-        )
-    return envelope
+    return publishable_event(envelope, "avoided units, partner codes, specialties")
 
 
 def _request_problems(body: EvaluationCreate) -> list[FieldProblem]:
