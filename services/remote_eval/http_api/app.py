@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from services.platform_core.auth import caller_api
 from services.platform_core.auth.dependencies import CurrentPrincipal, share_api_key_store
 from services.platform_core.events.topics import (
+    EVALUATION_STATES,
     EVALUATIONS,
     EXPERT_REGISTRY,
     VENUE_CAPACITY,
@@ -67,6 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings,
         [
             EVALUATIONS,
+            EVALUATION_STATES,  # a partner's answer decided here records the state it leaves
             EXPERT_REGISTRY,
             VENUE_CAPACITY,
             *(partner_seat_requests_topic(c) for c in codes),
