@@ -283,6 +283,7 @@ def push_to_json(push: Push) -> dict[str, Any]:
         "overdue": [d.value for d in push.overdue],
         "escalation_levels": list(push.escalation_levels),
         "escalated_to": list(push.escalated_to),
+        "escalated_for": [d.value for d in push.escalated_for],
         "steps": [
             {
                 "event_id": s.event_id,
@@ -324,6 +325,7 @@ def push_from_json(data: dict[str, Any]) -> Push:
         overdue=tuple(Deadline(d) for d in data["overdue"]),
         escalation_levels=tuple(data["escalation_levels"]),
         escalated_to=tuple(data.get("escalated_to", ())),  # absent: stored before it was kept
+        escalated_for=tuple(Deadline(d) for d in data.get("escalated_for", ())),  # likewise
         steps=tuple(
             Step(s["event_id"], s["kind"], _must(s["at"]), s["actor"], s["detail"])
             for s in data["steps"]

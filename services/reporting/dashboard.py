@@ -3,18 +3,25 @@ the cache that lets every open dashboard share it.
 
 The snapshot is made once for everyone (:class:`SnapshotCache`) and holds every open push;
 :func:`as_seen_by` then gives each reader its view of it: an operator the whole push board, a
-department only the pushes addressed to it (abnormal push answers a department no other's)."""
+department the open pushes abnormal push lets it read (access.check_may_read_push): those
+addressed to it, its district branches' (分级监管: it supervises them), and those escalated to
+it (升级督办). Branches come from the departments reference data abnormal push routes by, the
+escalation targets from the PushEscalated events; copies (COPY) are never open, so never on the
+board. The snapshot indexes the board by reader once, so a reader's view costs its own rows, not
+a pass over every open push."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
+from services.platform_core.reference_data import district_branches
 from services.reporting.domain.bulletin import (
     BEHAVIOUR_ZH,
     CATEGORY_ZH,
@@ -41,6 +48,9 @@ SHOWN_METRICS = (
     "detected_signals",
     "pushes_escalated",
 )
+# The shared snapshot's index of the push board by reader: department code -> the positions (in
+# the board's order) of the pushes it may see. Internal: as_seen_by never sends it.
+BOARD_READERS = "_push_board_readers"
 # Snapshots kept per API process: one per period the open dashboards show (all time, the
 # current half-year, a few earlier ones); the least recently asked for goes first.
 CACHED_PERIODS = 16
@@ -48,6 +58,27 @@ CACHED_PERIODS = 16
 
 def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def city_departments_of_branches() -> dict[str, str]:
+    """Each district branch's city department, from departments.json's district_branches (the
+    ``parent`` abnormal push's RoutingTable.parent_of reads). Read afresh for each snapshot, as
+    abnormal push reads its routing table for each report: an edit to the data shows at once."""
+    return {branch.code: branch.parent for branch in district_branches()}
+
+
+def push_readers(push: Mapping[str, Any], city_department_of: Mapping[str, str]) -> frozenset[str]:
+    """The departments that may read an open push in abnormal push: the one it is addressed to,
+    that one's city department if it is a district branch (``city_department_of``), and each it
+    was escalated to. A state stored before reporting kept the escalation targets has none (a
+    rebuild fills them in): until then it is shown to fewer departments, never to one that may
+    not see it."""
+    department: str = push["department"]
+    readers = {department, *(to for to in push.get("escalated_to", {}).values() if to)}
+    city_department = city_department_of.get(department)
+    if city_department is not None:
+        readers.add(city_department)
+    return frozenset(readers)
 
 
 async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) -> dict[str, Any]:
@@ -167,31 +198,42 @@ async def snapshot(model: MetricsReadModel, labels: Labels, period: str | None) 
         "registrations_by_region": by_region,
         "registrations_by_category": by_category,
         "remote_evaluations_by_venue": by_venue,
-        "push_board": await push_board(model, labels),
+        **await _push_board_with_readers(model, labels),
     }
 
 
 def as_seen_by(shared: dict[str, Any], reader: Principal) -> dict[str, Any]:
     """The snapshot as ``reader`` is sent it: the open pushes it may see — all of them for an
-    operator, those addressed to it for a department (by its code, as abnormal push decides
-    whom a push is addressed to) — how many they are, and the first ``BOARD_LIMIT`` of them.
-    The figures are the city's, the same for every reader. ``shared`` is left as it is (other
-    readers are sent it too)."""
+    operator, for a department those abnormal push lets it read (:func:`push_readers`) — how
+    many they are, and the first ``BOARD_LIMIT`` of them. The figures are the city's, the same
+    for every reader. ``shared`` is left as it is (other readers are sent it too)."""
+    view = {name: value for name, value in shared.items() if name != BOARD_READERS}
     board: list[dict[str, Any]] = shared["push_board"]
     if reader.kind is not PrincipalKind.OPERATOR:
-        board = [entry for entry in board if entry["department"] == reader.code]
-    return {**shared, "open_pushes": len(board), "push_board": board[:BOARD_LIMIT]}
+        readers: Mapping[str, list[int]] = shared.get(BOARD_READERS, {})
+        board = [board[position] for position in readers.get(reader.code, ())]
+    return {**view, "open_pushes": len(board), "push_board": board[:BOARD_LIMIT]}
 
 
 async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, Any]]:
     """Every open push (to handle, not resolved), the nearest deadline first."""
+    board: list[dict[str, Any]] = (await _push_board_with_readers(model, labels))["push_board"]
+    return board
+
+
+async def _push_board_with_readers(model: MetricsReadModel, labels: Labels) -> dict[str, Any]:
+    """The snapshot's ``push_board`` (:func:`push_board`) and its index by reader
+    (``BOARD_READERS``)."""
     now = datetime.now(UTC)
     open_ids = sorted(await model.index(OPEN_PUSHES))
     states = await model.states("push", open_ids)
     report_ids = sorted({push["report_id"] for push in states.values() if push.get("report_id")})
     reports = await model.states("report", report_ids)
     board = []
+    city_department_of = city_departments_of_branches()
+    readers_of: dict[str, frozenset[str]] = {}
     for push_id, push in states.items():
+        readers_of[push_id] = push_readers(push, city_department_of)
         report = reports.get(push.get("report_id") or "", {})
         signed = bool(push.get("signed_at"))
         # 立案 (a case filed) met the feedback deadline, as abnormal push judges it: nothing is
@@ -224,7 +266,11 @@ async def push_board(model: MetricsReadModel, labels: Labels) -> list[dict[str, 
             }
         )
     board.sort(key=lambda entry: (entry["due"] is None, entry["due"] or ""))
-    return board
+    by_reader: dict[str, list[int]] = {}
+    for position, entry in enumerate(board):
+        for code in readers_of[entry["push_id"]]:
+            by_reader.setdefault(code, []).append(position)
+    return {"push_board": board, BOARD_READERS: by_reader}
 
 
 @dataclass

@@ -8,6 +8,12 @@ The deadline watch judges the read model, which may lag behind the topic (a rest
 up, a slow projector): it can find a push unanswered whose in-time sign-for is already on the
 topic, ahead of the PushOverdue it then emits. The fold has the last word: a PushOverdue or
 PushEscalated for a deadline the push met in time changes nothing.
+
+The other order happens too, with history: a migration posts a push's past steps with a backfill
+key, and the watch judges the push (its deadline long past in wall-clock time) before the step
+that met the deadline in time arrives. That step makes the overdue void, and the escalations it
+caused with it: the push is as if it had been answered before the watch looked (an OVERDUE_VOID
+step tells what happened), and a later escalation takes the level the void one had.
 """
 
 from __future__ import annotations
@@ -184,6 +190,9 @@ class Push:
     # push escalated before they were kept, when every escalation went to the joint-conference
     # office.
     escalated_to: tuple[str, ...] = ()
+    # The deadline each escalation was for, in the same order (empty for a push stored before
+    # they were kept: then read from its ESCALATED steps).
+    escalated_for: tuple[Deadline, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -361,7 +370,8 @@ def _routed(event: PushRouted) -> Push:
 def _signed_for(push: Push, event: PushSignedFor) -> Push:
     check_sign_for(push, event.actor_department)
     signed = replace(push, status=PushStatus.SIGNED_FOR, signed_for_at=event.at)
-    return _step(signed, event.event_id, "SIGNED_FOR", event.at, actor=event.actor_department)
+    stepped = _step(signed, event.event_id, "SIGNED_FOR", event.at, actor=event.actor_department)
+    return _void_met_in_time(stepped, event.event_id, event.at)
 
 
 def _feedback(push: Push, event: PushFeedbackGiven) -> Push:
@@ -373,7 +383,7 @@ def _feedback(push: Push, event: PushFeedbackGiven) -> Push:
     )
     feedback = Feedback(event.result, event.result_text, event.at, event.evidence)
     answered = replace(push, status=status, feedback=(*push.feedback, feedback))
-    return _step(
+    stepped = _step(
         answered,
         event.event_id,
         "FEEDBACK",
@@ -381,6 +391,7 @@ def _feedback(push: Push, event: PushFeedbackGiven) -> Push:
         actor=event.actor_department,
         detail=event.result,
     )
+    return _void_met_in_time(stepped, event.event_id, event.at)
 
 
 def _transferred(push: Push, event: PushTransferred) -> Push:
@@ -388,7 +399,7 @@ def _transferred(push: Push, event: PushTransferred) -> Push:
         push, event.actor_department, event.to_department, frozenset({event.to_department})
     )
     moved = replace(push, status=PushStatus.TRANSFERRED, transferred_to=event.to_department)
-    return _step(
+    stepped = _step(
         moved,
         event.event_id,
         "TRANSFERRED",
@@ -396,6 +407,7 @@ def _transferred(push: Push, event: PushTransferred) -> Push:
         actor=event.actor_department,
         detail=f"to {event.to_department}: {event.reason}",
     )
+    return _void_met_in_time(stepped, event.event_id, event.at)
 
 
 def _overdue(push: Push, event: PushOverdue) -> Push:
@@ -418,6 +430,7 @@ def _escalated(push: Push, event: PushEscalated) -> Push:
         push,
         escalation_levels=(*push.escalation_levels, event.level),
         escalated_to=(*push.escalated_to, event.to_department),
+        escalated_for=(*_escalated_for(push), event.deadline),
     )
     return _step(
         escalated,
@@ -426,6 +439,56 @@ def _escalated(push: Push, event: PushEscalated) -> Push:
         event.at,
         actor="deadline timer",
         detail=f"{event.deadline.value} to {event.to_department}, level {event.level}",
+    )
+
+
+def _escalated_for(push: Push) -> tuple[Deadline, ...]:
+    """The deadline of each escalation, in escalation_levels' order; for a push stored before
+    they were kept, read from its ESCALATED steps ("SIGN_FOR to FGW, level 1")."""
+    if len(push.escalated_for) == len(push.escalation_levels):
+        return push.escalated_for
+    by_level: dict[int, Deadline] = {}
+    for step in push.steps:
+        if step.kind == "ESCALATED":
+            deadline, _, rest = step.detail.partition(" to ")
+            level = rest.rpartition("level ")[2]
+            if deadline in Deadline.__members__ and level.isdigit():
+                by_level[int(level)] = Deadline(deadline)
+    # A level no step names cannot be told apart: it counts as the sign-for's.
+    return tuple(by_level.get(level, Deadline.SIGN_FOR) for level in push.escalation_levels)
+
+
+def _void_met_in_time(push: Push, event_id: str, at: datetime) -> Push:
+    """The push after a step done at ``at``: an overdue deadline this step met in time is void,
+    and so are the escalations it caused (module docstring)."""
+    void = [deadline for deadline in push.overdue if push.met_in_time(deadline)]
+    if not void:
+        return push
+    deadlines = _escalated_for(push)
+    levels = push.escalation_levels
+    # Targets kept for every level, or for none (stored before they were kept: the office).
+    targets = push.escalated_to if len(push.escalated_to) == len(levels) else ("",) * len(levels)
+    kept = [
+        (level, to, deadline)
+        for level, to, deadline in zip(push.escalation_levels, targets, deadlines, strict=True)
+        if deadline not in void
+    ]
+    dropped = sorted(set(push.escalation_levels) - {level for level, _, _ in kept})
+    cleared = replace(
+        push,
+        overdue=tuple(d for d in push.overdue if d not in void),
+        escalation_levels=tuple(level for level, _, _ in kept),
+        escalated_to=tuple(to for _, to, _ in kept) if any(targets) else (),
+        escalated_for=tuple(deadline for _, _, deadline in kept),
+    )
+    escalations = f"; escalation level(s) {', '.join(map(str, dropped))} void" if dropped else ""
+    return _step(
+        cleared,
+        f"{event_id}:void",
+        "OVERDUE_VOID",
+        at,
+        actor="deadline timer",
+        detail=f"{', '.join(d.value for d in void)} met in time: overdue void{escalations}",
     )
 
 

@@ -699,7 +699,8 @@ def _push_signed_for(fact: PushSignedForFact, state: State | None) -> Contributi
     builder = _Builder()
     routed_at = _instant(state["routed_at"]) or fact.occurred_at
     builder.count("pushes_signed_for", {"department": state["department"]}, routed_at)
-    return builder.done({**state, "signed_at": fact.occurred_at.isoformat()})
+    signed = {**state, "signed_at": fact.occurred_at.isoformat()}
+    return builder.done(_void_met_in_time(signed, builder, routed_at))
 
 
 # 立案: the first feedback (it meets the feedback deadline), but the push stays in hand until a
@@ -751,7 +752,7 @@ def _push_feedback(fact: PushFeedbackGivenFact, state: State | None) -> Contribu
     elif fact.result == CASE_FILED and not state.get("case_filed_at"):
         builder.count("pushes_in_hand", values, routed_at)
         new_state["case_filed_at"] = fact.occurred_at.isoformat()
-    return builder.done(new_state, changes)
+    return builder.done(_void_met_in_time(new_state, builder, routed_at), changes)
 
 
 def _push_transferred(fact: PushTransferredFact, state: State | None) -> Contribution:
@@ -790,7 +791,10 @@ def _push_transferred(fact: PushTransferredFact, state: State | None) -> Contrib
         "transferred_to": fact.to_department,
         "resolved": True,
     }
-    return builder.done(push, [IndexChange(OPEN_PUSHES, fact.push_id, add=False)])
+    return builder.done(
+        _void_met_in_time(push, builder, routed_at),
+        [IndexChange(OPEN_PUSHES, fact.push_id, add=False)],
+    )
 
 
 def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Contribution:
@@ -851,7 +855,9 @@ def _push_overdue(fact: PushOverdueFact, state: State | None) -> Contribution:
     if state is None:
         return builder.done()
     overdue = sorted({*state.get("overdue", []), fact.deadline})
-    return builder.done({**state, "overdue": overdue})
+    # The department each deadline was counted under: what a void overdue takes back.
+    counted = {**state.get("overdue_departments", {}), fact.deadline: fact.department}
+    return builder.done({**state, "overdue": overdue, "overdue_departments": counted})
 
 
 def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contribution:
@@ -877,7 +883,63 @@ def _push_escalated(fact: PushEscalatedFact, state: State | None) -> Contributio
     builder.count("pushes_escalated", values, routed_at)
     if state is None:
         return builder.done()
-    return builder.done({**state, "escalated_levels": sorted([*escalated, fact.level])})
+    # Who each level went to (level -> department), as abnormal push keeps it (Push.escalated_to):
+    # the dashboard's push board shows a push to the departments it was escalated to. A state
+    # stored before this was kept has none (the rebuild fills it in): no target sees the push.
+    escalated_to = {**state.get("escalated_to", {}), str(fact.level): fact.to_department}
+    escalated_for = {**state.get("escalated_for", {}), str(fact.level): fact.deadline}
+    return builder.done(
+        {
+            **state,
+            "escalated_levels": sorted([*escalated, fact.level]),
+            "escalated_to": escalated_to,
+            "escalated_for": escalated_for,
+        }
+    )
+
+
+def _void_met_in_time(state: State, builder: _Builder, routed_at: datetime) -> State:
+    """A step that met an overdue deadline in time, arriving after the deadline watch judged the
+    push (history posted after the watch looked), makes that overdue void, and the escalations
+    it caused, as abnormal push folds it (Push's OVERDUE_VOID): their counts are taken back,
+    under the values they were counted with, and a later escalation may take a void level
+    again. A state stored before those values were kept (no ``overdue_departments``) is left
+    as it is: the rebuild counts it again."""
+    overdue: list[str] = state.get("overdue", [])
+    void = [deadline for deadline in overdue if _met_in_time(state, deadline)]
+    counted: dict[str, str] = state.get("overdue_departments", {})
+    if not void or any(deadline not in counted for deadline in overdue):
+        return state
+    for deadline in void:
+        values = {"department": counted[deadline], "deadline": deadline}
+        builder.count("push_deadlines_overdue", values, routed_at, -1)
+    kept = [deadline for deadline in overdue if deadline not in void]
+    if not kept:  # the push was counted overdue at its first deadline: no longer
+        builder.count("pushes_overdue", {"department": counted[overdue[0]]}, routed_at, -1)
+    escalated_to: dict[str, str] = state.get("escalated_to", {})
+    escalated_for: dict[str, str] = state.get("escalated_for", {})
+    levels: list[int] = state.get("escalated_levels", [])
+    void_levels = [
+        level
+        for level in levels
+        if escalated_for.get(str(level)) in void and str(level) in escalated_to
+    ]
+    for level in void_levels:
+        values = {
+            "level": str(level),
+            "to_department": escalated_to[str(level)],
+            "department": state.get("department") or UNKNOWN,
+            "deadline": escalated_for[str(level)],
+        }
+        builder.count("pushes_escalated", values, routed_at, -1)
+    return {
+        **state,
+        "overdue": kept,
+        "overdue_departments": {d: counted[d] for d in kept},
+        "escalated_levels": [level for level in levels if level not in void_levels],
+        "escalated_to": {k: v for k, v in escalated_to.items() if int(k) not in void_levels},
+        "escalated_for": {k: v for k, v in escalated_for.items() if int(k) not in void_levels},
+    }
 
 
 # ── remote evaluation ──────────────────────────────────────────────────────────────────────

@@ -9,7 +9,8 @@ first exchanges its key for a one-time stream ticket (platform_core.auth.stream_
 opens the stream with that. No route here takes a key from the URL.
 
 Both routes send a reader its view of the one shared snapshot (dashboard.as_seen_by): a
-department's push board holds only the pushes addressed to it.
+department's push board holds the open pushes abnormal push lets it read — addressed to it, to
+its district branches, or escalated to it.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ async def dashboard_asset(name: str) -> FileResponse:
 )
 async def get_snapshot(reader: Reader, model: ReadModel, period: Period = None) -> dict[str, Any]:
     """The figures (the city's), and the open pushes the key may see: every one for an
-    operator, a department's own for a department key (``open_pushes`` counts them; the board
-    lists the first 100, nearest deadline first)."""
+    operator; for a department key those addressed to it, to its district branches (分级监管)
+    or escalated to it (升级督办), as its inbox in abnormal push (``open_pushes`` counts them;
+    the board lists the first 100, nearest deadline first)."""
     shared = await snapshot(model, reference_labels(), checked_period(period))
     return as_seen_by(shared, reader)
 

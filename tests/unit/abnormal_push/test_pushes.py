@@ -220,6 +220,77 @@ def test_a_push_answered_in_time_is_not_made_overdue_by_a_watch_that_lagged() ->
     assert next_escalation_level(after) == 1
 
 
+def test_an_in_time_step_arriving_after_the_watch_judged_makes_overdue_and_escalation_void() -> (
+    None
+):
+    """History posted after the watch judged the push (its deadline long past by the wall
+    clock): the sign-for, dated an hour before the due, arrives after PushOverdue and
+    PushEscalated. The push is as if answered before the watch looked; a later escalation (the
+    feedback's) takes level 1 again, and the office no longer sees the push as escalated."""
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    judged = apply_push_event(
+        push, PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ")
+    )
+    judged = apply_push_event(
+        judged, PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1)
+    )
+    assert judged.overdue == (Deadline.SIGN_FOR,) and judged.escalated_for == (Deadline.SIGN_FOR,)
+    signed = apply_push_event(
+        judged, PushSignedFor("e-sign", "push-1", due - timedelta(hours=1), "ZJJ")
+    )
+    assert signed.status is PushStatus.SIGNED_FOR
+    assert (signed.overdue, signed.escalation_levels, signed.escalated_to) == ((), (), ())
+    assert not was_escalated_to(signed, "FGW", office="FGW")
+    assert next_escalation_level(signed) == 1
+    [void] = [step for step in signed.steps if step.kind == "OVERDUE_VOID"]
+    assert "SIGN_FOR met in time" in void.detail and "level(s) 1 void" in void.detail
+    assert apply_push_event(signed, PushSignedFor("e-sign", "push-1", due, "ZJJ")) == signed
+    assert overdue_now(signed, due + timedelta(days=1)) == []  # not judged again
+
+
+def test_a_void_overdue_leaves_the_other_deadlines_overdue_and_escalation() -> None:
+    """Overdue on both deadlines (each escalated): a transfer dated after the sign-for due but
+    before the feedback due voids the feedback's only."""
+    push = routed()
+    sign_due, feedback_due = push.sign_for_due, push.feedback_due
+    assert sign_due is not None and feedback_due is not None
+    for n, (deadline, due) in enumerate(
+        ((Deadline.SIGN_FOR, sign_due), (Deadline.FEEDBACK, feedback_due)), start=1
+    ):
+        push = apply_push_event(push, PushOverdue(f"e-o{n}", "push-1", due, deadline, due, "ZJJ"))
+        push = apply_push_event(
+            push, PushEscalated(f"e-e{n}", "push-1", due, deadline, f"UP{n}", n)
+        )
+    moved = apply_push_event(
+        push,
+        PushTransferred(
+            "e-t", "push-1", feedback_due - timedelta(hours=1), "ZJJ", "JTJ", "属交通领域"
+        ),
+    )
+    assert moved.overdue == (Deadline.SIGN_FOR,)
+    assert (moved.escalation_levels, moved.escalated_to) == ((1,), ("UP1",))
+    assert next_escalation_level(moved) == 2
+
+
+def test_a_push_stored_before_escalation_deadlines_were_kept_reads_them_from_its_steps() -> None:
+    push = routed()
+    due = push.sign_for_due
+    assert due is not None
+    judged = apply_push_event(
+        push, PushOverdue("e-o", "push-1", due, Deadline.SIGN_FOR, due, "ZJJ")
+    )
+    judged = apply_push_event(
+        judged, PushEscalated("e-e", "push-1", due, Deadline.SIGN_FOR, "FGW", 1)
+    )
+    legacy = replace(judged, escalated_for=(), escalated_to=())
+    signed = apply_push_event(
+        legacy, PushSignedFor("e-sign", "push-1", due - timedelta(hours=1), "ZJJ")
+    )
+    assert (signed.overdue, signed.escalation_levels) == ((), ())
+
+
 def test_signed_for_exactly_at_the_due_time_is_in_time() -> None:
     push = routed()
     due = push.sign_for_due
