@@ -186,6 +186,10 @@ def request_from(message: remote_eval_pb2.EvaluationRequested) -> EvaluationRequ
     )
 
 
+def role_message(role: VenueRole) -> remote_eval_pb2.VenueRole:
+    return _ROLE[role]
+
+
 def allocation_message(allocation: VenueAllocation) -> remote_eval_pb2.VenueAllocation:
     return remote_eval_pb2.VenueAllocation(
         venue_id=allocation.venue_id,

@@ -79,6 +79,7 @@ from services.remote_eval.domain.pseudonyms import (
 )
 from services.remote_eval.domain.solver import (
     DrawRecord,
+    FailedConstraint,
     Infeasible,
     PendingRequest,
     Replan,
@@ -90,6 +91,7 @@ from services.remote_eval.domain.solver import (
     schedule_batch,
 )
 from services.remote_eval.domain.timers import AnswerWindows, Deadline, DeadlineKind, deadline_for
+from services.remote_eval.domain.withdrawal import Booking, bookings_to_withdraw
 from services.remote_eval.reference import partners, venue_directory
 from services.remote_eval.sealed_registry import AppliedVersion, ExpertRegistry
 from services.remote_eval.store import (
@@ -110,6 +112,15 @@ COMMITTEE_LISTS_PREFIX = "prt:remote_eval:committee-lists:"
 # Namespace of the event ids derived from a causing event's id (UUIDv5).
 DERIVED_EVENT_IDS = uuid.UUID("6f1d3c1e-5b0a-4d0e-9a57-0c2b8e4f7a11")
 CONSUMER = "evaluations"
+# The venue offers applied (VenueCapacityPublished), by event id.
+VENUES_CONSUMER = "venues"
+# The substitution reason of a seat drawn again (a redraw) is why its last holder left.
+REASON_OF_LEAVING: dict[str, remote_eval_pb2.SubstitutionReason] = {
+    "declined": remote_eval_pb2.SUBSTITUTION_REASON_DECLINED,
+    "no_show": remote_eval_pb2.SUBSTITUTION_REASON_NO_SHOW,
+    "not_confirmed": remote_eval_pb2.SUBSTITUTION_REASON_NOT_CONFIRMED,
+    "avoided": remote_eval_pb2.SUBSTITUTION_REASON_CONFLICT_OF_INTEREST,
+}
 
 
 def derived_event_id(cause_id: str, step: int) -> str:
@@ -383,6 +394,7 @@ class Scheduler:
             remote_eval_pb2.ExpertNoShow: self._on_declined_or_no_show,
             remote_eval_pb2.ExpertConfirmationTimedOut: self._on_confirmation_timed_out,
             remote_eval_pb2.ExpertAvailabilitySet: self._on_availability_set,
+            remote_eval_pb2.EmptySeatsRedrawRequested: self._on_redraw_requested,
         }
         handler = handlers.get(type(envelope.message))
         if handler is None:
@@ -624,14 +636,22 @@ class Scheduler:
         await self._replan(state, previous, envelope)
 
     async def _replan(
-        self, state: EvaluationState, previous: EvaluationState, envelope: Envelope[Any]
+        self,
+        state: EvaluationState,
+        previous: EvaluationState,
+        envelope: Envelope[Any],
+        *,
+        seed_cause: str | None = None,
     ) -> None:
+        """``seed_cause``: what the draw's seed is derived from, and the draw is recorded
+        under, when one event re-plans several evaluations (default: the event's id)."""
+        cause = seed_cause or envelope.id
         context = await self._context(state.request.slot, excluding=state.request.evaluation_id)
         outcome = replan_after_decline(
             state.request,
             state.schedule(),
             context,
-            draw_seed(self._secret, envelope.id),
+            draw_seed(self._secret, cause),
             declined_venue_ids=state.declined_venue_ids,
             involved_expert_ids=state.involved_expert_ids,
         )
@@ -639,7 +659,7 @@ class Scheduler:
         if isinstance(outcome, Infeasible):
             await self._fail(state, previous, outcome, now)
             return
-        await self._apply_replan(state, previous, outcome, envelope.id, now)
+        await self._apply_replan(state, previous, outcome, cause, now)
 
     async def _apply_replan(
         self,
@@ -722,7 +742,13 @@ class Scheduler:
         )
 
     async def _fail(
-        self, state: EvaluationState, previous: EvaluationState, failure: Infeasible, now: datetime
+        self,
+        state: EvaluationState,
+        previous: EvaluationState,
+        failure: Infeasible,
+        now: datetime,
+        *,
+        drawn: list[str] | None = None,
     ) -> None:
         await self._emit(
             EVALUATIONS,
@@ -731,7 +757,7 @@ class Scheduler:
             now,
         )
         state.failure = _failure_json(failure)
-        await self._save(state, previous)
+        await self._save(state, previous, drawn=drawn)
 
     async def _drop_deadlines(self, state: EvaluationState) -> None:
         """An evaluation no longer open for answers (stored before its deadlines were cleared
@@ -889,6 +915,7 @@ class Scheduler:
         state.members = [m for m in state.members if m is not member]
         state.former.append(member)
         if isinstance(outcome, Infeasible):
+            state.vacated.append(member.pseudonym)  # for a redraw (EmptySeatsRedrawRequested)
             await self._fail(state, previous, outcome, now)
             return
         new_schedule, substitution = outcome
@@ -905,6 +932,75 @@ class Scheduler:
         )
         _forget_resolved_failure(state)
         await self._save(state, previous, drawn=[substitution.substitute.expert_id])
+
+    async def _on_redraw_requested(
+        self, envelope: Envelope[remote_eval_pb2.EmptySeatsRedrawRequested]
+    ) -> None:
+        """补抽 again for the seats left empty (EvaluationState.vacated), asked by the host or
+        an operator once experts may have joined the pools or become available: each seat is
+        drawn as its substitute was then (same venue, specialty and kind, the seat moving to
+        another partner's venue when its own has nobody), with a seed derived from this
+        event's id and the seat (so the draw proof re-runs it), announced by SubstituteDrawn
+        with its confirm_by. The failure is over once the committee is whole; else a new one
+        names the seats still empty. A request finding no empty seat (filled since) changes
+        nothing."""
+        message = envelope.message
+        state = await self._require_scheduled(message.evaluation_id)
+        vacated = state.vacated_members()
+        if not vacated or state.unfilled_seats == 0:
+            log.info("redraw %s: %s has no empty seat", envelope.id, message.evaluation_id)
+            return
+        evaluation_id = state.request.evaluation_id
+        previous = EvaluationState.from_json(state.to_json())
+        context = await self._context(state.request.slot, excluding=evaluation_id)
+        now = envelope.time
+        drawn: list[str] = []
+        still_empty: list[str] = []
+        for left in vacated:
+            # The empty seat as its last holder left it: the draw replaces them, as then.
+            current = state.schedule()
+            outcome = draw_substitute(
+                state.request,
+                replace(current, assignments=(*current.assignments, left.assignment)),
+                context,
+                draw_seed(self._secret, f"{envelope.id}|{left.pseudonym}"),
+                replaced_expert_id=left.assignment.expert_id,
+                involved_expert_ids=state.involved_expert_ids,
+                replaced_pseudonym=left.pseudonym,
+                declined_venue_ids=state.declined_venue_ids,
+            )
+            if isinstance(outcome, Infeasible):
+                still_empty.append(outcome.detail)
+                continue
+            new_schedule, substitution = outcome
+            substitute = Member(
+                substitution.substitute,
+                self._pseudonym(evaluation_id, substitution.substitute.expert_id),
+            )
+            state.members.append(substitute)
+            state.vacated.remove(left.pseudonym)
+            self._record_draw(state, new_schedule.draw, "redraw", envelope.id)
+            if new_schedule.allocations != tuple(state.allocations):
+                await self._move_seats(state, new_schedule, now)
+            await self._emit_substitute(
+                state,
+                left.pseudonym,
+                substitute,
+                REASON_OF_LEAVING.get(left.status, remote_eval_pb2.SUBSTITUTION_REASON_DECLINED),
+                new_schedule.draw,
+                now,
+            )
+            drawn.append(substitution.substitute.expert_id)
+        if still_empty:
+            failure = Infeasible(
+                FailedConstraint.SUBSTITUTES_EXHAUSTED,
+                f"redraw asked by {message.requested_by or 'the host'}: {len(still_empty)} of "
+                f"{len(vacated)} empty seat(s) still empty: " + "; ".join(still_empty),
+            )
+            await self._fail(state, previous, failure, now, drawn=drawn)
+            return
+        _forget_resolved_failure(state)
+        await self._save(state, previous, drawn=drawn)
 
     async def _on_availability_set(
         self, envelope: Envelope[remote_eval_pb2.ExpertAvailabilitySet]
@@ -1026,7 +1122,99 @@ class Scheduler:
         if not isinstance(envelope.message, remote_eval_pb2.VenueCapacityPublished):
             return
         async with self._lease.held():
-            await apply_offer_in_order(self._redis, self._store, envelope)
+            await self._flush()
+            if await self._seen(VENUES_CONSUMER, envelope.id):
+                return
+            if await apply_offer_in_order(self._redis, self._store, envelope):
+                await self._withdraw_overbooked(envelope, offer_from(envelope.message))
+            await self._store.first_time(VENUES_CONSUMER, envelope.id)
+
+    async def _withdraw_overbooked(self, envelope: Envelope[Any], offer: SeatOffer) -> None:
+        """An offer below the seats booked at the venue in its slot (the API refuses one, but
+        a booking can come between its check and the publication, and a re-driven or rebuilt
+        record is not checked): the evaluations booked beyond it lose their seats there
+        (domain.withdrawal.bookings_to_withdraw), each as if the venue had declined it.
+        Each evaluation's withdrawal is its own decision, its cause ``<event id>|<evaluation
+        id>`` marked applied with it: a redelivery after a crash withdraws the rest, no
+        evaluation twice, and the choice is the same (those withdrawn no longer book)."""
+        booked = (await self._store.bookings(offer.slot)).get(offer.venue_id, {})
+        if sum(booked.values()) <= offer.seats:
+            return
+        states: dict[str, EvaluationState] = {}
+        bookings: list[Booking] = []
+        for evaluation_id, seats in sorted(booked.items()):
+            state = await self._store.evaluation(evaluation_id)
+            allocation = (
+                next((a for a in state.allocations if a.venue_id == offer.venue_id), None)
+                if state is not None
+                else None
+            )
+            if state is None or allocation is None:
+                continue  # a stale booking: nothing to move
+            states[evaluation_id] = state
+            withdrawable = (
+                _open_for_answers(state)
+                and state.venue_decisions.get(offer.venue_id) != "WITHDRAWN"
+                and not await self._seen(CONSUMER, f"{envelope.id}|{evaluation_id}")
+            )
+            bookings.append(Booking(evaluation_id, seats, allocation.role, withdrawable))
+        chosen = bookings_to_withdraw(offer.seats, bookings)
+        if sum(booked.values()) - sum(b.seats for b in chosen) > offer.seats:
+            log.warning(
+                "venue %s offers %d seats in %s: still overbooked after withdrawing %s (the "
+                "others' committees are unsealed, or their seats were withdrawn before)",
+                offer.venue_id,
+                offer.seats,
+                offer.slot.key(),
+                [b.evaluation_id for b in chosen],
+            )
+        for booking in chosen:
+            await self._withdraw_seats(states[booking.evaluation_id], offer, booking, envelope)
+
+    async def _withdraw_seats(
+        self,
+        state: EvaluationState,
+        offer: SeatOffer,
+        booking: Booking,
+        envelope: Envelope[remote_eval_pb2.VenueCapacityPublished],
+    ) -> None:
+        evaluation_id = state.request.evaluation_id
+        cause = f"{envelope.id}|{evaluation_id}"
+        self._begin(cause)
+        previous = EvaluationState.from_json(state.to_json())
+        now = envelope.time
+        owner = venue_directory()[offer.venue_id].venue.owner_code
+        withdrawn = remote_eval_pb2.VenueSeatsWithdrawn(
+            evaluation_id=evaluation_id,
+            occurred_at=to_timestamp(now),
+            partner_code=owner,
+            venue_id=offer.venue_id,
+            slot=event_codec.slot_message(offer.slot),
+            role=event_codec.role_message(booking.role),
+            seats=booking.seats,
+            seats_offered=offer.seats,
+            capacity_event_id=envelope.id,
+        )
+        if booking.role is VenueRole.SECONDARY and owner in partners():
+            # The partner asked for these seats learns the request is off, as when it declines.
+            await self._emit_to_partner(owner, withdrawn, evaluation_id, now)
+        else:
+            await self._emit(EVALUATIONS, withdrawn, evaluation_id, now)
+        self._close_deadline(state, DeadlineKind.SEAT_REQUEST, offer.venue_id)
+        # Counted as declined from now on: nobody is seated there again for this evaluation.
+        state.venue_decisions[offer.venue_id] = "WITHDRAWN"
+        if booking.role is VenueRole.MAIN:
+            # The host's own venue, where the representatives sit: it cannot move.
+            failure = Infeasible(
+                FailedConstraint.SEATS,
+                f"the seats of main venue {offer.venue_id} in {offer.slot.describe()} were "
+                f"withdrawn: its owner {owner} now offers {offer.seats}, fewer than booked, and "
+                f"this evaluation's {booking.seats} were booked last; the main venue cannot be "
+                "moved — offer its seats again, or request the evaluation anew",
+            )
+            await self._fail(state, previous, failure, now)
+            return
+        await self._replan(state, previous, envelope, seed_cause=cause)
 
     # -- expert pools ----------------------------------------------------------------------------
     async def apply_expert_event(self, envelope: Envelope[Message]) -> None:
@@ -1214,6 +1402,12 @@ def repeated_venue_answer(
     if state is None:
         return False  # the scheduler refuses it, saying why
     settled = state.venue_decisions.get(message.venue_id)
+    if settled == "WITHDRAWN":
+        raise EventRejected(
+            f"the seats of venue {message.venue_id} in evaluation {message.evaluation_id} were "
+            "withdrawn by its owner (it offered fewer than were booked): there is no seat "
+            "request left to answer"
+        )
     awaited = any(
         d.kind is DeadlineKind.SEAT_REQUEST and d.subject == message.venue_id
         for d in state.deadlines

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -134,6 +135,10 @@ def request_from_json(data: dict[str, Any]) -> EvaluationRequest:
 # The statuses of a member holding a seat on the committee; every other status (declined,
 # no_show, not_confirmed, avoided, replaced) is a former member's.
 SEATED_STATUSES = frozenset({"drawn", "confirmed"})
+# The statuses of a member who left the committee of their own account (refused, absent, not
+# confirmed in time, avoided): a substitute is drawn for their seat, which stays empty when
+# none can be. (A member moved by a re-plan, "replaced", always has someone in their place.)
+LEFT_STATUSES = frozenset({"declined", "no_show", "not_confirmed", "avoided"})
 
 
 @dataclass
@@ -248,11 +253,19 @@ class EvaluationState:
     unsealed: bool = False
     backfilled: bool = False  # recorded by a backfill key: no answer deadlines (domain.timers)
     deadlines: list[Deadline] = field(default_factory=list)  # answers still awaited
+    # Pseudonyms of former members whose seat is empty: no substitute could be drawn when they
+    # left. A redraw (EmptySeatsRedrawRequested) draws for these seats, at their venue and of
+    # their specialty and kind.
+    vacated: list[str] = field(default_factory=list)
 
     @property
     def declined_venue_ids(self) -> frozenset[str]:
         return frozenset(
-            v for v, d in self.venue_decisions.items() if d in {"DECLINED", "TIMED_OUT"}
+            v
+            for v, d in self.venue_decisions.items()
+            # WITHDRAWN: its owner offered fewer seats than were booked (the scheduler's
+            # _withdraw_overbooked), which counts as a decline.
+            if d in {"DECLINED", "TIMED_OUT", "WITHDRAWN"}
         )
 
     @property
@@ -269,6 +282,11 @@ class EvaluationState:
 
     def member_by_pseudonym(self, pseudonym: str) -> Member | None:
         return next((m for m in self.members if m.pseudonym == pseudonym), None)
+
+    def vacated_members(self) -> list[Member]:
+        """The former members whose seats are empty, in the order they left."""
+        former = {m.pseudonym: m for m in self.former}
+        return [former[p] for p in self.vacated if p in former]
 
     def schedule(self) -> Schedule:
         assert self.slot is not None
@@ -293,11 +311,12 @@ class EvaluationState:
             "unsealed": self.unsealed,
             "backfilled": self.backfilled,
             "deadlines": [deadline_to_json(d) for d in self.deadlines],
+            "vacated": self.vacated,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> EvaluationState:
-        return cls(
+        state = cls(
             request=request_from_json(d["request"]),
             status=d["status"],
             slot=Slot.parse(d["slot"]) if d["slot"] else None,
@@ -311,6 +330,44 @@ class EvaluationState:
             backfilled=d.get("backfilled", False),
             deadlines=[deadline_from_json(x) for x in d.get("deadlines", [])],
         )
+        vacated = d.get("vacated")
+        state.vacated = list(vacated) if vacated is not None else vacated_seats_of_legacy(state)
+        return state
+
+
+def vacated_seats_of_legacy(state: EvaluationState) -> list[str]:
+    """The empty seats of a state stored before they were kept (``vacated``): the former
+    members who left of their own account, latest first, each where both their venue and
+    their specialty and kind are short of a seated member. The venue's share comes from its
+    allocation (the main venue's includes the tenderer's representatives), the specialty's
+    from the request's needs."""
+    if state.slot is None or state.status != "scheduled":
+        return []
+    sitting = [m.assignment for m in state.members if m.status in SEATED_STATUSES]
+    venue_short = Counter(
+        {
+            a.venue_id: a.seats
+            - (state.request.representative_count if a.role is VenueRole.MAIN else 0)
+            for a in state.allocations
+        }
+    )
+    venue_short.subtract(a.venue_id for a in sitting)
+    need_short: Counter[tuple[str, ExpertKind]] = Counter()
+    for need in state.request.needs:
+        need_short[(need.specialty_code, need.kind)] += need.count
+    need_short.subtract((a.specialty_code, a.kind) for a in sitting)
+    picked: list[str] = []
+    for member in reversed(state.former):
+        a = member.assignment
+        if (
+            member.status in LEFT_STATUSES
+            and venue_short[a.venue_id] > 0
+            and need_short[(a.specialty_code, a.kind)] > 0
+        ):
+            picked.append(member.pseudonym)
+            venue_short[a.venue_id] -= 1
+            need_short[(a.specialty_code, a.kind)] -= 1
+    return picked[::-1]
 
 
 @dataclass(frozen=True)

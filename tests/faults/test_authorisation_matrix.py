@@ -127,6 +127,8 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         # A no-show is reported by the venue's owner (长清区's venue), checked before anything
         # about the evaluation or its committee is looked at or told.
         ("POST", "/v1/evaluations/{evaluation_id}/experts/{pseudonym}/no-show"): frozenset({DEP}),
+        # The host's department or an operator; on no such evaluation every caller gets 404.
+        ("POST", "/v1/evaluations/{evaluation_id}/redraws"): EVERYONE,
         ("GET", "/v1/evaluations/{evaluation_id}/draws"): frozenset({OP}),  # draw audit
         ("GET", "/v1/evaluations/{evaluation_id}/draws/{index}/proof"): frozenset({OP}),
         ("GET", "/v1/partners/{partner_code}/stream"): frozenset({PARTNER}),  # its own stream only

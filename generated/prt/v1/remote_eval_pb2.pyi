@@ -347,6 +347,40 @@ class SubstituteDrawn(_message.Message):
     confirm_by: _timestamp_pb2.Timestamp
     def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_expert_pseudonym: _Optional[str] = ..., reason: _Optional[_Union[SubstitutionReason, str]] = ..., assignment: _Optional[_Union[ExpertAssignment, _Mapping]] = ..., draw: _Optional[_Union[DrawAudit, _Mapping]] = ..., confirm_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class EmptySeatsRedrawRequested(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "requested_by", "reason")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    requested_by: str
+    reason: str
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requested_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class VenueSeatsWithdrawn(_message.Message):
+    __slots__ = ("evaluation_id", "occurred_at", "partner_code", "venue_id", "slot", "role", "seats", "seats_offered", "capacity_event_id")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_CODE_FIELD_NUMBER: _ClassVar[int]
+    VENUE_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    SEATS_OFFERED_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    partner_code: str
+    venue_id: str
+    slot: HalfDaySlot
+    role: VenueRole
+    seats: int
+    seats_offered: int
+    capacity_event_id: str
+    def __init__(self, evaluation_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., partner_code: _Optional[str] = ..., venue_id: _Optional[str] = ..., slot: _Optional[_Union[HalfDaySlot, _Mapping]] = ..., role: _Optional[_Union[VenueRole, str]] = ..., seats: _Optional[int] = ..., seats_offered: _Optional[int] = ..., capacity_event_id: _Optional[str] = ...) -> None: ...
+
 class NearestAlternative(_message.Message):
     __slots__ = ("slot", "allocations", "description")
     SLOT_FIELD_NUMBER: _ClassVar[int]

@@ -130,6 +130,8 @@ EVALUATIONS = TopicSpec(
         "SeatRequestTimedOut",
         "ExpertConfirmationTimedOut",
         "ExpertAvailabilitySet",
+        "EmptySeatsRedrawRequested",
+        "VenueSeatsWithdrawn",
     ),
 )
 
@@ -168,7 +170,11 @@ EVENT_TOPICS: tuple[TopicSpec, ...] = (
 # prefixed ACL on that prefix gives a partner its streams and nothing else.
 PARTNER_TOPIC_PREFIX = "partner."
 PARTNER_SEAT_REQUEST_TYPES = _types(
-    "SeatRequestSent", "ExpertDrawn", "SubstituteDrawn", "EvaluationCancelled"
+    "SeatRequestSent",
+    "ExpertDrawn",
+    "SubstituteDrawn",
+    "EvaluationCancelled",
+    "VenueSeatsWithdrawn",
 )
 PARTNER_ANSWER_TYPES = _types(
     "PartnerVenueDecision", "ExpertConfirmed", "ExpertDeclined", "ExpertNoShow"

@@ -58,10 +58,10 @@ CE_ID = (
     "The event's id, unique per event; a consumer drops a record whose id it has already "
     "processed (a redelivery, a retried decision). Events recorded from an API request carry a "
     "time-ordered UUIDv7. Events the scheduler derives from their cause (seat requests, expert "
-    "draws, substitutes, cancellations, scheduling decisions, answer timeouts, and partners' "
-    "answers as recorded on the platform's log) carry a name-based UUIDv5 of that cause, so a "
-    "retried decision has the same id. Ids are therefore not in time order: do not sort or "
-    "compare by id; order by the partition's offset (or ce_time)."
+    "draws, substitutes, seat withdrawals, cancellations, scheduling decisions, answer timeouts, "
+    "and partners' answers as recorded on the platform's log) carry a name-based UUIDv5 of that "
+    "cause, so a retried decision has the same id. Ids are therefore not in time order: do not "
+    "sort or compare by id; order by the partition's offset (or ce_time)."
 )
 # On a partner's answers topic the partner writes the id; the platform records the answer on
 # its own log under a UUIDv5 derived from it, so a resent answer must keep its id.

@@ -7,11 +7,13 @@ from typing import TypeVar
 
 from fastapi import APIRouter
 from google.protobuf.message import Message
+from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.ids import new_event_id
+from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
@@ -35,6 +37,8 @@ from services.remote_eval.http_api.schemas import (
     EvaluationPublic,
     FailurePublic,
     MemberPublic,
+    RedrawAccepted,
+    RedrawCreate,
     SlotBody,
 )
 from services.remote_eval.reference import partners, venue_directory
@@ -246,3 +250,112 @@ async def unsealed_committee(
     raw = await context.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
     document = json.loads(raw) if raw else {"members": []}
     return [CommitteeMemberNamed(**member) for member in document["members"]]
+
+
+def redraw_refusal(state: EvaluationState) -> ApiError | None:
+    """Why the empty seats of ``state`` cannot be drawn again now (409), else None: only a
+    scheduled evaluation whose committee is still sealed, with a seat empty, has any."""
+    evaluation_id = state.request.evaluation_id
+    if state.status == "cancelled":
+        return ApiError(
+            409,
+            "evaluation_cancelled",
+            f"Evaluation {evaluation_id} was cancelled (its trade was terminated): its committee "
+            "will not sit, and no seat is drawn for it",
+        )
+    if state.status != "scheduled":
+        return ApiError(
+            409,
+            "not_scheduled",
+            f"Evaluation {evaluation_id} is {state.status}, not scheduled: it has no committee "
+            "whose seats could be drawn again; request the evaluation anew "
+            "(POST /v1/evaluations)",
+        )
+    if state.unsealed:
+        return ApiError(
+            409,
+            "committee_unsealed",
+            f"The committee of evaluation {evaluation_id} is unsealed (the award was decided "
+            "or the trade terminated): its work is over, and its list records who sat",
+        )
+    if state.unfilled_seats == 0:
+        return ApiError(
+            409,
+            "no_empty_seat",
+            f"Every expert's seat of evaluation {evaluation_id} is taken "
+            f"({state.request.expert_count} experts seated or drawn): there is nothing to draw",
+        )
+    return None
+
+
+@router.post(
+    "/{evaluation_id}/redraws",
+    status_code=202,
+    response_model=RedrawAccepted,
+    summary="Draw the committee's empty seats again (补抽), now that experts may be available",
+    responses={
+        403: {"model": ErrorBody, "description": "forbidden: not the host's department"},
+        404: {"model": ErrorBody, "description": "evaluation_not_found"},
+        409: {
+            "model": ErrorBody,
+            "description": "not_scheduled, evaluation_cancelled, committee_unsealed or "
+            "no_empty_seat",
+        },
+    },
+)
+async def request_redraw(
+    evaluation_id: str,
+    principal: CurrentPrincipal,
+    context: Context,
+    body: RedrawCreate | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """A member declined, was absent, did not confirm or was avoided (回避) and no substitute
+    could be drawn: the seat stayed empty (``unfilled_seats``, failure SUBSTITUTES_EXHAUSTED).
+    Once experts have joined the pools or become available, the host centre's department (or
+    an operator) asks for the empty seats to be drawn again: recorded as
+    EmptySeatsRedrawRequested, on which the scheduler draws a substitute for each seat under
+    the same rules as any substitute (an auditable draw: GET /v1/evaluations/{id}/draws and its
+    proof), announces each with SubstituteDrawn and its confirm_by, clears the failure when
+    the committee is whole and otherwise records one naming the seats still empty."""
+    state = await evaluation_or_404(context, evaluation_id)
+    require_host_or_operator(principal, state)
+    given = body or RedrawCreate()
+    at = business_time(principal, given.occurred_at)
+
+    async def publish() -> StoredResponse:
+        # Checked inside the idempotent action: a retry of a redraw once accepted gets its
+        # 202 again, even once the seats are filled.
+        current = await evaluation_or_404(context, evaluation_id)
+        refusal = redraw_refusal(current)
+        if refusal is not None:
+            raise refusal
+        message = remote_eval_pb2.EmptySeatsRedrawRequested(
+            evaluation_id=evaluation_id,
+            occurred_at=to_timestamp(at),
+            requested_by=principal.code,
+            reason=given.reason or "",
+        )
+        envelope = publishable(
+            Envelope(
+                message=message,
+                source=f"prt/remote-eval/{principal.code}",
+                subject=evaluation_id,
+                time=at,
+            )
+        )
+        await context.publisher.publish(EVALUATIONS, envelope, key=evaluation_id)
+        accepted = RedrawAccepted(
+            evaluation_id=evaluation_id,
+            empty_seats=current.unfilled_seats,
+            empty_seat_pseudonyms=[m.pseudonym for m in current.vacated_members()],
+            status="redraw_requested",
+        )
+        return StoredResponse(202, accepted.model_dump(mode="json"))
+
+    return await context.idempotency.run(
+        f"{principal.idempotency_owner}:evaluation-redraws:{evaluation_id}",
+        idempotency_key,
+        given.model_dump(mode="json"),
+        publish,
+    )

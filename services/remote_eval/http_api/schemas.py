@@ -193,6 +193,56 @@ class EvaluationAccepted(BaseModel):
     status: Literal["requested"]
 
 
+MAX_REDRAW_REASON = 500
+
+
+class RedrawCreate(BaseModel):
+    """Asks for the committee's empty seats to be drawn again (补抽)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "reason": "两名给排水专业专家已于12月3日入库，请对空缺席位重新补抽",
+                }
+            ]
+        }
+    }
+
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_REDRAW_REASON,
+        description="why, in the asker's words; recorded with the request "
+        f"(at most {MAX_REDRAW_REASON} characters)",
+    )
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT_DESCRIPTION)
+
+
+class RedrawAccepted(BaseModel):
+    """The redraw is recorded; the scheduler draws for each empty seat (GET the evaluation for
+    the outcome: the committee, unfilled_seats and failure)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "evaluation_id": "EV-01938f6e-6c1a-7d2b-9a41-3f0c2e8b5d17",
+                    "empty_seats": 2,
+                    "empty_seat_pseudonyms": ["EXP-5c1e9a0b7d2f4e68", "EXP-a83f2d6e41c09b75"],
+                    "status": "redraw_requested",
+                }
+            ]
+        }
+    }
+
+    evaluation_id: str
+    empty_seats: int = Field(description="seats empty when the redraw was asked")
+    empty_seat_pseudonyms: list[str] = Field(
+        description="the members (this evaluation's pseudonyms) whose seats are drawn again"
+    )
+    status: Literal["redraw_requested"]
+
+
 class AllocationPublic(BaseModel):
     venue_id: str
     partner_code: str

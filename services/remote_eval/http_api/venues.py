@@ -143,7 +143,10 @@ async def publish_capacity(
 ) -> object:
     """The venue's owner publishes (or revises) its seats and fee for one half-day slot. Seats
     may not be cut below what evaluations have booked in the slot (409 ``seats_booked``, with
-    the count, and the evaluations the caller may know of)."""
+    the count, and the evaluations the caller may know of). Should a booking come between this
+    check and the publication, the scheduler withdraws the seats of the evaluations booked last
+    (VenueSeatsWithdrawn): each is re-planned at another partner's venue as after a decline, or
+    fails if this is its main venue."""
     entry = _venue_or_404(venue_id)
     require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
     now = business_time(principal, body.occurred_at)

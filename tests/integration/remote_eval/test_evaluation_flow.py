@@ -678,6 +678,7 @@ async def test_asyncapi_document_lists_partner_topics(
         "ExpertDrawn",
         "SubstituteDrawn",
         "EvaluationCancelled",
+        "VenueSeatsWithdrawn",
     }
     assert "370300" in requests["parameters"]["partnerCode"]["enum"]
     answers = document["channels"]["partnerAnswers"]["messages"]
