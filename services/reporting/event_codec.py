@@ -272,6 +272,18 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
             return facts.ExpertLeftFact(
                 eid, m.evaluation_id, _time(m.occurred_at, what), m.expert_pseudonym
             )
+        case remote_eval_pb2.VenueSeatsWithdrawn():
+            # The venue took back the seats it had offered (its capacity cut below bookings):
+            # a secondary venue is then as if it had declined (a re-plan that moves the seats
+            # follows as a new EvaluationScheduled); the host's main venue cannot move, so the
+            # evaluation will not sit — it counts nothing, as if cancelled.
+            if _enum(_VENUE_ROLE, m.role) == "MAIN":
+                return facts.EvaluationCancelledFact(
+                    eid, m.evaluation_id, _time(m.occurred_at, what)
+                )
+            return facts.PartnerVenueDecisionFact(
+                eid, m.evaluation_id, _time(m.occurred_at, what), m.partner_code, m.venue_id, False
+            )
         case remote_eval_pb2.SubstituteDrawn():
             return facts.ExpertLeftFact(
                 eid, m.evaluation_id, _time(m.occurred_at, what), m.replaced_expert_pseudonym

@@ -451,11 +451,13 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "Remote evaluations hosted",
         "Remote evaluations a host centre (主场) requested that were scheduled (a request the "
         "scheduler could not place is not one), by host, in the request's period; an "
-        "evaluation cancelled (its trade terminated before its day) is taken out.",
+        "evaluation cancelled (its trade terminated before its day), or whose main venue "
+        "withdrew its seats, is taken out.",
         (
             "prt.v1.EvaluationRequested",
             "prt.v1.EvaluationScheduled",
             "prt.v1.EvaluationCancelled",
+            "prt.v1.VenueSeatsWithdrawn",
         ),
         ("host",),
         _singles("host"),
@@ -467,11 +469,12 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "Remote evaluations a partner served with a secondary venue (副场): one per evaluation "
         "whose latest schedule seats experts at a venue of the partner that accepted the seat "
         "request, by partner and host; taken out when a re-plan moves the seats away, the "
-        "partner declines after all, or the evaluation is cancelled.",
+        "partner declines after all or withdraws the seats, or the evaluation is cancelled.",
         (
             "prt.v1.PartnerVenueDecision",
             "prt.v1.EvaluationScheduled",
             "prt.v1.EvaluationCancelled",
+            "prt.v1.VenueSeatsWithdrawn",
             "prt.v1.EvaluationRequested",
         ),
         ("partner", "host"),
@@ -483,12 +486,13 @@ CATALOGUE: tuple[MetricDefinition, ...] = (
         "Remote evaluations by venue",
         "Evaluations each venue took part in, once per evaluation: the venues of its latest "
         "schedule (EvaluationScheduled; a re-plan supersedes it), the host's main venue (主场) "
-        "and each secondary venue (副场) whose partner accepted the seat request; none for an "
-        "evaluation never scheduled or cancelled.",
+        "and each secondary venue (副场) whose partner accepted the seat request and did not "
+        "withdraw the seats; none for an evaluation never scheduled or cancelled.",
         (
             "prt.v1.EvaluationScheduled",
             "prt.v1.PartnerVenueDecision",
             "prt.v1.EvaluationCancelled",
+            "prt.v1.VenueSeatsWithdrawn",
             "prt.v1.EvaluationRequested",
         ),
         ("venue", "role"),

@@ -244,3 +244,40 @@ def test_the_codec_reads_schedules_cancellations_and_departures() -> None:
 @pytest.mark.parametrize("metric", [HOSTED, SERVED, BY_VENUE, SHARED])
 def test_the_catalogue_names_the_events_that_take_a_count_back(metric: str) -> None:
     assert "prt.v1.EvaluationCancelled" in BY_KEY[metric].source_events
+
+
+def _withdrawn(venue: str, partner: str, role: remote_eval_pb2.VenueRole) -> facts.Fact | None:
+    return _fact(
+        remote_eval_pb2.VenueSeatsWithdrawn(
+            evaluation_id="ev1",
+            occurred_at=to_timestamp(WHEN),
+            partner_code=partner,
+            venue_id=venue,
+            role=role,
+            seats=3,
+        )
+    )
+
+
+def test_seats_withdrawn_at_a_secondary_venue_take_its_use_back_until_the_re_plan() -> None:
+    """淄博 accepted, then cut its seats below the bookings: the worker withdrew them (as a
+    decline) and re-planned at 泰安."""
+    withdrawn = _withdrawn("ZB-1", ZIBO, remote_eval_pb2.VENUE_ROLE_SECONDARY)
+    assert isinstance(withdrawn, facts.PartnerVenueDecisionFact) and not withdrawn.accepted
+    ledger = fold(requested(), scheduled(("ZB-1", ZIBO)), decision("ZB-1", ZIBO), withdrawn)
+    assert figure(ledger, BY_VENUE, "2026-12", venue="ZB-1") == 0
+    assert figure(ledger, SERVED, "2026-12", partner=ZIBO) == 0
+    assert figure(ledger, HOSTED, "2026-12") == 1
+    ledger.apply(scheduled(("TA-1", TAIAN)))
+    ledger.apply(decision("TA-1", TAIAN))
+    assert figure(ledger, SERVED, "2026-12", partner=TAIAN) == 1
+
+
+def test_seats_withdrawn_at_the_main_venue_leave_an_evaluation_that_will_not_sit() -> None:
+    """The host's own venue cannot move: remote evaluation fails the evaluation, which hosts
+    nothing and uses no venue."""
+    withdrawn = _withdrawn("JN-1", HOST, remote_eval_pb2.VENUE_ROLE_MAIN)
+    assert isinstance(withdrawn, facts.EvaluationCancelledFact)
+    ledger = fold(requested(), scheduled(("ZB-1", ZIBO)), decision("ZB-1", ZIBO), withdrawn)
+    for metric in (HOSTED, SERVED, BY_VENUE):
+        assert figure(ledger, metric, "2026-12") == 0, metric
