@@ -187,8 +187,8 @@ def partner_topic_prefix(partner_code: str) -> str:
 
 def partner_seat_requests_topic(partner_code: str) -> TopicSpec:
     """What the platform asks one partner: seat requests for its venues, experts drawn from
-    its pool (pseudonyms, time and place only), substitutes, and cancellations of evaluations
-    that used them. Read by that partner only."""
+    its pool (pseudonyms, time and place only), substitutes, cancellations of evaluations
+    that used them, and seats withdrawn from its venues. Read by that partner only."""
     return TopicSpec(
         name=f"{partner_topic_prefix(partner_code)}seat-requests.v1",
         key="evaluation_id",

@@ -38,7 +38,7 @@ def _code(n: int) -> str:
 
 
 def _concerns_only_partner(message: Any) -> bool:
-    if isinstance(message, remote_eval_pb2.SeatRequestSent):
+    if isinstance(message, remote_eval_pb2.SeatRequestSent | remote_eval_pb2.VenueSeatsWithdrawn):
         return bool(message.partner_code == PARTNER)
     if isinstance(message, remote_eval_pb2.EvaluationCancelled):
         # Another test's cancellation: only this partner's venues are named.
