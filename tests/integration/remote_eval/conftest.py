@@ -1,13 +1,16 @@
-"""Remote evaluation's processes for integration tests, and helpers reading real topics."""
+"""Remote evaluation's processes for integration tests, helpers reading real topics, and an
+in-process scheduler driven event by event (scheduler_rig.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from services.platform_core.settings import PlatformSettings
 from tests.conftest import IssueKey, _running
+from tests.integration.remote_eval.scheduler_rig import Rig, scheduler_rig
 from tests.integration.remote_eval.world import World, build_world
 from tests.support.processes import ServiceProcess, api_process, worker_process
 
@@ -38,3 +41,10 @@ async def world(
 ) -> World:
     """A world of its own for each test module: its pools, venues, hosts and partners."""
     return await build_world(remote_eval_api, remote_eval_worker, issue_key)
+
+
+@pytest.fixture
+async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
+    """An in-process scheduler on the real broker and Redis, driven event by event."""
+    async with scheduler_rig(settings) as rig:
+        yield rig

@@ -8,184 +8,49 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from google.protobuf.message import Message
 from prt.v1 import remote_eval_pb2
-from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import MAX_EVENT_BYTES, Envelope, encode_envelope
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
-    EXPERT_REGISTRY,
-    VENUE_CAPACITY,
-    TopicSpec,
     dead_letter_topic,
     partner_seat_requests_topic,
 )
 from services.platform_core.http.errors import ApiError
-from services.platform_core.http.idempotency import IdempotencyStore
-from services.platform_core.kafka.clients import create_producer
-from services.platform_core.kafka.dead_letters import DeadLetterPublisher
-from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
-from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
-from services.remote_eval.domain.model import (
-    EvaluationRequest,
-    Expert,
-    ExpertKind,
-    HalfDay,
-    Slot,
-    SpecialtyNeed,
-)
 from services.remote_eval.http_api.audit import draw_proof
-from services.remote_eval.http_api.dependencies import RemoteEvalContext
 from services.remote_eval.rebuild import RebuildReport, _latest_states
-from services.remote_eval.scheduler import Scheduler
-from services.remote_eval.sealed_registry import (
-    EXPERTS_KEY,
-    IDENTITIES_KEY,
-    VERSION_KEY,
-    ExpertIdentity,
-    ExpertRegistry,
-    IdentitySeal,
-)
 from services.remote_eval.store import (
     OUTBOX_KEY,
     EvaluationState,
-    RemoteEvalStore,
     draw_keeps_candidates,
     draw_pool_key,
 )
-from services.remote_eval.stream_worker import CONSUMER, partner_topics
+from services.remote_eval.stream_worker import CONSUMER
+from tests.integration.remote_eval.scheduler_rig import (
+    HOST,
+    MAIN_VENUE,
+    PARTNER,
+    PARTNER_VENUE,
+    Rig,
+    far_slot,
+)
 from tests.integration.remote_eval.topic_reading import read_topic, read_topic_headers
-from tests.integration.remote_eval.world import credit_code
 
 pytestmark = pytest.mark.integration
 
-HOST, MAIN_VENUE, PARTNER, PARTNER_VENUE = "370113", "JN-370113-1", "370300", "ZB-370300-1"
 OPERATOR = Principal("test-operator", PrincipalKind.OPERATOR, "OP-TEST", "审计")
-
-
-class RecordingPublisher(EventPublisher):
-    def __init__(self, inner: EventPublisher) -> None:
-        self._inner = inner
-        self.sent: list[tuple[str, Envelope[Message], str]] = []
-
-    async def publish(self, topic: TopicSpec, envelope: Envelope[Message], key: str) -> None:
-        await self._inner.publish(topic, envelope, key)
-        self.sent.append((topic.name, envelope, key))
-
-    async def publish_all(self, events: Sequence[tuple[TopicSpec, Envelope[Message], str]]) -> None:
-        await self._inner.publish_all(events)
-        self.sent.extend((topic.name, envelope, key) for topic, envelope, key in events)
-
-
-@dataclass
-class Rig:
-    scheduler: Scheduler
-    store: RemoteEvalStore
-    registry: ExpertRegistry
-    published: RecordingPublisher
-    redis: Redis
-    settings: PlatformSettings
-    added: list[str]
-
-    async def state(self, evaluation_id: str) -> EvaluationState:
-        state = await self.store.evaluation(evaluation_id)
-        assert state is not None
-        return state
-
-    async def apply(self, message: Message) -> None:
-        await self.scheduler.apply_evaluation_event(
-            Envelope(message=message, source="test", subject="test", time=datetime.now(UTC))
-        )
-
-
-@pytest.fixture
-async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
-    await ensure_topics(
-        settings,
-        [
-            EVALUATIONS,
-            EVALUATION_STATES,
-            EXPERT_REGISTRY,
-            VENUE_CAPACITY,
-            *partner_topics(),
-            dead_letter_topic(CONSUMER),
-        ],
-    )
-    redis = Redis.from_url(settings.redis_url)
-    producer = create_producer(settings, client_id=f"test-pools-{uuid.uuid4().hex[:6]}")
-    await producer.start()
-    published = RecordingPublisher(EventPublisher(producer))
-    registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-    store = RemoteEvalStore(redis)
-    scheduler = Scheduler(
-        redis,
-        store,
-        registry,
-        published,
-        settings,
-        dead_letters=DeadLetterPublisher(producer, CONSUMER),
-    )
-    rig = Rig(scheduler, store, registry, published, redis, settings, [])
-    try:
-        yield rig
-    finally:
-        # The experts leave the shared registry again: other tests list whole pools (a page
-        # of 500) and must not find 370300's filled with these.
-        if rig.added:
-            await redis.hdel(EXPERTS_KEY, *rig.added)
-            await redis.hdel(IDENTITIES_KEY, *rig.added)
-            await redis.incr(VERSION_KEY)
-        await producer.stop()
-        await redis.aclose()
-
-
-async def _pools(rig: Rig, sizes: dict[str, int]) -> str:
-    """Technical experts of a fresh specialty, ``sizes`` by pool. Returns the specialty."""
-    specialty = f"PL{uuid.uuid4().hex[:8].upper()}"
-    base = random.randrange(10**8)
-    for n, (pool, count) in enumerate(sizes.items()):
-        for i in range(count):
-            expert = Expert(
-                f"X-{specialty}-{pool}-{i:04d}",
-                pool,
-                ExpertKind.TECHNICAL,
-                frozenset({specialty}),
-                credit_code(base + n * 100_000 + i),
-            )
-            await rig.registry.add(expert, ExpertIdentity(f"专家{i}", "13800000000", "X"))
-            rig.added.append(expert.expert_id)
-    return specialty
 
 
 async def _scheduled(rig: Rig, specialty: str) -> EvaluationState:
     """Five technical experts: two at the host's main venue, three at partner 370300's."""
-    slot = Slot(date(2060, 1, 1) + timedelta(days=random.randrange(12_000)), HalfDay.AM)
-    request = EvaluationRequest(
-        evaluation_id=f"EV-TEST-{uuid.uuid4()}",
-        host_code=HOST,
-        project_id=f"P-POOL-{uuid.uuid4().hex[:8]}",
-        bid_section_code="001",
-        slot=slot,
-        committee_size=5,
-        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
-        main_venue_id=MAIN_VENUE,
-        main_venue_experts=2,
-    )
-    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
-    state = await rig.state(request.evaluation_id)
-    assert state.status == "scheduled", state.failure
+    state = await rig.scheduled(specialty, far_slot())
     assert {a.venue_id: a.seats for a in state.allocations} == {MAIN_VENUE: 2, PARTNER_VENUE: 3}
     return state
 
@@ -212,7 +77,7 @@ async def _venue_decision(rig: Rig, evaluation_id: str, decision: int) -> None:
 async def test_many_substitutes_on_a_large_pool_keep_the_state_small_and_every_draw_proven(
     rig: Rig,
 ) -> None:
-    specialty = await _pools(rig, {HOST: 2, PARTNER: 1_500})
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 1_500})
     state = await _scheduled(rig, specialty)
     evaluation_id = state.request.evaluation_id
     substitutes = 8
@@ -228,7 +93,7 @@ async def test_many_substitutes_on_a_large_pool_keep_the_state_small_and_every_d
     # draw's ~1,500 candidates in it, the 5th substitute's passed 1 MB).
     states = [
         envelope
-        for topic, envelope, _ in rig.published.sent
+        for topic, envelope in rig.published.sent
         if topic == EVALUATION_STATES.name
         and isinstance(envelope.message, remote_eval_pb2.EvaluationStateRecorded)
         and envelope.subject == evaluation_id
@@ -253,18 +118,9 @@ async def test_many_substitutes_on_a_large_pool_keep_the_state_small_and_every_d
     assert {d["candidate_pool_sha256"] for d in state.draws} <= set(on_log)
 
     # The audit re-runs every draw from the state and its pool: identical.
-    context = RemoteEvalContext(
-        publisher=rig.published,
-        store=rig.store,
-        registry=rig.registry,
-        idempotency=IdempotencyStore(rig.redis),
-        redis=rig.redis,
-        settings=rig.settings,
-    )
-
     async def every_draw_proven() -> None:
         for index in range(len(state.draws)):
-            proof = await draw_proof(evaluation_id, index, OPERATOR, context)
+            proof = await draw_proof(evaluation_id, index, OPERATOR, rig.context)
             assert proof.identical, proof
             assert proof.recomputed_candidate_pool_sha256 == proof.recorded_candidate_pool_sha256
             assert proof.rerun_expert_ids == state.draws[index]["expert_ids"]
@@ -276,7 +132,7 @@ async def test_many_substitutes_on_a_large_pool_keep_the_state_small_and_every_d
     pools = {d["candidate_pool_sha256"] for d in state.draws}
     await rig.redis.delete(*(draw_pool_key(p) for p in pools))
     with pytest.raises(ApiError) as missing:
-        await draw_proof(evaluation_id, 0, OPERATOR, context)
+        await draw_proof(evaluation_id, 0, OPERATOR, rig.context)
     assert missing.value.status == 409 and missing.value.code == "candidate_pool_missing"
     report = RebuildReport()
     await _latest_states(rig.settings, rig.store, report)
@@ -285,7 +141,7 @@ async def test_many_substitutes_on_a_large_pool_keep_the_state_small_and_every_d
 
 
 async def test_a_substitute_is_told_by_when_to_confirm(rig: Rig) -> None:
-    specialty = await _pools(rig, {HOST: 2, PARTNER: 10})
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 10})
     state = await _scheduled(rig, specialty)
     evaluation_id = state.request.evaluation_id
     refusing = next(m for m in state.members if m.assignment.venue_id == PARTNER_VENUE)
@@ -293,7 +149,7 @@ async def test_a_substitute_is_told_by_when_to_confirm(rig: Rig) -> None:
     await _decline(rig, evaluation_id, refusing.pseudonym)
     drawn = {
         topic: envelope.message
-        for topic, envelope, _ in rig.published.sent
+        for topic, envelope in rig.published.sent
         if isinstance(envelope.message, remote_eval_pb2.SubstituteDrawn)
     }
     assert set(drawn) == {EVALUATIONS.name, partner_seat_requests_topic(PARTNER).name}
@@ -331,7 +187,7 @@ async def test_an_outbox_kafka_refuses_is_set_aside_and_the_next_decisions_go_on
     ]
     await rig.redis.hset(OUTBOX_KEY, name, json.dumps([record]))
 
-    specialty = await _pools(rig, {HOST: 2, PARTNER: 10})
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 10})
     state = await _scheduled(rig, specialty)  # decided, and published, after the flush
 
     assert await rig.redis.hget(OUTBOX_KEY, name) is None
@@ -340,7 +196,7 @@ async def test_an_outbox_kafka_refuses_is_set_aside_and_the_next_decisions_go_on
     assert f"over the {MAX_EVENT_BYTES}" in set_aside["reason"]
     assert any(
         topic == EVALUATION_STATES.name and envelope.subject == state.request.evaluation_id
-        for topic, envelope, _ in rig.published.sent
+        for topic, envelope in rig.published.sent
     )
     notes = [
         dict(headers)
@@ -358,7 +214,7 @@ async def test_after_a_failed_replan_nobody_is_seated_at_the_declined_venue(rig:
     """Only 370300's pool has the specialty: its venue declined, the re-plan fails and the
     experts stay there; one of them refusing is not replaced at the declined venue; the
     venue accepting after all ends the failure the re-plan left."""
-    specialty = await _pools(rig, {HOST: 2, PARTNER: 10})
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 10})
     state = await _scheduled(rig, specialty)
     evaluation_id = state.request.evaluation_id
     await _venue_decision(rig, evaluation_id, remote_eval_pb2.VENUE_DECISION_DECLINED)

@@ -12,194 +12,51 @@
 
 from __future__ import annotations
 
-import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
-from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.errors import EventRejected
 from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.topics import (
-    EVALUATION_STATES,
-    EVALUATIONS,
-    EXPERT_REGISTRY,
-    VENUE_CAPACITY,
-    TopicSpec,
-    partner_seat_requests_topic,
-)
+from services.platform_core.events.topics import EVALUATIONS, partner_seat_requests_topic
 from services.platform_core.http.errors import ApiError
-from services.platform_core.http.idempotency import IdempotencyStore
-from services.platform_core.kafka.clients import create_producer
-from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
-from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
-from services.remote_eval.domain.model import (
-    EvaluationRequest,
-    Expert,
-    ExpertKind,
-    HalfDay,
-    Slot,
-    SpecialtyNeed,
-)
+from services.remote_eval.domain.model import Slot
 from services.remote_eval.http_api.audit import draw_proof
-from services.remote_eval.http_api.dependencies import RemoteEvalContext
 from services.remote_eval.http_api.evaluations import request_redraw
 from services.remote_eval.http_api.schemas import RedrawCreate
-from services.remote_eval.scheduler import Scheduler
-from services.remote_eval.sealed_registry import (
-    EXPERTS_KEY,
-    IDENTITIES_KEY,
-    VERSION_KEY,
-    ExpertIdentity,
-    ExpertRegistry,
-    IdentitySeal,
+from services.remote_eval.store import EvaluationState
+from tests.integration.remote_eval.scheduler_rig import (
+    HOST,
+    MAIN_VENUE,
+    PARTNER,
+    PARTNER_VENUE,
+    Rig,
+    at_main_venue,
+    enveloped,
+    far_slot,
 )
-from services.remote_eval.store import EvaluationState, RemoteEvalStore
-from services.remote_eval.stream_worker import partner_topics
 from tests.integration.remote_eval.topic_reading import events_of
-from tests.integration.remote_eval.world import credit_code
 
 pytestmark = pytest.mark.integration
 
-HOST, MAIN_VENUE = "370113", "JN-370113-1"
-PARTNER, PARTNER_VENUE = "370300", "ZB-370300-1"
 OTHER_PARTNER, OTHER_VENUE = "370500", "DY-370500-1"
 HOST_DEPARTMENT = Principal("test-cq", PrincipalKind.DEPARTMENT, "CQ", "长清区", frozenset({HOST}))
 OPERATOR = Principal("test-operator", PrincipalKind.OPERATOR, "OP-TEST", "审计")
 A_PARTNER = Principal("test-zb", PrincipalKind.PARTNER, PARTNER, "淄博市")
 
 
-class RecordingPublisher(EventPublisher):
-    def __init__(self, inner: EventPublisher) -> None:
-        self._inner = inner
-        self.sent: list[tuple[str, Envelope[Message]]] = []
-
-    async def publish(self, topic: TopicSpec, envelope: Envelope[Message], key: str) -> None:
-        await self._inner.publish(topic, envelope, key)
-        self.sent.append((topic.name, envelope))
-
-    async def publish_all(self, events: Sequence[tuple[TopicSpec, Envelope[Message], str]]) -> None:
-        await self._inner.publish_all(events)
-        self.sent.extend((topic.name, envelope) for topic, envelope, _ in events)
-
-    def of(
-        self, evaluation_id: str, kind: type[Message], topic: str = EVALUATIONS.name
-    ) -> list[Any]:
-        return [
-            envelope.message
-            for name, envelope in self.sent
-            if name == topic
-            and envelope.subject == evaluation_id
-            and isinstance(envelope.message, kind)
-        ]
-
-
-@dataclass
-class Rig:
-    scheduler: Scheduler
-    store: RemoteEvalStore
-    registry: ExpertRegistry
-    published: RecordingPublisher
-    redis: Redis
-    context: RemoteEvalContext
-    added: list[str] = field(default_factory=list)
-
-    async def state(self, evaluation_id: str) -> EvaluationState:
-        state = await self.store.evaluation(evaluation_id)
-        assert state is not None
-        return state
-
-    async def apply(self, message: Message) -> None:
-        await self.scheduler.apply_evaluation_event(
-            Envelope(message=message, source="test", subject="test", time=datetime.now(UTC))
-        )
-
-    async def add_experts(self, specialty: str, pool: str, count: int, *, first: int = 0) -> None:
-        base = random.randrange(10**8)
-        for i in range(first, first + count):
-            expert = Expert(
-                f"X-{specialty}-{pool}-{i:02d}",
-                pool,
-                ExpertKind.TECHNICAL,
-                frozenset({specialty}),
-                credit_code(base + i),
-            )
-            await self.registry.add(expert, ExpertIdentity(f"专家{i}", "13800000000", "X"))
-            self.added.append(expert.expert_id)
-
-
-@pytest.fixture
-async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
-    await ensure_topics(
-        settings,
-        [EVALUATIONS, EVALUATION_STATES, EXPERT_REGISTRY, VENUE_CAPACITY, *partner_topics()],
+async def _scheduled(
+    rig: Rig, specialty: str, slot: Slot, evaluation_id: str | None = None
+) -> EvaluationState:
+    """Five technical experts: two at the host's main venue, three at a partner's (370300's
+    preferred)."""
+    return await rig.scheduled(
+        specialty, slot, evaluation_id=evaluation_id, preferred_partner_codes=(PARTNER,)
     )
-    redis = Redis.from_url(settings.redis_url)
-    producer = create_producer(settings, client_id=f"test-redraws-{uuid.uuid4().hex[:6]}")
-    await producer.start()
-    published = RecordingPublisher(EventPublisher(producer))
-    registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-    store = RemoteEvalStore(redis)
-    context = RemoteEvalContext(
-        publisher=published,
-        store=store,
-        registry=registry,
-        idempotency=IdempotencyStore(redis),
-        redis=redis,
-        settings=settings,
-    )
-    rig = Rig(
-        Scheduler(redis, store, registry, published, settings),
-        store,
-        registry,
-        published,
-        redis,
-        context,
-    )
-    try:
-        yield rig
-    finally:
-        # Other tests list whole pools: these experts leave the shared registry again.
-        if rig.added:
-            await redis.hdel(EXPERTS_KEY, *rig.added)
-            await redis.hdel(IDENTITIES_KEY, *rig.added)
-            await redis.incr(VERSION_KEY)
-        await producer.stop()
-        await redis.aclose()
-
-
-def _far_slot() -> Slot:
-    """A slot of its own, far from other tests' (their seats and recent draws)."""
-    return Slot(date(2060, 1, 1) + timedelta(days=random.randrange(12_000)), HalfDay.AM)
-
-
-async def _scheduled(rig: Rig, specialty: str, slot: Slot, evaluation_id: str) -> EvaluationState:
-    """Five technical experts: two at the host's main venue, three at a partner's."""
-    request = EvaluationRequest(
-        evaluation_id=evaluation_id,
-        host_code=HOST,
-        project_id=f"P-RD-{uuid.uuid4().hex[:8]}",
-        bid_section_code="001",
-        slot=slot,
-        committee_size=5,
-        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
-        main_venue_id=MAIN_VENUE,
-        main_venue_experts=2,
-        preferred_partner_codes=(PARTNER,),
-    )
-    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
-    state = await rig.state(evaluation_id)
-    assert state.status == "scheduled", state.failure
-    return state
 
 
 async def _redraw(
@@ -233,15 +90,13 @@ async def _refused(
 
 
 async def test_an_empty_seat_is_drawn_again_once_an_expert_is_available(rig: Rig) -> None:
-    specialty = f"RD{uuid.uuid4().hex[:8].upper()}"
-    await rig.add_experts(specialty, HOST, 2)
-    await rig.add_experts(specialty, PARTNER, 3)
-    state = await _scheduled(rig, specialty, _far_slot(), f"EV-TEST-{uuid.uuid4()}")
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 3})
+    state = await _scheduled(rig, specialty, far_slot())
     evaluation_id = state.request.evaluation_id
     assert (await _refused(rig, evaluation_id)).code == "no_empty_seat"
 
     # A main-venue expert declines; the host's pool has nobody left and a main seat never moves.
-    refusing = next(m for m in state.members if m.assignment.venue_id == MAIN_VENUE)
+    refusing = at_main_venue(state)
     await rig.apply(
         remote_eval_pb2.ExpertDeclined(
             evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=refusing.pseudonym
@@ -302,18 +157,13 @@ async def test_an_empty_seat_is_drawn_again_once_an_expert_is_available(rig: Rig
 
 
 async def test_a_redraw_is_refused_once_the_committee_is_unsealed_or_cancelled(rig: Rig) -> None:
-    specialty = f"RD{uuid.uuid4().hex[:8].upper()}"
-    await rig.add_experts(specialty, HOST, 4)
-    await rig.add_experts(specialty, PARTNER, 6)
-    slot = _far_slot()
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 6})
+    slot = far_slot()
     # Both scheduled first: then the host's four experts all sit in the slot, and a main-venue
     # seat (which never moves) declined in either has no substitute.
-    ended = {
-        how: await _scheduled(rig, specialty, slot, f"EV-TEST-{uuid.uuid4()}")
-        for how in ("award", "termination")
-    }
+    ended = {how: await _scheduled(rig, specialty, slot) for how in ("award", "termination")}
     for state in ended.values():
-        refusing = next(m for m in state.members if m.assignment.venue_id == MAIN_VENUE)
+        refusing = at_main_venue(state)
         await rig.apply(
             remote_eval_pb2.ExpertDeclined(
                 evaluation_id=state.request.evaluation_id,
@@ -332,34 +182,28 @@ async def test_a_redraw_is_refused_once_the_committee_is_unsealed_or_cancelled(r
             message = intake_pb2.ProjectTerminated(
                 project_id=state.request.project_id, bid_section_code="001"
             )
-        await rig.scheduler.apply_project_event(
-            Envelope(message=message, source="test", subject="test", time=datetime.now(UTC))
-        )
+        await rig.scheduler.apply_project_event(enveloped(message))
     assert (await _refused(rig, ended["award"].request.evaluation_id)).code == "committee_unsealed"
     cancelled = await _refused(rig, ended["termination"].request.evaluation_id)
     assert (cancelled.status, cancelled.code) == (409, "evaluation_cancelled")
 
 
 def _capacity(venue_id: str, owner: str, slot: Slot, seats: int) -> Envelope[Message]:
-    return Envelope(
-        message=remote_eval_pb2.VenueCapacityPublished(
+    return enveloped(
+        remote_eval_pb2.VenueCapacityPublished(
             venue_id=venue_id,
             partner_code=owner,
             slot=event_codec.slot_message(slot),
             seats=seats,
             fee_fen=20_000,
         ),
-        source="test",
         subject=venue_id,
-        time=datetime.now(UTC),
     )
 
 
 async def test_seats_cut_below_bookings_move_the_evaluation_booked_last(rig: Rig) -> None:
-    specialty = f"WD{uuid.uuid4().hex[:8].upper()}"
-    await rig.add_experts(specialty, HOST, 4)
-    await rig.add_experts(specialty, PARTNER, 6)
-    slot = _far_slot()
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 6})
+    slot = far_slot()
     # Requested one after the other: evaluation ids are time-ordered, the later sorts after.
     shared = uuid.uuid4().hex
     first = await _scheduled(rig, specialty, slot, f"EV-TEST-{shared}-1")
@@ -404,16 +248,14 @@ async def test_seats_cut_below_bookings_move_the_evaluation_booked_last(rig: Rig
     # The partner's answer to the withdrawn request is refused; the same event again does nothing.
     with pytest.raises(EventRejected, match="withdrawn by its owner"):
         await rig.scheduler.record_partner_answer(
-            Envelope(
-                message=remote_eval_pb2.PartnerVenueDecision(
+            enveloped(
+                remote_eval_pb2.PartnerVenueDecision(
                     evaluation_id=evaluation_id,
                     partner_code=PARTNER,
                     venue_id=PARTNER_VENUE,
                     decision=remote_eval_pb2.VENUE_DECISION_ACCEPTED,
                 ),
-                source="test",
                 subject=evaluation_id,
-                time=datetime.now(UTC),
             ),
             PARTNER,
         )

@@ -10,39 +10,23 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
 from prt.v1 import remote_eval_pb2
-from redis.asyncio import Redis
 
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import (
-    EVALUATION_STATES,
-    EVALUATIONS,
-    EXPERT_REGISTRY,
-    VENUE_CAPACITY,
-    TopicSpec,
-    dead_letter_topic,
-)
-from services.platform_core.kafka.clients import create_producer
+from services.platform_core.events.topics import VENUE_CAPACITY, TopicSpec, dead_letter_topic
 from services.platform_core.kafka.dead_letter_review import redrive
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher, SourceRecord
-from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
-from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import Expert, ExpertKind, HalfDay, Slot
 from services.remote_eval.rebuild import rebuild
-from services.remote_eval.scheduler import Scheduler
-from services.remote_eval.sealed_registry import ExpertIdentity, ExpertRegistry, IdentitySeal
-from services.remote_eval.store import RemoteEvalStore
-from services.remote_eval.stream_worker import partner_topics
+from services.remote_eval.sealed_registry import ExpertIdentity
+from tests.integration.remote_eval.scheduler_rig import Rig, enveloped
 from tests.integration.remote_eval.world import credit_code
 
 pytestmark = pytest.mark.integration
@@ -50,50 +34,24 @@ pytestmark = pytest.mark.integration
 VENUE, OWNER = "ZB-370300-1", "370300"
 
 
-@dataclass
-class Rig:
-    scheduler: Scheduler
-    store: RemoteEvalStore
-    registry: ExpertRegistry
-    producer: AIOKafkaProducer
-    settings: PlatformSettings
-
-    async def logged(self, topic: TopicSpec, envelope: Envelope[Message]) -> SourceRecord:
-        """``envelope`` written on ``topic`` (keyed by its subject), as a consumer reads it."""
-        value, headers = encode_envelope(envelope)
-        key = envelope.subject.encode()
-        sent = await self.producer.send_and_wait(topic.name, value, key=key, headers=headers)
-        return SourceRecord(topic.name, sent.partition, sent.offset, key, value, headers)
-
-    async def redriven(self, record: SourceRecord) -> Envelope[Message]:
-        """``record`` dead-lettered, then re-driven onto its topic: what consumers read again
-        (the same ce_id and ce_time)."""
-        consumer = f"tests.redrive-order-{uuid.uuid4().hex[:8]}"
-        await ensure_topics(self.settings, [dead_letter_topic(consumer)])
-        await DeadLetterPublisher(self.producer, consumer).send(record, "refused for the test")
-        outcome = await redrive(self.settings, consumer)
-        [letter] = outcome.redriven
-        assert letter.value is not None
-        return decode_record(letter.value, list(letter.original_headers))
+async def _logged(rig: Rig, topic: TopicSpec, envelope: Envelope[Message]) -> SourceRecord:
+    """``envelope`` written on ``topic`` (keyed by its subject), as a consumer reads it."""
+    value, headers = encode_envelope(envelope)
+    key = envelope.subject.encode()
+    sent = await rig.producer.send_and_wait(topic.name, value, key=key, headers=headers)
+    return SourceRecord(topic.name, sent.partition, sent.offset, key, value, headers)
 
 
-@pytest.fixture
-async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
-    await ensure_topics(
-        settings,
-        [EVALUATIONS, EVALUATION_STATES, EXPERT_REGISTRY, VENUE_CAPACITY, *partner_topics()],
-    )
-    redis = Redis.from_url(settings.redis_url)
-    producer = create_producer(settings, client_id=f"test-order-{uuid.uuid4().hex[:6]}")
-    await producer.start()
-    registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-    store = RemoteEvalStore(redis)
-    scheduler = Scheduler(redis, store, registry, EventPublisher(producer), settings)
-    try:
-        yield Rig(scheduler, store, registry, producer, settings)
-    finally:
-        await producer.stop()
-        await redis.aclose()
+async def _redriven(rig: Rig, record: SourceRecord) -> Envelope[Message]:
+    """``record`` dead-lettered, then re-driven onto its topic: what consumers read again
+    (the same ce_id and ce_time)."""
+    consumer = f"tests.redrive-order-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(rig.settings, [dead_letter_topic(consumer)])
+    await DeadLetterPublisher(rig.producer, consumer).send(record, "refused for the test")
+    outcome = await redrive(rig.settings, consumer)
+    [letter] = outcome.redriven
+    assert letter.value is not None
+    return decode_record(letter.value, list(letter.original_headers))
 
 
 def _capacity(slot: Slot, seats: int, at: datetime) -> Envelope[Message]:
@@ -105,7 +63,7 @@ def _capacity(slot: Slot, seats: int, at: datetime) -> Envelope[Message]:
         seats=seats,
         fee_fen=20_000,
     )
-    return Envelope(message=message, source="test", subject=VENUE, time=at)
+    return enveloped(message, at, subject=VENUE)
 
 
 async def _seats(rig: Rig, slot: Slot) -> int:
@@ -118,13 +76,13 @@ async def test_an_older_offer_re_driven_keeps_the_newer_seats_live_and_in_the_re
     slot = Slot(date(2070, 1, 1) + timedelta(days=random.randrange(8000)), HalfDay.AM)
     published = datetime.now(UTC) - timedelta(hours=1)
     old, new = _capacity(slot, 10, published), _capacity(slot, 4, published + timedelta(minutes=5))
-    old_record = await rig.logged(VENUE_CAPACITY, old)
+    old_record = await _logged(rig, VENUE_CAPACITY, old)
     await rig.scheduler.apply_venue_event(old)
-    await rig.logged(VENUE_CAPACITY, new)
+    await _logged(rig, VENUE_CAPACITY, new)
     await rig.scheduler.apply_venue_event(new)
     assert await _seats(rig, slot) == 4
 
-    again = await rig.redriven(old_record)
+    again = await _redriven(rig, old_record)
     assert (again.id, again.time) == (old.id, old.time)
     await rig.scheduler.apply_venue_event(again)
     assert await _seats(rig, slot) == 4  # not 10 again
@@ -146,7 +104,7 @@ async def test_an_older_registration_re_driven_keeps_the_newer_one(rig: Rig) -> 
 
     def registered(version: Expert, when: datetime) -> Envelope[Message]:
         message = event_codec.expert_registered(version, sealed, when)
-        return Envelope(message=message, source="test", subject=expert.expert_id, time=when)
+        return enveloped(message, when, subject=expert.expert_id)
 
     moved = Expert(
         expert.expert_id, OWNER, ExpertKind.ECONOMIC, frozenset({specialty}), credit_code(8)

@@ -10,173 +10,39 @@ at the host 370113's main venue with partner 370300's venue as secondary."""
 from __future__ import annotations
 
 import json
-import random
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
-from redis.asyncio import Redis
 
 from services.platform_core.errors import EventRejected
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import (
-    EVALUATION_STATES,
-    EVALUATIONS,
-    EXPERT_REGISTRY,
-    VENUE_CAPACITY,
-    TopicSpec,
-)
-from services.platform_core.kafka.clients import create_producer
-from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.kafka.topic_admin import ensure_topics
-from services.platform_core.settings import PlatformSettings
+from services.platform_core.events.topics import EVALUATIONS
 from services.remote_eval import event_codec
-from services.remote_eval.domain.model import (
-    SHANGHAI,
-    EvaluationRequest,
-    Expert,
-    ExpertKind,
-    HalfDay,
-    Slot,
-    SpecialtyNeed,
-)
+from services.remote_eval.domain.model import SHANGHAI, HalfDay, Slot
 from services.remote_eval.http_api.evaluations import evaluation_public
-from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX, Scheduler
-from services.remote_eval.sealed_registry import ExpertIdentity, ExpertRegistry, IdentitySeal
-from services.remote_eval.store import DEADLINES_KEY, EvaluationState, Member, RemoteEvalStore
-from services.remote_eval.stream_worker import partner_topics
-from tests.integration.remote_eval.world import credit_code
+from services.remote_eval.scheduler import COMMITTEE_LISTS_PREFIX
+from services.remote_eval.store import DEADLINES_KEY
+from tests.integration.remote_eval.scheduler_rig import (
+    HOST,
+    MAIN_VENUE,
+    PARTNER,
+    Rig,
+    at_main_venue,
+    enveloped,
+    evaluation_request,
+    far_slot,
+)
 
 pytestmark = pytest.mark.integration
 
-HOST, MAIN_VENUE, PARTNER = "370113", "JN-370113-1", "370300"
-
-
-class RecordingPublisher(EventPublisher):
-    """The real publisher, remembering what it sent (the test applies the timeouts)."""
-
-    def __init__(self, inner: EventPublisher) -> None:
-        self._inner = inner
-        self.sent: list[tuple[str, Envelope[Message]]] = []
-
-    async def publish(self, topic: TopicSpec, envelope: Envelope[Message], key: str) -> None:
-        await self._inner.publish(topic, envelope, key)
-        self.sent.append((topic.name, envelope))
-
-    async def publish_all(self, events: Sequence[tuple[TopicSpec, Envelope[Message], str]]) -> None:
-        await self._inner.publish_all(events)
-        self.sent.extend((topic.name, envelope) for topic, envelope, _ in events)
-
-    def of(self, evaluation_id: str, kind: type[Message]) -> list[Any]:
-        """The messages of ``kind`` sent on the evaluations log for ``evaluation_id``."""
-        return [
-            envelope.message
-            for topic, envelope in self.sent
-            if topic == EVALUATIONS.name
-            and envelope.subject == evaluation_id
-            and isinstance(envelope.message, kind)
-        ]
-
-
-@dataclass
-class Rig:
-    scheduler: Scheduler
-    store: RemoteEvalStore
-    registry: ExpertRegistry
-    published: RecordingPublisher
-    redis: Redis
-
-    async def state(self, evaluation_id: str) -> EvaluationState:
-        state = await self.store.evaluation(evaluation_id)
-        assert state is not None
-        return state
-
-    async def apply(self, message: Message, *, at: datetime | None = None) -> None:
-        await self.scheduler.apply_evaluation_event(_envelope(message, at))
-
-
-@pytest.fixture
-async def rig(settings: PlatformSettings) -> AsyncIterator[Rig]:
-    # The scheduler's topics, created as the worker creates them (a fresh broker has none).
-    await ensure_topics(
-        settings,
-        [EVALUATIONS, EVALUATION_STATES, EXPERT_REGISTRY, VENUE_CAPACITY, *partner_topics()],
-    )
-    redis = Redis.from_url(settings.redis_url)
-    producer = create_producer(settings, client_id=f"test-answers-{uuid.uuid4().hex[:6]}")
-    await producer.start()
-    published = RecordingPublisher(EventPublisher(producer))
-    registry = ExpertRegistry(redis, IdentitySeal(settings.remote_eval_identity_key))
-    store = RemoteEvalStore(redis)
-    try:
-        yield Rig(
-            Scheduler(redis, store, registry, published, settings),
-            store,
-            registry,
-            published,
-            redis,
-        )
-    finally:
-        await producer.stop()
-        await redis.aclose()
-
-
-def _envelope(message: Message, at: datetime | None = None) -> Envelope[Message]:
-    return Envelope(message=message, source="test", subject="test", time=at or datetime.now(UTC))
-
-
-async def _pools(rig: Rig, main_pool: int, partner_pool: int) -> str:
-    """Experts of a fresh specialty: ``main_pool`` in the host's pool, ``partner_pool`` in the
-    partner's. Returns the specialty."""
-    specialty = f"RV{uuid.uuid4().hex[:8].upper()}"
-    base = random.randrange(10**8)
-    for pool, count in ((HOST, main_pool), (PARTNER, partner_pool)):
-        for i in range(count):
-            expert = Expert(
-                f"X-{specialty}-{pool}-{i:02d}",
-                pool,
-                ExpertKind.TECHNICAL,
-                frozenset({specialty}),
-                credit_code(base + int(pool) * 100 + i),
-            )
-            identity = ExpertIdentity(
-                f"专家{specialty}{pool}{i}", "13800000000", "11010519491231002X"
-            )
-            await rig.registry.add(expert, identity)
-    return specialty
-
 
 def _far_slot() -> Slot:
-    """A slot of its own, far from other tests' (their seats and recent draws)."""
-    return Slot(date(2060, 1, 1) + timedelta(days=random.randrange(12_000)), HalfDay.PM)
-
-
-async def _scheduled(rig: Rig, specialty: str, slot: Slot) -> EvaluationState:
-    request = EvaluationRequest(
-        evaluation_id=f"EV-TEST-{uuid.uuid4()}",
-        host_code=HOST,
-        project_id=f"P-ANS-{uuid.uuid4().hex[:8]}",
-        bid_section_code="001",
-        slot=slot,
-        committee_size=5,
-        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
-        main_venue_id=MAIN_VENUE,
-        main_venue_experts=2,
-    )
-    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
-    state = await rig.state(request.evaluation_id)
-    assert state.status == "scheduled", state.failure
-    return state
-
-
-def _at_main(state: EvaluationState) -> Member:
-    return next(m for m in state.members if m.assignment.venue_id == MAIN_VENUE)
+    """An afternoon: this module's evaluations keep out of the mornings other modules book."""
+    return far_slot(HalfDay.PM)
 
 
 async def _fire_timers(rig: Rig, evaluation_id: str, now: datetime) -> int:
@@ -196,8 +62,8 @@ async def _fire_timers(rig: Rig, evaluation_id: str, now: datetime) -> int:
 async def test_a_stale_partner_answer_opens_no_deadline_already_passed(rig: Rig) -> None:
     """The partner's decline carries its own ce_time, 30 days old: the substitute's
     confirmation deadline counts from now, so the next ticks draw nobody else."""
-    specialty = await _pools(rig, 2, 20)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 20})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
     refusing = next(m for m in state.members if m.assignment.pool_code == PARTNER)
     stale = datetime.now(UTC) - timedelta(days=30)
@@ -206,7 +72,7 @@ async def test_a_stale_partner_answer_opens_no_deadline_already_passed(rig: Rig)
     )
     rig.published.sent.clear()
     await rig.scheduler.apply_partner_answer(
-        _envelope(declined, stale), f"partner.{PARTNER}.answers.v1"
+        enveloped(declined, stale), f"partner.{PARTNER}.answers.v1"
     )
     # Applied, and recorded on the log with what it caused (Scheduler.record_partner_answer).
     [recorded] = rig.published.of(evaluation_id, remote_eval_pb2.ExpertDeclined)
@@ -225,12 +91,12 @@ async def test_a_stale_partner_answer_opens_no_deadline_already_passed(rig: Rig)
 
 
 async def test_an_unsealed_committee_awaits_no_answer_and_is_never_redrawn(rig: Rig) -> None:
-    specialty = await _pools(rig, 4, 8)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 8})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
     assert state.deadlines  # seat request and confirmations awaited
     award = intake_pb2.ContractAwarded(project_id=state.request.project_id, bid_section_code="001")
-    await rig.scheduler.apply_project_event(_envelope(award))
+    await rig.scheduler.apply_project_event(enveloped(award))
     unsealed = await rig.state(evaluation_id)
     assert unsealed.unsealed and unsealed.deadlines == []
     stored: list[Any] = await rig.redis.zrangebyscore(DEADLINES_KEY, "-inf", "+inf")
@@ -275,10 +141,10 @@ async def test_a_refusal_nobody_can_replace_empties_the_seat_and_names_no_regist
     """The host's pool has nobody left for a main-venue seat (main seats never move): the
     expert who declined leaves the committee, the seat is flagged unfilled, and the failure
     names the expert by pseudonym; a late confirmation does not bring them back."""
-    specialty = await _pools(rig, 2, 3)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 3})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
-    refusing = _at_main(state)
+    refusing = at_main_venue(state)
     await rig.apply(
         remote_eval_pb2.ExpertDeclined(
             evaluation_id=evaluation_id, partner_code=HOST, expert_pseudonym=refusing.pseudonym
@@ -310,14 +176,14 @@ async def test_a_refusal_nobody_can_replace_empties_the_seat_and_names_no_regist
 
 
 async def test_an_avoided_member_without_substitute_leaves_and_cannot_confirm(rig: Rig) -> None:
-    specialty = await _pools(rig, 2, 3)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 3})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
-    employee = _at_main(state)
+    employee = at_main_venue(state)
     bid = intake_pb2.BidSubmitted(project_id=state.request.project_id, bid_section_code="001")
     bid.bidder.unified_social_credit_code = employee.assignment.employer_code
     bid.bidder.name = "某建设有限公司"
-    await rig.scheduler.apply_project_event(_envelope(bid))
+    await rig.scheduler.apply_project_event(enveloped(bid))
     state = await rig.state(evaluation_id)
     assert employee.pseudonym not in [m.pseudonym for m in state.members]
     assert [(m.pseudonym, m.status) for m in state.former] == [(employee.pseudonym, "avoided")]
@@ -334,10 +200,10 @@ async def test_an_avoided_member_without_substitute_leaves_and_cannot_confirm(ri
 async def test_an_absence_needs_a_confirmation_and_is_listed_as_such_after_the_award(
     rig: Rig,
 ) -> None:
-    specialty = await _pools(rig, 2, 3)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 3})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
-    absent = _at_main(state)
+    absent = at_main_venue(state)
 
     def no_show() -> Message:
         return remote_eval_pb2.ExpertNoShow(
@@ -365,7 +231,7 @@ async def test_an_absence_needs_a_confirmation_and_is_listed_as_such_after_the_a
     assert state.unfilled_seats == 1
 
     award = intake_pb2.ContractAwarded(project_id=state.request.project_id, bid_section_code="001")
-    await rig.scheduler.apply_project_event(_envelope(award))
+    await rig.scheduler.apply_project_event(enveloped(award))
     stored = await rig.redis.get(COMMITTEE_LISTS_PREFIX + evaluation_id)
     assert stored is not None
     document = json.loads(stored)
@@ -377,9 +243,9 @@ async def test_an_absence_needs_a_confirmation_and_is_listed_as_such_after_the_a
 async def test_a_backfilled_termination_of_yesterday_cancels_todays_evaluation(rig: Rig) -> None:
     """Intake records today a termination that happened yesterday (occurred_at): the
     evaluation of today is cancelled (the trade ended before it), not unsealed."""
-    specialty = await _pools(rig, 4, 8)
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 8})
     today = datetime.now(SHANGHAI).date()
-    state = await _scheduled(rig, specialty, Slot(today, HalfDay.PM))
+    state = await rig.scheduled(specialty, Slot(today, HalfDay.PM))
     yesterday = datetime.now(UTC) - timedelta(days=1)
     terminated = intake_pb2.ProjectTerminated(
         project_id=state.request.project_id,
@@ -387,7 +253,7 @@ async def test_a_backfilled_termination_of_yesterday_cancels_todays_evaluation(r
         occurred_at=to_timestamp(yesterday),
         reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
     )
-    await rig.scheduler.apply_project_event(_envelope(terminated))  # recorded now
+    await rig.scheduler.apply_project_event(enveloped(terminated))  # recorded now
     after = await rig.state(state.request.evaluation_id)
     assert (after.status, after.unsealed) == ("cancelled", False)
     [cancelled] = rig.published.of(state.request.evaluation_id, remote_eval_pb2.EvaluationCancelled)
@@ -395,10 +261,10 @@ async def test_a_backfilled_termination_of_yesterday_cancels_todays_evaluation(r
 
 
 async def test_a_request_out_of_range_is_refused_and_its_batch_planned(rig: Rig) -> None:
-    specialty = await _pools(rig, 4, 8)
-    good = await _request_event(specialty, _far_slot())
-    bad = await _request_event(specialty, Slot(date.min, HalfDay.AM))
-    await rig.scheduler.plan_requests([good, bad, await _request_event(specialty, _far_slot())])
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 8})
+    good = _request_event(specialty, _far_slot())
+    bad = _request_event(specialty, Slot(date.min, HalfDay.AM))
+    await rig.scheduler.plan_requests([good, bad, _request_event(specialty, _far_slot())])
     with pytest.raises(EventRejected, match="outside 2015-01-01 to 2100-12-31"):
         await rig.scheduler.apply_evaluation_event(bad)
     await rig.scheduler.apply_evaluation_event(good)
@@ -406,24 +272,14 @@ async def test_a_request_out_of_range_is_refused_and_its_batch_planned(rig: Rig)
     assert (await rig.state(good.message.evaluation_id)).status == "scheduled"
 
 
-async def _request_event(specialty: str, slot: Slot) -> Envelope[Message]:
-    request = EvaluationRequest(
-        evaluation_id=f"EV-TEST-{uuid.uuid4()}",
-        host_code=HOST,
-        project_id=f"P-ANS-{uuid.uuid4().hex[:8]}",
-        bid_section_code="001",
-        slot=slot,
-        committee_size=5,
-        needs=(SpecialtyNeed(specialty, ExpertKind.TECHNICAL, 5),),
-        main_venue_id=MAIN_VENUE,
-        main_venue_experts=2,
-    )
-    return _envelope(event_codec.evaluation_requested(request, datetime.now(UTC)))
+def _request_event(specialty: str, slot: Slot) -> Envelope[Message]:
+    request = evaluation_request(specialty, slot)
+    return enveloped(event_codec.evaluation_requested(request, datetime.now(UTC)))
 
 
 async def test_the_main_venue_cannot_be_declined(rig: Rig) -> None:
-    specialty = await _pools(rig, 2, 6)
-    state = await _scheduled(rig, specialty, _far_slot())
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 6})
+    state = await rig.scheduled(specialty, _far_slot())
     evaluation_id = state.request.evaluation_id
     decision = remote_eval_pb2.PartnerVenueDecision(
         evaluation_id=evaluation_id,
@@ -434,7 +290,7 @@ async def test_the_main_venue_cannot_be_declined(rig: Rig) -> None:
     )
     rig.published.sent.clear()
     with pytest.raises(EventRejected, match="main venue"):
-        await rig.scheduler.apply_partner_answer(_envelope(decision), f"partner.{HOST}.answers.v1")
+        await rig.scheduler.apply_partner_answer(enveloped(decision), f"partner.{HOST}.answers.v1")
     assert rig.published.sent == []  # refused before the log: nothing recorded
     after = await rig.state(evaluation_id)
     assert after.allocations == state.allocations and after.draws == state.draws

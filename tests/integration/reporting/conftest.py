@@ -3,19 +3,24 @@
 A test session gets a fresh Redis key prefix and a fresh consumer group, so its worker rebuilds
 every figure by replaying the whole log from the beginning, beside (not on top of) any other
 read model on the same stack; the recompute must then agree with it exactly. The kill test
-takes a namespace of its own. The worker reads with the consumer PRT_TEST_REPORTING_CONSUMER
+takes a namespace of its own; a module that fills a read model with exactly the facts it needs
+takes one of its own, with an API on it (``namespace_of_this_module``, ``api_of_this_module``).
+The worker reads with the consumer PRT_TEST_REPORTING_CONSUMER
 names (``batch``, the default, or ``faust``); the kill and poison tests run both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -24,9 +29,10 @@ from services.platform_core.events.envelope import encode_envelope
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
+from services.reporting.domain.facts import Fact
 from services.reporting.read_model import MetricsReadModel
 from services.reporting.recompute import recompute_from_log
-from tests.conftest import WORKER_READY, IssueKey
+from tests.conftest import WORKER_READY, IssueKey, _running
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, api_process, worker_process
 from tests.unit.reporting.event_mix import events_with_deadlines_set
@@ -135,24 +141,70 @@ def own_worker(
         process.stop()
 
 
+def _api_on(namespace: Namespace, env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    """Reporting's API on ``namespace``'s read model (``env``: the stack's with the namespace's
+    settings), running until the fixture ends."""
+    yield from _running(
+        api_process(
+            f"reporting-api-{namespace.consumer_group}",
+            "services.reporting.http_api:app",
+            env,
+            log_dir,
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def own_api(
     namespace: Namespace, stack_env: dict[str, str], log_dir: Path
 ) -> Iterator[ServiceProcess]:
-    process = api_process(
-        f"reporting-api-{namespace.consumer_group}",
-        "services.reporting.http_api:app",
+    yield from _api_on(
+        namespace,
         # Open dashboard streams check their key every second (not every minute), so a test
         # sees a revocation end one.
         {**namespace.env(stack_env), "PRT_REPORTING_DASHBOARD_KEY_RECHECK_S": "1"},
         log_dir,
     )
-    process.start()
+
+
+@pytest.fixture(scope="module")
+def namespace_of_this_module() -> Namespace:
+    """A read model of the test module's own (a fresh key prefix), so what is on it is exactly
+    what the module puts there."""
+    return fresh_namespace()
+
+
+@pytest.fixture(scope="module")
+def api_of_this_module(
+    namespace_of_this_module: Namespace, stack_env: dict[str, str], log_dir: Path
+) -> Iterator[ServiceProcess]:
+    """Reporting's API on the module's own read model, beside the session's."""
+    yield from _api_on(namespace_of_this_module, namespace_of_this_module.env(stack_env), log_dir)
+
+
+async def apply_to_read_model(
+    settings: PlatformSettings, namespace: Namespace, facts: Sequence[Fact]
+) -> None:
+    """``facts`` applied to ``namespace``'s read model, as its worker would apply them."""
+    redis = Redis.from_url(settings.redis_url)
     try:
-        process.wait_healthy()
-        yield process
+        await MetricsReadModel(redis, namespace.prefix).apply_facts(facts)
     finally:
-        process.stop()
+        await redis.aclose()
+
+
+async def first_dashboard_snapshot(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
+    """The snapshot the dashboard's event stream sends ``key`` first."""
+    async with client.stream("GET", "/v1/dashboard/stream", headers={"X-API-Key": key}) as stream:
+        assert stream.status_code == 200
+        event = ""
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "snapshot":
+                data: dict[str, Any] = json.loads(line.removeprefix("data: "))
+                return data
+    raise AssertionError("the stream ended before a snapshot")
 
 
 @pytest.fixture

@@ -7,23 +7,21 @@ filled with the pushes the test needs, so what each key is sent is known exactly
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.settings import PlatformSettings
 from services.reporting.dashboard import BOARD_LIMIT
-from services.reporting.read_model import MetricsReadModel
 from tests.conftest import IssueKey
-from tests.integration.reporting.conftest import fresh_namespace
-from tests.support.processes import ServiceProcess, api_process
+from tests.integration.reporting.conftest import (
+    Namespace,
+    apply_to_read_model,
+    first_dashboard_snapshot,
+)
+from tests.support.processes import ServiceProcess
 from tests.unit.reporting.factories import routed
 
 pytestmark = pytest.mark.integration
@@ -34,63 +32,21 @@ MANY, FEW, NONE = f"ZJJ-{RUN}", f"JTJ-{RUN}", f"CZJ-{RUN}"
 OPEN = {MANY: BOARD_LIMIT + 5, FEW: 3}
 
 
-@pytest.fixture(scope="module")
-def namespace_of_this_test() -> Any:
-    return fresh_namespace()
-
-
-@pytest.fixture(scope="module")
-def board_api(
-    namespace_of_this_test: Any, stack_env: dict[str, str], log_dir: Path
-) -> Iterator[ServiceProcess]:
-    process = api_process(
-        f"reporting-api-board-{RUN}",
-        "services.reporting.http_api:app",
-        namespace_of_this_test.env(stack_env),
-        log_dir,
-    )
-    process.start()
-    try:
-        process.wait_healthy()
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture
-async def pushes_open(
-    settings: PlatformSettings, namespace_of_this_test: Any
-) -> AsyncIterator[None]:
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        model = MetricsReadModel(redis, namespace_of_this_test.prefix)
-        await model.apply_facts(
-            [
-                routed(f"push-{department}-{n}", "2023-03-01 09:00", department=department)
-                for department, count in OPEN.items()
-                for n in range(count)
-            ]
-        )
-        yield
-    finally:
-        await redis.aclose()
-
-
-async def _first_snapshot(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
-    async with client.stream("GET", "/v1/dashboard/stream", headers={"X-API-Key": key}) as stream:
-        assert stream.status_code == 200
-        event = ""
-        async for line in stream.aiter_lines():
-            if line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event == "snapshot":
-                data: dict[str, Any] = json.loads(line.removeprefix("data: "))
-                return data
-    raise AssertionError("the stream ended before a snapshot")
+async def pushes_open(settings: PlatformSettings, namespace_of_this_module: Namespace) -> None:
+    await apply_to_read_model(
+        settings,
+        namespace_of_this_module,
+        [
+            routed(f"push-{department}-{n}", "2023-03-01 09:00", department=department)
+            for department, count in OPEN.items()
+            for n in range(count)
+        ],
+    )
 
 
 async def test_each_key_is_sent_only_the_pushes_it_may_see(
-    pushes_open: None, board_api: ServiceProcess, issue_key: IssueKey
+    pushes_open: None, api_of_this_module: ServiceProcess, issue_key: IssueKey
 ) -> None:
     operator = await issue_key(PrincipalKind.OPERATOR, f"op-board-{RUN}", "联席办值班员")
     many = await issue_key(PrincipalKind.DEPARTMENT, MANY, "市住房城乡建设局", frozenset())
@@ -102,11 +58,11 @@ async def test_each_key_is_sent_only_the_pushes_it_may_see(
         few.key: (FEW, OPEN[FEW], OPEN[FEW]),
         none.key: (NONE, 0, 0),
     }
-    async with httpx.AsyncClient(base_url=board_api.base_url, timeout=20) as client:
+    async with httpx.AsyncClient(base_url=api_of_this_module.base_url, timeout=20) as client:
         for key, (department, open_pushes, rows) in expected.items():
             answer = await client.get("/v1/dashboard/snapshot", headers={"X-API-Key": key})
             assert answer.status_code == 200, answer.text
-            for data in (answer.json(), await _first_snapshot(client, key)):
+            for data in (answer.json(), await first_dashboard_snapshot(client, key)):
                 assert data["open_pushes"] == open_pushes
                 assert len(data["push_board"]) == rows
                 departments = {entry["department"] for entry in data["push_board"]}
