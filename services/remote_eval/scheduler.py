@@ -162,6 +162,9 @@ def policy_from(settings: PlatformSettings) -> SchedulingPolicy:
 
 # Held for one decision (milliseconds; a batch plan, seconds); a worker killed while holding it
 # delays the next decision by at most this long.
+# The consumer whose dead-letter topic the scheduler's refusals go to, in the worker and in the
+# API (which decides partners' answers too).
+SCHEDULER_CONSUMER = "remote_eval.scheduler"
 DECISION_LEASE_KEY = "prt:remote_eval:decision-lease"
 DECISION_LEASE_MS = 10_000
 
@@ -642,9 +645,12 @@ class Scheduler:
         envelope: Envelope[Any],
         *,
         seed_cause: str | None = None,
+        cancel_if_stuck: bool = False,
     ) -> None:
         """``seed_cause``: what the draw's seed is derived from, and the draw is recorded
-        under, when one event re-plans several evaluations (default: the event's id)."""
+        under, when one event re-plans several evaluations (default: the event's id).
+        ``cancel_if_stuck``: seats withdrawn (not declined) that no other venue can take — the
+        evaluation is cancelled (:meth:`_cancel_stuck`) instead of left booked there."""
         cause = seed_cause or envelope.id
         context = await self._context(state.request.slot, excluding=state.request.evaluation_id)
         outcome = replan_after_decline(
@@ -656,10 +662,32 @@ class Scheduler:
             involved_expert_ids=state.involved_expert_ids,
         )
         now = envelope.time
+        if isinstance(outcome, Infeasible) and cancel_if_stuck:
+            await self._cancel_stuck(state, outcome, now)
+            return
         if isinstance(outcome, Infeasible):
             await self._fail(state, previous, outcome, now)
             return
         await self._apply_replan(state, previous, outcome, cause, now)
+
+    async def _cancel_stuck(
+        self, state: EvaluationState, failure: Infeasible, now: datetime
+    ) -> None:
+        """A venue withdrew seats that cannot be placed elsewhere (its main venue, or a partner
+        venue no other can replace). Unlike a decline — which the partner may still take back
+        while the seats wait there — the seats are gone: left booked, they would keep the venue
+        overbooked and the evaluation drawing experts for a sitting that cannot happen. So it
+        is cancelled: the failure says why, seats and experts are released, partners are told
+        (EvaluationCancelled), and the host requests the evaluation anew."""
+        evaluation_id = state.request.evaluation_id
+        await self._emit(
+            EVALUATIONS,
+            event_codec.scheduling_failed(evaluation_id, now, failure),
+            evaluation_id,
+            now,
+        )
+        state.failure = _failure_json(failure)
+        await self._cancel(state, f"评标场地席位撤回: {failure.detail}", now)
 
     async def _apply_replan(
         self,
@@ -1210,11 +1238,11 @@ class Scheduler:
                 f"the seats of main venue {offer.venue_id} in {offer.slot.describe()} were "
                 f"withdrawn: its owner {owner} now offers {offer.seats}, fewer than booked, and "
                 f"this evaluation's {booking.seats} were booked last; the main venue cannot be "
-                "moved — offer its seats again, or request the evaluation anew",
+                "moved, so the evaluation is cancelled — request it anew",
             )
-            await self._fail(state, previous, failure, now)
+            await self._cancel_stuck(state, failure, now)
             return
-        await self._replan(state, previous, envelope, seed_cause=cause)
+        await self._replan(state, previous, envelope, seed_cause=cause, cancel_if_stuck=True)
 
     # -- expert pools ----------------------------------------------------------------------------
     async def apply_expert_event(self, envelope: Envelope[Message]) -> None:

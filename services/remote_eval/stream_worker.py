@@ -47,11 +47,11 @@ from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.retrying import TRANSIENT_INFRASTRUCTURE_ERRORS, run_timer_round
 from services.platform_core.settings import get_settings
 from services.remote_eval.reference import partners
-from services.remote_eval.scheduler import Scheduler
+from services.remote_eval.scheduler import SCHEDULER_CONSUMER, Scheduler
 from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import RemoteEvalStore
 
-CONSUMER = "remote_eval.scheduler"
+CONSUMER = SCHEDULER_CONSUMER
 log = logging.getLogger(__name__)
 
 settings = get_settings()

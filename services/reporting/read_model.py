@@ -226,7 +226,9 @@ class EvidencePage:
     """A page of the events behind a figure, in event-id order, and how many there are in all.
 
     ``added`` counts the events (of every page) that added to the figure's counters,
-    ``subtracted`` those that took from them; for a count, added − subtracted is the figure.
+    ``subtracted`` those that took from them; for a count, added − subtracted is the figure
+    where each event moved it by one (most do; an evaluation's cancellation takes back each of
+    its shared experts at once).
     An event that did both (in two of the figure's cells) is counted in each, and listed once in
     ``event_ids`` (``total`` counts it once)."""
 

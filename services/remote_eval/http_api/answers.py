@@ -13,6 +13,7 @@ counted by reporting.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from fastapi import APIRouter
 from google.protobuf.message import Message
@@ -26,6 +27,7 @@ from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import StoredResponse
+from services.platform_core.redis_lease import LeaseLost
 from services.remote_eval.http_api.dependencies import (
     Context,
     IdempotencyKey,
@@ -44,6 +46,32 @@ from services.remote_eval.scheduler import Scheduler
 from services.remote_eval.store import EvaluationState, Member
 
 router = APIRouter(prefix="/v1/evaluations", tags=["partner answers"])
+
+
+class AnswerDecider(Protocol):
+    async def record_partner_answer(self, envelope: Envelope[Message], partner: str) -> None: ...
+
+
+async def decide(scheduler: AnswerDecider, envelope: Envelope[Message], partner_code: str) -> None:
+    """The scheduler applies the answer or refuses it, before the request is answered: 409
+    with the scheduler's reason, or 503 when its lease was lost meanwhile (nothing stored; the
+    same Idempotency-Key makes the retry the same answer)."""
+    try:
+        await scheduler.record_partner_answer(envelope, partner_code)
+    except LeaseLost:
+        raise ApiError(
+            503,
+            "scheduler_busy",
+            "The scheduler was busy and the answer was not recorded; retry shortly with the "
+            "same Idempotency-Key",
+            headers={"Retry-After": "1"},
+        ) from None
+    except EventRejected as refused:
+        raise ApiError(
+            409,
+            "answer_refused",
+            f"The scheduler refused the answer: {refused}. It is not recorded.",
+        ) from refused
 
 
 async def _scheduled(context: RemoteEvalContext, evaluation_id: str) -> EvaluationState:
@@ -96,16 +124,14 @@ async def _record(
         # A scheduler per request: it holds the decision under way, and its lease (on Redis)
         # serialises it with the worker's decisions and the other requests'.
         scheduler = Scheduler(
-            context.redis, context.store, context.registry, context.publisher, context.settings
+            context.redis,
+            context.store,
+            context.registry,
+            context.publisher,
+            context.settings,
+            dead_letters=context.dead_letters,
         )
-        try:
-            await scheduler.record_partner_answer(envelope, partner_code)
-        except EventRejected as refused:
-            raise ApiError(
-                409,
-                "answer_refused",
-                f"The scheduler refused the answer: {refused}. It is not recorded.",
-            ) from refused
+        await decide(scheduler, envelope, partner_code)
         recorded = AnswerRecorded(
             evaluation_id=evaluation_id, event_type=message.DESCRIPTOR.full_name
         )

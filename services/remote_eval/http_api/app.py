@@ -19,6 +19,7 @@ from services.platform_core.events.topics import (
     EVALUATIONS,
     EXPERT_REGISTRY,
     VENUE_CAPACITY,
+    dead_letter_topic,
     partner_answers_topic,
     partner_seat_requests_topic,
 )
@@ -34,6 +35,7 @@ from services.platform_core.http.readiness import (
 )
 from services.platform_core.http.telemetry import telemetry_config
 from services.platform_core.kafka.clients import create_producer
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.redis_pipelining import AutoPipelinedRedis
@@ -51,6 +53,7 @@ from services.remote_eval.http_api import (
 from services.remote_eval.http_api import venues as venue_routes
 from services.remote_eval.http_api.dependencies import RemoteEvalContext
 from services.remote_eval.reference import partners
+from services.remote_eval.scheduler import SCHEDULER_CONSUMER
 from services.remote_eval.sealed_registry import ExpertRegistry, IdentitySeal
 from services.remote_eval.store import RemoteEvalStore
 
@@ -69,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         [
             EVALUATIONS,
             EVALUATION_STATES,  # a partner's answer decided here records the state it leaves
+            dead_letter_topic(SCHEDULER_CONSUMER),  # and notes an outbox record Kafka refused
             EXPERT_REGISTRY,
             VENUE_CAPACITY,
             *(partner_seat_requests_topic(c) for c in codes),
@@ -88,6 +92,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         idempotency=IdempotencyStore(redis),
         redis=redis,
         settings=settings,
+        dead_letters=DeadLetterPublisher(producer, SCHEDULER_CONSUMER),
     )
     share_api_key_store(app, redis)
     app.state.readiness = ReadinessProbe(

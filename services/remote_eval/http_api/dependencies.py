@@ -13,6 +13,7 @@ from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.http.errors import ApiError
 from services.platform_core.http.idempotency import IdempotencyKey as IdempotencyKey  # noqa: PLC0414
 from services.platform_core.http.idempotency import IdempotencyStore
+from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.sealed_registry import ExpertRegistry
@@ -27,6 +28,8 @@ class RemoteEvalContext:
     idempotency: IdempotencyStore
     redis: Redis
     settings: PlatformSettings
+    # Where a Scheduler run here notes an outbox record Kafka refused (as the worker's does).
+    dead_letters: DeadLetterPublisher | None = None
 
 
 def _context(request: Request) -> RemoteEvalContext:

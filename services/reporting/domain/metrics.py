@@ -143,7 +143,8 @@ class Contribution:
     # Evidence cells (metric + every dimension + month) the event belongs to: the cell itself
     # where the event added to the metric's counters, its subtracted cell (see
     # :func:`subtracted_cell`) where it took from them, so the events behind a figure that
-    # went down reconcile with it (added − subtracted = the count).
+    # went down reconcile with it (added − subtracted = the count, where each event moved it
+    # by one: a set of event ids keeps no weight).
     evidence: tuple[CounterKey, ...] = ()
     # The aggregate state after the event; None leaves it as it was.
     new_state: State | None = None

@@ -64,7 +64,8 @@ class EvidencePublic(BaseModel):
     dimensions: dict[str, str]
     total: int = Field(
         description="how many events are listed, over all pages (each once): the events that "
-        "added and those that subtracted; the figure itself is added − subtracted"
+        "added and those that subtracted (a count is added − subtracted where each event moved "
+        "it by one, as most do)"
     )
     added: int = Field(description="how many events added to the figure (over all pages)")
     subtracted: int = Field(

@@ -265,7 +265,8 @@ async def test_seats_cut_below_bookings_move_the_evaluation_booked_last(rig: Rig
     assert (await rig.state(evaluation_id)).to_json() == moved.to_json()
 
     # The host cuts its own main venue below the two evaluations' four seats: the one booked
-    # last cannot move, and fails saying so.
+    # last cannot move, so it is cancelled, saying why — its seats released (the venue is no
+    # longer overbooked) and the partners told; no expert is drawn for it any more.
     await rig.scheduler.apply_venue_event(_capacity(MAIN_VENUE, HOST, slot, 3))
     failed = await rig.state(evaluation_id)
     assert failed.failure is not None and failed.failure["constraint"] == "SEATS"
@@ -277,3 +278,8 @@ async def test_seats_cut_below_bookings_move_the_evaluation_booked_last(rig: Rig
     assert main_withdrawn.role == remote_eval_pb2.VENUE_ROLE_MAIN
     [scheduling_failed] = rig.published.of(evaluation_id, remote_eval_pb2.SchedulingFailed)
     assert "withdrawn" in scheduling_failed.detail
+    assert failed.status == "cancelled" and failed.deadlines == []
+    cancelled = rig.published.of(evaluation_id, remote_eval_pb2.EvaluationCancelled)
+    assert cancelled and all("席位撤回" in c.reason for c in cancelled)
+    booked = await rig.store.bookings(slot)
+    assert evaluation_id not in booked.get(MAIN_VENUE, {})
