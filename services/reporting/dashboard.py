@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
@@ -60,10 +61,12 @@ def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@lru_cache(maxsize=1)
 def city_departments_of_branches() -> dict[str, str]:
     """Each district branch's city department, from departments.json's district_branches (the
-    ``parent`` abnormal push's RoutingTable.parent_of reads). Read afresh for each snapshot, as
-    abnormal push reads its routing table for each report: an edit to the data shows at once."""
+    ``parent`` abnormal push's RoutingTable.parent_of reads). Read once per process, like the
+    rest of the reference data (department_names): reference data changes with a deploy, and
+    the dashboard's snapshot is asked for often."""
     return {branch.code: branch.parent for branch in district_branches()}
 
 

@@ -837,33 +837,32 @@ def draw_substitute(
     owners_venues = frozenset(
         v.venue_id for v in market.venues.values() if v.owner_code == venue.owner_code
     )
+    # A seat that cannot be drawn where it is moves (_seat_moved): at a venue that declined, or
+    # at one whose partner may not serve the host — a seat given before the agreements were
+    # kept (an evaluation scheduled earlier): its partner's pool is not drawn from again.
+    moving: tuple[str, frozenset[str], str] | None = None
     if venue.venue_id in declined_venue_ids:
-        declined = Infeasible(
-            FailedConstraint.SUBSTITUTES_EXHAUSTED,
-            f"no substitute for {named} at venue {venue.venue_id}: its partner declined it",
+        moving = (
+            "its partner declined it",
+            declined_venue_ids,
+            f"from venue {replaced.venue_id}, which its partner declined",
         )
-        return _seat_moved(
-            request,
-            current,
-            context,
-            seed,
-            replaced,
-            involved_expert_ids,
-            declined,
-            closed_venue_ids=declined_venue_ids,
-            why=f"from venue {replaced.venue_id}, which its partner declined",
-        )
-    if (
+    elif (
         role is VenueRole.SECONDARY
         and context.partners is not None
         and not context.may_serve(venue, request.host_code)
     ):
-        # A seat given before the agreements were kept (an evaluation scheduled earlier): its
-        # partner's pool is not drawn from again; the seat moves to one that may serve.
-        unserved = Infeasible(
+        moving = (
+            no_agreement_reason(venue.owner_code, request.host_code, context.partners),
+            # The partner's other venues draw from the same pool.
+            owners_venues | declined_venue_ids,
+            f"from venue {replaced.venue_id}, whose partner has no substitute",
+        )
+    if moving is not None:
+        reason, closed_venue_ids, why = moving
+        unplaced = Infeasible(
             FailedConstraint.SUBSTITUTES_EXHAUSTED,
-            f"no substitute for {named} at venue {venue.venue_id}: "
-            + no_agreement_reason(venue.owner_code, request.host_code, context.partners),
+            f"no substitute for {named} at venue {venue.venue_id}: {reason}",
         )
         return _seat_moved(
             request,
@@ -872,10 +871,9 @@ def draw_substitute(
             seed,
             replaced,
             involved_expert_ids,
-            unserved,
-            # The partner's other venues draw from the same pool.
-            closed_venue_ids=owners_venues | declined_venue_ids,
-            why=f"from venue {replaced.venue_id}, whose partner has no substitute",
+            unplaced,
+            closed_venue_ids=closed_venue_ids,
+            why=why,
         )
     screen = _screen(request, current.slot, {venue.owner_code}, context)
     inputs = DrawInputs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -36,6 +37,7 @@ def reference_labels() -> Labels:
     )
 
 
+@lru_cache(maxsize=1)
 def partner_names() -> dict[str, str]:
     """Every partner of remote evaluation by its short name: the Yellow River cities (泰安) and
     the districts' partner regions (齐河县), from the venue directory."""
@@ -46,9 +48,11 @@ def partner_names() -> dict[str, str]:
     return centres | yellow_river_cities()
 
 
+@lru_cache(maxsize=1)
 def venue_names() -> dict[str, str]:
     """Every remote-evaluation venue's name by its id, from the venue directory — partner
-    venues included, which publish no capacity event (so no name) of their own."""
+    venues included, which publish no capacity event (so no name) of their own. Read once per
+    process, like the rest of the reference data (each dashboard snapshot asks for it)."""
     return {entry["venue_id"]: entry["name"] for entry in load_json("venues.json")["venues"]}
 
 

@@ -219,6 +219,21 @@ async def read_model(
 
 
 @pytest.fixture
+async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
+    """An empty read model of the test's own (a fresh key prefix, deleted afterwards), for a
+    test that applies facts to it directly, without a worker."""
+    redis = Redis.from_url(settings.redis_url)
+    prefix = f"prt:reporting-test-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield MetricsReadModel(redis, prefix)
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await redis.unlink(*keys)
+        await redis.aclose()
+
+
+@pytest.fixture
 async def publisher(settings: PlatformSettings) -> AsyncIterator[EventPublisher]:
     producer = create_producer(settings, client_id="reporting-tests")
     await producer.start()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,19 +40,6 @@ from tests.unit.reporting.factories import announced, registered
 pytestmark = pytest.mark.integration
 
 INT64_MAX = 2**63 - 1
-
-
-@pytest.fixture
-async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
-    redis = Redis.from_url(settings.redis_url)
-    prefix = f"prt:reporting-overflow-{uuid.uuid4().hex[:8]}:"
-    try:
-        yield MetricsReadModel(redis, prefix)
-    finally:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.unlink(*keys)
-        await redis.aclose()
 
 
 def _amount_field(department: str) -> str:

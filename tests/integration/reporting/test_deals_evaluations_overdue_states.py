@@ -6,17 +6,14 @@ overdue counted once however many of its deadlines it missed."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import abnormal_push_pb2, common_pb2, intake_pb2, remote_eval_pb2
-from redis.asyncio import Redis
 
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.metrics import CounterKey
 from services.reporting.event_codec import fact_from_envelope
 from services.reporting.read_model import MetricsReadModel
@@ -24,19 +21,6 @@ from services.reporting.read_model import MetricsReadModel
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
-    redis = Redis.from_url(settings.redis_url)
-    prefix = f"prt:reporting-fixed-states-{uuid.uuid4().hex[:8]}:"
-    try:
-        yield MetricsReadModel(redis, prefix)
-    finally:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.unlink(*keys)
-        await redis.aclose()
 
 
 async def _apply_one_by_one(model: MetricsReadModel, *messages: Message) -> None:

@@ -5,13 +5,10 @@ exact past a double's 53 bits."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from services.platform_core.events.envelope import decode_record, encode_envelope
-from services.platform_core.settings import PlatformSettings
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.ledger import Ledger
 from services.reporting.domain.metrics import OPEN_PUSHES, REGISTERED_AMOUNT_FEN, CounterKey
@@ -21,19 +18,6 @@ from tests.unit.reporting.event_mix import events_with_deadlines_set
 from tests.unit.reporting.factories import announced, registered
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def model(settings: PlatformSettings) -> AsyncIterator[MetricsReadModel]:
-    redis = Redis.from_url(settings.redis_url)
-    prefix = f"prt:reporting-batches-{uuid.uuid4().hex[:8]}:"
-    try:
-        yield MetricsReadModel(redis, prefix)
-    finally:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.unlink(*keys)
-        await redis.aclose()
 
 
 def _facts(count: int) -> list[Fact]:
