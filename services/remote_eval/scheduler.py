@@ -169,6 +169,16 @@ DECISION_LEASE_KEY = "prt:remote_eval:decision-lease"
 DECISION_LEASE_MS = 10_000
 
 
+class ExpertDirectoryCache:
+    """The last expert directory loaded, with the registry and availability versions it was
+    loaded at. Loading it reads every expert (thousands) from Redis: the worker's scheduler keeps
+    one for its life, and the API's schedulers — one per partner answer — share the process's,
+    so answers arriving in bulk do not each read the whole registry again."""
+
+    def __init__(self) -> None:
+        self.entry: tuple[tuple[int, int], ExpertDirectory] | None = None
+
+
 class Scheduler:
     def __init__(
         self,
@@ -179,9 +189,11 @@ class Scheduler:
         settings: PlatformSettings,
         *,
         dead_letters: DeadLetterPublisher | None = None,
+        directory_cache: ExpertDirectoryCache | None = None,
     ) -> None:
         """``dead_letters``: where an outbox record Kafka will not take is noted (it is kept
-        in Redis either way: :meth:`_flush`)."""
+        in Redis either way: :meth:`_flush`). ``directory_cache``: the expert directory shared
+        by the schedulers of one process (the API makes one per answer)."""
         self._redis = redis
         self._store = store
         self._registry = registry
@@ -191,7 +203,7 @@ class Scheduler:
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
         self._lease = RedisLease(redis, DECISION_LEASE_KEY, lease_ms=DECISION_LEASE_MS)
-        self._directory: tuple[int, int, ExpertDirectory] | None = None
+        self._directory = directory_cache if directory_cache is not None else ExpertDirectoryCache()
         self._topics = _all_topics()
         # The decision under way: its cause, and the events it will publish.
         self._cause = ""
@@ -206,14 +218,17 @@ class Scheduler:
     async def _experts(self) -> ExpertDirectory:
         """The registry's experts, with the dates their pool owners marked unavailable."""
         versions = (await self._registry.version(), await self._store.availability_version())
-        if self._directory is None or self._directory[:2] != versions:
-            availability = await self._store.availability()
-            experts = [
-                with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
-                for e in await self._registry.all_experts()
-            ]
-            self._directory = (*versions, ExpertDirectory(experts))
-        return self._directory[2]
+        cached = self._directory.entry
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        availability = await self._store.availability()
+        experts = [
+            with_unavailable_dates(e, availability.get(e.expert_id, frozenset()))
+            for e in await self._registry.all_experts()
+        ]
+        directory = ExpertDirectory(experts)
+        self._directory.entry = (versions, directory)
+        return directory
 
     async def _context(self, slot: Slot, excluding: str | None = None) -> SchedulingContext:
         return await self._context_for([slot], excluding)

@@ -130,6 +130,7 @@ async def _record(
             context.publisher,
             context.settings,
             dead_letters=context.dead_letters,
+            directory_cache=context.expert_directory,
         )
         await decide(scheduler, envelope, partner_code)
         recorded = AnswerRecorded(

@@ -3,7 +3,7 @@ who may act for a venue or a pool."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +16,7 @@ from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
+from services.remote_eval.scheduler import ExpertDirectoryCache
 from services.remote_eval.sealed_registry import ExpertRegistry
 from services.remote_eval.store import EvaluationState, RemoteEvalStore
 
@@ -30,6 +31,8 @@ class RemoteEvalContext:
     settings: PlatformSettings
     # Where a Scheduler run here notes an outbox record Kafka refused (as the worker's does).
     dead_letters: DeadLetterPublisher | None = None
+    # The expert directory the per-answer schedulers share (reloaded when the registry moves).
+    expert_directory: ExpertDirectoryCache = field(default_factory=ExpertDirectoryCache)
 
 
 def _context(request: Request) -> RemoteEvalContext:
