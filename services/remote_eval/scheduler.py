@@ -368,6 +368,19 @@ class Scheduler:
                         await self._publisher.publish(*event)
                     except RECORD_REFUSED_ERRORS as exc:
                         refused.append((record, f"Kafka refused it: {exc!r}"))
+            except Exception as exc:
+                # Kept, and tried again before every later decision, which fails meanwhile (its
+                # events must not overtake these on the log). Not set aside: aiokafka reports a
+                # topic it has no metadata for yet the same way during a broker outage
+                # (UnknownTopicOrPartitionError) as when the topic is missing, so only the
+                # operator can tell. Name what waits, so they can.
+                log.error(
+                    "outbox %s not published (%r) to %s; every decision waits for it",
+                    name,
+                    exc,
+                    ", ".join(sorted({event[0].name for _, event in sendable})),
+                )
+                raise
             if not refused:
                 await self._store.clear_outbox(name)
                 continue

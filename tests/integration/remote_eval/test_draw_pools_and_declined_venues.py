@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
@@ -39,6 +41,7 @@ from tests.integration.remote_eval.scheduler_rig import (
     PARTNER,
     PARTNER_VENUE,
     Rig,
+    evaluation_request,
     far_slot,
 )
 from tests.integration.remote_eval.topic_reading import read_topic, read_topic_headers
@@ -239,3 +242,38 @@ async def test_after_a_failed_replan_nobody_is_seated_at_the_declined_venue(rig:
     accepted = await rig.state(other.request.evaluation_id)
     assert accepted.venue_decisions[PARTNER_VENUE] == "ACCEPTED"
     assert accepted.failure is None
+
+
+async def test_an_outbox_the_broker_has_not_taken_waits_and_is_named(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker does not acknowledge a decision's events (here: a timeout on every send): the
+    decision fails, its outbox stays in Redis, and the log names the outbox and its topics —
+    every later decision waits for it, so the operator must see what it is. Once the broker
+    takes it, the next decision publishes it first."""
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 10})
+    inner = rig.published._inner
+
+    async def broker_away(*_: object) -> None:
+        raise KafkaTimeoutError()
+
+    monkeypatch.setattr(inner, "publish_all", broker_away)
+    request = evaluation_request(specialty, far_slot())
+    with (
+        caplog.at_level(logging.ERROR, logger="services.remote_eval.scheduler"),
+        pytest.raises(KafkaTimeoutError),
+    ):
+        await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
+    [stuck] = [n for n in await rig.store.pending_outboxes() if request.evaluation_id in n]
+    assert any(
+        stuck in r.getMessage() and EVALUATION_STATES.name in r.getMessage() for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
+
+    monkeypatch.undo()
+    await _scheduled(rig, specialty)  # the next decision flushes the stuck outbox first
+    assert stuck not in await rig.store.pending_outboxes()
+    assert (await rig.state(request.evaluation_id)).status == "scheduled"
+    assert any(
+        topic == EVALUATION_STATES.name and envelope.subject == request.evaluation_id
+        for topic, envelope in rig.published.sent
+    )
