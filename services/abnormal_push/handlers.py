@@ -40,6 +40,7 @@ from services.abnormal_push.domain.pushes import (
     PushTransferred,
     next_escalation_level,
     overdue_now,
+    real_deadlines,
 )
 from services.abnormal_push.domain.routing import (
     PushRole,
@@ -256,15 +257,7 @@ class DeadlineWatch:
         whose own working days the calendar covers. The due index holds none of this push's
         deadlines (its one flag says estimated), so it is judged here, at every tick, from the
         estimated-deadlines set; once marked overdue a deadline is not judged again."""
-        dues = self._deadlines.counted_due_times(push.severity, push.routed_at)
-        real = {
-            deadline: due
-            for deadline, due, is_estimate in (
-                (Deadline.SIGN_FOR, dues.sign_for_due, dues.sign_for_estimated),
-                (Deadline.FEEDBACK, dues.feedback_due, dues.feedback_estimated),
-            )
-            if not is_estimate
-        }
+        real = real_deadlines(self._deadlines.counted_due_times(push.severity, push.routed_at))
         emitted: list[tuple[str, str]] = []
         for passed, due_at in overdue_now(push, now, real):
             if await self._settling(push.push_id, due_at):

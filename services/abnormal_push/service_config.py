@@ -4,7 +4,7 @@ few process settings (environment, prefix ``PRT_ABNORMAL_PUSH_``)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -91,3 +91,10 @@ def load_routing_table() -> RoutingTable:
 def load_deadline_policy(path: Path | None = None) -> DeadlinePolicy:
     file = path or get_push_settings().deadlines_file
     return DeadlinePolicy.from_data(json.loads(file.read_text(encoding="utf-8")))
+
+
+@cache
+def deadline_policy() -> DeadlinePolicy:
+    """The deadline policy, read once per process as the worker reads it at start (the API
+    tells which deadlines of a push are estimates by counting them again)."""
+    return load_deadline_policy()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from services.abnormal_push.domain.deadlines import PushDues
 from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.reports import Evidence, Severity
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
@@ -246,6 +247,34 @@ class Push:
             if not self.met_in_time(deadline):
                 pending.append((deadline, due))
         return pending
+
+
+def real_deadlines(counted: PushDues) -> dict[Deadline, datetime]:
+    """Of a push's deadlines counted now on the calendar, those it covers (not estimates)."""
+    return {
+        deadline: due
+        for deadline, due, is_estimate in (
+            (Deadline.SIGN_FOR, counted.sign_for_due, counted.sign_for_estimated),
+            (Deadline.FEEDBACK, counted.feedback_due, counted.feedback_estimated),
+        )
+        if not is_estimate
+    }
+
+
+def estimated_deadlines(push: Push, counted: PushDues) -> list[Deadline]:
+    """Which of the deadlines ``push`` states are estimates, ``counted`` being its deadlines
+    counted now for its severity from its routing. A push routed with estimates carries one
+    flag for both (``deadlines_estimated``); a deadline it states that the calendar now gives
+    to the minute is real, and judged (see :meth:`Push.pending_deadlines`): the department
+    must not take it for a guess."""
+    if not push.deadlines_estimated:
+        return []
+    real = real_deadlines(counted)
+    return [
+        deadline
+        for deadline in Deadline
+        if (due := push.due(deadline)) is not None and real.get(deadline) != due
+    ]
 
 
 def overdue_now(

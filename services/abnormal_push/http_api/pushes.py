@@ -36,6 +36,7 @@ from services.abnormal_push.domain.pushes import (
     check_sign_for,
     check_step_time,
     check_transfer,
+    estimated_deadlines,
     was_escalated_to,
 )
 from services.abnormal_push.domain.reports import Evidence, evidence_problems
@@ -69,6 +70,7 @@ from services.abnormal_push.read_model import (
     report_to_json,
     status_facet,
 )
+from services.abnormal_push.service_config import deadline_policy
 from services.platform_core.auth.principals import Principal
 from services.platform_core.events.ids import new_event_id
 from services.platform_core.http.business_time import business_time
@@ -200,7 +202,18 @@ Steps = Annotated[AcceptedSteps, Depends(_accepted_steps)]
 async def _public(read_model: PushReadModel, push: Push, with_report: bool) -> PushPublic:
     data = push_to_json(push)
     report = await read_model.report(push.report_id) if with_report else None
-    return PushPublic(**data, report=None if report is None else report_to_json(report))
+    estimated = (
+        estimated_deadlines(
+            push, deadline_policy().counted_due_times(push.severity, push.routed_at)
+        )
+        if push.deadlines_estimated
+        else []
+    )
+    return PushPublic(
+        **data,
+        estimated_deadlines=estimated,
+        report=None if report is None else report_to_json(report),
+    )
 
 
 def _list_index(

@@ -9,7 +9,7 @@ from typing import Any
 from prt.v1 import common_pb2
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
-from services.abnormal_push.domain.pushes import HandlingResult, PushStatus
+from services.abnormal_push.domain.pushes import Deadline, HandlingResult, PushStatus
 from services.abnormal_push.domain.reports import BehaviourType, Severity, SubjectKind
 from services.abnormal_push.domain.routing import PushRole, RoutingReason
 from services.platform_core.events.proto_values import enum_member
@@ -183,7 +183,15 @@ class PushPublic(BaseModel):
         description="True while the two deadlines are estimates (Monday to Friday counted): "
         "the State Council's holiday arrangement for their year is not in the calendar yet. "
         "An estimate is never judged overdue; the real deadlines replace it (a step "
-        "DEADLINES_SET) once the calendar covers the year.",
+        "DEADLINES_SET) once the calendar covers the year. Which of the two: "
+        "estimated_deadlines.",
+    )
+    estimated_deadlines: list[Deadline] = Field(
+        default_factory=list,
+        description="The deadlines that are estimates now. A push routed in December may have "
+        "a real sign-for deadline this year (judged overdue like any other) and an estimated "
+        "feedback deadline next year: only the latter is listed.",
+        examples=[["FEEDBACK"]],
     )
     overdue: list[str]
     escalation_levels: list[int]

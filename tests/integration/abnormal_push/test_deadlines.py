@@ -193,6 +193,8 @@ async def test_a_real_sign_for_deadline_is_judged_while_the_feedback_one_is_an_e
         (push,) = await eventually(zjj_push, lambda found: len(found) == 1)
         push_id = push["push_id"]
         assert push["deadlines_estimated"] is True
+        # The clerk is told which: the sign-for deadline is real, and will be judged.
+        assert push["estimated_deadlines"] == ["FEEDBACK"]
         assert datetime.fromisoformat(push["sign_for_due"]) == sign_for_due
         estimated_feedback_due = datetime.fromisoformat(push["feedback_due"])
         assert estimated_feedback_due == datetime(2027, 1, 1, 16, 0, tzinfo=UTC)
@@ -224,6 +226,7 @@ async def test_a_real_sign_for_deadline_is_judged_while_the_feedback_one_is_an_e
     assert body["deadlines_estimated"] is True  # the feedback deadline is still an estimate
     assert datetime.fromisoformat(body["feedback_due"]) == estimated_feedback_due
     real = counted.json()
+    assert real["estimated_deadlines"] == []
     assert datetime.fromisoformat(real["sign_for_due"]) == sign_for_due
     # The stand-in 2027 has New Year's Day off: the 15th day is Monday 01-04.
     assert datetime.fromisoformat(real["feedback_due"]) == datetime(2027, 1, 4, 16, 0, tzinfo=UTC)

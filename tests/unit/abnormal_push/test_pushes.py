@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.abnormal_push.domain.deadlines import PushDues
 from services.abnormal_push.domain.errors import PushActionRefused
 from services.abnormal_push.domain.pushes import (
     Deadline,
@@ -22,6 +23,7 @@ from services.abnormal_push.domain.pushes import (
     PushTransferred,
     apply_push_event,
     check_transfer,
+    estimated_deadlines,
     next_escalation_level,
     overdue_now,
     was_escalated_to,
@@ -337,3 +339,23 @@ def test_the_real_deadline_of_a_push_routed_with_estimates_is_judged_on_its_own(
     assert overdue_now(push, long_after, {Deadline.SIGN_FOR: other}) == []
     # Signed for in time: nothing to judge.
     assert overdue_now(sign(push), long_after, {Deadline.SIGN_FOR: sign_for_due}) == []
+
+
+def test_the_deadlines_a_push_states_as_estimates_are_told_apart() -> None:
+    # Routed with one flag for both deadlines: a deadline whose count on the published
+    # calendar gives the time the push states is real; one that differs (or that the calendar
+    # cannot count) is an estimate. A push routed with real deadlines has no estimates.
+    push = replace(routed(), deadlines_estimated=True)
+    sign_for_due, feedback_due = push.sign_for_due, push.feedback_due
+    assert sign_for_due is not None and feedback_due is not None
+    feedback_real = PushDues(sign_for_due, feedback_due, feedback_estimated=False)
+    later = feedback_due + timedelta(days=3)
+    only_sign_for = PushDues(sign_for_due, later, feedback_estimated=True)
+    assert estimated_deadlines(push, only_sign_for) == [Deadline.FEEDBACK]
+    moved = PushDues(sign_for_due + timedelta(days=1), later)
+    assert estimated_deadlines(push, moved) == [Deadline.SIGN_FOR, Deadline.FEEDBACK]
+    assert estimated_deadlines(push, feedback_real) == []
+    assert estimated_deadlines(routed(), only_sign_for) == []
+    assert (
+        estimated_deadlines(replace(routed(PushRole.COPY), deadlines_estimated=True), moved) == []
+    )
