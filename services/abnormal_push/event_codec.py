@@ -217,6 +217,10 @@ def push_event_to_message(event: PushEvent) -> Message:  # noqa: PLR0911 - one p
                 transferred_from_push_id=event.transferred_from_push_id,
                 severity=_number(pb.Severity, event.severity.value),
                 deadlines_estimated=event.deadlines_estimated,
+                estimated_deadlines=[
+                    _number(pb.PushDeadline, deadline.value)
+                    for deadline in event.estimated_deadlines
+                ],
             )
             if event.sign_for_due is not None:
                 routed.sign_for_due.CopyFrom(to_timestamp(event.sign_for_due))
@@ -296,6 +300,9 @@ def _push_event(event_id: str, message: Message) -> PushEvent:  # noqa: PLR0911 
             feedback_due=_optional_time(message.feedback_due, message.HasField("feedback_due")),
             transferred_from_push_id=message.transferred_from_push_id,
             deadlines_estimated=message.deadlines_estimated,
+            estimated_deadlines=tuple(
+                Deadline(_member(pb.PushDeadline, number)) for number in message.estimated_deadlines
+            ),
         )
     if isinstance(message, pb.PushDeadlinesSet):
         if not (message.HasField("sign_for_due") and message.HasField("feedback_due")):

@@ -38,6 +38,7 @@ from services.abnormal_push.domain.pushes import (
     PushOverdue,
     PushRouted,
     PushTransferred,
+    estimated_in,
     next_escalation_level,
     overdue_now,
     real_deadlines,
@@ -110,6 +111,7 @@ class ReportRouter:
                 sign_for_due=dues.sign_for_due if handler else None,
                 feedback_due=dues.feedback_due if handler else None,
                 deadlines_estimated=dues.estimated and handler,
+                estimated_deadlines=estimated_in(dues) if handler else (),
             )
             await publish_push_event(self._publisher, event)
         await self._read_model.mark_routed(report.report_id)
@@ -167,6 +169,7 @@ class PushProjector:
             feedback_due=dues.feedback_due,
             transferred_from_push_id=push.push_id,
             deadlines_estimated=dues.estimated,
+            estimated_deadlines=estimated_in(dues),
         )
         await publish_push_event(self._publisher, routed)
 

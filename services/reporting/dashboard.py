@@ -61,6 +61,15 @@ def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _due_estimated(push: Mapping[str, Any], deadline: str) -> bool:
+    """Whether the push's ``deadline`` (SIGN_FOR, FEEDBACK) is an estimate. A push folded
+    before the read model kept which (no ``estimated_deadlines``) has one flag for both."""
+    if not push.get("deadlines_estimated"):
+        return False
+    named = push.get("estimated_deadlines")
+    return True if named is None else deadline in named
+
+
 @lru_cache(maxsize=1)
 def city_departments_of_branches() -> dict[str, str]:
     """Each district branch's city department, from departments.json's district_branches (the
@@ -247,7 +256,7 @@ async def _push_board_with_readers(model: MetricsReadModel, labels: Labels) -> d
             if case_filed
             else _instant(push.get("feedback_due") if signed else push.get("sign_for_due"))
         )
-        estimated = bool(push.get("deadlines_estimated"))
+        estimated = due is not None and _due_estimated(push, "FEEDBACK" if signed else "SIGN_FOR")
         board.append(
             {
                 "push_id": push_id,
@@ -260,8 +269,9 @@ async def _push_board_with_readers(model: MetricsReadModel, labels: Labels) -> d
                 "department_name": labels.department(push["department"]),
                 "status": "已立案" if case_filed else "待处理" if signed else "待签收",
                 "due": due.isoformat() if due else None,
-                # Routed before the holiday calendar covered the due's year: Monday to Friday
-                # counted, until PushDeadlinesSet states the real deadlines.
+                # This due is an estimate: routed before the holiday calendar covered its year
+                # (Monday to Friday counted), until PushDeadlinesSet states the real deadlines.
+                # The other deadline may be real all the same (a December push's sign-for).
                 "due_estimated": estimated,
                 # An estimate is never judged (abnormal push marks no push late against it).
                 "overdue": bool(push.get("overdue"))

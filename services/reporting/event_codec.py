@@ -43,6 +43,14 @@ def _enum_member(descriptor: EnumDescriptor, number: int) -> str | None:
         return None
 
 
+def _estimated_deadlines(routed: abnormal_push_pb2.PushRouted) -> frozenset[str]:
+    """The deadlines a push was routed with as estimates, as the event names them."""
+    return frozenset(
+        _enum(abnormal_push_pb2.PushDeadline.DESCRIPTOR, number)
+        for number in routed.estimated_deadlines
+    )
+
+
 def _time(stamp: Timestamp, what: str) -> datetime:
     if stamp.seconds == 0 and stamp.nanos == 0:
         raise EventRejected(f"{what} has no occurred_at")
@@ -188,6 +196,7 @@ def fact_from_envelope(envelope: Envelope[Message]) -> Fact | None:  # noqa: PLR
                 _optional_time(m, "sign_for_due"),
                 _optional_time(m, "feedback_due"),
                 deadlines_estimated=m.deadlines_estimated,
+                estimated_deadlines=_estimated_deadlines(m),
             )
         case abnormal_push_pb2.PushDeadlinesSet():
             return facts.PushDeadlinesSetFact(

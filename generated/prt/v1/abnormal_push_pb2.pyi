@@ -203,7 +203,7 @@ class AbnormalReportFiled(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., source: _Optional[_Union[ReportSource, str]] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., project_id: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., behaviour_type: _Optional[_Union[BehaviourType, str]] = ..., severity: _Optional[_Union[Severity, str]] = ..., description: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[_common_pb2.EvidenceRef, _Mapping]]] = ..., act_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detection: _Optional[_Union[Detection, _Mapping]] = ..., suspected_crime: _Optional[bool] = ..., suspected_official_misconduct: _Optional[bool] = ..., suspected_misuse_of_funds: _Optional[bool] = ..., project_category: _Optional[_Union[_common_pb2.ProjectCategory, str]] = ..., region_code: _Optional[str] = ...) -> None: ...
 
 class PushRouted(_message.Message):
-    __slots__ = ("push_id", "occurred_at", "report_id", "department", "reason", "role", "sign_for_due", "feedback_due", "transferred_from_push_id", "severity", "deadlines_estimated")
+    __slots__ = ("push_id", "occurred_at", "report_id", "department", "reason", "role", "sign_for_due", "feedback_due", "transferred_from_push_id", "severity", "deadlines_estimated", "estimated_deadlines")
     PUSH_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +215,7 @@ class PushRouted(_message.Message):
     TRANSFERRED_FROM_PUSH_ID_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     DEADLINES_ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_DEADLINES_FIELD_NUMBER: _ClassVar[int]
     push_id: str
     occurred_at: _timestamp_pb2.Timestamp
     report_id: str
@@ -226,7 +227,8 @@ class PushRouted(_message.Message):
     transferred_from_push_id: str
     severity: Severity
     deadlines_estimated: bool
-    def __init__(self, push_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_id: _Optional[str] = ..., department: _Optional[str] = ..., reason: _Optional[_Union[RoutingReason, str]] = ..., role: _Optional[_Union[PushRole, str]] = ..., sign_for_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feedback_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transferred_from_push_id: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., deadlines_estimated: _Optional[bool] = ...) -> None: ...
+    estimated_deadlines: _containers.RepeatedScalarFieldContainer[PushDeadline]
+    def __init__(self, push_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_id: _Optional[str] = ..., department: _Optional[str] = ..., reason: _Optional[_Union[RoutingReason, str]] = ..., role: _Optional[_Union[PushRole, str]] = ..., sign_for_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feedback_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transferred_from_push_id: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., deadlines_estimated: _Optional[bool] = ..., estimated_deadlines: _Optional[_Iterable[_Union[PushDeadline, str]]] = ...) -> None: ...
 
 class PushDeadlinesSet(_message.Message):
     __slots__ = ("push_id", "occurred_at", "sign_for_due", "feedback_due")

@@ -75,6 +75,8 @@ class PushRouted:
     transferred_from_push_id: str = ""
     # The dues are estimates: the holiday calendar did not cover their year (domain.deadlines).
     deadlines_estimated: bool = False
+    # Which of them (for the event's consumers; see :func:`estimated_in`).
+    estimated_deadlines: tuple[Deadline, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,16 +251,21 @@ class Push:
         return pending
 
 
+def _each(dues: PushDues) -> tuple[tuple[Deadline, datetime, bool], ...]:
+    return (
+        (Deadline.SIGN_FOR, dues.sign_for_due, dues.sign_for_estimated),
+        (Deadline.FEEDBACK, dues.feedback_due, dues.feedback_estimated),
+    )
+
+
 def real_deadlines(counted: PushDues) -> dict[Deadline, datetime]:
     """Of a push's deadlines counted now on the calendar, those it covers (not estimates)."""
-    return {
-        deadline: due
-        for deadline, due, is_estimate in (
-            (Deadline.SIGN_FOR, counted.sign_for_due, counted.sign_for_estimated),
-            (Deadline.FEEDBACK, counted.feedback_due, counted.feedback_estimated),
-        )
-        if not is_estimate
-    }
+    return {deadline: due for deadline, due, is_estimate in _each(counted) if not is_estimate}
+
+
+def estimated_in(dues: PushDues) -> tuple[Deadline, ...]:
+    """The deadlines of ``dues`` that are estimates, as a PushRouted names them."""
+    return tuple(deadline for deadline, _, is_estimate in _each(dues) if is_estimate)
 
 
 def estimated_deadlines(push: Push, counted: PushDues) -> list[Deadline]:

@@ -153,6 +153,17 @@ class PushRoutedFact:
     # The dues are estimates (Monday to Friday counted): the holiday calendar did not cover
     # their year yet. A PushDeadlinesSetFact replaces them with the real ones later.
     deadlines_estimated: bool = False
+    # Which of them are estimates (SIGN_FOR, FEEDBACK): a push routed in December may have a
+    # real sign-for deadline and an estimated feedback one. Events from before the field was
+    # added do not say: see :meth:`estimates`.
+    estimated_deadlines: frozenset[str] = frozenset()
+
+    def estimates(self) -> frozenset[str]:
+        """The deadlines that are estimates: those named, or both when the event says only
+        that its deadlines are estimated."""
+        if not self.deadlines_estimated:
+            return frozenset()
+        return self.estimated_deadlines or frozenset({"SIGN_FOR", "FEEDBACK"})
 
 
 @dataclass(frozen=True)

@@ -682,6 +682,7 @@ def _push_routed(fact: PushRoutedFact) -> Contribution:
         "sign_for_due": fact.sign_for_due.isoformat() if fact.sign_for_due else None,
         "feedback_due": fact.feedback_due.isoformat() if fact.feedback_due else None,
         "deadlines_estimated": fact.deadlines_estimated,
+        "estimated_deadlines": sorted(fact.estimates()),
         "signed_at": None,
         "fed_back_at": None,
         "case_filed_at": None,  # the first 立案 feedback: in hand until the measure
@@ -821,6 +822,7 @@ def _push_deadlines_set(fact: PushDeadlinesSetFact, state: State | None) -> Cont
         "sign_for_due": fact.sign_for_due.isoformat() if fact.sign_for_due else None,
         "feedback_due": fact.feedback_due.isoformat() if fact.feedback_due else None,
         "deadlines_estimated": False,
+        "estimated_deadlines": [],
     }
     return builder.done(push)
 

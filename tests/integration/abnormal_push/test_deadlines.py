@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from google.protobuf.message import Message
+from prt.v1.abnormal_push_pb2 import PUSH_DEADLINE_FEEDBACK
+from prt.v1.abnormal_push_pb2 import PushRouted as PushRoutedMessage
 
 from services.abnormal_push.handlers import DeadlineWatch, ReportRouter
 from services.abnormal_push.read_model import PushReadModel
 from services.abnormal_push.service_config import load_deadline_policy, load_routing_table
 from services.platform_core.events.envelope import Envelope
-from services.platform_core.events.topics import ABNORMAL_REPORTS
+from services.platform_core.events.topics import ABNORMAL_REPORTS, TopicSpec
 from services.platform_core.kafka.publisher import EventPublisher
 from tests.integration.abnormal_push.fixtures import (
     Keys,
@@ -34,6 +37,18 @@ pytestmark = pytest.mark.integration
 FILED_AT = datetime(2024, 9, 30, 2, 0, tzinfo=UTC)
 # A MEDIUM push's 1-working-day sign-for limit ends with Tuesday 10-08 (24:00 Jinan).
 SIGN_FOR_DUE = datetime(2024, 10, 8, 16, 0, tzinfo=UTC)
+
+
+class RecordingPublisher(EventPublisher):
+    """The real publisher, keeping the messages it sent."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self._inner = inner
+        self.sent: list[Message] = []
+
+    async def publish(self, topic: TopicSpec, envelope: Envelope[Message], key: str) -> None:
+        await self._inner.publish(topic, envelope, key)
+        self.sent.append(envelope.message)
 
 
 async def test_sign_for_overdue_escalates_on_the_first_working_day_after_national_day(
@@ -177,10 +192,17 @@ async def test_a_real_sign_for_deadline_is_judged_while_the_feedback_one_is_an_e
     filed_at = datetime(2026, 12, 11, 2, 0, tzinfo=UTC)
     sign_for_due = datetime(2026, 12, 14, 16, 0, tzinfo=UTC)
     report_id = f"r-{uuid.uuid4()}"
-    router = ReportRouter(read_model, publisher, None, policy)
+    recording = RecordingPublisher(publisher)
+    router = ReportRouter(read_model, recording, None, policy)
     await router.apply(
         Envelope(message=report_event(report_id, filed_at), source="test", subject=report_id)
     )
+    # The event names the estimate, for its consumers (reporting's board).
+    [routed] = [
+        m for m in recording.sent if isinstance(m, PushRoutedMessage) and m.department == "ZJJ"
+    ]
+    assert routed.deadlines_estimated
+    assert list(routed.estimated_deadlines) == [PUSH_DEADLINE_FEEDBACK]
     async with httpx.AsyncClient(timeout=10) as client:
         params = {"department": "ZJJ", "until": filed_at.isoformat()}
 

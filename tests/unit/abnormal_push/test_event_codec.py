@@ -102,6 +102,12 @@ EVENTS: list[PushEvent] = [
     PushOverdue("e-5", "push-1", T0, Deadline.SIGN_FOR, T0, "ZJJ"),
     PushEscalated("e-6", "push-1", T0, Deadline.FEEDBACK, "FGW", 2),
     replace(ROUTED, event_id="e-7", deadlines_estimated=True),
+    replace(
+        ROUTED,
+        event_id="e-10",
+        deadlines_estimated=True,
+        estimated_deadlines=(Deadline.FEEDBACK,),
+    ),
     replace(ROUTED, event_id="e-9", reason=RoutingReason.BRANCH_OVERSIGHT, role=PushRole.COPY),
     PushDeadlinesSet("e-8", "push-1", T0, T0 + timedelta(days=3), T0 + timedelta(days=14)),
 ]

@@ -24,6 +24,7 @@ from services.abnormal_push.domain.pushes import (
     apply_push_event,
     check_transfer,
     estimated_deadlines,
+    estimated_in,
     next_escalation_level,
     overdue_now,
     was_escalated_to,
@@ -359,3 +360,15 @@ def test_the_deadlines_a_push_states_as_estimates_are_told_apart() -> None:
     assert (
         estimated_deadlines(replace(routed(PushRole.COPY), deadlines_estimated=True), moved) == []
     )
+
+
+def test_a_push_routed_with_estimates_names_which_they_are() -> None:
+    sign_for, feedback = ROUTED_AT, ROUTED_AT + timedelta(days=20)
+    assert estimated_in(PushDues(sign_for, feedback, feedback_estimated=True)) == (
+        Deadline.FEEDBACK,
+    )
+    assert estimated_in(PushDues(sign_for, feedback, True, True)) == (
+        Deadline.SIGN_FOR,
+        Deadline.FEEDBACK,
+    )
+    assert estimated_in(PushDues(sign_for, feedback)) == ()

@@ -37,6 +37,7 @@ from tests.unit.reporting.factories import (
     fold,
     ledger_read_model,
     routed,
+    signed,
 )
 
 ON_TIME = "pushes_fed_back_on_time"
@@ -89,6 +90,18 @@ def test_the_codec_carries_whether_routed_deadlines_are_estimated(estimated: boo
     fact = fact_from_envelope(_through_the_topic(_routed_message(estimated), "u1"))
     assert isinstance(fact, facts.PushRoutedFact)
     assert fact.deadlines_estimated is estimated
+
+
+def test_the_codec_carries_which_deadlines_are_estimates() -> None:
+    message = _routed_message(True)
+    message.estimated_deadlines.append(abnormal_push_pb2.PUSH_DEADLINE_FEEDBACK)
+    fact = fact_from_envelope(_through_the_topic(message, "u1"))
+    assert isinstance(fact, facts.PushRoutedFact)
+    assert fact.estimates() == {"FEEDBACK"}
+    # A PushRouted from before the event named them: both.
+    older = fact_from_envelope(_through_the_topic(_routed_message(True), "u1"))
+    assert isinstance(older, facts.PushRoutedFact)
+    assert older.estimates() == {"SIGN_FOR", "FEEDBACK"}
 
 
 def test_the_codec_turns_push_deadlines_set_into_a_fact() -> None:
@@ -317,3 +330,29 @@ def test_the_real_deadlines_are_stated_once() -> None:
     ledger = fold(_estimated(), _fed_back("u1", "2027-04-09 10:00"), first)
     again = deadlines_set("u1", "2027-04-21 00:00", "2027-04-07 18:00", ESTIMATED_SIGN_FOR)
     assert contribute(again, ledger.states["push:u1"]) == Contribution()
+
+
+async def test_the_board_judges_a_real_sign_for_due_beside_an_estimated_feedback_due() -> None:
+    # Routed in December 2026 while the calendar covers 2026 only: the sign-for due (this year)
+    # is real, the feedback due (next year) an estimate. The board shows the sign-for due as
+    # real, late once it passed; signed for, the feedback due it shows is the estimate.
+    december = dataclasses.replace(
+        routed(
+            "u4",
+            "2025-12-11 10:00",
+            sign_for_due="2025-12-14 18:00",
+            feedback_due="2026-01-01 18:00",
+            deadlines_estimated=True,
+        ),
+        estimated_deadlines=frozenset({"FEEDBACK"}),
+    )
+    ledger = fold(december)
+    entry = (await _board(ledger))["u4"]
+    assert entry["due"] == at("2025-12-14 18:00").isoformat()
+    assert entry["due_estimated"] is False
+    assert entry["overdue"] is True  # a real due that passed, before the watch marked it
+    ledger.apply(signed("u4", "2025-12-15 09:00"))
+    entry = (await _board(ledger))["u4"]
+    assert entry["due"] == at("2026-01-01 18:00").isoformat()
+    assert entry["due_estimated"] is True
+    assert entry["overdue"] is False  # an estimate is never judged
