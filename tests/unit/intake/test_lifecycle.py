@@ -24,29 +24,13 @@ from services.intake.domain.lifecycle import (
     view_allowed_steps,
 )
 from services.intake.read_model import view_from_json, view_to_json
+from tests.unit.intake.views import project_view
 
 NOW = datetime(2023, 5, 4, 2, 0, tzinfo=UTC)
 
 
 def _view(**changes: object) -> ProjectView:
-    base = ProjectView(
-        project_id="p1",
-        unified_deal_code="JN-1",
-        name="长清区文昌街道老旧小区改造工程",
-        category="HOUSING",
-        region_code="370113",
-        registering_department="ZJJ",
-        supervise_dept_code="ZJJ",
-        tenderer_name="济南城市建设集团有限公司",
-        tenderer_credit_code="91110000600037341L",
-        budget_fen=100,
-        key_project=False,
-        green_channel=False,
-        commitment_pledged=False,
-        registered_at=NOW,
-        sections=(SectionView("001"),),
-    )
-    return ProjectView(**{**base.__dict__, **changes})
+    return project_view(**{"registered_at": NOW, **changes})
 
 
 def _run(view: ProjectView, *steps: Step, sections: tuple[str, ...] = ()) -> ProjectView:

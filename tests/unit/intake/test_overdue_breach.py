@@ -10,32 +10,23 @@ from services.intake.deadlines import breach_event_id, breach_moment, overdue_br
 from services.intake.domain.lifecycle import (
     LifecycleFact,
     ProjectState,
-    ProjectView,
-    SectionView,
     Step,
     evolve,
 )
+from tests.unit.intake.views import project_view
 
 DEADLINE = date(2023, 10, 10)
 MIDNIGHT_AFTER = datetime(2023, 10, 10, 16, 0, tzinfo=UTC)  # 00:00 on 11 Oct in Jinan
-VIEW = ProjectView(
-    project_id="p1",
-    unified_deal_code="JN-1",
+VIEW = project_view(
     name="济阳区黄河大堤加固工程",
     category="WATER",
     region_code="370115",
     registering_department="SWJ",
     supervise_dept_code="SWJ",
     tenderer_name="济南市济阳区水务局",
-    tenderer_credit_code="91110000600037341L",
-    budget_fen=100,
-    key_project=False,
-    green_channel=False,
-    commitment_pledged=False,
     registered_at=datetime(2023, 9, 27, 2, 0, tzinfo=UTC),
     outstanding_documents=("水土保持方案批复",),
     supplement_deadline=DEADLINE,
-    sections=(SectionView("001"),),
     trading_method="OPEN_TENDER",
 )
 

@@ -22,6 +22,7 @@ from services.intake.domain.lifecycle import (
     view_allowed_steps,
 )
 from services.intake.domain.trading_rules import StepContradictsRecord, check_trading_rules
+from tests.unit.intake.views import project_view
 
 NOW = datetime(2023, 5, 4, 2, 0, tzinfo=UTC)
 S = ProjectState
@@ -43,20 +44,7 @@ def _view(method: str, *states: ProjectState, deal: Deal | None = None) -> Proje
         SectionView(f"00{n}", state, deal=deal if state is S.AWARDED else None)
         for n, state in enumerate(states, start=1)
     )
-    return ProjectView(
-        project_id="p1",
-        unified_deal_code="JN-1",
-        name="长清区文昌街道老旧小区改造工程",
-        category="HOUSING",
-        region_code="370113",
-        registering_department="ZJJ",
-        supervise_dept_code="ZJJ",
-        tenderer_name="济南城市建设集团有限公司",
-        tenderer_credit_code="91110000600037341L",
-        budget_fen=100,
-        key_project=False,
-        green_channel=False,
-        commitment_pledged=False,
+    return project_view(
         registered_at=NOW,
         state=min(states, key=list(S).index),
         sections=sections,

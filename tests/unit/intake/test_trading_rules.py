@@ -24,6 +24,7 @@ from services.intake.domain.trading_rules import (
     publicity_long_enough,
 )
 from services.intake.read_model import view_from_json, view_to_json
+from tests.unit.intake.views import project_view
 
 ANNOUNCED_AT = datetime(2023, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
 CLOSE = ANNOUNCED_AT + timedelta(days=20)
@@ -31,25 +32,12 @@ A, B, C, D = "91110000600037341L", "91370100MA3C1XQ21U", "91370112MA3EU8W08K", "
 
 
 def _view(**changes: object) -> ProjectView:
-    base = ProjectView(
-        project_id="p1",
-        unified_deal_code="JN-1",
-        name="长清区文昌街道老旧小区改造工程",
-        category="HOUSING",
-        region_code="370113",
-        registering_department="ZJJ",
-        supervise_dept_code="ZJJ",
-        tenderer_name="济南城市建设集团有限公司",
-        tenderer_credit_code="91110000600037341L",
-        budget_fen=100,
-        key_project=False,
-        green_channel=False,
-        commitment_pledged=False,
-        registered_at=ANNOUNCED_AT - timedelta(days=3),
-        sections=(SectionView("001"), SectionView("002")),
-        trading_method="OPEN_TENDER",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    base = {
+        "registered_at": ANNOUNCED_AT - timedelta(days=3),
+        "sections": (SectionView("001"), SectionView("002")),
+        "trading_method": "OPEN_TENDER",
+    }
+    return project_view(**{**base, **changes})
 
 
 def _fact(step: Step, at: datetime, section: str = "001", **fields: object) -> LifecycleFact:
