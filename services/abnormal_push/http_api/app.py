@@ -25,6 +25,7 @@ from services.platform_core.events.topics import (
 )
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.access_log import install_access_log_redaction
+from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import ErrorBody, install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.http.readiness import (
@@ -84,6 +85,7 @@ app = FastAPI(
     version="1",
     lifespan=lifespan,
     telemetry=telemetry_config(),
+    **docs_pages(),
 )
 install_error_handlers(app)
 install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)

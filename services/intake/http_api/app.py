@@ -16,6 +16,7 @@ from services.platform_core.events.topics import LARGE_AMOUNT_RECORDS, PROJECT_E
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.direct_routes import install_direct_routes
+from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
 from services.platform_core.http.readiness import (
@@ -62,6 +63,7 @@ app = FastAPI(
     version="1",
     lifespan=lifespan,
     telemetry=telemetry_config(),
+    **docs_pages(),
     description="Departments register trading projects and report their lifecycle; "
     "large-amount records are imported in bulk. Every call needs an API key "
     "(`python -m services.platform_core.auth.cli issue ...`); every POST an Idempotency-Key.",

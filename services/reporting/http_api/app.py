@@ -12,6 +12,7 @@ from services.platform_core.auth.dependencies import share_api_key_store
 from services.platform_core.auth.stream_tickets import StreamTickets
 from services.platform_core.garbage_collection import collect_less_often_for_good
 from services.platform_core.http.access_log import install_access_log_redaction
+from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.readiness import ReadinessProbe, install_readiness, redis_check
 from services.platform_core.http.telemetry import telemetry_config
@@ -45,6 +46,7 @@ app = FastAPI(
     version="1",
     lifespan=lifespan,
     telemetry=telemetry_config(),
+    **docs_pages(),
     description="Figures computed from every event, each with the events behind it; the "
     "half-year bulletin; the operator dashboard. Operators and departments read with their "
     "API key; partners are refused.",

@@ -57,9 +57,23 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# The page may be opened with an older ?key= link: its script clears the key from the address
+# bar, but the stylesheet and scripts it loads first would carry the whole address to anything
+# that logs the Referer (a proxy's "combined" log). No referrer leaves the page, and the page
+# is not framed by another site (a frame could read nothing, but could overlay it).
+PAGE_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page() -> FileResponse:
-    return FileResponse(STATIC / "dashboard.html", media_type="text/html; charset=utf-8")
+    return FileResponse(
+        STATIC / "dashboard.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
+    )
 
 
 @router.get("/dashboard/assets/{name}", include_in_schema=False)
@@ -69,12 +83,12 @@ async def dashboard_asset(name: str) -> FileResponse:
         echarts = Path(configured) if configured else ECHARTS_IN_CHECKOUT
         if not echarts.exists():
             raise ApiError(503, "asset_missing", f"ECharts is not installed at {echarts}")
-        return FileResponse(echarts, media_type="text/javascript")
+        return FileResponse(echarts, media_type="text/javascript", headers=PAGE_HEADERS)
     path = STATIC / name
     if name not in {"dashboard.js", "dashboard.css"} or not path.exists():
         raise ApiError(404, "not_found", f"no dashboard asset {name!r}")
     media = "text/javascript" if name.endswith(".js") else "text/css"
-    return FileResponse(path, media_type=f"{media}; charset=utf-8")
+    return FileResponse(path, media_type=f"{media}; charset=utf-8", headers=PAGE_HEADERS)
 
 
 @router.get(

@@ -199,3 +199,15 @@ async def test_a_key_gets_at_most_30_tickets_a_minute(
     # Another key is not held up, and a ticket issued before the limit still opens its stream.
     ticket = await _ticket(client, other.key)
     assert (await _events(client, until="snapshot", params={"ticket": ticket}))[0] == 200
+
+
+async def test_the_dashboard_page_sends_no_referrer(client: httpx.AsyncClient) -> None:
+    """Opened with an older ?key= link, the page and what it loads send no Referer: the key in
+    the address would otherwise reach any proxy that logs it before the script clears it."""
+    for path in ("/dashboard", "/dashboard/assets/dashboard.js", "/dashboard/assets/dashboard.css"):
+        response = await client.get(
+            path, params={"key": "prt_x_y"} if path == "/dashboard" else None
+        )
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["referrer-policy"] == "no-referrer", path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
