@@ -67,11 +67,27 @@ def _unmapped(address: IPAddress) -> IPAddress:
     return address
 
 
+def _relayed_to(address: IPAddress) -> IPAddress | None:
+    """The IPv4 address a transition address is relayed to: a 6to4 address (2002:7f00:1::
+    carries 127.0.0.1, and Python counts 2002::/16 as global) or a Teredo one's client."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address.teredo is not None:
+            return address.teredo[1]  # (server, client)
+    return None
+
+
 def address_problem(address: IPAddress, allowed: Iterable[IPNetwork]) -> str | None:
     """Why the deliverer may not connect to ``address``, or None."""
     address = _unmapped(address)
     if any(address.version == net.version and address in net for net in allowed):
         return None
+    relayed = _relayed_to(address)
+    if relayed is not None:
+        problem = address_problem(relayed, ())
+        if problem is not None:
+            return f"{address} is relayed to {relayed}: {problem}"
     for kind, flagged in (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),

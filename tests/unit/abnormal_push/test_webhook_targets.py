@@ -61,6 +61,9 @@ def test_plain_http_and_https_urls_pass_the_syntax_check(url: str) -> None:
         ("100.64.0.1", "not a public address"),  # carrier-grade NAT: neither private nor global
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped: judged as the IPv4 address
         ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "relayed to 127.0.0.1"),  # 6to4, which Python counts as global
+        ("2002:a00:1::1", "relayed to 10.0.0.1"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "relayed to 127.0.0.1"),  # Teredo client
     ],
 )
 def test_non_public_addresses_are_refused(address: str, kind: str) -> None:
