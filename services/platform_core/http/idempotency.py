@@ -89,7 +89,9 @@ def document_idempotency_key(app: FastAPI) -> None:
                         {
                             "name": IDEMPOTENCY_HEADER,
                             "in": "header",
-                            "required": False,
+                            # check_key refuses a request without one (400): clients generated
+                            # from the document, and /docs' "Try it out", must send it.
+                            "required": True,
                             "description": KEY_DESCRIPTION,
                             "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
                             "example": "6f1c2a3e-8d4b-4f6a-9c1e-2b7d5e8f0a13",

@@ -32,6 +32,7 @@ def test_every_post_declares_the_idempotency_key(service: str) -> None:
         declared = [p for p in headers if p["name"] == "Idempotency-Key"]
         assert len(declared) == 1, f"POST {path}: {headers}"
         assert declared[0]["schema"] == {"type": "string", "maxLength": 200}
+        assert declared[0]["required"] is True  # a POST without one is refused (400)
 
 
 @pytest.mark.parametrize("service", ["intake", "abnormal_push", "remote_eval", "reporting"])
