@@ -28,9 +28,14 @@ step after it. A project in a final state (awarded, completed, terminated) can n
 anything (补正 is refused): its deadline is no longer watched (the read model drops it).
 
 ``settle_seconds``: a project found overdue is breached only when it is still overdue at a check
-at least that long after it was first found so. A backfilled project registers with a deadline
-long past and has its 补正 posted a moment later; without the wait a timer tick in between would
-breach a deadline that was met.
+at least that long after it was first found so (a 补正 posted in the last seconds of the day may
+still be on its way). ``backfill_settle_seconds`` is the wait for a project whose deadline had
+passed long before the watch first found it so — longer than that wait itself: history being
+entered (a migration, or a clerk typing an old project in by hand), whose 补正 may follow its
+registration by minutes. Without it a tick in between would breach a deadline that was met, and
+detection would file a commitment-breach report against a tenderer who kept the commitment. A
+watch that was down for a while waits the same; its breaches are dated when they happened all
+the same.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -97,6 +102,16 @@ class Breach:
     fact: LifecycleFact
 
 
+def settle_wait(
+    deadline: date, found_at: datetime, settle_seconds: float, backfill_settle_seconds: float
+) -> float:
+    """How long a project whose ``deadline`` was found passed at ``found_at`` waits before it is
+    breached: ``backfill_settle_seconds`` if the deadline had passed longer than that (history
+    being entered), else ``settle_seconds`` (see the module's docstring)."""
+    late_by = (found_at - breach_moment(deadline)).total_seconds()
+    return backfill_settle_seconds if late_by > backfill_settle_seconds else settle_seconds
+
+
 def overdue_breach(view: ProjectView, now: datetime) -> Breach | None:
     """The breach of the project's 容缺 deadline if, by ``now``, the deadline passed with
     documents outstanding while the project was open and no breach is recorded; else None.
@@ -150,13 +165,19 @@ class DeadlineWatch:
         publisher: EventPublisher,
         settle_seconds: float = 0.0,
         count: WorkingDays = add_working_days,
+        *,
+        backfill_settle_seconds: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read_model = read_model
         self._publisher = publisher
         self._settle_seconds = settle_seconds
+        self._backfill_settle_seconds = max(backfill_settle_seconds, settle_seconds)
         self._count = count
-        # project id -> when (monotonic clock) a check first found its deadline passed
-        self._first_found_due: dict[str, float] = {}
+        self._monotonic = monotonic
+        # project id -> when (monotonic clock) a check first found its deadline passed, and how
+        # long it waits from then (settle_wait)
+        self._first_found_due: dict[str, tuple[float, float]] = {}
 
     async def check(self, now: datetime) -> list[str]:
         """Set the pending deadlines the calendar covers now, then emit a breach for every
@@ -183,16 +204,27 @@ class DeadlineWatch:
         """Emit a breach for every project whose deadline passed by ``now``; their ids."""
         breached: list[str] = []
         due = await self._read_model.due_deadlines(china_date(now))
-        found_at = time.monotonic()
-        self._first_found_due = {
-            project_id: self._first_found_due.get(project_id, found_at) for project_id in due
-        }
+        found_at = self._monotonic()
+        first_found: dict[str, tuple[float, float]] = {}
         for project_id in due:
-            if found_at - self._first_found_due[project_id] < self._settle_seconds:
+            known = self._first_found_due.get(project_id)
+            first_found[project_id] = known or (found_at, await self._wait_for(project_id, now))
+        self._first_found_due = first_found
+        for project_id in due:
+            since, wait = first_found[project_id]
+            if found_at - since < wait:
                 continue
             if await self._unless_busy(project_id, self._breach(project_id, now)):
                 breached.append(project_id)
         return breached
+
+    async def _wait_for(self, project_id: str, now: datetime) -> float:
+        view = await self._read_model.get(project_id)
+        if view is None or view.supplement_deadline is None:
+            return self._settle_seconds  # gone meanwhile: _breach finds nothing to do
+        return settle_wait(
+            view.supplement_deadline, now, self._settle_seconds, self._backfill_settle_seconds
+        )
 
     @staticmethod
     async def _unless_busy(project_id: str, step: Coroutine[Any, Any, bool]) -> bool:

@@ -66,6 +66,7 @@ async def watch_deadlines() -> None:
             ProjectReadModel(redis),
             publisher,
             settle_seconds=settings.intake_deadline_check_interval_s / 2,
+            backfill_settle_seconds=settings.intake_backfill_settle_s,
         )
 
         async def check() -> None:

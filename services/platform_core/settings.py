@@ -63,6 +63,9 @@ class PlatformSettings(BaseSettings):
     faust_data_dir: str = ".run/faust"
     # How often intake's worker looks for passed 容缺 deadlines.
     intake_deadline_check_interval_s: float = Field(default=30.0, gt=0)
+    # How long the 容缺 watch waits before breaching a deadline that had passed long before it
+    # found it (history being entered, whose 补正 may follow by minutes: intake.deadlines).
+    intake_backfill_settle_s: float = Field(default=600.0, ge=0)
     # Pepper mixed into API-key hashes: a secret.
     api_key_pepper: str = "local-development-only-pepper"
     # Remote evaluation: AES-256-GCM key (base64 of 32 bytes) sealing experts' names, phones

@@ -10,14 +10,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2
 
-from services.intake.deadlines import DeadlineWatch, breach_event_id, breach_moment
+from services.intake.deadlines import (
+    DeadlineWatch,
+    breach_event_id,
+    breach_moment,
+    settle_wait,
+)
 from services.intake.domain.lifecycle import LifecycleFact, ProjectView, Step, evolve
 from services.intake.domain.registration import Deficiency, ProjectRegistration, registered_view
 from services.intake.event_codec import fact_from_envelope
@@ -322,3 +327,49 @@ async def test_the_set_events_fold_into_the_view_the_watch_recorded(
 def test_a_registration_counted_at_once_is_not_pending() -> None:
     view = registered_view(replace(PENDING, deficiency=Deficiency(MISSING, DEADLINE, 5)))
     assert not view.supplement_deadline_pending
+
+
+def test_history_being_entered_waits_the_backfill_settle() -> None:
+    deadline = date(2023, 3, 8)  # breached at 00:00 on 9 March in Jinan (16:00 UTC the 8th)
+    breached_at = breach_moment(deadline)
+    # Found long after (a 2023 project registered today): the backfill wait.
+    assert settle_wait(deadline, _at(2026, 12, 5), 15.0, 600.0) == 600.0
+    # Found seconds after midnight, as a live deadline is: the short wait.
+    assert settle_wait(deadline, breached_at + timedelta(seconds=20), 15.0, 600.0) == 15.0
+    assert settle_wait(deadline, breached_at + timedelta(seconds=601), 15.0, 600.0) == 600.0
+
+
+async def test_a_deadline_long_past_when_found_is_breached_only_after_the_backfill_settle(
+    calendar: calendars.Calendar,
+    read_model: MemoryReadModel,
+    topic: Topic,
+) -> None:
+    """A deadline found as it passes waits the short settle; one found months after it passed
+    (a clerk entering the project late, its 补正 to follow by minutes) waits the backfill
+    settle (here 600 s of the watch's clock)."""
+    calendar.publish(2027)
+    clock = [1000.0]
+    watch = DeadlineWatch(
+        cast(ProjectReadModel, read_model),
+        cast(EventPublisher, topic),
+        settle_seconds=15.0,
+        backfill_settle_seconds=600.0,
+        monotonic=lambda: clock[0],
+    )
+    live = _registered(read_model, "live")
+    await watch.set_pending_deadlines(_at(2026, 12, 30))
+    just_passed = datetime(2027, 1, 5, 16, 0, 5, tzinfo=UTC)  # 00:00:05 on the 6th in Jinan
+    assert await watch.check(just_passed) == []
+    clock[0] += 16
+    assert await watch.check(just_passed + timedelta(seconds=16)) == [live]
+
+    entered_late = _registered(read_model, "entered-late")  # the same deadline, months later
+    await watch.set_pending_deadlines(_at(2027, 6, 1))
+    months_later = _at(2027, 6, 1)
+    assert await watch.check(months_later) == []
+    clock[0] += 300
+    assert await watch.check(months_later) == []  # its 补正 may still come
+    clock[0] += 301
+    assert await watch.check(months_later) == [entered_late]
+    assert len(topic.of(intake_pb2.DeficiencyDeadlineBreached, live)) == 1
+    assert len(topic.of(intake_pb2.DeficiencyDeadlineBreached, entered_late)) == 1
