@@ -464,7 +464,8 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
     if not project["trade"] and rng.random() < 0.12:
         await historical_deposit_refunds(demo, project, rng, last)
     if project["trade"]:
-        last = period.after(last, rng, (10, 25))
+        # A listing or an auction concludes once its announced period (20 days) is over.
+        last = period.after(max(last, announced_at + timedelta(days=20)), rng, (0, 5))
         completed = await demo.post(
             "transaction",
             f"{base}/transaction",

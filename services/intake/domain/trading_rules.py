@@ -19,6 +19,9 @@ against the deadlines the project announced, and the parties it names against th
   candidates (招标投标法 art. 40);
 - 成交 after an award is concluded with the winner (art. 46). (That a tender concludes only
   after its award is the state machine's rule for its method: lifecycle.check_method_allows.)
+- whatever the method, 成交 does not come before the section's announced submission deadline: a
+  listing or an auction (a state-owned property right's is listed publicly for its whole
+  period, 企业国有资产交易监督管理办法 art. 13) or a negotiation takes its offers until then;
 
 Checked where a step is received (the API), never when the log is folded: the log keeps what
 was accepted under the rules of its day, and a rule added later must not make it unreadable. A
@@ -346,7 +349,22 @@ def _award(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None
 
 def _completion(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
     """成交 after an award concludes the contract with the winner (招标投标法 art. 46: 招标人
-    和中标人 conclude it): its counterparty is the award's winner, whatever the method."""
+    和中标人 conclude it): its counterparty is the award's winner, whatever the method. It never
+    comes before the announced submission deadline, while offers may still come."""
+    deadline = section.submission_deadline
+    if deadline is not None and fact.occurred_at < deadline:
+        raise StepOutOfTime(
+            "completion_before_submission_deadline",
+            f"{_where(view, section)} takes offers until its announced submission deadline "
+            f"{deadline.isoformat()}; a 成交 on {fact.occurred_at.isoformat()} would close it "
+            "before others could bid (a state-owned property right's listing stays public for "
+            "its whole period: 企业国有资产交易监督管理办法 art. 13)",
+            (
+                ("bid_section_code", section.code),
+                ("occurred_at", f"before the submission deadline {deadline}"),
+            ),
+            section.code,
+        )
     award = section.deal if section.state is ProjectState.AWARDED else None
     if award is None or fact.deal is None or fact.deal.party_code == award.party_code:
         return

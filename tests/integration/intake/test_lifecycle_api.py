@@ -612,12 +612,16 @@ async def test_steps_breaking_the_rules_of_the_trade_are_refused_and_emit_nothin
 
 
 async def test_a_trade_concludes_after_its_announcement_and_out_of_range_values_are_422(
-    intake_api: ServiceProcess, changqing_dept: Department, settings: PlatformSettings
+    intake_api: ServiceProcess, changqing_archive: Department, settings: PlatformSettings
 ) -> None:
-    """A listing (挂牌) concludes straight after its announcement, as before. An amount above
-    10^15 fen, a rank beyond 50 and an instant outside 2015-2100 are 422 naming the bound (each
-    was a 500 before: int64, int32 and Timestamp overflows), and publish nothing."""
-    project_id = await _register(intake_api, changqing_dept, trading_method="LISTING")
+    """A listing (挂牌) concludes once its announced period is over — not before (409), while
+    others may still bid. An amount above 10^15 fen, a rank beyond 50 and an instant outside
+    2015-2100 are 422 naming the bound (each was a 500 before: int64, int32 and Timestamp
+    overflows), and publish nothing."""
+    changqing_dept, dates = changqing_archive, TenderDates()
+    project_id = await _register(
+        intake_api, changqing_dept, trading_method="LISTING", occurred_at=dates.at(0)
+    )
 
     async def invalid(path: str, body: dict[str, Any], field: str, bound: str) -> None:
         response = await _step(intake_api, changqing_dept, project_id, path, body)
@@ -643,9 +647,19 @@ async def test_a_trade_concludes_after_its_announcement_and_out_of_range_values_
         await invalid("award", award, "amount_fen", "10万亿元")
         bid = {**BID, "deposit_fen": too_much}
         await invalid("bids", bid, "deposit_fen", "10万亿元")
-    announced = await _step(intake_api, changqing_dept, project_id, "announcement", ANNOUNCEMENT)
+    listed = {
+        **ANNOUNCEMENT,
+        "submission_deadline": dates.at(3),
+        "opening_at": dates.at(3),
+        "occurred_at": dates.at(1),
+    }
+    announced = await _step(intake_api, changqing_dept, project_id, "announcement", listed)
     assert announced.status_code == 201, announced.text
     assert "COMPLETE_TRANSACTION" in announced.json()["allowed_next_steps"]
+    early = {"counterparty": STRANGER, "amount_fen": 100, "occurred_at": dates.at(2)}
+    refused = await _step(intake_api, changqing_dept, project_id, "transaction", early)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "completion_before_submission_deadline"
     deal: dict[str, Any] = {"counterparty": STRANGER, "amount_fen": 2**63}
     await invalid("transaction", deal, "amount_fen", "10万亿元")
     deal["amount_fen"] = 10**15

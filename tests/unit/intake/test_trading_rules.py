@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.intake.domain.lifecycle import (
+    Deal,
     LifecycleFact,
     ProjectView,
     SectionView,
@@ -297,3 +298,26 @@ def test_a_view_stored_before_parties_were_kept_skips_the_party_rules() -> None:
     assert opened.sections[0].bidders is None  # and stays unknown: later bids were not seen
     evaluated = _step(opened, _fact(Step.COMPLETE_EVALUATION, CLOSE, party_codes=(D,)))
     _publicised(evaluated, A)  # D is unknown to the record, A is not ruled out
+
+
+def test_a_listing_concludes_only_once_its_announced_period_is_over() -> None:
+    """A state-owned property right listed until CLOSE (企业国有资产交易监督管理办法 art. 13):
+    a 成交 before then closes the listing while others may still bid (409); at or after it,
+    the deal stands."""
+    listing = _view(category="SOE_PROPERTY_RIGHTS", trading_method="LISTING")
+    announced = _step(
+        listing,
+        LifecycleFact("p1", Step.ANNOUNCE, ANNOUNCED_AT, submission_deadline=CLOSE),
+    )
+    early = ANNOUNCED_AT + timedelta(hours=1)
+    deal = Deal(A, "济南某投资有限公司", 52_000_000, early)
+    with pytest.raises(StepOutOfTime, match="takes offers until") as refused:
+        _step(announced, _fact(Step.COMPLETE_TRANSACTION, early, deal=deal))
+    assert refused.value.code == "completion_before_submission_deadline"
+    assert refused.value.conflict
+    after_close = CLOSE + timedelta(hours=2)
+    done = _step(
+        announced,
+        _fact(Step.COMPLETE_TRANSACTION, after_close, deal=replace(deal, at=after_close)),
+    )
+    assert done.sections[0].state.value == "COMPLETED"
