@@ -23,6 +23,9 @@ _DEVELOPMENT_SECRETS = frozenset(
 # make the hashes, seals and seeds it protects as good as public. 32 characters is what
 # ``openssl rand -base64 32`` (44) and the webhook key's rule already exceed.
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# A random secret of that length has dozens of distinct characters; one with fewer than this is
+# a placeholder (a repeated character, or a base64-encoded key of zero bytes).
+MIN_PRODUCTION_SECRET_DISTINCT_CHARACTERS = 10
 
 
 class PlatformSettings(BaseSettings):
@@ -110,6 +113,12 @@ class PlatformSettings(BaseSettings):
             raise SettingsError(
                 f"{variable} has {len(value)} characters; production needs a secret of at least "
                 f"{MIN_PRODUCTION_SECRET_LENGTH} (e.g. openssl rand -base64 32)"
+            )
+        if len(set(value)) < MIN_PRODUCTION_SECRET_DISTINCT_CHARACTERS:
+            # 'a' * 32, or an all-zero key in base64 ('AAAA…='): long enough, and guessable.
+            raise SettingsError(
+                f"{variable} repeats a few characters ({len(set(value))} distinct); production "
+                "needs a random secret (e.g. openssl rand -base64 32)"
             )
         return value
 

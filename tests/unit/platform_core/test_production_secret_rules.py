@@ -43,7 +43,7 @@ def test_production_takes_a_secret_of_32_characters_or_more(
         PlatformSettings(environment="production").model_copy(update={name: value}).secret(name)
         == value
     )
-    exact = "s" * MIN_PRODUCTION_SECRET_LENGTH
+    exact = "0123456789abcdefghijklmnopqrstuv"[:MIN_PRODUCTION_SECRET_LENGTH]
     assert (
         PlatformSettings(environment="production").model_copy(update={name: exact}).secret(name)
         == exact
@@ -58,3 +58,17 @@ def test_outside_production_short_secrets_serve_local_runs_and_tests() -> None:
         )
         == ""
     )
+
+
+@pytest.mark.parametrize(("name", "variable"), SECRETS)
+@pytest.mark.parametrize(
+    "value",
+    ["a" * 44, base64.b64encode(bytes(32)).decode(), "abab" * 10],  # an all-zero key: 'AAAA…='
+)
+def test_production_refuses_a_long_secret_of_a_few_repeated_characters(
+    name: SecretName, variable: str, value: str
+) -> None:
+    settings = PlatformSettings(environment="production").model_copy(update={name: value})
+    with pytest.raises(SettingsError, match=rf"{variable} repeats a few characters") as refused:
+        settings.secret(name)
+    assert value not in str(refused.value)
