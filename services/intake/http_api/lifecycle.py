@@ -20,9 +20,11 @@ from google.protobuf.message import Message
 
 from services.intake import event_codec
 from services.intake.deadlines import overdue_breach
+from services.intake.domain.acting import NotYourProject, acting_authority, check_may_act
 from services.intake.domain.lifecycle import (
     FINAL_STATES,
     NothingToSupplement,
+    ProjectView,
     Step,
     TransitionRefused,
     UnknownBidSection,
@@ -95,6 +97,27 @@ def _unknown_section(unknown: UnknownBidSection) -> ApiError:
     )
 
 
+def _not_your_project(refused: NotYourProject) -> ApiError:
+    return ApiError(
+        403,
+        "not_your_project",
+        str(refused),
+        [FieldProblem(field="project_id", problem=f"may act: {', '.join(refused.actors)}")],
+    )
+
+
+def may_act(principal: Principal, view: ProjectView) -> None:
+    """A step is a department's act (operators and partners get 403 ``forbidden``), in its
+    regions (403 ``forbidden_region``), on a project that is its own to act on: registered or
+    supervised by it or by its branch, or the trading centre's (403 ``not_your_project``;
+    domain.acting)."""
+    require_region(principal, view.region_code)
+    try:
+        check_may_act(principal.code, view, acting_authority())
+    except NotYourProject as refused:
+        raise _not_your_project(refused) from refused
+
+
 def _rule_broken(broken: TradingRuleBroken) -> ApiError:
     """409 for a step too early or too late for a deadline on record (it may fit later, or
     never), 422 for a step whose content contradicts itself or the record."""
@@ -124,7 +147,7 @@ async def _emit(
         try:
             async with read_model.project_lock(project_id):
                 view = await found(read_model, project_id)
-                require_region(principal, view.region_code)
+                may_act(principal, view)
                 occurred_at = business_time(principal, body.occurred_at)
                 message = built(build, project_id, principal.code, occurred_at, body)
                 envelope = publishable(Envelope(message=message, source=SOURCE, subject=project_id))
@@ -199,7 +222,10 @@ def _doc(step: Step, what: str) -> dict[str, Any]:
         "responses": REFUSALS,
         "summary": what,
         "description": f"Emits the {step.value} step's event; 409 when the project's state "
-        "does not allow it (the body names the state and the allowed next steps).",
+        "does not allow it (the body names the state and the allowed next steps). Recorded "
+        "only by the project's registering or supervising department, the city department of "
+        "either when it is a district branch, or the trading centre, in the project's region "
+        "(403 not_your_project names them).",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -14,8 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain.catalogue import Category
 from services.intake.domain.deficiency import accept_deficiency, pending_reason
+from services.intake.domain.disclosure import (
+    bids_disclosed,
+    disclosed_history,
+    disclosed_version,
+    may_withhold,
+)
 from services.intake.domain.lifecycle import (
-    BIDDERS_DISCLOSED,
     SECTION_STEPS,
     Deal,
     ProjectState,
@@ -113,7 +119,7 @@ def public_sections(view: ProjectView) -> list[dict[str, Any]]:
             "publicity_ends_at": _json_instant_or_none(section.publicity_ends_at),
             "bids_received": (
                 len(section.bidders)
-                if section.bidders is not None and section.state in BIDDERS_DISCLOSED
+                if section.bidders is not None and bids_disclosed(section)
                 else None
             ),
             "evaluation_id": section.evaluation_id or None,
@@ -340,8 +346,11 @@ async def read_project(
     view = await found(read_model, project_id)
     may_read(principal, view)
     history = await read_model.history(project_id)
+    # Until a section's bids are opened its bids stay out of the history, as their count stays
+    # out of bids_received (domain.disclosure; 招标投标法 art. 22), and the version with them.
     return {
         **public_view(view),
+        "version": disclosed_version(view, history),
         "history": [
             {
                 "event_id": entry.event_id,
@@ -352,7 +361,7 @@ async def read_project(
                 "state_after": entry.state_after,
                 "bid_section_codes": list(entry.bid_section_codes),
             }
-            for entry in history
+            for entry in disclosed_history(view, history)
         ],
     }
 
@@ -402,5 +411,25 @@ async def list_projects(
         limit=query.limit,
     )
     return ProjectList(
-        projects=[ProjectPublic(**public_view(view)) for view in views], next_offset=next_offset
+        projects=[ProjectPublic(**values) for values in await _listed(read_model, views)],
+        next_offset=next_offset,
     )
+
+
+async def _listed(read_model: ReadModel, views: list[ProjectView]) -> list[dict[str, Any]]:
+    """The listed projects as readers see them: a project whose history hides bids not yet
+    opened shows the version that history has (domain.disclosure), else a version rising with
+    each bid would count them. Only those projects' histories are read, together."""
+    withholding = [view for view in views if may_withhold(view)]
+    histories = await asyncio.gather(*(read_model.history(v.project_id) for v in withholding))
+    versions = {
+        view.project_id: disclosed_version(view, history)
+        for view, history in zip(withholding, histories, strict=True)
+    }
+    listed = []
+    for view in views:
+        values = public_view(view)
+        if view.project_id in versions:
+            values["version"] = versions[view.project_id]
+        listed.append(values)
+    return listed
