@@ -88,6 +88,9 @@ class PlatformSettings(BaseSettings):
     # Requests read together (up to this many, waiting at most this long) are planned together.
     remote_eval_batch_size: int = Field(default=200, ge=1)
     remote_eval_batch_within_s: float = Field(default=0.5, gt=0)
+    # How often an open partner stream checks that its key has not been revoked or ended (as
+    # reporting's dashboard_key_recheck_s does for the dashboard's stream).
+    remote_eval_stream_key_recheck_s: float = Field(default=60.0, gt=0)
 
     def secret(self, name: SecretName) -> str:
         """A secret this process uses, refused in production at its development default, empty

@@ -116,6 +116,8 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         # The day's check-in list is for the venue's own staff only (decision: not operators
         # either — it is the one place experts meet their seats, so it stays with the venue).
         ("GET", "/v1/venues/{venue_id}/check-in"): frozenset({DEP}),
+        # The audit trail of check-in lists shown: operators read it.
+        ("GET", "/v1/venues/check-in-reads"): frozenset({OP}),
         ("POST", "/v1/experts"): frozenset({DEP, OP}),  # 长清区's pool: its department, operators
         ("GET", "/v1/pools/{pool_code}/experts"): frozenset({DEP, OP}),  # its owner, operators
         ("PUT", "/v1/pools/{pool_code}/experts/{expert_id}/availability"): frozenset({DEP}),

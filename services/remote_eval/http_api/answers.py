@@ -34,6 +34,7 @@ from services.remote_eval.http_api.dependencies import (
     RemoteEvalContext,
     evaluation_or_404,
     require_owner,
+    require_venue_staff,
 )
 from services.remote_eval.http_api.schemas import (
     AnswerRecorded,
@@ -267,7 +268,8 @@ async def report_no_show(
     if entry is None:
         raise ApiError(404, "venue_not_found", f"No venue {body.venue_id} in the directory")
     owner = entry.venue.owner_code
-    require_owner(principal, owner, f"Venue {body.venue_id}")
+    # The staff who check the experts in are the ones who see who did not come.
+    require_venue_staff(principal, entry.venue)
     state = await _scheduled(context, evaluation_id)
     if body.venue_id not in {a.venue_id for a in state.allocations}:
         raise ApiError(

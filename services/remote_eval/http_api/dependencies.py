@@ -4,6 +4,7 @@ who may act for a venue or a pool."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +16,10 @@ from services.platform_core.http.idempotency import IdempotencyKey as Idempotenc
 from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.reference_data import load_json, regions
 from services.platform_core.settings import PlatformSettings
+from services.remote_eval.domain.check_in import VenueStaffing, runs_venue
+from services.remote_eval.domain.model import Venue
 from services.remote_eval.scheduler import ExpertDirectoryCache
 from services.remote_eval.sealed_registry import ExpertRegistry
 from services.remote_eval.store import EvaluationState, RemoteEvalStore
@@ -48,6 +52,38 @@ def may_act_for(principal: Principal, owner_code: str) -> bool:
     if principal.kind is PrincipalKind.PARTNER:
         return principal.code == owner_code
     return principal.may_act_for_region(owner_code)
+
+
+@lru_cache(maxsize=1)
+def venue_staffing() -> VenueStaffing:
+    """Who runs the host venues, from the reference data: the department of role
+    ``trading_centre`` (departments.json) for the venues owned by Jinan's regions
+    (regions.json)."""
+    roles = {d.get("role"): d["code"] for d in load_json("departments.json")["departments"]}
+    if "trading_centre" not in roles:
+        raise ValueError("departments.json names no department of role trading_centre")
+    return VenueStaffing(roles["trading_centre"], frozenset(regions()))
+
+
+def require_venue_staff(principal: Principal, venue: Venue) -> None:
+    """Refuses anyone but the venue's own staff (check_in.runs_venue): what only the people
+    seating the experts on the day may see or say."""
+    if runs_venue(principal, venue, venue_staffing()):
+        return
+    staffing = venue_staffing()
+    staff = (
+        f"the trading centre {staffing.trading_centre} or its sub-centre for region "
+        f"{venue.region_code}, or partner {venue.owner_code}"
+        if staffing.is_host_venue(venue)
+        else f"partner {venue.owner_code}"
+    )
+    raise ApiError(
+        403,
+        "forbidden_owner",
+        f"Venue {venue.venue_id} is run by {staff}: only its staff check experts in and "
+        f"report who did not come; the key {principal.key_id} acts for "
+        f"{principal.kind.value} {principal.code} ({principal.name})",
+    )
 
 
 def require_owner(principal: Principal, owner_code: str, what: str) -> None:

@@ -333,11 +333,28 @@ class DrawProofPublic(BaseModel):
 
 
 class CheckInExpert(BaseModel):
+    """An expert as the venue's staff check them in: the name to call, and the ID number and
+    phone masked — enough to compare with the card and the person, never the whole number."""
+
     expert_pseudonym: str
     name: str
-    phone: str
-    id_number: str
+    phone_masked: str = Field(description="first 3 and last 4 digits: 139****5678")
+    id_number_masked: str = Field(
+        description="first 6 and last 4 characters of the ID-card number: 370102********012X"
+    )
     specialty_code: str
+
+
+class CheckInReadPublic(BaseModel):
+    """One check-in list shown: who was shown identities, of which evaluation, where, when."""
+
+    read_at: datetime
+    principal_kind: str
+    principal_code: str
+    key_id: str
+    evaluation_id: str
+    venue_id: str
+    identities: int = Field(description="how many experts' identities the list showed")
 
 
 class CommitteeMemberNamed(BaseModel):

@@ -14,22 +14,33 @@ A record the gateway cannot decode is not dropped in silence: the partner gets a
 ``undecodable-record`` event naming the record's topic, partition and offset (something it can
 report, and the platform can find), the API logs a warning with the same coordinates, and the
 stream goes on. Neither carries the record's value.
+
+The key that opened the stream is looked at again while it is open (every
+``remote_eval_stream_key_recheck_s``, a minute by default, as the dashboard's stream does): once
+it is revoked, or has ended after a rotation's overlap, the stream sends an ``unauthenticated``
+event and ends, instead of going on sending seat requests to whoever still holds it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from google.protobuf.json_format import MessageToDict
 from sse_starlette.sse import EventSourceResponse
 
-from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
+from services.platform_core.auth.api_keys import AuthenticationError
+from services.platform_core.auth.dependencies import (
+    CurrentPrincipal,
+    api_key_store,
+    require_kind,
+)
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import decode_record
@@ -48,6 +59,17 @@ RESUME_SEARCH_STALLED_POLLS = 15
 
 # The SSE event name of the notice; no event type of the registry (prt.v1.*) can take it.
 UNDECODABLE_RECORD = "undecodable-record"
+# The last event of a stream whose key was revoked or ended while it was open (the name the
+# dashboard's stream uses for the same).
+UNAUTHENTICATED = "unauthenticated"
+# The longest one fetch waits for records before the loop looks at the key's clock again.
+MAX_FETCH_WAIT_S = 1.0
+
+
+def key_no_longer_valid_notice(exc: AuthenticationError) -> dict[str, str]:
+    """The stream's last event once its key is revoked or expired: why (the key store's
+    words: revoked at ..., or expired at ... and replaced by ...). No SSE ``id``."""
+    return {"event": UNAUTHENTICATED, "data": json.dumps({"message": str(exc)})}
 
 
 def undecodable_record_notice(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
@@ -129,7 +151,9 @@ async def offset_after(
     },
 )
 async def partner_stream(
+    request: Request,
     partner_code: str,
+    *,
     principal: CurrentPrincipal,
     context: Context,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -148,7 +172,11 @@ async def partner_stream(
     ``Last-Event-ID`` (the id of the last event received) to resume right after that event. An
     id the stream does not hold is refused before the stream opens: 409
     ``unknown_last_event_id``; reconnect without the header to replay from the start (events
-    are idempotent by id), or with an id this stream sent."""
+    are idempotent by id), or with an id this stream sent.
+
+    Should the key be revoked, or end (a rotation's overlap over), while the stream is open, an
+    ``unauthenticated`` event (data ``{"message"}``: why) is the stream's last; the key is
+    looked at again every minute (PRT_REMOTE_EVAL_STREAM_KEY_RECHECK_S)."""
     require_kind(principal, PrincipalKind.PARTNER)
     if principal.code != partner_code:
         raise ApiError(
@@ -163,36 +191,55 @@ async def partner_stream(
     # An empty Last-Event-ID is what EventSource sends when it has no id yet: from the start.
     start = await offset_after(context, spec, partner_code, last_event_id) if last_event_id else 0
 
+    keys = api_key_store(request)
+    recheck_s = context.settings.remote_eval_stream_key_recheck_s
+
     async def events() -> AsyncIterator[dict[str, Any]]:
         consumer = create_consumer(context.settings, group_id=None, client_id=f"sse-{partner_code}")
         await consumer.start()
         sent = 0
+        key_checked = time.monotonic()
         try:
             consumer.assign([partition])
             consumer.seek(partition, start)
-            async for record in consumer:
-                try:
-                    envelope = decode_record(record.value, record.headers, spec.message_types)
-                except EventDecodeError as exc:
-                    log.warning(
-                        "partner stream %s: undecodable record %s[%d]@%d not sent: %s",
-                        partner_code,
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        exc,
-                    )
-                    yield undecodable_record_notice(record)
-                    continue
-                body = {
-                    "type": envelope.type,
-                    "time": envelope.time.isoformat(),
-                    "data": MessageToDict(envelope.message, preserving_proto_field_name=True),
-                }
-                yield {"id": envelope.id, "event": envelope.type, "data": json.dumps(body)}
-                sent += 1
-                if max_events is not None and sent >= max_events:
-                    return
+            while True:
+                # The key was good when the stream opened; one revoked (or ended by a rotation)
+                # since must not keep receiving: looked at again every recheck_s, as the
+                # dashboard's stream does, records or none.
+                if time.monotonic() - key_checked >= recheck_s:
+                    try:
+                        await keys.still_valid(principal.key_id)
+                    except AuthenticationError as exc:
+                        yield key_no_longer_valid_notice(exc)
+                        return
+                    key_checked = time.monotonic()
+                wait_s = max(0.0, recheck_s - (time.monotonic() - key_checked))
+                batches = await consumer.getmany(
+                    partition, timeout_ms=int(min(wait_s, MAX_FETCH_WAIT_S) * 1000)
+                )
+                for record in batches.get(partition, []):
+                    try:
+                        envelope = decode_record(record.value, record.headers, spec.message_types)
+                    except EventDecodeError as exc:
+                        log.warning(
+                            "partner stream %s: undecodable record %s[%d]@%d not sent: %s",
+                            partner_code,
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            exc,
+                        )
+                        yield undecodable_record_notice(record)
+                        continue
+                    body = {
+                        "type": envelope.type,
+                        "time": envelope.time.isoformat(),
+                        "data": MessageToDict(envelope.message, preserving_proto_field_name=True),
+                    }
+                    yield {"id": envelope.id, "event": envelope.type, "data": json.dumps(body)}
+                    sent += 1
+                    if max_events is not None and sent >= max_events:
+                        return
         finally:
             await consumer.stop()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from prt.v1 import remote_eval_pb2
 
-from services.platform_core.auth.dependencies import CurrentPrincipal
+from services.platform_core.auth.dependencies import CurrentPrincipal, require_kind
 from services.platform_core.auth.principals import Principal, PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
@@ -18,6 +19,8 @@ from services.platform_core.http.business_time import business_time
 from services.platform_core.http.errors import ApiError, ErrorBody, FieldProblem
 from services.platform_core.http.idempotency import StoredResponse
 from services.remote_eval import event_codec
+from services.remote_eval.check_in_reads import CheckInReads
+from services.remote_eval.domain.check_in import masked_id_number, masked_phone
 from services.remote_eval.domain.model import SHANGHAI, HalfDay, Slot, VenueRole
 from services.remote_eval.http_api.dependencies import (
     Context,
@@ -25,6 +28,7 @@ from services.remote_eval.http_api.dependencies import (
     RemoteEvalContext,
     evaluation_or_404,
     require_owner,
+    require_venue_staff,
 )
 from services.remote_eval.http_api.schemas import (
     SLOT_RANGE,
@@ -32,6 +36,7 @@ from services.remote_eval.http_api.schemas import (
     CapacityCreate,
     CapacityPublic,
     CheckInExpert,
+    CheckInReadPublic,
     SlotBody,
     SlotDay,
     VenuePublic,
@@ -214,9 +219,30 @@ async def venue_capacity(
 
 
 @router.get(
+    "/check-in-reads",
+    response_model=list[CheckInReadPublic],
+    summary="The audit trail of check-in lists shown: who saw experts' identities, when",
+)
+async def check_in_reads(
+    principal: CurrentPrincipal,
+    context: Context,
+    evaluation_id: Annotated[str | None, Query(description="only this evaluation's")] = None,
+    venue_id: Annotated[str | None, Query(description="only this venue's")] = None,
+) -> list[CheckInReadPublic]:
+    """Every check-in list shown (for operators): the key that was shown it (principal kind,
+    code, key id), the evaluation and venue, when, and how many experts' identities it held —
+    oldest first."""
+    require_kind(principal, PrincipalKind.OPERATOR)
+    trail = CheckInReads(context.redis)
+    reads = await trail.entries(evaluation_id=evaluation_id, venue_id=venue_id)
+    return [CheckInReadPublic(**asdict(read)) for read in reads]
+
+
+@router.get(
     "/{venue_id}/check-in",
     response_model=list[CheckInExpert],
-    summary="The experts evaluating at the venue, with identities: for its owner, on the day",
+    summary="The experts evaluating at the venue, masked identities: for its staff, on the day",
+    responses={403: {"model": ErrorBody, "description": "not the venue's own staff"}},
 )
 async def check_in_list(
     venue_id: str,
@@ -224,9 +250,13 @@ async def check_in_list(
     context: Context,
     evaluation_id: str = Query(description="the evaluation sitting at this venue"),
 ) -> list[CheckInExpert]:
-    """The identities of the experts evaluating at this venue: for its owner, on the day only."""
+    """The experts evaluating at this venue, for its own staff on the day only: a partner's
+    venue to that partner's key, a host venue (主场) to the trading centre or its sub-centre for
+    the venue's region — not to a department merely covering the region, nor to operators.
+    Names are shown; ID numbers and phones masked (370102********012X, 139****5678). Every
+    list shown is recorded (GET /v1/venues/check-in-reads) before it is sent."""
     entry = _venue_or_404(venue_id)
-    require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
+    require_venue_staff(principal, entry.venue)
     state = await evaluation_or_404(context, evaluation_id)
     # Only a committee that is to sit is shown: a cancelled evaluation's (trade terminated)
     # stays sealed, its experts are not coming, and the venue has no one to check in.
@@ -248,14 +278,19 @@ async def check_in_list(
         )
     here = [m for m in state.members if m.assignment.venue_id == venue_id]
     identities = await context.registry.reveal([m.assignment.expert_id for m in here])
-    return [
+    listed = [
         CheckInExpert(
             expert_pseudonym=m.pseudonym,
             name=identities[m.assignment.expert_id].name,
-            phone=identities[m.assignment.expert_id].phone,
-            id_number=identities[m.assignment.expert_id].id_number,
+            phone_masked=masked_phone(identities[m.assignment.expert_id].phone),
+            id_number_masked=masked_id_number(identities[m.assignment.expert_id].id_number),
             specialty_code=m.assignment.specialty_code,
         )
         for m in here
         if m.assignment.expert_id in identities
     ]
+    # Recorded before it is sent: a read the trail cannot hold is not served.
+    await CheckInReads(context.redis).record(
+        principal, evaluation_id=evaluation_id, venue_id=venue_id, identities=len(listed)
+    )
+    return listed
