@@ -31,6 +31,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 from prt.v1 import intake_pb2, remote_eval_pb2
 from redis.asyncio import Redis
@@ -53,6 +54,7 @@ from services.platform_core.kafka.dead_letters import DeadLetterPublisher, Sourc
 from services.platform_core.kafka.faust_worker import EventRejected
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.kafka.retrying import RECORD_REFUSED_ERRORS
+from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.redis_lease import RedisLease
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
@@ -199,6 +201,7 @@ class Scheduler:
         self._registry = registry
         self._publisher = publisher
         self._dead_letters = dead_letters
+        self._settings = settings
         self._secret = settings.secret("remote_eval_draw_secret")
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
@@ -374,17 +377,33 @@ class Scheduler:
                 # topic it has no metadata for yet the same way during a broker outage
                 # (UnknownTopicOrPartitionError) as when the topic is missing, so only the
                 # operator can tell. Name what waits, so they can.
+                topics = sorted({event[0].name for _, event in sendable})
                 log.error(
                     "outbox %s not published (%r) to %s; every decision waits for it",
                     name,
                     exc,
-                    ", ".join(sorted({event[0].name for _, event in sendable})),
+                    ", ".join(topics),
                 )
+                if isinstance(exc, KafkaError):
+                    # A topic deleted under a running producer times out rather than being
+                    # named unknown: whether one is missing is asked of the broker.
+                    await self._recreate_topics([self._topics[topic] for topic in topics])
                 raise
             if not refused:
                 await self._store.clear_outbox(name)
                 continue
             await self._set_aside(name, refused)
+
+    async def _recreate_topics(self, specs: list[TopicSpec]) -> None:
+        """Creates those of the scheduler's topics that are missing (deleted by mistake, or a
+        partner's added to the reference data since the topics were made), with their
+        registered partitions, so the stuck outbox goes out at the next decision instead of
+        waiting for a restart. A broker that is away, or an account not allowed to create
+        topics (production's ACL plan), leaves it to the operator: logged, not raised."""
+        try:
+            await ensure_topics(self._settings, specs)
+        except Exception as exc:
+            log.error("could not create the outbox's topics %s: %r", [s.name for s in specs], exc)
 
     async def _set_aside(self, name: str, refused: list[tuple[list[Any], str]]) -> None:
         reason = "; ".join(

@@ -13,7 +13,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
@@ -45,6 +46,7 @@ from tests.integration.remote_eval.scheduler_rig import (
     far_slot,
 )
 from tests.integration.remote_eval.topic_reading import read_topic, read_topic_headers
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -276,4 +278,30 @@ async def test_an_outbox_the_broker_has_not_taken_waits_and_is_named(
     assert any(
         topic == EVALUATION_STATES.name and envelope.subject == request.evaluation_id
         for topic, envelope in rig.published.sent
+    )
+
+
+async def test_a_partner_topic_deleted_under_the_scheduler_is_made_again(rig: Rig) -> None:
+    """A partner's seat-request topic deleted by mistake: the decision that needs it fails and
+    its outbox waits (as any unacknowledged outbox), but the scheduler makes the missing topic
+    again with its registered partitions, so the next decision publishes it — no restart."""
+    specialty = await rig.fresh_pools({HOST: 2, PARTNER: 10})
+    topic = partner_seat_requests_topic(PARTNER)
+    admin = AIOKafkaAdminClient(bootstrap_servers=rig.settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic.name])
+        await eventually(admin.list_topics, lambda names: topic.name not in names)
+        request = evaluation_request(specialty, far_slot())
+        with pytest.raises(KafkaError):
+            await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
+        assert topic.name in await admin.list_topics()  # made again
+        [described] = await admin.describe_topics([topic.name])
+        assert len(described["partitions"]) == (topic.partitions or rig.settings.topic_partitions)
+    finally:
+        await admin.close()
+    await _scheduled(rig, specialty)  # the next decision publishes the waiting outbox first
+    assert not [n for n in await rig.store.pending_outboxes() if request.evaluation_id in n]
+    assert rig.published.of(
+        request.evaluation_id, remote_eval_pb2.SeatRequestSent, topic=topic.name
     )
