@@ -12,6 +12,7 @@ counted by reporting.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -101,6 +102,11 @@ def _member(state: EvaluationState, pseudonym: str) -> Member:
     return member
 
 
+# An answer as the evaluation stands: its message and the partner it is recorded for, or an
+# ApiError saying why the evaluation does not take it.
+AnswerAsItStands = Callable[[], Awaitable[tuple[Message, str]]]
+
+
 async def _record(
     context: RemoteEvalContext,
     *,
@@ -108,12 +114,18 @@ async def _record(
     scope: str,
     idempotency_key: str | None,
     body: dict[str, object],
-    message: Message,
-    partner_code: str,
+    answer: AnswerAsItStands,
     evaluation_id: str,
     at: datetime,
 ) -> object:
+    """Records ``answer`` once per Idempotency-Key. The evaluation is looked at inside the
+    idempotent action, not before it: an answer the scheduler applied changes the evaluation
+    (a declined venue leaves it, a refusing expert leaves the committee), so a retry of it —
+    its 202 lost to a timeout, or a 503 while the broker was away — would otherwise be told
+    409 no_seat_request or 404 expert_not_on_committee instead of its recorded 202."""
+
     async def publish() -> StoredResponse:
+        message, partner_code = await answer()
         # Its id derives from the idempotency key's seed: a retry is the same answer, which
         # the scheduler applies once.
         envelope = Envelope(
@@ -159,36 +171,41 @@ async def decide_venue(
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     """The venue's owner accepts or declines the seat request; a decline re-plans."""
-    state = await _scheduled(context, evaluation_id)
     entry = venue_directory().get(body.venue_id)
     if entry is None:
         raise ApiError(404, "venue_not_found", f"No venue {body.venue_id} in the directory")
-    require_owner(principal, entry.venue.owner_code, f"Venue {body.venue_id}")
-    if body.venue_id not in {a.venue_id for a in state.allocations if a.role.value == "SECONDARY"}:
-        raise ApiError(
-            409,
-            "no_seat_request",
-            f"Venue {body.venue_id} has no seat request in evaluation {evaluation_id}",
-        )
+    owner = entry.venue.owner_code
+    require_owner(principal, owner, f"Venue {body.venue_id}")
     if body.decision == "DECLINED" and not body.reason.strip():
         raise ApiError(422, "reason_required", "Say why the venue declines (reason)")
     at = business_time(principal, body.occurred_at)
-    message = remote_eval_pb2.PartnerVenueDecision(
-        evaluation_id=evaluation_id,
-        occurred_at=to_timestamp(at),
-        partner_code=entry.venue.owner_code,
-        venue_id=body.venue_id,
-        decision=remote_eval_pb2.VenueDecision.Value(f"VENUE_DECISION_{body.decision}"),  # type: ignore[arg-type]
-        reason=body.reason,
-    )
+
+    async def as_it_stands() -> tuple[Message, str]:
+        state = await _scheduled(context, evaluation_id)
+        secondary = {a.venue_id for a in state.allocations if a.role.value == "SECONDARY"}
+        if body.venue_id not in secondary:
+            raise ApiError(
+                409,
+                "no_seat_request",
+                f"Venue {body.venue_id} has no seat request in evaluation {evaluation_id}",
+            )
+        message = remote_eval_pb2.PartnerVenueDecision(
+            evaluation_id=evaluation_id,
+            occurred_at=to_timestamp(at),
+            partner_code=owner,
+            venue_id=body.venue_id,
+            decision=remote_eval_pb2.VenueDecision.Value(f"VENUE_DECISION_{body.decision}"),  # type: ignore[arg-type]
+            reason=body.reason,
+        )
+        return message, owner
+
     return await _record(
         context,
         principal=principal,
         scope="venue-decision",
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
-        message=message,
-        partner_code=entry.venue.owner_code,
+        answer=as_it_stands,
         evaluation_id=evaluation_id,
         at=at,
     )
@@ -210,37 +227,40 @@ async def answer_for_expert(
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     """The pool's partner reports the drawn expert's confirmation or refusal (refusal: 补抽)."""
-    state = await _scheduled(context, evaluation_id)
-    member = _member(state, pseudonym)
-    pool = member.assignment.pool_code
-    require_owner(principal, pool, f"Expert {pseudonym} (pool {pool})")
     at = business_time(principal, body.occurred_at)
     now = to_timestamp(at)
-    message: Message
-    if body.confirmed:
-        message = remote_eval_pb2.ExpertConfirmed(
-            evaluation_id=evaluation_id,
-            occurred_at=now,
-            partner_code=pool,
-            expert_pseudonym=pseudonym,
-        )
-    else:
-        reason = body.reason or "OTHER"
-        message = remote_eval_pb2.ExpertDeclined(
-            evaluation_id=evaluation_id,
-            occurred_at=now,
-            partner_code=pool,
-            expert_pseudonym=pseudonym,
-            reason=remote_eval_pb2.ExpertDeclineReason.Value(f"EXPERT_DECLINE_REASON_{reason}"),  # type: ignore[arg-type]
-        )
+
+    async def as_it_stands() -> tuple[Message, str]:
+        state = await _scheduled(context, evaluation_id)
+        member = _member(state, pseudonym)
+        pool = member.assignment.pool_code
+        require_owner(principal, pool, f"Expert {pseudonym} (pool {pool})")
+        message: Message
+        if body.confirmed:
+            message = remote_eval_pb2.ExpertConfirmed(
+                evaluation_id=evaluation_id,
+                occurred_at=now,
+                partner_code=pool,
+                expert_pseudonym=pseudonym,
+            )
+        else:
+            reason = body.reason or "OTHER"
+            message = remote_eval_pb2.ExpertDeclined(
+                evaluation_id=evaluation_id,
+                occurred_at=now,
+                partner_code=pool,
+                expert_pseudonym=pseudonym,
+                reason=remote_eval_pb2.ExpertDeclineReason.Value(f"EXPERT_DECLINE_REASON_{reason}"),  # type: ignore[arg-type]
+            )
+        return message, pool
+
     return await _record(
         context,
         principal=principal,
         scope=f"answer:{pseudonym}",
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
-        message=message,
-        partner_code=pool,
+        answer=as_it_stands,
         evaluation_id=evaluation_id,
         at=at,
     )
@@ -270,47 +290,50 @@ async def report_no_show(
     owner = entry.venue.owner_code
     # The staff who check the experts in are the ones who see who did not come.
     require_venue_staff(principal, entry.venue)
-    state = await _scheduled(context, evaluation_id)
-    if body.venue_id not in {a.venue_id for a in state.allocations}:
-        raise ApiError(
-            403,
-            "venue_not_in_evaluation",
-            f"Venue {body.venue_id} has no seats in evaluation {evaluation_id}: only the "
-            "venues where its committee sits report no-shows",
-        )
-    member = _member(state, pseudonym)
-    if member.assignment.venue_id != body.venue_id:
-        raise ApiError(
-            409,
-            "wrong_venue",
-            f"{pseudonym} does not evaluate at {body.venue_id}: the venue where an expert "
-            "evaluates reports their no-show",
-        )
-    if member.status != "confirmed":
-        raise ApiError(
-            409,
-            "not_confirmed",
-            f"{pseudonym} has not confirmed (status {member.status}): only a confirmed expert "
-            "can be absent (缺席). An expert who has not answered is replaced when the answer "
-            "deadline passes, or at once if their pool's partner records a refusal "
-            f"(POST /v1/evaluations/{evaluation_id}/experts/{pseudonym}/answer)",
-        )
     at = business_time(principal, body.occurred_at)
-    message = remote_eval_pb2.ExpertNoShow(
-        evaluation_id=evaluation_id,
-        occurred_at=to_timestamp(at),
-        partner_code=owner,
-        expert_pseudonym=pseudonym,
-        venue_id=body.venue_id,
-    )
+
+    async def as_it_stands() -> tuple[Message, str]:
+        state = await _scheduled(context, evaluation_id)
+        if body.venue_id not in {a.venue_id for a in state.allocations}:
+            raise ApiError(
+                403,
+                "venue_not_in_evaluation",
+                f"Venue {body.venue_id} has no seats in evaluation {evaluation_id}: only the "
+                "venues where its committee sits report no-shows",
+            )
+        member = _member(state, pseudonym)
+        if member.assignment.venue_id != body.venue_id:
+            raise ApiError(
+                409,
+                "wrong_venue",
+                f"{pseudonym} does not evaluate at {body.venue_id}: the venue where an expert "
+                "evaluates reports their no-show",
+            )
+        if member.status != "confirmed":
+            raise ApiError(
+                409,
+                "not_confirmed",
+                f"{pseudonym} has not confirmed (status {member.status}): only a confirmed "
+                "expert can be absent (缺席). An expert who has not answered is replaced when "
+                "the answer deadline passes, or at once if their pool's partner records a "
+                f"refusal (POST /v1/evaluations/{evaluation_id}/experts/{pseudonym}/answer)",
+            )
+        message = remote_eval_pb2.ExpertNoShow(
+            evaluation_id=evaluation_id,
+            occurred_at=to_timestamp(at),
+            partner_code=owner,
+            expert_pseudonym=pseudonym,
+            venue_id=body.venue_id,
+        )
+        return message, owner
+
     return await _record(
         context,
         principal=principal,
         scope=f"no-show:{pseudonym}",
         idempotency_key=idempotency_key,
         body=body.model_dump(mode="json"),
-        message=message,
-        partner_code=owner,
+        answer=as_it_stands,
         evaluation_id=evaluation_id,
         at=at,
     )

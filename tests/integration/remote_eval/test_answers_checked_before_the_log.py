@@ -94,9 +94,12 @@ async def _dead_letter_reasons(settings: PlatformSettings, evaluation_id: str) -
     ]
 
 
-def _answers_on_log(logged: list[Envelope[Message]]) -> list[Any]:
-    answer_types = (remote_eval_pb2.PartnerVenueDecision, remote_eval_pb2.ExpertConfirmed)
-    return [e.message for e in logged if isinstance(e.message, answer_types)]
+def _answers_on_log(
+    logged: list[Envelope[Message]],
+    *answer_types: type[Message],
+) -> list[Any]:
+    kinds = answer_types or (remote_eval_pb2.PartnerVenueDecision, remote_eval_pb2.ExpertConfirmed)
+    return [e.message for e in logged if isinstance(e.message, kinds)]
 
 
 async def test_answers_the_scheduler_refuses_are_dead_lettered_and_never_logged(
@@ -193,3 +196,46 @@ async def test_an_http_accept_made_void_by_the_partner_s_own_decline_is_refused(
         if isinstance(m, remote_eval_pb2.PartnerVenueDecision) and m.venue_id == venue
     ]
     assert decisions == [remote_eval_pb2.VENUE_DECISION_DECLINED]
+
+
+async def test_a_retried_answer_gets_its_recorded_202_not_a_refusal(
+    world: World, remote_eval_api: ServiceProcess, settings: PlatformSettings
+) -> None:
+    """A decline changes the evaluation (the venue leaves it, the expert leaves the committee):
+    a retry with the same Idempotency-Key — its 202 lost to a timeout, or a 503 while the broker
+    was away — gets that 202 again (replayed), not 409 no_seat_request or 404
+    expert_not_on_committee (found in the resilience review), and records nothing twice."""
+    slot_day = date(2051, 1, 1) + timedelta(days=random.randrange(1000))
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        await publish_spare_seats(client, world, slot_day, spare=40)
+        view = await scheduled_evaluation(client, world, slot_day)
+        evaluation_id = view["evaluation_id"]
+        member = next(m for m in view["committee"] if m["pool_partner_code"] in PARTNERS)
+        pool_key = world.partner_keys[member["pool_partner_code"]]
+        refusal = {"confirmed": False, "reason": "CONFLICT_OF_INTEREST"}
+        headers = post_headers(pool_key)
+        url = f"/v1/evaluations/{evaluation_id}/experts/{member['expert_pseudonym']}/answer"
+        answers = [await client.post(url, headers=headers, json=refusal) for _ in range(2)]
+        assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+        assert answers[1].headers.get("Idempotent-Replayed") == "true"
+        assert answers[1].json() == answers[0].json()
+
+        now = (await client.get(f"/v1/evaluations/{evaluation_id}", headers=world.host)).json()
+        asked = next(a for a in now["allocations"] if a["role"] == "SECONDARY")
+        venue = asked["venue_id"]
+        owner = world.partner_keys[venue_directory()[venue].venue.owner_code]
+        headers = post_headers(owner)
+        decline = {"venue_id": venue, "decision": "DECLINED", "reason": "评标室检修"}
+        url = f"/v1/evaluations/{evaluation_id}/venue-decisions"
+        decisions = [await client.post(url, headers=headers, json=decline) for _ in range(2)]
+        assert [d.status_code for d in decisions] == [202, 202], [d.text for d in decisions]
+        assert decisions[1].headers.get("Idempotent-Replayed") == "true"
+    await remote_eval_outbox_empty(settings)
+    logged = await events_of(settings.kafka_bootstrap_servers, EVALUATIONS.name, evaluation_id)
+    declines = _answers_on_log(logged, remote_eval_pb2.ExpertDeclined)
+    venue_declines = [
+        m
+        for m in _answers_on_log(logged)
+        if isinstance(m, remote_eval_pb2.PartnerVenueDecision) and m.venue_id == venue
+    ]
+    assert len(declines) == 1 and len(venue_declines) == 1
