@@ -89,7 +89,7 @@ async def _raw_baseline(count: int) -> Figure:
     now = datetime.now(UTC)
     encoded = []
     for n in range(count):
-        record = parse_record(_record(prefix, n), from_text=False)
+        record = parse_record(_record(prefix, n), from_text=False, pulled_at=now)
         event = large_amount_record_event(
             record,
             occurred_at=now,

@@ -9,12 +9,22 @@ Used by the API (``POST /v1/large-amount-records/imports``) and from the command
 Deduplication: a Redis set holds every unified deal code ever imported; a record is published
 only if adding its code to the set added it, so importing the same file again adds nothing.
 A batch whose publishing fails takes its codes back out of the set, so a retry publishes them.
+Each duplicate is reported with its line and what it repeats: an earlier import, or an earlier
+line of this file (a Redis hash of the import's own codes and their lines, deleted at the end,
+says which line; the file's codes are never all held here).
+
+The file must be UTF-8 (NDJSON by its RFC, CSV by this import): the API and the command line
+check the whole file first and refuse it, naming the line and byte offset, before anything is
+published. A deal time later than the pull time (``pulled_at``: stated, or when the import
+starts) by more than ``DEAL_AT_CLOCK_SKEW`` is a bad line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
+import contextlib
 import csv
 import json
 import sys
@@ -28,6 +38,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.intake.domain.large_amount import (
     LargeAmountRecord,
@@ -49,18 +60,27 @@ from services.platform_core.kafka.topic_admin import ensure_topics
 from services.platform_core.settings import get_settings
 
 IMPORTED_CODES = "prt:intake:large-amount:deal-codes"
+# Per import: each code it added and the line that added it, for naming the line a later
+# duplicate repeats. Deleted when the import ends; the expiry only clears a crashed import's.
+IMPORT_FIRST_LINES = "prt:intake:large-amount:import:{import_batch_id}:first-lines"
+IMPORT_FIRST_LINES_TTL_SECONDS = 24 * 3600
 SOURCE = "/jinan-prt/intake/bulk-import"
 MAX_LINE_BYTES = 64 * 1024
 MAX_REPORTED_REJECTIONS = 10_000
+# Duplicates are listed as rejections are: the first 10,000, with the total in the count.
+MAX_REPORTED_DUPLICATES = MAX_REPORTED_REJECTIONS
 BATCH_SIZE = 2_000
 
 
-# Adds a batch's codes to the set, answering for each whether it was new: '1' when it was not
-# in the set and not earlier in the batch, else '0' (what SADD member by member would say).
-# The codes come as one argument, one per line, and the answer as one string: 2,000 arguments
-# and 2,000 integer replies cost the importer ~1 us of CPU per record to write and read. The
-# set is asked and added to a thousand codes per call: a call per code cost Redis ~2.5 us per
-# record, which the import waited for.
+# Adds a batch's codes (ARGV[1]) to the set KEYS[1], answering for each whether it was new:
+# '1' when it was not in the set and not earlier in the batch (what SADD member by member would
+# say); '2' when this import added it from an earlier line; '0' when it was in the set before
+# (an earlier import). The lines the new codes came from (ARGV[2]) go into the import's hash
+# KEYS[2]; the answer's second string is the earlier line of each '2', in order.
+# The codes and lines come as one argument each, one per line, and the flags as one string:
+# 2,000 arguments and 2,000 integer replies cost the importer ~1 us of CPU per record to write
+# and read. The set is asked and added to a thousand codes per call: a call per code cost Redis
+# ~2.5 us per record, which the import waited for. The hash is only read for duplicates.
 _ADD_NEW = """
 local codes = {}
 local n = 0
@@ -68,26 +88,49 @@ for code in string.gmatch(ARGV[1], '[^\\n]+') do
   n = n + 1
   codes[n] = code
 end
-local added = {}
+local lines = {}
+local m = 0
+for line in string.gmatch(ARGV[2], '[^\\n]+') do
+  m = m + 1
+  lines[m] = line
+end
+local flags = {}
+local earlier = {}
 local seen = {}
 for first = 1, n, 1000 do
   local last = math.min(first + 999, n)
   local members = redis.call('SMISMEMBER', KEYS[1], unpack(codes, first, last))
+  local first_lines = {}
   for i = first, last do
     local code = codes[i]
     if members[i - first + 1] == 0 and not seen[code] then
-      seen[code] = true
-      added[i] = '1'
+      seen[code] = lines[i]
+      flags[i] = '1'
+      first_lines[#first_lines + 1] = code
+      first_lines[#first_lines + 1] = lines[i]
     else
-      added[i] = '0'
+      local line = seen[code] or redis.call('HGET', KEYS[2], code)
+      if line then
+        flags[i] = '2'
+        earlier[#earlier + 1] = line
+      else
+        flags[i] = '0'
+      end
     end
   end
   redis.call('SADD', KEYS[1], unpack(codes, first, last))
+  if #first_lines > 0 then
+    redis.call('HSET', KEYS[2], unpack(first_lines))
+  end
 end
-return table.concat(added)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {table.concat(flags), table.concat(earlier, '\\n')}
 """
-# A new code's answer, as bytes (49) or as text from a client that decodes replies.
-_NEW = (ord("1"), "1")
+
+
+def _text_of(reply: bytes | str) -> str:
+    """A reply as text, whether or not the client decodes replies."""
+    return reply.decode() if isinstance(reply, bytes) else reply
 
 
 class ImportFormat(StrEnum):
@@ -99,6 +142,56 @@ class ImportAborted(PlatformError):
     """The upload cannot be read as lines at all (e.g. no line breaks in a huge body)."""
 
 
+class NotUtf8(ImportAborted):
+    """The upload is not UTF-8 text (e.g. a CSV saved by Excel in GBK on Chinese Windows).
+    Refused as a whole, naming where: guessing another encoding could import wrong names."""
+
+    def __init__(self, line: int, byte_offset: int, byte: int) -> None:
+        self.line = line
+        self.byte_offset = byte_offset
+        super().__init__(
+            f"the file is not UTF-8 text: line {line} (byte offset {byte_offset}) holds byte "
+            f"0x{byte:02x}, which UTF-8 does not allow there. The import takes UTF-8 only: save "
+            'the file as UTF-8 (in Excel: Save As, "CSV UTF-8 (Comma delimited) (*.csv)") and '
+            "import it again. Nothing was imported"
+        )
+
+
+class Utf8Check:
+    """Checks that a byte stream is UTF-8, fed chunk by chunk (a character may be split
+    between chunks); ``feed`` and ``finish`` raise ``NotUtf8`` at the first bad byte."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._bytes_fed = 0
+        self._line_breaks = 0  # in the bytes fed, before the decoder's held-back bytes
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        held_back = len(self._decoder.getstate()[0])
+        try:
+            self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            # exc.object is the held-back bytes (an unfinished character, no line break) and
+            # then the chunk; exc.start indexes it.
+            start = self._bytes_fed - held_back
+            raise NotUtf8(
+                line=self._line_breaks + exc.object[: exc.start].count(b"\n") + 1,
+                byte_offset=start + exc.start,
+                byte=exc.object[exc.start],
+            ) from None
+        self._bytes_fed += len(chunk)
+        self._line_breaks += chunk.count(b"\n")
+
+    def finish(self) -> None:
+        """The stream ended: an unfinished character at its end is not UTF-8 either."""
+        self.feed(b"", final=True)
+
+
+class DuplicateOf(StrEnum):
+    EARLIER_IMPORT = "earlier_import"  # its code was imported before this import
+    EARLIER_LINE = "earlier_line"  # an earlier line of this file has its code
+
+
 @dataclass
 class RejectedLine:
     line: int
@@ -106,12 +199,24 @@ class RejectedLine:
 
 
 @dataclass
+class DuplicateLine:
+    line: int
+    unified_deal_code: str
+    duplicate_of: str  # a DuplicateOf
+    earlier_line: int | None  # the line of this file it repeats, for EARLIER_LINE
+
+
+@dataclass
 class ImportReport:
     import_batch_id: str
     source_level: str
+    # The pull time deal times are checked against: stated, or when the import started.
+    pulled_at: str = ""
     lines: int = 0  # records read (a CSV header and blank lines are not records)
     imported: int = 0  # published now
     duplicates: int = 0  # already imported before, or twice in this upload
+    duplicate_lines: list[DuplicateLine] = field(default_factory=list)
+    duplicate_lines_truncated: bool = False
     rejected: int = 0
     rejected_lines: list[RejectedLine] = field(default_factory=list)
     rejected_lines_truncated: bool = False
@@ -122,6 +227,16 @@ class ImportReport:
             self.rejected_lines.append(RejectedLine(line, reason))
         else:
             self.rejected_lines_truncated = True
+
+    def duplicate(self, line: int, unified_deal_code: str, earlier_line: int | None) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_lines) < MAX_REPORTED_DUPLICATES:
+            of = DuplicateOf.EARLIER_IMPORT if earlier_line is None else DuplicateOf.EARLIER_LINE
+            self.duplicate_lines.append(
+                DuplicateLine(line, unified_deal_code, of.value, earlier_line)
+            )
+        else:
+            self.duplicate_lines_truncated = True
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -233,10 +348,12 @@ class BulkImporter:
         # When the records were pulled (occurred_at of their events): now, or a migration's date.
         self._pulled_at = pulled_at
         self._add_new_codes = redis.register_script(_ADD_NEW)
-        # Batches whose codes Redis is checking (and adding) while the next one is read.
-        self._checking: list[tuple[list[LargeAmountRecord], asyncio.Future[Any]]] = []
+        # Batches (records, their lines) whose codes Redis is checking (and adding) while the
+        # next one is read.
+        self._checking: list[tuple[list[LargeAmountRecord], list[int], asyncio.Future[Any]]] = []
         self._in_flight: tuple[list[str], list[asyncio.Future[Any]]] | None = None
         self.report = ImportReport(new_event_id(), source_level.value)
+        self._first_lines = IMPORT_FIRST_LINES.format(import_batch_id=self.report.import_batch_id)
 
     async def run(
         self,
@@ -255,6 +372,10 @@ class BulkImporter:
             except BaseException:
                 await self._take_back()
                 raise
+            finally:
+                # Its expiry clears it if this fails too; the import's outcome stands.
+                with contextlib.suppress(RedisError):
+                    await self._redis.unlink(self._first_lines)
 
     async def _run(
         self,
@@ -263,11 +384,15 @@ class BulkImporter:
         on_progress: Callable[[int], None] | None,
     ) -> ImportReport:
         report = self.report
+        # One pull time for the whole file: a deal after it (beyond the clock skew) is refused.
+        pulled_at = self._pulled_at or datetime.now(UTC)
+        report.pulled_at = pulled_at.isoformat()
         regions = self._regions
         batch_size = self._batch_size
         from_text = import_format is ImportFormat.CSV
         header: list[str] | None = None
         batch: list[LargeAmountRecord] = []
+        batch_lines: list[int] = []
         number = 0
         joiner = _QuotedLineJoiner(report) if from_text else None
         async for some_lines in lines:
@@ -291,7 +416,11 @@ class BulkImporter:
                     continue
                 report.lines += 1
                 try:
-                    record = parse_record(_fields(line, import_format, header), from_text=from_text)
+                    record = parse_record(
+                        _fields(line, import_format, header),
+                        from_text=from_text,
+                        pulled_at=pulled_at,
+                    )
                     if regions is not None and record.region_code not in regions:
                         raise RecordRefused(
                             f"region {record.region_code} is outside the importing "
@@ -301,17 +430,20 @@ class BulkImporter:
                     report.reject(record_line, str(refused))
                     continue
                 batch.append(record)
+                batch_lines.append(record_line)
                 if len(batch) >= batch_size:
-                    await self._check_then_publish_previous(batch)
-                    batch = []
+                    await self._check_then_publish_previous(batch, batch_lines)
+                    batch, batch_lines = [], []
         if joiner is not None:
             joiner.finish()
-        await self._check_then_publish_previous(batch)
-        await self._check_then_publish_previous([])
+        await self._check_then_publish_previous(batch, batch_lines)
+        await self._check_then_publish_previous([], [])
         await self._settle()
         return report
 
-    async def _check_then_publish_previous(self, batch: list[LargeAmountRecord]) -> None:
+    async def _check_then_publish_previous(
+        self, batch: list[LargeAmountRecord], batch_lines: list[int]
+    ) -> None:
         """Start checking ``batch``'s codes, then publish the batch checked before it: Redis
         checks one batch while the next is read (waiting for it cost ~7 us per record of the
         import's time when Redis shared the machine with Kafka). Codes checked but not
@@ -319,34 +451,45 @@ class BulkImporter:
         if batch:
             # A unified deal code has no line break (DEAL_CODE), so the lines are the codes.
             codes = "\n".join([record.unified_deal_code for record in batch])
+            lines = "\n".join(map(str, batch_lines))
             checked = asyncio.ensure_future(
-                self._add_new_codes(keys=[IMPORTED_CODES], args=[codes])
+                self._add_new_codes(
+                    keys=[IMPORTED_CODES, self._first_lines],
+                    args=[codes, lines, IMPORT_FIRST_LINES_TTL_SECONDS],
+                )
             )
-            self._checking.append((batch, checked))
+            self._checking.append((batch, batch_lines, checked))
         if len(self._checking) > (1 if batch else 0):
-            previous, answer = self._checking[0]
+            previous, previous_lines, answer = self._checking[0]
             # Shielded: cancelled while waiting, the call goes on, so _take_back learns what
             # it added.
-            added = await asyncio.shield(answer)
+            flags, earlier = await asyncio.shield(answer)
             del self._checking[0]
-            await self._publish(previous, added)
+            await self._publish(previous, previous_lines, _text_of(flags), _text_of(earlier))
 
     async def _take_back(self) -> None:
         """The import failed: the codes that batches checked but not published added to the
         set are taken back out, so a retry publishes them."""
         checking, self._checking = self._checking, []
-        for batch, answer in checking:
+        for batch, _, answer in checking:
             try:
-                added = await answer
+                flags, _ = await answer
             except Exception:  # the script failed: it added none, or none we can know of
                 continue
             await self._forget(
-                [r.unified_deal_code for r, new in zip(batch, added, strict=True) if new in _NEW]
+                [
+                    r.unified_deal_code
+                    for r, flag in zip(batch, _text_of(flags), strict=True)
+                    if flag == "1"
+                ]
             )
 
-    async def _publish(self, batch: list[LargeAmountRecord], added: bytes | str) -> None:
-        fresh = [record for record, new in zip(batch, added, strict=True) if new in _NEW]
-        self.report.duplicates += len(batch) - len(fresh)
+    async def _publish(
+        self, batch: list[LargeAmountRecord], batch_lines: list[int], flags: str, earlier: str
+    ) -> None:
+        fresh = [record for record, flag in zip(batch, flags, strict=True) if flag == "1"]
+        if len(fresh) < len(batch):
+            self._report_duplicates(batch, batch_lines, flags, earlier)
         if not fresh:
             return
         codes = [record.unified_deal_code for record in fresh]
@@ -365,6 +508,18 @@ class BulkImporter:
         # checked; one batch stays in flight so reading and publishing overlap.
         await self._settle()
         self._in_flight = (codes, deliveries)
+
+    def _report_duplicates(
+        self, batch: list[LargeAmountRecord], batch_lines: list[int], flags: str, earlier: str
+    ) -> None:
+        """Each duplicate's line, code and what it repeats: flag '0' an earlier import, '2'
+        an earlier line of this file, the next of ``earlier``."""
+        earlier_lines = iter(earlier.split("\n"))
+        for record, line, flag in zip(batch, batch_lines, flags, strict=True):
+            if flag == "0":
+                self.report.duplicate(line, record.unified_deal_code, None)
+            elif flag == "2":
+                self.report.duplicate(line, record.unified_deal_code, int(next(earlier_lines)))
 
     def _events(
         self, records: list[LargeAmountRecord]
@@ -429,6 +584,16 @@ def format_of(path: Path, given: str | None) -> ImportFormat:
     if given:
         return ImportFormat(given)
     return ImportFormat.CSV if path.suffix.lower() == ".csv" else ImportFormat.NDJSON
+
+
+def check_utf8_file(path: Path, chunk_bytes: int = 256 * 1024) -> None:
+    """Raises ``NotUtf8`` if the file is not UTF-8: checked before the import publishes
+    anything (its lines would otherwise be refused one by one, or the earlier ones imported)."""
+    check = Utf8Check()
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            check.feed(chunk)
+    check.finish()
 
 
 async def _file_chunks(path: Path, chunk_bytes: int = 256 * 1024) -> AsyncIterator[bytes]:
@@ -497,10 +662,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.file}: {why}", file=sys.stderr)
             return 2
         args.size_bytes = path.stat().st_size
-        with path.open("rb"):  # readable: refused here, before anything is published
-            pass
+        # Readable and UTF-8: refused here, before anything is published.
+        check_utf8_file(path)
     except OSError as exc:
         print(f"{args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except NotUtf8 as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
     report = asyncio.run(_import_file(args))
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
@@ -23,6 +23,10 @@ from services.platform_core.reference_data import regions
 # (year 1 or 9999 also cannot be written as an event's timestamp, which failed a whole batch).
 EARLIEST_DEAL_AT = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_DEAL_AT = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+# A deal is pulled after it is made, so a deal time after the pull is a typo (2027 for 2022);
+# the platforms' clocks may run a little ahead of ours, so a deal up to this much after the pull
+# time is still taken.
+DEAL_AT_CLOCK_SKEW = timedelta(minutes=5)
 # An integer as CSV text: ASCII digits only (str.isdigit also takes '²' and other digits
 # int() refuses, and lstrip('-') took '--5').
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
@@ -164,8 +168,22 @@ def _refuse_missing_or_unknown(fields: dict[str, Any]) -> None:
 _required_values = operator.itemgetter(*REQUIRED)
 
 
-def parse_record(fields: dict[str, Any], *, from_text: bool) -> LargeAmountRecord:
-    """Check one record's fields; ``from_text`` when every value came as text (CSV).
+def _after_pull(given: object, deal_at: datetime, pulled_at: datetime) -> str:
+    # The pull time in the line's own offset, so the clerk compares like with like.
+    pulled = pulled_at.astimezone(deal_at.tzinfo).isoformat()
+    skew = int(DEAL_AT_CLOCK_SKEW.total_seconds() // 60)
+    return (
+        f"deal_at {given!r} is after the pull time {pulled} (more than {skew} minutes of "
+        "clock skew): a deal cannot be pulled before it is made"
+    )
+
+
+def parse_record(
+    fields: dict[str, Any], *, from_text: bool, pulled_at: datetime
+) -> LargeAmountRecord:
+    """Check one record's fields; ``from_text`` when every value came as text (CSV);
+    ``pulled_at`` when the records were pulled from the platform (a deal after it is refused,
+    ``DEAL_AT_CLOCK_SKEW`` allowed).
 
     Each check runs in a fixed order and the first failing one is the line's reason. This runs
     once per line of imports of millions of lines, so the common case is kept cheap: the
@@ -202,6 +220,9 @@ def parse_record(fields: dict[str, Any], *, from_text: bool) -> LargeAmountRecor
             f"deal_at {fields['deal_at']!r} must fall between {EARLIEST_DEAL_AT.year} and "
             f"{LATEST_DEAL_AT.year}"
         )
+    # The first comparison alone decides the common case (a deal before its pull).
+    if deal_at > pulled_at and deal_at - pulled_at > DEAL_AT_CLOCK_SKEW:
+        raise RecordRefused(_after_pull(fields["deal_at"], deal_at, pulled_at))
     name = _text(fields, "name")
     return LargeAmountRecord(
         unified_deal_code=code,

@@ -16,6 +16,8 @@ from services.intake.bulk_import import (
     ImportAborted,
     ImportFormat,
     ImportReport,
+    NotUtf8,
+    Utf8Check,
     split_lines,
 )
 from services.intake.domain.large_amount import SourceLevel
@@ -38,13 +40,22 @@ async def _spooled_body(request: Request) -> tuple[IO[bytes], str]:
     """The request body in a temporary file, and its SHA-256. The Idempotency-Key's
     fingerprint needs the whole body before the import runs: a replay of the key with another
     file of the same length was answered with the first file's report, and the second file
-    was silently not imported."""
+    was silently not imported.
+
+    The body is checked to be UTF-8 on the way (422 ``import_not_utf8``, naming the line and
+    byte offset), so a file in another encoding publishes nothing."""
     digest = hashlib.sha256()
+    utf8 = Utf8Check()
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
     try:
         async for chunk in request.stream():
             digest.update(chunk)
+            utf8.feed(chunk)
             spool.write(chunk)
+        utf8.finish()
+    except NotUtf8 as not_utf8:
+        spool.close()
+        raise ApiError(422, "import_not_utf8", str(not_utf8)) from not_utf8
     except BaseException:
         spool.close()
         raise
@@ -66,8 +77,12 @@ async def _chunks_of(spool: IO[bytes]) -> AsyncIterator[bytes]:
     "`text/csv`, first CSV line the header). Fields: unified_deal_code, name, category, "
     "region_code, amount_fen (integer fen), deal_at (ISO 8601 with offset), tenderer_name, "
     "tenderer_credit_code, and optionally tender_project_code, winner_name, "
-    "winner_credit_code, trading_method, source_platform_code. Records already imported "
-    "(by unified deal code) are counted as duplicates and not published again.",
+    "winner_credit_code, trading_method, source_platform_code. The body must be UTF-8 "
+    "(otherwise 422 `import_not_utf8` naming the line and byte offset, and nothing is "
+    "imported). A deal_at more than 5 minutes after the pull time (`occurred_at`, or now) "
+    "is a rejected line. Records already imported (by unified deal code) are not published "
+    "again: `duplicates` counts them and `duplicate_lines` lists the first 10,000 with their "
+    "line, code and what they repeat (`earlier_import`, or `earlier_line` and its number).",
 )
 async def import_records(
     request: Request,

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from services.intake.bulk_import import (
     IMPORTED_CODES,
+    MAX_REPORTED_DUPLICATES,
     BulkImporter,
     ImportFormat,
     ImportReport,
@@ -133,6 +134,18 @@ async def test_a_100000_line_import_publishes_each_good_record_once_and_reports_
     assert again.status_code == 200, again.text
     assert again.json()["imported"] == 0
     assert again.json()["duplicates"] == LINES - len(bad)
+    # Listed as rejections are: the first 10,000 by line, the total in the count.
+    listed = again.json()["duplicate_lines"]
+    assert len(listed) == MAX_REPORTED_DUPLICATES
+    assert again.json()["duplicate_lines_truncated"] is True
+    good_lines = [n for n in range(1, LINES + 1) if n not in bad][:MAX_REPORTED_DUPLICATES]
+    assert [d["line"] for d in listed] == good_lines
+    assert listed[0] == {
+        "line": 1,
+        "unified_deal_code": f"{prefix}-000001",
+        "duplicate_of": "earlier_import",
+        "earlier_line": None,
+    }
 
     on_topic = Counter(
         key.decode()
@@ -298,5 +311,5 @@ async def test_a_csv_import_keeps_quoted_line_breaks_refuses_odd_values_and_bind
         intake_api, issued.key, b"\xff\xfe,name\n" + row(5).encode(), str(uuid.uuid4())
     )
     assert unreadable.status_code == 422, unreadable.text
-    assert unreadable.json()["code"] == "import_unreadable"
+    assert unreadable.json()["code"] == "import_not_utf8"
     assert "UTF-8" in unreadable.json()["message"]

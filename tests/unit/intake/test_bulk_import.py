@@ -22,6 +22,7 @@ from services.intake.domain.large_amount import SourceLevel, parse_record
 from services.intake.event_codec import large_amount_record_encoder, large_amount_record_event
 from services.platform_core.events.envelope import Envelope, decode_record, encode_envelope
 
+PULLED_AT = datetime(2023, 7, 1, tzinfo=UTC)
 LINE: dict[str, Any] = {
     "unified_deal_code": "SD-2022-000001",
     "tender_project_code": "TP-000001",
@@ -52,7 +53,7 @@ VARIANTS: list[tuple[dict[str, Any], bool]] = [
 
 
 def _reference(fields: dict[str, Any], from_text: bool, occurred_at: datetime) -> bytes:
-    record = parse_record(fields, from_text=from_text)
+    record = parse_record(fields, from_text=from_text, pulled_at=PULLED_AT)
     event = large_amount_record_event(
         record,
         occurred_at=occurred_at,
@@ -74,7 +75,7 @@ def test_the_batch_encoder_gives_the_bytes_of_the_event(
         source_level=SourceLevel.COUNTY,
         import_batch_id="batch-1",
     )
-    record = parse_record(fields, from_text=from_text)
+    record = parse_record(fields, from_text=from_text, pulled_at=PULLED_AT)
     assert encode(record) == _reference(fields, from_text, occurred_at)
 
 
@@ -92,23 +93,36 @@ class FakeProducer:
 
 
 class FakeRedis:
-    """The dedup set in memory, answering the import's script as Redis would."""
+    """The dedup set and the imports' first-line hashes in memory, answering the import's
+    script as Redis would (tests/integration/intake holds the real script to the same)."""
 
     def __init__(self) -> None:
         self.members: set[str] = set()
+        self.first_lines: dict[str, dict[str, str]] = {}
 
     def register_script(self, _: str) -> Any:
-        async def add_new(keys: Sequence[str], args: Sequence[str]) -> bytes:
-            answer = bytearray()
-            for code in args[0].split("\n"):
-                answer += b"0" if code in self.members else b"1"
-                self.members.add(code)
-            return bytes(answer)
+        async def add_new(keys: Sequence[str], args: Sequence[Any]) -> list[bytes]:
+            first_lines = self.first_lines.setdefault(keys[1], {})
+            flags, earlier = bytearray(), []
+            for code, line in zip(args[0].split("\n"), args[1].split("\n"), strict=True):
+                if code in first_lines:
+                    flags += b"2"
+                    earlier.append(first_lines[code])
+                elif code in self.members:
+                    flags += b"0"
+                else:
+                    flags += b"1"
+                    self.members.add(code)
+                    first_lines[code] = line
+            return [bytes(flags), "\n".join(earlier).encode()]
 
         return add_new
 
     async def srem(self, _: str, *codes: str) -> None:
         self.members.difference_update(codes)
+
+    async def unlink(self, key: str) -> None:
+        self.first_lines.pop(key, None)
 
 
 async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
@@ -143,7 +157,9 @@ async def test_each_published_record_is_its_event_in_the_platforms_envelope() ->
         assert topic == "intake.large-amount-records.v1"
         event_id = dict(headers)["ce_id"].decode()
         ids.append(event_id)
-        record = parse_record({**LINE, "unified_deal_code": key.decode()}, from_text=False)
+        record = parse_record(
+            {**LINE, "unified_deal_code": key.decode()}, from_text=False, pulled_at=pulled_at
+        )
         expected = encode_envelope(
             Envelope(
                 message=large_amount_record_event(

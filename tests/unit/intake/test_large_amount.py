@@ -11,6 +11,7 @@ from services.intake.domain.large_amount import RecordRefused, SourceLevel, pars
 from services.intake.event_codec import large_amount_record_event
 from services.platform_core.events.proto_values import from_timestamp
 
+PULLED_AT = datetime(2023, 7, 1, tzinfo=UTC)
 LINE: dict[str, Any] = {
     "unified_deal_code": "SD-2022-000001",
     "name": "济南新旧动能转换起步区某道路工程",
@@ -24,7 +25,7 @@ LINE: dict[str, Any] = {
 
 
 def test_a_good_line_becomes_an_event_with_its_source_fields() -> None:
-    record = parse_record(LINE, from_text=False)
+    record = parse_record(LINE, from_text=False, pulled_at=PULLED_AT)
     event = large_amount_record_event(
         record,
         occurred_at=datetime(2023, 7, 1, tzinfo=UTC),
@@ -42,17 +43,20 @@ def test_a_good_line_becomes_an_event_with_its_source_fields() -> None:
 
 
 def test_csv_amounts_are_digits_and_json_amounts_are_integers() -> None:
-    assert parse_record({**LINE, "amount_fen": "12"}, from_text=True).amount_fen == 12
+    assert (
+        parse_record({**LINE, "amount_fen": "12"}, from_text=True, pulled_at=PULLED_AT).amount_fen
+        == 12
+    )
     with pytest.raises(RecordRefused, match="integer"):
-        parse_record({**LINE, "amount_fen": "12.5"}, from_text=True)
+        parse_record({**LINE, "amount_fen": "12.5"}, from_text=True, pulled_at=PULLED_AT)
     with pytest.raises(RecordRefused, match="integer"):
-        parse_record({**LINE, "amount_fen": "12"}, from_text=False)
+        parse_record({**LINE, "amount_fen": "12"}, from_text=False, pulled_at=PULLED_AT)
     # Text that str.isdigit takes but int() refuses, or a doubled sign: refused, not a crash.
     for text in ("--5", "²", "١٢", "1_000"):
         with pytest.raises(RecordRefused, match="integer"):
-            parse_record({**LINE, "amount_fen": text}, from_text=True)
+            parse_record({**LINE, "amount_fen": text}, from_text=True, pulled_at=PULLED_AT)
     with pytest.raises(RecordRefused, match="integer"):
-        parse_record({**LINE, "amount_fen": True}, from_text=False)
+        parse_record({**LINE, "amount_fen": True}, from_text=False, pulled_at=PULLED_AT)
 
 
 @pytest.mark.parametrize(
@@ -75,4 +79,4 @@ def test_csv_amounts_are_digits_and_json_amounts_are_integers() -> None:
 )
 def test_a_bad_line_is_refused_with_its_reason(change: dict[str, Any], reason: str) -> None:
     with pytest.raises(RecordRefused, match=reason):
-        parse_record({**LINE, **change}, from_text=False)
+        parse_record({**LINE, **change}, from_text=False, pulled_at=PULLED_AT)
