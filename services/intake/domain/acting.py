@@ -32,6 +32,14 @@ class ActingAuthority:
     trading_centre: str  # the department whose role is "trading_centre" (JYZX)
     parents: Mapping[str, str]  # district branch code -> its city department
 
+    def is_trading_centre(self, department: str) -> bool:
+        """The trading centre or one of its district sub-centres (长清区公共资源交易中心 is
+        JYZX-CQ: the centre's code, a hyphen and its own, as every district branch is named),
+        as remote evaluation's check-in tells them (domain.check_in). A sub-centre runs the
+        trades of its district: the region check at the HTTP edge keeps it there."""
+        centre = self.trading_centre
+        return bool(centre) and (department == centre or department.startswith(f"{centre}-"))
+
 
 @lru_cache(maxsize=1)
 def acting_authority() -> ActingAuthority:
@@ -66,7 +74,8 @@ class NotYourProject(PlatformError):
         super().__init__(
             f"Project {view.project_id} was registered by {view.registering_department or '?'} "
             f"and is supervised by {view.supervise_dept_code or '?'}: its steps are recorded "
-            f"only by {', '.join(actors)}, not by {department}"
+            f"only by {', '.join(actors)} (or the trading centre's sub-centre of its district), "
+            f"not by {department}"
         )
 
 
@@ -75,5 +84,5 @@ def check_may_act(department: str, view: ProjectView, authority: ActingAuthority
     (Whether the caller is a department at all, and of the project's region, is the HTTP
     edge's check: this rule is about whose project it is.)"""
     actors = project_actors(view, authority)
-    if department not in actors:
+    if department not in actors and not authority.is_trading_centre(department):
         raise NotYourProject(department, view, actors)

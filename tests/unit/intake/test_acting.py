@@ -68,7 +68,7 @@ def test_the_reference_data_names_the_trading_centre_and_the_branches_parents() 
         ("ZJJ", BRANCH_PROJECT, True, "city department of the registering branch"),
         ("CZJ", BRANCH_PROJECT, True, "supervising department"),
         ("CZJ-CQ", BRANCH_PROJECT, False, "a branch of the supervisor is not its parent"),
-        ("JYZX-CQ", BRANCH_PROJECT, False, "a district sub-centre is not the trading centre"),
+        ("JYZX-CQ", BRANCH_PROJECT, True, "the trading centre's sub-centre of the district"),
         ("FGW", BRANCH_PROJECT, False, "the joint-conference office's department"),
     ],
 )
@@ -97,7 +97,8 @@ def test_the_refusal_names_who_may_act() -> None:
     message = str(refused.value)
     assert "registered by ZJJ" in message
     assert "supervised by ZJJ-LX" in message
-    assert "only by ZJJ, ZJJ-LX, JYZX, not by JTJ" in message
+    assert "only by ZJJ, ZJJ-LX, JYZX (or the trading centre's sub-centre" in message
+    assert message.endswith("not by JTJ")
 
 
 def test_a_record_without_a_supervisor_names_no_empty_department() -> None:
