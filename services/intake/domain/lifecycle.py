@@ -409,12 +409,17 @@ def last_step_at(view: ProjectView, fact: LifecycleFact) -> datetime:
 
 def view_allowed_steps(view: ProjectView) -> tuple[Step, ...]:
     """The steps a department may ask for now: any an open section allows, and the project
-    steps its summed-up state allows."""
+    steps its summed-up state allows — but 补正 only while documents are outstanding (it is
+    refused otherwise: check_supplement), so the list never offers a step that is refused."""
     if not view.sections:
-        return allowed_steps(view.state, view.trading_method)
-    return _allowed_with_sections(
-        view.state, frozenset(s.state for s in view.sections), view.trading_method
-    )
+        allowed = allowed_steps(view.state, view.trading_method)
+    else:
+        allowed = _allowed_with_sections(
+            view.state, frozenset(s.state for s in view.sections), view.trading_method
+        )
+    if view.outstanding_documents:
+        return allowed
+    return tuple(step for step in allowed if step is not Step.SUPPLEMENT_DOCUMENTS)
 
 
 @cache  # the project's state and its sections' states are few: the answers are a small table

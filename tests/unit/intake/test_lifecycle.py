@@ -182,9 +182,26 @@ def test_allowed_steps_are_what_any_open_section_allows() -> None:
     assert Step.SUBMIT_BID in allowed  # 002
     assert Step.COMPLETE_EVALUATION in allowed  # 001
     assert Step.ANNOUNCE not in allowed  # neither
-    assert Step.SUPPLEMENT_DOCUMENTS in allowed  # the project's own step
-    single = _run(_view(), Step.ANNOUNCE)
+    assert Step.TERMINATE in allowed  # the project's own step
+    single = _run(_view(outstanding_documents=("资金证明",)), Step.ANNOUNCE)
     assert view_allowed_steps(single) == allowed_steps(S.ANNOUNCED)
+
+
+def test_supplement_is_offered_only_while_documents_are_outstanding() -> None:
+    """补正 with nothing outstanding is refused (nothing_to_supplement): the allowed steps
+    never offer it then (the clerk's review found it offered, then refused)."""
+    complete = _run(_view(), Step.ANNOUNCE)
+    assert Step.SUPPLEMENT_DOCUMENTS not in view_allowed_steps(complete)
+    deficient = _run(_view(outstanding_documents=("资金证明",)), Step.ANNOUNCE)
+    assert Step.SUPPLEMENT_DOCUMENTS in view_allowed_steps(deficient)
+    sections = _run(
+        _view(sections=TWO_SECTIONS, outstanding_documents=("规划许可证",)), Step.ANNOUNCE
+    )
+    assert Step.SUPPLEMENT_DOCUMENTS in view_allowed_steps(sections)
+    supplied = evolve(
+        sections, LifecycleFact("p1", Step.SUPPLEMENT_DOCUMENTS, NOW, "ZJJ", ("规划许可证",))
+    )
+    assert Step.SUPPLEMENT_DOCUMENTS not in view_allowed_steps(supplied)
 
 
 def test_each_section_keeps_the_time_of_its_last_step() -> None:
