@@ -28,6 +28,7 @@ from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import ErrorBody, install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.query_parameters import REFUSE_UNKNOWN_QUERY_PARAMETERS
 from services.platform_core.http.readiness import (
     ReadinessProbe,
     install_readiness,
@@ -90,13 +91,16 @@ app = FastAPI(
 install_error_handlers(app)
 install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
+# A misspelt filter (?statuss=ROUTED) is refused, naming the parameters the route takes, rather
+# than ignored into the unfiltered list.
 for module in (caller_api, reports, pushes, entities, webhooks, detection):
-    app.include_router(module.router)
+    app.include_router(module.router, dependencies=[REFUSE_UNKNOWN_QUERY_PARAMETERS])
 document_idempotency_key(app)
 
 
 @app.get(
     "/v1/departments",
+    dependencies=[REFUSE_UNKNOWN_QUERY_PARAMETERS],
     response_model=list[DepartmentPublic],
     responses={401: {"model": ErrorBody}},
     summary="The departments that send and receive pushes, with their district branches "

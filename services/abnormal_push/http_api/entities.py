@@ -1,13 +1,13 @@
 """An entity's abnormal record (异常行为记录), for credit evaluation: every report naming an
 organisation, with what became of its pushes. Operators and the departments the routing table
-lists as ``entity_record_readers`` may read it."""
+lists as ``entity_record_readers`` may read it; a refusal names them and whom to ask."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from services.abnormal_push.http_api.access import is_operator
+from services.abnormal_push.http_api.access import check_may_read_entity_records
 from services.abnormal_push.http_api.dependencies import Reader, ReadModel, Routing
 from services.abnormal_push.read_model import push_to_json, report_to_json
 from services.platform_core.credit_code import credit_code_problem
@@ -35,12 +35,7 @@ class EntityRecordPublic(BaseModel):
 async def entity_record(
     credit_code: str, reader: Reader, read_model: ReadModel, routing: Routing
 ) -> EntityRecordPublic:
-    if not is_operator(reader) and reader.code not in routing.entity_record_readers:
-        raise ApiError(
-            403,
-            "record_not_entitled",
-            f"{reader.code} is not entitled to entity records (entity_record_readers)",
-        )
+    check_may_read_entity_records(reader, routing)
     problem = credit_code_problem(credit_code)
     if problem is not None:
         raise ApiError(

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
+from services.abnormal_push.detection import DetectionState
 from services.abnormal_push.domain.errors import ReportRefused
+from services.abnormal_push.domain.registered_project import (
+    ProjectMismatch,
+    ProjectRouting,
+    project_routing,
+    region_label,
+    registration_of,
+)
 from services.abnormal_push.domain.reports import (
     AbnormalReport,
     Evidence,
@@ -18,6 +26,7 @@ from services.abnormal_push.domain.routing import route
 from services.abnormal_push.http_api.access import is_operator
 from services.abnormal_push.http_api.dependencies import (
     ActingDepartment,
+    Detection,
     Idempotency,
     Publisher,
     Reader,
@@ -48,8 +57,14 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     response_model=ReportFiledPublic,
     responses={
         code: {"model": ErrorBody} for code in (400, 403, 422, 503)
-    },  # 403: occurred_at from a key without backfill
+    },  # 403: occurred_at from a key without backfill; 422 project_mismatch: see below
     summary="File an abnormal-behaviour report (异常行为信息采集); routing follows in seconds",
+    description="A report on a project registered in intake is routed on the registered "
+    "category and region: a project_category or region_code left out is taken from the "
+    "registration, one that contradicts it is refused (422 project_mismatch, naming the "
+    "registered values). A project abnormal push has not seen registered (应进未进, or "
+    "registered seconds ago) is routed on the report's own fields, and the answer says so "
+    "(project_registered false).",
 )
 async def file_report(
     body: ReportCreate,
@@ -58,6 +73,7 @@ async def file_report(
     publisher: Publisher,
     idempotency: Idempotency,
     routing: Routing,
+    detection: Detection,
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     # Deadlines count from this business time: now, or a backfill key's stated occurred_at.
@@ -65,6 +81,9 @@ async def file_report(
     act_at = _utc_act_at(body.act_at)
 
     async def action() -> StoredResponse:
+        # Read inside the action: a retry of a refused request sees a registration consumed
+        # since, and a replayed answer keeps the routing it first reported.
+        project, problems = await _project_routing(body, department, detection)
         report = AbnormalReport(
             report_id=new_event_id(),
             filed_at=filed_at,
@@ -76,8 +95,8 @@ async def file_report(
             ),
             project_id=body.project_id,
             bid_section_code=body.bid_section_code,
-            project_category=body.project_category.value,
-            region_code=_region_of(body, department),
+            project_category=project.category,
+            region_code=project.region_code,
             behaviour_type=body.behaviour_type,
             severity=body.severity,
             description=body.description,
@@ -90,12 +109,14 @@ async def file_report(
         try:
             check_report(report, frozenset(routing.departments))
         except ReportRefused as refused:
+            problems = {**problems, **refused.problems}
+        if problems:
             raise ApiError(
                 422,
                 "report_refused",
-                f"The report was refused: {refused}",
-                [FieldProblem(field=f, problem=p) for f, p in refused.problems.items()],
-            ) from refused
+                f"The report was refused: {ReportRefused(problems)}",
+                [FieldProblem(field=f, problem=p) for f, p in problems.items()],
+            )
         envelope = await publish_report(publisher, report, new_event_id())
         filed = ReportFiledPublic(
             report_id=report.report_id,
@@ -105,6 +126,9 @@ async def file_report(
                 RouteTarget(department=a.department, reason=a.reason, role=a.role)
                 for a in route(report, routing)
             ],
+            project_registered=project.registered,
+            project_category=project.category,
+            region_code=project.region_code,
         )
         return StoredResponse(202, filed.model_dump(mode="json"))
 
@@ -131,10 +155,43 @@ def _utc_act_at(stated: datetime) -> datetime:
         ) from None
 
 
-def _region_of(body: ReportCreate, department: Principal) -> str:
-    """The region the body names, else the reporter's own when it acts for one region only."""
-    if body.region_code is not None:
-        return body.region_code
+async def _project_routing(
+    body: ReportCreate, department: Principal, detection: DetectionState
+) -> tuple[ProjectRouting, dict[str, str]]:
+    """The category and region to route on: intake's registration, as detection keeps it from
+    intake's stream, where abnormal push has seen one; else the report's own. With the
+    problems that refuse the report (reported with the body's others, every bad field at once);
+    a contradiction of the registration is refused here, on its own."""
+    own_region = _own_region(department)
+    try:
+        project = project_routing(
+            stated_category=body.project_category.value if body.project_category else None,
+            stated_region=body.region_code,
+            reporter_region=own_region,
+            registration=registration_of(await detection.project(body.project_id)),
+        )
+    except ReportRefused as refused:
+        stated_region = body.region_code if body.region_code is not None else own_region
+        return ProjectRouting("", stated_region, registered=False), refused.problems
+    except ProjectMismatch as mismatch:
+        registered = mismatch.registration
+        where = f" in {region_label(registered.region_code)}" if registered.region_code else ""
+        raise ApiError(
+            422,
+            "project_mismatch",
+            f"Project {registered.project_id} is registered in intake as "
+            f"{registered.category}{where}, and a report on it is routed to the department "
+            f"supervising that: {mismatch}. Leave project_category and region_code out (they "
+            "are taken from the registration) or state the registered ones; if the "
+            "registration itself is wrong, take it up with the department that registered it.",
+            [FieldProblem(field=f, problem=p) for f, p in mismatch.problems.items()],
+        ) from mismatch
+    return project, {}
+
+
+def _own_region(department: Principal) -> str:
+    """The reporter's own region when it acts for one region only (a district branch), else
+    "": where a report on an unregistered project naming no region is taken to be."""
     if len(department.regions) == 1:
         (region,) = department.regions
         return region

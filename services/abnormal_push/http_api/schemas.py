@@ -81,9 +81,13 @@ class ReportCreate(BaseModel):
     subjects: list[SubjectIn] = Field(min_length=1, max_length=50)
     project_id: str = Field(min_length=1, max_length=100)
     bid_section_code: str = Field(default="", max_length=100)
-    project_category: ProjectCategory = Field(
+    project_category: ProjectCategory | None = Field(
+        default=None,
         description="the project's trading category (a ProjectCategory of the catalogue); it "
-        "decides the supervising department the report is routed to"
+        "decides the supervising department the report is routed to. A project registered in "
+        "intake is routed on its registered category: leave this out, or state the registered "
+        "one (another is refused, 422 project_mismatch). Required for a project abnormal push "
+        "has not seen registered (应进未进, or registered seconds ago)",
     )
     region_code: str | None = Field(
         default=None,
@@ -91,8 +95,10 @@ class ReportCreate(BaseModel):
         description="the project's region (GB/T 2260 code of regions.json, e.g. 370113 长清区; "
         "370100 市本级). Where the category's supervisor has a branch in that region (长清区住房和"
         "城乡建设局), the branch handles the report and the city department gets a copy. "
-        "Omitted: the reporting department's region if it acts for exactly one (a district "
-        "branch), else the city department handles it",
+        "A project registered in intake is routed on its registered region: leave this out, or "
+        "state the registered one (another is refused, 422 project_mismatch). For a project "
+        "abnormal push has not seen registered, omitted means the reporting department's region "
+        "if it acts for exactly one (a district branch), else the city department handles it",
     )
     behaviour_type: BehaviourType
     severity: Severity
@@ -116,6 +122,18 @@ class ReportFiledPublic(BaseModel):
     event_id: str
     filed_at: datetime
     routed_to: list[RouteTarget]
+    project_registered: bool = Field(
+        description="true: routed on the category and region intake registered for the "
+        "project. false: abnormal push has not seen the project registered — not registered "
+        "(应进未进), or registered seconds before the report and not yet read from intake's "
+        "stream — so the report was routed on its own project_category and region_code; check "
+        "routed_to"
+    )
+    project_category: str = Field(description="the category the report was routed on")
+    region_code: str = Field(
+        description='the region the report was routed on; "" when none (the city '
+        "department handles it)"
+    )
 
 
 class ReportPublic(BaseModel):
