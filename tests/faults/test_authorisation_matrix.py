@@ -124,7 +124,9 @@ ALLOWED: dict[str, dict[tuple[str, str], frozenset[Caller]]] = {
         ("POST", "/v1/evaluations"): frozenset({DEP}),  # main venue in 长清区
         ("GET", "/v1/evaluations/{evaluation_id}"): EVERYONE,  # no such evaluation: 404
         ("GET", "/v1/evaluations/{evaluation_id}/committee"): EVERYONE,
-        ("POST", "/v1/evaluations/{evaluation_id}/venue-decisions"): EVERYONE,
+        # The venue's owner (长清区's venue), checked before the evaluation is looked at: the
+        # evaluation is looked at under the Idempotency-Key, so that a retry gets its answer.
+        ("POST", "/v1/evaluations/{evaluation_id}/venue-decisions"): frozenset({DEP}),
         ("POST", "/v1/evaluations/{evaluation_id}/experts/{pseudonym}/answer"): EVERYONE,
         # A no-show is reported by the venue's owner (长清区's venue), checked before anything
         # about the evaluation or its committee is looked at or told.
