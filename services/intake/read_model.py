@@ -19,10 +19,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import orjson
@@ -39,7 +40,7 @@ from services.intake.domain.lifecycle import (
     Step,
     evolve,
 )
-from services.intake.domain.working_days import china_date
+from services.intake.domain.working_days import CHINA, china_date
 from services.platform_core.errors import PlatformError
 
 log = logging.getLogger(__name__)
@@ -411,47 +412,37 @@ class ProjectReadModel:
         return bool(result)
 
     async def list_views(
-        self,
-        *,
-        regions: frozenset[str] | None,
-        region_code: str | None,
-        category: str | None,
-        state: ProjectState | None,
-        department: str | None,
-        key_project: bool | None,
-        tender_required_by_law: bool | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[ProjectView], int | None]:
-        """Newest first, filtered; returns the page and the offset of the next one."""
+        self, where: ProjectFilter, *, offset: int, limit: int, count_all: bool = False
+    ) -> tuple[list[ProjectView], int | None, int | None]:
+        """Newest first, filtered: the page, the offset of the next one, and (``count_all``)
+        how many match in all. A registration-date range is read from the index's scores (the
+        registration time), so only the projects registered in it are looked at."""
         matched: list[ProjectView] = []
         position = 0
+        next_offset: int | None = None
+        newest, oldest = where.registered_bounds()
         cursor = 0
         page = 500
         while True:
-            ids: list[Any] = await self._redis.zrevrange(PROJECTS_INDEX, cursor, cursor + page - 1)
+            ids: list[Any] = await self._redis.zrevrangebyscore(
+                PROJECTS_INDEX, newest, oldest, start=cursor, num=page
+            )
             if not ids:
-                return matched, None
+                return matched, next_offset, position if count_all else None
             raws = await self._redis.mget([_view_key(i.decode()) for i in ids])
             for raw in raws:
                 if raw is None:
                     continue
                 view = view_from_json(raw)
-                if not _matches(
-                    view,
-                    regions=regions,
-                    region_code=region_code,
-                    category=category,
-                    state=state,
-                    department=department,
-                    key_project=key_project,
-                    tender_required_by_law=tender_required_by_law,
-                ):
+                if not where.matches(view):
                     continue
                 if position >= offset:
-                    if len(matched) == limit:
-                        return matched, position
-                    matched.append(view)
+                    if len(matched) < limit:
+                        matched.append(view)
+                    elif next_offset is None:
+                        next_offset = position
+                        if not count_all:
+                            return matched, next_offset, None
                 position += 1
             cursor += page
 
@@ -504,25 +495,61 @@ class _VersionMoved(Exception):
     """The view changed between reading it and storing its successor: fold again."""
 
 
-def _matches(
-    view: ProjectView,
-    *,
-    regions: Iterable[str] | None,
-    region_code: str | None,
-    category: str | None,
-    state: ProjectState | None,
-    department: str | None,
-    key_project: bool | None,
-    tender_required_by_law: bool | None,
-) -> bool:
-    return (
-        (regions is None or view.region_code in regions)
-        and (region_code is None or view.region_code == region_code)
-        and (category is None or view.category == category)
-        and (state is None or view.state is state)
-        and (department is None or view.registering_department == department)
-        and (key_project is None or view.key_project is key_project)
-        and (
-            tender_required_by_law is None or view.tender_required_by_law is tender_required_by_law
+@dataclass(frozen=True)
+class ProjectFilter:
+    """What a project list is filtered by; None (unset) matches any project."""
+
+    regions: frozenset[str] | None = None  # the reader's: None for an operator
+    region_code: str | None = None
+    category: str | None = None
+    state: ProjectState | None = None
+    department: str | None = None  # the registering department
+    key_project: bool | None = None
+    tender_required_by_law: bool | None = None
+    # 容缺: documents still outstanding (true) or none (false); its deadline breached or not.
+    documents_outstanding: bool | None = None
+    deadline_breached: bool | None = None
+    # Registered on these China dates (inclusive).
+    registered_from: date | None = None
+    registered_until: date | None = None
+
+    def matches(self, view: ProjectView) -> bool:
+        return (
+            (self.regions is None or view.region_code in self.regions)
+            and (self.region_code is None or view.region_code == self.region_code)
+            and (self.category is None or view.category == self.category)
+            and (self.state is None or view.state is self.state)
+            and (self.department is None or view.registering_department == self.department)
+            and (self.key_project is None or view.key_project is self.key_project)
+            and (
+                self.tender_required_by_law is None
+                or view.tender_required_by_law is self.tender_required_by_law
+            )
+            and (
+                self.documents_outstanding is None
+                or bool(view.outstanding_documents) is self.documents_outstanding
+            )
+            and (self.deadline_breached is None or view.deadline_breached is self.deadline_breached)
+            and self._registered_in_range(view)
         )
-    )
+
+    def _registered_in_range(self, view: ProjectView) -> bool:
+        day = china_date(view.registered_at)
+        return (self.registered_from is None or day >= self.registered_from) and (
+            self.registered_until is None or day <= self.registered_until
+        )
+
+    def registered_bounds(self) -> tuple[str, str]:
+        """The index's score range (epoch seconds) for the registration dates, as ZREVRANGEBYSCORE
+        takes it: newest (exclusive: the next day's midnight in China), oldest."""
+        oldest = "-inf"
+        if self.registered_from is not None:
+            oldest = str(_china_midnight(self.registered_from))
+        newest = "+inf"
+        if self.registered_until is not None:
+            newest = f"({_china_midnight(self.registered_until + timedelta(days=1))}"
+        return newest, oldest
+
+
+def _china_midnight(day: date) -> float:
+    return datetime.combine(day, clock_time.min, CHINA).timestamp()

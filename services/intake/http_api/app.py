@@ -19,6 +19,7 @@ from services.platform_core.http.direct_routes import install_direct_routes
 from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.query_parameters import REFUSE_UNKNOWN_QUERY_PARAMETERS
 from services.platform_core.http.readiness import (
     ReadinessProbe,
     install_readiness,
@@ -71,11 +72,9 @@ app = FastAPI(
 install_error_handlers(app)
 install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
-app.include_router(caller_api.router)
-app.include_router(projects.router)
-app.include_router(lifecycle.router)
-app.include_router(catalogue.router)
-app.include_router(large_amount_records.router)
+# A misspelt filter is refused, naming the parameters the route takes, rather than ignored.
+for module in (caller_api, projects, lifecycle, catalogue, large_amount_records):
+    app.include_router(module.router, dependencies=[REFUSE_UNKNOWN_QUERY_PARAMETERS])
 document_idempotency_key(app)
 # Registrations come in bulk at deadlines: their route is served without FastAPI's framing.
 install_direct_routes(app, {("POST", "/v1/projects"): projects.register_project_directly})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -55,7 +55,7 @@ from services.intake.http_api.schemas import (
     RegistrationAccepted,
     json_body,
 )
-from services.intake.read_model import view_values
+from services.intake.read_model import ProjectFilter, view_values
 from services.platform_core.auth.dependencies import (
     CurrentPrincipal,
     authenticate_headers,
@@ -381,6 +381,25 @@ class ProjectQuery(BaseModel):
         description="依法必须招标 as recorded (declared or derived): true, false; projects "
         "registered before it was recorded match neither",
     )
+    documents_outstanding: bool | None = Field(
+        default=None,
+        description="容缺: documents still to be supplied (true), or none (false) — with "
+        "deadline_breached=false, the projects whose 补正 is still due",
+    )
+    deadline_breached: bool | None = Field(
+        default=None, description="容缺 deadline passed without 补正 (true), or not (false)"
+    )
+    registered_from: date | None = Field(
+        default=None, description="registered on or after this day (Beijing date)"
+    )
+    registered_until: date | None = Field(
+        default=None, description="registered on or before this day (Beijing date)"
+    )
+    with_total: bool = Field(
+        default=False,
+        description="also count every matching project (total): reads the whole list, so ask "
+        "for it when you need it",
+    )
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
 
@@ -399,7 +418,22 @@ async def list_projects(
     regions = None if principal.kind is PrincipalKind.OPERATOR else principal.regions
     if principal.kind is PrincipalKind.PARTNER:
         require_kind(principal, PrincipalKind.DEPARTMENT, PrincipalKind.OPERATOR)
-    views, next_offset = await read_model.list_views(
+    if query.region_code is not None and regions is not None:
+        # As reading one of its projects is refused (403), not an empty list that reads as
+        # "none there".
+        require_region(principal, query.region_code)
+    if (
+        query.registered_from is not None
+        and query.registered_until is not None
+        and query.registered_from > query.registered_until
+    ):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "registered_from is after registered_until",
+            [FieldProblem(field="registered_from", problem="after registered_until")],
+        )
+    where = ProjectFilter(
         regions=regions,
         region_code=query.region_code,
         category=query.category.value if query.category else None,
@@ -407,12 +441,18 @@ async def list_projects(
         department=query.department,
         key_project=query.key_project,
         tender_required_by_law=query.tender_required_by_law,
-        offset=query.offset,
-        limit=query.limit,
+        documents_outstanding=query.documents_outstanding,
+        deadline_breached=query.deadline_breached,
+        registered_from=query.registered_from,
+        registered_until=query.registered_until,
+    )
+    views, next_offset, total = await read_model.list_views(
+        where, offset=query.offset, limit=query.limit, count_all=query.with_total
     )
     return ProjectList(
         projects=[ProjectPublic(**values) for values in await _listed(read_model, views)],
         next_offset=next_offset,
+        total=total,
     )
 
 

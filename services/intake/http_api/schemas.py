@@ -383,6 +383,9 @@ class ProjectDetail(ProjectPublic):
 class ProjectList(BaseModel):
     projects: list[ProjectPublic]
     next_offset: int | None
+    total: int | None = Field(
+        default=None, description="how many projects match in all (asked with with_total=true)"
+    )
 
 
 class StepAccepted(BaseModel):

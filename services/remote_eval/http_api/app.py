@@ -28,6 +28,7 @@ from services.platform_core.http.access_log import install_access_log_redaction
 from services.platform_core.http.docs_pages import docs_pages
 from services.platform_core.http.errors import install_error_handlers
 from services.platform_core.http.idempotency import IdempotencyStore, document_idempotency_key
+from services.platform_core.http.query_parameters import REFUSE_UNKNOWN_QUERY_PARAMETERS
 from services.platform_core.http.readiness import (
     ReadinessProbe,
     install_readiness,
@@ -121,13 +122,15 @@ install_error_handlers(app)
 install_readiness(app)  # /readyz: Redis and the brokers answer (the readiness probe)
 install_access_log_redaction()  # no API key from a query string in the logs
 ROUTERS = (caller_api, venue_routes, experts, pools, evaluations, answers, audit, streams, asyncapi)
+# A misspelt query parameter is refused, naming the ones the route takes, rather than ignored.
 for module in ROUTERS:
-    app.include_router(module.router)
+    app.include_router(module.router, dependencies=[REFUSE_UNKNOWN_QUERY_PARAMETERS])
 document_idempotency_key(app)
 
 
 @app.get(
     "/v1/partner-cities",
+    dependencies=[REFUSE_UNKNOWN_QUERY_PARAMETERS],
     response_model=list[PartnerCityPublic],
     summary="The Yellow River cities (沿黄九市) that host or serve remote evaluations",
 )

@@ -3,6 +3,7 @@ ignored into an unfiltered answer; abnormal push's routes all refuse them."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated
 
 import pytest
@@ -108,15 +109,35 @@ def test_an_unauthenticated_caller_learns_that_first_and_no_value_is_echoed(
     assert named.status_code == 422 and secret not in named.text
 
 
+@pytest.mark.parametrize("service", ["abnormal_push", "intake", "remote_eval"])
+def test_every_api_route_refuses_unknown_parameters(service: str) -> None:
+    """Wiring: each /v1 route of the three APIs carries the dependency (reporting's metrics
+    take any dimension as a filter, and its dashboard refuses a key in the URL on its own)."""
+    app = importlib.import_module(f"services.{service}.http_api.app").app
+    routes = [r for r in iter_route_contexts(app.routes) if (r.path or "").startswith("/v1/")]
+    assert len(routes) > 5
+    for route in routes:
+        assert REFUSE_UNKNOWN_QUERY_PARAMETERS in route.dependencies, route.path
+
+
+def test_the_project_list_takes_exactly_its_filters() -> None:
+    from services.intake.http_api.app import app
+
+    (projects,) = [
+        r
+        for r in iter_route_contexts(app.routes)
+        if r.path == "/v1/projects" and "GET" in (r.methods or ())
+    ]
+    assert "documents_outstanding" in accepted_query_parameters(projects.dependant)
+    assert "registered_from" in accepted_query_parameters(projects.dependant)
+
+
 def test_every_abnormal_push_route_refuses_unknown_parameters() -> None:
     """Wiring: each of abnormal push's API routes carries the dependency, and the push list
     takes exactly its filters."""
     from services.abnormal_push.http_api.app import app
 
     routes = [r for r in iter_route_contexts(app.routes) if (r.path or "").startswith("/v1/")]
-    assert len(routes) > 10
-    for route in routes:
-        assert REFUSE_UNKNOWN_QUERY_PARAMETERS in route.dependencies, route.path
     (pushes,) = [r for r in routes if r.path == "/v1/pushes" and "GET" in (r.methods or ())]
     assert accepted_query_parameters(pushes.dependant) == {
         "status",
