@@ -530,7 +530,10 @@ def compose_bulletin(
         ),
         Paragraph(
             (
-                "向有关行政监督部门推送",
+                # Every push: the handler's, and the copies to the city department over a
+                # branch, the joint-conference office and the trading centre — which is not an
+                # administrative supervisor (行政监督部门), so the sentence does not say so.
+                "向有关部门推送(含抄送)",
                 c.count("pushes_routed", "次"),
                 ",其中须签收处理",
                 c.count("pushes_to_handle", "次"),

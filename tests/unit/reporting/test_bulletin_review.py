@@ -78,7 +78,10 @@ def test_the_department_breakdown_lists_every_department_and_sums_to_its_total()
     assert _total(bulletin, "pushes_routed") == 37  # the copies too
     text = bulletin_text(bulletin)
     # Said to break down the pushes to handle (32), not all the pushes routed (37).
-    assert "推送37次,其中须签收处理32次" in text
+    assert "推送(含抄送)37次,其中须签收处理32次" in text
+    # Copies included, and to departments, not all of them administrative supervisors (the
+    # trading centre is not one): the law review found the sentence said otherwise.
+    assert "向有关部门推送(含抄送)" in text and "行政监督部门推送" not in text
     assert "。须签收处理的推送分部门:D00" in text
     assert "等" not in text.split("须签收处理的推送分部门:")[1]
 
