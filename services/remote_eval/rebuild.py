@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from prt.v1 import remote_eval_pb2
 from redis.asyncio import Redis
 
+from services.platform_core.errors import SettingsError
 from services.platform_core.events.topics import (
     EVALUATION_STATES,
     EVALUATIONS,
@@ -201,6 +202,10 @@ async def _latest_states(
 
 
 async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildReport:
+    # Everything the rebuild needs is asked for before anything is deleted: a process started
+    # without the identity key (its secret not mounted) refuses here, with the projections
+    # whole, instead of after wiping them.
+    seal = IdentitySeal(settings.secret("remote_eval_identity_key"))
     report = RebuildReport()
     redis = Redis.from_url(settings.redis_url)
     try:
@@ -208,7 +213,7 @@ async def rebuild(settings: PlatformSettings, *, wipe_first: bool) -> RebuildRep
             report.wiped_keys = await wipe(redis)
         store = RemoteEvalStore(redis)
         await store.availability_changed()
-        registry = ExpertRegistry(redis, IdentitySeal(settings.secret("remote_eval_identity_key")))
+        registry = ExpertRegistry(redis, seal)
         await _experts(settings, registry, report)
         await _offers_and_availability(settings, redis, store, registry, report)
         await _parties(settings, store, report)
@@ -232,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wipe", action="store_true", help="delete the projections first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    report = asyncio.run(rebuild(get_settings(), wipe_first=args.wipe))
+    try:
+        report = asyncio.run(rebuild(get_settings(), wipe_first=args.wipe))
+    except SettingsError as refused:
+        print(f"nothing deleted: {refused}", file=sys.stderr)
+        return 2
     print(report)
     return 0
 
