@@ -2,7 +2,7 @@
 Redis deduplication, protobuf events, batched acks=all publishing) next to a raw aiokafka
 producer sending the same number of already-encoded events the same way, in the same run.
 
-    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
+    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 PRT_REDIS_URL=redis://127.0.0.1:36379/0 \\
         .venv/bin/python -m bench.intake_bulk_import --records 100000
 
 Each run imports fresh unified deal codes (a random prefix), so deduplication never skips.

@@ -5,7 +5,7 @@ FastAPI endpoint that only sends the body to aiokafka (acks=all), measured in th
 Run against a stack you may fill with benchmark projects (they stay on the topic, and a
 reporting worker on that stack will read them)::
 
-    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
+    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 PRT_REDIS_URL=redis://127.0.0.1:36379/0 \\
         .venv/bin/python -m bench.intake_registration --requests 4000
 
 Both servers run as their own uvicorn process (one worker each), with the platform's settings

@@ -2,7 +2,7 @@
 the bare FastAPI→aiokafka endpoint, all driven in this process through ASGI (no HTTP server,
 no sockets to clients), so what is measured is the application's own work per request.
 
-    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
+    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 PRT_REDIS_URL=redis://127.0.0.1:36379/0 \\
         .venv/bin/python -m bench.intake_registration_breakdown --requests 4000
 
 ``bench.intake_registration`` measures the issue's figure (req/s through uvicorn at 50

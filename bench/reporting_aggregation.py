@@ -16,7 +16,7 @@ of the event topics:
 
 Run against a stack you may fill with benchmark events (e.g. your test stack)::
 
-    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PRT_REDIS_URL=redis://127.0.0.1:26379/0 \\
+    PRT_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 PRT_REDIS_URL=redis://127.0.0.1:36379/0 \\
         .venv/bin/python -m bench.reporting_aggregation --events 100000
 """
 

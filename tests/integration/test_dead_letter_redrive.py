@@ -171,8 +171,13 @@ async def test_operators_review_the_letters_through_the_api(
 
 
 async def test_a_consumer_without_dead_letters_is_named(settings: PlatformSettings) -> None:
-    with pytest.raises(RedriveRefused, match="has no dead-letter topic"):
-        await review(settings, f"tests.nobody-{uuid.uuid4().hex[:6]}", all_letters=True)
+    await ensure_topics(settings, [dead_letter_topic("remote_eval.scheduler")])
+    with pytest.raises(RedriveRefused, match="has no dead-letter topic") as refused:
+        await review(settings, "remote-eval.scheduler", all_letters=True)
+    # The names that have one are listed (remote_eval's consumer is remote_eval.scheduler,
+    # though its topics are remote-eval.*: an operator tried the topics' spelling).
+    assert "consumers with one: " in str(refused.value)
+    assert "remote_eval.scheduler" in str(refused.value).split("consumers with one: ")[1]
 
 
 def test_the_command_line_reads_as_documented() -> None:

@@ -6,6 +6,7 @@ written into them."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -283,3 +284,21 @@ def test_the_draw_secret_goes_where_a_scheduler_is_made() -> None:
     assert given == {"remote-eval-worker"} | (
         {"remote-eval-api"} if _api_makes_a_scheduler() else set()
     )
+
+
+def test_the_readme_s_one_off_pod_passes_the_restricted_pod_security_standard() -> None:
+    """The namespace enforces `restricted`: the README's key-issuing pod (the one documented way
+    to get a first key) carries what admission requires, as the Deployments do (found missing
+    by the docs review)."""
+    readme = (MANIFESTS / "README.md").read_text()
+    overrides = re.search(r"--overrides='(.*?)'", readme, re.DOTALL)
+    assert overrides is not None
+    pod = json.loads(overrides.group(1))["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+    namespace = next(iter(_of_kind("Namespace").values()))
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

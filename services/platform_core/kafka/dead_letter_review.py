@@ -316,7 +316,14 @@ async def _opened(settings: PlatformSettings, consumer_name: str) -> AsyncIterat
     try:
         topics = await consumer.topics()  # fresh from the broker
         if topic not in topics:
-            raise RedriveRefused(f"{consumer_name} has no dead-letter topic ({topic})")
+            # Consumer names are not the topics' prefixes (remote_eval.scheduler reads
+            # remote-eval.* topics): say which names have one.
+            suffix = dead_letter_topic("").name
+            named = sorted(t[: -len(suffix)] for t in topics if t.endswith(suffix))
+            raise RedriveRefused(
+                f"{consumer_name} has no dead-letter topic ({topic}); consumers with one: "
+                f"{', '.join(named) or 'none yet'}"
+            )
         consumer.assign([tp])
         committed = await consumer.committed(tp) or 0
         beginning = (await consumer.beginning_offsets([tp]))[tp]
