@@ -393,9 +393,6 @@ class RemoteEvalStore:
         key = f"{PREFIX}applied:{consumer}:{event_id}"
         return bool(await self._redis.set(key, "1", nx=True))
 
-    async def forget(self, consumer: str, event_id: str) -> None:
-        await self._redis.delete(f"{PREFIX}applied:{consumer}:{event_id}")
-
     # -- evaluations ----------------------------------------------------------------------------
     async def evaluation(self, evaluation_id: str) -> EvaluationState | None:
         raw = await self._redis.get(_evaluation_key(evaluation_id))

@@ -13,12 +13,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.platform_core.errors import PlatformError
-
-
-class RemoteEvalError(PlatformError):
-    """Root of remote evaluation's domain errors."""
-
 
 class HalfDay(StrEnum):
     AM = "AM"  # 上午
@@ -200,9 +194,6 @@ class ExpertHistory:
 
     busy: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
     draw_days: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
-
-    def is_busy(self, expert_id: str, slot: Slot) -> bool:
-        return expert_id in self.busy.get(slot, frozenset())
 
     def drawn_recently(self, expert_id: str, day: date, window_days: int) -> bool:
         drawn_days = self.draw_days.get(expert_id)

@@ -35,11 +35,6 @@ class MetricDefinition:
     numerator: str = ""
     denominator: str = ""
 
-    @property
-    def evidence_dimensions(self) -> tuple[str, ...]:
-        """The dimensions of an evidence cell: every dimension the metric has."""
-        return self.dimensions
-
 
 def _singles(*dimensions: str) -> tuple[tuple[str, ...], ...]:
     return tuple((dimension,) for dimension in dimensions)

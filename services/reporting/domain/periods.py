@@ -81,11 +81,6 @@ def parse_period(name: str) -> Period:
     return Period(name, year, 1, 12)
 
 
-def month_of(moment: datetime) -> str:
-    local = moment.astimezone(CHINA)
-    return f"{local.year:04d}-{local.month:02d}"
-
-
 def periods_of(moment: datetime) -> tuple[str, str, str, str]:
     """The year, half-year, quarter and month an instant falls in, on China's calendar."""
     local = moment.astimezone(CHINA)
