@@ -58,6 +58,7 @@ from services.remote_eval.scheduler import (
     apply_offer_in_order,
     availability_from,
     committee_document,
+    trade_end,
 )
 from services.remote_eval.sealed_registry import AppliedVersion, ExpertRegistry, IdentitySeal
 from services.remote_eval.store import (
@@ -67,6 +68,7 @@ from services.remote_eval.store import (
     DRAWN_ON_PREFIX,
     OFFERS_KEY,
     PREFIX,
+    TRADES_ENDED_KEY,
     EvaluationState,
     RemoteEvalStore,
 )
@@ -87,7 +89,13 @@ PROJECTION_PATTERNS = (
     f"{DRAW_POOL_PREFIX}*",
     f"{COMMITTEE_LISTS_PREFIX}*",
 )
-PROJECTION_KEYS = (OFFERS_KEY, OFFER_VERSIONS_KEY, DEADLINES_KEY, AVAILABILITY_KEY)
+PROJECTION_KEYS = (
+    OFFERS_KEY,
+    OFFER_VERSIONS_KEY,
+    DEADLINES_KEY,
+    AVAILABILITY_KEY,
+    TRADES_ENDED_KEY,
+)
 
 
 @dataclass
@@ -173,6 +181,9 @@ async def _parties(
         if learned is not None:
             await store.add_parties(learned)
             report.parties += 1
+        ended = trade_end(envelope)
+        if ended is not None:
+            await store.end_trade(*ended)
 
 
 async def _latest_states(

@@ -516,11 +516,15 @@ class Scheduler:
         seed = draw_seed(self._secret, envelope.id)
         context = await self._context(request.slot)
         planned = self._planned.get(envelope.id)
-        outcome = (
-            planned
-            if isinstance(planned, Schedule) and still_holds(request, planned, context)
-            else schedule(request, context, seed)
-        )
+        ended = await self._store.trade_ended(request.project_id, request.bid_section_code)
+        outcome: Schedule | Infeasible
+        if ended is not None:
+            # Requested after (or racing) the award or termination: nothing left to evaluate.
+            outcome = Infeasible(FailedConstraint.TRADE_ENDED, f"交易已结束: {ended}")
+        elif isinstance(planned, Schedule) and still_holds(request, planned, context):
+            outcome = planned
+        else:
+            outcome = schedule(request, context, seed)
         now = envelope.time  # business time of the request: its events are stamped with it
         state = EvaluationState(request=request, backfilled=envelope.message.backfilled)
         if isinstance(outcome, Infeasible):
@@ -1326,14 +1330,15 @@ class Scheduler:
             return  # every other project event (容缺 deadlines, openings ...) is not ours
         # When the award or termination happened (its business time: a backfilled termination
         # of yesterday is recorded today), not when intake recorded it.
-        at = (
-            from_timestamp(message.occurred_at)
-            if message.HasField("occurred_at")
-            else envelope.time
-        )
+        ended = trade_end(envelope)
+        assert ended is not None  # an award or a termination, as above
+        at = ended[3]
         day = at.astimezone(SHANGHAI).date()
         async with self._lease.held():
             await self._flush()
+            # Remembered first: a request for this trade decided from now on fails (TRADE_ENDED)
+            # instead of booking seats and experts for a sitting that cannot happen.
+            await self._store.end_trade(*ended)
             for evaluation_id in await self._store.evaluations_for(
                 message.project_id, message.bid_section_code
             ):
@@ -1533,6 +1538,21 @@ async def apply_offer_in_order(
     await store.publish_offer(offer)
     await redis.hset(OFFER_VERSIONS_KEY, field, version.text())
     return True
+
+
+def trade_end(envelope: Envelope[Message]) -> tuple[str, str, str, datetime] | None:
+    """(project, section, how, when) of an intake event that ends a trade — an award, or a
+    termination (流标/终止; no section: the whole project) — else None. When is its business
+    time: a backfilled termination of yesterday ended the trade yesterday."""
+    message = envelope.message
+    if isinstance(message, intake_pb2.ContractAwarded):
+        how = f"项目 {message.project_id} 标段 {message.bid_section_code} 已定标"
+    elif isinstance(message, intake_pb2.ProjectTerminated):
+        how = termination_reason(message)
+    else:
+        return None
+    at = from_timestamp(message.occurred_at) if message.HasField("occurred_at") else envelope.time
+    return message.project_id, message.bid_section_code, how, at
 
 
 def termination_reason(message: intake_pb2.ProjectTerminated) -> str:

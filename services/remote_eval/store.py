@@ -56,6 +56,8 @@ OUTBOX_KEY = PREFIX + "outbox"
 # Outbox records the broker refused (too large) or consumers would (over MAX_EVENT_BYTES), by
 # outbox name: kept for an operator instead of retried before every decision forever.
 SET_ASIDE_OUTBOX_KEY = PREFIX + "outbox-set-aside"
+# project|section (or project| for the whole project) -> how and when its trade ended.
+TRADES_ENDED_KEY = PREFIX + "trades-ended"
 # The candidates of draws, by candidate_pool_sha256 (gzip of their canonical JSON): kept once,
 # not in every draw of every state. A projection of the DrawCandidatePoolRecorded records.
 DRAW_POOL_PREFIX = PREFIX + "draw-pool:"
@@ -403,6 +405,31 @@ class RemoteEvalStore:
         stored before this index existed are found there once the store is rebuilt)."""
         raw = await self._redis.smembers(_project_key(project_id, bid_section_code))
         return sorted(value.decode() if isinstance(value, bytes) else value for value in raw)
+
+    # -- trades over, from intake's events: no evaluation is planned for them ------------------
+    async def end_trade(
+        self, project_id: str, bid_section_code: str, how: str, at: datetime
+    ) -> None:
+        """Remembers that the section (every section: WHOLE_PROJECT) was awarded or terminated
+        at ``at``; the first record stands (a redelivery changes nothing)."""
+        await self._redis.hsetnx(
+            TRADES_ENDED_KEY,
+            f"{project_id}|{bid_section_code}",
+            json.dumps({"how": how, "at": at.isoformat()}, ensure_ascii=False),
+        )
+
+    async def trade_ended(self, project_id: str, bid_section_code: str) -> str | None:
+        """How and when the section's trade ended (its own, or the whole project's), or None
+        while it goes on."""
+        raw: list[Any] = await self._redis.hmget(
+            TRADES_ENDED_KEY,
+            [f"{project_id}|{bid_section_code}", f"{project_id}|{WHOLE_PROJECT}"],
+        )
+        for value in raw:
+            if value is not None:
+                ended = json.loads(value)
+                return f"{ended['how']} ({ended['at']})"
+        return None
 
     # -- parties to a trade, from intake's events (回避) -----------------------------------------
     async def add_parties(self, learned: PartiesLearned) -> None:

@@ -61,6 +61,7 @@ class SchedulingConstraint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEDULING_CONSTRAINT_AVOIDANCE: _ClassVar[SchedulingConstraint]
     SCHEDULING_CONSTRAINT_REQUIRED_PARTNER: _ClassVar[SchedulingConstraint]
     SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED: _ClassVar[SchedulingConstraint]
+    SCHEDULING_CONSTRAINT_TRADE_ENDED: _ClassVar[SchedulingConstraint]
 
 class UnsealingCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -97,6 +98,7 @@ SCHEDULING_CONSTRAINT_EXPERT_AVAILABILITY: SchedulingConstraint
 SCHEDULING_CONSTRAINT_AVOIDANCE: SchedulingConstraint
 SCHEDULING_CONSTRAINT_REQUIRED_PARTNER: SchedulingConstraint
 SCHEDULING_CONSTRAINT_SUBSTITUTES_EXHAUSTED: SchedulingConstraint
+SCHEDULING_CONSTRAINT_TRADE_ENDED: SchedulingConstraint
 UNSEALING_CAUSE_UNSPECIFIED: UnsealingCause
 UNSEALING_CAUSE_CONTRACT_AWARDED: UnsealingCause
 UNSEALING_CAUSE_TRADE_TERMINATED: UnsealingCause

@@ -58,6 +58,7 @@ class FailedConstraint(StrEnum):
     AVOIDANCE = "AVOIDANCE"
     REQUIRED_PARTNER = "REQUIRED_PARTNER"
     SUBSTITUTES_EXHAUSTED = "SUBSTITUTES_EXHAUSTED"
+    TRADE_ENDED = "TRADE_ENDED"  # awarded or terminated before the request was decided
 
 
 @dataclass(frozen=True)

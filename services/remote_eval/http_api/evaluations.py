@@ -148,6 +148,16 @@ async def request_evaluation(
     at = business_time(principal, body.occurred_at)
 
     async def publish() -> StoredResponse:
+        # Looked at under the Idempotency-Key: a retry of a request accepted before the trade
+        # ended gets its 202. (A request racing the end is failed by the worker: TRADE_ENDED.)
+        ended = await context.store.trade_ended(body.project_id, body.bid_section_code)
+        if ended is not None:
+            raise ApiError(
+                409,
+                "trade_ended",
+                f"Project {body.project_id} section {body.bid_section_code}: the trade is over "
+                f"({ended}); no evaluation is planned for it",
+            )
         request = build(f"EV-{new_event_id()}")
         now = at
         envelope = publishable(

@@ -14,16 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-from prt.v1 import remote_eval_pb2
+from prt.v1 import intake_pb2, remote_eval_pb2
+from redis.asyncio import Redis
 
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
-from services.platform_core.events.topics import partner_seat_requests_topic
+from services.platform_core.events.topics import PROJECT_EVENTS, partner_seat_requests_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.http_api.schemas import MAX_AVOIDED_UNITS
+from services.remote_eval.store import RemoteEvalStore
 from tests.conftest import IssueKey
 from tests.integration.remote_eval.world import (
     MAIN_VENUE,
@@ -36,6 +38,7 @@ from tests.integration.remote_eval.world import (
     scheduled_evaluation,
     wait_decided,
 )
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -204,3 +207,34 @@ async def test_reference_documents_need_a_key(
         # Public as before: health and the API's own description.
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_an_evaluation_for_a_trade_already_ended_is_refused(
+    world: World,
+    remote_eval_api: ServiceProcess,
+    settings: PlatformSettings,
+    redis: Redis,
+) -> None:
+    """The award reached remote evaluation before the host asked for the evaluation: 409
+    trade_ended, naming how it ended, and nothing is published (the races review saw such a
+    request booked and drawn, its committee sealed for good)."""
+    body = request_body(world, date(2093, 3, 2))
+    award = intake_pb2.ContractAwarded(
+        project_id=body["project_id"],
+        bid_section_code="001",
+        occurred_at=to_timestamp(datetime.now(UTC)),
+    )
+    producer = create_producer(settings, client_id="test-trade-ended")
+    await producer.start()
+    try:
+        envelope = Envelope(message=award, source="test", subject=body["project_id"])
+        await EventPublisher(producer).publish(PROJECT_EVENTS, envelope, key=body["project_id"])
+    finally:
+        await producer.stop()
+    store = RemoteEvalStore(redis)
+    await eventually(lambda: store.trade_ended(body["project_id"], "001"), bool)
+    async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
+        refused = await client.post("/v1/evaluations", headers=post_headers(world.host), json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "trade_ended"
+    assert "已定标" in refused.json()["message"]

@@ -297,3 +297,38 @@ async def test_the_main_venue_cannot_be_declined(rig: Rig) -> None:
     assert sorted(m.assignment.venue_id for m in after.members) == sorted(
         m.assignment.venue_id for m in state.members
     )
+
+
+@pytest.mark.parametrize("terminated_section", ["001", ""])
+async def test_a_request_decided_after_its_trade_ended_books_nothing(
+    rig: Rig, terminated_section: str
+) -> None:
+    """The termination (of the section, or of the whole project) reached the scheduler before
+    the request (the races review: booked and drawn anyway, the committee sealed for good,
+    since the termination had come and gone): the request fails, TRADE_ENDED, with no seat
+    booked, no expert drawn and no partner asked. An award ends the trade the same way."""
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 8})
+    request = evaluation_request(specialty, _far_slot())
+    terminated = intake_pb2.ProjectTerminated(
+        project_id=request.project_id,
+        bid_section_code=terminated_section,
+        occurred_at=to_timestamp(datetime.now(UTC)),
+        reason=intake_pb2.TERMINATION_REASON_FAILED_TENDER,
+    )
+    await rig.scheduler.apply_project_event(enveloped(terminated))
+    rig.published.sent.clear()
+    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
+    state = await rig.state(request.evaluation_id)
+    assert state.status == "failed" and state.failure is not None
+    assert state.failure["constraint"] == "TRADE_ENDED", state.failure
+    assert "流标" in state.failure["detail"]
+    assert state.allocations == [] and state.members == []
+    [failed] = rig.published.of(request.evaluation_id, remote_eval_pb2.SchedulingFailed)
+    assert failed.failed_constraint == remote_eval_pb2.SCHEDULING_CONSTRAINT_TRADE_ENDED
+    assert not rig.published.of(request.evaluation_id, remote_eval_pb2.ExpertDrawn)
+
+    awarded = evaluation_request(specialty, _far_slot())
+    award = intake_pb2.ContractAwarded(project_id=awarded.project_id, bid_section_code="001")
+    await rig.scheduler.apply_project_event(enveloped(award))
+    await rig.apply(event_codec.evaluation_requested(awarded, datetime.now(UTC)))
+    assert (await rig.state(awarded.evaluation_id)).failure["constraint"] == "TRADE_ENDED"  # type: ignore[index]
