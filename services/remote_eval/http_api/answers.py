@@ -175,7 +175,8 @@ async def decide_venue(
     if entry is None:
         raise ApiError(404, "venue_not_found", f"No venue {body.venue_id} in the directory")
     owner = entry.venue.owner_code
-    require_owner(principal, owner, f"Venue {body.venue_id}")
+    # The venue's staff answer for its seats, as they publish them.
+    require_venue_staff(principal, entry.venue)
     if body.decision == "DECLINED" and not body.reason.strip():
         raise ApiError(422, "reason_required", "Say why the venue declines (reason)")
     at = business_time(principal, body.occurred_at)

@@ -27,7 +27,6 @@ from services.remote_eval.http_api.dependencies import (
     IdempotencyKey,
     RemoteEvalContext,
     evaluation_or_404,
-    require_owner,
     require_venue_staff,
 )
 from services.remote_eval.http_api.schemas import (
@@ -151,9 +150,11 @@ async def publish_capacity(
     the count, and the evaluations the caller may know of). Should a booking come between this
     check and the publication, the scheduler withdraws the seats of the evaluations booked last
     (VenueSeatsWithdrawn): each is re-planned at another partner's venue as after a decline, or
-    fails if this is its main venue."""
+    fails if this is its main venue. Published by the venue's own staff (as its check-in list is
+    read): a partner's venue by the partner; a host venue by the trading centre or its
+    sub-centre for the region — not by a supervising department covering the region."""
     entry = _venue_or_404(venue_id)
-    require_owner(principal, entry.venue.owner_code, f"Venue {venue_id}")
+    require_venue_staff(principal, entry.venue)
     now = business_time(principal, body.occurred_at)
     slot = body.slot.to_slot()
 

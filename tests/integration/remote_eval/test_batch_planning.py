@@ -21,6 +21,7 @@ from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.topics import EVALUATIONS
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
+from services.platform_core.reference_data import regions
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval import event_codec
 from services.remote_eval.domain.model import EvaluationRequest, ExpertKind, HalfDay, Slot
@@ -63,17 +64,31 @@ async def test_requests_read_together_are_seated_together(
     settings: PlatformSettings,
     issue_key: IssueKey,
 ) -> None:
-    owners = frozenset(e.venue.owner_code for e in venue_directory().values())
-    every_region = auth_headers(
-        (await issue_key(PrincipalKind.DEPARTMENT, "ALL", "all regions", owners)).key
+    # Each venue's staff publish its seats: its partner, or at a host venue the trading centre.
+    host_regions = frozenset(regions())
+    centre = auth_headers(
+        (
+            await issue_key(PrincipalKind.DEPARTMENT, "JYZX", "济南公共资源交易中心", host_regions)
+        ).key
     )
+
+    owners = {e.venue.owner_code for e in venue_directory().values()} - host_regions
+    partners = {
+        code: auth_headers((await issue_key(PrincipalKind.PARTNER, code, f"partner {code}")).key)
+        for code in sorted(owners)
+    }
+
+    def staff_of(venue_id: str) -> dict[str, str]:
+        owner = venue_directory()[venue_id].venue.owner_code
+        return centre if owner in host_regions else partners[owner]
+
     slot = Slot(date.today() + timedelta(days=1400 + uuid.uuid4().int % 300), HalfDay.AM)
     slot_body = {"date": slot.day.isoformat(), "half_day": "AM"}
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=10) as client:
         for venue_id in venue_directory():
             published = await client.post(
                 f"/v1/venues/{venue_id}/capacity",
-                headers=post_headers(every_region),
+                headers=post_headers(staff_of(venue_id)),
                 json={"slot": slot_body, "seats": SEATS.get(venue_id, 0), "fee_fen": 20_000},
             )
             assert published.status_code == 202, published.text

@@ -78,6 +78,20 @@ async def test_only_the_venues_staff_see_the_check_in_list_masked_and_audited(
         )
         assert no_show.status_code == 403, no_show.text
         assert no_show.json()["code"] == "forbidden_owner"
+        # Nor does it publish the venue's seats, or answer for them (the staff's business).
+        slot = {"date": today.isoformat(), "half_day": "AM"}
+        seats = await client.post(
+            f"/v1/venues/{MAIN_VENUE}/capacity",
+            headers=post_headers(bureau_headers),
+            json={"slot": slot, "seats": 0, "fee_fen": 0},
+        )
+        assert seats.status_code == 403, seats.text
+        decision = await client.post(
+            f"/v1/evaluations/{evaluation_id}/venue-decisions",
+            headers=post_headers(bureau_headers),
+            json={"venue_id": MAIN_VENUE, "decision": "ACCEPTED"},
+        )
+        assert decision.status_code == 403, decision.text
         # Operators read the trail, not the list.
         assert (
             await _check_in(client, MAIN_VENUE, evaluation_id, world.operator)
