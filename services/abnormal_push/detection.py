@@ -198,6 +198,7 @@ def _bid_from_json(raw: bytes | str) -> Bid:
         fingerprint=Fingerprint(**data["fingerprint"]),
         deposit_account=data["deposit_account"],
         submitted_at=datetime.fromisoformat(data["submitted_at"]),
+        deposit_fen=data.get("deposit_fen"),  # absent: stored before detection kept it
         project_manager_certificate_no=data.get("project_manager_certificate_no", ""),
         bidder_address=data.get("bidder_address", ""),
         bidder_contact_phone=data.get("bidder_contact_phone", ""),
@@ -231,6 +232,7 @@ def _sign_from_json(raw: bytes | str) -> FiledSign:
             for subject in data["joined"]
         ),
         source_event_ids=tuple(data["source_event_ids"]),
+        also_known_as=tuple(data.get("also_known_as", ())),  # absent: stored with one key
     )
 
 
@@ -275,9 +277,11 @@ def _queue_filings(pipe: Pipeline, filings: Sequence[Filing], *, replayed: bool)
             pipe.sadd(FILED_REPORTS + rule_id, filing.report_id)
             pipe.sadd(FILING_RULES, rule_id)
         # A replayed event's signs are recorded all the same: a bidder who joins one later is
-        # not reported again.
-        if filing.sign is not None and (filing.files_report or filing.joiners):
-            pipe.hset(SIGNS, filing.sign.sign_key, _sign_to_json(filing.sign))
+        # not reported again. A sign is stored under each of its keys (every value that alone
+        # identifies it), rewritten as found: it may have taken on a joiner or a key.
+        if filing.sign is not None:
+            recorded = _sign_to_json(filing.sign)
+            pipe.hset(SIGNS, mapping=dict.fromkeys(filing.sign.keys, recorded))
 
 
 def _project_facts(project_id: str, raw: Any) -> ProjectFacts:
@@ -589,7 +593,9 @@ class Detector:
     async def _plan(self, outcomes: Sequence[Outcome]) -> list[Filing]:
         """The filing of each finding among the outcomes, given the signs already reported."""
         findings = [o for o in outcomes if isinstance(o, Finding)]
-        filed = await self._state.filed_signs(f.sign_key for f in findings if f.open_to_joiners)
+        filed = await self._state.filed_signs(
+            key for f in findings if f.open_to_joiners for key in f.sign_keys
+        )
         return plan_filings(findings, filed)
 
     async def _file(

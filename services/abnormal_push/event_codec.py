@@ -443,6 +443,7 @@ def intake_fact_from_envelope(envelope: Envelope[Message]) -> IntakeFact | None:
                 ),
                 deposit_account=message.deposit_account,
                 submitted_at=from_timestamp(message.occurred_at),
+                deposit_fen=message.deposit_fen,
                 project_manager_certificate_no=message.project_manager_certificate_no,
                 bidder_address=message.bidder_address,
                 bidder_contact_phone=message.bidder_contact_phone,

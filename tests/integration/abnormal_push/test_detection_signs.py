@@ -27,7 +27,7 @@ from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
-SHARED_IP = "203.0.113.77"
+SHARED_DISK = "WD-WCC4N0SHARED7"  # a disk serial: decisive alone (an IP is not)
 
 
 def _now() -> Any:
@@ -39,7 +39,7 @@ def _org(code: str) -> common_pb2.OrganisationRef:
 
 
 def _bid(project_id: str, bidder: str, price: int) -> intake_pb2.BidSubmitted:
-    """A bid from the shared IP, everything else its own."""
+    """A bid from the shared disk, everything else its own."""
     return intake_pb2.BidSubmitted(
         project_id=project_id,
         occurred_at=_now(),
@@ -49,16 +49,17 @@ def _bid(project_id: str, bidder: str, price: int) -> intake_pb2.BidSubmitted:
         bid_price_fen=price,
         fingerprint=common_pb2.BidFileFingerprint(
             cpu_id=uuid.uuid4().hex,
-            disk_serial=uuid.uuid4().hex,
+            disk_serial=SHARED_DISK,
             mac_address=":".join(f"{b:02X}" for b in uuid.uuid4().bytes[:6]),
-            ip_address=SHARED_IP,
+            ip_address=f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}",
             document_md5=uuid.uuid4().hex,
         ),
         deposit_account=str(uuid.uuid4().int % 10**16),
+        deposit_fen=100_000_00,
     )
 
 
-async def test_three_bidders_from_one_ip_are_one_report_counted_once(
+async def test_three_bidders_from_one_disk_are_one_report_counted_once(
     push_api: ServiceProcess,
     push_worker: ServiceProcess,
     keys: Keys,
@@ -118,7 +119,7 @@ async def test_three_bidders_from_one_ip_are_one_report_counted_once(
     fingerprint = [r for r in reports if r["detection"]["rule_id"] == "PRT-FP-001"]
     (report,) = fingerprint
     assert {s["credit_code"] for s in report["subjects"]} == {a, b}
-    assert report["detection"]["evidence_values"] == {"ip_address": SHARED_IP}
+    assert report["detection"]["evidence_values"] == {"disk_serial": SHARED_DISK}
 
     # One report filed for the sign, counted once; the third bidder is recorded beside it.
     assert (await state.findings_by_rule())["PRT-FP-001"] == before + 1
@@ -129,7 +130,7 @@ async def test_three_bidders_from_one_ip_are_one_report_counted_once(
         subjects=(),
         description="",
         source_event_ids=(),
-        evidence_values=(("ip_address", SHARED_IP),),
+        evidence_values=(("disk_serial", SHARED_DISK),),
         act_at=datetime.now(UTC),
         open_to_joiners=True,
     ).sign_key

@@ -83,6 +83,7 @@ class Project:
                     document_md5=uuid.uuid4().hex,
                 ),
                 deposit_account=account or str(uuid.uuid4().int % 10**16),
+                deposit_fen=100_000_00,  # paid: a waived deposit is no transfer (PRT-DEP-001)
             )
         )
         return envelope.id
@@ -194,17 +195,17 @@ async def test_single_bidder_in_open_tender_fires_at_opening_but_not_in_negotiat
     assert set(silent) == {"PRT-RQ-001"}  # no R018 outside open procedures
 
 
-async def test_an_open_tender_failing_with_one_bidder_fires_r018(
+async def test_an_open_tender_failing_with_one_bidder_is_not_reported(
     push_api: ServiceProcess, push_worker: ServiceProcess, keys: Keys, publisher: EventPublisher
 ) -> None:
     """Intake opens no tender with fewer than 3 bidders (实施条例 art. 44): the section fails
-    (流标, here for the whole project, naming no section) and the single bidder shows there."""
+    (流标, here for the whole project, naming no section) and the tenderer tenders again, as
+    招标投标法 art. 28 orders — lawful, so no R018 push to sign for and answer."""
     failed = Project(
         publisher, common_pb2.PROJECT_CATEGORY_WATER, intake_pb2.TRADING_METHOD_OPEN_TENDER
     )
     await failed.register()
-    only = credit_code()
-    await failed.bid(only, 2_000_000_00)
+    await failed.bid(credit_code(), 2_000_000_00)
     await failed.send(
         intake_pb2.ProjectTerminated(
             project_id=failed.project_id,
@@ -213,17 +214,22 @@ async def test_an_open_tender_failing_with_one_bidder_fires_r018(
             explanation="投标人不足三家",
         )
     )
+    # After the 流标 in the project's partition: once its report is in, the 流标 was judged.
+    await failed.send(
+        intake_pb2.DeficiencyDeadlineBreached(
+            project_id=failed.project_id,
+            occurred_at=_now(),
+            supplement_deadline=common_pb2.LocalDate(year=2024, month=10, day=8),
+            outstanding_documents=["取水许可证"],
+            tenderer=_org(failed.tenderer, "招标人"),
+        )
+    )
     async with httpx.AsyncClient(timeout=10) as client:
         reports = await eventually(
             lambda: _reports(client, push_api, keys["SWJ"], failed.project_id),
-            lambda found: "R018" in found,
+            lambda found: "PRT-RQ-001" in found,
         )
-    assert set(reports) == {"R018"}
-    assert reports["R018"]["detection"]["evidence_values"] == {
-        "bidder_count": "1",
-        "only_bidder": only,
-    }
-    assert "流标" in reports["R018"]["description"]
+    assert set(reports) == {"PRT-RQ-001"}
 
 
 async def test_honest_bids_fire_nothing_and_a_replayed_bid_changes_nothing(

@@ -19,7 +19,7 @@ from services.abnormal_push.domain.detection.model import (
 )
 from tests.unit.abnormal_push.factories import PROJECT, T0, bid, org
 
-SHARED_IP = "203.0.113.77"
+SHARED_DISK = "WD-WCC4N0SHARED"  # a disk serial: decisive alone (an IP is not)
 
 
 class Detection:
@@ -52,21 +52,21 @@ class Detection:
         return filings
 
 
-def _in(section: str, serial: int, ip: str) -> Bid:
-    return replace(bid(serial, ip=ip), bid_section_code=section)
+def _in(section: str, serial: int, disk: str) -> Bid:
+    return replace(bid(serial, disk=disk), bid_section_code=section)
 
 
-def test_a_third_bidder_joining_a_shared_ip_files_no_second_report() -> None:
+def test_a_third_bidder_joining_a_shared_disk_files_no_second_report() -> None:
     detection = Detection()
-    assert detection.submit(bid(1, ip=SHARED_IP)) == []
-    (first,) = detection.submit(bid(2, ip=SHARED_IP))
+    assert detection.submit(bid(1, disk=SHARED_DISK)) == []
+    (first,) = detection.submit(bid(2, disk=SHARED_DISK))
     assert first.files_report and first.finding.definition.rule_id == "PRT-FP-001"
     assert {s.credit_code for s in first.finding.subjects} == {
         org(1).credit_code,
         org(2).credit_code,
     }
 
-    (joined,) = detection.submit(bid(3, ip=SHARED_IP))
+    (joined,) = detection.submit(bid(3, disk=SHARED_DISK))
     assert not joined.files_report
     assert joined.report_id == first.report_id
     assert [s.credit_code for s in joined.joiners] == [org(3).credit_code]
@@ -89,7 +89,7 @@ def test_the_first_report_keeps_the_id_a_two_bidder_sign_always_had() -> None:
     """Signs reported before this fix keep their ids: a rebuild of the detection state files
     them again under the ids the stream side already holds (and routed)."""
     trigger = BidSubmittedTrigger(
-        "e", T0, PROJECT, "S1", (bid(1, ip=SHARED_IP), bid(2, ip=SHARED_IP))
+        "e", T0, PROJECT, "S1", (bid(1, disk=SHARED_DISK), bid(2, disk=SHARED_DISK))
     )
     (finding,) = [o for o in evaluate_all(trigger) if isinstance(o, Finding)]
     (filing,) = plan_filings([finding], {})
@@ -112,15 +112,15 @@ def _legacy_report_id(finding: Finding) -> str:
 
 def test_two_values_shared_in_one_section_are_two_reports() -> None:
     detection = Detection()
-    detection.submit(bid(1, ip=SHARED_IP))
-    detection.submit(bid(2, ip=SHARED_IP))
-    detection.submit(bid(3, ip="198.51.100.9"))
-    detection.submit(bid(4, ip="198.51.100.9"))
+    detection.submit(bid(1, disk=SHARED_DISK))
+    detection.submit(bid(2, disk=SHARED_DISK))
+    detection.submit(bid(3, disk="WD-WCC4N0OTHER"))
+    detection.submit(bid(4, disk="WD-WCC4N0OTHER"))
     assert len(detection.filed) == len(set(detection.filed)) == 2
     # The same two bidders sharing a second value (their account) is a sign of its own too.
     (account,) = [
         f
-        for f in detection.submit(bid(2, ip=SHARED_IP, account="6222 0000 0000 0001"))
+        for f in detection.submit(bid(2, disk=SHARED_DISK, account="6222 0000 0000 0001"))
         if f.files_report
     ]
     assert account.finding.definition.rule_id == "PRT-DEP-001"
@@ -130,16 +130,16 @@ def test_two_values_shared_in_one_section_are_two_reports() -> None:
 def test_one_value_shared_in_two_sections_is_two_reports() -> None:
     detection = Detection()
     for section in ("S1", "S2"):
-        detection.submit(_in(section, 1, ip=SHARED_IP))
-        detection.submit(_in(section, 2, ip=SHARED_IP))
+        detection.submit(_in(section, 1, disk=SHARED_DISK))
+        detection.submit(_in(section, 2, disk=SHARED_DISK))
     assert len(detection.filed) == len(set(detection.filed)) == 2
     # A third bidder in S2 joins S2's sign only.
-    (joined,) = detection.submit(_in("S2", 3, ip=SHARED_IP))
+    (joined,) = detection.submit(_in("S2", 3, disk=SHARED_DISK))
     assert (joined.files_report, joined.report_id) == (False, detection.filed[1])
 
 
 def test_a_replay_of_the_same_bids_files_the_same_reports() -> None:
-    bids = [bid(1, ip=SHARED_IP), bid(2, ip=SHARED_IP), bid(3, ip=SHARED_IP), bid(4)]
+    bids = [bid(1, disk=SHARED_DISK), bid(2, disk=SHARED_DISK), bid(3, disk=SHARED_DISK), bid(4)]
     first, replay = Detection(), Detection()
     for one in bids:
         first.submit(one)
@@ -151,7 +151,7 @@ def test_a_replay_of_the_same_bids_files_the_same_reports() -> None:
 
 def test_the_same_sign_found_twice_in_one_evaluation_is_filed_once() -> None:
     trigger = BidSubmittedTrigger(
-        "e", T0, PROJECT, "S1", (bid(1, ip=SHARED_IP), bid(2, ip=SHARED_IP))
+        "e", T0, PROJECT, "S1", (bid(1, disk=SHARED_DISK), bid(2, disk=SHARED_DISK))
     )
     (finding,) = [o for o in evaluate_all(trigger) if isinstance(o, Finding)]
     wider = replace(finding, subjects=(*finding.subjects, *finding.subjects[:1]))

@@ -34,6 +34,13 @@ class FiledSign:
     joined: tuple[Subject, ...] = ()  # subjects who shared the value later, in the order seen
     # The trading events behind the sign: the report's, then those of the joiners.
     source_event_ids: tuple[str, ...] = ()
+    # The sign's other keys: a sign found on several values (a bidder group sharing a disk
+    # serial and a MAC) is known by each, so a bidder sharing any one of them later joins it.
+    also_known_as: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.sign_key, *self.also_known_as)
 
     def knows(self, subject: Subject) -> bool:
         return subject.identity in self.reported or any(
@@ -55,40 +62,52 @@ class Filing:
 
 def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) -> list[Filing]:
     """The filing of each finding, given the signs open to joiners already reported (by sign
-    key). A sign first seen files its report; seen again, it files none, whoever joined it.
-    Other findings file their report each time they are found: its id is fixed by the finding,
-    so the stream side keeps one copy. Pure: the same findings and signs, the same filings."""
+    key). A sign first seen files its report; seen again — by any of its keys — it files none,
+    whoever joined it. Other findings file their report each time they are found: its id is
+    fixed by the finding, so the stream side keeps one copy. Pure: the same findings and
+    signs, the same filings.
+
+    A finding whose keys name several filed signs (one per value, as they were filed before
+    bidder groups were reported as one; or two groups a new bid bridges) files nothing: it is
+    recorded beside the first of them by key, which takes on the finding's keys no other sign
+    holds."""
     known = dict(filed)
     filings: list[Filing] = []
     for finding in findings:
         if not finding.open_to_joiners:
             filings.append(Filing(finding, finding.report_id, files_report=True))
             continue
-        sign = known.get(finding.sign_key)
-        if sign is None:
+        keys = finding.sign_keys
+        matched = [key for key in keys if key in known]
+        if not matched:
             sign = FiledSign(
-                sign_key=finding.sign_key,
+                sign_key=keys[0],
                 rule_id=finding.definition.rule_id,
                 report_id=finding.report_id,
                 reported=tuple(s.identity for s in finding.subjects),
                 source_event_ids=finding.source_event_ids,
+                also_known_as=keys[1:],
             )
             filings.append(Filing(finding, sign.report_id, files_report=True, sign=sign))
         else:
+            sign = known[matched[0]]
             joiners = tuple(s for s in finding.subjects if not sign.knows(s))
-            if joiners:
+            new_keys = tuple(key for key in keys if key not in known)
+            if joiners or new_keys:
                 new_events = tuple(
                     e for e in finding.source_event_ids if e not in sign.source_event_ids
                 )
                 sign = replace(
                     sign,
                     joined=sign.joined + joiners,
-                    source_event_ids=sign.source_event_ids + new_events,
+                    source_event_ids=sign.source_event_ids + (new_events if joiners else ()),
+                    also_known_as=sign.also_known_as + new_keys,
                 )
             filings.append(
                 Filing(finding, sign.report_id, files_report=False, joiners=joiners, sign=sign)
             )
-        known[finding.sign_key] = sign
+        for key in sign.keys:
+            known[key] = sign
     return filings
 
 
@@ -107,7 +126,7 @@ def report_from_finding(
         project_category=finding.project.category,
         region_code=finding.project.region_code,
         behaviour_type=definition.behaviour_type,
-        severity=definition.severity,
+        severity=finding.citation.severity,
         description=f"[{definition.rule_id}] {finding.description}",
         evidence=(),
         act_at=min(finding.act_at, filed_at),
@@ -115,7 +134,7 @@ def report_from_finding(
             rule_id=definition.rule_id,
             rule_version=definition.version,
             rule_name=definition.name,
-            legal_basis=definition.legal_basis,
+            legal_basis=finding.citation.legal_basis,
             source_event_ids=finding.source_event_ids,
             evidence_values=finding.evidence_values,
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,9 @@ class Bid:
     fingerprint: Fingerprint
     deposit_account: str
     submitted_at: datetime
+    # Deposit paid, in fen: 0 when waived or covered by a guarantee (no money moved, so no
+    # account to compare); None for a bid stored before detection kept the amount.
+    deposit_fen: int | None = None
     # 注册执业证书编号 of the project manager named in the bid; never an ID-card number.
     project_manager_certificate_no: str = ""
     # The bidder's address and contact telephone as the bid states them ("" when not given).
@@ -216,15 +219,43 @@ Trigger = (
 
 
 @dataclass(frozen=True)
+class Citation:
+    """The law a report cites and the severity that law gives the act."""
+
+    legal_basis: str
+    severity: Severity
+
+
+GOVERNMENT_PROCUREMENT = "GOVERNMENT_PROCUREMENT"
+
+
+def citation_from_data(data: Mapping[str, Any], default_severity: Severity) -> Citation:
+    """A citation as rule data states it: a legal basis, and a severity (the rule's if left
+    out)."""
+    return Citation(
+        legal_basis=str(data["legal_basis"]),
+        severity=Severity(data.get("severity", default_severity.value)),
+    )
+
+
+@dataclass(frozen=True)
 class RuleDefinition:
     rule_id: str
     version: str
     name: str
-    legal_basis: str
+    legal_basis: str  # the law cited for engineering tenders (and any category not listed)
     applies_to: str
     behaviour_type: BehaviourType
     severity: Severity
     parameters: dict[str, Any]
+    # Where the law differs by the project's category (ProjectCategory member name): 政府采购
+    # goods and services follow 政府采购法 and its 实施条例 and 财政部令第87号, not 招标投标法.
+    citations_by_category: Mapping[str, Citation] = field(default_factory=dict)
+
+    def citation_for(self, category: str) -> Citation:
+        """What a finding on a project of ``category`` cites ("" — registration not seen —
+        cites the rule's default law)."""
+        return self.citations_by_category.get(category, Citation(self.legal_basis, self.severity))
 
     @classmethod
     def load(cls, module_file: str) -> RuleDefinition:
@@ -232,6 +263,7 @@ class RuleDefinition:
         path = Path(module_file).with_suffix(".json")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            severity = Severity(data["severity"])
             return cls(
                 rule_id=data["rule_id"],
                 version=data["version"],
@@ -239,8 +271,12 @@ class RuleDefinition:
                 legal_basis=data["legal_basis"],
                 applies_to=data["applies_to"],
                 behaviour_type=BehaviourType(data["behaviour_type"]),
-                severity=Severity(data["severity"]),
+                severity=severity,
                 parameters=dict(data.get("parameters", {})),
+                citations_by_category={
+                    category: citation_from_data(cited, severity)
+                    for category, cited in data.get("legal_basis_by_category", {}).items()
+                },
             )
         except (OSError, KeyError, ValueError) as exc:
             raise RuleDataError(f"rule data {path.name}: {exc}") from exc
@@ -268,12 +304,39 @@ class Finding:
     # replay reads the projects' partitions at another pace than they were lived, and the same
     # facts must give the same report id whatever the order (else a rebuild re-files them).
     history_dependent: frozenset[str] = frozenset()
+    # For a sign open to joiners found on several values at once (a bidder group sharing a
+    # disk serial and a MAC): those of the evidence values each of which, alone, identifies
+    # the sign — a later finding sharing any of them is the same sign. Empty: the evidence
+    # values together are the sign's one key. Supporting evidence (a CPU id) is never one.
+    sign_values: tuple[tuple[str, str], ...] = ()
+    # The citation when the finding's own facts change the law (a shared contact person in
+    # 政府采购 is deemed collusion); None: the rule's, for the project's category.
+    cited: Citation | None = None
+
+    @property
+    def citation(self) -> Citation:
+        """The legal basis and severity the report states."""
+        if self.cited is not None:
+            return self.cited
+        return self.definition.citation_for(self.project.category)
 
     @property
     def sign_key(self) -> str:
         """What makes two findings the same sign: the rule, the project, the section and the
-        values found, and, unless the sign is open to joiners, the subjects too."""
-        return self._identity(with_subjects=not self.open_to_joiners)
+        values found, and, unless the sign is open to joiners, the subjects too. For a sign
+        known by several values, the first of its ``sign_keys``."""
+        return self.sign_keys[0]
+
+    @property
+    def sign_keys(self) -> tuple[str, ...]:
+        """Each key that identifies this finding's sign. A sign open to joiners with
+        ``sign_values`` has one key per value, in the form a one-value sign's key always had
+        ("rule|project|section|name=value"): a sign filed per value before bidder groups were
+        reported as one is found again by the group that shares its value."""
+        if not (self.open_to_joiners and self.sign_values):
+            return (self._identity(with_subjects=not self.open_to_joiners),)
+        prefix = [self.definition.rule_id, self.project.project_id, self.bid_section_code]
+        return tuple(sorted({"|".join([*prefix, f"{k}={v}"]) for k, v in self.sign_values}))
 
     @property
     def report_id(self) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.abnormal_push.domain.detection.grouping import shared_value_findings
+from services.abnormal_push.domain.detection.grouping import (
+    SharedComponent,
+    bidder_group_findings,
+)
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidSubmittedTrigger,
@@ -26,14 +29,13 @@ class SameProjectManager:
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
         if not isinstance(trigger, BidSubmittedTrigger):
             return []
-        return shared_value_findings(
+        return bidder_group_findings(
             self.definition,
             trigger,
-            _certificate,
-            "project_manager_certificate_no",
-            lambda certificate, bids: (
+            (SharedComponent("project_manager_certificate_no", _certificate),),
+            lambda bids, shared: (
                 f"标段 {trigger.section_code} 的 {len(bids)} 家不同投标人拟派同一项目经理 "
-                f"(注册证书 {certificate})"
+                f"(注册证书 {'、'.join(value for _, value in shared)})"
             ),
         )
 

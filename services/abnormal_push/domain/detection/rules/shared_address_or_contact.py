@@ -1,18 +1,28 @@
 """R044: different bidders on one section state the same address or the same contact telephone
-in their bids — businesses that may not be independent (OCP red flag R044)."""
+in their bids — businesses that may not be independent (OCP red flag R044). One report per
+group of bidders sharing either, with both as evidence.
+
+In government procurement, 87号令 art. 37(三) deems bids naming the same contact person (联系人员)
+collusion: a shared contact telephone is the bid's contact person as far as the bid tells, so
+a group sharing one is reported HIGH under that article (``contact_person_*`` in the data)."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
 
-from services.abnormal_push.domain.detection.grouping import shared_value_findings
+from services.abnormal_push.domain.detection.grouping import (
+    SharedComponent,
+    bidder_group_findings,
+)
 from services.abnormal_push.domain.detection.model import (
     Bid,
     BidSubmittedTrigger,
+    Citation,
     Outcome,
     RuleDefinition,
     Trigger,
+    citation_from_data,
 )
 from services.platform_core.telephone import without_notation
 
@@ -36,6 +46,17 @@ class SharedAddressOrContact:
         self.definition = definition
         self._min_address = int(definition.parameters["min_address_characters"])
         self._min_phone = int(definition.parameters["min_phone_digits"])
+        self._contact_person = frozenset(definition.parameters["contact_person_components"])
+        self._deemed_collusion: dict[str, Citation] = {
+            category: citation_from_data(cited, definition.severity)
+            for category, cited in definition.parameters[
+                "contact_person_deemed_collusion_by_category"
+            ].items()
+        }
+        self._components = (
+            SharedComponent("bidder_address", self._address),
+            SharedComponent("bidder_contact_phone", self._phone),
+        )
 
     def _address(self, bid: Bid) -> str:
         # Too short to tell one place from another (e.g. only a district): not compared.
@@ -50,27 +71,22 @@ class SharedAddressOrContact:
         if not isinstance(trigger, BidSubmittedTrigger):
             return []
         section = trigger.section_code
-        return [
-            *shared_value_findings(
-                self.definition,
-                trigger,
-                self._address,
-                "bidder_address",
-                lambda address, bids: (
-                    f"标段 {section} 的 {len(bids)} 家不同投标人的投标文件载明同一地址 ({address})"
-                ),
-            ),
-            *shared_value_findings(
-                self.definition,
-                trigger,
-                self._phone,
-                "bidder_contact_phone",
-                lambda phone, bids: (
-                    f"标段 {section} 的 {len(bids)} 家不同投标人的投标文件载明同一联系电话 "
-                    f"({phone})"
-                ),
-            ),
-        ]
+        deemed = self._deemed_collusion.get(trigger.project.category)
+
+        def cite(shared: Sequence[tuple[str, str]]) -> Citation | None:
+            same_contact = any(name in self._contact_person for name, _ in shared)
+            return deemed if same_contact else None
+
+        def describe(bids: Sequence[Bid], shared: Sequence[tuple[str, str]]) -> str:
+            stated = "、".join(
+                f"{'同一地址' if name == 'bidder_address' else '同一联系电话'} ({value})"
+                for name, value in shared
+            )
+            return f"标段 {section} 的 {len(bids)} 家不同投标人的投标文件载明{stated}"
+
+        return bidder_group_findings(
+            self.definition, trigger, self._components, describe, cite=cite
+        )
 
 
 RULE = SharedAddressOrContact(RuleDefinition.load(__file__))

@@ -1,10 +1,13 @@
 """R018: an open procedure drew a single bidder, a sign that potential bidders were kept out
 (排斥潜在投标人). The subject is the tenderer who set the terms.
 
-Seen at opening, or — since intake does not open a tender with fewer than 3 bidders (实施条例
-art. 44) — when the section's tender fails (流标) with one bidder on record. Both give the same
-report (its id is fixed by rule, section, tenderer and evidence), so a section seen at both
-files one.
+Seen at opening only: a tender opened with one bidder went on where 招标投标法 art. 28 has it
+tendered again. A tender that fails (流标) with one bidder on record is what art. 28 orders — the
+tenderer tenders again — and every report is a push a department must sign for and answer (the
+platform has no information-only report), so a single lawful 流标 is not reported. Intake opens
+no tender with fewer than 3 bidders (实施条例 art. 44), so through intake's API this rule fires
+only on an opening it did not see refused; a tenderer whose tenders fail for too few bidders
+again and again is a pattern across projects that needs a per-tenderer history (not kept yet).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from services.abnormal_push.domain.detection.model import (
     NotApplied,
     Outcome,
     RuleDefinition,
-    TenderFailedTrigger,
     Trigger,
 )
 
@@ -29,7 +31,7 @@ class SingleBidder:
         self._open = frozenset(definition.parameters["open_procedures"])
 
     def evaluate(self, trigger: Trigger) -> Sequence[Outcome]:
-        if not isinstance(trigger, BidsOpenedTrigger | TenderFailedTrigger):
+        if not isinstance(trigger, BidsOpenedTrigger):
             return []
         if not trigger.project.trading_method:
             return [
@@ -41,8 +43,7 @@ class SingleBidder:
             ]
         if trigger.project.trading_method not in self._open:
             return []
-        opened = trigger.opened_bidder_codes if isinstance(trigger, BidsOpenedTrigger) else ()
-        bidders = set(opened) or {b.bidder.credit_code for b in trigger.bids}
+        bidders = set(trigger.opened_bidder_codes) or {b.bidder.credit_code for b in trigger.bids}
         if len(bidders) != 1:
             return []
         tenderer = trigger.project.tenderer
@@ -57,8 +58,6 @@ class SingleBidder:
                 subjects=(tenderer_subject(tenderer),),
                 description=(
                     f"公开招标项目标段 {trigger.section_code} 开标时仅有一家投标人 ({only})"
-                    if isinstance(trigger, BidsOpenedTrigger)
-                    else f"公开招标项目标段 {trigger.section_code} 仅有一家投标人 ({only}), 流标"
                 ),
                 source_event_ids=(trigger.event_id,),
                 evidence_values=(("bidder_count", "1"), ("only_bidder", only)),
