@@ -50,6 +50,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from services.intake.domain.working_days import add_working_days
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
 from services.platform_core.reference_data import district_branches, load_json, regions
@@ -86,8 +87,10 @@ TENDERED = frozenset(
     {"HOUSING", "MUNICIPAL", "TRANSPORT", "WATER", "LANDSCAPING", "GOVERNMENT_PROCUREMENT"}
 )
 # What two colluding bidders' bids share, each the sign one detection rule looks for:
-# ip_address and document_md5 → PRT-FP-001 (同一单位或个人编制), deposit_account → PRT-DEP-001.
-COLLUSION_SIGNS = ("ip_address", "document_md5", "deposit_account")
+# disk_serial and document_md5 → PRT-FP-001 (同一单位或个人编制), deposit_account →
+# PRT-DEP-001. (An IP address or CPU id alone is no sign: offices share addresses, a CPU model
+# shares its id; nor is a deposit "paid" from one account when none was paid.)
+COLLUSION_SIGNS = ("disk_serial", "document_md5", "deposit_account")
 BIDDER_POOL = 60
 
 
@@ -342,6 +345,8 @@ async def register(
     # earlier (its bids close 20 days after the announcement), one with a collusion sign early
     # enough for its award to fall in the half-year too.
     spare_days = 60 if plan.get("must_open") else 45 if category in TENDERED else 30
+    if category == "SOE_PROPERTY_RIGHTS":
+        spare_days = 45  # its disclosure lasts 20 working days (32号令 art. 13), about 4 weeks
     registered_at = demo.period.at(demo.period.day(rng, spare_days=spare_days), rng)
     body: dict[str, Any] = {
         "name": f"{regions()[region].name}{PROJECT_NAMES[category]}({n:04d})",
@@ -431,6 +436,7 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
         return  # still being prepared
     last = period.after(last, rng, (2, 8))
     announced_at = last
+    closes_at = submission_deadline(project["category"], announced_at)
     announced = await demo.post(
         "announcement",
         f"{base}/announcement",
@@ -438,8 +444,8 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
         {
             "title": f"{project['project_id']} 公告",
             "announcement": evidence(f"ann {project['project_id']}"),
-            "submission_deadline": (last + timedelta(days=20)).isoformat(),
-            "opening_at": (last + timedelta(days=20)).isoformat(),  # art. 34: at the deadline
+            "submission_deadline": closes_at.isoformat(),
+            "opening_at": closes_at.isoformat(),  # art. 34: at the deadline
             "occurred_at": last.isoformat(),
         },
     )
@@ -449,29 +455,33 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
     if rng.random() < 0.25:
         last = period.after(last, rng, (1, 3))
         relief = rng.choice(["WAIVED", "REDUCED"])
+        saved = rng.randrange(1, 50) * 1_000_000
+        if not project["trade"]:  # a bid deposit: at most 2% of the budget (实施条例 art. 26)
+            saved = min(saved, project["budget_fen"] * 2 // 100)
         await demo.post(
             "deposit-relief",
             f"{base}/deposit-relief",
             key,
-            {
-                "kind": relief,
-                "amount_saved_fen": rng.randrange(1, 50) * 1_000_000,
-                "occurred_at": last.isoformat(),
-            },
+            {"kind": relief, "amount_saved_fen": saved, "occurred_at": last.isoformat()},
         )
     if project["category"] in TENDERED:
         last = await tender(demo, project, rng, announced_at, since=last, relief=relief) or last
     if not project["trade"] and rng.random() < 0.12:
         await historical_deposit_refunds(demo, project, rng, last)
     if project["trade"]:
-        # A listing or an auction concludes once its announced period (20 days) is over.
-        last = period.after(max(last, announced_at + timedelta(days=20)), rng, (0, 5))
+        buyer = {"name": "济南某受让企业", "credit_code": credit_code(999)}
+        if project.get("on_platform", True):
+            # On the platform a listing or an auction concludes with one who made an offer
+            # (竞买/意向受让), made before its announced deadline.
+            await offer(demo, project, buyer, since=last, closes_at=closes_at)
+        # A listing or an auction concludes once its announced period is over.
+        last = period.after(max(last, closes_at), rng, (0, 5))
         completed = await demo.post(
             "transaction",
             f"{base}/transaction",
             key,
             {
-                "counterparty": {"name": "济南某受让企业", "credit_code": credit_code(999)},
+                "counterparty": buyer,
                 "amount_fen": rng.randrange(100, 50_000) * 100_000,
                 "on_platform": project.get("on_platform", True),
                 "occurred_at": last.isoformat(),
@@ -480,6 +490,41 @@ async def lifecycle(demo: Demo, project: dict[str, Any], rng: random.Random) -> 
         if completed is not None and project.get("on_platform", True):
             demo.outcome.done["deal on the platform"] += 1
     project["last_step_at"] = max(project["last_step_at"], last)  # reports come after it
+
+
+def submission_deadline(category: str, announced_at: datetime) -> datetime:
+    """20 days after the announcement, as a tender's bidding period (招标投标法 art. 24); a
+    state-owned property right's disclosure lasts 20 working days (企业国有资产交易监督管理办法
+    art. 13), counted with the platform's working-day calendar."""
+    if category != "SOE_PROPERTY_RIGHTS":
+        return announced_at + timedelta(days=20)
+    announced_on = announced_at.astimezone(CHINA).date()
+    return announced_at + (add_working_days(announced_on, 20) - announced_on)
+
+
+async def offer(
+    demo: Demo,
+    project: dict[str, Any],
+    buyer: dict[str, str],
+    *,
+    since: datetime,
+    closes_at: datetime,
+) -> None:
+    """The buyer's offer in the trade's one section, halfway to its deadline: no deposit on
+    record (no account to name), and a file of its own (no collusion sign)."""
+    await demo.post(
+        "offer",
+        f"{demo.args.intake}/v1/projects/{project['project_id']}/bids",
+        demo.keys[project["department"]],
+        {
+            "bidder": buyer,
+            "bid_section_code": "001",
+            "bid_price_fen": project["budget_fen"],
+            "fingerprint": fingerprint(project, 0),
+            "deposit_fen": 0,
+            "occurred_at": (since + (closes_at - since) / 2).isoformat(),
+        },
+    )
 
 
 def bidder(k: int) -> dict[str, str]:
@@ -545,6 +590,8 @@ async def tender(
     if (deadline + timedelta(days=8)).astimezone(CHINA).date() > period.last_day:
         return None
     sign = project.get("collusion")
+    if sign == "deposit_account" and relief == "WAIVED":
+        sign = None  # no deposit paid, so none from one account (PRT-DEP-001 needs money moved)
     count = rng.randint(3, 6) if project["must_open"] or rng.random() >= 1 / 12 else 2
     bidders = [(k, bidder(k)) for k in rng.sample(range(BIDDER_POOL), count)]
     prices = bid_prices(project["budget_fen"], count, rng)

@@ -150,7 +150,10 @@ def view_from_registered(message: intake_pb2.ProjectRegistered) -> ProjectView:
         if deficiency
         else None,
         supplement_deadline_pending=pending,
-        sections=tuple(SectionView(section.bid_section_code) for section in message.bid_sections),
+        sections=tuple(
+            SectionView(section.bid_section_code, budget_fen=section.budget_fen)
+            for section in message.bid_sections
+        ),
         trading_method=_trading_method(message.trading_method),
         tender_required_by_law=(
             message.tender_required_by_law if message.HasField("tender_required_by_law") else None
@@ -257,7 +260,31 @@ def fact_from_envelope(envelope: Envelope[Message]) -> LifecycleFact | None:
             message.evaluation_id if isinstance(message, intake_pb2.EvaluationCompleted) else ""
         ),
         deal=_deal(message, occurred_at),
+        passed_over_reason=(
+            _passed_over_reason(message.passed_over_reason)
+            if isinstance(message, intake_pb2.ContractAwarded)
+            else ""
+        ),
+        on_platform=(
+            message.on_platform if isinstance(message, intake_pb2.TransactionCompleted) else True
+        ),
+        amount_saved_fen=(
+            message.amount_saved_fen if isinstance(message, intake_pb2.DepositWaived) else None
+        ),
+        relieved_bidder=(
+            message.bidder.unified_social_credit_code
+            if isinstance(message, intake_pb2.DepositWaived) and message.HasField("bidder")
+            else ""
+        ),
     )
+
+
+def _passed_over_reason(number: int) -> str:
+    """PassedOverReason's value ('' for UNSPECIFIED, or a number this code does not know)."""
+    value = intake_pb2.PassedOverReason.DESCRIPTOR.values_by_number.get(number)
+    if value is None or number == 0:
+        return ""
+    return value.name.removeprefix("PASSED_OVER_REASON_")
 
 
 def breach_event(view: ProjectView, occurred_at: datetime) -> intake_pb2.DeficiencyDeadlineBreached:
@@ -334,7 +361,7 @@ def bid_submitted(
             ip_address=body.fingerprint.ip_address,
             document_md5=body.fingerprint.document_md5,
         ),
-        deposit_account=body.deposit_account,
+        deposit_account=body.deposit_account or "",  # none: no deposit paid
         deposit_fen=body.deposit_fen,
         project_manager_certificate_no=body.project_manager_certificate_no,
         bidder_address=" ".join(body.bidder_address.split()),
@@ -397,6 +424,11 @@ def contract_awarded(
         bid_section_code=body.bid_section_code,
         winner=_org(body.winner),
         amount_fen=body.amount_fen,
+        passed_over_reason=(
+            f"PASSED_OVER_REASON_{body.passed_over_reason.value}"
+            if body.passed_over_reason is not None
+            else "PASSED_OVER_REASON_UNSPECIFIED"
+        ),
     )
 
 

@@ -136,6 +136,7 @@ def view_values(view: ProjectView) -> dict[str, Any]:
                 ),
                 "evaluation_id": section.evaluation_id,
                 "deal": _deal_values(section.deal),
+                "budget_fen": section.budget_fen,
             }
             for section in view.sections
         ],
@@ -211,6 +212,7 @@ def view_from_json(raw: str | bytes) -> ProjectView:
             publicity_ends_at=_instant_or_none(section.get("publicity_ends_at")),
             evaluation_id=section.get("evaluation_id", ""),
             deal=_deal_or_none(section.get("deal")),
+            budget_fen=section.get("budget_fen"),
         )
         for section in data.get("sections", ())
     )

@@ -33,6 +33,14 @@ class ContractType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONTRACT_TYPE_GOODS: _ClassVar[ContractType]
     CONTRACT_TYPE_SERVICES: _ClassVar[ContractType]
 
+class PassedOverReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PASSED_OVER_REASON_UNSPECIFIED: _ClassVar[PassedOverReason]
+    PASSED_OVER_REASON_GAVE_UP: _ClassVar[PassedOverReason]
+    PASSED_OVER_REASON_FORCE_MAJEURE: _ClassVar[PassedOverReason]
+    PASSED_OVER_REASON_NO_PERFORMANCE_SECURITY: _ClassVar[PassedOverReason]
+    PASSED_OVER_REASON_UNLAWFUL_CONDUCT: _ClassVar[PassedOverReason]
+
 class DepositReliefKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEPOSIT_RELIEF_KIND_UNSPECIFIED: _ClassVar[DepositReliefKind]
@@ -67,6 +75,11 @@ CONTRACT_TYPE_UNSPECIFIED: ContractType
 CONTRACT_TYPE_CONSTRUCTION: ContractType
 CONTRACT_TYPE_GOODS: ContractType
 CONTRACT_TYPE_SERVICES: ContractType
+PASSED_OVER_REASON_UNSPECIFIED: PassedOverReason
+PASSED_OVER_REASON_GAVE_UP: PassedOverReason
+PASSED_OVER_REASON_FORCE_MAJEURE: PassedOverReason
+PASSED_OVER_REASON_NO_PERFORMANCE_SECURITY: PassedOverReason
+PASSED_OVER_REASON_UNLAWFUL_CONDUCT: PassedOverReason
 DEPOSIT_RELIEF_KIND_UNSPECIFIED: DepositReliefKind
 DEPOSIT_RELIEF_KIND_WAIVED: DepositReliefKind
 DEPOSIT_RELIEF_KIND_REDUCED: DepositReliefKind
@@ -289,20 +302,22 @@ class CandidatesPublicised(_message.Message):
     def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., publicity_ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ContractAwarded(_message.Message):
-    __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_code", "winner", "amount_fen")
+    __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_code", "winner", "amount_fen", "passed_over_reason")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     BID_SECTION_CODE_FIELD_NUMBER: _ClassVar[int]
     WINNER_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    PASSED_OVER_REASON_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     occurred_at: _timestamp_pb2.Timestamp
     actor_department: str
     bid_section_code: str
     winner: _common_pb2.OrganisationRef
     amount_fen: int
-    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., winner: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., amount_fen: _Optional[int] = ...) -> None: ...
+    passed_over_reason: PassedOverReason
+    def __init__(self, project_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_department: _Optional[str] = ..., bid_section_code: _Optional[str] = ..., winner: _Optional[_Union[_common_pb2.OrganisationRef, _Mapping]] = ..., amount_fen: _Optional[int] = ..., passed_over_reason: _Optional[_Union[PassedOverReason, str]] = ...) -> None: ...
 
 class TransactionCompleted(_message.Message):
     __slots__ = ("project_id", "occurred_at", "actor_department", "bid_section_code", "counterparty", "amount_fen", "on_platform")

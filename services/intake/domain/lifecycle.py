@@ -233,6 +233,10 @@ class SectionView:
     publicity_ends_at: datetime | None = None
     evaluation_id: str = ""  # the remote evaluation (远程异地评标) its evaluation step named
     deal: Deal | None = None
+    # The section's budget (估算价/预算, or reserve price), fen, as registered: a bid deposit is
+    # at most 2% of it (trading_rules). None: a view stored before it was kept (the project's
+    # budget then stands for its sections').
+    budget_fen: int | None = None
 
 
 # From bid opening on, how many bid may be told (before it, 招标投标法 art. 22 keeps even the
@@ -312,6 +316,12 @@ class LifecycleFact:
     tender_required_by_law: bool | None = None  # DECLARE_TENDER_OBLIGATION's 依法必须招标
     evaluation_id: str = ""  # COMPLETE_EVALUATION's remote evaluation, if any
     deal: Deal | None = None  # AWARD's winner or COMPLETE_TRANSACTION's counterparty, amount
+    # AWARD's reason for passing over the candidates ranked above its winner (PassedOverReason's
+    # value; '' : none given, the first-ranked won).
+    passed_over_reason: str = ""
+    on_platform: bool = True  # COMPLETE_TRANSACTION: traded on the platform (进场交易)
+    amount_saved_fen: int | None = None  # RELIEVE_DEPOSIT's deposit not collected
+    relieved_bidder: str = ""  # RELIEVE_DEPOSIT's bidder ('' : every bidder)
 
 
 def check_supplement(view: ProjectView, documents: tuple[str, ...]) -> None:

@@ -251,7 +251,10 @@ def registered_view(registration: ProjectRegistration) -> ProjectView:
         supplement_deadline_pending=(
             deficiency is not None and deficiency.supplement_deadline is None
         ),
-        sections=tuple(SectionView(section.code) for section in registration.bid_sections),
+        sections=tuple(
+            SectionView(section.code, budget_fen=section.budget_fen)
+            for section in registration.bid_sections
+        ),
         trading_method=registration.trading_method.value,
         tender_required_by_law=obligation.required if obligation else None,
         tender_obligation_derived=obligation.derived if obligation else False,

@@ -22,6 +22,16 @@ against the deadlines the project announced, and the parties it names against th
 - whatever the method, 成交 does not come before the section's announced submission deadline: a
   listing or an auction (a state-owned property right's is listed publicly for its whole
   period, 企业国有资产交易监督管理办法 art. 13) or a negotiation takes its offers until then;
+- a listing, an auction or a government procurement negotiation, consultation or quotation
+  leaves the minimum period its law sets from the announcement to the deadline, and concludes
+  (成交 on the platform) only with enough offers on record and with one who made an offer
+  (trading_minimums: the periods and counts as data, with their legal basis);
+- in a project that must by law be tendered, the award goes to the first-ranked candidate
+  unless a reason 实施条例 art. 55 allows is stated for passing over those ranked above the
+  winner, and 成交 after an award is at the award's amount (招标投标法 art. 46, 实施条例 art.
+  57: the contract is concluded on the bid's terms, no side agreement departs from them);
+- a bid deposit relieved (保证金减免) is at most what a deposit may be: 2% of the budget of
+  the sections it concerns (实施条例 art. 26, 政府采购货物和服务招标投标管理办法 art. 33).
 
 Checked where a step is received (the API), never when the log is folded: the log keeps what
 was accepted under the rules of its day, and a rule added later must not make it unreadable. A
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from services.intake.domain.lifecycle import (
@@ -51,6 +62,14 @@ from services.intake.domain.tender_obligation import (
     earliest_submission_deadline,
     minimum_bidding_period_basis,
 )
+from services.intake.domain.trading_minimums import (
+    MinimumPeriod,
+    PeriodUnit,
+    earliest_deadline,
+    minimum_offers,
+    minimum_period,
+    period_long_enough,
+)
 from services.platform_core.errors import PlatformError
 
 # 政府采购 announces its result (中标公告) instead of publicising candidates for 3 days.
@@ -58,6 +77,25 @@ NO_CANDIDATE_PUBLICITY_CATEGORIES = frozenset({"GOVERNMENT_PROCUREMENT"})
 PUBLICITY_MINIMUM_DAYS = 3
 _BEFORE_ANNOUNCEMENT = frozenset({ProjectState.REGISTERED, ProjectState.PRE_PUBLISHED})
 MINIMUM_TENDER_BIDDERS = 3
+# A bid deposit is at most 2% of the estimated price or budget (招标投标法实施条例 art. 26:
+# 不得超过招标项目估算价的2%; 政府采购货物和服务招标投标管理办法 (财政部令第87号) art. 33:
+# 不得超过采购项目预算金额的2%; the same 2% for negotiation, consultation and quotation).
+DEPOSIT_CEILING_PERCENT = 2
+DEPOSIT_CEILING_METHODS = TENDER_METHODS | frozenset(
+    {"COMPETITIVE_NEGOTIATION", "COMPETITIVE_CONSULTATION", "REQUEST_FOR_QUOTATION"}
+)
+
+
+class PassedOverReason(StrEnum):
+    """Why the first-ranked candidate (and any between it and the winner) does not win: the
+    grounds 招标投标法实施条例 art. 55 lists."""
+
+    GAVE_UP = "GAVE_UP"  # 放弃中标
+    FORCE_MAJEURE = "FORCE_MAJEURE"  # 因不可抗力不能履行合同
+    NO_PERFORMANCE_SECURITY = "NO_PERFORMANCE_SECURITY"  # 不按照招标文件要求提交履约保证金
+    UNLAWFUL_CONDUCT = "UNLAWFUL_CONDUCT"  # 被查实存在影响中标结果的违法行为
+
+
 # Days in law are calendar days where the act happens: Beijing time.
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
 
@@ -95,6 +133,12 @@ class StepContradictsRecord(TradingRuleBroken):
     """The step's own content contradicts itself or the record (unprocessable: 422)."""
 
 
+class TooFewOffers(TradingRuleBroken):
+    """A 成交 with fewer offers on record than its method needs (a conflict: 409)."""
+
+    conflict = True
+
+
 class BidAfterDeadline(StepOutOfTime):
     """A bid dated after its section's submission deadline (招标投标法 art. 28: 应当拒收)."""
 
@@ -118,10 +162,15 @@ def check_trading_rules(view: ProjectView, fact: LifecycleFact) -> None:
     if fact.step is Step.DECLARE_TENDER_OBLIGATION:
         _check_declaration(view)
     check = _SECTION_RULES.get(fact.step)
-    if check is None or not view.sections:
+    check_together = _CONCERNED_SECTIONS_RULES.get(fact.step)
+    if (check is None and check_together is None) or not view.sections:
         return
-    for section in sections_concerned(view, fact):
-        check(view, section, fact)
+    concerned = sections_concerned(view, fact)
+    if check is not None:
+        for section in concerned:
+            check(view, section, fact)
+    if check_together is not None:
+        check_together(view, concerned, fact)
 
 
 # --- each step's rules ------------------------------------------------------------------------
@@ -157,6 +206,9 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             f"{earliest.isoformat()} at the earliest (Beijing time), not {deadline.isoformat()}",
             (("submission_deadline", f"before {earliest.isoformat()} (Beijing time)"),),
         )
+    period = minimum_period(view.category, view.trading_method)
+    if period is not None and not period_long_enough(period, fact.occurred_at, deadline):
+        raise _period_too_short(view, period, fact.occurred_at, deadline)
     if fact.opening_at is not None and fact.opening_at < deadline:
         raise StepContradictsRecord(
             "opening_before_submission_deadline",
@@ -177,6 +229,28 @@ def _check_announcement(view: ProjectView, fact: LifecycleFact) -> None:
             "time bidding closes, not left unopened after it (招标投标法 art. 34)",
             (("opening_at", f"not at submission_deadline {deadline}"),),
         )
+
+
+def _period_too_short(
+    view: ProjectView, period: MinimumPeriod, announced_at: datetime, deadline: datetime
+) -> StepContradictsRecord:
+    earliest = earliest_deadline(period, announced_at)
+    unit = "working days (工作日)" if period.unit is PeriodUnit.WORKING_DAYS else "days"
+    unpublished = (
+        f"; the working-day calendar of {earliest.unpublished_year} is not published yet, so "
+        "its days were counted as working days: the true earliest date may be later"
+        if earliest.unpublished_year is not None
+        else ""
+    )
+    return StepContradictsRecord(
+        "disclosure_period_too_short",
+        f"Project {view.project_id}: a {view.trading_method} of {view.category} leaves at least "
+        f"{period.count} {unit} from the announcement ({announced_at.isoformat()}) to the "
+        f"submission deadline ({period.what}; {period.basis}), counted from the next day: the "
+        f"deadline may be on {earliest.day.isoformat()} at the earliest (Beijing time), not "
+        f"{deadline.isoformat()}{unpublished}",
+        (("submission_deadline", f"before {earliest.day.isoformat()} (Beijing time)"),),
+    )
 
 
 def _check_declaration(view: ProjectView) -> None:
@@ -345,6 +419,46 @@ def _award(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None
             tuple(("winner", f"not a publicised candidate: {code}") for code in outsiders),
             section.code,
         )
+    _check_first_ranked_wins(view, section, fact)
+
+
+def _check_first_ranked_wins(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    """实施条例 art. 55: in a project that must by law be tendered the first-ranked candidate
+    wins; another, in rank order, only when those above it gave up, cannot perform, furnished no
+    performance security or were found to have acted unlawfully — a reason the award states.
+    (Art. 55 binds projects 国有资金占控股或者主导地位; the platform does not record the funding,
+    so 依法必须招标 stands for it.) A reason given when the first-ranked wins contradicts it."""
+    if not section.candidates or not fact.party_codes:
+        return
+    first, winner = section.candidates[0], fact.party_codes[0]
+    where = _where(view, section)
+    if winner == first:
+        if fact.passed_over_reason:
+            raise StepContradictsRecord(
+                "passed_over_reason_without_passing_over",
+                f"{where}: the winner {winner} is the first-ranked candidate; a "
+                f"passed_over_reason ({fact.passed_over_reason}) is given only when a "
+                "candidate ranked above the winner is passed over (实施条例 art. 55)",
+                (("passed_over_reason", "the winner is the first-ranked candidate"),),
+                section.code,
+            )
+        return
+    if not view.tender_required_by_law or fact.passed_over_reason:
+        return
+    reasons = ", ".join(reason.value for reason in PassedOverReason)
+    raise StepContradictsRecord(
+        "winner_not_first_ranked",
+        f"{where}: the first-ranked candidate is {first}; in a project that must by law be "
+        f"tendered it is the winner, and {winner} (ranked below it) wins only when those ranked "
+        "above gave up, cannot perform through force majeure, did not furnish the performance "
+        "security or were found to have acted unlawfully (招标投标法实施条例 art. 55): state "
+        f"passed_over_reason, one of {reasons}",
+        (
+            ("winner", f"not the first-ranked candidate {first}: {winner}"),
+            ("passed_over_reason", f"required, one of {reasons}"),
+        ),
+        section.code,
+    )
 
 
 def _completion(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
@@ -367,6 +481,7 @@ def _completion(view: ProjectView, section: SectionView, fact: LifecycleFact) ->
         )
     award = section.deal if section.state is ProjectState.AWARDED else None
     if award is None or fact.deal is None or fact.deal.party_code == award.party_code:
+        _check_offers(view, section, fact)
         return
     raise StepContradictsRecord(
         "counterparty_not_the_winner",
@@ -379,6 +494,116 @@ def _completion(view: ProjectView, section: SectionView, fact: LifecycleFact) ->
     )
 
 
+def _check_offers(view: ProjectView, section: SectionView, fact: LifecycleFact) -> None:
+    """A listing, auction or competition concludes on the platform with enough offers on record
+    and with one who made an offer (trading_minimums). A trade concluded off the platform
+    (on_platform false: an SOE transfer recorded for the bulletin) had no offers here."""
+    offers = minimum_offers(view.category, view.trading_method)
+    if offers is None or section.bidders is None or not fact.on_platform:
+        return
+    where = _where(view, section)
+    count = len(section.bidders)
+    if count < offers.count:
+        raise TooFewOffers(
+            "too_few_offers",
+            f"{where} has {count} offer(s) on record; a {view.trading_method} concludes (成交) "
+            f"with at least {offers.count} ({offers.basis}). Record the offers (POST /bids), or "
+            "end the section without a deal (POST /termination)",
+            (
+                ("bid_section_code", section.code),
+                ("bids", f"{count} on record, at least {offers.count}"),
+            ),
+            section.code,
+        )
+    if fact.deal is not None and fact.deal.party_code not in section.bidders:
+        raise StepContradictsRecord(
+            "counterparty_made_no_offer",
+            f"{where}: {fact.deal.party_name} ({fact.deal.party_code}) made no offer in this "
+            f"section; a {view.trading_method} concludes with one who did (the section's "
+            f"offers: {', '.join(section.bidders)})",
+            (("counterparty", f"made no offer: {fact.deal.party_code}"),),
+            section.code,
+        )
+
+
+def _check_amount_is_the_award(
+    view: ProjectView, concerned: tuple[SectionView, ...], fact: LifecycleFact
+) -> None:
+    """成交 after the award concludes the contract on the award's terms (招标投标法 art. 46,
+    实施条例 art. 57): its amount is the award's — the sum of the awards when it concludes
+    several awarded sections at once. No tolerance: the contract price is the winning bid's,
+    and a change during performance is a variation of the contract, not its conclusion."""
+    awards = [s.deal for s in concerned if s.state is ProjectState.AWARDED]
+    if fact.deal is None or not awards or len(awards) != len(concerned):
+        return
+    if any(award is None for award in awards):
+        return  # a view from before deals were kept
+    awarded = sum(award.amount_fen for award in awards if award is not None)
+    if fact.deal.amount_fen == awarded:
+        return
+    codes = ", ".join(s.code for s in concerned)
+    raise StepContradictsRecord(
+        "amount_not_the_award",
+        f"Project {view.project_id} section {codes} was awarded at {awarded} fen; its 成交 "
+        f"({fact.deal.amount_fen} fen) concludes the contract on the award's terms, at the "
+        "same amount (招标投标法 art. 46, 招标投标法实施条例 art. 57)",
+        (("amount_fen", f"{fact.deal.amount_fen}, not the award's {awarded}"),),
+        concerned[0].code if len(concerned) == 1 else "",
+    )
+
+
+def deposit_ceiling_fen(budget_fen: int) -> int:
+    """The largest bid deposit a budget allows: 2% of it, in whole fen."""
+    return budget_fen * DEPOSIT_CEILING_PERCENT // 100
+
+
+def _check_relief_ceiling(
+    view: ProjectView, concerned: tuple[SectionView, ...], fact: LifecycleFact
+) -> None:
+    """A relief saves at most the deposits the tender could ask (保证金减免 records the deposit
+    not collected, which reporting sums as a saving): each at most 2% of its section's budget
+    (the project's budget for a view that did not keep the sections'). A relief naming its
+    bidder saves at most one deposit per section; one for every bidder at most one per bidder
+    on record in each section, and one deposit where none has bid yet (it may be recorded as
+    soon as the announcement sets the deposit)."""
+    saved = fact.amount_saved_fen
+    if saved is None or view.trading_method not in DEPOSIT_CEILING_METHODS:
+        return
+    every_bidder = not fact.relieved_bidder
+    if any(s.budget_fen is None for s in concerned):
+        budgets = [(view.budget_fen, _relieved(concerned, every_bidder))]
+    else:
+        budgets = [(s.budget_fen or 0, _relieved((s,), every_bidder)) for s in concerned]
+    ceiling = sum(deposit_ceiling_fen(budget) * relieved for budget, relieved in budgets)
+    if saved <= ceiling:
+        return
+    codes = ", ".join(s.code for s in concerned)
+    per_bid = ", ".join(f"{deposit_ceiling_fen(budget)} fen" for budget, _ in budgets)
+    whom = (
+        "for each bidder on record (one before any has bid)"
+        if every_bidder
+        else "for the bidder it names"
+    )
+    raise StepContradictsRecord(
+        "deposit_relief_above_ceiling",
+        f"Project {view.project_id} section {codes}: a bid deposit is at most "
+        f"{DEPOSIT_CEILING_PERCENT}% of the budget ({per_bid}; 招标投标法实施条例 art. 26, "
+        "政府采购货物和服务招标投标管理办法 art. 33), so a relief saves at most that "
+        f"{whom}: {ceiling} fen, not {saved} fen",
+        (("amount_saved_fen", f"above the ceiling {ceiling} fen"),),
+        concerned[0].code if len(concerned) == 1 else "",
+    )
+
+
+def _relieved(sections: tuple[SectionView, ...], every_bidder: bool) -> int:
+    """How many deposits a relief may save in ``sections``: one for a named bidder, one per
+    bidder on record (at least one) for a relief to every bidder."""
+    if not every_bidder:
+        return 1
+    bidders = {code for s in sections for code in (s.bidders or ())}
+    return max(1, len(bidders))
+
+
 _SECTION_RULES: dict[Step, Callable[[ProjectView, SectionView, LifecycleFact], None]] = {
     Step.SUBMIT_BID: _bid,
     Step.OPEN_BIDS: _opening,
@@ -386,4 +611,11 @@ _SECTION_RULES: dict[Step, Callable[[ProjectView, SectionView, LifecycleFact], N
     Step.PUBLICISE_CANDIDATES: _candidates,
     Step.AWARD: _award,
     Step.COMPLETE_TRANSACTION: _completion,
+}
+# Rules on the sections a step concerns taken together (an amount over all of them).
+_CONCERNED_SECTIONS_RULES: dict[
+    Step, Callable[[ProjectView, tuple[SectionView, ...], LifecycleFact], None]
+] = {
+    Step.COMPLETE_TRANSACTION: _check_amount_is_the_award,
+    Step.RELIEVE_DEPOSIT: _check_relief_ceiling,
 }

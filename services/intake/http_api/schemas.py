@@ -23,10 +23,11 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.intake.domain.lifecycle import ProjectState, Step
 from services.intake.domain.registration import Category, ContractType, TradingMethod
+from services.intake.domain.trading_rules import PassedOverReason
 from services.platform_core.credit_code import credit_code_problem
 from services.platform_core.http.business_time import OCCURRED_AT_DESCRIPTION
 from services.platform_core.money import MAX_AMOUNT_FEN
@@ -490,10 +491,12 @@ class BidCreate(StepCreate):
     bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
     bid_price_fen: Fen
     fingerprint: FingerprintIn
-    deposit_account: str = Field(
+    deposit_account: str | None = Field(
+        default=None,
         min_length=1,
         max_length=64,
-        description="account the deposit was paid from",
+        description="account the deposit was paid from; required when deposit_fen is above 0, "
+        "may be left out when no deposit was paid (waived, or covered by a guarantee)",
         examples=["37001618801050123456"],
     )
     deposit_fen: Fen = 0
@@ -511,6 +514,17 @@ class BidCreate(StepCreate):
         description="the contact telephone its bid states (shared-contact check, R044)",
         examples=["0531-88886666"],
     )
+
+    @model_validator(mode="after")
+    def _deposit_paid_from_an_account(self) -> BidCreate:
+        # A deposit paid came from an account (the shared-account check reads it); a bid that
+        # paid none has none to name.
+        if self.deposit_fen > 0 and self.deposit_account is None:
+            raise ValueError(
+                "deposit_account: name the account the deposit was paid from (deposit_fen is "
+                f"{self.deposit_fen}); leave it out only when no deposit was paid (deposit_fen 0)"
+            )
+        return self
 
 
 class BidOpeningCreate(StepCreate):
@@ -562,6 +576,14 @@ class AwardCreate(StepCreate):
     bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
     winner: PartyIn
     amount_fen: Fen
+    passed_over_reason: PassedOverReason | None = Field(
+        default=None,
+        description="when the winner is not the first-ranked candidate of a project that must "
+        "by law be tendered: why the candidates ranked above it do not win (招标投标法实施条例 "
+        "art. 55): GAVE_UP 放弃中标, FORCE_MAJEURE 因不可抗力不能履行合同, "
+        "NO_PERFORMANCE_SECURITY 不按照招标文件要求提交履约保证金, UNLAWFUL_CONDUCT 被查实存在"
+        "影响中标结果的违法行为",
+    )
 
 
 class TransactionCreate(StepCreate):

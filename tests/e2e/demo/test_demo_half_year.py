@@ -52,7 +52,7 @@ def _expected(done: Counter[str]) -> tuple[dict[str, int], list[str]]:
     """What reporting must count for the demo's acts, and what the bulletin must say of them."""
     breaches = done["deficient registration"] - done["supplement"]
     # The collusion signs the demo planted in its tenders' bids, by the rule that finds them.
-    same_file = done["collusion sign planted: ip_address"]
+    same_file = done["collusion sign planted: disk_serial"]
     same_file += done["collusion sign planted: document_md5"]
     same_account = done["collusion sign planted: deposit_account"]
     # Each 容缺 breach and each planted sign is detected as abnormal behaviour (a report of
@@ -123,7 +123,7 @@ async def test_the_2023_h1_bulletin_states_the_demo_s_figures(
     # Even a short demo shows each path: a breach, each kind of collusion sign, an award, a
     # historical deposit refunded, a remote evaluation served with experts shared.
     for step in (
-        "collusion sign planted: ip_address",
+        "collusion sign planted: disk_serial",
         "collusion sign planted: document_md5",
         "collusion sign planted: deposit_account",
         "award",

@@ -660,6 +660,11 @@ async def test_a_trade_concludes_after_its_announcement_and_out_of_range_values_
     refused = await _step(intake_api, changqing_dept, project_id, "transaction", early)
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "completion_before_submission_deadline"
+    # A listing concludes with one who made an offer (trading_minimums): no deposit, no account.
+    offer = {**BID, "bidder": STRANGER, "deposit_fen": 0, "occurred_at": dates.at(2.5)}
+    del offer["deposit_account"]
+    offered = await _step(intake_api, changqing_dept, project_id, "bids", offer)
+    assert offered.status_code == 201, offered.text
     deal: dict[str, Any] = {"counterparty": STRANGER, "amount_fen": 2**63}
     await invalid("transaction", deal, "amount_fen", "10万亿元")
     deal["amount_fen"] = 10**15
@@ -670,6 +675,7 @@ async def test_a_trade_concludes_after_its_announcement_and_out_of_range_values_
     assert [type(e.message).__name__ for e in events] == [
         "ProjectRegistered",
         "AnnouncementPublished",
+        "BidSubmitted",
         "TransactionCompleted",
     ]
 

@@ -305,9 +305,14 @@ def test_a_listing_concludes_only_once_its_announced_period_is_over() -> None:
     a 成交 before then closes the listing while others may still bid (409); at or after it,
     the deal stands."""
     listing = _view(category="SOE_PROPERTY_RIGHTS", trading_method="LISTING")
-    announced = _step(
-        listing,
-        LifecycleFact("p1", Step.ANNOUNCE, ANNOUNCED_AT, submission_deadline=CLOSE),
+    # 20 working days from 4 May 2023 (企业国有资产交易监督管理办法 art. 13): 1 June
+    close = datetime(2023, 6, 1, 2, 0, tzinfo=UTC)
+    announced = _bids(
+        _step(
+            listing,
+            LifecycleFact("p1", Step.ANNOUNCE, ANNOUNCED_AT, submission_deadline=close),
+        ),
+        A,
     )
     early = ANNOUNCED_AT + timedelta(hours=1)
     deal = Deal(A, "济南某投资有限公司", 52_000_000, early)
@@ -315,7 +320,7 @@ def test_a_listing_concludes_only_once_its_announced_period_is_over() -> None:
         _step(announced, _fact(Step.COMPLETE_TRANSACTION, early, deal=deal))
     assert refused.value.code == "completion_before_submission_deadline"
     assert refused.value.conflict
-    after_close = CLOSE + timedelta(hours=2)
+    after_close = close + timedelta(hours=2)
     done = _step(
         announced,
         _fact(Step.COMPLETE_TRANSACTION, after_close, deal=replace(deal, at=after_close)),
