@@ -91,7 +91,11 @@ def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) ->
             filings.append(Filing(finding, sign.report_id, files_report=True, sign=sign))
         else:
             sign = known[matched[0]]
-            joiners = tuple(s for s in finding.subjects if not sign.knows(s))
+            # Reported already by any sign the finding matched (a new bid bridging two filed
+            # groups joins the first, and the other group's bidders were reported in theirs).
+            joiners = tuple(
+                s for s in finding.subjects if not any(known[key].knows(s) for key in matched)
+            )
             new_keys = tuple(key for key in keys if key not in known)
             if joiners or new_keys:
                 new_events = tuple(

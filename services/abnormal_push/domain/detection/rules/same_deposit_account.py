@@ -1,8 +1,11 @@
 """PRT-DEP-001: deposits of different bidders on one section paid from the same account.
 
-Art. 40(六) is about money transferred: a bid whose deposit was waived or covered by a
-guarantee (deposit_fen 0) paid nothing from any account, whatever the account field says
-("免缴", "保函"), so it takes no part; nor does a bid whose account states no number."""
+Art. 40(六) is about money transferred: a bid whose account field states no number (a waived
+deposit: "免缴", "保函", or none at all — intake takes a bid paying no deposit without one) paid
+nothing from any account, so it takes no part. The amount does not decide it: a bid's
+deposit_fen was 0 whenever a client left it out (every bid before it was asked for), with a
+real account paid from; and the Redis state of a bid stored before it was kept has none, so a
+rule reading it would judge the same bid one way live and another on a replay."""
 
 from __future__ import annotations
 
@@ -22,11 +25,8 @@ from services.abnormal_push.domain.detection.model import (
 
 
 def paying_account(bid: Bid) -> str:
-    """The account the bid's deposit was paid from, as compared, or "" when no deposit was
-    paid from an account: nothing paid (deposit_fen 0; a bid stored before the amount was kept
-    is taken as paid), or an account field without a digit ("免缴", "")."""
-    if bid.deposit_fen == 0:
-        return ""
+    """The account the bid's deposit was paid from, as compared, or "" when the account field
+    states no number ("免缴", "保函", "")."""
     # Bank systems print accounts with spaces or dashes; the digits are the account. (Kept as
     # it always was: the value is part of the ids of the reports already filed.)
     account = "".join(char for char in bid.deposit_account if char.isalnum())
