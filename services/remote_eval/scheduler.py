@@ -516,7 +516,9 @@ class Scheduler:
         seed = draw_seed(self._secret, envelope.id)
         context = await self._context(request.slot)
         planned = self._planned.get(envelope.id)
-        ended = await self._store.trade_ended(request.project_id, request.bid_section_code)
+        ended = await self._store.trade_ended(
+            request.project_id, request.bid_section_code, before=request.slot.day
+        )
         outcome: Schedule | Infeasible
         if ended is not None:
             # Requested after (or racing) the award or termination: nothing left to evaluate.

@@ -29,6 +29,7 @@ from services.remote_eval.domain.draw import (
     candidates_from_pool_json,
 )
 from services.remote_eval.domain.model import (
+    SHANGHAI,
     Assignment,
     EvaluationRequest,
     ExpertHistory,
@@ -418,16 +419,21 @@ class RemoteEvalStore:
             json.dumps({"how": how, "at": at.isoformat()}, ensure_ascii=False),
         )
 
-    async def trade_ended(self, project_id: str, bid_section_code: str) -> str | None:
-        """How and when the section's trade ended (its own, or the whole project's), or None
-        while it goes on."""
+    async def trade_ended(self, project_id: str, bid_section_code: str, before: date) -> str | None:
+        """How and when the section's trade ended (its own, or the whole project's) if it ended
+        before the day ``before`` (Beijing dates), else None. A sitting on the day it ended, or
+        earlier — history entered after the award — is an evaluation that was held, as the
+        termination's handling takes it (it unseals such a committee rather than cancel it)."""
         raw: list[Any] = await self._redis.hmget(
             TRADES_ENDED_KEY,
             [f"{project_id}|{bid_section_code}", f"{project_id}|{WHOLE_PROJECT}"],
         )
         for value in raw:
-            if value is not None:
-                ended = json.loads(value)
+            if value is None:
+                continue
+            ended = json.loads(value)
+            at = datetime.fromisoformat(ended["at"])
+            if at.astimezone(SHANGHAI).date() < before:
                 return f"{ended['how']} ({ended['at']})"
         return None
 

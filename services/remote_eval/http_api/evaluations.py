@@ -150,7 +150,9 @@ async def request_evaluation(
     async def publish() -> StoredResponse:
         # Looked at under the Idempotency-Key: a retry of a request accepted before the trade
         # ended gets its 202. (A request racing the end is failed by the worker: TRADE_ENDED.)
-        ended = await context.store.trade_ended(body.project_id, body.bid_section_code)
+        ended = await context.store.trade_ended(
+            body.project_id, body.bid_section_code, before=body.slot.to_slot().day
+        )
         if ended is not None:
             raise ApiError(
                 409,

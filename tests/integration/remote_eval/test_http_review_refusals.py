@@ -232,7 +232,8 @@ async def test_an_evaluation_for_a_trade_already_ended_is_refused(
     finally:
         await producer.stop()
     store = RemoteEvalStore(redis)
-    await eventually(lambda: store.trade_ended(body["project_id"], "001"), bool)
+    slot_day = date(2093, 3, 2)
+    await eventually(lambda: store.trade_ended(body["project_id"], "001", before=slot_day), bool)
     async with httpx.AsyncClient(base_url=remote_eval_api.base_url, timeout=30) as client:
         refused = await client.post("/v1/evaluations", headers=post_headers(world.host), json=body)
     assert refused.status_code == 409, refused.text

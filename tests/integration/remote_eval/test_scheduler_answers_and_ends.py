@@ -332,3 +332,21 @@ async def test_a_request_decided_after_its_trade_ended_books_nothing(
     await rig.scheduler.apply_project_event(enveloped(award))
     await rig.apply(event_codec.evaluation_requested(awarded, datetime.now(UTC)))
     assert (await rig.state(awarded.evaluation_id)).failure["constraint"] == "TRADE_ENDED"  # type: ignore[index]
+
+
+async def test_history_of_a_sitting_held_before_the_trade_ended_is_scheduled(rig: Rig) -> None:
+    """An evaluation entered after the award, for a sitting on or before its day (history
+    being entered), was held: it is scheduled, as the award's handling takes a sitting before
+    it — only a sitting after the end is refused (diff review: it was refused whatever its day)."""
+    specialty = await rig.fresh_pools({HOST: 4, PARTNER: 8})
+    request = evaluation_request(specialty, _far_slot())
+    award = intake_pb2.ContractAwarded(
+        project_id=request.project_id,
+        bid_section_code="001",
+        occurred_at=to_timestamp(
+            datetime.combine(request.slot.day, datetime.min.time(), SHANGHAI) + timedelta(hours=18)
+        ),
+    )
+    await rig.scheduler.apply_project_event(enveloped(award))
+    await rig.apply(event_codec.evaluation_requested(request, datetime.now(UTC)))
+    assert (await rig.state(request.evaluation_id)).status == "scheduled"
