@@ -339,7 +339,20 @@ class Scheduler:
             state, previous, outbox=outbox, draw_days=draw_days, fence=self._lease, pools=pools
         )
         self._outgoing = []
-        await self._flush()
+        try:
+            await self._flush()
+        except KafkaError:
+            # The decision is stored, with its events in the outbox (one MULTI): it stands,
+            # and its events go out before the next decision or at the worker's next timer
+            # tick (publish_waiting_outboxes). Raising would tell the caller it was not taken —
+            # a partner's retry would then find the evaluation already changed by it.
+            log.warning("decision on %s stored; its events wait in the outbox", evaluation_id)
+
+    async def publish_waiting_outboxes(self) -> None:
+        """Publishes the outboxes of decisions stored while the broker was away (logged and
+        kept if it still is)."""
+        async with self._lease.held():
+            await self._flush()
 
     async def _flush(self) -> None:
         """Publishes every stored outbox (this decision's, or one a crash left), then clears it.

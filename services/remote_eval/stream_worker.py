@@ -150,6 +150,9 @@ async def fire_answer_deadlines() -> None:
 
     async def fire() -> None:
         scheduler, _ = await shared.get()
+        # A decision stored while the broker was away has its events waiting in the outbox:
+        # they go out here once it is back, even if no other decision comes to flush them.
+        await scheduler.publish_waiting_outboxes()
         await scheduler.fire_due_timers(datetime.now(UTC))
 
     # The next tick retries: deadlines stay until their timeouts are handled, and a timeout
