@@ -44,11 +44,16 @@ def _enum_member(descriptor: EnumDescriptor, number: int) -> str | None:
 
 
 def _estimated_deadlines(routed: abnormal_push_pb2.PushRouted) -> frozenset[str]:
-    """The deadlines a push was routed with as estimates, as the event names them."""
-    return frozenset(
-        _enum(abnormal_push_pb2.PushDeadline.DESCRIPTOR, number)
+    """The deadlines a push was routed with as estimates, as the event names them. A deadline
+    this contract does not know (abnormal push's, newer) is not a reason to refuse the push:
+    an empty set then reads as "all its deadlines are estimates" (PushRoutedFact.estimates)."""
+    named = [
+        _enum_member(abnormal_push_pb2.PushDeadline.DESCRIPTOR, number)
         for number in routed.estimated_deadlines
-    )
+    ]
+    if any(name is None for name in named):
+        return frozenset()
+    return frozenset(name for name in named if name is not None)
 
 
 def _time(stamp: Timestamp, what: str) -> datetime:

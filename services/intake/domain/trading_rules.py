@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.intake.domain.disclosure import bids_disclosed
 from services.intake.domain.lifecycle import (
     LifecycleFact,
     ProjectState,
@@ -579,18 +580,20 @@ def _check_relief_ceiling(
         return
     codes = ", ".join(s.code for s in concerned)
     per_bid = ", ".join(f"{deposit_ceiling_fen(budget)} fen" for budget, _ in budgets)
-    whom = (
-        "for each bidder on record (one before any has bid)"
-        if every_bidder
-        else "for the bidder it names"
-    )
+    if every_bidder and not all(bids_disclosed(s) for s in concerned):
+        # The total is one deposit per bidder on record: said before the bids are opened, it
+        # would tell their number (招标投标法 art. 22; see domain.disclosure).
+        whom, total = "for each bidder", ""
+    else:
+        whom = "for each bidder on record" if every_bidder else "for the bidder it names"
+        total = f": {ceiling} fen in all"
     raise StepContradictsRecord(
         "deposit_relief_above_ceiling",
         f"Project {view.project_id} section {codes}: a bid deposit is at most "
         f"{DEPOSIT_CEILING_PERCENT}% of the budget ({per_bid}; 招标投标法实施条例 art. 26, "
         "政府采购货物和服务招标投标管理办法 art. 33), so a relief saves at most that "
-        f"{whom}: {ceiling} fen, not {saved} fen",
-        (("amount_saved_fen", f"above the ceiling {ceiling} fen"),),
+        f"{whom}{total}, not {saved} fen",
+        (("amount_saved_fen", f"above {per_bid} {whom}"),),
         concerned[0].code if len(concerned) == 1 else "",
     )
 

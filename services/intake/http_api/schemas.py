@@ -23,7 +23,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from services.intake.domain.lifecycle import ProjectState, Step
 from services.intake.domain.registration import Category, ContractType, TradingMethod
@@ -568,6 +576,17 @@ class CandidatesCreate(StepCreate):
     bid_section_code: str = Field(min_length=1, max_length=CODE_MAX, examples=["001"])
     candidates: list[CandidateIn] = Field(min_length=1, max_length=MAX_CANDIDATES)
     publicity_ends_at: Instant
+
+    @field_validator("candidates")
+    @classmethod
+    def _ranks_unique(cls, candidates: list[CandidateIn]) -> list[CandidateIn]:
+        # The committee ranks its candidates (实施条例 art. 53); who is first decides the award
+        # of a project bound to tender (art. 55), so two candidates cannot share a rank.
+        ranks = [c.rank for c in candidates]
+        shared = sorted({r for r in ranks if ranks.count(r) > 1})
+        if shared:
+            raise ValueError(f"ranks must differ: {', '.join(map(str, shared))} given twice")
+        return candidates
 
 
 class AwardCreate(StepCreate):

@@ -330,6 +330,20 @@ def test_a_relief_to_every_bidder_saves_at_most_a_deposit_per_bidder_on_record()
         check_trading_rules(view, _relief(201, "001", bidder=A))
 
 
+def test_a_relief_refused_before_the_opening_does_not_tell_how_many_bid() -> None:
+    """The ceiling of a relief to every bidder is a deposit per bidder on record: its total,
+    said before the bids are opened, would tell their number (art. 22) — diff review."""
+    view = _budgeted(SectionView("001", S.BIDS_SUBMITTED, bidders=(A, B, C), budget_fen=10_000))
+    with pytest.raises(StepContradictsRecord) as refused:
+        check_trading_rules(view, _relief(10**9, "001"))
+    told = refused.value.message + " ".join(p for _, p in refused.value.problems)
+    assert "600" not in told and "on record" not in told and "200 fen" in told
+    opened = _budgeted(SectionView("001", S.BIDS_OPENED, bidders=(A, B, C), budget_fen=10_000))
+    with pytest.raises(StepContradictsRecord) as after:
+        check_trading_rules(opened, _relief(10**9, "001"))
+    assert "600 fen in all" in after.value.message
+
+
 def test_a_view_without_section_budgets_falls_back_to_the_project_s() -> None:
     view = _budgeted(SectionView("001", S.ANNOUNCED))
     check_trading_rules(view, _relief(2_000_000, "001"))
@@ -402,3 +416,22 @@ def test_a_stored_view_keeps_its_section_budgets_and_an_older_one_has_none() -> 
     assert view_from_json(view_to_json(view)).sections[0].budget_fen == 60_000_000
     older = view_to_json(view).replace('"budget_fen":60000000', '"x":0')
     assert view_from_json(older).sections[0].budget_fen is None
+
+
+def test_two_candidates_cannot_share_a_rank() -> None:
+    """Who is first decides a bound tender's award (art. 55): a tie left it to the list's
+    order (diff review)."""
+    party = {"name": "济南某建设有限公司", "credit_code": "91110000600037341L"}
+    other = {"name": "山东某工程有限公司", "credit_code": "91370112MA3EU8W08J"}
+    body = {
+        "bid_section_code": "001",
+        "publicity_ends_at": "2023-05-28T17:00:00+08:00",
+        "candidates": [
+            {"rank": 1, "bidder": party, "bid_price_fen": 100},
+            {"rank": 1, "bidder": other, "bid_price_fen": 101},
+        ],
+    }
+    with pytest.raises(ValidationError, match="ranks must differ: 1 given twice"):
+        schemas.CandidatesCreate.model_validate(body)
+    body["candidates"][1]["rank"] = 2  # type: ignore[index]
+    assert schemas.CandidatesCreate.model_validate(body).candidates[1].rank == 2

@@ -102,6 +102,13 @@ def test_the_codec_carries_which_deadlines_are_estimates() -> None:
     older = fact_from_envelope(_through_the_topic(_routed_message(True), "u1"))
     assert isinstance(older, facts.PushRoutedFact)
     assert older.estimates() == {"SIGN_FOR", "FEEDBACK"}
+    # A deadline this contract does not know (a newer abnormal push's): all of them, not a
+    # refused push (diff review).
+    newer = _routed_message(True)
+    newer.estimated_deadlines.append(3)  # type: ignore[arg-type]
+    unknown = fact_from_envelope(_through_the_topic(newer, "u1"))
+    assert isinstance(unknown, facts.PushRoutedFact)
+    assert unknown.estimates() == {"SIGN_FOR", "FEEDBACK"}
 
 
 def test_the_codec_turns_push_deadlines_set_into_a_fact() -> None:
