@@ -278,8 +278,9 @@ def _queue_filings(pipe: Pipeline, filings: Sequence[Filing], *, replayed: bool)
             pipe.sadd(FILING_RULES, rule_id)
         # A replayed event's signs are recorded all the same: a bidder who joins one later is
         # not reported again. A sign is stored under each of its keys (every value that alone
-        # identifies it), rewritten as found: it may have taken on a joiner or a key.
-        if filing.sign is not None:
+        # identifies it) when it is new or took on a joiner or a key — not at every bid that
+        # finds it unchanged.
+        if filing.sign is not None and filing.sign_changed:
             recorded = _sign_to_json(filing.sign)
             pipe.hset(SIGNS, mapping=dict.fromkeys(filing.sign.keys, recorded))
 

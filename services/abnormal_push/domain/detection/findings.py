@@ -58,6 +58,8 @@ class Filing:
     files_report: bool
     joiners: tuple[Subject, ...] = ()
     sign: FiledSign | None = None
+    # The sign is new, or took on a joiner or a key: it is to be stored (again).
+    sign_changed: bool = False
 
 
 def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) -> list[Filing]:
@@ -88,7 +90,9 @@ def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) ->
                 source_event_ids=finding.source_event_ids,
                 also_known_as=keys[1:],
             )
-            filings.append(Filing(finding, sign.report_id, files_report=True, sign=sign))
+            filings.append(
+                Filing(finding, sign.report_id, files_report=True, sign=sign, sign_changed=True)
+            )
         else:
             sign = known[matched[0]]
             # Reported already by any sign the finding matched (a new bid bridging two filed
@@ -97,18 +101,28 @@ def plan_filings(findings: Sequence[Finding], filed: Mapping[str, FiledSign]) ->
                 s for s in finding.subjects if not any(known[key].knows(s) for key in matched)
             )
             new_keys = tuple(key for key in keys if key not in known)
-            if joiners or new_keys:
-                new_events = tuple(
-                    e for e in finding.source_event_ids if e not in sign.source_event_ids
+            changed = bool(joiners or new_keys)
+            if changed:
+                new_events = (
+                    tuple(e for e in finding.source_event_ids if e not in sign.source_event_ids)
+                    if joiners
+                    else ()
                 )
                 sign = replace(
                     sign,
                     joined=sign.joined + joiners,
-                    source_event_ids=sign.source_event_ids + (new_events if joiners else ()),
+                    source_event_ids=sign.source_event_ids + new_events,
                     also_known_as=sign.also_known_as + new_keys,
                 )
             filings.append(
-                Filing(finding, sign.report_id, files_report=False, joiners=joiners, sign=sign)
+                Filing(
+                    finding,
+                    sign.report_id,
+                    files_report=False,
+                    joiners=joiners,
+                    sign=sign,
+                    sign_changed=changed,
+                )
             )
         for key in sign.keys:
             known[key] = sign
