@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -171,6 +172,10 @@ DECISION_LEASE_KEY = "prt:remote_eval:decision-lease"
 DECISION_LEASE_MS = 10_000
 
 
+# How long after checking the scheduler's topics (a publish failed) it does not check again.
+TOPIC_RECHECK_S = 60.0
+
+
 class ExpertDirectoryCache:
     """The last expert directory loaded, with the registry and availability versions it was
     loaded at. Loading it reads every expert (thousands) from Redis: the worker's scheduler keeps
@@ -202,6 +207,7 @@ class Scheduler:
         self._publisher = publisher
         self._dead_letters = dead_letters
         self._settings = settings
+        self._topics_checked_until = 0.0  # time.monotonic(): see _recreate_topics
         self._secret = settings.secret("remote_eval_draw_secret")
         self._policy = policy_from(settings)
         self._windows = windows_from(settings)
@@ -350,7 +356,10 @@ class Scheduler:
 
     async def publish_waiting_outboxes(self) -> None:
         """Publishes the outboxes of decisions stored while the broker was away (logged and
-        kept if it still is)."""
+        kept if it still is). The lease is taken only when one waits: the worker asks every
+        timer tick, and nearly always none does."""
+        if not await self._store.has_pending_outboxes():
+            return
         async with self._lease.held():
             await self._flush()
 
@@ -413,6 +422,12 @@ class Scheduler:
         registered partitions, so the stuck outbox goes out at the next decision instead of
         waiting for a restart. A broker that is away, or an account not allowed to create
         topics (production's ACL plan), leaves it to the operator: logged, not raised."""
+        # Not at every failed flush: in a broker outage every decision's flush fails, and each
+        # attempt would wait out an admin client's timeout under the decision lease.
+        now = time.monotonic()
+        if now < self._topics_checked_until:
+            return
+        self._topics_checked_until = now + TOPIC_RECHECK_S
         try:
             await ensure_topics(self._settings, specs)
         except Exception as exc:

@@ -488,6 +488,9 @@ class RemoteEvalStore:
         raw: dict[Any, Any] = await self._redis.hgetall(OUTBOX_KEY)
         return {name.decode(): json.loads(value) for name, value in sorted(raw.items())}
 
+    async def has_pending_outboxes(self) -> bool:
+        return bool(await self._redis.hlen(OUTBOX_KEY))
+
     async def clear_outbox(self, name: str) -> None:
         await self._redis.hdel(OUTBOX_KEY, name)
 
