@@ -22,7 +22,11 @@ from functools import lru_cache
 
 from services.intake.domain.lifecycle import ProjectView
 from services.platform_core.errors import PlatformError
-from services.platform_core.reference_data import district_branches, load_json
+from services.platform_core.reference_data import (
+    district_branches,
+    is_trading_centre,
+    trading_centre,
+)
 
 
 @dataclass(frozen=True)
@@ -33,23 +37,17 @@ class ActingAuthority:
     parents: Mapping[str, str]  # district branch code -> its city department
 
     def is_trading_centre(self, department: str) -> bool:
-        """The trading centre or one of its district sub-centres (长清区公共资源交易中心 is
-        JYZX-CQ: the centre's code, a hyphen and its own, as every district branch is named),
-        as remote evaluation's check-in tells them (domain.check_in). A sub-centre runs the
-        trades of its district: the region check at the HTTP edge keeps it there."""
-        centre = self.trading_centre
-        return bool(centre) and (department == centre or department.startswith(f"{centre}-"))
+        """The trading centre or one of its district sub-centres (reference_data's rule, as
+        remote evaluation's check-in asks it). A sub-centre runs the trades of its district:
+        the region check at the HTTP edge keeps it there."""
+        return is_trading_centre(department, self.trading_centre)
 
 
 @lru_cache(maxsize=1)
 def acting_authority() -> ActingAuthority:
     """The authority as departments.json states it (loaded once, as intake's routing is)."""
-    departments = load_json("departments.json")["departments"]
-    centre = next(
-        (entry["code"] for entry in departments if entry.get("role") == "trading_centre"), ""
-    )
     return ActingAuthority(
-        trading_centre=centre,
+        trading_centre=trading_centre(),
         parents={branch.code: branch.parent for branch in district_branches()},
     )
 

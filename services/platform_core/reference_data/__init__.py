@@ -76,3 +76,22 @@ def department_names() -> dict[str, str]:
     names = {entry["code"]: entry["name"] for entry in data["departments"]}
     names.update({branch.code: branch.name for branch in district_branches(data)})
     return names
+
+
+@lru_cache(maxsize=1)
+def trading_centre() -> str:
+    """The code of the department whose role is ``trading_centre`` in departments.json (JYZX):
+    it runs the platform, its trades and its venues."""
+    for department in load_json("departments.json")["departments"]:
+        if department.get("role") == "trading_centre":
+            code: str = department["code"]
+            return code
+    raise ValueError("departments.json names no department of role trading_centre")
+
+
+def is_trading_centre(code: str, centre: str | None = None) -> bool:
+    """Whether ``code`` is the trading centre (``centre``, by default the reference data's) or
+    one of its district sub-centres: 长清区公共资源交易中心 is JYZX-CQ, the centre's code, a hyphen
+    and its own, as every district branch in departments.json is named (ZJJ-LX of ZJJ)."""
+    centre = trading_centre() if centre is None else centre
+    return bool(centre) and (code == centre or code.startswith(f"{centre}-"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.platform_core.auth.principals import Principal, PrincipalKind
+from services.platform_core.reference_data import is_trading_centre
 from services.remote_eval.domain.model import Venue
 
 MASK = "*"
@@ -36,12 +37,10 @@ class VenueStaffing:
         return venue.owner_code in self.host_regions
 
     def is_trading_centre(self, principal: Principal) -> bool:
-        """The trading centre or one of its district sub-centres (长清区公共资源交易中心 is
-        JYZX-CQ): a sub-centre's code is the centre's, a hyphen and its own, the naming every
-        district branch in departments.json follows (ZJJ-LX of ZJJ)."""
-        return principal.kind is PrincipalKind.DEPARTMENT and (
-            principal.code == self.trading_centre
-            or principal.code.startswith(f"{self.trading_centre}-")
+        """A department key of the trading centre or one of its district sub-centres
+        (reference_data's rule, as intake's acting rule asks it)."""
+        return principal.kind is PrincipalKind.DEPARTMENT and is_trading_centre(
+            principal.code, self.trading_centre
         )
 
 

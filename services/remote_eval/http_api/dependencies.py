@@ -16,7 +16,7 @@ from services.platform_core.http.idempotency import IdempotencyKey as Idempotenc
 from services.platform_core.http.idempotency import IdempotencyStore
 from services.platform_core.kafka.dead_letters import DeadLetterPublisher
 from services.platform_core.kafka.publisher import EventPublisher
-from services.platform_core.reference_data import load_json, regions
+from services.platform_core.reference_data import regions, trading_centre
 from services.platform_core.settings import PlatformSettings
 from services.remote_eval.domain.check_in import VenueStaffing, runs_venue
 from services.remote_eval.domain.model import Venue
@@ -59,10 +59,7 @@ def venue_staffing() -> VenueStaffing:
     """Who runs the host venues, from the reference data: the department of role
     ``trading_centre`` (departments.json) for the venues owned by Jinan's regions
     (regions.json)."""
-    roles = {d.get("role"): d["code"] for d in load_json("departments.json")["departments"]}
-    if "trading_centre" not in roles:
-        raise ValueError("departments.json names no department of role trading_centre")
-    return VenueStaffing(roles["trading_centre"], frozenset(regions()))
+    return VenueStaffing(trading_centre(), frozenset(regions()))
 
 
 def require_venue_staff(principal: Principal, venue: Venue) -> None:
