@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -35,13 +34,13 @@ from fastapi import APIRouter, Header, Query, Request
 from google.protobuf.json_format import MessageToDict
 from sse_starlette.sse import EventSourceResponse
 
-from services.platform_core.auth.api_keys import AuthenticationError
 from services.platform_core.auth.dependencies import (
     CurrentPrincipal,
     api_key_store,
     require_kind,
 )
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.auth.stream_keys import KeyRecheck
 from services.platform_core.errors import EventDecodeError
 from services.platform_core.events.envelope import decode_record
 from services.platform_core.events.topics import TopicSpec, partner_seat_requests_topic
@@ -59,17 +58,8 @@ RESUME_SEARCH_STALLED_POLLS = 15
 
 # The SSE event name of the notice; no event type of the registry (prt.v1.*) can take it.
 UNDECODABLE_RECORD = "undecodable-record"
-# The last event of a stream whose key was revoked or ended while it was open (the name the
-# dashboard's stream uses for the same).
-UNAUTHENTICATED = "unauthenticated"
 # The longest one fetch waits for records before the loop looks at the key's clock again.
 MAX_FETCH_WAIT_S = 1.0
-
-
-def key_no_longer_valid_notice(exc: AuthenticationError) -> dict[str, str]:
-    """The stream's last event once its key is revoked or expired: why (the key store's
-    words: revoked at ..., or expired at ... and replaced by ...). No SSE ``id``."""
-    return {"event": UNAUTHENTICATED, "data": json.dumps({"message": str(exc)})}
 
 
 def undecodable_record_notice(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
@@ -198,7 +188,7 @@ async def partner_stream(
         consumer = create_consumer(context.settings, group_id=None, client_id=f"sse-{partner_code}")
         await consumer.start()
         sent = 0
-        key_checked = time.monotonic()
+        recheck = KeyRecheck(keys, principal.key_id, recheck_s)
         try:
             consumer.assign([partition])
             consumer.seek(partition, start)
@@ -206,14 +196,10 @@ async def partner_stream(
                 # The key was good when the stream opened; one revoked (or ended by a rotation)
                 # since must not keep receiving: looked at again every recheck_s, as the
                 # dashboard's stream does, records or none.
-                if time.monotonic() - key_checked >= recheck_s:
-                    try:
-                        await keys.still_valid(principal.key_id)
-                    except AuthenticationError as exc:
-                        yield key_no_longer_valid_notice(exc)
-                        return
-                    key_checked = time.monotonic()
-                wait_s = max(0.0, recheck_s - (time.monotonic() - key_checked))
+                if (ended := await recheck.ended()) is not None:
+                    yield ended
+                    return
+                wait_s = recheck.seconds_to_next()
                 batches = await consumer.getmany(
                     partition, timeout_ms=int(min(wait_s, MAX_FETCH_WAIT_S) * 1000)
                 )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,8 +25,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sse_starlette.sse import EventSourceResponse
 
-from services.platform_core.auth.api_keys import AuthenticationError
 from services.platform_core.auth.dependencies import api_key_store
+from services.platform_core.auth.stream_keys import KeyRecheck
 from services.platform_core.auth.stream_tickets import TicketRateExceeded
 from services.platform_core.http.errors import ApiError, ErrorBody
 from services.reporting.dashboard import SnapshotCache, as_seen_by, snapshot
@@ -150,15 +149,11 @@ async def stream(
 
     async def events() -> AsyncIterator[dict[str, str]]:
         seen = -1
-        key_checked = time.monotonic()
+        recheck = KeyRecheck(keys, reader.key_id, recheck_s)
         while not await request.is_disconnected():
-            if time.monotonic() - key_checked >= recheck_s:
-                try:
-                    await keys.still_valid(reader.key_id)
-                except AuthenticationError as exc:
-                    yield {"event": "unauthenticated", "data": json.dumps({"message": str(exc)})}
-                    return
-                key_checked = time.monotonic()
+            if (ended := await recheck.ended()) is not None:
+                yield ended
+                return
             data = await snapshots.latest(model, labels, period)
             if data["version"] != seen:
                 seen = data["version"]

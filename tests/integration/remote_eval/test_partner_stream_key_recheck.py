@@ -19,13 +19,13 @@ from prt.v1 import remote_eval_pb2
 
 from services.platform_core.auth.api_keys import ApiKeyStore
 from services.platform_core.auth.principals import PrincipalKind
+from services.platform_core.auth.stream_keys import UNAUTHENTICATED
 from services.platform_core.events.envelope import Envelope
 from services.platform_core.events.proto_values import to_timestamp
 from services.platform_core.events.topics import partner_seat_requests_topic
 from services.platform_core.kafka.clients import create_producer
 from services.platform_core.kafka.publisher import EventPublisher
 from services.platform_core.settings import PlatformSettings
-from services.remote_eval.http_api.streams import UNAUTHENTICATED
 from tests.conftest import IssueKey, _running
 from tests.support.processes import ServiceProcess, api_process
 
